@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { CodecError } from '../codecs/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from './io.ts';
 // --- command modules (one import per command family) ---
+import { registerCompressCommands } from './commands/compress.ts';
 // --- end of command modules ---
 
 /**
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   const bench = program.command('bench').description('measure the codecs and the daemon on real tensors');
   bench.exitOverride();
   // --- command registrations ---
+  registerCompressCommands(program);
   // --- end of command registrations ---
   return program;
 }
