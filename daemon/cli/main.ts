@@ -4,6 +4,7 @@ import { CodecError } from '../codecs/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
+import { registerBenchCommands } from './commands/bench.ts';
 // --- end of command modules ---
 
 /**
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   bench.exitOverride();
   // --- command registrations ---
   registerCompressCommands(program);
+  registerBenchCommands(bench);
   // --- end of command registrations ---
   return program;
 }

@@ -1,0 +1,126 @@
+import type { CodecName, CodecOptions } from '../codecs/codec.ts';
+import { encodeContainer } from '../codecs/container.ts';
+import { CODECS } from '../codecs/index.ts';
+import { type Dataset, type TensorEntry, readTensor, tensorClass } from '../dataset/manifest.ts';
+import { nhwcToChannelMajor } from './layout.ts';
+import { brotliBlockedBytes, zlibBlockedBytes } from './reference.ts';
+
+/** One measured column of the ratio benchmark. */
+export interface RatioColumn {
+  readonly id: string;
+  readonly label: string;
+  /** Stored bytes for this tensor, or undefined when the column does not apply. */
+  measure(t: TensorEntry, data: Uint8Array, blockSize: number): number | undefined;
+}
+
+const containerBytes = (data: Uint8Array, t: TensorEntry, codec: CodecName, blockSize: number, codecOptions?: CodecOptions): number =>
+  encodeContainer(data, { codec, dtype: t.dtype, blockSize, codecOptions }).length;
+
+/** Order-0 entropy of the bytes, in bits per byte. */
+export function order0EntropyBits(data: Uint8Array): number {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < data.length; i++) hist[data[i]]++;
+  let h = 0;
+  for (let v = 0; v < 256; v++) if (hist[v] > 0) h -= (hist[v] / data.length) * Math.log2(hist[v] / data.length);
+  return h;
+}
+
+export function defaultColumns(options: { zlib?: boolean; brotli?: boolean } = {}): RatioColumn[] {
+  const names = new Set(CODECS.map((c) => c.name));
+  const cols: RatioColumn[] = [];
+  cols.push({ id: 'h0', label: 'order-0 bound', measure: (_t, d) => (order0EntropyBits(d) * d.length) / 8 });
+  if (names.has('apack')) {
+    cols.push({ id: 'apack', label: 'APack (DP table)', measure: (t, d, bs) => containerBytes(d, t, 'apack', bs, { apackSearch: 'optimal' }) });
+    cols.push({ id: 'apack-heuristic', label: 'APack (paper heuristic)', measure: (t, d, bs) => containerBytes(d, t, 'apack', bs, { apackSearch: 'heuristic' }) });
+  }
+  if (names.has('ebpc')) {
+    cols.push({ id: 'ebpc', label: 'EBPC (stored layout)', measure: (t, d, bs) => containerBytes(d, t, 'ebpc', bs) });
+    cols.push({
+      id: 'ebpc-chw',
+      label: 'EBPC (channel-major)',
+      measure: (t, d, bs) => (t.kind === 'activation' && t.layout.startsWith('NHWC') ? containerBytes(nhwcToChannelMajor(d, t.shape), t, 'ebpc', bs) : undefined),
+    });
+  }
+  cols.push({ id: 'zvc', label: 'ZVC', measure: (t, d, bs) => containerBytes(d, t, 'zvc', bs) });
+  if (options.zlib !== false) cols.push({ id: 'zlib-9', label: 'zlib level 9', measure: (_t, d, bs) => zlibBlockedBytes(d, bs, 9) });
+  if (options.brotli !== false) cols.push({ id: 'brotli-11', label: 'brotli quality 11', measure: (_t, d, bs) => brotliBlockedBytes(d, bs, 11) });
+  return cols;
+}
+
+export interface TensorRow {
+  readonly file: string;
+  readonly model: string;
+  readonly class: string;
+  readonly kind: string;
+  readonly bytes: number;
+  /** Footprint (stored / raw) per column id. */
+  readonly footprint: Record<string, number>;
+}
+
+export interface GroupSummary {
+  readonly group: string;
+  readonly tensors: number;
+  readonly bytes: number;
+  /** Byte-weighted footprint (sum stored / sum raw) per column. */
+  readonly weighted: Record<string, number>;
+  /** Unweighted mean of per-tensor footprints per column. */
+  readonly mean: Record<string, number>;
+}
+
+export interface RatioReport {
+  readonly blockSize: number;
+  readonly columns: { id: string; label: string }[];
+  readonly tensors: TensorRow[];
+  readonly classes: GroupSummary[];
+  readonly kinds: GroupSummary[];
+  /** The APack paper's published averages, for comparison. */
+  readonly paper: { weights: number; activations: number };
+}
+
+export function summarise(group: string, rows: readonly TensorRow[], columns: readonly RatioColumn[]): GroupSummary {
+  const weighted: Record<string, number> = {};
+  const mean: Record<string, number> = {};
+  for (const c of columns) {
+    const applicable = rows.filter((r) => r.footprint[c.id] !== undefined);
+    if (applicable.length === 0) continue;
+    const raw = applicable.reduce((s, r) => s + r.bytes, 0);
+    weighted[c.id] = applicable.reduce((s, r) => s + r.footprint[c.id] * r.bytes, 0) / raw;
+    mean[c.id] = applicable.reduce((s, r) => s + r.footprint[c.id], 0) / applicable.length;
+  }
+  return { group, tensors: rows.length, bytes: rows.reduce((s, r) => s + r.bytes, 0), weighted, mean };
+}
+
+export function runRatioBench(
+  ds: Dataset,
+  options: { blockSize: number; columns: RatioColumn[]; onTensor?: (done: number, total: number, t: TensorEntry) => void },
+): RatioReport {
+  const rows: TensorRow[] = [];
+  ds.tensors.forEach((t, i) => {
+    const data = readTensor(ds, t);
+    const footprint: Record<string, number> = {};
+    for (const c of options.columns) {
+      const stored = c.measure(t, data, options.blockSize);
+      if (stored !== undefined) footprint[c.id] = data.length === 0 ? 1 : stored / data.length;
+    }
+    rows.push({ file: t.file, model: t.model, class: tensorClass(t), kind: t.kind, bytes: data.length, footprint });
+    options.onTensor?.(i + 1, ds.tensors.length, t);
+  });
+  const groupBy = (key: (r: TensorRow) => string): GroupSummary[] => {
+    const groups = new Map<string, TensorRow[]>();
+    for (const r of rows) {
+      const k = key(r);
+      const g = groups.get(k);
+      if (g) g.push(r);
+      else groups.set(k, [r]);
+    }
+    return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([g, rs]) => summarise(g, rs, options.columns));
+  };
+  return {
+    blockSize: options.blockSize,
+    columns: options.columns.map((c) => ({ id: c.id, label: c.label })),
+    tensors: rows,
+    classes: groupBy((r) => r.class),
+    kinds: groupBy((r) => (r.kind === 'weight' ? 'weights' : 'activations')),
+    paper: { weights: 0.6, activations: 0.48 },
+  };
+}

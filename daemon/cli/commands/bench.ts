@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
+import { runRatioBench, defaultColumns, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
+import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
+import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
+import { CliError, intOption } from '../io.ts';
+import { createProgress } from '../progress.ts';
+
+const pct = (x: number | undefined): string => (x === undefined ? '-' : (x * 100).toFixed(1));
+
+function dataset(dir: string) {
+  try {
+    return loadDataset(dir);
+  } catch (e) {
+    if (e instanceof DatasetError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatRatioReport(r: RatioReport): string {
+  const ids = r.columns.map((c) => c.id);
+  const groupRows = (gs: GroupSummary[], pick: 'weighted' | 'mean') =>
+    gs.map((g) => [g.group, String(g.tensors), (g.bytes / 1e6).toFixed(2), ...ids.map((id) => pct(g[pick][id]))]);
+  const header = ['group', 'tensors', 'MB', ...ids];
+  const out = [
+    `Footprint in % of the raw size (lower is better), ${r.blockSize}-byte blocks, all metadata included.`,
+    `Columns: ${r.columns.map((c) => `${c.id} = ${c.label}`).join('; ')}.`,
+    '',
+    'Byte-weighted (sum stored / sum raw):',
+    table(header, [...groupRows(r.classes, 'weighted'), ...groupRows(r.kinds, 'weighted')]),
+    '',
+    'Unweighted mean over tensors:',
+    table(header, [...groupRows(r.classes, 'mean'), ...groupRows(r.kinds, 'mean')]),
+    '',
+    `APack paper (averages over its models): weights ${pct(r.paper.weights)} %, activations ${pct(r.paper.activations)} %.`,
+  ];
+  const gaps = r.classes.filter((g) => g.weighted.apack !== undefined && g.weighted.h0 !== undefined);
+  if (gaps.length) {
+    out.push('APack above the order-0 bound (byte-weighted): ' +
+      gaps.map((g) => `${g.group} +${((g.weighted.apack - g.weighted.h0) * 100).toFixed(2)} pt (${(((g.weighted.apack / g.weighted.h0) - 1) * 100).toFixed(1)} % relative)`).join('; ') + '.');
+  }
+  const dp = r.classes.filter((g) => g.weighted.apack !== undefined && g.weighted['apack-heuristic'] !== undefined);
+  if (dp.length) {
+    out.push('DP table gain over the paper heuristic (byte-weighted): ' +
+      dp.map((g) => `${g.group} ${((g.weighted['apack-heuristic'] - g.weighted.apack) * 100).toFixed(2)} pt`).join('; ') + '.');
+  }
+  return out.join('\n');
+}
+
+export function formatSpeedReport(r: SpeedReport): string {
+  return [
+    `Single-core block throughput, ${r.blockSize}-byte blocks, ${r.tensors} tensors (${(r.corpusBytes / 1e6).toFixed(1)} MB); ${r.note}.`,
+    table(
+      ['codec', 'encode MB/s', 'decode MB/s', 'footprint %', 'blocks'],
+      r.rows.map((x) => [x.codec, x.encodeMBps.toFixed(1), x.decodeMBps.toFixed(1), pct(x.footprint), String(x.blocks)]),
+    ),
+  ].join('\n');
+}
+
+export function registerBenchCommands(bench: Command): void {
+  bench
+    .command('ratio')
+    .description('footprint of every codec on every tensor of a data set, with the order-0 bound, zlib-9 and brotli-11')
+    .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
+    .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
+    .option('--no-brotli', 'skip brotli-11 (the slowest column)')
+    .option('--json', 'print the full report (per tensor and per group) as JSON')
+    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper.')
+    .action((o: { data: string; blockSize: number; brotli: boolean; json?: boolean }) => {
+      const ds = dataset(o.data);
+      const progress = createProgress(ds.tensors.length, 'bench ratio');
+      const report = runRatioBench(ds, {
+        blockSize: o.blockSize,
+        columns: defaultColumns({ brotli: o.brotli }),
+        onTensor: (done, _total, t) => progress.update(done, t.file.split('/').pop()),
+      });
+      progress.stop();
+      process.stdout.write((o.json ? JSON.stringify(report, null, 1) : formatRatioReport(report)) + '\n');
+    });
+
+  bench
+    .command('speed')
+    .description('single-core encode and decode MB/s per codec, with zlib deflate level 1 / inflate as reference')
+    .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
+    .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
+    .option('--seconds <s>', 'minimum time per measurement', intOption('--seconds', 0, 600), 1)
+    .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB', intOption('--max-mb', 1, 1 << 20))
+    .option('--json', 'print JSON')
+    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; json?: boolean }) => {
+      const ds = dataset(o.data);
+      const steps = ['codecs', 'zlib'];
+      const progress = createProgress(steps.length + 4, 'bench speed');
+      let n = 0;
+      const report = runSpeedBench(ds, {
+        blockSize: o.blockSize,
+        minSeconds: o.seconds,
+        maxBytes: o.maxMb === undefined ? undefined : o.maxMb * 1e6,
+        onStep: (what) => progress.update(++n, what),
+      });
+      progress.stop();
+      process.stdout.write((o.json ? JSON.stringify(report, null, 1) : formatSpeedReport(report)) + '\n');
+    });
+}
