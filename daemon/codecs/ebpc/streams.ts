@@ -1,0 +1,464 @@
+import { badArgument, corrupt, truncated } from '../errors.ts';
+
+/**
+ * The bare two-stream EBPC code (Cavigelli et al., JETCAS 2019) exactly as the
+ * authors' golden model `stream-ebpc/py/common/bpc.py` (variant 'paper') emits
+ * it; see ../shared/papers/ebpc.md. Input is n W-bit two's-complement words
+ * (W=8: one byte each; W=16: little-endian int16). Output is a ZNZ stream
+ * (zero run-length code of the zero/non-zero mask) and a BPC stream (bit-plane
+ * code of the non-zero values in blocks of N), each packed MSB-first into
+ * W-bit words with the last word zero-padded; 16-bit words are written
+ * big-endian, so the stream bytes are the bit stream in order.
+ *
+ * The decoder is strict: it accepts exactly the streams the encoder emits
+ * (canonical symbols, maximal zero runs, zero padding, no trailing bytes) and
+ * throws CodecError otherwise, so corruption is caught where it is detectable.
+ */
+
+export type EbpcWordBits = 8 | 16;
+export type EbpcBlockSize = 8 | 16;
+
+/** Longest zero run one ZNZ symbol codes (R); its run field is log2(R) = 4 bits. */
+export const EBPC_MAX_ZERO_RUN = 16;
+/** Most values per transmission: the RTL decoder takes count-1 as a 24-bit number. */
+export const EBPC_MAX_COUNT = 1 << 24;
+
+export interface EbpcStreams {
+  znz: Uint8Array;
+  bpc: Uint8Array;
+  /** Stream lengths in bits before padding to whole words. */
+  znzBits: number;
+  bpcBits: number;
+}
+
+/**
+ * Valid (W, N): the RTL needs W ≥ N, so (8,8), (16,8), (16,16). The golden
+ * model would also run (8,16), but no hardware can decode it, so it is refused.
+ */
+export function checkEbpcParams(wordBits: number, blockSize: number): asserts wordBits is EbpcWordBits {
+  if (wordBits !== 8 && wordBits !== 16) throw badArgument(`EBPC word width must be 8 or 16 bits, got ${wordBits}`);
+  if (blockSize !== 8 && blockSize !== 16) throw badArgument(`EBPC block size must be 8 or 16, got ${blockSize}`);
+  if (blockSize > wordBits) {
+    throw badArgument(`EBPC block size ${blockSize} needs words of at least ${blockSize} bits (the RTL requires W >= N), got W=${wordBits}`);
+  }
+}
+
+/** Number of W-bit values in `byteLength` bytes; rejects partial words and counts above 2^24. */
+export function ebpcValueCount(byteLength: number, wordBits: EbpcWordBits): number {
+  if (wordBits === 16 && byteLength % 2 !== 0) {
+    throw badArgument(`${byteLength} bytes is not a whole number of 16-bit values (int16 needs an even byte length)`);
+  }
+  const n = wordBits === 16 ? byteLength >>> 1 : byteLength;
+  if (n > EBPC_MAX_COUNT) throw badArgument(`EBPC codes at most ${EBPC_MAX_COUNT} values per transmission, got ${n}`);
+  return n;
+}
+
+/** Bytes of a stream of `bits` bits padded to whole W-bit words. */
+export function paddedStreamBytes(bits: number, wordBits: EbpcWordBits): number {
+  return Math.ceil(bits / wordBits) * (wordBits >>> 3);
+}
+
+/** Upper bound of the ZNZ stream in bytes: at most 5 bits per value (a lone zero). */
+export function znzMaxBytes(n: number, wordBits: EbpcWordBits): number {
+  return paddedStreamBytes(5 * n, wordBits);
+}
+
+/** Upper bound of the BPC stream in bytes: every block W + (W+1)·N bits, with a padded last block. */
+export function bpcMaxBytes(n: number, wordBits: EbpcWordBits, blockSize: EbpcBlockSize): number {
+  return paddedStreamBytes(Math.ceil(n / blockSize) * (wordBits + (wordBits + 1) * blockSize), wordBits);
+}
+
+/**
+ * Upper bound of both padded streams together, in bytes (spec §5.5): a
+ * non-zero costs at most 1 ZNZ bit + W+1 plane bits, a zero at most 5 ZNZ
+ * bits; add one base per block, one padded block and two padded words.
+ * For W=8, N=8 that is 11n + 85 bits.
+ */
+export function ebpcMaxTotalBytes(n: number, wordBits: EbpcWordBits, blockSize: EbpcBlockSize): number {
+  const W = wordBits;
+  const bits = n * Math.max(W + 2, 5) + W * Math.ceil(n / blockSize) + (W + 1) * (blockSize - 1) + 2 * (W - 1);
+  return Math.floor(bits / 8);
+}
+
+/**
+ * MSB-first bit sink into a byte buffer. Symbols are at most 16 bits and at
+ * most 7 bits wait in the accumulator, so it never exceeds 23 bits.
+ */
+class MsbSink {
+  private acc = 0;
+  private nacc = 0;
+  pos: number;
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly start: number,
+  ) {
+    this.pos = start;
+  }
+  put(value: number, len: number): void {
+    let nacc = this.nacc + len;
+    let acc = (this.acc << len) | value;
+    while (nacc >= 8) {
+      nacc -= 8;
+      this.buf[this.pos++] = acc >>> nacc;
+    }
+    this.acc = acc & ((1 << nacc) - 1);
+    this.nacc = nacc;
+  }
+  /** Zero-pads to a whole W-bit word and returns the unpadded length in bits. */
+  finish(wordBits: EbpcWordBits): number {
+    const bits = (this.pos - this.start) * 8 + this.nacc;
+    if (this.nacc > 0) this.buf[this.pos++] = this.acc << (8 - this.nacc);
+    this.acc = 0;
+    this.nacc = 0;
+    if (wordBits === 16 && ((this.pos - this.start) & 1) !== 0) this.buf[this.pos++] = 0;
+    return bits;
+  }
+}
+
+/**
+ * MSB-first reader over buf[startByte, endByte). `peek24` returns the next 24
+ * bits (zeros past the end) so one look decodes any symbol; `skip` consumes a
+ * decoded symbol and is where running off the end is detected.
+ */
+class MsbSource {
+  pos: number;
+  readonly startBit: number;
+  private readonly endBit: number;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly startByte: number,
+    readonly endByte: number,
+    private readonly what: string,
+  ) {
+    this.startBit = startByte * 8;
+    this.pos = this.startBit;
+    this.endBit = endByte * 8;
+  }
+  peek24(): number {
+    const p = this.pos >>> 3;
+    const buf = this.buf;
+    let w: number;
+    if (p + 2 < this.endByte) w = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
+    else {
+      w = 0;
+      for (let k = 0; k < 3; k++) w = (w << 8) | (p + k < this.endByte ? buf[p + k] : 0);
+    }
+    return (w << (this.pos & 7)) & 0xffffff;
+  }
+  skip(len: number): void {
+    const next = this.pos + len;
+    if (next > this.endBit) throw truncated(`EBPC ${this.what} stream ended early (at bit ${this.pos - this.startBit})`);
+    this.pos = next;
+  }
+  /** After the last symbol: only zero padding up to the end of the current W-bit word may follow. */
+  checkEnd(wordBits: EbpcWordBits): void {
+    const used = this.pos - this.startBit;
+    const expected = paddedStreamBytes(used, wordBits);
+    const have = this.endByte - this.startByte;
+    if (have < expected) throw truncated(`EBPC ${this.what} stream ends inside its last ${wordBits}-bit word`);
+    if (have > expected) throw corrupt(`EBPC ${this.what} stream has ${have - expected} bytes after its last word`);
+    const p = this.pos >>> 3;
+    if ((this.pos & 7) !== 0 && (this.buf[p] & (0xff >>> (this.pos & 7))) !== 0) {
+      throw corrupt(`EBPC ${this.what} stream has non-zero padding bits`);
+    }
+    for (let k = (this.pos + 7) >>> 3; k < this.endByte; k++) {
+      if (this.buf[k] !== 0) throw corrupt(`EBPC ${this.what} stream has non-zero padding bits`);
+    }
+  }
+}
+
+/** Writes the ZNZ stream of the n values into out[off...]; returns its unpadded bit length. */
+export function encodeZnzInto(values: Uint8Array, n: number, wordBits: EbpcWordBits, out: Uint8Array, off: number): number {
+  const sink = new MsbSink(out, off);
+  const step = wordBits >>> 3;
+  let run = 0;
+  for (let i = 0, k = 0; i < n; i++, k += step) {
+    const nonzero = step === 1 ? values[k] : values[k] | values[k + 1];
+    if (nonzero !== 0) {
+      if (run > 0) {
+        sink.put(run - 1, 5); // '0' + (run-1) in 4 bits
+        run = 0;
+      }
+      sink.put(1, 1);
+    } else if (++run === EBPC_MAX_ZERO_RUN) {
+      // a full run is emitted at once, which is the greedy split of a longer one
+      sink.put(EBPC_MAX_ZERO_RUN - 1, 5);
+      run = 0;
+    }
+  }
+  if (run > 0) sink.put(run - 1, 5);
+  return sink.finish(wordBits);
+}
+
+/** Writes the BPC stream of the non-zero values into out[off...]; returns its unpadded bit length. */
+export function encodeBpcInto(
+  values: Uint8Array,
+  n: number,
+  wordBits: EbpcWordBits,
+  blockSize: EbpcBlockSize,
+  out: Uint8Array,
+  off: number,
+): number {
+  const W = wordBits;
+  const N = blockSize;
+  const sink = new MsbSink(out, off);
+  const block = new Int32Array(N);
+  const planes = new Int32Array(W + 1);
+  const wordMask = (1 << W) - 1;
+  const deltaMask = (1 << (W + 1)) - 1;
+  const allOnes = (1 << (N - 1)) - 1;
+  const top = N - 2; // plane bit of d[0]
+  const posBits = N === 8 ? 3 : 4;
+  const runBits = W === 8 ? 3 : 4;
+  let i = 0;
+  for (;;) {
+    // gather the next N non-zero values (fewer at the end: zero-padded)
+    let fill = 0;
+    if (W === 8) {
+      while (fill < N && i < n) {
+        const v = values[i++];
+        if (v !== 0) block[fill++] = (v << 24) >> 24;
+      }
+    } else {
+      while (fill < N && i < n) {
+        const v = values[2 * i] | (values[2 * i + 1] << 8);
+        i++;
+        if (v !== 0) block[fill++] = (v << 16) >> 16;
+      }
+    }
+    if (fill === 0) break;
+    for (let j = fill; j < N; j++) block[j] = 0;
+
+    // delta bit planes: plane b holds bit b of every (W+1)-bit delta, d[0] in its MSB
+    planes.fill(0);
+    for (let j = 0; j < N - 1; j++) {
+      let d = (block[j + 1] - block[j]) & deltaMask;
+      const bit = 1 << (top - j);
+      for (let b = 0; d !== 0; b++, d >>>= 1) if (d & 1) planes[b] |= bit;
+    }
+
+    sink.put(block[0] & wordMask, W);
+    let prev = 0;
+    let run = 0; // zero DBX planes not yet emitted
+    for (let b = 0; b <= W; b++) {
+      const p = planes[b];
+      const x = p ^ prev; // DBX_b = DBP_b xor DBP_(b-1)
+      prev = p;
+      if (x === 0) {
+        run++;
+        continue;
+      }
+      if (run > 0) {
+        if (run === 1) sink.put(1, 2); // '01'
+        else sink.put((1 << runBits) | (run - 2), 3 + runBits); // '001' + (k-2)
+        run = 0;
+      }
+      // the first matching row of the symbol table wins
+      if (x === allOnes) sink.put(0, 5); // '00000'
+      else if (p === 0) sink.put(1, 5); // '00001'
+      else {
+        const low = x & -x;
+        if (x === low) sink.put((3 << posBits) | (top - (31 - Math.clz32(x))), 5 + posBits); // '00011' + pos
+        else if (x === low * 3) sink.put((2 << posBits) | (top - (31 - Math.clz32(x))), 5 + posBits); // '00010' + pos
+        else sink.put((1 << (N - 1)) | x, N); // '1' + DBX
+      }
+    }
+    if (run === 1) sink.put(1, 2);
+    else if (run > 1) sink.put((1 << runBits) | (run - 2), 3 + runBits);
+    if (fill < N) break;
+  }
+  return sink.finish(W);
+}
+
+/**
+ * Decodes one BPC block into vals[0..N-1]. Rejects every symbol sequence the
+ * encoder cannot produce: a zero run past plane W, a zero run right after
+ * another, a bad position, a symbol that an earlier table row should have
+ * coded, and deltas that leave the W-bit range.
+ */
+function decodeBpcBlock(src: MsbSource, W: EbpcWordBits, N: EbpcBlockSize, planes: Int32Array, vals: Int32Array): void {
+  const allOnes = (1 << (N - 1)) - 1;
+  const posBits = N === 8 ? 3 : 4;
+  const runBits = W === 8 ? 3 : 4;
+  const base = src.peek24() >>> (24 - W);
+  src.skip(W);
+  let b = 0;
+  let prev = 0;
+  let afterRun = false;
+  while (b <= W) {
+    const w = src.peek24();
+    let p: number;
+    if (w & 0x800000) {
+      // '1' + DBX
+      const x = (w >>> (24 - N)) & allOnes;
+      src.skip(N);
+      const low = x & -x;
+      if (x === 0 || x === allOnes || x === low || x === low * 3 || x === prev) {
+        throw corrupt(`EBPC BPC plane ${b} is sent raw but has a shorter code`);
+      }
+      p = x ^ prev;
+    } else if (w & 0x400000) {
+      // '01': one zero DBX plane
+      src.skip(2);
+      if (afterRun) throw corrupt(`EBPC BPC zero run at plane ${b} follows another zero run`);
+      planes[b++] = prev;
+      afterRun = true;
+      continue;
+    } else if (w & 0x200000) {
+      // '001' + (k-2): k zero DBX planes
+      const k = ((w >>> (21 - runBits)) & (W - 1)) + 2;
+      src.skip(3 + runBits);
+      if (afterRun) throw corrupt(`EBPC BPC zero run at plane ${b} follows another zero run`);
+      if (b + k > W + 1) throw corrupt(`EBPC BPC zero run of ${k} planes at plane ${b} runs past plane ${W}`);
+      for (const end = b + k; b < end; b++) planes[b] = prev;
+      afterRun = true;
+      continue;
+    } else {
+      const sel = (w >>> 19) & 3;
+      if (sel === 0) {
+        src.skip(5); // '00000': DBX all ones
+        p = allOnes ^ prev;
+      } else if (sel === 1) {
+        src.skip(5); // '00001': DBP zero
+        if (prev === 0 || prev === allOnes) throw corrupt(`EBPC BPC plane ${b} is coded as zero but has a shorter code`);
+        p = 0;
+      } else {
+        const pos = (w >>> (19 - posBits)) & (N - 1);
+        src.skip(5 + posBits);
+        let x: number;
+        if (sel === 3) {
+          if (pos > N - 2) throw corrupt(`EBPC BPC single-one position ${pos} is out of range`);
+          x = 1 << (N - 2 - pos);
+        } else {
+          if (pos > N - 3) throw corrupt(`EBPC BPC two-ones position ${pos} is out of range`);
+          x = 3 << (N - 3 - pos);
+        }
+        if (x === prev) throw corrupt(`EBPC BPC plane ${b} is zero but not coded as zero`);
+        p = x ^ prev;
+      }
+    }
+    afterRun = false;
+    planes[b++] = p;
+    prev = p;
+  }
+
+  // rebuild the (W+1)-bit deltas from the planes and integrate them
+  const half = 1 << (W - 1);
+  const signBit = 1 << W;
+  let v = (base << (32 - W)) >> (32 - W);
+  vals[0] = v;
+  for (let j = 0; j < N - 1; j++) {
+    const sh = N - 2 - j;
+    let d = 0;
+    for (let k = 0; k <= W; k++) d |= ((planes[k] >>> sh) & 1) << k;
+    if (d & signBit) d -= signBit << 1;
+    v += d;
+    if (v < -half || v >= half) throw corrupt(`EBPC BPC delta leaves the ${W}-bit range`);
+    vals[j + 1] = v;
+  }
+}
+
+/**
+ * Decodes count values from the ZNZ stream znz[znzStart, znzEnd) and the BPC
+ * stream bpc[bpcStart, bpcEnd) into out (count·W/8 bytes). Both streams must
+ * be consumed exactly, up to zero padding of their last word.
+ */
+export function decodeEbpcInto(
+  znz: Uint8Array,
+  znzStart: number,
+  znzEnd: number,
+  bpc: Uint8Array,
+  bpcStart: number,
+  bpcEnd: number,
+  count: number,
+  wordBits: EbpcWordBits,
+  blockSize: EbpcBlockSize,
+  out: Uint8Array,
+): void {
+  const W = wordBits;
+  const N = blockSize;
+  const step = W >>> 3;
+  const zs = new MsbSource(znz, znzStart, znzEnd, 'ZNZ');
+  const bs = new MsbSource(bpc, bpcStart, bpcEnd, 'BPC');
+  const planes = new Int32Array(W + 1);
+  const vals = new Int32Array(N);
+  let used = N; // values of the current block already placed
+  let blocks = 0;
+  let shortRun = false; // the last ZNZ symbol was a run shorter than R
+  let i = 0;
+  while (i < count) {
+    const w = zs.peek24();
+    if (w & 0x800000) {
+      zs.skip(1);
+      shortRun = false;
+      if (used === N) {
+        decodeBpcBlock(bs, W, N, planes, vals);
+        blocks++;
+        used = 0;
+      }
+      const v = vals[used++];
+      if (v === 0) throw corrupt(`EBPC value ${i} decodes to zero where the ZNZ mask says non-zero`);
+      if (step === 1) out[i] = v;
+      else {
+        out[2 * i] = v;
+        out[2 * i + 1] = v >> 8;
+      }
+      i++;
+    } else {
+      const r = ((w >>> 19) & 15) + 1;
+      zs.skip(5);
+      if (shortRun) throw corrupt(`EBPC ZNZ zero run at value ${i} follows a run shorter than ${EBPC_MAX_ZERO_RUN}`);
+      if (r > count - i) throw corrupt(`EBPC ZNZ zero run of ${r} at value ${i} runs past the ${count} values`);
+      shortRun = r < EBPC_MAX_ZERO_RUN;
+      out.fill(0, i * step, (i + r) * step);
+      i += r;
+    }
+  }
+  // the rest of the last block is the encoder's zero padding
+  if (blocks > 0) {
+    for (let j = used; j < N; j++) if (vals[j] !== 0) throw corrupt('EBPC BPC padding values of the last block are not zero');
+  }
+  zs.checkEnd(W);
+  bs.checkEnd(W);
+}
+
+/** Encodes values (W=8: bytes; W=16: int16 little-endian) into the two EBPC streams. */
+export function encodeEbpcStreams(values: Uint8Array, wordBits: 8 | 16, blockSize: 8 | 16): EbpcStreams {
+  checkEbpcParams(wordBits, blockSize);
+  const n = ebpcValueCount(values.length, wordBits);
+  const znzBuf = new Uint8Array(znzMaxBytes(n, wordBits));
+  const znzBits = encodeZnzInto(values, n, wordBits, znzBuf, 0);
+  const bpcBuf = new Uint8Array(bpcMaxBytes(n, wordBits, blockSize));
+  const bpcBits = encodeBpcInto(values, n, wordBits, blockSize, bpcBuf, 0);
+  return {
+    znz: znzBuf.slice(0, paddedStreamBytes(znzBits, wordBits)),
+    bpc: bpcBuf.slice(0, paddedStreamBytes(bpcBits, wordBits)),
+    znzBits,
+    bpcBits,
+  };
+}
+
+/**
+ * Decodes `count` values from the two EBPC streams. Returns `out` (allocated
+ * when not given; it must hold exactly count·W/8 bytes). Throws CodecError
+ * E_TRUNCATED when a stream ends early and E_CORRUPT for anything the encoder
+ * cannot have produced, including trailing bytes and non-zero padding.
+ */
+export function decodeEbpcStreams(
+  znz: Uint8Array,
+  bpc: Uint8Array,
+  count: number,
+  wordBits: 8 | 16,
+  blockSize: 8 | 16,
+  out?: Uint8Array,
+): Uint8Array {
+  checkEbpcParams(wordBits, blockSize);
+  if (!Number.isInteger(count) || count < 0 || count > EBPC_MAX_COUNT) {
+    throw badArgument(`EBPC value count must be a whole number from 0 to ${EBPC_MAX_COUNT}, got ${count}`);
+  }
+  const bytes = count * (wordBits >>> 3);
+  const dst = out ?? new Uint8Array(bytes);
+  if (dst.length !== bytes) throw badArgument(`output buffer holds ${dst.length} bytes, ${count} values need ${bytes}`);
+  decodeEbpcInto(znz, 0, znz.length, bpc, 0, bpc.length, count, wordBits, blockSize, dst);
+  return dst;
+}
