@@ -1,0 +1,156 @@
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { Packr } from 'msgpackr';
+import { TraceError } from './errors.ts';
+import {
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type EndRecord,
+  type HeaderRecord,
+  type OpRecord,
+  type RegionRecord,
+} from './format.ts';
+
+export interface TraceWriterOptions {
+  /** Wrap the stream in gzip (default: true when the path ends in `.gz`). */
+  readonly gzip?: boolean;
+  /** What makes the trace (`trace gen`, `serve --record`, ...). */
+  readonly source: string;
+  /** Extra header fields (provenance). */
+  readonly meta?: Record<string, unknown>;
+  /** Append the optional `end` record with totals on close (default true). */
+  readonly endRecord?: boolean;
+}
+
+type RegionInput = Omit<RegionRecord, 'type'>;
+type OpInput = OpRecord extends infer O ? (O extends OpRecord ? Omit<O, 'type'> : never) : never;
+
+/** Bytes packed before they are handed to the file stream in one write. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Writes a trace record by record in constant memory. `region` and `op` are
+ * synchronous so a server can call them on its hot path; they batch records
+ * into 64 KiB chunks. A producer faster than the disk awaits `drained()` when
+ * `needsDrain` is set (the generators and importers do); `close()` flushes,
+ * writes the `end` record and resolves when the file is complete.
+ */
+export class TraceWriter {
+  private readonly packr = new Packr({ useRecords: false });
+  private readonly out: Writable;
+  private readonly done: Promise<void>;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private failure: Error | undefined;
+  private closed = false;
+  private backpressure = false;
+  private ops = 0;
+  private writeBytes = 0;
+  private readBytes = 0;
+  private lastT = 0;
+  private readonly endRecord: boolean;
+
+  /** Write to `target`: a path (`.gz` implies gzip) or an open stream the writer ends on close. */
+  constructor(target: string | Writable, options: TraceWriterOptions) {
+    const gzip = options.gzip ?? (typeof target === 'string' && target.endsWith('.gz'));
+    const sink = typeof target === 'string' ? createWriteStream(target) : target;
+    this.endRecord = options.endRecord ?? true;
+    if (gzip) {
+      const z = createGzip();
+      z.pipe(sink);
+      this.out = z;
+    } else {
+      this.out = sink;
+    }
+    this.done = new Promise<void>((resolve, reject) => {
+      const fail = (e: Error): void => {
+        this.failure ??= new TraceError('E_TRACE_IO', `cannot write trace${typeof target === 'string' ? ` ${target}` : ''}: ${e.message}`);
+        reject(this.failure);
+      };
+      sink.on('error', fail);
+      if (this.out !== sink) this.out.on('error', fail);
+      sink.on(typeof target === 'string' ? 'close' : 'finish', () => (this.failure ? reject(this.failure) : resolve()));
+    });
+    this.done.catch(() => undefined); // surfaced by close()
+    this.out.on('drain', () => {
+      this.backpressure = false;
+    });
+    const header: HeaderRecord = {
+      type: 'header',
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      created: new Date().toISOString(),
+      source: options.source,
+      ...(options.meta ?? {}),
+    };
+    this.push(header);
+  }
+
+  /** Declare a region; must come before any op that touches it. */
+  region(r: RegionInput): void {
+    this.push({ type: 'region', ...r });
+  }
+
+  /** Append one timed operation. */
+  op(o: OpInput): void {
+    this.ops++;
+    if (o.op === 'write') this.writeBytes += o.len;
+    else if (o.op === 'read') this.readBytes += o.len;
+    if (o.t > this.lastT) this.lastT = o.t;
+    this.push({ type: 'op', ...o });
+  }
+
+  /** True when the file stream is behind; await `drained()` before producing more. */
+  get needsDrain(): boolean {
+    return this.backpressure;
+  }
+
+  drained(): Promise<void> {
+    if (!this.backpressure) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        this.out.off('error', onError);
+        resolve();
+      };
+      const onError = (e: Error): void => {
+        this.out.off('drain', onDrain);
+        reject(e);
+      };
+      this.out.once('drain', onDrain);
+      this.out.once('error', onError);
+    });
+  }
+
+  /** Totals so far (ops, bytes written and read by the trace's ops, last t). */
+  get totals(): Omit<EndRecord, 'type'> {
+    return { ops: this.ops, writeBytes: this.writeBytes, readBytes: this.readBytes, lastT: this.lastT };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return this.done;
+    if (this.endRecord) this.push({ type: 'end', ...this.totals });
+    this.flush();
+    this.closed = true;
+    this.out.end();
+    return this.done;
+  }
+
+  private push(rec: object): void {
+    if (this.closed) throw new TraceError('E_TRACE_IO', 'trace writer is closed');
+    if (this.failure) throw this.failure;
+    // pack() reuses its internal buffer, so copy the bytes out
+    const bytes = Buffer.from(this.packr.pack(rec));
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= CHUNK_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.out.write(chunk)) this.backpressure = true;
+  }
+}
