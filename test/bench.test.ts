@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { defaultColumns, order0EntropyBits, runRatioBench } from '../daemon/bench/ratio.ts';
+import { nhwcToChannelMajor } from '../daemon/bench/layout.ts';
+import { runSpeedBench } from '../daemon/bench/speed.ts';
+import { loadDataset } from '../daemon/dataset/manifest.ts';
+import { CODECS } from '../daemon/codecs/index.ts';
+import { randomBytes } from './helpers.ts';
+
+/** A two-tensor data set in the ../shared/data manifest format. */
+function tinyDataset(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shimpack-ds-'));
+  mkdirSync(join(dir, 't'));
+  const act = randomBytes(8 * 8 * 16, 3).map((v) => (v < 140 ? 0 : v - 140));
+  const wgt = randomBytes(3 * 3 * 4 * 8, 4).map((v) => (v % 9) - 4 & 0xff);
+  writeFileSync(join(dir, 't/a.bin'), act);
+  writeFileSync(join(dir, 't/w.bin'), wgt);
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      tensors: [
+        { file: 't/a.bin', model: 'm', layer: 'l0', kind: 'activation', dtype: 'uint8', shape: [1, 8, 8, 16], layout: 'NHWC', bytes: act.length },
+        { file: 't/w.bin', model: 'm', layer: 'l0/w', kind: 'weight', dtype: 'int8', shape: [3, 3, 4, 8], layout: 'HWIO (kh,kw,in,out)', bytes: wgt.length },
+      ],
+    }),
+  );
+  return dir;
+}
+
+describe('bench', () => {
+  it('order-0 entropy of known distributions', () => {
+    assert.equal(order0EntropyBits(new Uint8Array(100)), 0);
+    assert.equal(order0EntropyBits(Uint8Array.from({ length: 256 }, (_, i) => i)), 8);
+    assert.equal(order0EntropyBits(Uint8Array.of(1, 2, 1, 2)), 1);
+  });
+
+  it('channel-major reordering moves channel c of pixel p to c * pixels + p', () => {
+    const d = Uint8Array.of(1, 2, 3, 4, 5, 6); // 2 pixels x 3 channels
+    assert.deepEqual(nhwcToChannelMajor(d, [1, 1, 2, 3]), Uint8Array.of(1, 4, 2, 5, 3, 6));
+  });
+
+  it('ratio: per-tensor footprints and weighted summaries are consistent', () => {
+    const ds = loadDataset(tinyDataset());
+    const seen: number[] = [];
+    const r = runRatioBench(ds, { blockSize: 512, columns: defaultColumns({ brotli: false }), onTensor: (d) => seen.push(d) });
+    assert.deepEqual(seen, [1, 2]);
+    assert.equal(r.tensors.length, 2);
+    for (const row of r.tensors) {
+      for (const c of CODECS) if (c.name !== 'raw') assert.ok(row.footprint[c.name] > 0 && row.footprint[c.name] < 1.1, `${c.name} ${row.footprint[c.name]}`);
+      assert.ok(row.footprint.h0 > 0 && row.footprint.h0 < 1);
+    }
+    const act = r.tensors.find((t) => t.kind === 'activation')!;
+    assert.ok(act.footprint.zvc < 0.8, 'ZVC compresses a 55 %-zero map');
+    const wsum = r.kinds.find((k) => k.group === 'weights')!;
+    assert.equal(wsum.tensors, 1);
+    assert.equal(wsum.weighted.zvc, r.tensors.find((t) => t.kind === 'weight')!.footprint.zvc);
+  });
+
+  it('speed: every codec is measured and round-trips', () => {
+    const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0 });
+    assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.map((c) => c.name), 'zlib deflate-1 / inflate']);
+    for (const row of r.rows) assert.ok(row.encodeMBps > 0 && row.decodeMBps > 0 && row.blocks > 0);
+  });
+});

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from './helpers.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'shimpack-cli-'));
+
+function shimpack(args: string[], input?: Uint8Array) {
+  const r = spawnSync(process.execPath, ['bin/shimpack.js', ...args], { cwd: ROOT, input, maxBuffer: 64 << 20 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+describe('shimpack compress / decompress / inspect', () => {
+  const data = randomBytes(30000, 9).map((v, i) => (i % 3 === 0 ? v : 0));
+  const input = join(tmp, 'in.bin');
+  writeFileSync(input, data);
+
+  it('round-trips through files and reports the ratio', () => {
+    const out = join(tmp, 'in.shpk');
+    const c = shimpack(['compress', '--codec', 'zvc', '--dtype', 'uint8', '--block-size', '2048', input, '-o', out]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /30000 -> \d+ bytes/);
+    const d = shimpack(['decompress', out, '-o', join(tmp, 'back.bin')]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(new Uint8Array(readFileSync(join(tmp, 'back.bin'))), data);
+    const i = shimpack(['inspect', out]);
+    assert.equal(i.code, 0, i.stderr);
+    assert.match(i.stdout.toString(), /codec\s+zvc/);
+    assert.match(i.stdout.toString(), /blocks\s+15 /);
+    const j = JSON.parse(shimpack(['inspect', '--json', out]).stdout.toString());
+    assert.equal(j.rawBytes, 30000);
+    assert.equal(j.blockSize, 2048);
+  });
+
+  it('streams through stdin and stdout with -', () => {
+    const c = shimpack(['compress', '--codec', 'zvc', '-', '-o', '-'], data);
+    assert.equal(c.code, 0, c.stderr);
+    const d = shimpack(['decompress', '-', '-o', '-'], c.stdout);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(new Uint8Array(d.stdout), data);
+  });
+
+  it('corrupt input exits 1 with one line', () => {
+    const bad = join(tmp, 'bad.shpk');
+    writeFileSync(bad, 'definitely not a container');
+    const r = shimpack(['decompress', bad, '-o', join(tmp, 'x')]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /E_BAD_MAGIC/);
+    const missing = shimpack(['compress', '--codec', 'zvc', join(tmp, 'nope.bin'), '-o', join(tmp, 'x')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read .*ENOENT/);
+  });
+
+  it('usage errors exit 2', () => {
+    assert.equal(shimpack(['compress', '--codec', 'lz4', input, '-o', join(tmp, 'x')]).code, 2);
+    assert.equal(shimpack(['compress', '--block-size', '3', '--codec', 'zvc', input, '-o', join(tmp, 'x')]).code, 2);
+    assert.equal(shimpack(['compress', input]).code, 2); // no -o
+    assert.equal(shimpack(['frobnicate']).code, 2);
+    assert.equal(shimpack(['--help']).code, 0);
+  });
+});
