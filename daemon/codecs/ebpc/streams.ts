@@ -167,6 +167,105 @@ class MsbSource {
   }
 }
 
+/**
+ * Transposes the 8×8 bit matrix t[0..7] in place (row r = t[r], column 0 =
+ * bit 7): afterwards t[k] holds bit 7-k of every former row, row 0 in bit 7.
+ * Hacker's Delight's 32-bit transpose8, a few dozen operations instead of 64
+ * single-bit moves.
+ */
+function transpose8(t: Int32Array): void {
+  let x = (t[0] << 24) | (t[1] << 16) | (t[2] << 8) | t[3];
+  let y = (t[4] << 24) | (t[5] << 16) | (t[6] << 8) | t[7];
+  let s = (x ^ (x >>> 7)) & 0x00aa00aa;
+  x = x ^ s ^ (s << 7);
+  s = (y ^ (y >>> 7)) & 0x00aa00aa;
+  y = y ^ s ^ (s << 7);
+  s = (x ^ (x >>> 14)) & 0x0000cccc;
+  x = x ^ s ^ (s << 14);
+  s = (y ^ (y >>> 14)) & 0x0000cccc;
+  y = y ^ s ^ (s << 14);
+  s = (x & 0xf0f0f0f0) | ((y >>> 4) & 0x0f0f0f0f);
+  y = ((x << 4) & 0xf0f0f0f0) | (y & 0x0f0f0f0f);
+  x = s;
+  t[0] = x >>> 24;
+  t[1] = (x >>> 16) & 0xff;
+  t[2] = (x >>> 8) & 0xff;
+  t[3] = x & 0xff;
+  t[4] = y >>> 24;
+  t[5] = (y >>> 16) & 0xff;
+  t[6] = (y >>> 8) & 0xff;
+  t[7] = y & 0xff;
+}
+
+/**
+ * Bit planes of the N-1 (W+1)-bit deltas (masked, non-negative): planes[b]
+ * is an (N-1)-bit word holding bit b of every delta, d[0] in its MSB. Works
+ * on 8×8 tiles: delta group g (8 deltas, the missing 16th is zero) × byte q.
+ */
+function deltasToPlanes(d: Int32Array, planes: Int32Array, W: number, N: number, t: Int32Array): void {
+  if (N === 8) {
+    // one tile per delta byte; the common case, kept free of the group loop
+    for (let q = 0; q < W; q += 8) {
+      for (let r = 0; r < 7; r++) t[r] = (d[r] >>> q) & 0xff;
+      t[7] = 0;
+      transpose8(t);
+      for (let k = 0; k < 8; k++) planes[q + 7 - k] = t[k] >>> 1;
+    }
+    planes[W] =
+      (((d[0] >>> W) & 1) << 6) | (((d[1] >>> W) & 1) << 5) | (((d[2] >>> W) & 1) << 4) | (((d[3] >>> W) & 1) << 3) |
+      (((d[4] >>> W) & 1) << 2) | (((d[5] >>> W) & 1) << 1) | ((d[6] >>> W) & 1);
+    return;
+  }
+  const groups = N >>> 3;
+  for (let b = 0; b < W; b++) planes[b] = 0;
+  for (let g = 0; g < groups; g++) {
+    const place = 8 * (groups - 1 - g); // group 0 is the most significant byte of a plane
+    for (let q = 0; q < W; q += 8) {
+      for (let r = 0; r < 8; r++) {
+        const j = 8 * g + r;
+        t[r] = j < N - 1 ? (d[j] >>> q) & 0xff : 0;
+      }
+      transpose8(t);
+      for (let k = 0; k < 8; k++) planes[q + 7 - k] |= t[k] << place;
+    }
+  }
+  let sign = 0;
+  for (let j = 0; j < N - 1; j++) sign |= ((d[j] >>> W) & 1) << (N - 2 - j);
+  // the tiles are N wide, a plane is N-1 bits: drop the always-zero last column
+  for (let b = 0; b < W; b++) planes[b] >>>= 1;
+  planes[W] = sign;
+}
+
+/** The inverse of deltasToPlanes, giving signed deltas. */
+function planesToDeltas(planes: Int32Array, d: Int32Array, W: number, N: number, t: Int32Array): void {
+  if (N === 8) {
+    for (let q = 0; q < W; q += 8) {
+      for (let k = 0; k < 8; k++) t[k] = (planes[q + 7 - k] << 1) & 0xff;
+      transpose8(t);
+      if (q === 0) for (let r = 0; r < 7; r++) d[r] = t[r];
+      else for (let r = 0; r < 7; r++) d[r] |= t[r] << q;
+    }
+    const sign = planes[W];
+    for (let j = 0; j < 7; j++) if ((sign >>> (6 - j)) & 1) d[j] -= 1 << W;
+    return;
+  }
+  const groups = N >>> 3;
+  for (let j = 0; j < N - 1; j++) d[j] = 0;
+  for (let g = 0; g < groups; g++) {
+    const place = 8 * (groups - 1 - g);
+    for (let q = 0; q < W; q += 8) {
+      for (let k = 0; k < 8; k++) t[k] = ((planes[q + 7 - k] << 1) >>> place) & 0xff;
+      transpose8(t);
+      for (let r = 0; r < 8; r++) {
+        const j = 8 * g + r;
+        if (j < N - 1) d[j] |= t[r] << q;
+      }
+    }
+  }
+  const sign = planes[W];
+  for (let j = 0; j < N - 1; j++) if ((sign >>> (N - 2 - j)) & 1) d[j] -= 1 << W;
+}
+
 /** Writes the ZNZ stream of the n values into out[off...]; returns its unpadded bit length. */
 export function encodeZnzInto(values: Uint8Array, n: number, wordBits: EbpcWordBits, out: Uint8Array, off: number): number {
   const sink = new MsbSink(out, off);
@@ -204,6 +303,8 @@ export function encodeBpcInto(
   const sink = new MsbSink(out, off);
   const block = new Int32Array(N);
   const planes = new Int32Array(W + 1);
+  const deltas = new Int32Array(N);
+  const tile = new Int32Array(8);
   const wordMask = (1 << W) - 1;
   const deltaMask = (1 << (W + 1)) - 1;
   const allOnes = (1 << (N - 1)) - 1;
@@ -229,13 +330,8 @@ export function encodeBpcInto(
     if (fill === 0) break;
     for (let j = fill; j < N; j++) block[j] = 0;
 
-    // delta bit planes: plane b holds bit b of every (W+1)-bit delta, d[0] in its MSB
-    planes.fill(0);
-    for (let j = 0; j < N - 1; j++) {
-      let d = (block[j + 1] - block[j]) & deltaMask;
-      const bit = 1 << (top - j);
-      for (let b = 0; d !== 0; b++, d >>>= 1) if (d & 1) planes[b] |= bit;
-    }
+    for (let j = 0; j < N - 1; j++) deltas[j] = (block[j + 1] - block[j]) & deltaMask;
+    deltasToPlanes(deltas, planes, W, N, tile);
 
     sink.put(block[0] & wordMask, W);
     let prev = 0;
@@ -276,7 +372,15 @@ export function encodeBpcInto(
  * another, a bad position, a symbol that an earlier table row should have
  * coded, and deltas that leave the W-bit range.
  */
-function decodeBpcBlock(src: MsbSource, W: EbpcWordBits, N: EbpcBlockSize, planes: Int32Array, vals: Int32Array): void {
+function decodeBpcBlock(
+  src: MsbSource,
+  W: EbpcWordBits,
+  N: EbpcBlockSize,
+  planes: Int32Array,
+  deltas: Int32Array,
+  tile: Int32Array,
+  vals: Int32Array,
+): void {
   const allOnes = (1 << (N - 1)) - 1;
   const posBits = N === 8 ? 3 : 4;
   const runBits = W === 8 ? 3 : 4;
@@ -344,15 +448,11 @@ function decodeBpcBlock(src: MsbSource, W: EbpcWordBits, N: EbpcBlockSize, plane
 
   // rebuild the (W+1)-bit deltas from the planes and integrate them
   const half = 1 << (W - 1);
-  const signBit = 1 << W;
+  planesToDeltas(planes, deltas, W, N, tile);
   let v = (base << (32 - W)) >> (32 - W);
   vals[0] = v;
   for (let j = 0; j < N - 1; j++) {
-    const sh = N - 2 - j;
-    let d = 0;
-    for (let k = 0; k <= W; k++) d |= ((planes[k] >>> sh) & 1) << k;
-    if (d & signBit) d -= signBit << 1;
-    v += d;
+    v += deltas[j];
     if (v < -half || v >= half) throw corrupt(`EBPC BPC delta leaves the ${W}-bit range`);
     vals[j + 1] = v;
   }
@@ -381,6 +481,8 @@ export function decodeEbpcInto(
   const zs = new MsbSource(znz, znzStart, znzEnd, 'ZNZ');
   const bs = new MsbSource(bpc, bpcStart, bpcEnd, 'BPC');
   const planes = new Int32Array(W + 1);
+  const deltas = new Int32Array(N);
+  const tile = new Int32Array(8);
   const vals = new Int32Array(N);
   let used = N; // values of the current block already placed
   let blocks = 0;
@@ -389,28 +491,31 @@ export function decodeEbpcInto(
   while (i < count) {
     const w = zs.peek24();
     if (w & 0x800000) {
-      zs.skip(1);
+      // a burst of '1's: every valid window bit is real (padding past the end is zero)
+      const ones = Math.min(Math.clz32(~(w << 8)), count - i);
+      zs.skip(ones);
       shortRun = false;
-      if (used === N) {
-        decodeBpcBlock(bs, W, N, planes, vals);
-        blocks++;
-        used = 0;
+      for (const end = i + ones; i < end; i++) {
+        if (used === N) {
+          decodeBpcBlock(bs, W, N, planes, deltas, tile, vals);
+          blocks++;
+          used = 0;
+        }
+        const v = vals[used++];
+        if (v === 0) throw corrupt(`EBPC value ${i} decodes to zero where the ZNZ mask says non-zero`);
+        if (step === 1) out[i] = v;
+        else {
+          out[2 * i] = v;
+          out[2 * i + 1] = v >> 8;
+        }
       }
-      const v = vals[used++];
-      if (v === 0) throw corrupt(`EBPC value ${i} decodes to zero where the ZNZ mask says non-zero`);
-      if (step === 1) out[i] = v;
-      else {
-        out[2 * i] = v;
-        out[2 * i + 1] = v >> 8;
-      }
-      i++;
     } else {
       const r = ((w >>> 19) & 15) + 1;
       zs.skip(5);
       if (shortRun) throw corrupt(`EBPC ZNZ zero run at value ${i} follows a run shorter than ${EBPC_MAX_ZERO_RUN}`);
       if (r > count - i) throw corrupt(`EBPC ZNZ zero run of ${r} at value ${i} runs past the ${count} values`);
       shortRun = r < EBPC_MAX_ZERO_RUN;
-      out.fill(0, i * step, (i + r) * step);
+      for (let k = i * step, end = (i + r) * step; k < end; k++) out[k] = 0;
       i += r;
     }
   }
