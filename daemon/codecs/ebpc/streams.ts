@@ -484,7 +484,7 @@ export function decodeEbpcInto(
   const deltas = new Int32Array(N);
   const tile = new Int32Array(8);
   const vals = new Int32Array(N);
-  let used = N; // values of the current block already placed
+  let used: number = N; // values of the current block already placed
   let blocks = 0;
   let shortRun = false; // the last ZNZ symbol was a run shorter than R
   let i = 0;
