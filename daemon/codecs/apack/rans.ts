@@ -1,0 +1,290 @@
+import { corrupt, truncated } from '../errors.ts';
+import { COUNT_BITS as TABLE_COUNT_BITS, type ApackTable } from './table.ts';
+
+/**
+ * The APack block coder: group symbols through a static rANS coder (32-bit
+ * state, byte-wise renormalisation, 10-bit counts), offsets as raw bits in a
+ * separate MSB-first stream. See docs/apack.md for the choice and the layout:
+ *
+ *   [LEB128 varint R][R rANS bytes: 4-byte final state (big-endian) + renorm bytes][offset bytes]
+ *
+ * The encoder starts from state RANS_L and runs backwards over the values, so
+ * the decoder reads the rANS bytes forwards and must end in state RANS_L having
+ * consumed exactly R bytes; the offset stream must end exactly at the block end
+ * with zero padding bits. Those checks catch most corruption.
+ */
+
+// Local copies: under tsx's module transform an imported binding is a getter
+// call on every use, which costs 4x in the hot loops.
+const COUNT_BITS = 10;
+const COUNT_TOTAL = 1 << COUNT_BITS;
+if (COUNT_BITS !== TABLE_COUNT_BITS) throw new Error('APack coder and table disagree on the count precision');
+
+/** Lower bound of the normalised state interval [L, 256 L). */
+const RANS_L = 1 << 23;
+const STATE_BYTES = 4;
+/** A symbol with count f renormalises while x >= f << RENORM_SHIFT (= ((L >> 10) << 8) * f). */
+const RENORM_SHIFT = 23 - COUNT_BITS + 8;
+
+/** Lookup tables derived once from an APack table (per model, not per block). */
+export interface CoderTables {
+  readonly space: 256 | 16;
+  // encoder, per value
+  readonly encFreq: Uint16Array;
+  readonly encCum: Uint16Array;
+  /** Renormalise while x > encXmax (= (f << RENORM_SHIFT) - 1, an int32 even for f = 1024). */
+  readonly encXmax: Int32Array;
+  readonly encOffset: Uint8Array;
+  readonly encOl: Uint8Array;
+  // decoder, per rANS slot (x mod 1024) and per symbol
+  readonly slotSym: Uint8Array;
+  readonly slotFreq: Uint16Array;
+  readonly slotBias: Int32Array;
+  readonly symVmin: Uint16Array;
+  readonly symOl: Uint8Array;
+  readonly symSize: Uint16Array;
+  /** Worst prefix + offset bits of any value, for maxEncodedBytes. */
+  readonly maxBitsPerValue: number;
+}
+
+export function buildCoderTables(t: ApackTable): CoderTables {
+  const groups = t.counts.length;
+  const space = t.space;
+  const encFreq = new Uint16Array(space);
+  const encCum = new Uint16Array(space);
+  const encXmax = new Int32Array(space);
+  const encOffset = new Uint8Array(space);
+  const encOl = new Uint8Array(space);
+  const slotSym = new Uint8Array(COUNT_TOTAL);
+  const slotFreq = new Uint16Array(COUNT_TOTAL);
+  const slotBias = new Int32Array(COUNT_TOTAL);
+  const symVmin = new Uint16Array(groups);
+  const symOl = new Uint8Array(groups);
+  const symSize = new Uint16Array(groups);
+  let cum = 0;
+  let maxBits = 0;
+  for (let s = 0; s < groups; s++) {
+    const f = t.counts[s];
+    const a = t.vmin[s];
+    const b = t.vmin[s + 1];
+    symVmin[s] = a;
+    symOl[s] = t.ol[s];
+    symSize[s] = b - a;
+    for (let v = a; v < b; v++) {
+      encFreq[v] = f;
+      encCum[v] = cum;
+      encXmax[v] = f * 2 ** RENORM_SHIFT - 1;
+      encOffset[v] = v - a;
+      encOl[v] = t.ol[s];
+    }
+    for (let k = 0; k < f; k++) {
+      slotSym[cum + k] = s;
+      slotFreq[cum + k] = f;
+      slotBias[cum + k] = k; // x' = f * (x >> 10) + (slot - cum)
+    }
+    if (b > a) maxBits = Math.max(maxBits, Math.log2(COUNT_TOTAL / f) + t.ol[s]);
+    cum += f;
+  }
+  return { space, encFreq, encCum, encXmax, encOffset, encOl, slotSym, slotFreq, slotBias, symVmin, symOl, symSize, maxBitsPerValue: maxBits };
+}
+
+/**
+ * True upper bound on an encoded block of `values` values. rANS output in bits
+ * is at most sum(log2(1024/f)) + n * log2(1 + 2^-13) on top of the 32-bit
+ * final state (after renormalisation x/f >= 2^13, so each step adds at most
+ * that much beyond the ideal), offsets add sum(OL); plus varint and padding.
+ */
+export function maxBlockBytes(c: CoderTables, values: number): number {
+  if (values === 0) return 0;
+  return 5 + STATE_BYTES + Math.ceil((values * (c.maxBitsPerValue + 1e-3)) / 8) + 2;
+}
+
+// Module-level scratch for the backwards-written rANS bytes: one per worker
+// thread, reused across blocks so the hot path allocates nothing.
+let scratch = new Uint8Array(0);
+function scratchFor(values: number): Uint8Array {
+  // Each symbol renormalises out at most 2 bytes (x < 2^31 down to x < 2^21 f).
+  const need = 2 * values + STATE_BYTES;
+  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 2 * scratch.length));
+  return scratch;
+}
+
+/** Write x as LEB128 at out[pos]; returns the new position. */
+function writeVarint(out: Uint8Array, pos: number, x: number): number {
+  while (x >= 0x80) {
+    out[pos++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  out[pos++] = x;
+  return pos;
+}
+
+/** Encode `src` (values of the table's space) into `out`; returns the bytes written. */
+export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): number {
+  const nibbles = c.space === 16;
+  const n = nibbles ? src.length * 2 : src.length;
+  if (n === 0) return 0;
+  const buf = scratchFor(n);
+  const { encFreq, encCum, encXmax } = c;
+  let p = buf.length;
+  let x = RANS_L;
+  // rANS runs backwards so that the decoder runs forwards.
+  if (!nibbles) {
+    for (let i = n - 1; i >= 0; i--) {
+      const v = src[i];
+      const xm = encXmax[v];
+      while (x > xm) {
+        buf[--p] = x;
+        x >>= 8;
+      }
+      const f = encFreq[v];
+      const q = (x / f) | 0;
+      x = (q << COUNT_BITS) + (x - q * f) + encCum[v];
+    }
+  } else {
+    for (let i = n - 1; i >= 0; i--) {
+      const v = (src[i >>> 1] >>> ((i & 1) << 2)) & 15;
+      const xm = encXmax[v];
+      while (x > xm) {
+        buf[--p] = x;
+        x >>= 8;
+      }
+      const f = encFreq[v];
+      const q = (x / f) | 0;
+      x = (q << COUNT_BITS) + (x - q * f) + encCum[v];
+    }
+  }
+  for (let k = 0; k < STATE_BYTES; k++) {
+    buf[--p] = x;
+    x >>= 8;
+  }
+  const ransLen = buf.length - p;
+  let w = writeVarint(out, 0, ransLen);
+  out.set(buf.subarray(p), w);
+  w += ransLen;
+  return writeOffsets(c, src, n, out, w);
+}
+
+/** Offsets, forwards, MSB-first, zero-padded to a byte. */
+function writeOffsets(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array, w: number): number {
+  const { encOffset, encOl } = c;
+  // Only the low 15 bits of acc matter; higher bits may overflow harmlessly.
+  let acc = 0;
+  let nb = 0;
+  if (c.space === 256) {
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      const ol = encOl[v];
+      acc = (acc << ol) | encOffset[v];
+      nb += ol;
+      if (nb >= 8) {
+        nb -= 8;
+        out[w++] = acc >>> nb;
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = (src[i >>> 1] >>> ((i & 1) << 2)) & 15;
+      const ol = encOl[v];
+      acc = (acc << ol) | encOffset[v];
+      nb += ol;
+      if (nb >= 8) {
+        nb -= 8;
+        out[w++] = acc >>> nb;
+      }
+    }
+  }
+  if (nb > 0) out[w++] = acc << (8 - nb);
+  return w;
+}
+
+/** Decode exactly out.length bytes of values from `src`; strict about every length. */
+export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): void {
+  const nibbles = c.space === 16;
+  const n = nibbles ? out.length * 2 : out.length;
+  if (n === 0) {
+    if (src.length !== 0) throw corrupt(`APack block for 0 values holds ${src.length} bytes`);
+    return;
+  }
+  // varint rANS length, minimal form, at most 5 bytes
+  let ransLen = 0;
+  let p = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (p >= src.length) throw truncated('APack block ends inside its length header');
+    if (shift > 28) throw corrupt('APack block length header is too long');
+    const b = src[p++];
+    ransLen += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      if (b === 0 && shift > 0) throw corrupt('APack block length header is not minimal');
+      break;
+    }
+  }
+  const ransEnd = p + ransLen;
+  if (ransLen < STATE_BYTES) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its state`);
+  if (ransEnd > src.length) throw truncated(`APack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
+  // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
+  if (src[p] >= 0x80) throw corrupt('APack rANS initial state is out of range');
+  let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+  p += STATE_BYTES;
+  if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
+  const { slotSym, slotFreq, slotBias, symVmin, symOl, symSize } = c;
+  let q = ransEnd; // offset stream read position
+  const end = src.length;
+  let acc = 0;
+  let nb = 0;
+  // Two copies of the loop (8-bit, 4-bit) keep the per-value path branch-free.
+  if (!nibbles) {
+    for (let i = 0; i < n; i++) {
+      const slot = x & (COUNT_TOTAL - 1);
+      const s = slotSym[slot];
+      x = slotFreq[slot] * (x >> COUNT_BITS) + slotBias[slot];
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      const ol = symOl[s];
+      if (ol === 0) {
+        out[i] = symVmin[s];
+        continue;
+      }
+      if (nb < ol) {
+        if (q >= end) throw truncated('APack offset stream ends early');
+        acc = (acc << 8) | src[q++];
+        nb += 8;
+      }
+      nb -= ol;
+      const off = (acc >> nb) & ((1 << ol) - 1);
+      if (off >= symSize[s]) throw corrupt('APack offset is outside its group');
+      out[i] = symVmin[s] + off;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const slot = x & (COUNT_TOTAL - 1);
+      const s = slotSym[slot];
+      x = slotFreq[slot] * (x >> COUNT_BITS) + slotBias[slot];
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      const ol = symOl[s];
+      let v = symVmin[s];
+      if (ol !== 0) {
+        if (nb < ol) {
+          if (q >= end) throw truncated('APack offset stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= ol;
+        const off = (acc >> nb) & ((1 << ol) - 1);
+        if (off >= symSize[s]) throw corrupt('APack offset is outside its group');
+        v += off;
+      }
+      if (i & 1) out[i >> 1] |= v << 4;
+      else out[i >> 1] = v;
+    }
+  }
+  if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
+  if (x !== RANS_L) throw corrupt('APack rANS final state does not match the encoder start: corrupt block');
+  if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
+  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
+}

@@ -1,0 +1,357 @@
+import { BitReader, BitWriter } from '../bits.ts';
+import { CodecError, badArgument, corrupt } from '../errors.ts';
+import { checkHistogram, histogramTotal, type ValueSpace } from './histogram.ts';
+
+/**
+ * The APack table (APack, arXiv 2201.08830; table layout as described for the
+ * authors' search code, see docs/apack.md): up to 16 contiguous value groups
+ * tiling the value space. Group i covers [vmin[i], vmin[i+1]); a value is coded
+ * as its group's symbol (entropy coded with a 10-bit count) plus its offset
+ * from vmin in OL = ceil(log2(group size)) raw bits. Empty groups (size 0,
+ * count 0) are allowed; every non-empty group has count >= 1, so any value of
+ * the space is encodable with any table.
+ */
+export interface ApackTable {
+  readonly space: ValueSpace;
+  /** groups + 1 entries: vmin[0] = 0 ... vmin[groups] = space, non-decreasing. */
+  readonly vmin: readonly number[];
+  /** Offset length in bits per group. */
+  readonly ol: readonly number[];
+  /** Symbol counts per group, summing to COUNT_TOTAL. */
+  readonly counts: readonly number[];
+}
+
+export const MAX_GROUPS = 16;
+export const COUNT_BITS = 10;
+export const COUNT_TOTAL = 1 << COUNT_BITS;
+
+export const groupCount = (t: ApackTable): number => t.counts.length;
+
+/** ceil(log2(size)); 0 for groups of 0 or 1 value. */
+export function offsetLength(size: number): number {
+  let ol = 0;
+  while (1 << ol < size) ol++;
+  return ol;
+}
+
+/**
+ * Build a table from boundaries and counts, checking every invariant. Throws
+ * E_BAD_ARGUMENT (callers that parse a stream map it to E_CORRUPT).
+ */
+export function makeTable(space: ValueSpace, vmin: readonly number[], counts: readonly number[]): ApackTable {
+  if (space !== 256 && space !== 16) throw badArgument(`APack value space must be 256 or 16, got ${space}`);
+  const groups = counts.length;
+  if (groups < 1 || groups > MAX_GROUPS) throw badArgument(`APack table needs 1..${MAX_GROUPS} groups, got ${groups}`);
+  if (vmin.length !== groups + 1) throw badArgument(`APack table has ${groups} groups but ${vmin.length} boundaries (need ${groups + 1})`);
+  if (vmin[0] !== 0 || vmin[groups] !== space) {
+    throw badArgument(`APack groups must tile 0..${space - 1}: first vmin ${vmin[0]}, end ${vmin[groups]}`);
+  }
+  let sum = 0;
+  const ol: number[] = [];
+  for (let i = 0; i < groups; i++) {
+    const a = vmin[i];
+    const b = vmin[i + 1];
+    if (!Number.isInteger(b) || b < a) throw badArgument(`APack boundaries must be non-decreasing integers: vmin[${i}] = ${a}, vmin[${i + 1}] = ${b}`);
+    const c = counts[i];
+    if (!Number.isInteger(c) || c < 0 || c > COUNT_TOTAL) throw badArgument(`APack count of group ${i} is ${c}, must be an integer in 0..${COUNT_TOTAL}`);
+    if (b > a && c === 0) throw badArgument(`APack group ${i} [${a}, ${b}) is not empty but has count 0: its values would be unencodable`);
+    if (b === a && c !== 0) throw badArgument(`APack group ${i} is empty but has count ${c}`);
+    sum += c;
+    ol.push(offsetLength(b - a));
+  }
+  if (sum !== COUNT_TOTAL) throw badArgument(`APack counts sum to ${sum}, must be exactly ${COUNT_TOTAL}`);
+  return { space, vmin: [...vmin], ol, counts: [...counts] };
+}
+
+/** Group (symbol) of every value of the space. */
+export function groupOfValue(t: ApackTable): Uint8Array {
+  const g = new Uint8Array(t.space);
+  for (let s = 0; s < t.counts.length; s++) g.fill(s, t.vmin[s], t.vmin[s + 1]);
+  return g;
+}
+
+/** Histogram mass per group. */
+function groupMass(t: ApackTable, hist: ArrayLike<number>): number[] {
+  const m = new Array<number>(t.counts.length).fill(0);
+  for (let s = 0; s < t.counts.length; s++) for (let v = t.vmin[s]; v < t.vmin[s + 1]; v++) m[s] += hist[v];
+  return m;
+}
+
+/**
+ * Ideal coded size in bits of the histogram's values under the table: for
+ * every value, -log2(count/1024) prefix bits plus OL offset bits. This is what
+ * an exact entropy coder with the table's quantised counts would produce.
+ */
+export function tableCostBits(t: ApackTable, hist: ArrayLike<number>): number {
+  if (hist.length !== t.space) throw badArgument(`histogram has ${hist.length} bins, table space is ${t.space}`);
+  const m = groupMass(t, hist);
+  let bits = 0;
+  for (let s = 0; s < m.length; s++) {
+    if (m[s] === 0) continue;
+    bits += m[s] * (t.ol[s] + Math.log2(COUNT_TOTAL / t.counts[s]));
+  }
+  return bits;
+}
+
+// ---------------------------------------------------------------------------
+// Count quantisation
+
+/**
+ * Spec §2.2 quantisation (the paper baseline): round(p*1024), at least 1 for a
+ * non-empty group, 0 for an empty one, and the rounding difference moved onto
+ * the largest count.
+ */
+export function quantiseCounts(mass: readonly number[], sizes: readonly number[]): number[] {
+  const n = mass.reduce((a, b) => a + b, 0);
+  const q = mass.map((c, i) => (sizes[i] === 0 ? 0 : Math.max(1, n > 0 ? Math.round((c / n) * COUNT_TOTAL) : 0)));
+  let largest = 0;
+  for (let i = 1; i < q.length; i++) if (q[i] > q[largest]) largest = i;
+  q[largest] += COUNT_TOTAL - q.reduce((a, b) => a + b, 0);
+  return q;
+}
+
+/**
+ * The integer counts (>= 1 per non-empty group, summing to 1024) that minimise
+ * the coded size sum(-mass_i * log2(q_i/1024)). The objective is separable and
+ * convex in each q_i, so handing out the free units one at a time to the group
+ * whose cost drops most is exact (greedy marginal allocation).
+ */
+export function optimalCounts(mass: readonly number[], sizes: readonly number[]): number[] {
+  const g = mass.length;
+  const q: number[] = sizes.map((s) => (s === 0 ? 0 : 1));
+  let free = COUNT_TOTAL - q.reduce((a, b) => a + b, 0);
+  const n = mass.reduce((a, b) => a + b, 0);
+  if (n === 0) {
+    // Nothing to fit: give the spare units to the widest group.
+    let w = 0;
+    for (let i = 1; i < g; i++) if (sizes[i] > sizes[w]) w = i;
+    q[w] += free;
+    return q;
+  }
+  const gain = new Float64Array(g);
+  for (let i = 0; i < g; i++) gain[i] = q[i] === 0 ? -1 : mass[i] * Math.log2((q[i] + 1) / q[i]);
+  for (; free > 0; free--) {
+    let best = -1;
+    for (let i = 0; i < g; i++) if (q[i] !== 0 && (best < 0 || gain[i] > gain[best])) best = i;
+    q[best]++;
+    gain[best] = mass[best] * Math.log2((q[best] + 1) / q[best]);
+  }
+  return q;
+}
+
+// ---------------------------------------------------------------------------
+// Table search
+
+/** Prefix sums of a histogram: P[v] = sum of hist[0..v). */
+function prefixSums(hist: ArrayLike<number>): Float64Array {
+  const p = new Float64Array(hist.length + 1);
+  for (let v = 0; v < hist.length; v++) p[v + 1] = p[v] + hist[v];
+  return p;
+}
+
+function tableFromBoundaries(space: ValueSpace, hist: ArrayLike<number>, vmin: readonly number[], counter: typeof optimalCounts): ApackTable {
+  const sizes: number[] = [];
+  const mass: number[] = [];
+  for (let s = 0; s + 1 < vmin.length; s++) {
+    sizes.push(vmin[s + 1] - vmin[s]);
+    let m = 0;
+    for (let v = vmin[s]; v < vmin[s + 1]; v++) m += hist[v];
+    mass.push(m);
+  }
+  return makeTable(space, vmin, counter(mass, sizes));
+}
+
+/** A valid table for a histogram with no values: 16 equal groups. */
+function uniformTable(space: ValueSpace): ApackTable {
+  const step = space / MAX_GROUPS;
+  const vmin = Array.from({ length: MAX_GROUPS + 1 }, (_, i) => i * step);
+  return makeTable(space, vmin, new Array<number>(MAX_GROUPS).fill(COUNT_TOTAL / MAX_GROUPS));
+}
+
+/**
+ * Exact minimum of the ideal cost with real probabilities,
+ * sum over groups of mass*OL - mass*log2(mass/N), over all partitions of the
+ * space into at most `maxGroups` contiguous groups. Given the group ranges the
+ * per-group terms are independent, so a DP over boundaries finds it:
+ * best[k][b] = min over a < b of best[k-1][a] + cost(a, b). Returns, for every
+ * k, the best partition with exactly k non-empty groups (null when k > space).
+ */
+export function optimalPartitions(hist: ArrayLike<number>, maxGroups = MAX_GROUPS): { vmin: number[]; realBits: number }[] {
+  const space = hist.length;
+  const n = histogramTotal(hist);
+  const p = prefixSums(hist);
+  const w = space + 1;
+  // cost[a*w+b] for the group [a, b)
+  const cost = new Float64Array(w * w);
+  for (let a = 0; a < space; a++) {
+    for (let b = a + 1; b <= space; b++) {
+      const m = p[b] - p[a];
+      cost[a * w + b] = m === 0 ? 0 : m * (offsetLength(b - a) - Math.log2(m / n));
+    }
+  }
+  const kMax = Math.min(maxGroups, space);
+  const best = new Float64Array((kMax + 1) * w).fill(Infinity);
+  const from = new Int32Array((kMax + 1) * w).fill(-1);
+  best[0] = 0; // zero groups cover [0, 0)
+  for (let k = 1; k <= kMax; k++) {
+    for (let b = k; b <= space; b++) {
+      let bestCost = Infinity;
+      let bestA = -1;
+      for (let a = k - 1; a < b; a++) {
+        const c = best[(k - 1) * w + a] + cost[a * w + b];
+        if (c < bestCost) {
+          bestCost = c;
+          bestA = a;
+        }
+      }
+      best[k * w + b] = bestCost;
+      from[k * w + b] = bestA;
+    }
+  }
+  const out: { vmin: number[]; realBits: number }[] = [];
+  for (let k = 1; k <= kMax; k++) {
+    const vmin = [space];
+    for (let kk = k, b = space; kk > 0; kk--) {
+      b = from[kk * w + b];
+      vmin.push(b);
+    }
+    vmin.reverse();
+    out.push({ vmin, realBits: best[k * w + space] });
+  }
+  return out;
+}
+
+/**
+ * The best table for a histogram: the DP's optimal partition for every group
+ * count k = 1..16, each with its optimal integer counts, keeping the one whose
+ * quantised cost (what the coder really produces) is smallest.
+ */
+export function optimalTable(hist: ArrayLike<number>, maxGroups = MAX_GROUPS): ApackTable {
+  const space = checkHistogram(hist);
+  if (histogramTotal(hist) === 0) return uniformTable(space);
+  let best: ApackTable | null = null;
+  let bestBits = Infinity;
+  for (const { vmin } of optimalPartitions(hist, maxGroups)) {
+    const t = tableFromBoundaries(space, hist, vmin, optimalCounts);
+    const bits = tableCostBits(t, hist);
+    if (bits < bestBits) {
+      best = t;
+      bestBits = bits;
+    }
+  }
+  return best as ApackTable;
+}
+
+/**
+ * The paper's search, clean coordinate-descent version (docs/apack.md): start
+ * from 16 equal groups, slide each inner boundary over every position between
+ * its neighbours keeping the best, and repeat while a full pass gains >= 0.1 %.
+ * Cost: estimated bits with each group's count round(p*1024) clamped to >= 1.
+ * Counts are then quantised as in spec §2.2.
+ */
+export function heuristicTable(hist: ArrayLike<number>): ApackTable {
+  const space = checkHistogram(hist);
+  const n = histogramTotal(hist);
+  if (n === 0) return uniformTable(space);
+  const p = prefixSums(hist);
+  const groupBits = (a: number, b: number): number => {
+    const m = p[b] - p[a];
+    if (m === 0) return 0;
+    const q = Math.max(1, Math.round((m / n) * COUNT_TOTAL));
+    return m * (offsetLength(b - a) + Math.log2(COUNT_TOTAL / q));
+  };
+  const cost = (v: number[]): number => {
+    let bits = 0;
+    for (let i = 0; i < MAX_GROUPS; i++) bits += groupBits(v[i], v[i + 1]);
+    return bits;
+  };
+  const step = space / MAX_GROUPS;
+  const v = Array.from({ length: MAX_GROUPS + 1 }, (_, i) => i * step);
+  let best = cost(v);
+  for (;;) {
+    const prev = best;
+    for (let c = 1; c < MAX_GROUPS; c++) {
+      let bestPos = v[c];
+      for (let pos = v[c - 1]; pos <= v[c + 1]; pos++) {
+        v[c] = pos;
+        const bits = cost(v);
+        if (bits < best) {
+          best = bits;
+          bestPos = pos;
+        }
+      }
+      v[c] = bestPos;
+    }
+    if (!(prev - best > 0.001 * prev)) break;
+  }
+  return tableFromBoundaries(space, hist, v, quantiseCounts);
+}
+
+// ---------------------------------------------------------------------------
+// Serialisation
+//
+// MSB-first bit fields, zero-padded to a whole byte:
+//   4 bits   log2(space)            8 (256 values) or 4 (16 values)
+//   4 bits   groups - 1             1..16 groups
+//   (groups-1) x (log2(space)+1) bits   inner boundaries vmin[1..groups-1],
+//                                       non-decreasing, each <= space
+//   per non-empty group: 10 bits   count - 1 (counts are 1..1024)
+// Empty groups carry no count (it is 0). OL follows from the group size.
+// A 16-group table of 8-bit values is 8 + 135 + 160 = 303 bits -> 38 bytes.
+
+export function serialiseTable(t: ApackTable): Uint8Array {
+  const spaceBits = t.space === 256 ? 8 : 4;
+  const groups = t.counts.length;
+  const bits = 8 + (groups - 1) * (spaceBits + 1) + t.counts.filter((c) => c > 0).length * COUNT_BITS;
+  const buf = new Uint8Array(Math.ceil(bits / 8));
+  const w = new BitWriter(buf);
+  w.write(spaceBits, 4);
+  w.write(groups - 1, 4);
+  for (let i = 1; i < groups; i++) w.write(t.vmin[i], spaceBits + 1);
+  for (let i = 0; i < groups; i++) if (t.counts[i] > 0) w.write(t.counts[i] - 1, COUNT_BITS);
+  w.finish();
+  return buf;
+}
+
+/** Strict inverse of serialiseTable: any malformed table throws E_CORRUPT. */
+export function parseTable(buf: Uint8Array, expectedSpace?: ValueSpace): ApackTable {
+  if (buf.length < 1) throw corrupt('APack table is empty');
+  try {
+    const r = new BitReader(buf);
+    const spaceBits = r.read(4);
+    if (spaceBits !== 8 && spaceBits !== 4) throw corrupt(`APack table value space 2^${spaceBits} is not 2^8 or 2^4`);
+    const space = (1 << spaceBits) as ValueSpace;
+    if (expectedSpace !== undefined && space !== expectedSpace) {
+      throw corrupt(`APack table is for a ${space}-value space, the dtype needs ${expectedSpace}`);
+    }
+    const groups = r.read(4) + 1;
+    const vmin = [0];
+    for (let i = 1; i < groups; i++) {
+      const b = r.read(spaceBits + 1);
+      if (b < vmin[i - 1] || b > space) throw corrupt(`APack table boundary ${i} is ${b}: boundaries must be non-decreasing and <= ${space}`);
+      vmin.push(b);
+    }
+    vmin.push(space);
+    const counts: number[] = [];
+    for (let i = 0; i < groups; i++) counts.push(vmin[i + 1] > vmin[i] ? r.read(COUNT_BITS) + 1 : 0);
+    const used = r.position;
+    if (Math.ceil(used / 8) !== buf.length) throw corrupt(`APack table is ${buf.length} bytes, its fields use ${Math.ceil(used / 8)}`);
+    if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('APack table padding bits are not zero');
+    return makeTable(space, vmin, counts);
+  } catch (e) {
+    if (e instanceof CodecError && e.code !== 'E_CORRUPT') throw corrupt(`malformed APack table: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Compact one-line description: `[vmin..vmax] OL count/1024` per group. */
+export function describeTable(t: ApackTable): string {
+  const parts: string[] = [];
+  for (let s = 0; s < t.counts.length; s++) {
+    const a = t.vmin[s];
+    const b = t.vmin[s + 1];
+    if (a === b) continue;
+    parts.push(`${b - a === 1 ? a : `${a}-${b - 1}`}:${t.ol[s]}b@${t.counts[s]}`);
+  }
+  return `${t.space}-value space, ${parts.length} groups [range:OL@count/1024] ${parts.join(' ')}`;
+}
