@@ -5,6 +5,7 @@ import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
 import { registerBenchCommands } from './commands/bench.ts';
+import { registerEbpcCommands } from './commands/ebpc.ts';
 // --- end of command modules ---
 
 /**
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   // --- command registrations ---
   registerCompressCommands(program);
   registerBenchCommands(bench);
+  registerEbpcCommands(program);
   // --- end of command registrations ---
   return program;
 }
