@@ -39,6 +39,8 @@ export interface RegionRecord {
   readonly codec?: RegionCodec;
   /** Connection that declared it (recorded traces); absent means 0. */
   readonly conn?: number;
+  /** What the bytes are (a tensor file, a synthetic distribution); informative only. */
+  readonly origin?: string;
 }
 
 export type OpName = 'write' | 'read' | 'fence' | 'free';
