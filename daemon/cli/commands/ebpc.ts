@@ -58,11 +58,12 @@ export function registerEbpcCommands(program: Command): void {
       const { W, N } = params(o);
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard output', EXIT_USAGE);
       const data = readInput(input);
+      const what = input === '-' ? 'standard input' : input;
       if (W === 16 && data.length % 2 !== 0) {
-        throw new CliError(`${input} holds ${data.length} bytes: 16-bit words need an even byte count`, EXIT_BAD_INPUT);
+        throw new CliError(`${what} holds ${data.length} bytes: 16-bit words need an even byte count`, EXIT_BAD_INPUT);
       }
       const count = data.length / (W / 8);
-      if (count > EBPC_MAX_COUNT) throw new CliError(`${input} holds ${count} values, more than the ${EBPC_MAX_COUNT} of one transmission`, EXIT_BAD_INPUT);
+      if (count > EBPC_MAX_COUNT) throw new CliError(`${what} holds ${count} values, more than the ${EBPC_MAX_COUNT} of one transmission`, EXIT_BAD_INPUT);
       const s = encodeEbpcStreams(data, W, N);
       writeOutput(o.znz, s.znz);
       writeOutput(o.bpc, s.bpc);
