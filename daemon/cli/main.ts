@@ -6,6 +6,7 @@ import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from './io.ts';
 import { registerCompressCommands } from './commands/compress.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerEbpcCommands } from './commands/ebpc.ts';
+import { registerTraceCommands } from './commands/trace.ts';
 // --- end of command modules ---
 
 /**
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCompressCommands(program);
   registerBenchCommands(bench);
   registerEbpcCommands(program);
+  registerTraceCommands(program);
   // --- end of command registrations ---
   return program;
 }
