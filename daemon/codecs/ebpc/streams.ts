@@ -81,41 +81,6 @@ export function ebpcMaxTotalBytes(n: number, wordBits: EbpcWordBits, blockSize: 
 }
 
 /**
- * MSB-first bit sink into a byte buffer. Symbols are at most 16 bits and at
- * most 7 bits wait in the accumulator, so it never exceeds 23 bits.
- */
-class MsbSink {
-  private acc = 0;
-  private nacc = 0;
-  pos: number;
-  constructor(
-    private readonly buf: Uint8Array,
-    private readonly start: number,
-  ) {
-    this.pos = start;
-  }
-  put(value: number, len: number): void {
-    let nacc = this.nacc + len;
-    let acc = (this.acc << len) | value;
-    while (nacc >= 8) {
-      nacc -= 8;
-      this.buf[this.pos++] = acc >>> nacc;
-    }
-    this.acc = acc & ((1 << nacc) - 1);
-    this.nacc = nacc;
-  }
-  /** Zero-pads to a whole W-bit word and returns the unpadded length in bits. */
-  finish(wordBits: EbpcWordBits): number {
-    const bits = (this.pos - this.start) * 8 + this.nacc;
-    if (this.nacc > 0) this.buf[this.pos++] = this.acc << (8 - this.nacc);
-    this.acc = 0;
-    this.nacc = 0;
-    if (wordBits === 16 && ((this.pos - this.start) & 1) !== 0) this.buf[this.pos++] = 0;
-    return bits;
-  }
-}
-
-/**
  * MSB-first reader over buf[startByte, endByte). `peek24` returns the next 24
  * bits (zeros past the end) so one look decodes any symbol; `skip` consumes a
  * decoded symbol and is where running off the end is detected.
@@ -266,27 +231,60 @@ function planesToDeltas(planes: Int32Array, d: Int32Array, W: number, N: number,
   for (let j = 0; j < N - 1; j++) if ((sign >>> (N - 2 - j)) & 1) d[j] -= 1 << W;
 }
 
+/**
+ * Zero-pads the bits still in an encoder's accumulator to whole W-bit words;
+ * returns the end position in `out`.
+ */
+function flushPadded(out: Uint8Array, start: number, pos: number, acc: number, nacc: number, wordBits: EbpcWordBits): number {
+  if (nacc > 0) out[pos++] = acc << (8 - nacc);
+  if (wordBits === 16 && ((pos - start) & 1) !== 0) out[pos++] = 0;
+  return pos;
+}
+
 /** Writes the ZNZ stream of the n values into out[off...]; returns its unpadded bit length. */
 export function encodeZnzInto(values: Uint8Array, n: number, wordBits: EbpcWordBits, out: Uint8Array, off: number): number {
-  const sink = new MsbSink(out, off);
-  const step = wordBits >>> 3;
+  // MSB-first accumulator in locals: at most 7 bits wait, at most 6 are added per value
+  let acc = 0;
+  let nacc = 0;
+  let pos = off;
   let run = 0;
+  const step = wordBits >>> 3;
   for (let i = 0, k = 0; i < n; i++, k += step) {
     const nonzero = step === 1 ? values[k] : values[k] | values[k + 1];
     if (nonzero !== 0) {
       if (run > 0) {
-        sink.put(run - 1, 5); // '0' + (run-1) in 4 bits
+        // '0' + (run-1) in 4 bits, then this value's '1'
+        acc = (acc << 6) | ((run - 1) << 1) | 1;
+        nacc += 6;
         run = 0;
+      } else {
+        acc = (acc << 1) | 1;
+        nacc++;
       }
-      sink.put(1, 1);
     } else if (++run === EBPC_MAX_ZERO_RUN) {
       // a full run is emitted at once, which is the greedy split of a longer one
-      sink.put(EBPC_MAX_ZERO_RUN - 1, 5);
+      acc = (acc << 5) | (EBPC_MAX_ZERO_RUN - 1);
+      nacc += 5;
       run = 0;
+    } else continue;
+    if (nacc >= 8) {
+      nacc -= 8;
+      out[pos++] = acc >>> nacc;
+      acc &= (1 << nacc) - 1;
     }
   }
-  if (run > 0) sink.put(run - 1, 5);
-  return sink.finish(wordBits);
+  if (run > 0) {
+    acc = (acc << 5) | (run - 1);
+    nacc += 5;
+    if (nacc >= 8) {
+      nacc -= 8;
+      out[pos++] = acc >>> nacc;
+      acc &= (1 << nacc) - 1;
+    }
+  }
+  const bits = (pos - off) * 8 + nacc;
+  flushPadded(out, off, pos, acc, nacc, wordBits);
+  return bits;
 }
 
 /** Writes the BPC stream of the non-zero values into out[off...]; returns its unpadded bit length. */
@@ -300,7 +298,6 @@ export function encodeBpcInto(
 ): number {
   const W = wordBits;
   const N = blockSize;
-  const sink = new MsbSink(out, off);
   const block = new Int32Array(N);
   const planes = new Int32Array(W + 1);
   const deltas = new Int32Array(N);
@@ -311,6 +308,11 @@ export function encodeBpcInto(
   const top = N - 2; // plane bit of d[0]
   const posBits = N === 8 ? 3 : 4;
   const runBits = W === 8 ? 3 : 4;
+  // MSB-first accumulator in locals. One write per symbol: at most 7 waiting
+  // bits + a zero run (≤ 7) + a plane symbol (≤ 16) = 30 bits.
+  let acc = 0;
+  let nacc = 0;
+  let pos = off;
   let i = 0;
   for (;;) {
     // gather the next N non-zero values (fewer at the end: zero-padded)
@@ -333,7 +335,13 @@ export function encodeBpcInto(
     for (let j = 0; j < N - 1; j++) deltas[j] = (block[j + 1] - block[j]) & deltaMask;
     deltasToPlanes(deltas, planes, W, N, tile);
 
-    sink.put(block[0] & wordMask, W);
+    acc = (acc << W) | (block[0] & wordMask); // base
+    nacc += W;
+    while (nacc >= 8) {
+      nacc -= 8;
+      out[pos++] = acc >>> nacc;
+    }
+    acc &= (1 << nacc) - 1;
     let prev = 0;
     let run = 0; // zero DBX planes not yet emitted
     for (let b = 0; b <= W; b++) {
@@ -344,26 +352,61 @@ export function encodeBpcInto(
         run++;
         continue;
       }
-      if (run > 0) {
-        if (run === 1) sink.put(1, 2); // '01'
-        else sink.put((1 << runBits) | (run - 2), 3 + runBits); // '001' + (k-2)
-        run = 0;
+      if (run === 1) {
+        acc = (acc << 2) | 1; // '01'
+        nacc += 2;
+      } else if (run > 1) {
+        acc = (acc << (3 + runBits)) | (1 << runBits) | (run - 2); // '001' + (k-2)
+        nacc += 3 + runBits;
       }
+      run = 0;
       // the first matching row of the symbol table wins
-      if (x === allOnes) sink.put(0, 5); // '00000'
-      else if (p === 0) sink.put(1, 5); // '00001'
-      else {
+      let code: number;
+      let len: number;
+      if (x === allOnes) {
+        code = 0; // '00000'
+        len = 5;
+      } else if (p === 0) {
+        code = 1; // '00001'
+        len = 5;
+      } else {
         const low = x & -x;
-        if (x === low) sink.put((3 << posBits) | (top - (31 - Math.clz32(x))), 5 + posBits); // '00011' + pos
-        else if (x === low * 3) sink.put((2 << posBits) | (top - (31 - Math.clz32(x))), 5 + posBits); // '00010' + pos
-        else sink.put((1 << (N - 1)) | x, N); // '1' + DBX
+        if (x === low) {
+          code = (3 << posBits) | (top - (31 - Math.clz32(x))); // '00011' + pos
+          len = 5 + posBits;
+        } else if (x === low * 3) {
+          code = (2 << posBits) | (top - (31 - Math.clz32(x))); // '00010' + pos of the first one
+          len = 5 + posBits;
+        } else {
+          code = (1 << (N - 1)) | x; // '1' + DBX
+          len = N;
+        }
       }
+      acc = (acc << len) | code;
+      nacc += len;
+      while (nacc >= 8) {
+        nacc -= 8;
+        out[pos++] = acc >>> nacc;
+      }
+      acc &= (1 << nacc) - 1;
     }
-    if (run === 1) sink.put(1, 2);
-    else if (run > 1) sink.put((1 << runBits) | (run - 2), 3 + runBits);
+    if (run === 1) {
+      acc = (acc << 2) | 1;
+      nacc += 2;
+    } else if (run > 1) {
+      acc = (acc << (3 + runBits)) | (1 << runBits) | (run - 2);
+      nacc += 3 + runBits;
+    }
+    while (nacc >= 8) {
+      nacc -= 8;
+      out[pos++] = acc >>> nacc;
+    }
+    acc &= (1 << nacc) - 1;
     if (fill < N) break;
   }
-  return sink.finish(W);
+  const bits = (pos - off) * 8 + nacc;
+  flushPadded(out, off, pos, acc, nacc, W);
+  return bits;
 }
 
 /**
