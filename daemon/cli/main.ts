@@ -7,6 +7,7 @@ import { registerCompressCommands } from './commands/compress.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerEbpcCommands } from './commands/ebpc.ts';
 import { registerTraceCommands } from './commands/trace.ts';
+import { registerServeCommand } from './commands/serve.ts';
 // --- end of command modules ---
 
 /**
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerBenchCommands(bench);
   registerEbpcCommands(program);
   registerTraceCommands(program);
+  registerServeCommand(program);
   // --- end of command registrations ---
   return program;
 }

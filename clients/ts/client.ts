@@ -1,0 +1,173 @@
+import WebSocket from 'ws';
+import {
+  PROTOCOL_VERSION,
+  type ErrorResponse,
+  type HelloResponse,
+  type ReadResponse,
+  type RegionRequest,
+  type RegionResponse,
+  type RequestBody,
+  type Response,
+  type StatsResponse,
+  type SuccessResponse,
+} from '../../protocol/types.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+import { ShimpackError } from './errors.ts';
+
+export interface ConnectOptions {
+  /** Sent in hello, shown in the daemon's logs. */
+  readonly client?: string;
+  readonly token?: string;
+  /**
+   * Send requests issued in the same tick as one batch frame (default true).
+   * Fewer frames, same semantics: the daemon applies batch members in order.
+   */
+  readonly autoBatch?: boolean;
+}
+
+interface Pending {
+  resolve(r: SuccessResponse): void;
+  reject(e: ShimpackError): void;
+}
+
+/**
+ * Promise-based client of protocol v1. Requests are pipelined: each call
+ * sends at once and resolves when its own response arrives, in whatever order
+ * the daemon answers. The daemon applies a connection's requests in the order
+ * sent, so `await Promise.all([c.write(a, x), c.read(a, n)])` reads x.
+ */
+export class ShimpackClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private queue: Record<string, unknown>[] = [];
+  private flushQueued = false;
+  private closed = false;
+  /** The daemon's hello answer: lanes, codecs, limits. */
+  hello!: HelloResponse;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly autoBatch: boolean,
+  ) {
+    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('close', () => this.failAll('E_CLOSED', 'connection closed'));
+    ws.on('error', (e) => this.failAll('E_CLOSED', e.message));
+  }
+
+  /** Open a connection to `url` (ws://host:port/) and do hello. */
+  static async connect(url: string, opts: ConnectOptions = {}): Promise<ShimpackClient> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
+    ws.binaryType = 'nodebuffer';
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', (e) => reject(new ShimpackError('E_CONNECT', `cannot connect to ${url}: ${e.message}`)));
+    });
+    const c = new ShimpackClient(ws, opts.autoBatch ?? true);
+    c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token })) as HelloResponse;
+    return c;
+  }
+
+  region(spec: Omit<RegionRequest, 'id' | 'op'>): Promise<RegionResponse> {
+    return this.request({ op: 'region', ...spec }) as Promise<RegionResponse>;
+  }
+
+  async write(addr: number, data: Uint8Array): Promise<void> {
+    await this.request({ op: 'write', addr, data });
+  }
+
+  /** The bytes come back as a view into the received frame. */
+  async read(addr: number, len: number): Promise<Uint8Array> {
+    return ((await this.request({ op: 'read', addr, len })) as ReadResponse).data;
+  }
+
+  stats(region?: string): Promise<StatsResponse> {
+    return this.request(region === undefined ? { op: 'stats' } : { op: 'stats', region }) as Promise<StatsResponse>;
+  }
+
+  async fence(): Promise<void> {
+    await this.request({ op: 'fence' });
+  }
+
+  async free(name: string): Promise<void> {
+    await this.request({ op: 'free', name });
+  }
+
+  /** Send any request body (an id is added) and resolve with its success response. */
+  request(body: RequestBody | Record<string, unknown>): Promise<SuccessResponse> {
+    if (this.closed) return Promise.reject(new ShimpackError('E_CLOSED', 'connection closed'));
+    const id = this.nextId++;
+    const p = new Promise<SuccessResponse>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.queue.push({ ...body, id });
+    if (!this.autoBatch) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+    return p;
+  }
+
+  /**
+   * Send raw bytes as one frame (tests of malformed input). Responses with
+   * ids are matched as usual; those with id null go to `onOrphanError`.
+   */
+  sendRawFrame(frame: Uint8Array): void {
+    this.ws.send(frame, { binary: true });
+  }
+
+  /** Errors the daemon could not tie to a request id (malformed frames). */
+  onOrphanError: (e: ShimpackError) => void = () => {};
+
+  /** Requests sent and not yet answered. */
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.flush();
+    await new Promise<void>((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close(1000);
+    });
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.queue.length === 0) return;
+    const q = this.queue;
+    this.queue = [];
+    this.ws.send(encodeFrame(q.length === 1 ? q[0] : q), { binary: true });
+  }
+
+  private onFrame(data: Buffer): void {
+    let msg: unknown;
+    try {
+      msg = decodeFrame(data);
+    } catch (e) {
+      this.failAll('E_CLOSED', `daemon sent a frame that is not msgpack: ${(e as Error).message}`);
+      this.ws.terminate();
+      return;
+    }
+    for (const r of (Array.isArray(msg) ? msg : [msg]) as Response[]) {
+      const p = r.id === null || r.id === undefined ? undefined : this.pending.get(r.id);
+      if (!r.ok) {
+        const err = new ShimpackError((r as ErrorResponse).code, (r as ErrorResponse).message, r.id);
+        if (p) {
+          this.pending.delete(r.id as number);
+          p.reject(err);
+        } else this.onOrphanError(err);
+        continue;
+      }
+      if (p) {
+        this.pending.delete(r.id);
+        p.resolve(r);
+      }
+    }
+  }
+
+  private failAll(code: 'E_CLOSED', message: string): void {
+    this.closed = true;
+    for (const [id, p] of this.pending) p.reject(new ShimpackError(code, message, id));
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,3 @@
+export { ShimpackClient, type ConnectOptions } from './client.ts';
+export { ShimpackError, type ClientErrorCode } from './errors.ts';
+export * from '../../protocol/types.ts';

@@ -1,0 +1,35 @@
+/**
+ * Where stored blocks live. The pipeline only ever talks to this interface,
+ * so a persistent (file) backend or a shared one (Redis) plugs in without
+ * touching it. Calls are batched (one call per lane batch, not per block) and
+ * asynchronous, because a remote store answers per round trip.
+ *
+ * A stored block is opaque bytes to the backend: the pipeline's own header
+ * byte (coded or raw) followed by the payload.
+ */
+export interface BlockRef {
+  /** Daemon-unique region id (never reused while the daemon runs). */
+  readonly region: number;
+  /** Block number inside the region. */
+  readonly index: number;
+}
+
+export interface BlockPut {
+  readonly ref: BlockRef;
+  /** May be a view into a larger buffer: a backend that keeps it must copy. */
+  readonly bytes: Uint8Array;
+}
+
+export interface MemoryBackend {
+  readonly name: string;
+  /** The stored bytes of each block, or undefined for a block never written. */
+  getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]>;
+  /** Store blocks; resolves once every later getMany sees them. */
+  putMany(puts: readonly BlockPut[]): Promise<void>;
+  /** Drop every block of a region. */
+  deleteRegion(region: number): Promise<void>;
+  /** Bytes currently held (stored block bytes, not counting the store's own overhead). */
+  bytesHeld(): number;
+  blocksHeld(): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
+import { startDaemon } from '../../server/daemon.ts';
+import { CliError, EXIT_USAGE } from '../io.ts';
+
+/** camelCase config key -> commander's attribute name for its flag. */
+function attrOf(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * `shimpack serve`: run the daemon with the embedded in-memory backend until
+ * SIGTERM or SIGINT, which stop new work, answer what is in flight and exit 0.
+ */
+export function registerServeCommand(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('run the shim daemon: WebSocket protocol v1, /metrics and /healthz on one port')
+    .option('--config <file>', 'JSON config file (keys as in docs/daemon.md); also SHIMPACK_CONFIG');
+  for (const s of SETTINGS) {
+    const def = s.key === 'lanes' ? 'CPU count' : s.key === 'token' ? 'none' : String(s.defaultValue());
+    cmd.option(`${s.flag} <${s.kind === 'int' ? 'n' : 'value'}>`, `${s.help} (env ${s.env}; default ${def})`);
+  }
+  cmd.addHelpText('after', '\nPrecedence: flag > environment variable > config file > default.\nExample: shimpack serve --port 7420 --lanes 2');
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+    const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
+    for (const s of SETTINGS) if (opts[attrOf(s.flag)] !== undefined) flags[s.key] = opts[attrOf(s.flag)];
+    let config: DaemonConfig;
+    try {
+      config = resolveConfig(flags, process.env, opts.config);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
+      throw e;
+    }
+    const daemon = await startDaemon(config);
+    process.stderr.write(
+      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend memory); ` +
+        `metrics http://${daemon.url.slice(5)}metrics\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        process.stderr.write(`shimpack: ${signal}: answering in-flight requests, then exiting\n`);
+        process.off('SIGTERM', onTerm);
+        process.off('SIGINT', onInt);
+        daemon.close().then(resolve, (e: unknown) => {
+          process.stderr.write(`shimpack: shutdown: ${(e as Error).message}\n`);
+          resolve();
+        });
+      };
+      const onTerm = (): void => stop('SIGTERM');
+      const onInt = (): void => stop('SIGINT');
+      process.on('SIGTERM', onTerm);
+      process.on('SIGINT', onInt);
+    });
+    process.stderr.write('shimpack: stopped\n');
+  });
+}

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Daemon settings. Each comes from, in decreasing precedence: a command-line
+ * flag, an environment variable, the JSON config file (`--config FILE` or
+ * SHIMPACK_CONFIG), the built-in default. The table below is the single
+ * source for all four and for docs/daemon.md.
+ */
+export interface DaemonConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly lanes: number;
+  readonly blockSize: number;
+  readonly burstBytes: number;
+  readonly maxFrameBytes: number;
+  readonly batchBytes: number;
+  readonly laneBatchesInFlight: number;
+  readonly laneQueueBytes: number;
+  readonly connInflightRequests: number;
+  readonly connInflightBytes: number;
+  readonly sendBufferBytes: number;
+  readonly token: string;
+  readonly metricsRegionLabels: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+type Kind = 'int' | 'string';
+export interface SettingSpec {
+  readonly key: keyof DaemonConfig;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly min?: number;
+  readonly max?: number;
+  readonly help: string;
+  readonly defaultValue: () => number | string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'host', flag: '--host', env: 'SHIMPACK_HOST', kind: 'string', help: 'address to listen on', defaultValue: () => '127.0.0.1' },
+  { key: 'port', flag: '--port', env: 'SHIMPACK_PORT', kind: 'int', min: 0, max: 65535, help: 'TCP port for WebSocket, /metrics and /healthz (0: any free port)', defaultValue: () => 7420 },
+  { key: 'lanes', flag: '--lanes', env: 'SHIMPACK_LANES', kind: 'int', min: 1, max: 64, help: 'parallel codec lanes (worker threads)', defaultValue: () => availableParallelism() },
+  { key: 'blockSize', flag: '--block-size', env: 'SHIMPACK_BLOCK_SIZE', kind: 'int', min: 64, max: 1 * MiB, help: 'default bytes per coded block (regions may override)', defaultValue: () => 4 * KiB },
+  { key: 'burstBytes', flag: '--burst-bytes', env: 'SHIMPACK_BURST_BYTES', kind: 'int', min: 1, max: 4096, help: 'DRAM burst size for burst accounting', defaultValue: () => 64 },
+  { key: 'maxFrameBytes', flag: '--max-frame-bytes', env: 'SHIMPACK_MAX_FRAME_BYTES', kind: 'int', min: 4 * KiB, max: 256 * MiB, help: 'largest request/response frame', defaultValue: () => 16 * MiB },
+  { key: 'batchBytes', flag: '--batch-bytes', env: 'SHIMPACK_BATCH_BYTES', kind: 'int', min: 1, max: 64 * MiB, help: 'target raw bytes per message to a lane worker', defaultValue: () => 64 * KiB },
+  { key: 'laneBatchesInFlight', flag: '--lane-batches', env: 'SHIMPACK_LANE_BATCHES', kind: 'int', min: 1, max: 16, help: 'batches a lane worker may hold at once', defaultValue: () => 2 },
+  { key: 'laneQueueBytes', flag: '--lane-queue-bytes', env: 'SHIMPACK_LANE_QUEUE_BYTES', kind: 'int', min: 4 * KiB, max: 1024 * MiB, help: 'queued raw bytes per lane above which sockets stop being read', defaultValue: () => 4 * MiB },
+  { key: 'connInflightRequests', flag: '--conn-inflight', env: 'SHIMPACK_CONN_INFLIGHT', kind: 'int', min: 1, max: 1_000_000, help: 'unanswered requests per connection above which its socket stops being read', defaultValue: () => 1024 },
+  { key: 'connInflightBytes', flag: '--conn-inflight-bytes', env: 'SHIMPACK_CONN_INFLIGHT_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unanswered request bytes (write data + read lengths) per connection before pausing it', defaultValue: () => 32 * MiB },
+  { key: 'sendBufferBytes', flag: '--send-buffer-bytes', env: 'SHIMPACK_SEND_BUFFER_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unsent response bytes per connection before pausing it', defaultValue: () => 8 * MiB },
+  { key: 'token', flag: '--token', env: 'SHIMPACK_TOKEN', kind: 'string', help: 'if set, hello must carry this token', defaultValue: () => '' },
+  { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels; later regions share region="other"', defaultValue: () => 64 },
+  { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },
+];
+
+export class ConfigError extends Error {
+  readonly code = 'E_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseValue(spec: SettingSpec, raw: unknown, source: string): number | string {
+  if (spec.kind === 'string') {
+    if (typeof raw !== 'string') throw new ConfigError(`${source}: ${spec.key} must be a string`);
+    return raw;
+  }
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${source}: ${spec.key} must be a whole number, got ${JSON.stringify(raw)}`);
+  if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+    throw new ConfigError(`${source}: ${spec.key} must be between ${spec.min} and ${spec.max}, got ${n}`);
+  }
+  return n;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  const known = new Set(SETTINGS.map((s) => s.key as string));
+  for (const k of Object.keys(json)) if (!known.has(k)) throw new ConfigError(`config file ${path}: unknown setting "${k}"`);
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Resolve the configuration. `flags` holds values given on the command line
+ * (already typed or as strings), keyed like DaemonConfig.
+ */
+export function resolveConfig(
+  flags: Partial<Record<keyof DaemonConfig, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  configPath?: string,
+): DaemonConfig {
+  const path = configPath ?? env.SHIMPACK_CONFIG;
+  const file = path ? readConfigFile(path) : {};
+  const out: Record<string, number | string> = {};
+  for (const s of SETTINGS) {
+    if (flags[s.key] !== undefined) out[s.key] = parseValue(s, flags[s.key], `flag ${s.flag}`);
+    else if (env[s.env] !== undefined && env[s.env] !== '') out[s.key] = parseValue(s, env[s.env], `environment ${s.env}`);
+    else if (file[s.key] !== undefined) out[s.key] = parseValue(s, file[s.key], `config file ${path}`);
+    else out[s.key] = s.defaultValue();
+  }
+  const cfg = out as unknown as DaemonConfig;
+  if (cfg.blockSize % 2 !== 0) throw new ConfigError(`blockSize must be even (int16 blocks hold whole values), got ${cfg.blockSize}`);
+  return cfg;
+}
+
+/** Defaults overridden by `overrides`, without reading flags, environment or files (tests, bench). */
+export function configWith(overrides: Partial<DaemonConfig> = {}): DaemonConfig {
+  return resolveConfig(overrides as Partial<Record<keyof DaemonConfig, unknown>>, {});
+}

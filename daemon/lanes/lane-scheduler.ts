@@ -1,0 +1,272 @@
+import type { BlockPut, BlockRef, MemoryBackend } from '../backend/backend.ts';
+import {
+  JOB_BLOCK_LEN,
+  JOB_DATA_OFF,
+  JOB_FIELDS,
+  JOB_INDEX,
+  JOB_KIND,
+  JOB_LEN,
+  JOB_OFFSET,
+  JOB_READ,
+  JOB_REGION,
+  JOB_STORED_LEN,
+  JOB_STORED_OFF,
+  JOB_WRITE,
+  RES_CODEC_SEC,
+  RES_ERROR,
+  RES_FIELDS,
+  RES_MODE,
+  RES_OLD_LEN,
+  RES_OLD_MODE,
+  RES_OUT_LEN,
+  RES_OUT_OFF,
+  type LaneResult,
+} from './batch-format.ts';
+import type { BlockJob } from './block-job.ts';
+import type { LaneExecutor } from './executor.ts';
+
+export interface LaneSchedulerOptions {
+  /** Target raw bytes per batch message. */
+  readonly batchBytes: number;
+  /** Batches a lane may hold at once (the next one is built while it works). */
+  readonly batchesInFlight: number;
+  /** Queued + in-flight bytes per lane above which the lanes count as saturated. */
+  readonly laneQueueBytes: number;
+}
+
+export interface LaneObserver {
+  onBatch(lane: number, jobs: number, rawBytes: number, workerSec: number): void;
+}
+
+/** Fixed per-job cost added to its byte count, so floods of tiny jobs saturate too. */
+const JOB_OVERHEAD_BYTES = 64;
+
+class LaneState {
+  queue: BlockJob[] = [];
+  head = 0;
+  /** Bytes queued or in flight on this lane. */
+  pendingBytes = 0;
+  pendingJobs = 0;
+  inflight = 0;
+  building = false;
+  nextSeq = 0;
+  committedSeq = 0;
+  commitChain: Promise<void> = Promise.resolve();
+  constructor(readonly lane: number) {}
+}
+
+/**
+ * Per-lane FIFO queues in front of the executor. Jobs are taken in arrival
+ * order and packed into batches of about `batchBytes`; a lane gets its next
+ * batch as soon as it has room, so batches grow only while the worker is
+ * busy (low latency when idle, fewer hand-offs under load). Results are
+ * committed to the backend in batch order, and the sequence number of the
+ * last committed batch goes with every new batch so the worker knows which
+ * of its recently written blocks the backend already has.
+ */
+export class LaneScheduler {
+  private readonly lanes: LaneState[];
+  private drainWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly executor: LaneExecutor,
+    private readonly backend: MemoryBackend,
+    private readonly opts: LaneSchedulerOptions,
+    private readonly observer?: LaneObserver,
+  ) {
+    this.lanes = Array.from({ length: executor.lanes }, (_, i) => new LaneState(i));
+  }
+
+  get laneCount(): number {
+    return this.lanes.length;
+  }
+
+  submit(lane: number, job: BlockJob): void {
+    const l = this.lanes[lane];
+    l.queue.push(job);
+    l.pendingBytes += job.len + JOB_OVERHEAD_BYTES;
+    l.pendingJobs++;
+    this.pump(l);
+  }
+
+  /** True while some lane holds more than laneQueueBytes: callers stop reading sockets. */
+  saturated(): boolean {
+    for (const l of this.lanes) if (l.pendingBytes > this.opts.laneQueueBytes) return true;
+    return false;
+  }
+
+  /** Resolves once no lane holds more than half of laneQueueBytes. */
+  whenDrained(): Promise<void> {
+    if (this.belowLowWater()) return Promise.resolve();
+    return new Promise((r) => this.drainWaiters.push(r));
+  }
+
+  /** Resolves when every lane is empty. */
+  whenIdle(): Promise<void> {
+    if (this.lanes.every((l) => l.pendingJobs === 0)) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Jobs queued or in flight per lane (metrics). */
+  depth(lane: number): number {
+    return this.lanes[lane].pendingJobs;
+  }
+
+  pendingBytes(lane: number): number {
+    return this.lanes[lane].pendingBytes;
+  }
+
+  private belowLowWater(): boolean {
+    const low = this.opts.laneQueueBytes / 2;
+    return this.lanes.every((l) => l.pendingBytes <= low);
+  }
+
+  private pump(l: LaneState): void {
+    if (l.building || l.inflight >= this.opts.batchesInFlight || l.head === l.queue.length) return;
+    l.building = true;
+    // Take jobs up to the batch size (always at least one).
+    const start = l.head;
+    let bytes = 0;
+    let end = start;
+    while (end < l.queue.length && (end === start || bytes + l.queue[end].len <= this.opts.batchBytes)) {
+      bytes += l.queue[end].len;
+      end++;
+    }
+    const jobs = l.queue.slice(start, end);
+    l.head = end;
+    if (l.head > 1024 && l.head * 2 > l.queue.length) {
+      l.queue = l.queue.slice(l.head);
+      l.head = 0;
+    }
+    const seq = ++l.nextSeq;
+    // Read before the backend is asked: everything up to here is in the backend.
+    const builtAfter = l.committedSeq;
+    const needOld: number[] = [];
+    const refs: BlockRef[] = [];
+    for (let j = 0; j < jobs.length; j++) {
+      const job = jobs[j];
+      if (job.kind === 'read' || job.offset !== 0 || job.len !== job.blockLen) {
+        needOld.push(j);
+        refs.push({ region: job.region, index: job.index });
+      }
+    }
+    const fetched = refs.length ? this.backend.getMany(refs) : Promise.resolve([]);
+    fetched.then(
+      (stored) => this.dispatch(l, jobs, seq, builtAfter, needOld, stored, bytes),
+      (e: unknown) => {
+        l.building = false;
+        this.finish(l, jobs, new Error(`backend read failed: ${(e as Error).message}`));
+        this.pump(l);
+      },
+    );
+  }
+
+  private dispatch(l: LaneState, jobs: BlockJob[], seq: number, builtAfter: number, needOld: number[], stored: (Uint8Array | undefined)[], rawBytes: number): void {
+    const desc = new Float64Array(jobs.length * JOB_FIELDS);
+    let size = 0;
+    for (const job of jobs) if (job.kind === 'write') size += job.len;
+    for (const s of stored) if (s) size += s.length;
+    const data = new Uint8Array(size);
+    let p = 0;
+    let k = 0;
+    for (let j = 0; j < jobs.length; j++) {
+      const job = jobs[j];
+      const o = j * JOB_FIELDS;
+      desc[o + JOB_KIND] = job.kind === 'write' ? JOB_WRITE : JOB_READ;
+      desc[o + JOB_REGION] = job.region;
+      desc[o + JOB_INDEX] = job.index;
+      desc[o + JOB_BLOCK_LEN] = job.blockLen;
+      desc[o + JOB_OFFSET] = job.offset;
+      desc[o + JOB_LEN] = job.len;
+      desc[o + JOB_STORED_OFF] = -1;
+      if (job.kind === 'write') {
+        data.set(job.data as Uint8Array, p);
+        desc[o + JOB_DATA_OFF] = p;
+        p += job.len;
+      }
+      if (k < needOld.length && needOld[k] === j) {
+        const s = stored[k++];
+        if (s) {
+          data.set(s, p);
+          desc[o + JOB_STORED_OFF] = p;
+          desc[o + JOB_STORED_LEN] = s.length;
+          p += s.length;
+        }
+      }
+    }
+    l.inflight++;
+    l.building = false;
+    this.executor.run(l.lane, { type: 'batch', seq, builtAfter, jobs: desc, data: data.buffer }).then(
+      (res) => this.commit(l, jobs, seq, res, rawBytes),
+      (e: unknown) => {
+        l.commitChain = l.commitChain.then(() => {
+          l.inflight--;
+          this.finish(l, jobs, e as Error);
+          this.pump(l);
+        });
+      },
+    );
+    this.pump(l);
+  }
+
+  private commit(l: LaneState, jobs: BlockJob[], seq: number, res: LaneResult, rawBytes: number): void {
+    const out = new Uint8Array(res.out);
+    const r = res.results;
+    const puts: BlockPut[] = [];
+    for (let j = 0; j < jobs.length; j++) {
+      const job = jobs[j];
+      const o = j * RES_FIELDS;
+      if (job.kind === 'write' && r[o + RES_MODE] !== RES_ERROR && job.isLive()) {
+        puts.push({ ref: { region: job.region, index: job.index }, bytes: out.subarray(r[o + RES_OUT_OFF], r[o + RES_OUT_OFF] + r[o + RES_OUT_LEN]) });
+      }
+    }
+    l.commitChain = l.commitChain
+      .then(() => (puts.length ? this.backend.putMany(puts) : undefined))
+      .then(
+        () => {
+          l.committedSeq = seq;
+          l.inflight--;
+          this.observer?.onBatch(l.lane, jobs.length, rawBytes, res.batchSec);
+          for (let j = 0; j < jobs.length; j++) {
+            const o = j * RES_FIELDS;
+            const job = jobs[j];
+            if (r[o + RES_MODE] === RES_ERROR) {
+              job.done(new Error(res.errors[j] ?? 'lane job failed'));
+              continue;
+            }
+            const off = r[o + RES_OUT_OFF];
+            job.done({
+              lane: l.lane,
+              mode: r[o + RES_MODE],
+              storedLen: job.kind === 'write' ? r[o + RES_OUT_LEN] : r[o + RES_OLD_LEN],
+              oldLen: r[o + RES_OLD_LEN],
+              oldMode: r[o + RES_OLD_MODE],
+              codecSec: r[o + RES_CODEC_SEC],
+              bytes: job.kind === 'read' ? out.subarray(off, off + job.len) : undefined,
+            });
+          }
+          this.release(l, jobs);
+          this.pump(l);
+        },
+        (e: unknown) => {
+          // The backend did not store the batch: nothing of it may count as committed.
+          l.inflight--;
+          this.finish(l, jobs, new Error(`backend write failed: ${(e as Error).message}`));
+          this.pump(l);
+        },
+      );
+  }
+
+  private finish(l: LaneState, jobs: BlockJob[], e: Error): void {
+    for (const job of jobs) job.done(e);
+    this.release(l, jobs);
+  }
+
+  private release(l: LaneState, jobs: BlockJob[]): void {
+    for (const job of jobs) l.pendingBytes -= job.len + JOB_OVERHEAD_BYTES;
+    l.pendingJobs -= jobs.length;
+    if (this.drainWaiters.length && this.belowLowWater()) for (const w of this.drainWaiters.splice(0)) w();
+    if (this.idleWaiters.length && this.lanes.every((x) => x.pendingJobs === 0)) for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

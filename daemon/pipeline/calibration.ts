@@ -1,0 +1,96 @@
+import type { Codec } from '../codecs/codec.ts';
+import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
+import type { Calibration } from '../../protocol/types.ts';
+import { ProtocolError } from './protocol-error.ts';
+
+/**
+ * How a region gets its codec parameters: a table given by the client, a
+ * histogram given by the client, the region's first write, or none needed.
+ */
+export interface ModelPlan {
+  readonly calibration: Calibration;
+  /** Serialised parameters now, or undefined when they come from the first write. */
+  readonly params?: Uint8Array;
+}
+
+type HistogramFit = (hist: ArrayLike<number>, dtype: Dtype) => { params: Uint8Array };
+
+/**
+ * HOOK: APack's own histogram-to-table builder, if daemon/codecs/apack
+ * exports it (`apackModelFromHistogram`). Loaded by a computed specifier so
+ * the daemon builds and runs before that module exists; without it, a
+ * histogram is turned into representative data and fitted (same table when
+ * the codec fits from the byte histogram alone, which APack does).
+ */
+const APACK_MODULE = '../codecs/apack/index.ts';
+const apackFromHistogram: HistogramFit | undefined = await import(APACK_MODULE).then(
+  (m: { apackModelFromHistogram?: HistogramFit }) => m.apackModelFromHistogram,
+  () => undefined,
+);
+
+/** Codecs whose parameters depend on the data. The others get theirs from an empty fit. */
+function fitsFromData(codec: Codec): boolean {
+  return codec.name === 'apack';
+}
+
+export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histogram?: readonly number[]): ModelPlan {
+  if (table !== undefined) {
+    try {
+      return { calibration: 'table', params: codec.load(table, dtype).params };
+    } catch (e) {
+      throw new ProtocolError('E_BAD_TABLE', `${codec.name} rejects the table: ${(e as Error).message}`);
+    }
+  }
+  if (histogram !== undefined) return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram) };
+  if (fitsFromData(codec)) return { calibration: 'first-write' };
+  return { calibration: 'none', params: codec.fit(new Uint8Array(0), dtype).params };
+}
+
+/** Parameters fitted to a region's first write. */
+export function fitFirstWrite(codec: Codec, dtype: Dtype, data: Uint8Array): Uint8Array {
+  return codec.fit(data, dtype).params;
+}
+
+function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[]): Uint8Array {
+  const bins = dtypeBits(dtype) === 4 ? 16 : 256;
+  if (histogram.length !== 256 && histogram.length !== bins) {
+    throw new ProtocolError('E_BAD_TABLE', `histogram has ${histogram.length} bins, expected ${bins === 16 ? '16 or 256' : '256'}`);
+  }
+  let total = 0;
+  for (const c of histogram) {
+    if (typeof c !== 'number' || !Number.isFinite(c) || c < 0) throw new ProtocolError('E_BAD_TABLE', 'histogram counts must be finite non-negative numbers');
+    total += c;
+  }
+  if (total <= 0) throw new ProtocolError('E_BAD_TABLE', 'histogram is all zero');
+  try {
+    if (codec.name === 'apack' && apackFromHistogram) return apackFromHistogram(histogram, dtype).params;
+    return codec.fit(sampleFromHistogram(histogram, total, dtype), dtype).params;
+  } catch (e) {
+    if (e instanceof ProtocolError) throw e;
+    throw new ProtocolError('E_BAD_TABLE', `${codec.name} cannot fit the histogram: ${(e as Error).message}`);
+  }
+}
+
+/** Bytes whose value histogram is proportional to `histogram` (every non-zero bin kept). */
+function sampleFromHistogram(histogram: readonly number[], total: number, dtype: Dtype): Uint8Array {
+  const target = 1 << 18;
+  const counts = histogram.map((c) => (c > 0 ? Math.max(1, Math.round((c / total) * target)) : 0));
+  const n = counts.reduce((a, b) => a + b, 0);
+  if (histogram.length === 16) {
+    // 4-bit values: two per byte, low nibble first.
+    const out = new Uint8Array(Math.ceil(n / 2));
+    let i = 0;
+    counts.forEach((c, v) => {
+      for (let k = 0; k < c; k++, i++) out[i >>> 1] |= v << ((i & 1) << 2);
+    });
+    return out;
+  }
+  if (dtypeBits(dtype) === 16) throw new ProtocolError('E_BAD_TABLE', 'histograms are for 8- and 4-bit dtypes');
+  const out = new Uint8Array(n);
+  let i = 0;
+  counts.forEach((c, v) => {
+    out.fill(v, i, i + c);
+    i += c;
+  });
+  return out;
+}

@@ -1,0 +1,279 @@
+import type { MemoryBackend } from '../backend/backend.ts';
+import type { Codec, CodecName } from '../codecs/codec.ts';
+import { CODECS, codecByName } from '../codecs/index.ts';
+import type { DaemonConfig } from '../config.ts';
+import { MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
+import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
+import type { LaneExecutor } from '../lanes/executor.ts';
+import { LaneScheduler } from '../lanes/lane-scheduler.ts';
+import type { DaemonMetrics } from '../metrics/metrics.ts';
+import type {
+  ReadRequest,
+  RegionKind,
+  RegionRequest,
+  RegionResponse,
+  StatsResponse,
+  StatsTotals,
+  WireCodec,
+  WriteRequest,
+} from '../../protocol/types.ts';
+import { fitFirstWrite, planModel } from './calibration.ts';
+import { ProtocolError } from './protocol-error.ts';
+import { Region } from './region.ts';
+import { RegionTable } from './region-table.ts';
+
+/** Bytes a response frame needs beyond a read's data (map keys, id, bin header). */
+const READ_RESPONSE_OVERHEAD = 64;
+
+/** DRAM bursts covering [addr, addr + len) with bursts aligned to their size. */
+function burstsCovering(addr: number, len: number, burst: number): number {
+  return len === 0 ? 0 : Math.floor((addr + len - 1) / burst) - Math.floor(addr / burst) + 1;
+}
+
+/**
+ * The daemon's memory: regions, the split of accesses into blocks, the lanes
+ * and the backend. Every call that starts work does its checks and hands all
+ * its block jobs to the lanes synchronously, so work enters the lanes in the
+ * order requests arrive; per-block FIFO lanes then keep that order.
+ */
+export class Engine {
+  readonly regions = new RegionTable();
+  readonly scheduler: LaneScheduler;
+  readonly codecNames: string[] = CODECS.map((c) => c.name);
+
+  constructor(
+    readonly config: DaemonConfig,
+    readonly backend: MemoryBackend,
+    readonly executor: LaneExecutor,
+    readonly metrics: DaemonMetrics,
+  ) {
+    this.scheduler = new LaneScheduler(
+      executor,
+      backend,
+      { batchBytes: config.batchBytes, batchesInFlight: config.laneBatchesInFlight, laneQueueBytes: config.laneQueueBytes },
+      {
+        onBatch: (lane, _jobs, rawBytes, sec) => {
+          metrics.laneBatchDuration.observe({ lane: String(lane) }, sec);
+          metrics.laneBatchBytes.observe({ lane: String(lane) }, rawBytes);
+        },
+      },
+    );
+  }
+
+  get lanes(): number {
+    return this.executor.lanes;
+  }
+
+  /** Without an explicit codec: APack for weights, EBPC for activations, else ZVC; whatever is registered. */
+  private defaultCodec(kind: RegionKind): CodecName {
+    const prefs: CodecName[] = kind === 'weight' ? ['apack', 'zvc'] : kind === 'activation' ? ['ebpc', 'zvc'] : ['zvc'];
+    return prefs.find((p) => this.codecNames.includes(p)) ?? 'raw';
+  }
+
+  declareRegion(req: RegionRequest): RegionResponse {
+    const codecName: WireCodec = req.codec ?? this.defaultCodec(req.kind);
+    let codec: Codec;
+    try {
+      codec = codecByName(codecName);
+    } catch {
+      throw new ProtocolError('E_UNSUPPORTED', `codec "${codecName}" is not available in this daemon (available: ${this.codecNames.join(', ')})`);
+    }
+    if (!codec.dtypes.includes(req.dtype)) {
+      throw new ProtocolError('E_UNSUPPORTED', `codec ${codec.name} does not support dtype ${req.dtype} (it supports ${codec.dtypes.join(', ')})`);
+    }
+    const blockBytes = req.blockBytes ?? this.config.blockSize;
+    if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
+    if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
+    if (this.regions.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
+    const plan = planModel(codec, req.dtype, req.table, req.histogram);
+    const region = new Region(
+      req.name,
+      req.base,
+      req.size,
+      req.dtype,
+      req.kind,
+      codec.name,
+      blockBytes,
+      this.lanes,
+      this.metrics.regionLabel(req.name),
+      plan.params ? plan.calibration : 'pending',
+    );
+    this.regions.add(region);
+    if (plan.params) this.installModel(region, plan.params);
+    return { id: req.id, ok: true, calibration: region.calibration, blockBytes };
+  }
+
+  private installModel(region: Region, params: Uint8Array): void {
+    this.executor.broadcast({ type: 'model', region: region.id, codec: region.codec, dtype: region.dtype, params });
+    region.modelReady = true;
+  }
+
+  async free(name: string): Promise<void> {
+    const region = this.regions.named(name);
+    if (!region) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
+    region.live = false;
+    this.regions.remove(region);
+    this.executor.broadcast({ type: 'drop', region: region.id });
+    await this.backend.deleteRegion(region.id);
+  }
+
+  write(req: WriteRequest): Promise<void> {
+    const len = req.data.length;
+    const region = this.regions.lookup(req.addr, Math.max(len, 1));
+    if (!region.modelReady) {
+      // First write of a region calibrated from data: fit its parameters now.
+      try {
+        this.installModel(region, fitFirstWrite(codecByName(region.codec), region.dtype, req.data));
+      } catch (e) {
+        throw new ProtocolError('E_INTERNAL', `calibrating ${region.codec} from the first write failed: ${(e as Error).message}`);
+      }
+      region.calibration = 'first-write';
+    }
+    region.writes++;
+    region.bytesWritten += len;
+    if (len === 0) return Promise.resolve();
+    return this.runJobs(region, 'write', req.addr, len, req.data);
+  }
+
+  read(req: ReadRequest): Promise<Uint8Array> {
+    if (req.len > this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD) {
+      throw new ProtocolError('E_TOO_LARGE', `read of ${req.len} bytes exceeds the largest response (${this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD} bytes)`);
+    }
+    const region = this.regions.lookup(req.addr, Math.max(req.len, 1));
+    region.reads++;
+    region.bytesRead += req.len;
+    const out = new Uint8Array(req.len);
+    if (req.len === 0) return Promise.resolve(out);
+    return this.runJobs(region, 'read', req.addr, req.len, out).then(() => out);
+  }
+
+  /** Split [addr, addr+len) into block jobs, submit them, resolve when all are done. */
+  private runJobs(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array): Promise<void> {
+    const rel = addr - region.base;
+    const first = Math.floor(rel / region.blockBytes);
+    const last = Math.floor((rel + len - 1) / region.blockBytes);
+    const labels = { region: region.metricLabel, kind: region.kind, codec: region.codec, op: kind };
+    const burst = this.config.burstBytes;
+    return new Promise<void>((resolve, reject) => {
+      let remaining = last - first + 1;
+      let failure: Error | undefined;
+      for (let index = first; index <= last; index++) {
+        const blockStart = index * region.blockBytes;
+        const blockLen = region.blockLen(index);
+        const offset = Math.max(rel, blockStart) - blockStart;
+        const end = Math.min(rel + len, blockStart + blockLen) - blockStart;
+        const pieceAt = blockStart + offset - rel; // position of this piece in the request buffer
+        const pieceLen = end - offset;
+        const job: BlockJob = {
+          kind,
+          region: region.id,
+          index,
+          blockLen,
+          offset,
+          len: pieceLen,
+          data: kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined,
+          isLive: () => region.live,
+          done: (o: JobOutcome | Error) => {
+            if (o instanceof Error) failure ??= o;
+            else {
+              if (kind === 'read' && o.bytes) buf.set(o.bytes, pieceAt);
+              if (region.live) this.account(region, labels, kind, blockLen, o, region.base + blockStart + offset, pieceLen, burst);
+            }
+            if (--remaining === 0) {
+              if (failure) reject(new ProtocolError('E_INTERNAL', failure.message));
+              else resolve();
+            }
+          },
+        };
+        this.scheduler.submit((region.laneOffset + index) % this.lanes, job);
+      }
+    });
+  }
+
+  private account(
+    region: Region,
+    labels: { region: string; kind: string; codec: string; op: 'write' | 'read' },
+    kind: 'write' | 'read',
+    blockLen: number,
+    o: JobOutcome,
+    addr: number,
+    len: number,
+    burst: number,
+  ): void {
+    const m = this.metrics;
+    const oldPayload = o.oldLen >= 0 ? o.oldLen - STORED_HEADER_BYTES : 0;
+    const rawBursts = burstsCovering(addr, len, burst);
+    region.burstsRaw += rawBursts;
+    m.rawBursts.inc(labels, rawBursts);
+    m.rawBytes.inc(labels, len);
+    m.codecSeconds.inc({ lane: String(o.lane), codec: region.codec, op: kind }, o.codecSec);
+    if (kind === 'read') {
+      const sb = Math.ceil(oldPayload / burst);
+      region.burstsStored += sb;
+      m.storedBursts.inc(labels, sb);
+      m.storedBytes.inc(labels, oldPayload);
+      return;
+    }
+    const newPayload = o.storedLen - STORED_HEADER_BYTES;
+    // A partial write reads the old stored block first (read-modify-write).
+    const partial = len !== blockLen;
+    const sb = Math.ceil(newPayload / burst) + (partial ? Math.ceil(oldPayload / burst) : 0);
+    region.burstsStored += sb;
+    m.storedBursts.inc(labels, sb);
+    m.storedBytes.inc(labels, newPayload);
+    if (o.oldLen < 0) {
+      region.blocksHeld++;
+      region.rawBytesStored += blockLen;
+    } else if (o.oldMode === MODE_RAW) region.blocksRaw--;
+    region.storedBytes += newPayload - oldPayload;
+    if (o.mode === MODE_RAW) {
+      region.blocksRaw++;
+      m.rawFallbackBlocks.inc({ region: labels.region, kind: labels.kind, codec: labels.codec });
+    }
+  }
+
+  stats(id: number, name?: string): StatsResponse {
+    let list: readonly Region[];
+    if (name !== undefined) {
+      const r = this.regions.named(name);
+      if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
+      list = [r];
+    } else list = this.regions.all();
+    const regions = list.map((r) => r.stats());
+    const t = {
+      regions: regions.length,
+      bytesWritten: 0,
+      bytesRead: 0,
+      rawBytesStored: 0,
+      storedBytes: 0,
+      ratio: 1,
+      burstsRaw: 0,
+      burstsStored: 0,
+      blocksHeld: 0,
+      blocksRaw: 0,
+      writes: 0,
+      reads: 0,
+    };
+    for (const s of regions) {
+      t.bytesWritten += s.bytesWritten;
+      t.bytesRead += s.bytesRead;
+      t.rawBytesStored += s.rawBytesStored;
+      t.storedBytes += s.storedBytes;
+      t.burstsRaw += s.burstsRaw;
+      t.burstsStored += s.burstsStored;
+      t.blocksHeld += s.blocksHeld;
+      t.blocksRaw += s.blocksRaw;
+      t.writes += s.writes;
+      t.reads += s.reads;
+    }
+    t.ratio = t.storedBytes > 0 ? t.rawBytesStored / t.storedBytes : 1;
+    const totals: StatsTotals = t;
+    return { id, ok: true, regions, totals };
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler.whenIdle();
+    await this.executor.close();
+    await this.backend.close();
+  }
+}

@@ -1,0 +1,12 @@
+import type { ErrorCode } from '../../protocol/types.ts';
+
+/** A request the daemon refuses: answered as {ok:false, code, message}. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}

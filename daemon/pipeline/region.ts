@@ -1,0 +1,79 @@
+import type { CodecName } from '../codecs/codec.ts';
+import type { Dtype } from '../codecs/dtype.ts';
+import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
+
+let nextRegionId = 1;
+
+/** One declared address range and everything counted about it. */
+export class Region {
+  /** Daemon-unique, never reused: keys blocks in the backend and the lanes. */
+  readonly id = nextRegionId++;
+  readonly end: number;
+  /** Lane of block 0: blocks are interleaved over lanes by their global address. */
+  readonly laneOffset: number;
+  live = true;
+  calibration: Calibration;
+  /** True once the lanes hold this region's codec model. */
+  modelReady = false;
+
+  bytesWritten = 0;
+  bytesRead = 0;
+  rawBytesStored = 0;
+  storedBytes = 0;
+  burstsRaw = 0;
+  burstsStored = 0;
+  blocksHeld = 0;
+  blocksRaw = 0;
+  writes = 0;
+  reads = 0;
+
+  constructor(
+    readonly name: string,
+    readonly base: number,
+    readonly size: number,
+    readonly dtype: Dtype,
+    readonly kind: RegionKind,
+    readonly codec: CodecName,
+    readonly blockBytes: number,
+    lanes: number,
+    /** Label value for metrics ("other" past the configured cap). */
+    readonly metricLabel: string,
+    calibration: Calibration,
+  ) {
+    this.end = base + size;
+    this.laneOffset = Math.floor(base / blockBytes) % lanes;
+    this.calibration = calibration;
+  }
+
+  blockCount(): number {
+    return Math.ceil(this.size / this.blockBytes);
+  }
+
+  blockLen(index: number): number {
+    return Math.min(this.blockBytes, this.size - index * this.blockBytes);
+  }
+
+  stats(): RegionStats {
+    return {
+      name: this.name,
+      kind: this.kind,
+      dtype: this.dtype,
+      codec: this.codec,
+      base: this.base,
+      size: this.size,
+      blockBytes: this.blockBytes,
+      calibration: this.calibration,
+      bytesWritten: this.bytesWritten,
+      bytesRead: this.bytesRead,
+      rawBytesStored: this.rawBytesStored,
+      storedBytes: this.storedBytes,
+      ratio: this.storedBytes > 0 ? this.rawBytesStored / this.storedBytes : 1,
+      burstsRaw: this.burstsRaw,
+      burstsStored: this.burstsStored,
+      blocksHeld: this.blocksHeld,
+      blocksRaw: this.blocksRaw,
+      writes: this.writes,
+      reads: this.reads,
+    };
+  }
+}

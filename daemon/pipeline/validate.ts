@@ -1,0 +1,104 @@
+import {
+  MAX_ADDRESS,
+  OPS,
+  REGION_KINDS,
+  WIRE_CODECS,
+  WIRE_DTYPES,
+  type Op,
+  type Request,
+} from '../../protocol/types.ts';
+import { ProtocolError } from './protocol-error.ts';
+
+/**
+ * Turn one decoded msgpack value into a typed request, or throw a
+ * ProtocolError naming the field. Checks shapes and ranges only; whether an
+ * address is inside a region is the engine's business.
+ */
+export function requestId(raw: unknown): number | null {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) return null;
+  const id = (raw as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
+}
+
+type Fields = Record<string, unknown>;
+
+function bad(field: string, want: string, got: unknown): ProtocolError {
+  const shown = got === undefined ? 'missing' : got instanceof Uint8Array ? `bin(${got.length})` : JSON.stringify(got)?.slice(0, 40);
+  return new ProtocolError('E_BAD_FIELD', `field "${field}" must be ${want} (got ${shown})`);
+}
+
+function int(m: Fields, field: string, min: number, max: number): number {
+  const v = m[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw bad(field, `an integer in [${min}, ${max}]`, v);
+  return v;
+}
+
+function optInt(m: Fields, field: string, min: number, max: number): number | undefined {
+  return m[field] === undefined || m[field] === null ? undefined : int(m, field, min, max);
+}
+
+function str(m: Fields, field: string, maxLen = 256): string {
+  const v = m[field];
+  if (typeof v !== 'string' || v.length === 0 || v.length > maxLen) throw bad(field, `a non-empty string of at most ${maxLen} characters`, v);
+  return v;
+}
+
+function optStr(m: Fields, field: string): string | undefined {
+  return m[field] === undefined || m[field] === null ? undefined : str(m, field);
+}
+
+function oneOf<T extends string>(m: Fields, field: string, allowed: readonly T[]): T {
+  const v = m[field];
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw bad(field, `one of ${allowed.join('|')}`, v);
+  return v as T;
+}
+
+function bin(m: Fields, field: string): Uint8Array {
+  const v = m[field];
+  if (!(v instanceof Uint8Array)) throw bad(field, 'msgpack bin', v);
+  return v;
+}
+
+export function validateRequest(raw: unknown): Request {
+  const id = requestId(raw);
+  if (id === null) throw new ProtocolError('E_MALFORMED', 'a request is a msgpack map with an integer "id"');
+  const m = raw as Fields;
+  const op = m.op;
+  if (typeof op !== 'string') throw bad('op', 'a string', op);
+  if (!(OPS as readonly string[]).includes(op)) throw new ProtocolError('E_UNKNOWN_OP', `unknown op "${op.slice(0, 40)}" (known: ${OPS.join(', ')})`);
+  switch (op as Op) {
+    case 'hello':
+      return { op: 'hello', id, version: int(m, 'version', 0, 2 ** 31), client: optStr(m, 'client'), token: optStr(m, 'token') };
+    case 'region': {
+      const base = int(m, 'base', 0, MAX_ADDRESS - 1);
+      const size = int(m, 'size', 1, MAX_ADDRESS);
+      if (base + size > MAX_ADDRESS) throw bad('size', `such that base + size <= 2^48`, size);
+      const histogram = m.histogram;
+      if (histogram !== undefined && histogram !== null && !Array.isArray(histogram)) throw bad('histogram', 'an array of counts', histogram);
+      const table = m.table === undefined || m.table === null ? undefined : bin(m, 'table');
+      return {
+        op: 'region',
+        id,
+        name: str(m, 'name'),
+        base,
+        size,
+        dtype: oneOf(m, 'dtype', WIRE_DTYPES),
+        kind: oneOf(m, 'kind', REGION_KINDS),
+        codec: m.codec === undefined || m.codec === null ? undefined : oneOf(m, 'codec', WIRE_CODECS),
+        blockBytes: optInt(m, 'blockBytes', 64, 1024 * 1024),
+        table,
+        histogram: (histogram ?? undefined) as number[] | undefined,
+      };
+    }
+    case 'write':
+      return { op: 'write', id, addr: int(m, 'addr', 0, MAX_ADDRESS - 1), data: bin(m, 'data') };
+    case 'read':
+      return { op: 'read', id, addr: int(m, 'addr', 0, MAX_ADDRESS - 1), len: int(m, 'len', 0, MAX_ADDRESS) };
+    case 'stats':
+      return { op: 'stats', id, region: optStr(m, 'region') };
+    case 'fence':
+      return { op: 'fence', id };
+    case 'free':
+      return { op: 'free', id, name: str(m, 'name') };
+  }
+}

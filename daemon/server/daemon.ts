@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { MemoryBackend } from '../backend/backend.ts';
+import { InMemoryBackend } from '../backend/memory.ts';
+import type { DaemonConfig } from '../config.ts';
+import type { LaneExecutor } from '../lanes/executor.ts';
+import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
+import { DaemonMetrics } from '../metrics/metrics.ts';
+import { Engine } from '../pipeline/engine.ts';
+import { handleHttp } from './http-routes.ts';
+import { Session } from './session.ts';
+
+export interface RunningDaemon {
+  readonly host: string;
+  readonly port: number;
+  /** ws://host:port/ */
+  readonly url: string;
+  readonly engine: Engine;
+  readonly metrics: DaemonMetrics;
+  /** Stop taking work, answer everything in flight, close sockets and lanes. */
+  close(): Promise<void>;
+}
+
+export interface DaemonParts {
+  readonly backend?: MemoryBackend;
+  readonly executor?: LaneExecutor;
+}
+
+/** Frames above this are not even read (ws closes with 1009); between maxFrameBytes and it they get E_FRAME_TOO_LARGE. */
+function hardFrameLimit(maxFrameBytes: number): number {
+  return maxFrameBytes * 2 + 1024 * 1024;
+}
+
+/**
+ * Start the daemon: one HTTP server carrying the WebSocket protocol, /metrics
+ * and /healthz, in front of the engine (regions, lanes, backend).
+ */
+export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {}): Promise<RunningDaemon> {
+  const backend = parts.backend ?? new InMemoryBackend();
+  const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
+  const sessions = new Set<Session>();
+  const state = { shuttingDown: false };
+  // The engine and metrics refer to each other through these probes only.
+  let engine: Engine | undefined;
+  const metrics = new DaemonMetrics(config.metricsRegionLabels, executor.lanes, {
+    laneDepth: (lane) => engine?.scheduler.depth(lane) ?? 0,
+    backendBytes: () => backend.bytesHeld(),
+    backendBlocks: () => backend.blocksHeld(),
+    sendBufferBytes: () => {
+      let n = 0;
+      for (const s of sessions) n += s.bufferedBytes;
+      return n;
+    },
+  });
+  engine = new Engine(config, backend, executor, metrics);
+  const eng = engine;
+
+  const http: Server = createServer((req, res) =>
+    handleHttp(
+      {
+        registry: metrics.registry,
+        get shuttingDown() {
+          return state.shuttingDown;
+        },
+        health: () => ({ lanes: eng.lanes, connections: sessions.size, regions: eng.regions.size, backend: backend.name }),
+      },
+      req,
+      res,
+    ),
+  );
+  const wss = new WebSocketServer({ server: http, maxPayload: hardFrameLimit(config.maxFrameBytes), perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    const session = new Session(ws, eng, metrics, config, state);
+    sessions.add(session);
+    metrics.connections.inc();
+    metrics.connectionsTotal.inc();
+    ws.on('error', () => {
+      /* a broken socket only ends its own session */
+    });
+    ws.once('close', () => {
+      sessions.delete(session);
+      metrics.connections.dec();
+      session.stop();
+    });
+    session.start();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address() as AddressInfo;
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      state.shuttingDown = true;
+      http.close(); // no new connections; existing ones are ended below
+      const drainAll = Promise.all([...sessions].map((s) => s.drain()));
+      const timedOut = await Promise.race([
+        drainAll.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), config.shutdownTimeoutMs).unref()),
+      ]);
+      for (const c of wss.clients) {
+        if (timedOut) c.terminate();
+        else c.close(1001, 'daemon shutting down');
+      }
+      await new Promise<void>((r) => wss.close(() => r()));
+      http.closeAllConnections();
+      await eng.close();
+    })();
+    return closing;
+  };
+
+  return { host: addr.address, port: addr.port, url: `ws://${hostForUrl}:${addr.port}/`, engine: eng, metrics, close };
+}

@@ -1,0 +1,242 @@
+import { Observable, concatMap, from, map, mergeMap, of, type Subscription } from 'rxjs';
+import type { WebSocket } from 'ws';
+import type { DaemonConfig } from '../config.ts';
+import type { DaemonMetrics } from '../metrics/metrics.ts';
+import type { Engine } from '../pipeline/engine.ts';
+import { ProtocolError } from '../pipeline/protocol-error.ts';
+import { requestId, validateRequest } from '../pipeline/validate.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
+import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+
+/** One request read off a frame, or the reason it cannot be one. */
+type Ingress = { readonly raw: unknown; readonly tooLarge: boolean };
+
+type PauseReason = 'lanes' | 'inflight' | 'send-buffer';
+
+export interface SessionHost {
+  readonly shuttingDown: boolean;
+}
+
+function errorResponse(id: number | null, code: ErrorCode, message?: string): Response {
+  return { id, ok: false, code, message: message ?? ERROR_CODES[code] };
+}
+
+/**
+ * One WebSocket connection: an RxJS pipeline from frames to responses.
+ *
+ *   frames -> requests (a frame may hold a batch) -> admit (checks, then the
+ *   engine hands block jobs to the lanes, synchronously and in order) ->
+ *   completion (any order) -> coalesced response frames
+ *
+ * RxJS has no backpressure of its own, so the session pauses the socket
+ * (TCP then pushes back on the client) while its unanswered requests, its
+ * unsent responses or the lanes are over their bounds.
+ */
+export class Session {
+  private helloDone = false;
+  private inflightCount = 0;
+  private inflightBytes = 0;
+  private sendBytes = 0;
+  private readonly outstanding = new Set<Promise<unknown>>();
+  private egress: Response[] = [];
+  private flushQueued = false;
+  private paused = false;
+  private waitingForLanes = false;
+  private sendWaiters: (() => void)[] = [];
+  private subscription?: Subscription;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly engine: Engine,
+    private readonly metrics: DaemonMetrics,
+    private readonly config: DaemonConfig,
+    private readonly host: SessionHost,
+  ) {}
+
+  start(): void {
+    const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
+      const onMessage = (data: Buffer, isBinary: boolean): void => sub.next({ data, isBinary });
+      const onClose = (): void => sub.complete();
+      this.ws.on('message', onMessage);
+      this.ws.once('close', onClose);
+      return () => {
+        this.ws.off('message', onMessage);
+        this.ws.off('close', onClose);
+      };
+    });
+    this.subscription = frames$
+      .pipe(
+        concatMap((f) => from(this.parseFrame(f.data, f.isBinary))),
+        map((item) => this.admit(item)),
+        mergeMap((r) => (r instanceof Promise ? from(r) : of(r))),
+      )
+      .subscribe({ next: (r) => this.respond(r) });
+  }
+
+  /** Unsent response bytes (metrics). */
+  get bufferedBytes(): number {
+    return this.sendBytes;
+  }
+
+  /** Resolves once every request read so far is answered and its response handed to the socket. */
+  async drain(): Promise<void> {
+    while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+    await new Promise<void>((r) => queueMicrotask(r));
+    this.flush();
+    if (this.sendBytes > 0) await new Promise<void>((r) => this.sendWaiters.push(r));
+  }
+
+  stop(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  private parseFrame(data: Buffer, isBinary: boolean): Ingress[] {
+    if (!isBinary) return [{ raw: null, tooLarge: false }];
+    let msg: unknown;
+    try {
+      msg = decodeFrame(data);
+    } catch (e) {
+      // Nothing in it can be answered by id: say so, then close (the only error that closes).
+      this.respond(errorResponse(null, 'E_MALFORMED', `frame is not msgpack: ${(e as Error).message}`));
+      this.flush();
+      this.ws.close(1007, 'frame is not msgpack');
+      return [];
+    }
+    const tooLarge = data.length > this.config.maxFrameBytes;
+    const items = Array.isArray(msg) ? msg : [msg];
+    return items.map((raw) => ({ raw, tooLarge }));
+  }
+
+  private admit(item: Ingress): Response | Promise<Response> {
+    if (item.tooLarge) {
+      return errorResponse(requestId(item.raw), 'E_FRAME_TOO_LARGE', `frame is larger than maxFrameBytes (${this.config.maxFrameBytes})`);
+    }
+    let req: Request;
+    try {
+      req = validateRequest(item.raw);
+    } catch (e) {
+      return this.fail(requestId(item.raw), e);
+    }
+    if (this.host.shuttingDown) return errorResponse(req.id, 'E_SHUTTING_DOWN');
+    const t0 = performance.now();
+    try {
+      const result = this.dispatch(req);
+      if (!(result instanceof Promise)) {
+        this.metrics.requestDuration.observe({ op: req.op }, (performance.now() - t0) / 1000);
+        return result;
+      }
+      const bytes = req.op === 'write' ? req.data.length : req.op === 'read' ? req.len : 0;
+      this.inflightCount++;
+      this.inflightBytes += bytes;
+      this.metrics.inflightRequests.inc();
+      const done = result.then(
+        (r) => r,
+        (e: unknown) => this.fail(req.id, e),
+      );
+      const tracked = done.finally(() => {
+        this.outstanding.delete(tracked);
+        this.inflightCount--;
+        this.inflightBytes -= bytes;
+        this.metrics.inflightRequests.dec();
+        this.metrics.requestDuration.observe({ op: req.op }, (performance.now() - t0) / 1000);
+        this.checkPressure();
+      });
+      this.outstanding.add(tracked);
+      this.checkPressure();
+      return tracked;
+    } catch (e) {
+      return this.fail(req.id, e);
+    }
+  }
+
+  private dispatch(req: Request): Response | Promise<Response> {
+    if (req.op === 'hello') {
+      if (this.helloDone) throw new ProtocolError('E_ALREADY_HELLO', 'hello already done on this connection');
+      if (req.version !== PROTOCOL_VERSION) throw new ProtocolError('E_VERSION', `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${req.version}`);
+      if (this.config.token && req.token !== this.config.token) throw new ProtocolError('E_AUTH', 'hello must carry the token the daemon was started with');
+      this.helloDone = true;
+      return {
+        id: req.id,
+        ok: true,
+        version: PROTOCOL_VERSION,
+        server: 'shimpack',
+        lanes: this.engine.lanes,
+        codecs: this.engine.codecNames,
+        maxFrameBytes: this.config.maxFrameBytes,
+        blockBytes: this.config.blockSize,
+        burstBytes: this.config.burstBytes,
+      };
+    }
+    if (!this.helloDone) throw new ProtocolError('E_NO_HELLO', `"${req.op}" before hello: hello must be the first request on a connection`);
+    const id = req.id;
+    switch (req.op) {
+      case 'region':
+        return this.engine.declareRegion(req);
+      case 'write':
+        return this.engine.write(req).then(() => ({ id, ok: true }));
+      case 'read':
+        return this.engine.read(req).then((data) => ({ id, ok: true, data }));
+      case 'stats':
+        return this.engine.stats(id, req.region);
+      case 'fence':
+        return Promise.allSettled([...this.outstanding]).then(() => ({ id, ok: true }));
+      case 'free':
+        return this.engine.free(req.name).then(() => ({ id, ok: true }));
+    }
+  }
+
+  private fail(id: number | null, e: unknown): Response {
+    if (e instanceof ProtocolError) return errorResponse(id, e.code, e.message);
+    return errorResponse(id, 'E_INTERNAL', (e as Error)?.message ?? String(e));
+  }
+
+  private respond(r: Response): void {
+    if (!r.ok) this.metrics.errors.inc({ code: r.code });
+    this.egress.push(r);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Send every queued response in one frame (an array when there are several). */
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.egress.length === 0) return;
+    const list = this.egress;
+    this.egress = [];
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const frame = encodeFrame(list.length === 1 ? list[0] : list);
+    const n = frame.length;
+    this.sendBytes += n;
+    this.ws.send(frame, { binary: true }, () => {
+      this.sendBytes -= n;
+      if (this.sendBytes === 0) for (const w of this.sendWaiters.splice(0)) w();
+      this.checkPressure();
+    });
+    this.checkPressure();
+  }
+
+  /** Pause reading this socket while any bound is exceeded; resume when none is. */
+  private checkPressure(): void {
+    let reason: PauseReason | undefined;
+    if (this.engine.scheduler.saturated()) reason = 'lanes';
+    else if (this.inflightCount >= this.config.connInflightRequests || this.inflightBytes >= this.config.connInflightBytes) reason = 'inflight';
+    else if (this.sendBytes >= this.config.sendBufferBytes) reason = 'send-buffer';
+    if (reason && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+      this.metrics.socketPauses.inc({ reason });
+    } else if (!reason && this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    if (reason === 'lanes' && !this.waitingForLanes) {
+      this.waitingForLanes = true;
+      this.engine.scheduler.whenDrained().then(() => {
+        this.waitingForLanes = false;
+        this.checkPressure();
+      });
+    }
+  }
+}

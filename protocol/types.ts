@@ -1,0 +1,186 @@
+/**
+ * shimpack protocol v1: request and response shapes shared by the daemon and
+ * every client. protocol/README.md is the normative text; this file mirrors it.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest byte address (exclusive) a region may reach: 2^48. */
+export const MAX_ADDRESS = 2 ** 48;
+
+export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'free'] as const;
+export type Op = (typeof OPS)[number];
+
+export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
+export type RegionKind = (typeof REGION_KINDS)[number];
+
+export const WIRE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16'] as const;
+export type WireDtype = (typeof WIRE_DTYPES)[number];
+
+export const WIRE_CODECS = ['apack', 'ebpc', 'zvc', 'raw'] as const;
+export type WireCodec = (typeof WIRE_CODECS)[number];
+
+/**
+ * Every error code the daemon answers with. Stable: clients branch on them,
+ * metrics label by them. Never rename; add new ones at the end.
+ */
+export const ERROR_CODES = {
+  /** The frame is not a msgpack map or array of maps, or a request lacks an integer id. */
+  E_MALFORMED: 'request is not a msgpack map with an integer id',
+  /** `op` names no operation of this protocol version. */
+  E_UNKNOWN_OP: 'unknown op',
+  /** A field is missing, has the wrong type, or is out of its range. */
+  E_BAD_FIELD: 'missing or mistyped field',
+  /** Any request other than hello before hello succeeded on this connection. */
+  E_NO_HELLO: 'hello must come first',
+  /** hello asked for a protocol version the daemon does not speak. */
+  E_VERSION: 'unsupported protocol version',
+  /** hello carried a token that does not match the daemon's configured token. */
+  E_AUTH: 'bad or missing token',
+  /** A second hello on the same connection. */
+  E_ALREADY_HELLO: 'hello already done on this connection',
+  /** The frame is larger than maxFrameBytes (it was still parsed to answer each id). */
+  E_FRAME_TOO_LARGE: 'frame larger than maxFrameBytes',
+  /** A read whose data would not fit in one response frame. */
+  E_TOO_LARGE: 'read longer than the largest response',
+  /** A read or write touches bytes outside every region. */
+  E_OUT_OF_REGION: 'address range not inside a region',
+  /** A write or read spans two or more regions. */
+  E_CROSS_REGION: 'access crosses a region boundary',
+  /** region: its address range overlaps an existing region. */
+  E_REGION_OVERLAP: 'region overlaps an existing region',
+  /** region: a region with this name exists already. */
+  E_REGION_EXISTS: 'region name already in use',
+  /** stats/free: no region has this name. */
+  E_NO_SUCH_REGION: 'no region with this name',
+  /** region: codec name unknown to this daemon, or codec does not support the dtype. */
+  E_UNSUPPORTED: 'codec not available or does not support dtype',
+  /** region: the APack table or histogram does not load. */
+  E_BAD_TABLE: 'table or histogram rejected by the codec',
+  /** The daemon is shutting down and takes no new work. */
+  E_SHUTTING_DOWN: 'daemon is shutting down',
+  /** A bug or a backend failure; the message says what. */
+  E_INTERNAL: 'internal error',
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
+
+// ---- requests ----
+
+interface RequestBase {
+  readonly id: number;
+}
+export interface HelloRequest extends RequestBase {
+  readonly op: 'hello';
+  readonly version: number;
+  readonly client?: string;
+  readonly token?: string;
+}
+export interface RegionRequest extends RequestBase {
+  readonly op: 'region';
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  readonly dtype: WireDtype;
+  readonly kind: RegionKind;
+  readonly codec?: WireCodec;
+  readonly blockBytes?: number;
+  /** APack: serialised table (the codec's params bytes). */
+  readonly table?: Uint8Array;
+  /** APack: 256 non-negative counts, one per byte value (16 for 4-bit dtypes also accepted). */
+  readonly histogram?: readonly number[];
+}
+export interface WriteRequest extends RequestBase {
+  readonly op: 'write';
+  readonly addr: number;
+  readonly data: Uint8Array;
+}
+export interface ReadRequest extends RequestBase {
+  readonly op: 'read';
+  readonly addr: number;
+  readonly len: number;
+}
+export interface StatsRequest extends RequestBase {
+  readonly op: 'stats';
+  readonly region?: string;
+}
+export interface FenceRequest extends RequestBase {
+  readonly op: 'fence';
+}
+export interface FreeRequest extends RequestBase {
+  readonly op: 'free';
+  readonly name: string;
+}
+export type Request = HelloRequest | RegionRequest | WriteRequest | ReadRequest | StatsRequest | FenceRequest | FreeRequest;
+
+/** A request without its id, as the client builds it. */
+export type RequestBody<R extends Request = Request> = R extends Request ? Omit<R, 'id'> : never;
+
+// ---- responses ----
+
+export interface ErrorResponse {
+  readonly id: number | null;
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+export interface HelloResponse {
+  readonly id: number;
+  readonly ok: true;
+  readonly version: number;
+  readonly server: 'shimpack';
+  readonly lanes: number;
+  readonly codecs: string[];
+  readonly maxFrameBytes: number;
+  readonly blockBytes: number;
+  readonly burstBytes: number;
+}
+export interface OkResponse {
+  readonly id: number;
+  readonly ok: true;
+}
+export interface RegionResponse extends OkResponse {
+  /** How the codec parameters were obtained: "table", "histogram", "first-write" (pending until then) or "none". */
+  readonly calibration: Calibration;
+  readonly blockBytes: number;
+}
+export interface ReadResponse extends OkResponse {
+  readonly data: Uint8Array;
+}
+export type Calibration = 'none' | 'table' | 'histogram' | 'first-write' | 'pending';
+
+export interface RegionStats {
+  readonly name: string;
+  readonly kind: RegionKind;
+  readonly dtype: WireDtype;
+  readonly codec: WireCodec;
+  readonly base: number;
+  readonly size: number;
+  readonly blockBytes: number;
+  readonly calibration: Calibration;
+  /** Bytes clients wrote into / read from this region (request payloads). */
+  readonly bytesWritten: number;
+  readonly bytesRead: number;
+  /** Raw size of the blocks currently held, and their stored (coded) size. */
+  readonly rawBytesStored: number;
+  readonly storedBytes: number;
+  /** rawBytesStored / storedBytes (1 when nothing is stored). */
+  readonly ratio: number;
+  /** DRAM bursts the traffic so far would take uncompressed, and takes stored. */
+  readonly burstsRaw: number;
+  readonly burstsStored: number;
+  readonly blocksHeld: number;
+  /** Blocks currently held raw because coding did not make them smaller. */
+  readonly blocksRaw: number;
+  readonly writes: number;
+  readonly reads: number;
+}
+export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration'> & {
+  readonly regions: number;
+};
+export interface StatsResponse extends OkResponse {
+  readonly regions: RegionStats[];
+  readonly totals: StatsTotals;
+}
+export type SuccessResponse = HelloResponse | OkResponse | RegionResponse | ReadResponse | StatsResponse;
+export type Response = SuccessResponse | ErrorResponse;
