@@ -102,18 +102,32 @@ class MsbSource {
   peek24(): number {
     const p = this.pos >>> 3;
     const buf = this.buf;
-    let w: number;
-    if (p + 2 < this.endByte) w = (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2];
-    else {
-      w = 0;
-      for (let k = 0; k < 3; k++) w = (w << 8) | (p + k < this.endByte ? buf[p + k] : 0);
-    }
+    const w = p + 2 < this.endByte ? (buf[p] << 16) | (buf[p + 1] << 8) | buf[p + 2] : this.window(p);
     return (w << (this.pos & 7)) & 0xffffff;
   }
   skip(len: number): void {
     const next = this.pos + len;
-    if (next > this.endBit) throw truncated(`EBPC ${this.what} stream ended early (at bit ${this.pos - this.startBit})`);
+    if (next > this.endBit) this.ranOff(next);
     this.pos = next;
+  }
+  /** The 3 bytes from byte q as one number, zeros past the end (the slow path of a peek). */
+  window(q: number): number {
+    let w = 0;
+    for (let k = 0; k < 3; k++) w = (w << 8) | (q + k < this.endByte ? this.buf[q + k] : 0);
+    return w;
+  }
+  ranOff(at: number = this.pos): never {
+    throw truncated(`EBPC ${this.what} stream ended early (needs bit ${at - this.startBit} of ${this.endBit - this.startBit})`);
+  }
+  /** Sets the position after symbols read with peeks that may have run past the end. */
+  moveTo(pos: number): void {
+    if (pos > this.endBit) this.ranOff(pos);
+    this.pos = pos;
+  }
+  /** A decoding error at bit `pos`: truncation if the stream ran out before it, else corruption. */
+  fail(pos: number, message: string): never {
+    if (pos > this.endBit) this.ranOff(pos);
+    throw corrupt(message);
   }
   /** After the last symbol: only zero padding up to the end of the current W-bit word may follow. */
   checkEnd(wordBits: EbpcWordBits): void {
@@ -414,6 +428,10 @@ export function encodeBpcInto(
  * encoder cannot produce: a zero run past plane W, a zero run right after
  * another, a bad position, a symbol that an earlier table row should have
  * coded, and deltas that leave the W-bit range.
+ *
+ * The read position lives in a local (hot loop). Looking past the end reads
+ * zeros, so the end is checked once after the planes; the loop is bounded
+ * anyway (every symbol is at least 2 bits and adds at least one plane).
  */
 function decodeBpcBlock(
   src: MsbSource,
@@ -427,60 +445,68 @@ function decodeBpcBlock(
   const allOnes = (1 << (N - 1)) - 1;
   const posBits = N === 8 ? 3 : 4;
   const runBits = W === 8 ? 3 : 4;
-  const base = src.peek24() >>> (24 - W);
-  src.skip(W);
+  const buf = src.buf;
+  const endByte = src.endByte;
+  let pos = src.pos;
+  let q = pos >>> 3;
+  const base = (((q + 2 < endByte ? (buf[q] << 16) | (buf[q + 1] << 8) | buf[q + 2] : src.window(q)) << (pos & 7)) & 0xffffff) >>> (24 - W);
+  pos += W;
   let b = 0;
   let prev = 0;
   let afterRun = false;
   while (b <= W) {
-    const w = src.peek24();
+    q = pos >>> 3;
+    const w = ((q + 2 < endByte ? (buf[q] << 16) | (buf[q + 1] << 8) | buf[q + 2] : src.window(q)) << (pos & 7)) & 0xffffff;
     let p: number;
     if (w & 0x800000) {
       // '1' + DBX
       const x = (w >>> (24 - N)) & allOnes;
-      src.skip(N);
+      pos += N;
       const low = x & -x;
       if (x === 0 || x === allOnes || x === low || x === low * 3 || x === prev) {
-        throw corrupt(`EBPC BPC plane ${b} is sent raw but has a shorter code`);
+        src.fail(pos, `EBPC BPC plane ${b} is sent raw but has a shorter code`);
       }
       p = x ^ prev;
     } else if (w & 0x400000) {
       // '01': one zero DBX plane
-      src.skip(2);
-      if (afterRun) throw corrupt(`EBPC BPC zero run at plane ${b} follows another zero run`);
+      pos += 2;
+      if (afterRun) src.fail(pos, `EBPC BPC zero run at plane ${b} follows another zero run`);
       planes[b++] = prev;
       afterRun = true;
       continue;
     } else if (w & 0x200000) {
       // '001' + (k-2): k zero DBX planes
       const k = ((w >>> (21 - runBits)) & (W - 1)) + 2;
-      src.skip(3 + runBits);
-      if (afterRun) throw corrupt(`EBPC BPC zero run at plane ${b} follows another zero run`);
-      if (b + k > W + 1) throw corrupt(`EBPC BPC zero run of ${k} planes at plane ${b} runs past plane ${W}`);
+      pos += 3 + runBits;
+      if (afterRun) src.fail(pos, `EBPC BPC zero run at plane ${b} follows another zero run`);
+      if (b + k > W + 1) src.fail(pos, `EBPC BPC zero run of ${k} planes at plane ${b} runs past plane ${W}`);
       for (const end = b + k; b < end; b++) planes[b] = prev;
       afterRun = true;
       continue;
     } else {
       const sel = (w >>> 19) & 3;
       if (sel === 0) {
-        src.skip(5); // '00000': DBX all ones
+        // '00000': DBX all ones
+        pos += 5;
         p = allOnes ^ prev;
       } else if (sel === 1) {
-        src.skip(5); // '00001': DBP zero
-        if (prev === 0 || prev === allOnes) throw corrupt(`EBPC BPC plane ${b} is coded as zero but has a shorter code`);
+        // '00001': DBP zero
+        pos += 5;
+        if (prev === 0 || prev === allOnes) src.fail(pos, `EBPC BPC plane ${b} is coded as zero but has a shorter code`);
         p = 0;
       } else {
-        const pos = (w >>> (19 - posBits)) & (N - 1);
-        src.skip(5 + posBits);
+        // '00011' + pos (one 1 bit), '00010' + pos (two adjacent 1 bits); pos counts from d[0]
+        const at = (w >>> (19 - posBits)) & (N - 1);
+        pos += 5 + posBits;
         let x: number;
         if (sel === 3) {
-          if (pos > N - 2) throw corrupt(`EBPC BPC single-one position ${pos} is out of range`);
-          x = 1 << (N - 2 - pos);
+          if (at > N - 2) src.fail(pos, `EBPC BPC single-one position ${at} is out of range`);
+          x = 1 << (N - 2 - at);
         } else {
-          if (pos > N - 3) throw corrupt(`EBPC BPC two-ones position ${pos} is out of range`);
-          x = 3 << (N - 3 - pos);
+          if (at > N - 3) src.fail(pos, `EBPC BPC two-ones position ${at} is out of range`);
+          x = 3 << (N - 3 - at);
         }
-        if (x === prev) throw corrupt(`EBPC BPC plane ${b} is zero but not coded as zero`);
+        if (x === prev) src.fail(pos, `EBPC BPC plane ${b} is zero but not coded as zero`);
         p = x ^ prev;
       }
     }
@@ -488,6 +514,7 @@ function decodeBpcBlock(
     planes[b++] = p;
     prev = p;
   }
+  src.moveTo(pos);
 
   // rebuild the (W+1)-bit deltas from the planes and integrate them
   const half = 1 << (W - 1);
