@@ -82,15 +82,15 @@ export function planModelTrace(ds: Dataset, model: string, weightsKind: 'int8' |
     input: ai > 0 ? ai - 1 : undefined,
     output: ai,
   }));
-  const heads: number[] = [];
-  let current: number | undefined;
+  let pending: number[] = [];
   weights.forEach((w, wi) => {
+    pending.push(wi);
     const layer = producerOf.get(w.layer);
-    if (layer !== undefined) current = layer;
-    if (current === undefined) heads.push(wi);
-    else layers[current].weights.push(wi);
+    if (layer === undefined) return;
+    layers[layer].weights.push(...pending);
+    pending = [];
   });
-  if (heads.length > 0) layers.push({ weights: heads, input: activations.length > 0 ? activations.length - 1 : undefined });
+  if (pending.length > 0) layers.push({ weights: pending, input: activations.length > 0 ? activations.length - 1 : undefined });
   return { weights, activations, layers };
 }
 
