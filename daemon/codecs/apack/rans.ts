@@ -26,23 +26,22 @@ const STATE_BYTES = 4;
 /** A symbol with count f renormalises while x >= f << RENORM_SHIFT (= ((L >> 10) << 8) * f). */
 const RENORM_SHIFT = 23 - COUNT_BITS + 8;
 
-/** Lookup tables derived once from an APack table (per model, not per block). */
+/**
+ * Lookup tables derived once from an APack table (per model, not per block).
+ * Fields used together are packed into one int32 so each value costs few loads.
+ */
 export interface CoderTables {
   readonly space: 256 | 16;
-  // encoder, per value
-  readonly encFreq: Uint16Array;
-  readonly encCum: Uint16Array;
-  /** Renormalise while x > encXmax (= (f << RENORM_SHIFT) - 1, an int32 even for f = 1024). */
+  /** Per value: count f | cum << 11. */
+  readonly encStep: Int32Array;
+  /** Per value: renormalise while x > (f << RENORM_SHIFT) - 1 (an int32 even for f = 1024). */
   readonly encXmax: Int32Array;
-  readonly encOffset: Uint8Array;
-  readonly encOl: Uint8Array;
-  // decoder, per rANS slot (x mod 1024) and per symbol
-  readonly slotSym: Uint8Array;
-  readonly slotFreq: Uint16Array;
-  readonly slotBias: Int32Array;
-  readonly symVmin: Uint16Array;
-  readonly symOl: Uint8Array;
-  readonly symSize: Uint16Array;
+  /** Per value: offset | OL << 8. */
+  readonly encOffset: Int32Array;
+  /** Per rANS slot (x mod 1024): count f | (slot - cum) << 11, so x' = f * (x >> 10) + (slot - cum). */
+  readonly slotStep: Int32Array;
+  /** Per rANS slot: the slot's group as vmin | OL << 9 | size << 13. */
+  readonly slotGroup: Int32Array;
   /** Worst prefix + offset bits of any value, for maxEncodedBytes. */
   readonly maxBitsPerValue: number;
 }
@@ -50,42 +49,31 @@ export interface CoderTables {
 export function buildCoderTables(t: ApackTable): CoderTables {
   const groups = t.counts.length;
   const space = t.space;
-  const encFreq = new Uint16Array(space);
-  const encCum = new Uint16Array(space);
+  const encStep = new Int32Array(space);
   const encXmax = new Int32Array(space);
-  const encOffset = new Uint8Array(space);
-  const encOl = new Uint8Array(space);
-  const slotSym = new Uint8Array(COUNT_TOTAL);
-  const slotFreq = new Uint16Array(COUNT_TOTAL);
-  const slotBias = new Int32Array(COUNT_TOTAL);
-  const symVmin = new Uint16Array(groups);
-  const symOl = new Uint8Array(groups);
-  const symSize = new Uint16Array(groups);
+  const encOffset = new Int32Array(space);
+  const slotStep = new Int32Array(COUNT_TOTAL);
+  const slotGroup = new Int32Array(COUNT_TOTAL);
   let cum = 0;
   let maxBits = 0;
   for (let s = 0; s < groups; s++) {
     const f = t.counts[s];
     const a = t.vmin[s];
     const b = t.vmin[s + 1];
-    symVmin[s] = a;
-    symOl[s] = t.ol[s];
-    symSize[s] = b - a;
+    const ol = t.ol[s];
     for (let v = a; v < b; v++) {
-      encFreq[v] = f;
-      encCum[v] = cum;
+      encStep[v] = f | (cum << 11);
       encXmax[v] = f * 2 ** RENORM_SHIFT - 1;
-      encOffset[v] = v - a;
-      encOl[v] = t.ol[s];
+      encOffset[v] = (v - a) | (ol << 8);
     }
     for (let k = 0; k < f; k++) {
-      slotSym[cum + k] = s;
-      slotFreq[cum + k] = f;
-      slotBias[cum + k] = k; // x' = f * (x >> 10) + (slot - cum)
+      slotStep[cum + k] = f | (k << 11);
+      slotGroup[cum + k] = a | (ol << 9) | ((b - a) << 13);
     }
-    if (b > a) maxBits = Math.max(maxBits, Math.log2(COUNT_TOTAL / f) + t.ol[s]);
+    if (b > a) maxBits = Math.max(maxBits, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
   }
-  return { space, encFreq, encCum, encXmax, encOffset, encOl, slotSym, slotFreq, slotBias, symVmin, symOl, symSize, maxBitsPerValue: maxBits };
+  return { space, encStep, encXmax, encOffset, slotStep, slotGroup, maxBitsPerValue: maxBits };
 }
 
 /**
@@ -125,7 +113,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const n = nibbles ? src.length * 2 : src.length;
   if (n === 0) return 0;
   const buf = scratchFor(n);
-  const { encFreq, encCum, encXmax } = c;
+  const { encStep, encXmax } = c;
   let p = buf.length;
   let x = RANS_L;
   // rANS runs backwards so that the decoder runs forwards.
@@ -137,9 +125,10 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
         buf[--p] = x;
         x >>= 8;
       }
-      const f = encFreq[v];
+      const step = encStep[v];
+      const f = step & 2047;
       const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + encCum[v];
+      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
     }
   } else {
     for (let i = n - 1; i >= 0; i--) {
@@ -149,9 +138,10 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
         buf[--p] = x;
         x >>= 8;
       }
-      const f = encFreq[v];
+      const step = encStep[v];
+      const f = step & 2047;
       const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + encCum[v];
+      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
     }
   }
   for (let k = 0; k < STATE_BYTES; k++) {
@@ -167,15 +157,16 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
 
 /** Offsets, forwards, MSB-first, zero-padded to a byte. */
 function writeOffsets(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array, w: number): number {
-  const { encOffset, encOl } = c;
+  const { encOffset } = c;
   // Only the low 15 bits of acc matter; higher bits may overflow harmlessly.
   let acc = 0;
   let nb = 0;
   if (c.space === 256) {
     for (let i = 0; i < n; i++) {
       const v = src[i];
-      const ol = encOl[v];
-      acc = (acc << ol) | encOffset[v];
+      const o = encOffset[v];
+      const ol = o >> 8;
+      acc = (acc << ol) | (o & 255);
       nb += ol;
       if (nb >= 8) {
         nb -= 8;
@@ -185,8 +176,9 @@ function writeOffsets(c: CoderTables, src: Uint8Array, n: number, out: Uint8Arra
   } else {
     for (let i = 0; i < n; i++) {
       const v = (src[i >>> 1] >>> ((i & 1) << 2)) & 15;
-      const ol = encOl[v];
-      acc = (acc << ol) | encOffset[v];
+      const o = encOffset[v];
+      const ol = o >> 8;
+      acc = (acc << ol) | (o & 255);
       nb += ol;
       if (nb >= 8) {
         nb -= 8;
@@ -227,7 +219,7 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
   let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
   p += STATE_BYTES;
   if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
-  const { slotSym, slotFreq, slotBias, symVmin, symOl, symSize } = c;
+  const { slotStep, slotGroup } = c;
   let q = ransEnd; // offset stream read position
   const end = src.length;
   let acc = 0;
@@ -236,15 +228,16 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
   if (!nibbles) {
     for (let i = 0; i < n; i++) {
       const slot = x & (COUNT_TOTAL - 1);
-      const s = slotSym[slot];
-      x = slotFreq[slot] * (x >> COUNT_BITS) + slotBias[slot];
+      const step = slotStep[slot];
+      const g = slotGroup[slot];
+      x = (step & 2047) * (x >> COUNT_BITS) + (step >> 11);
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
-      const ol = symOl[s];
+      const ol = (g >> 9) & 15;
       if (ol === 0) {
-        out[i] = symVmin[s];
+        out[i] = g;
         continue;
       }
       if (nb < ol) {
@@ -254,20 +247,21 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
       }
       nb -= ol;
       const off = (acc >> nb) & ((1 << ol) - 1);
-      if (off >= symSize[s]) throw corrupt('APack offset is outside its group');
-      out[i] = symVmin[s] + off;
+      if (off >= g >> 13) throw corrupt('APack offset is outside its group');
+      out[i] = (g & 511) + off;
     }
   } else {
     for (let i = 0; i < n; i++) {
       const slot = x & (COUNT_TOTAL - 1);
-      const s = slotSym[slot];
-      x = slotFreq[slot] * (x >> COUNT_BITS) + slotBias[slot];
+      const step = slotStep[slot];
+      const g = slotGroup[slot];
+      x = (step & 2047) * (x >> COUNT_BITS) + (step >> 11);
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
-      const ol = symOl[s];
-      let v = symVmin[s];
+      const ol = (g >> 9) & 15;
+      let v = g & 511;
       if (ol !== 0) {
         if (nb < ol) {
           if (q >= end) throw truncated('APack offset stream ends early');
@@ -276,7 +270,7 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
         }
         nb -= ol;
         const off = (acc >> nb) & ((1 << ol) - 1);
-        if (off >= symSize[s]) throw corrupt('APack offset is outside its group');
+        if (off >= g >> 13) throw corrupt('APack offset is outside its group');
         v += off;
       }
       if (i & 1) out[i >> 1] |= v << 4;

@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { BitWriter } from '../daemon/codecs/bits.ts';
+import type { CodecModel } from '../daemon/codecs/codec.ts';
+import type { Dtype } from '../daemon/codecs/dtype.ts';
+import { CodecError } from '../daemon/codecs/errors.ts';
+import { entropyBits, histogram } from '../daemon/codecs/apack/histogram.ts';
+import { apack, apackIdealBits, apackModelFromHistogram, apackTableOf } from '../daemon/codecs/apack/index.ts';
+import {
+  COUNT_TOTAL,
+  heuristicTable,
+  makeTable,
+  offsetLength,
+  optimalCounts,
+  optimalPartitions,
+  optimalTable,
+  parseTable,
+  quantiseCounts,
+  serialiseTable,
+  tableCostBits,
+  type ApackTable,
+} from '../daemon/codecs/apack/table.ts';
+import { hasData, randomBytes, sampleTensors } from './helpers.ts';
+
+const BLOCK = 4096;
+const DTYPES: Dtype[] = ['uint8', 'int8', 'uint4', 'int4'];
+
+function isCodecError(e: unknown, ...codes: string[]): boolean {
+  return e instanceof CodecError && (codes.length === 0 || codes.includes(e.code));
+}
+
+function encode(m: CodecModel, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(m.maxEncodedBytes(data.length));
+  const len = m.encodeBlock(data, out);
+  assert.ok(len <= out.length, `encoded ${len} bytes > maxEncodedBytes ${out.length}`);
+  return out.slice(0, len);
+}
+
+function roundTrip(m: CodecModel, data: Uint8Array, block = data.length || 1): number {
+  let coded = 0;
+  for (let o = 0; o < data.length || o === 0; o += block) {
+    const blk = data.subarray(o, Math.min(o + block, data.length));
+    const enc = encode(m, blk);
+    const back = new Uint8Array(blk.length);
+    m.decodeBlock(enc, back);
+    assert.deepEqual(back, blk);
+    coded += enc.length;
+    if (data.length === 0) break;
+  }
+  return coded;
+}
+
+/** Groups' mass and sizes of a partition, the inputs of the count quantisers. */
+function massAndSizes(hist: ArrayLike<number>, vmin: readonly number[]): { mass: number[]; sizes: number[] } {
+  const mass: number[] = [];
+  const sizes: number[] = [];
+  for (let i = 0; i + 1 < vmin.length; i++) {
+    let m = 0;
+    for (let v = vmin[i]; v < vmin[i + 1]; v++) m += hist[v];
+    mass.push(m);
+    sizes.push(vmin[i + 1] - vmin[i]);
+  }
+  return { mass, sizes };
+}
+
+/** Ideal cost with real probabilities (the DP objective). */
+function realCost(hist: ArrayLike<number>, vmin: readonly number[]): number {
+  const { mass, sizes } = massAndSizes(hist, vmin);
+  const n = mass.reduce((a, b) => a + b, 0);
+  let bits = 0;
+  mass.forEach((m, i) => {
+    if (m > 0) bits += m * (offsetLength(sizes[i]) - Math.log2(m / n));
+  });
+  return bits;
+}
+
+const hist16 = fc.array(fc.oneof(fc.constant(0), fc.nat(1000), fc.nat(20)), { minLength: 16, maxLength: 16 });
+const hist256 = fc.oneof(
+  fc.array(fc.oneof(fc.constant(0), fc.nat(5000)), { minLength: 256, maxLength: 256 }),
+  // peaked, two-sided like int8 weights
+  fc.tuple(fc.double({ min: 0.5, max: 40, noNaN: true }), fc.nat(255)).map(([b, c]) =>
+    Array.from({ length: 256 }, (_, v) => Math.floor(1e5 * Math.exp(-Math.abs(((v - c + 384) % 256) - 128) / b))),
+  ),
+);
+
+describe('apack histogram', () => {
+  it('counts bytes, and nibbles with the lower index in the low nibble', () => {
+    const h8 = histogram(Uint8Array.of(0, 0, 255, 7), 'uint8');
+    assert.equal(h8.length, 256);
+    assert.deepEqual([h8[0], h8[255], h8[7], h8[1]], [2, 1, 1, 0]);
+    const h4 = histogram(Uint8Array.of(0x21, 0x11), 'int4');
+    assert.equal(h4.length, 16);
+    assert.deepEqual([...h4.slice(0, 3)], [0, 3, 1]);
+  });
+
+  it('order-0 entropy of known distributions', () => {
+    assert.equal(entropyBits(histogram(new Uint8Array(100), 'uint8')), 0);
+    assert.equal(entropyBits(histogram(Uint8Array.from({ length: 256 }, (_, i) => i), 'uint8')), 256 * 8);
+    assert.equal(entropyBits([1, 1, 0, 2]), 6);
+  });
+});
+
+describe('apack count quantisation', () => {
+  it('spec §2.2 counts: sum 1024, >= 1 per non-empty group, 0 per empty group', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(100000), fc.nat(3)), { minLength: 1, maxLength: 16 }), (groups) => {
+        const mass = groups.map(([m, s]) => (s === 0 ? 0 : m));
+        const sizes = groups.map(([, s]) => s);
+        if (sizes.every((s) => s === 0)) return;
+        for (const q of [quantiseCounts(mass, sizes), optimalCounts(mass, sizes)]) {
+          assert.equal(q.reduce((a, b) => a + b, 0), COUNT_TOTAL);
+          q.forEach((c, i) => (sizes[i] === 0 ? assert.equal(c, 0) : assert.ok(c >= 1)));
+        }
+      }),
+    );
+  });
+
+  it('optimal counts equal the brute-force optimum over every split of 1024 (3 groups)', () => {
+    const cost = (mass: number[], q: number[]) => mass.reduce((s, m, i) => s - m * Math.log2(q[i] / COUNT_TOTAL), 0);
+    for (const mass of [[1000, 3, 0], [5, 5, 90000], [1, 2, 3], [7000, 6000, 1]]) {
+      const sizes = [4, 1, 9];
+      let best = Infinity;
+      for (let a = 1; a < COUNT_TOTAL - 1; a++) for (let b = 1; a + b < COUNT_TOTAL; b++) best = Math.min(best, cost(mass, [a, b, COUNT_TOTAL - a - b]));
+      const q = optimalCounts(mass, sizes);
+      assert.ok(Math.abs(cost(mass, q) - best) < 1e-9 * Math.max(1, best), `${mass}: ${cost(mass, q)} vs ${best}`);
+      assert.ok(cost(mass, q) <= cost(mass, quantiseCounts(mass, sizes)) + 1e-9);
+    }
+  });
+});
+
+describe('apack table search', () => {
+  it('DP equals brute force over every partition of a 16-value space into <= 4 groups', () => {
+    fc.assert(
+      fc.property(hist16, (h) => {
+        if (h.every((c) => c === 0)) return;
+        let best = Infinity;
+        const visit = (cuts: number[]): void => {
+          best = Math.min(best, realCost(h, [0, ...cuts, 16]));
+          if (cuts.length < 3) for (let c = (cuts.at(-1) ?? 0) + 1; c < 16; c++) visit([...cuts, c]);
+        };
+        visit([]);
+        const dp = Math.min(...optimalPartitions(h, 4).map((p) => p.realBits));
+        assert.ok(Math.abs(dp - best) <= 1e-9 * Math.max(1, best), `DP ${dp} vs brute force ${best}`);
+        for (const p of optimalPartitions(h, 4)) assert.ok(Math.abs(realCost(h, p.vmin) - p.realBits) < 1e-6 * Math.max(1, p.realBits));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the DP table never costs more than the heuristic table (real and quantised cost)', () => {
+    fc.assert(
+      fc.property(hist256, (h) => {
+        if (h.every((c) => c === 0)) return;
+        const o = optimalTable(h);
+        const e = heuristicTable(h);
+        // the DP minimum of the real-probability objective is below any partition's
+        const dpReal = Math.min(...optimalPartitions(h).map((p) => p.realBits));
+        assert.ok(dpReal <= realCost(h, e.vmin) * (1 + 1e-12) + 1e-9);
+        assert.ok(tableCostBits(o, h) <= tableCostBits(e, h) + 1e-9, `${tableCostBits(o, h)} > ${tableCostBits(e, h)}`);
+        // and neither beats the order-0 entropy
+        assert.ok(tableCostBits(o, h) >= entropyBits(h) - 1e-6);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('isolates the zero of a ReLU-like histogram and gets within 1 % of the entropy', () => {
+    const h = Array.from({ length: 256 }, (_, v) => (v === 0 ? 50000 : Math.floor(40000 * Math.exp(-v / 12) / 12)));
+    const t = optimalTable(h);
+    assert.equal(t.vmin[1], 1, 'value 0 is a group of its own');
+    assert.ok(tableCostBits(t, h) < entropyBits(h) * 1.01);
+  });
+
+  it('an all-empty histogram still gives a table that encodes every value', () => {
+    for (const h of [new Array(256).fill(0), new Array(16).fill(0)]) {
+      for (const t of [optimalTable(h), heuristicTable(h)]) assert.ok(t.counts.every((c, i) => c > 0 || t.vmin[i] === t.vmin[i + 1]));
+    }
+  });
+});
+
+describe('apack table format', () => {
+  it('round trips DP and heuristic tables, in tens of bytes', () => {
+    fc.assert(
+      fc.property(fc.oneof(hist256, hist16), (h) => {
+        for (const t of [optimalTable(h), heuristicTable(h)]) {
+          const bytes = serialiseTable(t);
+          assert.ok(bytes.length <= 38);
+          assert.deepEqual(parseTable(bytes), t);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('keeps empty groups', () => {
+    const t = makeTable(256, [0, 0, 10, 10, 256, 256], [0, 24, 0, 1000, 0]);
+    assert.deepEqual(parseTable(serialiseTable(t)), t);
+  });
+
+  /** A table written field by field, so malformed ones can be built. */
+  function rawTable(spaceBits: number, bounds: number[], counts: number[], extraBits = 0): Uint8Array {
+    const nbits = 8 + bounds.length * (spaceBits + 1) + counts.length * 10 + extraBits;
+    const buf = new Uint8Array(Math.ceil(nbits / 8));
+    const w = new BitWriter(buf);
+    w.write(spaceBits, 4);
+    w.write(bounds.length, 4);
+    for (const b of bounds) w.write(b, spaceBits + 1);
+    for (const c of counts) w.write(c - 1, 10);
+    if (extraBits) w.write((1 << extraBits) - 1, extraBits);
+    w.finish();
+    return buf;
+  }
+
+  it('rejects malformed tables with E_CORRUPT', () => {
+    assert.deepEqual(parseTable(rawTable(8, [128], [512, 512])).counts, [512, 512]);
+    const bad: [string, Uint8Array][] = [
+      ['empty', new Uint8Array(0)],
+      ['counts sum to 1023', rawTable(8, [128], [512, 511])],
+      ['counts sum to 1025', rawTable(8, [128], [512, 513])],
+      ['non-monotone boundaries', rawTable(8, [128, 64], [512, 256, 256])],
+      ['boundary beyond the space', rawTable(8, [300], [1024])],
+      ['value space 2^5', rawTable(5, [8], [512, 512])],
+      ['truncated', rawTable(8, [128], [512, 512]).subarray(0, 3)],
+      ['trailing byte', Uint8Array.of(...rawTable(8, [128], [512, 512]), 0)],
+      ['non-zero padding', rawTable(8, [128], [512, 512], 2)],
+    ];
+    for (const [what, bytes] of bad) assert.throws(() => parseTable(bytes), (e) => isCodecError(e, 'E_CORRUPT'), what);
+    // wrong value space for the dtype
+    assert.throws(() => apack.load(rawTable(8, [128], [512, 512]), 'uint4'), (e) => isCodecError(e, 'E_CORRUPT'));
+    assert.throws(() => apack.load(rawTable(4, [8], [512, 512]), 'int8'), (e) => isCodecError(e, 'E_CORRUPT'));
+    assert.ok(apack.load(rawTable(4, [8], [512, 512]), 'int4'));
+  });
+
+  it('rejects invalid tables built in memory with E_BAD_ARGUMENT', () => {
+    const bad: [string, () => ApackTable][] = [
+      ['zero count on a non-empty group', () => makeTable(256, [0, 1, 256], [1024, 0])],
+      ['count on an empty group', () => makeTable(256, [0, 0, 256], [1, 1023])],
+      ['sum not 1024', () => makeTable(256, [0, 1, 256], [500, 500])],
+      ['not tiling', () => makeTable(256, [0, 1, 255], [500, 524])],
+      ['17 groups', () => makeTable(256, Array.from({ length: 18 }, (_, i) => Math.min(256, i * 15)), new Array(17).fill(0))],
+    ];
+    for (const [what, f] of bad) assert.throws(f, (e) => isCodecError(e, 'E_BAD_ARGUMENT'), what);
+  });
+});
+
+describe('apack codec', () => {
+  it('codec contract: id, dtypes, params round trip, describe', () => {
+    assert.equal(apack.id, 1);
+    assert.deepEqual([...apack.dtypes], DTYPES);
+    const data = randomBytes(5000, 9).map((v) => (v < 128 ? 0 : v & 15));
+    const m = apack.fit(data, 'uint8');
+    const l = apack.load(m.params, 'uint8');
+    assert.deepEqual(apackTableOf(l), apackTableOf(m));
+    assert.deepEqual(encode(l, data), encode(m, data));
+    assert.match(m.describe(), /256-value space/);
+    assert.throws(() => apack.fit(data, 'int16'), (e) => isCodecError(e, 'E_UNSUPPORTED_DTYPE'));
+    assert.throws(() => apack.fit(data, 'uint8', { apackSearch: 'bogus' as 'optimal' }), (e) => isCodecError(e, 'E_BAD_ARGUMENT'));
+    assert.throws(() => apackModelFromHistogram(new Array(16).fill(1), 'uint8'), (e) => isCodecError(e, 'E_BAD_ARGUMENT'));
+    assert.throws(() => apackModelFromHistogram(new Array(256).fill(-1), 'uint8'), (e) => isCodecError(e, 'E_BAD_ARGUMENT'));
+  });
+
+  it('a model from a calibration histogram encodes the data it describes', () => {
+    const data = randomBytes(8192, 4).map((v) => (v < 100 ? 0 : v >> 3));
+    const m = apackModelFromHistogram(histogram(data, 'uint8'), 'uint8', 'heuristic');
+    roundTrip(m, data, BLOCK);
+    const m4 = apackModelFromHistogram(histogram(data, 'uint4'), 'uint4');
+    roundTrip(m4, data, BLOCK);
+  });
+
+  it('round trips arbitrary data of every dtype, fitted or with a foreign table', () => {
+    const pattern = fc.oneof(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.tuple(fc.nat(3000), fc.integer({ min: 0, max: 255 })).map(([n, v]) => new Uint8Array(n).fill(v)),
+      fc.nat(3000).map((n) => Uint8Array.from({ length: n }, (_, i) => (i & 1 ? 0xff : 0))),
+      fc.tuple(fc.nat(3000), fc.integer({ min: 1, max: 1 << 30 })).map(([n, s]) => randomBytes(n, s)),
+    );
+    const foreign = [apack.fit(Uint8Array.of(0, 0, 0, 1), 'uint8'), apack.fit(Uint8Array.of(0x11, 0x10), 'uint4')];
+    fc.assert(
+      fc.property(pattern, fc.constantFrom(...DTYPES), fc.constantFrom<'optimal' | 'heuristic'>('optimal', 'heuristic'), (data, dtype, search) => {
+        const m = apack.fit(data, dtype, { apackSearch: search });
+        roundTrip(m, data);
+        roundTrip(m, data, 512);
+        // a table fitted on other data still encodes every value
+        const other = dtype === 'uint4' || dtype === 'int4' ? foreign[1] : foreign[0];
+        roundTrip(apack.load(other.params, dtype), data);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('maxEncodedBytes bounds the worst case (every value in the costliest group)', () => {
+    // a group of 128 values with count 1: 10 prefix + 7 offset bits per value
+    const t = makeTable(256, [0, 1, 128, 256], [1022, 1, 1]);
+    const m = apack.load(serialiseTable(t), 'uint8');
+    for (const n of [1, 7, 4096, 50000]) {
+      const data = randomBytes(n, n).map((v) => 128 + (v & 127));
+      const len = roundTrip(m, data);
+      assert.ok(len <= m.maxEncodedBytes(n));
+      assert.ok(len > (n * 17) / 8 - 1, 'the bound is tight, the data really is that costly');
+    }
+    assert.equal(m.maxEncodedBytes(0), 0);
+  });
+
+  it('rejects corrupt and truncated blocks with a CodecError, in bounded time', () => {
+    const data = randomBytes(BLOCK, 77).map((v) => (v < 110 ? 0 : v % 61));
+    const m = apack.fit(data, 'uint8');
+    const enc = encode(m, data);
+    const out = new Uint8Array(BLOCK);
+    for (let cut = 0; cut < enc.length; cut += Math.max(1, enc.length >> 6)) {
+      assert.throws(() => m.decodeBlock(enc.subarray(0, cut), out), (e) => isCodecError(e, 'E_TRUNCATED', 'E_CORRUPT'), `cut at ${cut}`);
+    }
+    assert.throws(() => m.decodeBlock(Uint8Array.of(...enc, 0), out), (e) => isCodecError(e, 'E_CORRUPT'));
+    assert.throws(() => m.decodeBlock(enc, new Uint8Array(BLOCK - 1)), (e) => isCodecError(e));
+    assert.throws(() => m.decodeBlock(enc, new Uint8Array(BLOCK + 1)), (e) => isCodecError(e));
+    assert.throws(() => m.decodeBlock(new Uint8Array(0), out), (e) => isCodecError(e, 'E_TRUNCATED'));
+    assert.throws(() => m.decodeBlock(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80), out), (e) => isCodecError(e, 'E_CORRUPT'));
+    // Flips in the header and rANS bytes break the state chain and are caught;
+    // offset bits are raw, so a flip there changes one value (the container's
+    // checksum is what catches those) but must still decode cleanly.
+    let ransEnd = 0;
+    for (let p = 0, shift = 0; ; shift += 7) {
+      const b = enc[p++];
+      ransEnd += (b & 0x7f) << shift;
+      if (b < 0x80) {
+        ransEnd += p;
+        break;
+      }
+    }
+    assert.ok(ransEnd > 8 && ransEnd < enc.length);
+    let detected = 0;
+    const flips = 400;
+    for (let k = 0; k < flips; k++) {
+      const bad = enc.slice();
+      const pos = (k * 7919) % ransEnd;
+      bad[pos] ^= 1 << (k % 8);
+      try {
+        m.decodeBlock(bad, out);
+        assert.notDeepEqual(out, data, 'a flipped block decoded to the original');
+      } catch (e) {
+        assert.ok(isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'), String(e));
+        detected++;
+      }
+    }
+    for (let pos = ransEnd; pos < enc.length; pos += 13) {
+      const bad = enc.slice();
+      bad[pos] ^= 0x10;
+      try {
+        m.decodeBlock(bad, out);
+        assert.notDeepEqual(out, data);
+      } catch (e) {
+        assert.ok(isCodecError(e, 'E_CORRUPT'), String(e));
+      }
+    }
+    assert.ok(detected > flips * 0.9, `only ${detected}/${flips} single-bit flips in the rANS stream detected`);
+  });
+});
+
+describe('apack on real tensors', { skip: !hasData && 'no ../shared/data' }, () => {
+  const samples = hasData ? sampleTensors(1) : [];
+
+  it('round trips every tensor class, whole and in 4 KiB blocks, close to the ideal cost', () => {
+    const classes = new Set<string>();
+    for (const s of samples) {
+      classes.add(`${s.kind} ${s.dtype}`);
+      const m = apack.fit(s.data, s.dtype);
+      const h = histogram(s.data, s.dtype);
+      const ideal = apackIdealBits(m, h) / 8;
+      const whole = roundTrip(m, s.data);
+      const blocks = roundTrip(m, s.data, BLOCK);
+      assert.ok(whole <= ideal * 1.001 + 16, `${s.name}: whole ${whole} vs ideal ${ideal}`);
+      if (s.data.length >= 64 * BLOCK) assert.ok(blocks <= ideal * 1.005, `${s.name}: 4 KiB blocks ${blocks} vs ideal ${ideal}`);
+      assert.ok(ideal >= entropyBits(h) / 8 - 1e-6);
+      assert.ok(apackIdealBits(m, h) <= apackIdealBits(heuristicTable(h), h) + 1e-9);
+    }
+    assert.equal(classes.size, 4, [...classes].join(', '));
+  });
+
+  it('a table fitted on one tensor encodes every other tensor', () => {
+    const weight = samples.find((s) => s.kind === 'weight')!;
+    const m = apack.fit(weight.data, weight.dtype);
+    for (const s of samples) roundTrip(apack.load(m.params, s.dtype), s.data.subarray(0, 3 * BLOCK), BLOCK);
+  });
+});
