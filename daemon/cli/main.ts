@@ -8,6 +8,7 @@ import { registerBenchCommands } from './commands/bench.ts';
 import { registerEbpcCommands } from './commands/ebpc.ts';
 import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerReplayCommand } from './commands/replay.ts';
 // --- end of command modules ---
 
 /**
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerEbpcCommands(program);
   registerTraceCommands(program);
   registerServeCommand(program);
+  registerReplayCommand(program);
   // --- end of command registrations ---
   return program;
 }

@@ -129,6 +129,7 @@ export async function importTrace(o: ImportTraceOptions): Promise<ImportSummary>
       clockMhz: o.clockMhz,
       regionWindow: o.window,
       setupOps: setupCount,
+      readsCarryCrc: true,
     },
   });
   for (const r of regions) w.region({ name: r.name, base: r.base, size: r.size, dtype: r.dtype, kind: r.kind, origin: r.origin });

@@ -123,7 +123,7 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
   const w = new TraceWriter(o.out, {
     source: 'trace gen',
     gzip: o.gzip,
-    meta: { data: o.dataDir, model: o.model, weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
+    meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
   });
   for (const t of tensors) {
     w.region({ name: regionName(t), base: base.get(t)!, size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN, dtype: t.dtype, kind: t.kind, origin: `tensor ${t.file}` });

@@ -43,6 +43,37 @@ export class WriteOverlay {
     });
   }
 
+  /** The remembered bytes of [addr, addr+len) and which of them are known; undefined when none is. */
+  snapshot(addr: number, len: number): { data: Uint8Array; known: Uint8Array } | undefined {
+    if (this.pages.size === 0) return undefined;
+    const data = new Uint8Array(len);
+    const known = new Uint8Array(len);
+    let any = false;
+    this.walk(addr, len, false, (page, at, i, n) => {
+      if (!page) return;
+      data.set(page.data.subarray(at, at + n), i);
+      known.set(page.mask.subarray(at, at + n), i);
+      any = true;
+    });
+    return any ? { data, known } : undefined;
+  }
+
+  /** Whether `got` (the bytes at addr) agrees with every remembered byte in its range. */
+  matches(addr: number, got: Uint8Array): boolean {
+    if (this.pages.size === 0) return true;
+    let ok = true;
+    this.walk(addr, got.length, false, (page, at, i, n) => {
+      if (!page || !ok) return;
+      for (let k = 0; k < n; k++) {
+        if (page.mask[at + k] && got[i + k] !== page.data[at + k]) {
+          ok = false;
+          return;
+        }
+      }
+    });
+    return ok;
+  }
+
   private walk(addr: number, len: number, create: boolean, fn: (page: Page | undefined, at: number, i: number, n: number) => void): void {
     let i = 0;
     while (i < len) {

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { readTrace } from '../../traces/reader.ts';
+import { replayTrace, type DaemonMemory, type ReplaySummary } from '../../traces/replay.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, intOption } from '../io.ts';
+import { createProgress } from '../progress.ts';
+import { asCli } from './trace.ts';
+
+/**
+ * `shimpack replay TRACE`: play a trace against a running daemon, verify
+ * every read, and summarise throughput, latency, compression and, for soaks,
+ * the daemon's memory at the start and the end.
+ */
+
+interface ReplayCliOptions {
+  url: string;
+  speed: number | 'max';
+  connections: number;
+  loop?: boolean;
+  duration?: number;
+  verify: boolean;
+  window: number;
+  token?: string;
+  keepRegions?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function parseSpeed(v: string): number | 'max' {
+  const s = v.trim().toLowerCase();
+  if (s === 'max') return 'max';
+  const m = /^(\d+(?:\.\d+)?)x?$/.exec(s);
+  if (!m || !(Number(m[1]) > 0)) throw new CliError(`--speed must be 1x, Nx (e.g. 10x, 0.5x) or max, got "${v}"`, EXIT_USAGE);
+  return Number(m[1]);
+}
+
+function parseDuration(v: string): number {
+  const n = Number(v.replace(/s$/, ''));
+  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--duration must be seconds > 0, got "${v}"`, EXIT_USAGE);
+  return n;
+}
+
+const us = (ns: number): string => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(1)} us`);
+const mb = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b / 1048576).toFixed(1)} MiB`);
+const memory = (m: DaemonMemory | undefined): string => (m ? `RSS ${mb(m.rssBytes)}, heap ${mb(m.heapUsedBytes)}` : 'n/a (no /metrics)');
+
+export function formatReplaySummary(trace: string, s: ReplaySummary): string {
+  const ratio = s.stats ? `${s.stats.ratio.toFixed(3)} (${s.stats.rawBytesStored} raw bytes held in ${s.stats.storedBytes}; bursts ${s.stats.burstsRaw} -> ${s.stats.burstsStored})` : 'n/a';
+  return [
+    `replay ${trace}: ${s.ops} ops (${s.writes} writes, ${s.reads} reads) in ${s.seconds.toFixed(2)} s, ${s.loops} pass(es), ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'} on ${s.connections} connection(s)`,
+    `  bytes: ${mb(s.bytesWritten)} written, ${mb(s.bytesRead)} read, ${s.mbPerSecond.toFixed(1)} MB/s`,
+    `  latency: p50 ${us(s.latencyNs.p50)}, p99 ${us(s.latencyNs.p99)}, max ${us(s.latencyNs.max)}`,
+    `  compression ratio: ${ratio}`,
+    `  verified reads: ${s.verifiedReads} of ${s.reads}; mismatches: ${s.mismatches}; errors: ${s.errors}`,
+    `  daemon memory: start ${memory(s.daemonStart)}, end ${memory(s.daemonEnd)}`,
+    ...s.problems.map((p) => `  problem: ${p}`),
+  ].join('\n');
+}
+
+async function countOps(trace: string): Promise<number> {
+  let n = 0;
+  for await (const r of readTrace(trace)) {
+    if (r.type === 'end') return r.ops;
+    if (r.type === 'op') n++;
+  }
+  return n;
+}
+
+export function registerReplayCommand(program: Command): void {
+  program
+    .command('replay')
+    .description('replay a trace against a running daemon, verify every read and summarise')
+    .argument('<trace>', 'a shimpack trace (protocol/trace.md), plain or gzip')
+    .option('--url <ws-url>', 'the daemon', 'ws://127.0.0.1:7420/')
+    .option('--speed <s>', 'pace: 1x (the trace\'s own times), Nx (N times faster) or max', parseSpeed, 'max' as const)
+    .option('--connections <n>', 'independent copies of the trace, each on its own connection and address slice', intOption('--connections', 1, 64), 1)
+    .option('--loop', 'start over at the end (until --duration, or Ctrl-C)')
+    .option('--duration <s>', 'stop after this many seconds', parseDuration)
+    .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote (default)', true)
+    .option('--no-verify', 'do not check reads')
+    .option('--window <n>', 'requests in flight at most', intOption('--window', 1, 65536), 256)
+    .option('--token <token>', 'token for hello, if the daemon wants one')
+    .option('--keep-regions', 'leave the regions in the daemon afterwards')
+    .option('--json', 'print the summary as JSON')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every read verified and nothing failed, 1 on any mismatch or error.\n' +
+        'Examples:\n' +
+        '  shimpack replay tiny.trace.gz --url ws://127.0.0.1:7420/\n' +
+        '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak',
+    )
+    .action(async (trace: string, o: ReplayCliOptions) =>
+      asCli(async () => {
+        const abort = new AbortController();
+        const onSigint = (): void => abort.abort();
+        process.once('SIGINT', onSigint);
+        const showBar = !o.quiet && !o.json;
+        const total = showBar && process.stderr.isTTY && !o.loop ? (await countOps(trace)) * o.connections : 0;
+        const bar = showBar ? createProgress(total, 'replay', true) : undefined;
+        let s: ReplaySummary;
+        try {
+          s = await replayTrace({
+            trace,
+            url: o.url,
+            speed: o.speed,
+            copies: o.connections,
+            loop: o.loop ?? false,
+            durationS: o.duration,
+            verify: o.verify,
+            window: o.window,
+            token: o.token,
+            keepRegions: o.keepRegions,
+            signal: abort.signal,
+            onProgress: (p) => bar?.update(p.ops, `${p.seconds.toFixed(0)} s, pass ${p.loops + 1}, ${p.mismatches} mismatches, ${p.errors} errors`),
+          });
+        } finally {
+          bar?.stop();
+          process.off('SIGINT', onSigint);
+        }
+        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatReplaySummary(trace, s)}\n`);
+        if (s.mismatches > 0 || s.errors > 0) {
+          throw new CliError(`replay failed: ${s.mismatches} mismatches, ${s.errors} errors`, EXIT_BAD_INPUT);
+        }
+      }),
+    );
+}
