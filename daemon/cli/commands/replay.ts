@@ -95,7 +95,7 @@ export function registerReplayCommand(program: Command): void {
         const onSigint = (): void => abort.abort();
         process.once('SIGINT', onSigint);
         const showBar = !o.quiet && !o.json;
-        const total = showBar && process.stderr.isTTY && !o.loop ? (await countOps(trace)) * o.connections : 0;
+        const total = showBar && !o.loop && o.duration === undefined ? (await countOps(trace)) * o.connections : 0;
         const bar = showBar ? createProgress(total, 'replay', true) : undefined;
         let s: ReplaySummary;
         try {

@@ -160,14 +160,13 @@ export function registerTraceCommands(program: Command): void {
         });
         bar.stop();
         const notes = Object.entries(s.notes).map(([k, v]) => `${k} x${v}`);
-        process.stdout.write(
+        const lines = [
           `${o.output}: ${s.requests} requests -> ${s.ops} ops (${s.setupOps} preload writes), ${s.regions.length} regions, ` +
             `writes ${mib(s.writeBytes)}, reads ${mib(s.readBytes)}, ${(s.lastT / 1e6).toFixed(3)} ms of traffic` +
-            `${notes.length ? `; notes: ${notes.join(', ')}` : ''}\n`,
-        );
-        for (const r of s.regions) {
-          process.stdout.write(`  region ${r.name} 0x${r.base.toString(16)} +${r.size} ${r.kind} ${r.dtype} <- ${r.origin}\n`);
-        }
+            `${notes.length ? `; notes: ${notes.join(', ')}` : ''}`,
+          ...s.regions.map((r) => `  region ${r.name} 0x${r.base.toString(16)} +${r.size} ${r.kind} ${r.dtype} <- ${r.origin}`),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
       }),
     );
 
