@@ -112,31 +112,48 @@ export function quantiseCounts(mass: readonly number[], sizes: readonly number[]
 
 /**
  * The integer counts (>= 1 per non-empty group, summing to 1024) that minimise
- * the coded size sum(-mass_i * log2(q_i/1024)). The objective is separable and
- * convex in each q_i, so handing out the free units one at a time to the group
- * whose cost drops most is exact (greedy marginal allocation).
+ * the coded size sum(-mass_i * log2(q_i/1024)). Each term is convex in q_i and
+ * the constraint is a plain sum, so a feasible point where no single-unit
+ * move from one group to another lowers the cost is the global optimum
+ * (separable convex resource allocation). Start from rounded proportions, fix
+ * the sum, then make improving moves until none is left: a handful of steps.
  */
 export function optimalCounts(mass: readonly number[], sizes: readonly number[]): number[] {
   const g = mass.length;
-  const q: number[] = sizes.map((s) => (s === 0 ? 0 : 1));
-  let free = COUNT_TOTAL - q.reduce((a, b) => a + b, 0);
   const n = mass.reduce((a, b) => a + b, 0);
   if (n === 0) {
-    // Nothing to fit: give the spare units to the widest group.
+    // Nothing to fit: every non-empty group gets 1, the widest the rest.
+    const q: number[] = sizes.map((s) => (s === 0 ? 0 : 1));
     let w = 0;
     for (let i = 1; i < g; i++) if (sizes[i] > sizes[w]) w = i;
-    q[w] += free;
+    q[w] += COUNT_TOTAL - q.reduce((a, b) => a + b, 0);
     return q;
   }
-  const gain = new Float64Array(g);
-  for (let i = 0; i < g; i++) gain[i] = q[i] === 0 ? -1 : mass[i] * Math.log2((q[i] + 1) / q[i]);
-  for (; free > 0; free--) {
-    let best = -1;
-    for (let i = 0; i < g; i++) if (q[i] !== 0 && (best < 0 || gain[i] > gain[best])) best = i;
-    q[best]++;
-    gain[best] = mass[best] * Math.log2((q[best] + 1) / q[best]);
+  const q: number[] = sizes.map((s, i) => (s === 0 ? 0 : Math.max(1, Math.round((mass[i] / n) * COUNT_TOTAL))));
+  // bits saved by one more unit / lost by one unit less
+  const gainUp = (i: number): number => (q[i] === 0 ? -Infinity : mass[i] * Math.log2((q[i] + 1) / q[i]));
+  const lossDown = (i: number): number => (q[i] <= 1 ? Infinity : mass[i] * Math.log2(q[i] / (q[i] - 1)));
+  const argmax = (f: (i: number) => number): number => {
+    let best = 0;
+    for (let i = 1; i < g; i++) if (f(i) > f(best)) best = i;
+    return best;
+  };
+  const argmin = (f: (i: number) => number): number => {
+    let best = 0;
+    for (let i = 1; i < g; i++) if (f(i) < f(best)) best = i;
+    return best;
+  };
+  let sum = q.reduce((a, b) => a + b, 0);
+  for (; sum < COUNT_TOTAL; sum++) q[argmax(gainUp)]++;
+  for (; sum > COUNT_TOTAL; sum--) q[argmin(lossDown)]--;
+  for (;;) {
+    const up = argmax(gainUp);
+    const down = argmin(lossDown);
+    // relative tolerance: stop on ties instead of cycling on rounding noise
+    if (up === down || !(gainUp(up) > lossDown(down) * (1 + 1e-12))) return q;
+    q[up]++;
+    q[down]--;
   }
-  return q;
 }
 
 // ---------------------------------------------------------------------------
@@ -222,24 +239,72 @@ export function optimalPartitions(hist: ArrayLike<number>, maxGroups = MAX_GROUP
 }
 
 /**
- * The best table for a histogram: the DP's optimal partition for every group
- * count k = 1..16, each with its optimal integer counts, keeping the one whose
- * quantised cost (what the coder really produces) is smallest.
+ * Quantised cost of a partition with its optimal counts, in bits, from prefix
+ * sums: what the coder really produces, unlike the DP's real-probability cost.
+ */
+function quantisedCost(p: Float64Array, vmin: readonly number[]): number {
+  const mass: number[] = [];
+  const sizes: number[] = [];
+  for (let i = 0; i + 1 < vmin.length; i++) {
+    mass.push(p[vmin[i + 1]] - p[vmin[i]]);
+    sizes.push(vmin[i + 1] - vmin[i]);
+  }
+  const q = optimalCounts(mass, sizes);
+  let bits = 0;
+  for (let i = 0; i < mass.length; i++) if (mass[i] > 0) bits += mass[i] * (offsetLength(sizes[i]) + Math.log2(COUNT_TOTAL / q[i]));
+  return bits;
+}
+
+/**
+ * Coordinate descent on the quantised cost: slide each inner boundary over
+ * every position between its neighbours, keep the best, repeat until a pass
+ * changes nothing. Only ever lowers the cost of `vmin` (modified in place).
+ */
+function refineBoundaries(p: Float64Array, vmin: number[]): number {
+  let best = quantisedCost(p, vmin);
+  for (let improved = true; improved; ) {
+    improved = false;
+    for (let c = 1; c + 1 < vmin.length; c++) {
+      const start = vmin[c];
+      let bestPos = start;
+      for (let pos = vmin[c - 1]; pos <= vmin[c + 1]; pos++) {
+        if (pos === start) continue;
+        vmin[c] = pos;
+        const bits = quantisedCost(p, vmin);
+        if (bits < best * (1 - 1e-12)) {
+          best = bits;
+          bestPos = pos;
+          improved = true;
+        }
+      }
+      vmin[c] = bestPos;
+    }
+  }
+  return best;
+}
+
+/**
+ * The best table for a histogram. The DP gives the exact optimum of the
+ * real-probability cost for every group count k = 1..16; each is scored with
+ * its optimal integer counts, and the best one is refined by coordinate descent
+ * on that quantised cost (count rounding can move the optimum a boundary or
+ * two). The result is the table whose real coded size is smallest found.
  */
 export function optimalTable(hist: ArrayLike<number>, maxGroups = MAX_GROUPS): ApackTable {
   const space = checkHistogram(hist);
   if (histogramTotal(hist) === 0) return uniformTable(space);
-  let best: ApackTable | null = null;
+  const p = prefixSums(hist);
+  let best: number[] = [];
   let bestBits = Infinity;
   for (const { vmin } of optimalPartitions(hist, maxGroups)) {
-    const t = tableFromBoundaries(space, hist, vmin, optimalCounts);
-    const bits = tableCostBits(t, hist);
+    const bits = quantisedCost(p, vmin);
     if (bits < bestBits) {
-      best = t;
+      best = vmin;
       bestBits = bits;
     }
   }
-  return best as ApackTable;
+  refineBoundaries(p, best);
+  return tableFromBoundaries(space, hist, best, optimalCounts);
 }
 
 /**
