@@ -1,0 +1,102 @@
+import { Layout, dashboard, labelValuesVariable, type Dashboard } from './grafana-model.ts';
+
+/** Series chosen by the dashboard's region and codec variables. */
+const SEL = 'region=~"$region",codec=~"$codec"';
+const RATE = '[$__rate_interval]';
+
+function rate(metric: string, selector = SEL): string {
+  return `rate(${metric}{${selector}}${RATE})`;
+}
+
+/** raw/stored of the shim's bytes, grouped by `by` (the ratio is computed here, never averaged). */
+function ratio(by: string, selector = SEL): string {
+  const g = by ? `sum by (${by}) ` : 'sum ';
+  return `${g}(${rate('shimpack_raw_bytes_total', selector)}) / ${g}(${rate('shimpack_stored_bytes_total', selector)})`;
+}
+
+/** The overview: bandwidth, ratio, bursts, latency, lanes, errors and memory of every daemon Prometheus scrapes. */
+export function overviewDashboard(): Dashboard {
+  const l = new Layout();
+
+  l.row('Summary');
+  l.stat('Compression ratio', 'Raw bytes moved / stored bytes moved, reads and writes of the selected regions.', 'suffix:×', [{ expr: ratio('') }], { decimals: 2 });
+  l.stat('Raw bandwidth', 'Uncompressed bytes per second the clients wrote and read.', 'Bps', [{ expr: `sum(${rate('shimpack_raw_bytes_total')})` }]);
+  l.stat('Stored bandwidth', 'Coded block bytes per second moved to and from the backend.', 'Bps', [{ expr: `sum(${rate('shimpack_stored_bytes_total')})` }]);
+  l.stat('DRAM bursts saved', 'Share of the uncompressed DRAM bursts the stored blocks avoid (1 - stored/raw bursts).', 'percentunit', [
+    { expr: `1 - sum(${rate('shimpack_stored_bursts_total')}) / sum(${rate('shimpack_raw_bursts_total')})` },
+  ]);
+
+  l.row('Bandwidth and compression');
+  l.timeseries('Raw vs stored bandwidth by region and kind', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
+    { expr: `sum by (region, kind) (${rate('shimpack_raw_bytes_total')})`, legend: '{{region}} ({{kind}}) raw' },
+    { expr: `sum by (region, kind) (${rate('shimpack_stored_bytes_total')})`, legend: '{{region}} ({{kind}}) stored' },
+  ], { min: 0 });
+  l.timeseries('Compression ratio by region and op', 'raw/stored bytes per region, for writes (newly coded data) and reads (data coming back).', 'suffix:×', [
+    { expr: ratio('region, op'), legend: '{{region}} {{op}}' },
+  ]);
+  l.timeseries('Compression ratio by codec', 'raw/stored bytes of all regions using each codec.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
+  l.bargauge('Compression ratio now, by codec', 'The current raw/stored ratio of each codec over the rate interval.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
+  l.timeseries('DRAM bursts saved by region', 'Bursts per second the accesses would take uncompressed minus the bursts they take on stored blocks (read-modify-write reads included).', 'cps', [
+    { expr: `sum by (region) (${rate('shimpack_raw_bursts_total')}) - sum by (region) (${rate('shimpack_stored_bursts_total')})`, legend: '{{region}}' },
+  ]);
+  l.timeseries('Block writes stored raw', 'Block writes per second stored raw because coding did not make them smaller (always all of them for the raw codec).', 'cps', [
+    { expr: `sum by (region, codec) (${rate('shimpack_raw_fallback_blocks_total')})`, legend: '{{region}} ({{codec}})' },
+  ], { min: 0 });
+
+  l.row('Latency');
+  l.timeseries('Request latency p50 / p99 by op', 'From reading a request to having its response ready.', 's', [
+    { expr: `histogram_quantile(0.5, sum by (le, op) (rate(shimpack_request_duration_seconds_bucket${RATE})))`, legend: 'p50 {{op}}' },
+    { expr: `histogram_quantile(0.99, sum by (le, op) (rate(shimpack_request_duration_seconds_bucket${RATE})))`, legend: 'p99 {{op}}' },
+  ]);
+  l.heatmap('Read and write latency', 'Requests per latency bucket in each interval.', 's', {
+    expr: `sum by (le) (increase(shimpack_request_duration_seconds_bucket{op=~"read|write"}${RATE}))`,
+  });
+  l.timeseries('Codec time by codec and op', 'Seconds of encoding (write) and decoding (read) per second; 100% is one busy core.', 'percentunit', [
+    { expr: `sum by (codec, op) (rate(shimpack_codec_seconds_total{codec=~"$codec"}${RATE}))`, legend: '{{codec}} {{op}}' },
+  ], { min: 0 });
+  l.timeseries('Event loop lag p99', 'Main-thread event loop delay; requests wait behind it.', 's', [{ expr: 'max by (instance) (nodejs_eventloop_lag_p99_seconds)', legend: '{{instance}}' }], { min: 0 });
+
+  l.row('Lanes and queues');
+  l.timeseries('Lane utilisation', 'Share of time each worker lane spends on batches.', 'percentunit', [
+    { expr: `sum by (lane) (rate(shimpack_lane_batch_duration_seconds_sum${RATE}))`, legend: 'lane {{lane}}' },
+  ], { w: 8, min: 0 });
+  l.timeseries('Lane queue depth', 'Block jobs queued or in flight per lane.', 'short', [{ expr: 'sum by (lane) (shimpack_lane_queue_depth)', legend: 'lane {{lane}}' }], { w: 8, min: 0 });
+  l.timeseries('Lane batch size p50', 'Median raw bytes per batch message sent to a lane.', 'bytes', [
+    { expr: `histogram_quantile(0.5, sum by (le, lane) (rate(shimpack_lane_batch_bytes_bucket${RATE})))`, legend: 'lane {{lane}}' },
+  ], { w: 8, min: 0 });
+  l.timeseries('In-flight requests and connections', 'Requests read and not yet answered; open WebSocket connections.', 'short', [
+    { expr: 'sum(shimpack_inflight_requests)', legend: 'in-flight requests' },
+    { expr: 'sum(shimpack_connections)', legend: 'connections' },
+  ], { w: 8, min: 0 });
+  l.timeseries('Unsent response bytes', 'Response bytes queued on sockets (slow readers).', 'bytes', [{ expr: 'sum(shimpack_send_buffer_bytes)', legend: 'send buffer' }], { w: 8, min: 0 });
+  l.timeseries('Socket pauses by reason', 'Times per second a socket stopped being read for backpressure.', 'cps', [
+    { expr: `sum by (reason) (rate(shimpack_socket_pauses_total${RATE}))`, legend: '{{reason}}' },
+  ], { w: 8, min: 0 });
+
+  l.row('Errors, storage and memory');
+  l.timeseries('Errors by code', 'Error responses per second, by stable error code (codes with none are hidden).', 'reqps', [
+    { expr: `sum by (code) (rate(shimpack_errors_total${RATE})) > 0`, legend: '{{code}}' },
+  ], { w: 8, min: 0 });
+  l.stat('Error share of requests', 'Error responses / requests answered.', 'percentunit', [
+    { expr: `sum(rate(shimpack_errors_total${RATE})) / sum(rate(shimpack_request_duration_seconds_count${RATE}))` },
+  ], { w: 4, h: 8 });
+  l.stat('Blocks held', 'Blocks the memory backend holds.', 'short', [{ expr: 'sum(shimpack_backend_blocks)' }], { w: 4, h: 8 });
+  l.timeseries('Backend stored bytes', 'Coded bytes the memory backend holds.', 'bytes', [{ expr: 'sum by (instance) (shimpack_backend_bytes)', legend: '{{instance}}' }], { w: 8, min: 0 });
+  l.timeseries('Process memory', 'Resident set, V8 heap in use and external (Buffer) memory of the daemon process.', 'bytes', [
+    { expr: 'sum by (instance) (process_resident_memory_bytes)', legend: 'resident {{instance}}' },
+    { expr: 'sum by (instance) (nodejs_heap_size_used_bytes)', legend: 'heap used {{instance}}' },
+    { expr: 'sum by (instance) (nodejs_external_memory_bytes)', legend: 'external {{instance}}' },
+  ], { w: 24, min: 0 });
+
+  return dashboard({
+    uid: 'shimpack-overview',
+    title: 'shimpack overview',
+    description: 'Bandwidth, compression ratio, DRAM bursts, latency, lanes, errors and memory of the shimpack daemon.',
+    variables: [
+      labelValuesVariable('region', 'Region', 'shimpack_raw_bytes_total', { multi: true }),
+      labelValuesVariable('codec', 'Codec', 'shimpack_raw_bytes_total{region=~"$region"}', { multi: true }),
+    ],
+    panels: l.panels,
+    links: [{ title: 'shimpack dashboards', type: 'dashboards', tags: ['shimpack'], asDropdown: true, includeVars: false, keepTime: true, icon: 'external link', targetBlank: false }],
+  });
+}
