@@ -1,0 +1,171 @@
+// Polls /status.json once a second and turns successive cumulative counters
+// into per-second ratio, bandwidth and latency.
+import { drawChart, drawLegend } from './line-chart.js';
+
+const WINDOW_MS = 120_000;
+const POLL_MS = 1000;
+const COLORS = ['#2f6fde', '#e8743b', '#19a979', '#945ecf', '#ed4a7b', '#13a4b4', '#bf399e', '#6c8893', '#ee6868', '#525df4'];
+
+/** @type {{ time: number, ok: boolean, snap?: any }[]} */
+const history = [];
+const regionColor = new Map();
+
+function colorOf(region) {
+  if (!regionColor.has(region)) regionColor.set(region, COLORS[regionColor.size % COLORS.length]);
+  return regionColor.get(region);
+}
+
+function fmtBytesPerSec(v) {
+  const units = ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+const fmtRatio = (v) => `${v.toFixed(v >= 10 ? 0 : 2)}×`;
+function fmtSeconds(v) {
+  if (v === 0) return '0';
+  if (v < 1e-3) return `${(v * 1e6).toFixed(0)} µs`;
+  if (v < 1) return `${(v * 1e3).toFixed(v < 0.01 ? 2 : 1)} ms`;
+  return `${v.toFixed(2)} s`;
+}
+
+const sum = (rec) => Object.values(rec ?? {}).reduce((a, b) => a + b, 0);
+
+/** Quantile q of the observations between two cumulative bucket vectors (linear inside a bucket, as Prometheus does). */
+function quantile(q, le, before, after) {
+  const n = after.length;
+  const d = after.map((c, i) => c - (before[i] ?? 0));
+  const total = d[n - 1];
+  if (!(total > 0)) return null;
+  const rank = q * total;
+  for (let i = 0; i < n; i++) {
+    if (d[i] >= rank) {
+      if (i >= le.length) return le[le.length - 1];
+      const lower = i === 0 ? 0 : le[i - 1];
+      const below = i === 0 ? 0 : d[i - 1];
+      const inBucket = d[i] - below;
+      return inBucket > 0 ? lower + (le[i] - lower) * ((rank - below) / inBucket) : le[i];
+    }
+  }
+  return null;
+}
+
+/** Per-second values between consecutive good snapshots; null where a poll failed. */
+function derive() {
+  const times = [];
+  const ratio = new Map();
+  const raw = [];
+  const stored = [];
+  const lat = { 'p50 write': [], 'p99 write': [], 'p50 read': [], 'p99 read': [] };
+  const regions = new Map();
+  for (let i = 1; i < history.length; i++) {
+    const a = history[i - 1];
+    const b = history[i];
+    const idx = times.length;
+    times.push(b.time);
+    const good = a.ok && b.ok;
+    const dt = good ? (b.snap.time - a.snap.time) / 1000 : 0;
+    let rawSum = 0;
+    let storedSum = 0;
+    if (good && dt > 0) {
+      const prev = new Map(a.snap.regions.map((r) => [r.region, r]));
+      for (const r of b.snap.regions) {
+        const p = prev.get(r.region);
+        const dRaw = sum(r.raw) - (p ? sum(p.raw) : 0);
+        const dStored = sum(r.stored) - (p ? sum(p.stored) : 0);
+        rawSum += dRaw;
+        storedSum += dStored;
+        if (!ratio.has(r.region)) ratio.set(r.region, []);
+        ratio.get(r.region)[idx] = dStored > 0 ? dRaw / dStored : null;
+        regions.set(r.region, { ...r, ratio: dStored > 0 ? dRaw / dStored : null, rawBps: dRaw / dt, storedBps: dStored / dt });
+      }
+      const { le, ops } = b.snap.latency;
+      for (const op of ['write', 'read']) {
+        lat[`p50 ${op}`][idx] = quantile(0.5, le, a.snap.latency.ops[op] ?? [], ops[op] ?? []);
+        lat[`p99 ${op}`][idx] = quantile(0.99, le, a.snap.latency.ops[op] ?? [], ops[op] ?? []);
+      }
+    }
+    raw[idx] = good && dt > 0 ? rawSum / dt : null;
+    stored[idx] = good && dt > 0 ? storedSum / dt : null;
+  }
+  const fill = (arr) => Array.from({ length: times.length }, (_, i) => arr[i] ?? null);
+  return {
+    times,
+    ratio: [...ratio].map(([region, v]) => ({ name: region, color: colorOf(region), values: fill(v) })),
+    bandwidth: [
+      { name: 'raw', color: '#2f6fde', values: fill(raw) },
+      { name: 'stored', color: '#e8743b', dash: true, values: fill(stored) },
+    ],
+    latency: Object.entries(lat).map(([name, v]) => ({
+      name,
+      color: name.endsWith('write') ? '#945ecf' : '#19a979',
+      dash: name.startsWith('p50'),
+      values: fill(v),
+    })),
+    regions: [...regions.values()],
+    rawNow: raw[raw.length - 1] ?? null,
+    storedNow: stored[stored.length - 1] ?? null,
+  };
+}
+
+function renderTable(regions) {
+  const body = document.querySelector('#regions tbody');
+  body.replaceChildren(
+    ...regions.map((r) => {
+      const tr = document.createElement('tr');
+      tr.dataset.region = r.region;
+      const saved = r.rawBps > 0 ? 1 - r.storedBps / r.rawBps : null;
+      for (const text of [r.region, r.kind, r.codec, r.ratio === null ? '–' : fmtRatio(r.ratio), fmtBytesPerSec(r.rawBps), fmtBytesPerSec(r.storedBps), saved === null ? '–' : `${(saved * 100).toFixed(1)}%`]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      const swatch = document.createElement('i');
+      swatch.style.cssText = `display:inline-block;width:8px;height:8px;border-radius:4px;margin-right:6px;background:${colorOf(r.region)}`;
+      tr.firstChild.prepend(swatch);
+      return tr;
+    }),
+  );
+}
+
+function render() {
+  const d = derive();
+  const charts = [
+    ['ratio', d.ratio, fmtRatio],
+    ['bandwidth', d.bandwidth, fmtBytesPerSec],
+    ['latency', d.latency, fmtSeconds],
+  ];
+  for (const [id, series, format] of charts) {
+    drawChart(document.getElementById(`chart-${id}`), { times: d.times, series, format, windowMs: WINDOW_MS });
+    drawLegend(document.getElementById(`legend-${id}`), series);
+  }
+  renderTable(d.regions);
+  const last = history[history.length - 1];
+  const summary = document.getElementById('summary');
+  if (!last?.ok) summary.textContent = 'daemon unreachable, retrying…';
+  else {
+    const ratio = d.storedNow > 0 ? fmtRatio(d.rawNow / d.storedNow) : '–';
+    summary.textContent = `${last.snap.regions.length} regions · ${last.snap.connections} connections · ${last.snap.inflight} in flight · raw ${fmtBytesPerSec(d.rawNow ?? 0)} · stored ${fmtBytesPerSec(d.storedNow ?? 0)} · ratio ${ratio}`;
+  }
+  document.getElementById('clock').textContent = new Date().toLocaleTimeString();
+}
+
+async function poll() {
+  const time = Date.now();
+  try {
+    const res = await fetch('/status.json', { cache: 'no-store' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    history.push({ time, ok: true, snap: await res.json() });
+  } catch {
+    history.push({ time, ok: false });
+  }
+  while (history.length > 1 && history[0].time < time - WINDOW_MS) history.shift();
+  render();
+}
+
+poll();
+setInterval(poll, POLL_MS);
+window.addEventListener('resize', render);
