@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { handleStatus } from '../status/status-routes.ts';
 
 export interface HttpState {
   readonly registry: Registry;
@@ -7,7 +8,7 @@ export interface HttpState {
   health(): Record<string, unknown>;
 }
 
-/** Plain HTTP on the WebSocket port: Prometheus scrape and a health probe. */
+/** Plain HTTP on the WebSocket port: Prometheus scrape, a health probe and the live status page. */
 export function handleHttp(state: HttpState, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -26,5 +27,6 @@ export function handleHttp(state: HttpState, req: IncomingMessage, res: ServerRe
     res.writeHead(state.shuttingDown ? 503 : 200, { 'content-type': 'application/json' }).end(body + '\n');
     return;
   }
-  res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, or a WebSocket upgrade\n');
+  if (handleStatus(state.registry, path, res)) return;
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /, /metrics, /healthz, or a WebSocket upgrade\n');
 }
