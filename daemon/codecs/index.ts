@@ -1,10 +1,11 @@
 import type { Codec, CodecName } from './codec.ts';
 import { CodecError } from './errors.ts';
+import { apack } from './apack/index.ts';
 import { ebpc } from './ebpc/index.ts';
 import { raw } from './raw.ts';
 import { zvc } from './zvc.ts';
 
-export const CODECS: readonly Codec[] = [ebpc, zvc, raw];
+export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw];
 
 export function codecByName(name: string): Codec {
   const c = CODECS.find((x) => x.name === name);
