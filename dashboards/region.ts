@@ -25,7 +25,8 @@ export function regionDashboard(): Dashboard {
     { expr: `1 - sum(${rate('shimpack_stored_bursts_total')}) / sum(${rate('shimpack_raw_bursts_total')})` },
   ], { w: 4 });
   l.stat('Block writes stored raw', 'Block writes per second kept raw because coding did not shrink them.', 'cps', [
-    { expr: `sum(${rate('shimpack_raw_fallback_blocks_total')})` },
+    // No series until a block falls back; show 0 rather than "No data".
+    { expr: `sum(${rate('shimpack_raw_fallback_blocks_total')}) or vector(0)` },
   ], { w: 4 });
 
   l.timeseries('Raw vs stored bandwidth by op', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
