@@ -20,6 +20,8 @@ export interface Traffic {
 
 const CHUNK = 32 * 1024;
 const TICK_MS = 100;
+/** The daemon's default block size; the regions use it. */
+const BLOCK = 4096;
 
 function pick(tensors: readonly TensorEntry[], kind: 'weight' | 'activation', dtype: 'int8' | 'uint8'): TensorEntry {
   const t = [...tensors]
@@ -62,7 +64,8 @@ export async function startTraffic(url: string): Promise<Traffic> {
     while (!stopped) {
       await Promise.all(
         live.map(async (r) => {
-          const off = offset % Math.max(1, r.data.length - CHUNK);
+          // Block-aligned like an accelerator's tiles, so bytes moved equal bytes coded.
+          const off = Math.floor((offset % Math.max(1, r.data.length - CHUNK)) / BLOCK) * BLOCK;
           const chunk = r.data.subarray(off, off + CHUNK);
           await c.write(r.base + off, chunk);
           const back = await c.read(r.base + off, chunk.length);
@@ -71,7 +74,7 @@ export async function startTraffic(url: string): Promise<Traffic> {
       );
       await c.read(0x10, 16).catch(() => undefined); // below every region: E_OUT_OF_REGION
       rounds++;
-      offset += CHUNK + 4096;
+      offset += CHUNK + BLOCK;
       await new Promise((res) => setTimeout(res, TICK_MS));
     }
   })().catch((e: unknown) => {
