@@ -215,18 +215,23 @@ export class Engine {
       return;
     }
     const newPayload = o.storedLen - STORED_HEADER_BYTES;
+    const index = Math.floor((addr - region.base) / region.blockBytes);
+    const before = region.held.get(index);
+    const heldPayload = before === undefined ? 0 : before >>> 1;
     // A partial write reads the old stored block first (read-modify-write).
     const partial = len !== blockLen;
-    const sb = Math.ceil(newPayload / burst) + (partial ? Math.ceil(oldPayload / burst) : 0);
+    const sb = Math.ceil(newPayload / burst) + (partial ? Math.ceil(heldPayload / burst) : 0);
     region.burstsStored += sb;
     m.storedBursts.inc(labels, sb);
     m.storedBytes.inc(labels, newPayload);
-    if (o.oldLen < 0) {
+    if (before === undefined) {
       region.blocksHeld++;
       region.rawBytesStored += blockLen;
-    } else if (o.oldMode === MODE_RAW) region.blocksRaw--;
-    region.storedBytes += newPayload - oldPayload;
-    if (o.mode === MODE_RAW) {
+    } else if (before & 1) region.blocksRaw--;
+    region.storedBytes += newPayload - heldPayload;
+    const raw = o.mode === MODE_RAW;
+    region.held.set(index, newPayload * 2 + (raw ? 1 : 0));
+    if (raw) {
       region.blocksRaw++;
       m.rawFallbackBlocks.inc({ region: labels.region, kind: labels.kind, codec: labels.codec });
     }

@@ -16,6 +16,14 @@ export class Region {
   /** True once the lanes hold this region's codec model. */
   modelReady = false;
 
+  /**
+   * Stored payload bytes of each held block, times 2, plus 1 when held raw.
+   * Kept here because whole-block writes never fetch the old block, yet
+   * accounting needs its size; updated in commit order, which per block is
+   * lane order.
+   */
+  readonly held = new Map<number, number>();
+
   bytesWritten = 0;
   bytesRead = 0;
   rawBytesStored = 0;

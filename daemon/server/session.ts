@@ -44,6 +44,7 @@ export class Session {
   private waitingForLanes = false;
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
+  private lastFrameAt = performance.now();
 
   constructor(
     private readonly ws: WebSocket,
@@ -55,7 +56,10 @@ export class Session {
 
   start(): void {
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
-      const onMessage = (data: Buffer, isBinary: boolean): void => sub.next({ data, isBinary });
+      const onMessage = (data: Buffer, isBinary: boolean): void => {
+        this.lastFrameAt = performance.now();
+        sub.next({ data, isBinary });
+      };
       const onClose = (): void => sub.complete();
       this.ws.on('message', onMessage);
       this.ws.once('close', onClose);
@@ -78,9 +82,18 @@ export class Session {
     return this.sendBytes;
   }
 
-  /** Resolves once every request read so far is answered and its response handed to the socket. */
-  async drain(): Promise<void> {
-    while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+  /**
+   * Resolves once every request read so far is answered, no frame arrived
+   * for `quietMs` (frames in transit when shutdown began still get their
+   * E_SHUTTING_DOWN answers), and the responses were handed to the socket.
+   */
+  async drain(quietMs = 50): Promise<void> {
+    for (;;) {
+      while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+      const idle = performance.now() - this.lastFrameAt;
+      if (idle >= quietMs || this.ws.readyState !== this.ws.OPEN) break;
+      await new Promise((r) => setTimeout(r, quietMs - idle));
+    }
     await new Promise<void>((r) => queueMicrotask(r));
     this.flush();
     if (this.sendBytes > 0) await new Promise<void>((r) => this.sendWaiters.push(r));

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { ShimpackClient, ShimpackError } from '../clients/ts/index.ts';
+import type { BlockPut, BlockRef, MemoryBackend } from '../daemon/backend/backend.ts';
+import { InMemoryBackend } from '../daemon/backend/memory.ts';
+import { CODECS } from '../daemon/codecs/index.ts';
+import type { RunningDaemon } from '../daemon/server/daemon.ts';
+import { ERROR_CODE_LIST, type ErrorCode } from '../protocol/types.ts';
+import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
+import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
+
+/** A raw socket speaking frames directly, for requests the client would not build. */
+async function rawSocket(d: RunningDaemon): Promise<{ ws: WebSocket; next(): Promise<unknown>; closed: Promise<number> }> {
+  const ws = new WebSocket(d.url, { perMessageDeflate: false });
+  const inbox: unknown[] = [];
+  const waiters: ((v: unknown) => void)[] = [];
+  ws.on('message', (data: Buffer) => {
+    const m = decodeFrame(data);
+    for (const r of Array.isArray(m) ? m : [m]) {
+      const w = waiters.shift();
+      if (w) w(r);
+      else inbox.push(r);
+    }
+  });
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  await new Promise((r) => ws.once('open', r));
+  return { ws, next: () => (inbox.length ? Promise.resolve(inbox.shift()) : new Promise((r) => waiters.push(r))), closed };
+}
+
+const seen = new Set<ErrorCode>();
+function saw(r: unknown, code: ErrorCode, id: number | null): void {
+  const m = r as { ok: boolean; code: string; id: number | null; message: string };
+  assert.equal(m.ok, false);
+  assert.equal(m.code, code, m.message);
+  assert.equal(m.id, id);
+  assert.equal(typeof m.message, 'string');
+  seen.add(code);
+}
+async function sawCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
+  await expectCode(p, code);
+  seen.add(code);
+}
+
+describe('daemon protocol errors: every code, connection stays usable', () => {
+  let d: RunningDaemon;
+  let c: ShimpackClient;
+  before(async () => {
+    d = await startTestDaemon({ maxFrameBytes: 64 * 1024 });
+    c = await connect(d);
+    await c.region({ name: 'a', base: 0, size: 8192, dtype: 'int8', kind: 'weight', codec: 'zvc' });
+    await c.region({ name: 'b', base: 8192, size: 8192, dtype: 'int8', kind: 'weight', codec: 'zvc' });
+  });
+  after(async () => {
+    await c.close();
+    await d.close();
+  });
+
+  it('requests before hello, bad versions, a second hello', async () => {
+    const s = await rawSocket(d);
+    s.ws.send(encodeFrame({ op: 'read', id: 1, addr: 0, len: 4 }));
+    saw(await s.next(), 'E_NO_HELLO', 1);
+    s.ws.send(encodeFrame({ op: 'hello', id: 2, version: 99 }));
+    saw(await s.next(), 'E_VERSION', 2);
+    s.ws.send(encodeFrame({ op: 'hello', id: 3, version: 1 }));
+    assert.equal((await s.next() as { ok: boolean }).ok, true);
+    s.ws.send(encodeFrame({ op: 'hello', id: 4, version: 1 }));
+    saw(await s.next(), 'E_ALREADY_HELLO', 4);
+    s.ws.close();
+  });
+
+  it('malformed requests, unknown ops and bad fields are answered without closing', async () => {
+    const s = await rawSocket(d);
+    s.ws.send(encodeFrame({ op: 'hello', id: 1, version: 1 }));
+    await s.next();
+    s.ws.send(encodeFrame(42));
+    saw(await s.next(), 'E_MALFORMED', null);
+    s.ws.send(encodeFrame({ op: 'read', addr: 0, len: 1 }));
+    saw(await s.next(), 'E_MALFORMED', null);
+    s.ws.send('{"op":"hello"}'); // a text frame
+    saw(await s.next(), 'E_MALFORMED', null);
+    s.ws.send(encodeFrame({ op: 'teleport', id: 5 }));
+    saw(await s.next(), 'E_UNKNOWN_OP', 5);
+    const badFields: Record<string, unknown>[] = [
+      { op: 'read', id: 6, addr: 0 },
+      { op: 'read', id: 7, addr: -1, len: 4 },
+      { op: 'read', id: 8, addr: 1.5, len: 4 },
+      { op: 'write', id: 9, addr: 0, data: 'not bytes' },
+      { op: 'region', id: 10, name: 'x', base: 0, size: 10, dtype: 'float32', kind: 'weight' },
+      { op: 'region', id: 11, name: 'x', base: 2 ** 48 - 4, size: 10, dtype: 'int8', kind: 'weight' },
+      { op: 'region', id: 12, name: 'x', base: 1 << 30, size: 10, dtype: 'int8', kind: 'tensor' },
+      { op: 'region', id: 13, name: 'x', base: 1 << 30, size: 10, dtype: 'int8', kind: 'weight', blockBytes: 10 },
+      { op: 'free', id: 14 },
+      { id: 15 },
+    ];
+    // as one batch frame: each member gets its own answer
+    s.ws.send(encodeFrame(badFields));
+    const got = new Map<number, unknown>();
+    for (let i = 0; i < badFields.length; i++) {
+      const r = (await s.next()) as { id: number };
+      got.set(r.id, r);
+    }
+    for (const f of badFields) saw(got.get(f.id as number), 'E_BAD_FIELD', f.id as number);
+    // still usable
+    s.ws.send(encodeFrame({ op: 'read', id: 16, addr: 0, len: 4 }));
+    assert.equal((await s.next() as { ok: boolean }).ok, true);
+    // a frame that is not msgpack at all: answered with id null, then closed
+    s.ws.send(Buffer.from([0x81, 0xa1])); // a map cut short
+    saw(await s.next(), 'E_MALFORMED', null);
+    assert.equal(await s.closed, 1007);
+  });
+
+  it('oversize frames and reads', async () => {
+    await sawCode(c.write(0, new Uint8Array(70 * 1024)), 'E_FRAME_TOO_LARGE');
+    await sawCode(c.read(0, 64 * 1024), 'E_TOO_LARGE');
+  });
+
+  it('addresses outside regions, accesses crossing regions', async () => {
+    await sawCode(c.read(100_000, 4), 'E_OUT_OF_REGION');
+    await sawCode(c.write(16_380, new Uint8Array(8)), 'E_OUT_OF_REGION'); // past the end of b, nothing after it
+    await sawCode(c.write(8190, new Uint8Array(4)), 'E_CROSS_REGION');
+    await sawCode(c.read(8000, 400), 'E_CROSS_REGION');
+  });
+
+  it('region declarations: overlap, duplicate name, unknown region, unsupported codec, bad table', async () => {
+    await sawCode(c.region({ name: 'c', base: 4000, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc' }), 'E_REGION_OVERLAP');
+    await sawCode(c.region({ name: 'a', base: 1 << 30, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc' }), 'E_REGION_EXISTS');
+    await sawCode(c.stats('nope'), 'E_NO_SUCH_REGION');
+    await sawCode(c.free('nope'), 'E_NO_SUCH_REGION');
+    const missing = (['apack', 'ebpc'] as const).find((n) => !CODECS.some((x) => x.name === n));
+    if (missing) await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int8', kind: 'weight', codec: missing }), 'E_UNSUPPORTED');
+    else await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int16', kind: 'weight', codec: 'apack' }), 'E_UNSUPPORTED');
+    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', table: new Uint8Array([1, 2, 3]) }), 'E_BAD_TABLE');
+    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', histogram: [1, 2, 3] }), 'E_BAD_TABLE');
+    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', histogram: new Array(256).fill(-1) }), 'E_BAD_TABLE');
+    // none of that disturbed the connection
+    await c.write(0, new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...(await c.read(0, 3))], [1, 2, 3]);
+  });
+
+  it('a token-protected daemon refuses hello without it', async () => {
+    const t = await startTestDaemon({ token: 'sesame', lanes: 1 });
+    try {
+      await sawCode(ShimpackClient.connect(t.url), 'E_AUTH');
+      const ok = await ShimpackClient.connect(t.url, { token: 'sesame' });
+      await ok.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('backend failures answer E_INTERNAL and do not count as committed', async () => {
+    class FailingBackend extends InMemoryBackend implements MemoryBackend {
+      fail = false;
+      override putMany(puts: readonly BlockPut[]): Promise<void> {
+        return this.fail ? Promise.reject(new Error('disk on fire')) : super.putMany(puts);
+      }
+      override getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
+        return super.getMany(refs);
+      }
+    }
+    const backend = new FailingBackend();
+    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    try {
+      const k = await connect(t);
+      await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
+      backend.fail = true;
+      await sawCode(k.write(0, testBytes(4096, 1)), 'E_INTERNAL');
+      backend.fail = false;
+      await k.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('requests during shutdown get E_SHUTTING_DOWN, earlier ones their answers', async () => {
+    const t = await startTestDaemon({ lanes: 1 });
+    const k = await connect(t);
+    await k.region({ name: 'r', base: 0, size: 1 << 20, dtype: 'int8', kind: 'other', codec: 'zvc' });
+    const writes = Array.from({ length: 32 }, (_, i) => k.write(i * 32768, testBytes(32768, i)));
+    await k.stats(); // answered once the daemon has read (and started) every write before it
+    const closing = t.close();
+    await sawCode(k.read(0, 16), 'E_SHUTTING_DOWN');
+    await Promise.all(writes);
+    await closing;
+  });
+
+  it('every error code of the protocol was produced by some test above', () => {
+    const missing = ERROR_CODE_LIST.filter((code) => !seen.has(code));
+    assert.deepEqual(missing, []);
+  });
+
+  it('ShimpackError carries the server code', async () => {
+    try {
+      await c.read(999_999, 1);
+      assert.fail('should have thrown');
+    } catch (e) {
+      assert.ok(e instanceof ShimpackError);
+      assert.equal(e.code, 'E_OUT_OF_REGION');
+      assert.equal(typeof e.requestId, 'number');
+    }
+  });
+});
