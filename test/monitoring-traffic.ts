@@ -23,10 +23,16 @@ const TICK_MS = 100;
 /** The daemon's default block size; the regions use it. */
 const BLOCK = 4096;
 
+/**
+ * A typical tensor of its class from the data set, 128-512 KiB: an activation
+ * map with about 60% zeros (post-ReLU), a weight tensor of about 4 bits of
+ * entropy. Deterministic, so runs are comparable.
+ */
 function pick(tensors: readonly TensorEntry[], kind: 'weight' | 'activation', dtype: 'int8' | 'uint8'): TensorEntry {
+  const distance = (x: TensorEntry): number => (kind === 'activation' ? Math.abs((x.zero_fraction ?? 0) - 0.6) : Math.abs((x.entropy_bits ?? 8) - 4));
   const t = [...tensors]
     .filter((x) => x.kind === kind && x.dtype === dtype && x.bytes >= 128 * 1024 && x.bytes <= 512 * 1024)
-    .sort((a, b) => a.file.localeCompare(b.file))[0];
+    .sort((a, b) => distance(a) - distance(b) || a.file.localeCompare(b.file))[0];
   assert.ok(t, `no ${kind} ${dtype} tensor of 128-512 KiB in ${DATA_DIR}`);
   return t;
 }

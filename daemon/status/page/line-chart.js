@@ -65,7 +65,7 @@ export function drawChart(canvas, data) {
   }
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
-  for (let s = 0; s <= data.windowMs / 1000; s += 30) ctx.fillText(s === 0 ? 'now' : `-${s}s`, xOf(now - s * 1000), y0 + 4);
+  for (let s = 0; s < data.windowMs / 1000; s += 30) ctx.fillText(s === 0 ? 'now' : `-${s}s`, xOf(now - s * 1000), y0 + 4);
 
   ctx.save();
   ctx.beginPath();
@@ -102,9 +102,7 @@ export function drawLegend(el, series) {
     ...series.map((s) => {
       const span = document.createElement('span');
       const swatch = document.createElement('i');
-      swatch.style.background = s.color;
-      swatch.style.setProperty('--c', s.color);
-      if (s.dash) swatch.className = 'dash';
+      swatch.style.background = s.dash ? `repeating-linear-gradient(90deg, ${s.color} 0 4px, transparent 4px 7px)` : s.color;
       span.append(swatch, s.name);
       return span;
     }),
