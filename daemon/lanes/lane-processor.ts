@@ -141,8 +141,10 @@ export class LaneProcessor {
     res[r + RES_OLD_MODE] = oldMode;
     res[r + RES_OUT_OFF] = w;
     if (!isWrite) {
+      // Never written reads as zero. Fill explicitly: an encoder may have used
+      // the free tail of `out` as scratch (rANS codes from the end backwards).
       if (current) out.set(current.subarray(offset, offset + len), w);
-      // else: never written, `out` is already zero
+      else out.fill(0, w, w + len);
       res[r + RES_OUT_LEN] = len;
       res[r + RES_MODE] = oldMode < 0 ? MODE_RAW : oldMode;
       res[r + RES_CODEC_SEC] = codecSec;
@@ -158,7 +160,9 @@ export class LaneProcessor {
       raw.set(patch, offset);
     }
     const t = performance.now();
-    const coded = model.encodeBlock(raw, out.subarray(w + STORED_HEADER_BYTES));
+    // Bound the encoder to its own slot: room for maxEncodedBytes, nothing more.
+    const slot = out.subarray(w + STORED_HEADER_BYTES, w + STORED_HEADER_BYTES + Math.max(blockLen, model.maxEncodedBytes(blockLen)));
+    const coded = model.encodeBlock(raw, slot);
     codecSec += (performance.now() - t) / 1000;
     let mode = MODE_CODED;
     let size = coded;
