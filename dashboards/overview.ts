@@ -19,7 +19,7 @@ export function overviewDashboard(): Dashboard {
   const l = new Layout();
 
   l.row('Summary');
-  l.stat('Compression ratio', 'Raw bytes moved / stored bytes moved, reads and writes of the selected regions.', 'suffix:×', [{ expr: ratio('') }], { decimals: 2 });
+  l.stat('Compression ratio', 'Raw bytes the clients moved / stored bytes the backend moved, reads and writes of the selected regions. The compression ratio for whole-block accesses; accesses smaller than a block also move whole stored blocks, which can take it below 1.', 'suffix:×', [{ expr: ratio('') }], { decimals: 2 });
   l.stat('Raw bandwidth', 'Uncompressed bytes per second the clients wrote and read.', 'Bps', [{ expr: `sum(${rate('shimpack_raw_bytes_total')})` }]);
   l.stat('Stored bandwidth', 'Coded block bytes per second moved to and from the backend.', 'Bps', [{ expr: `sum(${rate('shimpack_stored_bytes_total')})` }]);
   l.stat('DRAM bursts saved', 'Share of the uncompressed DRAM bursts the stored blocks avoid (1 - stored/raw bursts).', 'percentunit', [
@@ -31,10 +31,10 @@ export function overviewDashboard(): Dashboard {
     { expr: `sum by (region, kind) (${rate('shimpack_raw_bytes_total')})`, legend: '{{region}} ({{kind}}) raw' },
     { expr: `sum by (region, kind) (${rate('shimpack_stored_bytes_total')})`, legend: '{{region}} ({{kind}}) stored' },
   ], { min: 0 });
-  l.timeseries('Compression ratio by region and op', 'raw/stored bytes per region, for writes (newly coded data) and reads (data coming back).', 'suffix:×', [
+  l.timeseries('Compression ratio by region and op', 'raw/stored bytes moved per region, for writes (newly coded data) and reads (data coming back); below 1 when sub-block accesses move whole stored blocks.', 'suffix:×', [
     { expr: ratio('region, op'), legend: '{{region}} {{op}}' },
   ]);
-  l.timeseries('Compression ratio by codec', 'raw/stored bytes of all regions using each codec.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
+  l.timeseries('Compression ratio by codec', 'raw/stored bytes moved by all regions using each codec.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
   l.bargauge('Compression ratio now, by codec', 'The current raw/stored ratio of each codec over the rate interval.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
   l.timeseries('DRAM bursts saved by region', 'Bursts per second the accesses would take uncompressed minus the bursts they take on stored blocks (read-modify-write reads included).', 'cps', [
     { expr: `sum by (region) (${rate('shimpack_raw_bursts_total')}) - sum by (region) (${rate('shimpack_stored_bursts_total')})`, legend: '{{region}}' },
