@@ -45,6 +45,9 @@ export class Session {
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
+  /** Frames that arrived while paused, not yet admitted. */
+  private held: { data: Buffer; isBinary: boolean }[] = [];
+  private emitFrame: (f: { data: Buffer; isBinary: boolean }) => void = () => {};
 
   constructor(
     private readonly ws: WebSocket,
@@ -58,8 +61,13 @@ export class Session {
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
       const onMessage = (data: Buffer, isBinary: boolean): void => {
         this.lastFrameAt = performance.now();
-        sub.next({ data, isBinary });
+        // ws.pause() stops reading the socket, but frames already received
+        // are still emitted: hold them (their bytes are bounded by one socket
+        // read) and admit them on resume.
+        if (this.paused) this.held.push({ data, isBinary });
+        else sub.next({ data, isBinary });
       };
+      this.emitFrame = (f) => sub.next(f);
       const onClose = (): void => sub.complete();
       this.ws.on('message', onMessage);
       this.ws.once('close', onClose);
@@ -90,13 +98,18 @@ export class Session {
   async drain(quietMs = 50): Promise<void> {
     for (;;) {
       while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+      if (this.held.length > 0 && this.ws.readyState === this.ws.OPEN) {
+        // Frames held for backpressure still get answers (E_SHUTTING_DOWN).
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
       const idle = performance.now() - this.lastFrameAt;
       if (idle >= quietMs || this.ws.readyState !== this.ws.OPEN) break;
       await new Promise((r) => setTimeout(r, quietMs - idle));
     }
     await new Promise<void>((r) => queueMicrotask(r));
     this.flush();
-    if (this.sendBytes > 0) await new Promise<void>((r) => this.sendWaiters.push(r));
+    if (this.sendBytes > 0 && this.ws.readyState === this.ws.OPEN) await new Promise<void>((r) => this.sendWaiters.push(r));
   }
 
   stop(): void {
@@ -242,7 +255,9 @@ export class Session {
       this.metrics.socketPauses.inc({ reason });
     } else if (!reason && this.paused) {
       this.paused = false;
-      this.ws.resume();
+      // Admit held frames first (in order); one of them may pause us again.
+      while (!this.paused && this.held.length > 0) this.emitFrame(this.held.shift() as { data: Buffer; isBinary: boolean });
+      if (!this.paused) this.ws.resume();
     }
     if (reason === 'lanes' && !this.waitingForLanes) {
       this.waitingForLanes = true;
