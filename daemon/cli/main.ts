@@ -9,6 +9,7 @@ import { registerEbpcCommands } from './commands/ebpc.ts';
 import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
+import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
 // --- end of command modules ---
 
 /**
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerTraceCommands(program);
   registerServeCommand(program);
   registerReplayCommand(program);
+  registerBenchDaemonCommand(bench);
   // --- end of command registrations ---
   return program;
 }

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ShimpackClient } from '../../clients/ts/index.ts';
+import type { Dataset } from '../dataset/manifest.ts';
+import { readTensor } from '../dataset/manifest.ts';
+
+export interface DaemonBenchOptions {
+  readonly codecs: readonly string[];
+  readonly connections: number;
+  readonly seconds: number;
+  readonly writeBytes: number;
+  /** Requests each connection keeps in flight. */
+  readonly depth: number;
+  readonly laneCounts: readonly number[];
+  readonly dataset: Dataset;
+  readonly dataBytes: number;
+}
+
+export interface PhaseResult {
+  readonly ops: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly p50us: number;
+  readonly p99us: number;
+}
+
+export interface DaemonBenchRow {
+  readonly codec: string;
+  readonly lanes: number;
+  readonly write: PhaseResult;
+  readonly read: PhaseResult;
+  readonly ratio: number;
+  readonly verified: boolean;
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The real daemon in its own process (as `npm start` runs it), so clients and daemon do not share a thread. */
+async function spawnDaemon(lanes: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--port', '0', '--lanes', String(lanes)], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on (ws:\/\/\S+\/)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`daemon exited (${code}): ${err}`)));
+  });
+  return { url, child };
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+/** Real weight tensors from the data set, concatenated up to `bytes`. */
+export function benchData(ds: Dataset, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let p = 0;
+  for (const t of ds.tensors) {
+    if (t.kind !== 'weight' || t.dtype !== 'int8') continue;
+    const b = readTensor(ds, t);
+    const n = Math.min(b.length, bytes - p);
+    out.set(b.subarray(0, n), p);
+    p += n;
+    if (p === bytes) break;
+  }
+  return out.subarray(0, p);
+}
+
+/**
+ * Drive `connections` clients, each keeping `depth` requests of `writeBytes`
+ * in flight over its own region for `seconds`, then read everything back and
+ * compare (also timed).
+ */
+async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBenchOptions, kind: 'write' | 'read'): Promise<PhaseResult & { verified: boolean }> {
+  const lat: number[] = [];
+  let ops = 0;
+  let verified = true;
+  const per = Math.floor(data.length / o.writeBytes);
+  const t0 = performance.now();
+  const end = t0 + o.seconds * 1000;
+  await Promise.all(
+    clients.map(async (c, ci) => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (performance.now() < end) {
+          const k = next++ % per;
+          const addr = ci * 2 ** 32 + k * o.writeBytes;
+          const s = performance.now();
+          if (kind === 'write') await c.write(addr, data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes));
+          else {
+            const got = await c.read(addr, o.writeBytes);
+            if (Buffer.compare(Buffer.from(got), Buffer.from(data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes))) !== 0) verified = false;
+          }
+          lat.push(performance.now() - s);
+          ops++;
+        }
+      };
+      await Promise.all(Array.from({ length: o.depth }, worker));
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const sorted = Float64Array.from(lat).sort();
+  return { ops, bytes: ops * o.writeBytes, seconds, p50us: quantile(sorted, 0.5) * 1000, p99us: quantile(sorted, 0.99) * 1000, verified };
+}
+
+export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) => void = () => {}): Promise<DaemonBenchRow[]> {
+  const data = benchData(o.dataset, o.dataBytes);
+  const rows: DaemonBenchRow[] = [];
+  for (const lanes of o.laneCounts) {
+    const { url, child } = await spawnDaemon(lanes);
+    try {
+      for (const codec of o.codecs) {
+        const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench' })));
+        const names = clients.map((_, i) => `bench-${codec}-${lanes}-${i}`);
+        await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw' })));
+        // Fill the whole region once, untimed: APack fits its table on this first write and
+        // every later read has known bytes to verify against.
+        const chunk = 1 << 20;
+        await Promise.all(
+          clients.map(async (c, i) => {
+            for (let p = 0; p < data.length; p += chunk) await c.write(i * 2 ** 32 + p, data.subarray(p, Math.min(data.length, p + chunk)));
+          }),
+        );
+        const write = await phase(clients, data, o, 'write');
+        const read = await phase(clients, data, o, 'read');
+        const st = await clients[0].stats(names[0]);
+        rows.push({ codec, lanes, write, read, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
+        log(`${codec} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s`);
+        await Promise.all(clients.map((c, i) => c.free(names[i])));
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+  return rows;
+}
+
+export function defaultLaneCounts(): number[] {
+  const n = availableParallelism();
+  return n > 1 ? [1, n] : [1];
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { CODECS } from '../../codecs/index.ts';
+import { defaultLaneCounts, runDaemonBench, type DaemonBenchRow } from '../../bench-daemon/run.ts';
+import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
+import { CliError, EXIT_USAGE, intOption } from '../io.ts';
+
+function formatRows(rows: DaemonBenchRow[]): string {
+  const header = ['codec', 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', 'ratio', 'verified'];
+  const body = rows.map((r) => [
+    r.codec,
+    String(r.lanes),
+    (r.write.bytes / r.write.seconds / 1e6).toFixed(1),
+    (r.write.ops / r.write.seconds).toFixed(0),
+    r.write.p50us.toFixed(0),
+    r.write.p99us.toFixed(0),
+    (r.read.bytes / r.read.seconds / 1e6).toFixed(1),
+    (r.read.ops / r.read.seconds).toFixed(0),
+    r.read.p50us.toFixed(0),
+    r.read.p99us.toFixed(0),
+    r.ratio.toFixed(2),
+    r.verified ? 'yes' : 'NO',
+  ]);
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** `shimpack bench daemon`: the real daemon over loopback with the real client. */
+export function registerBenchDaemonCommand(bench: Command): void {
+  bench
+    .command('daemon')
+    .description('start the daemon, drive it over loopback with the TS client (write, then read back and verify), with 1 lane and all lanes')
+    .option('--codec <list>', 'comma-separated codecs (default: every registered codec)')
+    .option('--connections <n>', 'client connections', intOption('--connections', 1, 256), 2)
+    .option('--duration <s>', 'seconds per phase (write, read) per codec and lane count', intOption('--duration', 1, 600), 2)
+    .option('--write-bytes <n>', 'bytes per write/read request', intOption('--write-bytes', 1, 1 << 24), 4096)
+    .option('--depth <n>', 'requests in flight per connection', intOption('--depth', 1, 4096), 32)
+    .option('--lanes <list>', 'comma-separated lane counts (default: 1 and the CPU count)')
+    .option('--data <dir>', 'data set directory', DEFAULT_DATA_DIR)
+    .option('--data-bytes <n>', 'bytes of real weight tensors to cycle through per connection', intOption('--data-bytes', 4096, 1 << 30), 8 << 20)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (o: { codec?: string; connections: number; duration: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; json?: boolean }) => {
+      const known = CODECS.map((c) => c.name as string);
+      const codecs = o.codec ? o.codec.split(',') : known;
+      for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
+      const laneCounts = o.lanes ? o.lanes.split(',').map((x) => intOption('--lanes', 1, 64)(x)) : defaultLaneCounts();
+      let dataset;
+      try {
+        dataset = loadDataset(o.data);
+      } catch (e) {
+        if (e instanceof DatasetError) throw new CliError(e.message);
+        throw e;
+      }
+      const rows = await runDaemonBench(
+        { codecs, connections: o.connections, seconds: o.duration, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes },
+        (l) => process.stderr.write(`${l}\n`),
+      );
+      if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, rows }, null, 2)}\n`);
+      else {
+        process.stdout.write(`${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase\n`);
+        process.stdout.write(`${formatRows(rows)}\n`);
+      }
+      if (rows.some((r) => !r.verified)) process.exitCode = 1;
+    });
+}
