@@ -151,7 +151,7 @@ describe('apack table search', () => {
         const q = tableCostBits(optimalTable(h, 4), h);
         assert.ok(q >= bestQuantised - 1e-6 && q <= bestQuantised * 1.0005 + 1e-6, `quantised ${q} vs brute force ${bestQuantised}`);
       }),
-      { numRuns: 200 },
+      { numRuns: 200, examples: [[[0, 0, 1, 7, 16, 0, 0, 0, 6, 0, 1, 0, 0, 730, 8, 0]]] }, // once beat the refinement: an idle group's count
     );
   });
 

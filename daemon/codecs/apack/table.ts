@@ -193,7 +193,11 @@ function uniformTable(space: ValueSpace): ApackTable {
  * best[k][b] = min over a < b of best[k-1][a] + cost(a, b). Returns, for every
  * k, the best partition with exactly k non-empty groups (null when k > space).
  */
-export function optimalPartitions(hist: ArrayLike<number>, maxGroups = MAX_GROUPS): { vmin: number[]; realBits: number }[] {
+export function optimalPartitions(
+  hist: ArrayLike<number>,
+  maxGroups = MAX_GROUPS,
+  probability: 'real' | 'rounded' = 'real',
+): { vmin: number[]; realBits: number }[] {
   const space = hist.length;
   const n = histogramTotal(hist);
   const p = prefixSums(hist);
@@ -203,7 +207,13 @@ export function optimalPartitions(hist: ArrayLike<number>, maxGroups = MAX_GROUP
   for (let a = 0; a < space; a++) {
     for (let b = a + 1; b <= space; b++) {
       const m = p[b] - p[a];
-      cost[a * w + b] = m === 0 ? 0 : m * (offsetLength(b - a) - Math.log2(m / n));
+      // 'rounded' scores a group with its 10-bit count max(1, round(1024 m / N)) instead
+      // of m / N: still separable, and closer to what the coder pays for rare groups.
+      const q = probability === 'real' ? m / n : Math.max(1, Math.round((COUNT_TOTAL * m) / n)) / COUNT_TOTAL;
+      // A group holding no mass still needs count 1, which the others lose: about
+      // N * log2(1024/1023) bits. The 'rounded' variant charges it.
+      const idle = probability === 'real' ? 0 : -n * Math.log2(1 - 1 / COUNT_TOTAL);
+      cost[a * w + b] = m === 0 ? idle : m * (offsetLength(b - a) - Math.log2(q));
     }
   }
   const kMax = Math.min(maxGroups, space);
@@ -294,16 +304,28 @@ export function optimalTable(hist: ArrayLike<number>, maxGroups = MAX_GROUPS): A
   const space = checkHistogram(hist);
   if (histogramTotal(hist) === 0) return uniformTable(space);
   const p = prefixSums(hist);
+  // Two exact DPs: with real probabilities, and with each group's rounded
+  // 10-bit count plus the count an idle group costs. Count rounding can make
+  // either one's partition the better start, so the best of each is refined
+  // on the cost the coder really pays.
   let best: number[] = [];
   let bestBits = Infinity;
-  for (const { vmin } of optimalPartitions(hist, maxGroups)) {
-    const bits = quantisedCost(p, vmin);
+  for (const probability of ['real', 'rounded'] as const) {
+    let start: number[] = [];
+    let startBits = Infinity;
+    for (const { vmin } of optimalPartitions(hist, maxGroups, probability)) {
+      const bits = quantisedCost(p, vmin);
+      if (bits < startBits) {
+        start = vmin;
+        startBits = bits;
+      }
+    }
+    const bits = refineBoundaries(p, start);
     if (bits < bestBits) {
-      best = vmin;
+      best = start;
       bestBits = bits;
     }
   }
-  refineBoundaries(p, best);
   return tableFromBoundaries(space, hist, best, optimalCounts);
 }
 
