@@ -75,7 +75,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--connections <n>', 'independent copies of the trace, each on its own connection and address slice', intOption('--connections', 1, 64), 1)
     .option('--loop', 'start over at the end (until --duration, or Ctrl-C)')
     .option('--duration <s>', 'stop after this many seconds', parseDuration)
-    .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote (default)', true)
+    .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote', true)
     .option('--no-verify', 'do not check reads')
     .option('--window <n>', 'requests in flight at most', intOption('--window', 1, 65536), 256)
     .option('--token <token>', 'token for hello, if the daemon wants one')
