@@ -1,0 +1,176 @@
+import type { CodecModel } from '../codecs/codec.ts';
+import { decodeContainer, encodeContainer } from '../codecs/container.ts';
+import type { Dtype } from '../codecs/dtype.ts';
+import { CodecError } from '../codecs/errors.ts';
+import { CODECS, codecByName } from '../codecs/index.ts';
+import { mutate } from './mutate.ts';
+import { Rng } from './rng.ts';
+
+/**
+ * Decoder fuzzing of every registered codec and of the container. A case
+ * takes a valid coded stream (a block, a codec's parameters, or a whole
+ * container), damages it (see mutate.ts) and decodes it. Allowed outcomes:
+ * bytes (damage that still decodes is fine) or a CodecError. Anything else is
+ * a finding: another exception type, a case slower than the time bound,
+ * writes outside the output (checked with guard bytes around it), or a
+ * decoder that modified its input.
+ */
+
+export type CaseOutcome = 'decoded' | 'codec-error';
+
+export interface Finding {
+  readonly seed: number;
+  readonly target: string;
+  readonly how: string;
+  readonly problem: string;
+}
+
+export interface Sample {
+  readonly target: string;
+  readonly model: CodecModel;
+  readonly raw: Uint8Array;
+  readonly coded: Uint8Array;
+}
+
+interface ContainerSample {
+  readonly target: string;
+  readonly bytes: Uint8Array;
+}
+
+const GUARD = 16;
+const CANARY = 0xa5;
+
+/** Typical tensors: sparse (post-ReLU), narrow (quantised weights), uniform noise, constant. */
+function sampleData(rng: Rng, n: number, dtype: Dtype, style: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rng.u32();
+    if (style === 0) out[i] = (r & 3) === 0 ? (r >>> 8) & 0xff : 0;
+    else if (style === 1) out[i] = ((r >>> 8) % 9) - 4 + (dtype === 'uint8' ? 4 : 0);
+    else if (style === 2) out[i] = r & 0xff;
+    else out[i] = 7;
+  }
+  return out;
+}
+
+/** The valid streams the cases start from, built once per seed base. */
+export class CodecCorpus {
+  readonly blocks: Sample[] = [];
+  readonly params: { target: string; codec: string; dtype: Dtype; params: Uint8Array }[] = [];
+  readonly containers: ContainerSample[] = [];
+
+  constructor(seed = 1) {
+    const rng = new Rng(seed);
+    for (const codec of CODECS) {
+      for (const dtype of codec.dtypes) {
+        for (let style = 0; style < 4; style++) {
+          const fitData = sampleData(rng, 8192, dtype, style);
+          const model = codec.fit(fitData, dtype);
+          this.params.push({ target: `${codec.name}/${dtype}/params`, codec: codec.name, dtype, params: model.params });
+          for (const len of [64, 256, 4096]) {
+            const raw = sampleData(rng, len, dtype, style);
+            const slot = new Uint8Array(Math.max(len, model.maxEncodedBytes(len)));
+            const n = model.encodeBlock(raw, slot);
+            this.blocks.push({ target: `${codec.name}/${dtype}/block${len}`, model, raw, coded: slot.slice(0, n) });
+          }
+          if (style < 3) {
+            const tensor = sampleData(rng, 3000 + rng.int(3000), dtype, style);
+            const len = dtype === 'int16' ? tensor.length & ~1 : tensor.length;
+            const bytes = encodeContainer(tensor.subarray(0, len), { codec: codec.name, dtype, blockSize: rng.pick([64, 256, 1024]) });
+            this.containers.push({ target: `container/${codec.name}/${dtype}`, bytes });
+          }
+        }
+      }
+    }
+  }
+
+  /** Sanity: every unmutated stream decodes to its original bytes (else the fuzzer is blind). */
+  selfCheck(): void {
+    for (const s of this.blocks) {
+      const out = new Uint8Array(s.raw.length);
+      s.model.decodeBlock(s.coded, out);
+      if (!out.every((v, i) => v === s.raw[i])) throw new Error(`corpus: ${s.target} does not round-trip`);
+    }
+    for (const c of this.containers) decodeContainer(c.bytes);
+  }
+}
+
+function classify(e: unknown): string | undefined {
+  if (e instanceof CodecError) return undefined;
+  const err = e as Error;
+  return `${err?.name ?? typeof e}: ${err?.message ?? String(e)}`.slice(0, 300);
+}
+
+/**
+ * Run one case. Returns the outcome or a finding. `timeBoundMs` is the
+ * longest a single decode may take; a hang never returns at all, which the
+ * caller's watchdog (a worker thread) catches.
+ */
+export function runCodecCase(corpus: CodecCorpus, seed: number, timeBoundMs: number): CaseOutcome | Finding {
+  const rng = new Rng(seed);
+  const kind = rng.int(10); // 7 blocks : 1 params : 2 containers
+  const t0 = performance.now();
+  let target: string;
+  let how = '';
+  let problem: string | undefined;
+  let outcome: CaseOutcome = 'decoded';
+  if (kind < 7) {
+    const s = rng.pick(corpus.blocks);
+    const other = rng.pick(corpus.blocks).coded;
+    target = s.target;
+    const m = mutate(rng, s.coded, other);
+    how = m.how.join('+');
+    // Sometimes also ask for a wrong output length (the caller's metadata can be wrong too).
+    let outLen = s.raw.length;
+    if (rng.chance(0.15)) outLen = rng.pick([0, 1, 2, outLen - 2, outLen + 2, outLen * 2].filter((x) => x >= 0));
+    if (s.model.dtype === 'int16') outLen &= ~1;
+    const srcBox = new Uint8Array(m.bytes.length + 2 * GUARD).fill(CANARY);
+    srcBox.set(m.bytes, GUARD);
+    const src = srcBox.subarray(GUARD, GUARD + m.bytes.length);
+    const outBox = new Uint8Array(outLen + 2 * GUARD).fill(CANARY);
+    const out = outBox.subarray(GUARD, GUARD + outLen);
+    try {
+      s.model.decodeBlock(src, out);
+    } catch (e) {
+      problem = classify(e);
+      outcome = 'codec-error';
+    }
+    for (let i = 0; i < GUARD && !problem; i++) {
+      if (outBox[i] !== CANARY || outBox[GUARD + outLen + i] !== CANARY) problem = 'decoder wrote outside its output';
+    }
+    if (!problem && !m.bytes.every((v, i) => v === src[i])) problem = 'decoder modified its input';
+  } else if (kind < 8) {
+    const p = rng.pick(corpus.params);
+    target = p.target;
+    const m = mutate(rng, p.params, rng.pick(corpus.params).params);
+    how = m.how.join('+');
+    try {
+      const model = codecByName(p.codec).load(m.bytes, p.dtype);
+      // A table that loads must also code: round-trip a small block with it.
+      const raw = new Uint8Array(256);
+      for (let i = 0; i < raw.length; i++) raw[i] = rng.u32() & 0xff;
+      const slot = new Uint8Array(Math.max(256, model.maxEncodedBytes(256)));
+      const n = model.encodeBlock(raw, slot);
+      const back = new Uint8Array(256);
+      model.decodeBlock(slot.subarray(0, n), back);
+      if (!back.every((v, i) => v === raw[i])) problem = 'a mutated table loads but does not round-trip';
+    } catch (e) {
+      problem = classify(e);
+      outcome = 'codec-error';
+    }
+  } else {
+    const c = rng.pick(corpus.containers);
+    target = c.target;
+    const m = mutate(rng, c.bytes, rng.pick(corpus.containers).bytes);
+    how = m.how.join('+');
+    try {
+      decodeContainer(m.bytes);
+    } catch (e) {
+      problem = classify(e);
+      outcome = 'codec-error';
+    }
+  }
+  const ms = performance.now() - t0;
+  if (!problem && ms > timeBoundMs) problem = `took ${ms.toFixed(0)} ms (bound ${timeBoundMs} ms)`;
+  return problem ? { seed, target, how, problem } : outcome;
+}
