@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
-import { crc32 } from '../daemon/traces/crc32.ts';
+import { crc32 } from 'node:zlib';
 import { TraceError } from '../daemon/traces/errors.ts';
 import type { RegionRecord } from '../daemon/traces/format.ts';
 import { generateModelTrace, planModelTrace } from '../daemon/traces/model-gen.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { crc32 } from '../daemon/traces/crc32.ts';
+import { crc32 } from 'node:zlib';
 import { DatasetPayload } from '../daemon/traces/dataset-payload.ts';
 import { TraceError } from '../daemon/traces/errors.ts';
 import type { RegionRecord, TraceRecord } from '../daemon/traces/format.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
-import { crc32 } from '../daemon/traces/crc32.ts';
+import { crc32 } from 'node:zlib';
 import { DatasetPayload } from '../daemon/traces/dataset-payload.ts';
 import { importTrace, type ImportFormat } from '../daemon/traces/import-trace.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';

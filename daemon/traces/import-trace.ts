@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import type { RegionKind, TraceDtype } from './format.ts';
 import { LineBitmap } from './line-bitmap.ts';

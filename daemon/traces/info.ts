@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import type { HeaderRecord, RegionRecord } from './format.ts';
 import { readTrace } from './reader.ts';
 import { findRegion } from './regions.ts';

@@ -1,5 +1,5 @@
 import { loadDataset, readTensor, type Dataset, type TensorEntry } from '../dataset/manifest.ts';
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import { TraceWriter } from './writer.ts';
 

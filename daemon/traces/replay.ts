@@ -1,6 +1,6 @@
 import { ShimpackClient } from '../../clients/ts/index.ts';
 import type { RegionRequest, StatsTotals } from '../../protocol/types.ts';
-import { crc32 } from './crc32.ts';
+import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type OpRecord, type RegionRecord } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
