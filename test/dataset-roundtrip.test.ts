@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeContainer, encodeContainer } from '../daemon/codecs/container.ts';
+import { CODECS } from '../daemon/codecs/index.ts';
+import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
+import { DATA_DIR, hasData } from './helpers.ts';
+
+// Byte-exact round trip of every tensor of the public data set through every
+// codec that supports its dtype, at the default 4 KiB blocks.
+describe('every tensor of ../shared/data round-trips', { skip: !hasData && 'no ../shared/data' }, () => {
+  const ds = hasData ? loadDataset(DATA_DIR) : { dir: '', tensors: [] };
+  for (const codec of CODECS.filter((c) => c.name !== 'raw')) {
+    it(`${codec.name}: all ${ds.tensors.length} tensors`, () => {
+      let bytes = 0;
+      for (const t of ds.tensors) {
+        const data = readTensor(ds, t);
+        const c = encodeContainer(data, { codec: codec.name, dtype: t.dtype });
+        const back = decodeContainer(c).data;
+        assert.ok(Buffer.from(back.buffer, back.byteOffset, back.length).equals(data), `${codec.name} changed ${t.file}`);
+        bytes += data.length;
+      }
+      assert.equal(bytes, ds.tensors.reduce((s, t) => s + t.bytes, 0));
+    });
+  }
+});
