@@ -8,39 +8,56 @@ function rate(metric: string, selector = SEL): string {
   return `rate(${metric}{${selector}}${RATE})`;
 }
 
-/** raw/stored of the shim's bytes, grouped by `by` (the ratio is computed here, never averaged). */
+/** Traffic ratio: raw/stored bytes moved, grouped by `by` (the ratio is computed here, never averaged). */
 function ratio(by: string, selector = SEL): string {
   const g = by ? `sum by (${by}) ` : 'sum ';
   return `${g}(${rate('shimpack_raw_bytes_total', selector)}) / ${g}(${rate('shimpack_stored_bytes_total', selector)})`;
 }
+
+/** Storage ratio: raw/stored bytes the live regions hold now (stats' ratio), grouped by `by`. */
+function storageRatio(by: string, selector = SEL): string {
+  const g = by ? `sum by (${by}) ` : 'sum ';
+  return `${g}(shimpack_region_raw_bytes{${selector}}) / ${g}(shimpack_region_stored_bytes{${selector}})`;
+}
+
+const TRAFFIC_RATIO_MEANING =
+  'Traffic ratio: raw bytes the clients moved / stored bytes the backend moved. Equal to the compression ratio for whole-block accesses; an access smaller than a block still moves (and a write rewrites) the whole stored block, so burst-sized traffic falls below 1 (that is the bandwidth the shim really costs there).';
 
 /** The overview: bandwidth, ratio, bursts, latency, lanes, errors and memory of every daemon Prometheus scrapes. */
 export function overviewDashboard(): Dashboard {
   const l = new Layout();
 
   l.row('Summary');
-  l.stat('Compression ratio', 'Raw bytes the clients moved / stored bytes the backend moved, reads and writes of the selected regions. The compression ratio for whole-block accesses; accesses smaller than a block also move whole stored blocks, which can take it below 1.', 'suffix:×', [{ expr: ratio('') }], { decimals: 2 });
-  l.stat('Raw bandwidth', 'Uncompressed bytes per second the clients wrote and read.', 'Bps', [{ expr: `sum(${rate('shimpack_raw_bytes_total')})` }]);
-  l.stat('Stored bandwidth', 'Coded block bytes per second moved to and from the backend.', 'Bps', [{ expr: `sum(${rate('shimpack_stored_bytes_total')})` }]);
+  l.stat('Compression ratio (storage)', 'Raw bytes of the blocks the selected live regions hold / the stored bytes they take: the storage compression ratio (stats ratio), whatever the access sizes.', 'suffix:×', [{ expr: storageRatio('') }], { w: 5, decimals: 2 });
+  l.stat('Traffic ratio', TRAFFIC_RATIO_MEANING, 'suffix:×', [{ expr: ratio('') }], { w: 5, decimals: 2 });
+  l.stat('Raw bandwidth', 'Uncompressed bytes per second the clients wrote and read.', 'Bps', [{ expr: `sum(${rate('shimpack_raw_bytes_total')})` }], { w: 5 });
+  l.stat('Stored bandwidth', 'Coded block bytes per second moved to and from the backend.', 'Bps', [{ expr: `sum(${rate('shimpack_stored_bytes_total')})` }], { w: 5 });
   l.stat('DRAM bursts saved', 'Share of the uncompressed DRAM bursts the stored blocks avoid (1 - stored/raw bursts).', 'percentunit', [
     { expr: `1 - sum(${rate('shimpack_stored_bursts_total')}) / sum(${rate('shimpack_raw_bursts_total')})` },
-  ]);
+  ], { w: 4 });
 
   l.row('Bandwidth and compression');
   l.timeseries('Raw vs stored bandwidth by region and kind', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
     { expr: `sum by (region, kind) (${rate('shimpack_raw_bytes_total')})`, legend: '{{region}} ({{kind}}) raw' },
     { expr: `sum by (region, kind) (${rate('shimpack_stored_bytes_total')})`, legend: '{{region}} ({{kind}}) stored' },
   ], { min: 0 });
-  l.timeseries('Compression ratio by region and op', 'raw/stored bytes moved per region, for writes (newly coded data) and reads (data coming back); below 1 when sub-block accesses move whole stored blocks.', 'suffix:×', [
+  l.timeseries('Traffic ratio by region and op', `${TRAFFIC_RATIO_MEANING} Per region, for writes (newly coded data) and reads (data coming back).`, 'suffix:×', [
     { expr: ratio('region, op'), legend: '{{region}} {{op}}' },
   ]);
-  l.timeseries('Compression ratio by codec', 'raw/stored bytes moved by all regions using each codec.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
-  l.bargauge('Compression ratio now, by codec', 'The current raw/stored ratio of each codec over the rate interval.', 'suffix:×', [{ expr: ratio('codec'), legend: '{{codec}}' }]);
+  l.timeseries('Storage compression ratio by region', 'Raw / stored bytes each live region holds now (its stats ratio). Freed regions disappear.', 'suffix:×', [
+    { expr: storageRatio('region'), legend: '{{region}}' },
+  ]);
+  l.timeseries('Storage compression ratio by codec', 'Raw / stored bytes held by all live regions using each codec.', 'suffix:×', [{ expr: storageRatio('codec'), legend: '{{codec}}' }]);
+  l.bargauge('Storage compression ratio now, by codec', 'Raw / stored bytes held right now by the regions of each codec.', 'suffix:×', [{ expr: storageRatio('codec'), legend: '{{codec}}' }]);
+  l.timeseries('Bytes held, raw vs stored, by region', 'Uncompressed bytes of the blocks each live region holds against the stored bytes they take.', 'bytes', [
+    { expr: `sum by (region) (shimpack_region_raw_bytes{${SEL}})`, legend: '{{region}} raw' },
+    { expr: `sum by (region) (shimpack_region_stored_bytes{${SEL}})`, legend: '{{region}} stored' },
+  ], { min: 0 });
   l.timeseries('DRAM bursts saved by region', 'Bursts per second the accesses would take uncompressed minus the bursts they take on stored blocks (read-modify-write reads included).', 'cps', [
     { expr: `sum by (region) (${rate('shimpack_raw_bursts_total')}) - sum by (region) (${rate('shimpack_stored_bursts_total')})`, legend: '{{region}}' },
   ]);
-  l.timeseries('Block writes stored raw', 'Block writes per second stored raw because coding did not make them smaller (always all of them for the raw codec).', 'cps', [
-    { expr: `sum by (region, codec) (${rate('shimpack_raw_fallback_blocks_total')})`, legend: '{{region}} ({{codec}})' },
+  l.timeseries('Share of block writes stored raw', 'Block writes stored raw because coding did not make them smaller, over all block writes (always 100% for the raw codec).', 'percentunit', [
+    { expr: `sum by (region, codec) (${rate('shimpack_raw_fallback_blocks_total')}) / sum by (region, codec) (${rate('shimpack_block_writes_total')})`, legend: '{{region}} ({{codec}})' },
   ], { min: 0 });
 
   l.row('Latency');

@@ -14,27 +14,31 @@ export function regionDashboard(): Dashboard {
   l.row('Region $region');
   l.stat('Raw bytes moved', 'Uncompressed bytes written and read since the daemon started, with the region\'s codec and kind.', 'bytes', [
     { expr: `sum by (codec, kind, op) (shimpack_raw_bytes_total{${SEL}})`, legend: '{{codec}} · {{kind}} · {{op}}' },
-  ], { w: 8 });
-  l.stat('Write compression ratio', 'Raw / stored bytes of the writes (newly coded data).', 'suffix:×', [
+  ], { w: 6 });
+  l.stat('Storage compression ratio', 'Raw / stored bytes of the blocks the region holds now (its stats ratio), whatever the access sizes.', 'suffix:×', [
+    { expr: `sum(shimpack_region_raw_bytes{${SEL}}) / sum(shimpack_region_stored_bytes{${SEL}})` },
+  ], { w: 3, decimals: 2 });
+  l.stat('Write traffic ratio', 'Raw / stored bytes moved by the writes; below 1 when writes smaller than a block rewrite whole stored blocks.', 'suffix:×', [
     { expr: `sum(${rate('shimpack_raw_bytes_total', ',op="write"')}) / sum(${rate('shimpack_stored_bytes_total', ',op="write"')})` },
-  ], { w: 4, decimals: 2 });
-  l.stat('Read compression ratio', 'Raw / stored bytes of the reads.', 'suffix:×', [
+  ], { w: 3, decimals: 2 });
+  l.stat('Read traffic ratio', 'Raw / stored bytes moved by the reads; below 1 when reads smaller than a block fetch whole stored blocks.', 'suffix:×', [
     { expr: `sum(${rate('shimpack_raw_bytes_total', ',op="read"')}) / sum(${rate('shimpack_stored_bytes_total', ',op="read"')})` },
-  ], { w: 4, decimals: 2 });
+  ], { w: 3, decimals: 2 });
   l.stat('DRAM bursts saved', '1 - stored/raw bursts of this region.', 'percentunit', [
     { expr: `1 - sum(${rate('shimpack_stored_bursts_total')}) / sum(${rate('shimpack_raw_bursts_total')})` },
-  ], { w: 4 });
-  l.stat('Block writes stored raw', 'Block writes per second kept raw because coding did not shrink them.', 'cps', [
-    // No series until a block falls back; show 0 rather than "No data".
-    { expr: `sum(${rate('shimpack_raw_fallback_blocks_total')}) or vector(0)` },
-  ], { w: 4 });
+  ], { w: 3 });
+  l.stat('Block writes stored raw', 'Share of the block writes kept raw because coding did not shrink them.', 'percentunit', [
+    { expr: `sum(${rate('shimpack_raw_fallback_blocks_total')}) / sum(${rate('shimpack_block_writes_total')})` },
+  ], { w: 3 });
+  l.stat('Bytes held', 'Stored bytes the region takes now.', 'bytes', [{ expr: `sum(shimpack_region_stored_bytes{${SEL}})` }], { w: 3 });
 
   l.timeseries('Raw vs stored bandwidth by op', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
     { expr: `sum by (op) (${rate('shimpack_raw_bytes_total')})`, legend: 'raw {{op}}' },
     { expr: `sum by (op) (${rate('shimpack_stored_bytes_total')})`, legend: 'stored {{op}}' },
   ], { min: 0 });
-  l.timeseries('Compression ratio by op', 'Raw / stored bytes over time.', 'suffix:×', [
-    { expr: `sum by (op) (${rate('shimpack_raw_bytes_total')}) / sum by (op) (${rate('shimpack_stored_bytes_total')})`, legend: '{{op}}' },
+  l.timeseries('Compression ratio: storage and traffic', 'Storage: raw / stored bytes the region holds. Traffic, per op: raw / stored bytes moved, equal to the storage ratio for whole-block accesses and below it (even below 1) for accesses smaller than a block, which move whole stored blocks.', 'suffix:×', [
+    { expr: `sum(shimpack_region_raw_bytes{${SEL}}) / sum(shimpack_region_stored_bytes{${SEL}})`, legend: 'storage' },
+    { expr: `sum by (op) (${rate('shimpack_raw_bytes_total')}) / sum by (op) (${rate('shimpack_stored_bytes_total')})`, legend: 'traffic {{op}}' },
   ]);
   l.timeseries('DRAM bursts, raw vs stored', 'Bursts per second the accesses would take uncompressed and the bursts they take on stored blocks.', 'cps', [
     { expr: `sum by (op) (${rate('shimpack_raw_bursts_total')})`, legend: 'raw {{op}}' },

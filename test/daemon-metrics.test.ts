@@ -63,6 +63,22 @@ describe('/metrics after real traffic', () => {
       assert.equal(sum(m, 'shimpack_raw_bursts_total', 'region="wts"'), wts.burstsRaw);
       assert.equal(sum(m, 'shimpack_stored_bursts_total', 'region="wts"'), wts.burstsStored);
       assert.equal(sum(m, 'shimpack_raw_fallback_blocks_total', 'region="acts"'), 40, 'raw codec blocks never shrink');
+      // Every block write is counted: 40 whole blocks in acts; wts writes touch each 4 KiB block they overlap.
+      assert.equal(sum(m, 'shimpack_block_writes_total', 'region="acts"', 'kind="activation"', 'codec="raw"'), 40);
+      let wtsBlocks = 0;
+      for (let i = 0; i < 40; i++) {
+        const a = i * 20_000;
+        wtsBlocks += Math.floor((a + 1000 + i * 97 - 1) / 4096) - Math.floor(a / 4096) + 1;
+      }
+      assert.equal(sum(m, 'shimpack_block_writes_total', 'region="wts"'), wtsBlocks);
+      assert.equal(m.get('shimpack_raw_fallback_blocks_total{region="wts",kind="weight",codec="zvc"}'), wts.blocksRaw, 'zeroed, then counted');
+      // Storage gauges are the stats' held bytes (the storage ratio), per live region.
+      assert.equal(m.get('shimpack_region_raw_bytes{region="wts",kind="weight",codec="zvc"}'), wts.rawBytesStored);
+      assert.equal(m.get('shimpack_region_stored_bytes{region="wts",kind="weight",codec="zvc"}'), wts.storedBytes);
+      assert.ok(wts.rawBytesStored / wts.storedBytes > 1, 'zvc compresses the 70%-zero test bytes');
+      const acts = stats.regions.find((r) => r.name === 'acts')!;
+      assert.equal(m.get('shimpack_region_raw_bytes{region="acts",kind="activation",codec="raw"}'), 40 * 4096);
+      assert.equal(m.get('shimpack_region_stored_bytes{region="acts",kind="activation",codec="raw"}'), acts.storedBytes);
       assert.equal(sum(m, 'shimpack_request_duration_seconds_count', 'op="write"'), 80);
       assert.equal(sum(m, 'shimpack_request_duration_seconds_count', 'op="read"'), 2, 'two reads succeeded');
       assert.ok(sum(m, 'shimpack_codec_seconds_total', 'codec="zvc"', 'op="write"') > 0);
@@ -77,6 +93,14 @@ describe('/metrics after real traffic', () => {
       assert.ok(sum(m, 'shimpack_lane_batch_duration_seconds_count') > 0);
       assert.ok(m.has('process_resident_memory_bytes'), 'default process metrics');
       assert.ok(m.has('nodejs_eventloop_lag_seconds'));
+
+      // Freeing a region removes its storage gauges; its counters stay (they are totals).
+      await c.free('acts');
+      const m2 = parseMetrics(await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text());
+      assert.equal(sum(m2, 'shimpack_region_raw_bytes', 'region="acts"'), 0);
+      assert.ok(![...m2.keys()].some((k) => k.startsWith('shimpack_region_stored_bytes{region="acts"')), 'freed region gauge removed');
+      assert.equal(m2.get('shimpack_region_raw_bytes{region="wts",kind="weight",codec="zvc"}'), wts.rawBytesStored);
+      assert.equal(sum(m2, 'shimpack_block_writes_total', 'region="acts"'), 40);
 
       const h = await fetch(`http://127.0.0.1:${d.port}/healthz`);
       assert.equal(h.status, 200);

@@ -186,6 +186,14 @@ describe('monitoring against a real Prometheus', { skip, timeout: 120_000 }, () 
     assert.ok(Math.abs((ratio.get('raw') ?? 0) - 1) < 1e-6, `raw ratio ${ratio.get('raw')}`);
     const coding = [...ratio].filter(([c]) => c !== 'raw');
     assert.ok(coding.length > 0 && coding.every(([, r]) => r > 1), `coding codecs should compress real tensors: ${JSON.stringify(coding)}`);
+    // Storage ratio (held bytes): what the collapse alert watches; the same split between raw and coding codecs.
+    const held = await query('job_codec:shimpack_storage_compression:ratio');
+    const storage = new Map(held.map((s) => [s.metric.codec, Number(s.value[1])]));
+    assert.ok(Math.abs((storage.get('raw') ?? 0) - 1) < 1e-6, `raw storage ratio ${storage.get('raw')}`);
+    const codingHeld = [...storage].filter(([c]) => c !== 'raw');
+    assert.ok(codingHeld.length > 0 && codingHeld.every(([, r]) => r > 1), `coding codecs should hold real tensors compressed: ${JSON.stringify(codingHeld)}`);
+    const rawShare = await query('sum by (codec) (job_region_codec:shimpack_raw_fallback:ratio1m)');
+    assert.ok(rawShare.some((s) => s.metric.codec === 'raw' && Number(s.value[1]) > 0), `raw codec stores its block writes raw: ${JSON.stringify(rawShare)}`);
     const errors = await query('sum by (code) (rate(shimpack_errors_total[10s])) > 0');
     assert.deepEqual(errors.map((s) => s.metric.code), ['E_OUT_OF_REGION']);
     const up = await query('up{job="shimpack"}');

@@ -73,24 +73,34 @@ export function variableQueries(): VariableQuery[] {
   return out;
 }
 
-/** `record:` names and expressions of rules.yml, in file order (block scalars `|` included). */
-export function recordingRules(): { record: string; expr: string }[] {
+/** `record:` or `alert:` names and expressions of rules.yml, in file order (block scalars `|` included). */
+function rulesOf(key: 'record' | 'alert'): { name: string; expr: string }[] {
   const lines = readFileSync(`${PROMETHEUS_DIR}rules.yml`, 'utf8').split('\n');
-  const out: { record: string; expr: string }[] = [];
+  const out: { name: string; expr: string }[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const rec = /^\s*- record:\s*(\S+)\s*$/.exec(lines[i]);
+    const rec = new RegExp(`^\\s*- ${key}:\\s*(\\S+)\\s*$`).exec(lines[i]);
     if (!rec) continue;
     const ex = /^(\s*)expr:\s*(.*)$/.exec(lines[i + 1] ?? '');
-    if (!ex) throw new Error(`rules.yml: record ${rec[1]} is not followed by expr:`);
+    if (!ex) throw new Error(`rules.yml: ${key} ${rec[1]} is not followed by expr:`);
     let expr = ex[2];
     if (expr === '|') {
       const body: string[] = [];
       for (let j = i + 2; j < lines.length && (lines[j].startsWith(ex[1] + '  ') || lines[j].trim() === ''); j++) body.push(lines[j].trim());
       expr = body.join(' ').trim();
     }
-    out.push({ record: rec[1], expr });
+    out.push({ name: rec[1], expr });
   }
   return out;
+}
+
+/** `record:` names and expressions of rules.yml, in file order. */
+export function recordingRules(): { record: string; expr: string }[] {
+  return rulesOf('record').map((r) => ({ record: r.name, expr: r.expr }));
+}
+
+/** `alert:` names and expressions of rules.yml, in file order. */
+export function alertRules(): { alert: string; expr: string }[] {
+  return rulesOf('alert').map((r) => ({ alert: r.name, expr: r.expr }));
 }
 
 const NOT_METRICS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan']);

@@ -1,5 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { ERROR_CODE_LIST, OPS } from '../../protocol/types.ts';
+import { ACC_OPS, CodecTimeAccumulator, SeriesAccumulator } from './series-accumulator.ts';
+
+/** What the per-region storage gauges read at scrape time: the live regions' held bytes. */
+export interface HeldRegion {
+  readonly metricLabel: string;
+  readonly kind: string;
+  readonly codec: string;
+  /** Raw bytes of the blocks held (stats' rawBytesStored). */
+  readonly rawBytesStored: number;
+  /** Stored payload bytes of those blocks (stats' storedBytes). */
+  readonly storedBytes: number;
+}
 
 /**
  * Every Prometheus series of the daemon, in one registry on the main thread
@@ -10,12 +22,18 @@ import { ERROR_CODE_LIST, OPS } from '../../protocol/types.ts';
 export class DaemonMetrics {
   readonly registry = new Registry();
   private readonly regionLabels = new Set<string>();
+  /** Pending per-block counts, by label set; flushed into the counters when scraped. */
+  private readonly series = new Map<string, SeriesAccumulator>();
+  private readonly codecTime = new Map<string, CodecTimeAccumulator>();
+  /** Live regions, for the storage gauges (set by the engine). */
+  heldRegions: () => Iterable<HeldRegion> = () => [];
 
   readonly rawBytes: Counter<'region' | 'kind' | 'codec' | 'op'>;
   readonly storedBytes: Counter<'region' | 'kind' | 'codec' | 'op'>;
   readonly rawBursts: Counter<'region' | 'kind' | 'codec' | 'op'>;
   readonly storedBursts: Counter<'region' | 'kind' | 'codec' | 'op'>;
   readonly rawFallbackBlocks: Counter<'region' | 'kind' | 'codec'>;
+  readonly blockWrites: Counter<'region' | 'kind' | 'codec'>;
   readonly requestDuration: Histogram<'op'>;
   readonly codecSeconds: Counter<'lane' | 'codec' | 'op'>;
   readonly laneBatchDuration: Histogram<'lane'>;
@@ -28,26 +46,71 @@ export class DaemonMetrics {
 
   constructor(
     private readonly regionLabelCap: number,
-    lanes: number,
+    private readonly lanes: number,
     probes: { laneDepth(lane: number): number; backendBytes(): number; backendBlocks(): number; sendBufferBytes(): number },
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const bytesLabels = ['region', 'kind', 'codec', 'op'] as const;
-    this.rawBytes = new Counter({ name: 'shimpack_raw_bytes_total', help: 'Uncompressed bytes clients wrote (op=write) or read (op=read)', labelNames: bytesLabels, registers });
+    // Every per-block counter pulls the pending deltas in when scraped (the first one flushes them all).
+    const flush = (): void => this.flush();
+    this.rawBytes = new Counter({ name: 'shimpack_raw_bytes_total', help: 'Uncompressed bytes clients wrote (op=write) or read (op=read)', labelNames: bytesLabels, registers, collect: flush });
     this.storedBytes = new Counter({
       name: 'shimpack_stored_bytes_total',
-      help: 'Stored (coded) block bytes moved to the backend (op=write) or from it (op=read); raw/stored in PromQL is the ratio',
+      help: 'Stored (coded) block bytes moved to the backend (op=write) or from it (op=read); raw/stored in PromQL is the traffic ratio',
       labelNames: bytesLabels,
       registers,
+      collect: flush,
     });
-    this.rawBursts = new Counter({ name: 'shimpack_raw_bursts_total', help: 'DRAM bursts the accesses would take uncompressed', labelNames: bytesLabels, registers });
-    this.storedBursts = new Counter({ name: 'shimpack_stored_bursts_total', help: 'DRAM bursts the accesses take on stored blocks (incl. read-modify-write reads)', labelNames: bytesLabels, registers });
+    this.rawBursts = new Counter({ name: 'shimpack_raw_bursts_total', help: 'DRAM bursts the accesses would take uncompressed', labelNames: bytesLabels, registers, collect: flush });
+    this.storedBursts = new Counter({
+      name: 'shimpack_stored_bursts_total',
+      help: 'DRAM bursts the accesses take on stored blocks (incl. read-modify-write reads)',
+      labelNames: bytesLabels,
+      registers,
+      collect: flush,
+    });
     this.rawFallbackBlocks = new Counter({
       name: 'shimpack_raw_fallback_blocks_total',
       help: 'Block writes stored raw because coding did not make them smaller',
       labelNames: ['region', 'kind', 'codec'] as const,
       registers,
+      collect: flush,
+    });
+    this.blockWrites = new Counter({
+      name: 'shimpack_block_writes_total',
+      help: 'Block writes stored (whole-block or read-modify-write); raw_fallback_blocks / block_writes is the share stored raw',
+      labelNames: ['region', 'kind', 'codec'] as const,
+      registers,
+      collect: flush,
+    });
+    // Bytes held now, per region: their ratio is the storage compression ratio (stats' ratio).
+    const metricsSelf = this;
+    const held = (field: 'rawBytesStored' | 'storedBytes') =>
+      function (this: Gauge<'region' | 'kind' | 'codec'>): void {
+        this.reset(); // freed regions disappear
+        const sums = new Map<string, { labels: { region: string; kind: string; codec: string }; v: number }>();
+        for (const r of metricsSelf.heldRegions()) {
+          const key = `${r.metricLabel}\u0000${r.kind}\u0000${r.codec}`;
+          const e = sums.get(key);
+          if (e) e.v += r[field];
+          else sums.set(key, { labels: { region: r.metricLabel, kind: r.kind, codec: r.codec }, v: r[field] });
+        }
+        for (const e of sums.values()) this.set(e.labels, e.v);
+      };
+    new Gauge({
+      name: 'shimpack_region_raw_bytes',
+      help: 'Uncompressed bytes of the blocks each live region holds (stats rawBytesStored)',
+      labelNames: ['region', 'kind', 'codec'] as const,
+      registers,
+      collect: held('rawBytesStored'),
+    });
+    new Gauge({
+      name: 'shimpack_region_stored_bytes',
+      help: 'Stored payload bytes of the blocks each live region holds (stats storedBytes); region_raw_bytes / region_stored_bytes is the storage compression ratio',
+      labelNames: ['region', 'kind', 'codec'] as const,
+      registers,
+      collect: held('storedBytes'),
     });
     this.requestDuration = new Histogram({
       name: 'shimpack_request_duration_seconds',
@@ -56,7 +119,13 @@ export class DaemonMetrics {
       buckets: exponentialBuckets(1e-6, 2, 24),
       registers,
     });
-    this.codecSeconds = new Counter({ name: 'shimpack_codec_seconds_total', help: 'Seconds spent encoding (op=write) and decoding (op=read) in each lane', labelNames: ['lane', 'codec', 'op'] as const, registers });
+    this.codecSeconds = new Counter({
+      name: 'shimpack_codec_seconds_total',
+      help: 'Seconds spent encoding (op=write) and decoding (op=read) in each lane',
+      labelNames: ['lane', 'codec', 'op'] as const,
+      registers,
+      collect: flush,
+    });
     this.laneBatchDuration = new Histogram({
       name: 'shimpack_lane_batch_duration_seconds',
       help: 'Worker time per batch message',
@@ -122,6 +191,59 @@ export class DaemonMetrics {
       this.laneBatchBytes.zero({ lane: String(i) });
     }
     for (const reason of ['lanes', 'inflight', 'send-buffer']) this.socketPauses.inc({ reason }, 0);
+  }
+
+  /** The accumulator of a region's label set (shared by regions past the label cap). */
+  seriesFor(regionLabel: string, kind: string, codec: string): SeriesAccumulator {
+    const key = `${regionLabel}\u0000${kind}\u0000${codec}`;
+    let acc = this.series.get(key);
+    if (!acc) {
+      acc = new SeriesAccumulator(regionLabel, kind, codec);
+      this.series.set(key, acc);
+      // Zero the series so rates (and the raw share) have data before the first fallback.
+      this.rawFallbackBlocks.inc(acc.labels, 0);
+      this.blockWrites.inc(acc.labels, 0);
+    }
+    return acc;
+  }
+
+  /** Codec seconds of one codec, per lane and op. */
+  codecTimeFor(codec: string): CodecTimeAccumulator {
+    let acc = this.codecTime.get(codec);
+    if (!acc) {
+      acc = new CodecTimeAccumulator(codec, this.lanes);
+      this.codecTime.set(codec, acc);
+    }
+    return acc;
+  }
+
+  /** Move pending per-block counts into the prom-client counters (at scrape time). */
+  flush(): void {
+    for (const a of this.series.values()) {
+      for (let op = 0; op < 2; op++) {
+        const l = a.opLabels[op];
+        if (a.rawBytes[op] !== 0 || a.storedBytes[op] !== 0 || a.rawBursts[op] !== 0 || a.storedBursts[op] !== 0) {
+          this.rawBytes.inc(l, a.rawBytes[op]);
+          this.storedBytes.inc(l, a.storedBytes[op]);
+          this.rawBursts.inc(l, a.rawBursts[op]);
+          this.storedBursts.inc(l, a.storedBursts[op]);
+          a.rawBytes[op] = a.storedBytes[op] = a.rawBursts[op] = a.storedBursts[op] = 0;
+        }
+      }
+      if (a.rawFallbackBlocks !== 0) this.rawFallbackBlocks.inc(a.labels, a.rawFallbackBlocks);
+      if (a.blockWrites !== 0) this.blockWrites.inc(a.labels, a.blockWrites);
+      a.rawFallbackBlocks = a.blockWrites = 0;
+    }
+    for (const c of this.codecTime.values()) {
+      for (let lane = 0; lane < c.lanes; lane++) {
+        for (let op = 0; op < 2; op++) {
+          const v = c.seconds[lane * 2 + op];
+          if (v === 0) continue;
+          this.codecSeconds.inc({ lane: String(lane), codec: c.codec, op: ACC_OPS[op] }, v);
+          c.seconds[lane * 2 + op] = 0;
+        }
+      }
+    }
   }
 
   /** The label for a region name: itself for the first `cap` names, then "other". */

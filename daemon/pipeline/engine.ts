@@ -7,6 +7,7 @@ import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { LaneScheduler } from '../lanes/lane-scheduler.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
+import { OP_READ, OP_WRITE, type CodecTimeAccumulator, type SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type {
   ReadRequest,
   RegionKind,
@@ -58,6 +59,7 @@ export class Engine {
         },
       },
     );
+    metrics.heldRegions = () => this.regions.all();
   }
 
   get lanes(): number {
@@ -99,6 +101,7 @@ export class Engine {
       plan.params ? plan.calibration : 'pending',
     );
     this.regions.add(region);
+    this.bindMetrics(region);
     if (plan.params) this.installModel(region, plan.params);
     return { id: req.id, ok: true, calibration: region.calibration, blockBytes };
   }
@@ -152,8 +155,6 @@ export class Engine {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
-    const labels = { region: region.metricLabel, kind: region.kind, codec: region.codec, op: kind };
-    const burst = this.config.burstBytes;
     return new Promise<void>((resolve, reject) => {
       let remaining = last - first + 1;
       let failure: Error | undefined;
@@ -177,7 +178,7 @@ export class Engine {
             if (o instanceof Error) failure ??= o;
             else {
               if (kind === 'read' && o.bytes) buf.set(o.bytes, pieceAt);
-              if (region.live) this.account(region, labels, kind, blockLen, o, region.base + blockStart + offset, pieceLen, burst);
+              if (region.live) this.account(region, kind, index, blockLen, o, region.base + blockStart + offset, pieceLen);
             }
             if (--remaining === 0) {
               if (failure) reject(new ProtocolError('E_INTERNAL', failure.message));
@@ -190,40 +191,41 @@ export class Engine {
     });
   }
 
-  private account(
-    region: Region,
-    labels: { region: string; kind: string; codec: string; op: 'write' | 'read' },
-    kind: 'write' | 'read',
-    blockLen: number,
-    o: JobOutcome,
-    addr: number,
-    len: number,
-    burst: number,
-  ): void {
-    const m = this.metrics;
+  /** Attach the metric accumulators of the region's label set (once per region). */
+  private bindMetrics(region: Region): { series: SeriesAccumulator; codecTime: CodecTimeAccumulator } {
+    const series = (region.series ??= this.metrics.seriesFor(region.metricLabel, region.kind, region.codec));
+    const codecTime = (region.codecTime ??= this.metrics.codecTimeFor(region.codec));
+    return { series, codecTime };
+  }
+
+  /** Count one committed block job: plain numbers here, handed to prom-client when scraped. */
+  private account(region: Region, kind: 'write' | 'read', index: number, blockLen: number, o: JobOutcome, addr: number, len: number): void {
+    const burst = this.config.burstBytes;
+    const acc = region.series ?? this.bindMetrics(region).series;
+    const op = kind === 'write' ? OP_WRITE : OP_READ;
     const oldPayload = o.oldLen >= 0 ? o.oldLen - STORED_HEADER_BYTES : 0;
     const rawBursts = burstsCovering(addr, len, burst);
     region.burstsRaw += rawBursts;
-    m.rawBursts.inc(labels, rawBursts);
-    m.rawBytes.inc(labels, len);
-    m.codecSeconds.inc({ lane: String(o.lane), codec: region.codec, op: kind }, o.codecSec);
+    acc.rawBursts[op] += rawBursts;
+    acc.rawBytes[op] += len;
+    (region.codecTime ?? this.bindMetrics(region).codecTime).seconds[o.lane * 2 + op] += o.codecSec;
     if (kind === 'read') {
       const sb = Math.ceil(oldPayload / burst);
       region.burstsStored += sb;
-      m.storedBursts.inc(labels, sb);
-      m.storedBytes.inc(labels, oldPayload);
+      acc.storedBursts[op] += sb;
+      acc.storedBytes[op] += oldPayload;
       return;
     }
     const newPayload = o.storedLen - STORED_HEADER_BYTES;
-    const index = Math.floor((addr - region.base) / region.blockBytes);
     const before = region.held.get(index);
     const heldPayload = before === undefined ? 0 : before >>> 1;
     // A partial write reads the old stored block first (read-modify-write).
     const partial = len !== blockLen;
     const sb = Math.ceil(newPayload / burst) + (partial ? Math.ceil(heldPayload / burst) : 0);
     region.burstsStored += sb;
-    m.storedBursts.inc(labels, sb);
-    m.storedBytes.inc(labels, newPayload);
+    acc.storedBursts[op] += sb;
+    acc.storedBytes[op] += newPayload;
+    acc.blockWrites++;
     if (before === undefined) {
       region.blocksHeld++;
       region.rawBytesStored += blockLen;
@@ -233,7 +235,7 @@ export class Engine {
     region.held.set(index, newPayload * 2 + (raw ? 1 : 0));
     if (raw) {
       region.blocksRaw++;
-      m.rawFallbackBlocks.inc({ region: labels.region, kind: labels.kind, codec: labels.codec });
+      acc.rawFallbackBlocks++;
     }
   }
 

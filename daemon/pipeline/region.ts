@@ -1,5 +1,6 @@
 import type { CodecName } from '../codecs/codec.ts';
 import type { Dtype } from '../codecs/dtype.ts';
+import type { CodecTimeAccumulator, SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
 
 let nextRegionId = 1;
@@ -23,6 +24,10 @@ export class Region {
    * lane order.
    */
   readonly held = new Map<number, number>();
+
+  /** Metric accumulators of this region's label set (bound by the engine on first use). */
+  series?: SeriesAccumulator;
+  codecTime?: CodecTimeAccumulator;
 
   bytesWritten = 0;
   bytesRead = 0;
