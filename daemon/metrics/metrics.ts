@@ -190,7 +190,7 @@ export class DaemonMetrics {
       this.laneBatchDuration.zero({ lane: String(i) });
       this.laneBatchBytes.zero({ lane: String(i) });
     }
-    for (const reason of ['lanes', 'inflight', 'send-buffer']) this.socketPauses.inc({ reason }, 0);
+    for (const reason of ['lanes', 'inflight', 'send-buffer', 'record']) this.socketPauses.inc({ reason }, 0);
   }
 
   /** The accumulator of a region's label set (shared by regions past the label cap). */

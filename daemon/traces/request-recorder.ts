@@ -1,0 +1,110 @@
+import type { Request } from '../../protocol/types.ts';
+import { TraceWriter } from './writer.ts';
+
+/**
+ * `serve --record FILE`: every request the daemon accepts, as a trace
+ * (protocol/trace.md), in arrival order, each op and region tagged with the
+ * connection it came on (`conn`, numbered from 0 in connection order) and the
+ * nanoseconds since recording began (`t`).
+ *
+ * Memory stays bounded by backpressure, not by dropping: while the file
+ * stream is behind (`behind`), sessions stop reading their sockets, exactly
+ * as for saturated lanes, and resume on `drained()`. Nothing is lost, and a
+ * slow disk slows the clients down. If the file cannot be written at all
+ * (disk full), recording stops with one message on stderr; the daemon keeps
+ * serving.
+ *
+ * What is not in the trace: `hello` and `stats` (no trace record for them),
+ * reads and writes of zero bytes (the format requires len > 0), and requests
+ * refused at admission (malformed, out of region, overlapping region, ...),
+ * so the recording replays without those errors.
+ */
+export class RequestRecorder {
+  private readonly writer: TraceWriter;
+  private readonly t0 = process.hrtime.bigint();
+  private nextConn = 0;
+  private failed = false;
+  private drainWait: Promise<void> | undefined;
+  /** Requests written to the trace. */
+  recorded = 0;
+
+  constructor(
+    readonly path: string,
+    meta: Record<string, unknown> = {},
+  ) {
+    this.writer = new TraceWriter(path, { source: 'serve --record', meta });
+  }
+
+  /** A new connection's id in the trace. */
+  openConnection(): number {
+    return this.nextConn++;
+  }
+
+  /** True while the file is behind: callers stop reading sockets until `drained()`. */
+  get behind(): boolean {
+    return !this.failed && this.writer.needsDrain;
+  }
+
+  /** One promise for every waiting session (not one 'drain' listener each). */
+  drained(): Promise<void> {
+    this.drainWait ??= this.writer.drained().then(
+      () => {
+        this.drainWait = undefined;
+      },
+      (e: unknown) => {
+        this.drainWait = undefined;
+        this.fail(e);
+      },
+    );
+    return this.drainWait;
+  }
+
+  /** Append an accepted request of connection `conn`. */
+  record(conn: number, req: Request): void {
+    if (this.failed) return;
+    const t = Number(process.hrtime.bigint() - this.t0);
+    try {
+      switch (req.op) {
+        case 'region': {
+          const { id: _id, op: _op, ...spec } = req;
+          this.writer.region({ ...spec, conn });
+          break;
+        }
+        case 'write':
+          if (req.data.length === 0) return;
+          this.writer.op({ op: 'write', t, conn, addr: req.addr, len: req.data.length, data: req.data });
+          break;
+        case 'read':
+          if (req.len === 0) return;
+          this.writer.op({ op: 'read', t, conn, addr: req.addr, len: req.len });
+          break;
+        case 'fence':
+          this.writer.op({ op: 'fence', t, conn });
+          break;
+        case 'free':
+          this.writer.op({ op: 'free', t, conn, name: req.name });
+          break;
+        default:
+          return; // hello, stats
+      }
+      this.recorded++;
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Flush, append the end record and close the file. */
+  async close(): Promise<void> {
+    try {
+      await this.writer.close();
+    } catch (e) {
+      if (!this.failed) throw e;
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    process.stderr.write(`shimpack: --record ${this.path}: ${(e as Error).message}; recording stopped\n`);
+  }
+}
