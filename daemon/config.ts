@@ -23,6 +23,8 @@ export interface DaemonConfig {
   readonly token: string;
   readonly metricsRegionLabels: number;
   readonly shutdownTimeoutMs: number;
+  /** Trace file recording every accepted request ('' = off). */
+  readonly record: string;
 }
 
 type Kind = 'int' | 'string';
@@ -55,6 +57,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'sendBufferBytes', flag: '--send-buffer-bytes', env: 'SHIMPACK_SEND_BUFFER_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unsent response bytes per connection before pausing it', defaultValue: () => 8 * MiB },
   { key: 'token', flag: '--token', env: 'SHIMPACK_TOKEN', kind: 'string', help: 'if set, hello must carry this token', defaultValue: () => '' },
   { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels; later regions share region="other"', defaultValue: () => 64 },
+  { key: 'record', flag: '--record', env: 'SHIMPACK_RECORD', kind: 'string', help: 'record every request as a trace to this file (gzip when it ends in .gz)', defaultValue: () => '' },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },
 ];
 
