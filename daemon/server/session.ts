@@ -7,14 +7,17 @@ import { ProtocolError } from '../pipeline/protocol-error.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+import type { RequestRecorder } from '../traces/request-recorder.ts';
 
 /** One request read off a frame, or the reason it cannot be one. */
 type Ingress = { readonly raw: unknown; readonly tooLarge: boolean };
 
-type PauseReason = 'lanes' | 'inflight' | 'send-buffer';
+type PauseReason = 'lanes' | 'inflight' | 'send-buffer' | 'record';
 
 export interface SessionHost {
   readonly shuttingDown: boolean;
+  /** `serve --record`: where accepted requests go. */
+  readonly recorder?: RequestRecorder;
 }
 
 function errorResponse(id: number | null, code: ErrorCode, message?: string): Response {
@@ -42,6 +45,9 @@ export class Session {
   private flushQueued = false;
   private paused = false;
   private waitingForLanes = false;
+  private waitingForRecorder = false;
+  /** This connection's id in a `--record` trace. */
+  private readonly recordConn: number;
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
@@ -55,7 +61,9 @@ export class Session {
     private readonly metrics: DaemonMetrics,
     private readonly config: DaemonConfig,
     private readonly host: SessionHost,
-  ) {}
+  ) {
+    this.recordConn = host.recorder?.openConnection() ?? -1;
+  }
 
   start(): void {
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
@@ -147,6 +155,8 @@ export class Session {
     const t0 = performance.now();
     try {
       const result = this.dispatch(req);
+      // Accepted (nothing threw): record it in arrival order.
+      this.host.recorder?.record(this.recordConn, req);
       if (!(result instanceof Promise)) {
         this.metrics.requestDuration.observe({ op: req.op }, (performance.now() - t0) / 1000);
         return result;
@@ -249,6 +259,7 @@ export class Session {
     if (this.engine.scheduler.saturated()) reason = 'lanes';
     else if (this.inflightCount >= this.config.connInflightRequests || this.inflightBytes >= this.config.connInflightBytes) reason = 'inflight';
     else if (this.sendBytes >= this.config.sendBufferBytes) reason = 'send-buffer';
+    else if (this.host.recorder?.behind) reason = 'record';
     if (reason && !this.paused) {
       this.paused = true;
       this.ws.pause();
@@ -263,6 +274,13 @@ export class Session {
       this.waitingForLanes = true;
       this.engine.scheduler.whenDrained().then(() => {
         this.waitingForLanes = false;
+        this.checkPressure();
+      });
+    }
+    if (reason === 'record' && !this.waitingForRecorder && this.host.recorder) {
+      this.waitingForRecorder = true;
+      this.host.recorder.drained().then(() => {
+        this.waitingForRecorder = false;
         this.checkPressure();
       });
     }
