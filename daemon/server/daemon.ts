@@ -8,6 +8,7 @@ import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
+import { RequestRecorder } from '../traces/request-recorder.ts';
 import { handleHttp } from './http-routes.ts';
 import { Session } from './session.ts';
 
@@ -40,7 +41,8 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   const backend = parts.backend ?? new InMemoryBackend();
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
-  const state = { shuttingDown: false };
+  const recorder = config.record ? new RequestRecorder(config.record, { lanes: executor.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes }) : undefined;
+  const state = { shuttingDown: false, recorder };
   // The engine and metrics refer to each other through these probes only.
   let engine: Engine | undefined;
   const metrics = new DaemonMetrics(config.metricsRegionLabels, executor.lanes, {
@@ -113,6 +115,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
       await new Promise<void>((r) => wss.close(() => r()));
       http.closeAllConnections();
       await eng.close();
+      await recorder?.close();
     })();
     return closing;
   };
