@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
     const daemon = await startDaemon(config);
     process.stderr.write(
       `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend memory); ` +
-        `metrics http://${daemon.url.slice(5)}metrics\n`,
+        `metrics http://${daemon.url.slice(5)}metrics${config.record ? `; recording requests to ${config.record}` : ''}\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
