@@ -116,6 +116,10 @@ export class Engine {
     if (!region) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
     region.live = false;
     this.regions.remove(region);
+    // Requests admitted before the free still have jobs queued for the lanes:
+    // they are answered (their results are discarded, not stored), so the
+    // lanes keep the model until they are done.
+    await region.whenIdle();
     this.executor.broadcast({ type: 'drop', region: region.id });
     await this.backend.deleteRegion(region.id);
   }
@@ -155,6 +159,7 @@ export class Engine {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
+    const leave = region.enter();
     return new Promise<void>((resolve, reject) => {
       let remaining = last - first + 1;
       let failure: Error | undefined;
@@ -181,6 +186,7 @@ export class Engine {
               if (region.live) this.account(region, kind, index, blockLen, o, region.base + blockStart + offset, pieceLen);
             }
             if (--remaining === 0) {
+              leave();
               if (failure) reject(new ProtocolError('E_INTERNAL', failure.message));
               else resolve();
             }

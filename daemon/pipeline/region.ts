@@ -13,6 +13,9 @@ export class Region {
   /** Lane of block 0: blocks are interleaved over lanes by their global address. */
   readonly laneOffset: number;
   live = true;
+  /** Requests with block jobs still in the lanes; `free` waits for them before the lanes drop the model. */
+  private busy = 0;
+  private idleWaiters: (() => void)[] = [];
   calibration: Calibration;
   /** True once the lanes hold this region's codec model. */
   modelReady = false;
@@ -56,6 +59,22 @@ export class Region {
     this.end = base + size;
     this.laneOffset = Math.floor(base / blockBytes) % lanes;
     this.calibration = calibration;
+  }
+
+  /** Track one request's block jobs: call the returned function when they are all done. */
+  enter(): () => void {
+    this.busy++;
+    let left = true;
+    return () => {
+      if (!left) return;
+      left = false;
+      if (--this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+  }
+
+  /** Resolves once no request of this region has block jobs in the lanes. */
+  whenIdle(): Promise<void> {
+    return this.busy === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
   }
 
   blockCount(): number {
