@@ -1,0 +1,93 @@
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+
+export interface WireResponse {
+  readonly id: number | null;
+  readonly ok: boolean;
+  readonly code?: string;
+  readonly message?: string;
+  readonly data?: Uint8Array;
+}
+
+/**
+ * A bare WebSocket speaking frames directly (fuzzing sends what no client
+ * would build). `exchange` sends a frame and then a fence with a private id,
+ * and returns every answer that came before the fence's: the fence is
+ * answered after everything sent before it, so the set is complete.
+ */
+export class RawConnection {
+  private inbox: WireResponse[] = [];
+  private wake?: () => void;
+  closedWith: number | undefined;
+  private fenceId = -1;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const m = decodeFrame(data) as WireResponse | WireResponse[];
+      for (const r of Array.isArray(m) ? m : [m]) this.inbox.push(r);
+      this.wake?.();
+    });
+    ws.on('close', (code) => {
+      this.closedWith = code;
+      this.wake?.();
+    });
+    ws.on('error', () => {});
+  }
+
+  static async open(url: string): Promise<RawConnection> {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawConnection(ws);
+  }
+
+  get open(): boolean {
+    return this.closedWith === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(data: Uint8Array | string, binary = true): void {
+    this.ws.send(data, { binary });
+  }
+
+  /** Send `frame`, then a fence; resolve with the answers before the fence's, or 'closed'. */
+  async exchange(data: Uint8Array | string, binary: boolean, timeoutMs = 10_000): Promise<WireResponse[] | 'closed'> {
+    const fence = this.fenceId--;
+    this.send(data, binary);
+    if (this.open) this.send(encodeFrame({ op: 'fence', id: fence }));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.inbox.findIndex((r) => r.id === fence);
+      if (at >= 0) {
+        const got = this.inbox.slice(0, at);
+        this.inbox = this.inbox.slice(at + 1);
+        return got;
+      }
+      if (this.closedWith !== undefined) return 'closed';
+      if (Date.now() > deadline) throw new Error(`no answer within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, 100);
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** Everything received and not yet taken (after a close: the answers sent before it). */
+  drainInbox(): WireResponse[] {
+    const all = this.inbox;
+    this.inbox = [];
+    return all;
+  }
+
+  async call(req: Record<string, unknown>): Promise<WireResponse> {
+    const r = await this.exchange(encodeFrame(req), true);
+    if (r === 'closed' || r.length !== 1) throw new Error(`call ${String(req.op)}: ${r === 'closed' ? 'connection closed' : `${r.length} answers`}`);
+    return r[0];
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}

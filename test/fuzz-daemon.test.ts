@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { after, before, describe, it } from 'node:test';
+import { runDaemonFuzz } from '../daemon/fuzz/daemon-fuzz.ts';
+import { runMisuse } from '../daemon/fuzz/misuse.ts';
+import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
+import type { RunningDaemon } from '../daemon/server/daemon.ts';
+import { startTestDaemon } from './daemon-harness.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+function heapMiB(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+/** Quick daemon fuzz over real sockets (the long run is `npm run fuzz`). */
+describe('daemon fuzzing', () => {
+  const maxFrameBytes = 1 << 20;
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startTestDaemon({ maxFrameBytes });
+  });
+  after(async () => {
+    await d.close();
+  });
+
+  it('garbage, mutated and hostile frames get documented answers; a verify loop on another connection is unaffected; memory stays flat', async () => {
+    const warm = await runDaemonFuzz({ url: d.url, cases: 800, seed: 11, maxFrameBytes });
+    assert.deepEqual(warm.findings, []);
+    const heap0 = heapMiB();
+    const s = await runDaemonFuzz({ url: d.url, cases: 4000, seed: 12, maxFrameBytes, connections: 3 });
+    assert.deepEqual(s.findings, []);
+    assert.equal(s.cases, 4000);
+    assert.ok(s.closes > 100, 'unparseable frames were generated and closed connections');
+    assert.ok(s.errorAnswers > 1000 && s.answers > s.errorAnswers, `answers ${s.answers}, errors ${s.errorAnswers}`);
+    assert.ok(s.verifyOps > 50, `verify ops ${s.verifyOps}`);
+    for (const k of ['deep', 'huge-length', 'text', 'byte-mutant', 'garbage-batch']) assert.ok((s.byClass[k] ?? 0) > 100, k);
+    const grown = heapMiB() - heap0;
+    assert.ok(grown < 25, `heap grew by ${grown.toFixed(1)} MiB`);
+    // Everything the fuzzers declared was freed: nothing stays in the daemon.
+    assert.equal(d.engine.regions.size, 0);
+    assert.equal(d.engine.backend.blocksHeld(), 0);
+  });
+
+  it('protocol misuse: no hello, freed regions, writes racing free', async () => {
+    for (let i = 0; i < 5; i++) assert.deepEqual(await runMisuse(d.url, undefined, i), []);
+  });
+
+  it('a frame far above the limit is not read: the connection closes with 1009 and the daemon serves others', async () => {
+    const c = await RawConnection.open(d.url);
+    const got = await c.exchange(new Uint8Array(maxFrameBytes * 2 + (2 << 20)), true);
+    assert.equal(got, 'closed');
+    assert.equal(c.closedWith, 1009);
+    const k = await RawConnection.open(d.url);
+    assert.equal((await k.call({ op: 'hello', id: 1, version: 1 })).ok, true);
+    k.close();
+  });
+});
