@@ -93,12 +93,24 @@ export class RequestRecorder {
     }
   }
 
-  /** Flush, append the end record and close the file. */
-  async close(): Promise<void> {
+  /**
+   * Flush, append the end record and close the file. A file that takes no
+   * data (stalled disk, unread FIFO) does not hold shutdown up for more than
+   * `timeoutMs`: the trace is then left incomplete (no end record).
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), timeoutMs);
+      timer.unref();
+    });
     try {
-      await this.writer.close();
+      const r = await Promise.race([this.writer.close().then(() => 'closed' as const), timedOut]);
+      if (r === 'timeout') process.stderr.write(`shimpack: --record ${this.path}: file still not written after ${timeoutMs} ms; the trace is incomplete\n`);
     } catch (e) {
       if (!this.failed) throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
