@@ -1,4 +1,4 @@
-import type { BlockPut, BlockRef, MemoryBackend } from './backend.ts';
+import type { BlockPut, BlockRef, MemoryBackend, StoredRegion } from './backend.ts';
 
 /**
  * The embedded backend: blocks in a Map per region, in this process. Blocks
@@ -29,6 +29,15 @@ export class InMemoryBackend implements MemoryBackend {
       this.held += p.bytes.length;
     }
     return Promise.resolve();
+  }
+
+  /** Nothing outlives this process, so declarations need not be kept. */
+  putRegion(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  listRegions(): StoredRegion[] {
+    return [];
   }
 
   deleteRegion(region: number): Promise<void> {
