@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 
 /**
  * Daemon settings. Each comes from, in decreasing precedence: a command-line
@@ -21,6 +21,14 @@ export interface DaemonConfig {
   readonly connInflightBytes: number;
   readonly sendBufferBytes: number;
   readonly token: string;
+  readonly tokenFile: string;
+  readonly backend: string;
+  readonly sync: string;
+  readonly compactBytes: number;
+  readonly maxMemory: number;
+  readonly maxRegions: number;
+  readonly maxOutstanding: number;
+  readonly idleTimeoutMs: number;
   readonly metricsRegionLabels: number;
   readonly shutdownTimeoutMs: number;
   /** Trace file recording every accepted request ('' = off). */
@@ -56,6 +64,14 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'connInflightBytes', flag: '--conn-inflight-bytes', env: 'SHIMPACK_CONN_INFLIGHT_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unanswered request bytes (write data + read lengths) per connection before pausing it', defaultValue: () => 32 * MiB },
   { key: 'sendBufferBytes', flag: '--send-buffer-bytes', env: 'SHIMPACK_SEND_BUFFER_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unsent response bytes per connection before pausing it', defaultValue: () => 8 * MiB },
   { key: 'token', flag: '--token', env: 'SHIMPACK_TOKEN', kind: 'string', help: 'if set, hello must carry this token', defaultValue: () => '' },
+  { key: 'tokenFile', flag: '--token-file', env: 'SHIMPACK_TOKEN_FILE', kind: 'string', help: 'file of tokens, one per line: TOKEN SPACE [spaces] (docs/hardening.md)', defaultValue: () => '' },
+  { key: 'backend', flag: '--backend', env: 'SHIMPACK_BACKEND', kind: 'string', help: 'where blocks live: memory, or file:DIR (persistent log)', defaultValue: () => 'memory' },
+  { key: 'sync', flag: '--sync', env: 'SHIMPACK_SYNC', kind: 'string', help: 'file backend: when a write is acknowledged: always|batch|none', defaultValue: () => 'batch' },
+  { key: 'compactBytes', flag: '--compact-bytes', env: 'SHIMPACK_COMPACT_BYTES', kind: 'int', min: 4 * KiB, max: 2 ** 50, help: 'file backend: compact the log once it exceeds this and twice its live data', defaultValue: () => 64 * MiB },
+  { key: 'maxMemory', flag: '--max-memory', env: 'SHIMPACK_MAX_MEMORY', kind: 'int', min: 4 * KiB, max: 2 ** 50, help: 'stored bytes (all spaces) above which writes get E_MEMORY_FULL', defaultValue: () => Math.floor(totalmem() / 2) },
+  { key: 'maxRegions', flag: '--max-regions', env: 'SHIMPACK_MAX_REGIONS', kind: 'int', min: 1, max: 10_000_000, help: 'regions per address space (E_TOO_MANY_REGIONS beyond)', defaultValue: () => 65536 },
+  { key: 'maxOutstanding', flag: '--max-outstanding', env: 'SHIMPACK_MAX_OUTSTANDING', kind: 'int', min: 1, max: 10_000_000, help: 'unanswered requests per connection above which new ones get E_BUSY (a batch frame can exceed --conn-inflight)', defaultValue: () => 65536 },
+  { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'SHIMPACK_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'close connections with nothing in flight and no frame for this long (0: never)', defaultValue: () => 3_600_000 },
   { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels; later regions share region="other"', defaultValue: () => 64 },
   { key: 'record', flag: '--record', env: 'SHIMPACK_RECORD', kind: 'string', help: 'record every request as a trace to this file (gzip when it ends in .gz)', defaultValue: () => '' },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },
@@ -120,6 +136,8 @@ export function resolveConfig(
     else out[s.key] = s.defaultValue();
   }
   const cfg = out as unknown as DaemonConfig;
+  if (cfg.backend !== 'memory' && !/^file:.+/.test(cfg.backend)) throw new ConfigError(`backend must be "memory" or "file:DIR", got ${JSON.stringify(cfg.backend)}`);
+  if (!['always', 'batch', 'none'].includes(cfg.sync)) throw new ConfigError(`sync must be always, batch or none, got ${JSON.stringify(cfg.sync)}`);
   if (cfg.blockSize % 2 !== 0) throw new ConfigError(`blockSize must be even (int16 blocks hold whole values), got ${cfg.blockSize}`);
   return cfg;
 }
