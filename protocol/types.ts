@@ -61,6 +61,12 @@ export const ERROR_CODES = {
   E_SHUTTING_DOWN: 'daemon is shutting down',
   /** A bug or a backend failure; the message says what. */
   E_INTERNAL: 'internal error',
+  /** write: the daemon holds --max-memory stored bytes; nothing was written. */
+  E_MEMORY_FULL: 'stored bytes at the daemon limit',
+  /** region: the address space holds --max-regions regions. */
+  E_TOO_MANY_REGIONS: 'too many regions in this address space',
+  /** The connection has --max-outstanding unanswered requests; this one was not started. */
+  E_BUSY: 'too many unanswered requests on this connection',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
