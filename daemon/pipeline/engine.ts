@@ -21,6 +21,7 @@ import type {
 import { fitFirstWrite, planModel } from './calibration.ts';
 import { ProtocolError } from './protocol-error.ts';
 import { Region } from './region.ts';
+import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { RegionTable } from './region-table.ts';
 
 /** Bytes a response frame needs beyond a read's data (map keys, id, bin header). */
@@ -38,7 +39,12 @@ function burstsCovering(addr: number, len: number, burst: number): number {
  * order requests arrive; per-block FIFO lanes then keep that order.
  */
 export class Engine {
+  /** The default address space (connections that name none). */
   readonly regions = new RegionTable();
+  /** Address spaces by name: isolated region tables ('' is the default). */
+  readonly spaces = new Map<string, RegionTable>([['', this.regions]]);
+  /** Raw bytes of writes admitted but not yet stored (counted against --max-memory). */
+  private pendingWriteBytes = 0;
   readonly scheduler: LaneScheduler;
   readonly codecNames: string[] = CODECS.map((c) => c.name);
 
@@ -59,7 +65,7 @@ export class Engine {
         },
       },
     );
-    metrics.heldRegions = () => this.regions.all();
+    metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());
   }
 
   get lanes(): number {
@@ -72,7 +78,45 @@ export class Engine {
     return prefs.find((p) => this.codecNames.includes(p)) ?? 'raw';
   }
 
-  declareRegion(req: RegionRequest): RegionResponse {
+  table(space: string): RegionTable {
+    let t = this.spaces.get(space);
+    if (!t) this.spaces.set(space, (t = new RegionTable()));
+    return t;
+  }
+
+  /** Regions a persistent backend held from an earlier run: declared again with their ids, models and held blocks. */
+  restore(): number {
+    const stored = this.backend.listRegions();
+    for (const s of stored) {
+      const m = decodeRegionMeta(s.meta);
+      const region = new Region(m.name, m.base, m.size, m.dtype, m.kind, m.codec, m.blockBytes, this.lanes, this.metrics.regionLabel(m.name), m.calibration, s.id);
+      region.space = m.space;
+      this.table(m.space).add(region);
+      this.bindMetrics(region);
+      if (m.params) this.installModel(region, m.params);
+      for (const b of s.blocks) {
+        const payload = b.storedLen - STORED_HEADER_BYTES;
+        const raw = b.mode === MODE_RAW;
+        region.held.set(b.index, payload * 2 + (raw ? 1 : 0));
+        region.blocksHeld++;
+        region.rawBytesStored += region.blockLen(b.index);
+        region.storedBytes += payload;
+        if (raw) region.blocksRaw++;
+      }
+    }
+    return stored.length;
+  }
+
+  /** Hand the region's declaration to the backend (a persistent one keeps it ahead of the region's blocks). */
+  private persist(region: Region): void {
+    this.backend.putRegion(region.id, encodeRegionMeta(region, region.space)).catch((e: unknown) => {
+      process.stderr.write(`shimpack: backend could not record region "${region.name}": ${(e as Error).message}\n`);
+    });
+  }
+
+  declareRegion(req: RegionRequest, space = ''): RegionResponse {
+    const table = this.table(space);
+    if (table.size >= this.config.maxRegions) throw new ProtocolError('E_TOO_MANY_REGIONS', `this address space holds ${table.size} regions (--max-regions ${this.config.maxRegions})`);
     const codecName: WireCodec = req.codec ?? this.defaultCodec(req.kind);
     let codec: Codec;
     try {
@@ -86,7 +130,7 @@ export class Engine {
     const blockBytes = req.blockBytes ?? this.config.blockSize;
     if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
     if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
-    if (this.regions.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
+    if (table.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
     const plan = planModel(codec, req.dtype, req.table, req.histogram);
     const region = new Region(
       req.name,
@@ -100,22 +144,26 @@ export class Engine {
       this.metrics.regionLabel(req.name),
       plan.params ? plan.calibration : 'pending',
     );
-    this.regions.add(region);
+    region.space = space;
+    table.add(region);
     this.bindMetrics(region);
     if (plan.params) this.installModel(region, plan.params);
+    this.persist(region);
     return { id: req.id, ok: true, calibration: region.calibration, blockBytes };
   }
 
   private installModel(region: Region, params: Uint8Array): void {
     this.executor.broadcast({ type: 'model', region: region.id, codec: region.codec, dtype: region.dtype, params });
     region.modelReady = true;
+    region.params = params;
   }
 
-  async free(name: string): Promise<void> {
-    const region = this.regions.named(name);
+  async free(name: string, space = ''): Promise<void> {
+    const table = this.table(space);
+    const region = table.named(name);
     if (!region) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
     region.live = false;
-    this.regions.remove(region);
+    table.remove(region);
     // Requests admitted before the free still have jobs queued for the lanes:
     // they are answered (their results are discarded, not stored), so the
     // lanes keep the model until they are done.
@@ -124,9 +172,14 @@ export class Engine {
     await this.backend.deleteRegion(region.id);
   }
 
-  write(req: WriteRequest): Promise<void> {
+  write(req: WriteRequest, space = ''): Promise<void> {
     const len = req.data.length;
-    const region = this.regions.lookup(req.addr, Math.max(len, 1));
+    const region = this.table(space).lookup(req.addr, Math.max(len, 1));
+    // Worst case the new blocks are stored raw: refuse before anything changes.
+    const held = this.backend.bytesHeld() + this.pendingWriteBytes;
+    if (len > 0 && held + len > this.config.maxMemory) {
+      throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${len} more would pass --max-memory ${this.config.maxMemory}`);
+    }
     if (!region.modelReady) {
       // First write of a region calibrated from data: fit its parameters now.
       try {
@@ -135,18 +188,25 @@ export class Engine {
         throw new ProtocolError('E_INTERNAL', `calibrating ${region.codec} from the first write failed: ${(e as Error).message}`);
       }
       region.calibration = 'first-write';
+      this.persist(region);
     }
     region.writes++;
     region.bytesWritten += len;
     if (len === 0) return Promise.resolve();
-    return this.runJobs(region, 'write', req.addr, len, req.data);
+    this.pendingWriteBytes += len;
+    const done = (): void => {
+      this.pendingWriteBytes -= len;
+    };
+    const p = this.runJobs(region, 'write', req.addr, len, req.data);
+    p.then(done, done);
+    return p;
   }
 
-  read(req: ReadRequest): Promise<Uint8Array> {
+  read(req: ReadRequest, space = ''): Promise<Uint8Array> {
     if (req.len > this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD) {
       throw new ProtocolError('E_TOO_LARGE', `read of ${req.len} bytes exceeds the largest response (${this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD} bytes)`);
     }
-    const region = this.regions.lookup(req.addr, Math.max(req.len, 1));
+    const region = this.table(space).lookup(req.addr, Math.max(req.len, 1));
     region.reads++;
     region.bytesRead += req.len;
     const out = new Uint8Array(req.len);
@@ -245,13 +305,14 @@ export class Engine {
     }
   }
 
-  stats(id: number, name?: string): StatsResponse {
+  stats(id: number, name?: string, space = ''): StatsResponse {
+    const table = this.table(space);
     let list: readonly Region[];
     if (name !== undefined) {
-      const r = this.regions.named(name);
+      const r = table.named(name);
       if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
       list = [r];
-    } else list = this.regions.all();
+    } else list = table.all();
     const regions = list.map((r) => r.stats());
     const t = {
       regions: regions.length,

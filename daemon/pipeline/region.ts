@@ -7,12 +7,16 @@ let nextRegionId = 1;
 
 /** One declared address range and everything counted about it. */
 export class Region {
-  /** Daemon-unique, never reused: keys blocks in the backend and the lanes. */
-  readonly id = nextRegionId++;
+  /** Daemon-unique, never reused (also across restarts of a persistent backend): keys blocks in the backend and the lanes. */
+  readonly id: number;
+  /** The codec parameters in use (kept to persist the declaration). */
+  params?: Uint8Array;
   readonly end: number;
   /** Lane of block 0: blocks are interleaved over lanes by their global address. */
   readonly laneOffset: number;
   live = true;
+  /** Address space the region belongs to ('' is the default). */
+  space = '';
   /** Requests with block jobs still in the lanes; `free` waits for them before the lanes drop the model. */
   private busy = 0;
   private idleWaiters: (() => void)[] = [];
@@ -55,7 +59,11 @@ export class Region {
     /** Label value for metrics ("other" past the configured cap). */
     readonly metricLabel: string,
     calibration: Calibration,
+    /** Restoring a persisted region: its id from the earlier run. */
+    id?: number,
   ) {
+    if (id !== undefined) nextRegionId = Math.max(nextRegionId, id + 1);
+    this.id = id ?? nextRegionId++;
     this.end = base + size;
     this.laneOffset = Math.floor(base / blockBytes) % lanes;
     this.calibration = calibration;
