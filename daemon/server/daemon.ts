@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/backend.ts';
-import { InMemoryBackend } from '../backend/memory.ts';
+import { openBackend } from '../backend/open.ts';
 import type { DaemonConfig } from '../config.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
@@ -38,7 +38,7 @@ function hardFrameLimit(maxFrameBytes: number): number {
  * and /healthz, in front of the engine (regions, lanes, backend).
  */
 export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {}): Promise<RunningDaemon> {
-  const backend = parts.backend ?? new InMemoryBackend();
+  const backend = parts.backend ?? openBackend(config);
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
   const recorder = config.record ? new RequestRecorder(config.record, { lanes: executor.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes }) : undefined;
@@ -57,6 +57,8 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   });
   engine = new Engine(config, backend, executor, metrics);
   const eng = engine;
+  // A persistent backend brings back the regions (and their blocks) of the last run.
+  eng.restore();
 
   const http: Server = createServer((req, res) =>
     handleHttp(
