@@ -34,7 +34,7 @@ export function registerServeCommand(program: Command): void {
     }
     const daemon = await startDaemon(config);
     process.stderr.write(
-      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend memory); ` +
+      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${config.backend}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}); ` +
         `metrics http://${daemon.url.slice(5)}metrics${config.record ? `; recording requests to ${config.record}` : ''}\n`,
     );
     await new Promise<void>((resolve) => {
