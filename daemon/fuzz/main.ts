@@ -5,6 +5,10 @@ import { parseArgs } from 'node:util';
 import { runCodecFuzz } from './codec-fuzz-run.ts';
 import { runDaemonFuzz } from './daemon-fuzz.ts';
 import { runMisuse } from './misuse.ts';
+import { runKillLoop } from './kill-loop.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * `npm run fuzz`: the long run. Codec decoder fuzzing (default 1,000,000
@@ -13,13 +17,16 @@ import { runMisuse } from './misuse.ts';
  * every round and the daemon's RSS sampled. Prints progress and final counts;
  * exits 1 on any finding.
  *
- *   npm run fuzz -- [--codec-cases N] [--daemon-cases N] [--seed S]
+ * With --kill-restarts N, then the file backend's kill -9 loop (kill-loop.ts).
+ *
+ *   npm run fuzz -- [--codec-cases N] [--daemon-cases N] [--seed S] [--kill-restarts N]
  */
 const { values } = parseArgs({
   options: {
     'codec-cases': { type: 'string', default: '1000000' },
     'daemon-cases': { type: 'string', default: '100000' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    'kill-restarts': { type: 'string', default: '0' },
   },
 });
 const codecCases = Number(values['codec-cases']);
@@ -104,6 +111,15 @@ log(
 if (rss.length >= 4 && rssMax > rssFirst + 150) {
   log('daemon: RSS grew by more than 150 MiB: unbounded memory');
   failed = true;
+}
+const restarts = Number(values['kill-restarts']);
+if (restarts > 0) {
+  const dir = mkdtempSync(join(tmpdir(), 'shimpack-kill9-'));
+  const k = await runKillLoop({ restarts, dir, seed, onCycle: (c, a) => c % 10 === 0 && log(`kill -9: restart ${c}/${restarts}, ${a} acknowledged writes`) });
+  rmSync(dir, { recursive: true, force: true });
+  log(`kill -9: ${k.restarts} restarts, ${k.ackedWrites} acknowledged writes, ${k.blocksVerified} block checks, ${k.findings.length} findings`);
+  for (const f of k.findings.slice(0, 20)) log(`  FINDING ${f}`);
+  if (k.findings.length) failed = true;
 }
 log(`fuzz: ${codec.cases + daemonDone} cases in total, ${failed ? 'FINDINGS' : 'clean'} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 process.exit(failed ? 1 : 0);
