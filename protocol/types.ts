@@ -81,6 +81,8 @@ export interface HelloRequest extends RequestBase {
   readonly version: number;
   readonly client?: string;
   readonly token?: string;
+  /** Address space to use (section 4.1); default: the token's own. */
+  readonly space?: string;
 }
 export interface RegionRequest extends RequestBase {
   readonly op: 'region';
