@@ -68,7 +68,7 @@ export function validateRequest(raw: unknown): Request {
   if (!(OPS as readonly string[]).includes(op)) throw new ProtocolError('E_UNKNOWN_OP', `unknown op "${op.slice(0, 40)}" (known: ${OPS.join(', ')})`);
   switch (op as Op) {
     case 'hello':
-      return { op: 'hello', id, version: int(m, 'version', 0, 2 ** 31), client: optStr(m, 'client'), token: optStr(m, 'token') };
+      return { op: 'hello', id, version: int(m, 'version', 0, 2 ** 31), client: optStr(m, 'client'), token: optStr(m, 'token'), space: optStr(m, 'space') };
     case 'region': {
       const base = int(m, 'base', 0, MAX_ADDRESS - 1);
       const size = int(m, 'size', 1, MAX_ADDRESS);
