@@ -4,6 +4,7 @@ import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
 import type { Engine } from '../pipeline/engine.ts';
 import { ProtocolError } from '../pipeline/protocol-error.ts';
+import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
@@ -16,6 +17,8 @@ type PauseReason = 'lanes' | 'inflight' | 'send-buffer' | 'record';
 
 export interface SessionHost {
   readonly shuttingDown: boolean;
+  /** Token check and address space for hello (daemon/server/access.ts). */
+  readonly access: Access;
   /** `serve --record`: where accepted requests go. */
   readonly recorder?: RequestRecorder;
 }
@@ -51,6 +54,9 @@ export class Session {
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
+  /** Address space chosen at hello. */
+  private space = '';
+  private idleTimer?: NodeJS.Timeout;
   /** Frames that arrived while paused, not yet admitted. */
   private held: { data: Buffer; isBinary: boolean }[] = [];
   private emitFrame: (f: { data: Buffer; isBinary: boolean }) => void = () => {};
@@ -66,6 +72,7 @@ export class Session {
   }
 
   start(): void {
+    this.armIdle();
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
       const onMessage = (data: Buffer, isBinary: boolean): void => {
         this.lastFrameAt = performance.now();
@@ -120,7 +127,20 @@ export class Session {
     if (this.sendBytes > 0 && this.ws.readyState === this.ws.OPEN) await new Promise<void>((r) => this.sendWaiters.push(r));
   }
 
+  /** Close the connection once nothing is in flight and no frame came for --idle-timeout-ms. */
+  private armIdle(): void {
+    const ms = this.config.idleTimeoutMs;
+    if (!ms) return;
+    this.idleTimer = setTimeout(() => {
+      const quiet = performance.now() - this.lastFrameAt;
+      if (this.outstanding.size === 0 && quiet >= ms) this.ws.close(4008, 'idle timeout');
+      else this.armIdle();
+    }, ms);
+    this.idleTimer.unref();
+  }
+
   stop(): void {
+    clearTimeout(this.idleTimer);
     this.subscription?.unsubscribe();
   }
 
@@ -154,6 +174,10 @@ export class Session {
     if (this.host.shuttingDown) return errorResponse(req.id, 'E_SHUTTING_DOWN');
     const t0 = performance.now();
     try {
+      // Pausing the socket bounds frames, not the requests inside one batch frame: a hard cap does.
+      if (this.inflightCount >= this.config.maxOutstanding && req.op !== 'hello' && req.op !== 'stats') {
+        return errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`);
+      }
       const result = this.dispatch(req);
       // Accepted (nothing threw): record it in arrival order.
       this.host.recorder?.record(this.recordConn, req);
@@ -189,7 +213,7 @@ export class Session {
     if (req.op === 'hello') {
       if (this.helloDone) throw new ProtocolError('E_ALREADY_HELLO', 'hello already done on this connection');
       if (req.version !== PROTOCOL_VERSION) throw new ProtocolError('E_VERSION', `this daemon speaks protocol version ${PROTOCOL_VERSION}, not ${req.version}`);
-      if (this.config.token && req.token !== this.config.token) throw new ProtocolError('E_AUTH', 'hello must carry the token the daemon was started with');
+      this.space = this.host.access.admit(req.token, req.space);
       this.helloDone = true;
       return {
         id: req.id,
@@ -207,17 +231,17 @@ export class Session {
     const id = req.id;
     switch (req.op) {
       case 'region':
-        return this.engine.declareRegion(req);
+        return this.engine.declareRegion(req, this.space);
       case 'write':
-        return this.engine.write(req).then(() => ({ id, ok: true }));
+        return this.engine.write(req, this.space).then(() => ({ id, ok: true }));
       case 'read':
-        return this.engine.read(req).then((data) => ({ id, ok: true, data }));
+        return this.engine.read(req, this.space).then((data) => ({ id, ok: true, data }));
       case 'stats':
-        return this.engine.stats(id, req.region);
+        return this.engine.stats(id, req.region, this.space);
       case 'fence':
         return Promise.allSettled([...this.outstanding]).then(() => ({ id, ok: true }));
       case 'free':
-        return this.engine.free(req.name).then(() => ({ id, ok: true }));
+        return this.engine.free(req.name, this.space).then(() => ({ id, ok: true }));
     }
   }
 
