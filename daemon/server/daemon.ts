@@ -9,6 +9,7 @@ import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
+import { Access } from './access.ts';
 import { handleHttp } from './http-routes.ts';
 import { Session } from './session.ts';
 
@@ -42,7 +43,8 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
   const recorder = config.record ? new RequestRecorder(config.record, { lanes: executor.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes }) : undefined;
-  const state = { shuttingDown: false, recorder };
+  const access = new Access(config);
+  const state = { shuttingDown: false, recorder, access };
   // The engine and metrics refer to each other through these probes only.
   let engine: Engine | undefined;
   const metrics = new DaemonMetrics(config.metricsRegionLabels, executor.lanes, {
