@@ -15,6 +15,14 @@ export interface DaemonBenchOptions {
   readonly laneCounts: readonly number[];
   readonly dataset: Dataset;
   readonly dataBytes: number;
+  /**
+   * Also measure write latency at a fixed offered rate (open loop, writes/s
+   * over all connections): a number, or 'half' for half the write peak just
+   * measured in the same row.
+   */
+  readonly rate?: number | 'half';
+  /** Use this running daemon (ws://...) instead of starting one per lane count. */
+  readonly url?: string;
 }
 
 export interface PhaseResult {
@@ -30,6 +38,8 @@ export interface DaemonBenchRow {
   readonly lanes: number;
   readonly write: PhaseResult;
   readonly read: PhaseResult;
+  /** Writes at a fixed offered rate, latency from each write's due time. */
+  readonly paced?: PhaseResult & { readonly offeredPerSecond: number };
   readonly ratio: number;
   readonly verified: boolean;
 }
@@ -110,14 +120,57 @@ async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBench
   return { ops, bytes: ops * o.writeBytes, seconds, p50us: quantile(sorted, 0.5) * 1000, p99us: quantile(sorted, 0.99) * 1000, verified };
 }
 
+/**
+ * Open loop: write i is due at t0 + i / rate (spread over the connections)
+ * and is sent then, whatever is still in flight; its latency counts from the
+ * due time, so a daemon (or client) that falls behind shows it instead of
+ * slowing the offered load down.
+ */
+async function pacedWrites(clients: ShimpackClient[], data: Uint8Array, o: DaemonBenchOptions, rate: number): Promise<PhaseResult> {
+  const per = Math.floor(data.length / o.writeBytes);
+  const total = Math.max(1, Math.floor(rate * o.seconds));
+  const lat = new Float64Array(total);
+  let sent = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const all: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate) + 1);
+      for (; sent < due; sent++) {
+        const i = sent;
+        const ci = i % clients.length;
+        const k = Math.floor(i / clients.length) % per;
+        const dueAt = t0 + (i / rate) * 1000;
+        all.push(
+          clients[ci].write(ci * 2 ** 32 + k * o.writeBytes, data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes)).then(() => {
+            lat[i] = performance.now() - dueAt;
+            done++;
+          }),
+        );
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(all);
+  const seconds = (performance.now() - t0) / 1000;
+  const sorted = lat.subarray(0, done).sort();
+  return { ops: done, bytes: done * o.writeBytes, seconds, p50us: quantile(sorted, 0.5) * 1000, p99us: quantile(sorted, 0.99) * 1000 };
+}
+
 export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) => void = () => {}): Promise<DaemonBenchRow[]> {
   const data = benchData(o.dataset, o.dataBytes);
   const rows: DaemonBenchRow[] = [];
-  for (const lanes of o.laneCounts) {
-    const { url, child } = await spawnDaemon(lanes);
+  const laneCounts = o.url ? [0] : o.laneCounts;
+  for (const laneCount of laneCounts) {
+    const { url, child } = o.url ? { url: o.url, child: undefined } : await spawnDaemon(laneCount);
     try {
       for (const codec of o.codecs) {
         const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench' })));
+        const lanes = clients[0].hello.lanes;
         const names = clients.map((_, i) => `bench-${codec}-${lanes}-${i}`);
         await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw' })));
         // Fill the whole region once, untimed: APack fits its table on this first write and
@@ -130,15 +183,26 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         );
         const write = await phase(clients, data, o, 'write');
         const read = await phase(clients, data, o, 'read');
+        let paced: DaemonBenchRow['paced'];
+        if (o.rate !== undefined) {
+          const offered = o.rate === 'half' ? write.ops / write.seconds / 2 : o.rate;
+          paced = { ...(await pacedWrites(clients, data, o, offered)), offeredPerSecond: offered };
+        }
+        // Paced writes rewrote the same bytes: the read-back above still holds.
         const st = await clients[0].stats(names[0]);
-        rows.push({ codec, lanes, write, read, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
-        log(`${codec} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s`);
+        rows.push({ codec, lanes, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
+        log(
+          `${codec} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
+            (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : ''),
+        );
         await Promise.all(clients.map((c, i) => c.free(names[i])));
         await Promise.all(clients.map((c) => c.close()));
       }
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (child) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
     }
   }
   return rows;

@@ -4,8 +4,16 @@ import { defaultLaneCounts, runDaemonBench, type DaemonBenchRow } from '../../be
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 
+function parseRate(v: string): number | 'half' {
+  if (v === 'half') return 'half';
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--rate must be writes per second > 0 or "half", got "${v}"`, EXIT_USAGE);
+  return n;
+}
+
 function formatRows(rows: DaemonBenchRow[]): string {
-  const header = ['codec', 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', 'ratio', 'verified'];
+  const paced = rows.some((r) => r.paced);
+  const header = ['codec', 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
   const body = rows.map((r) => [
     r.codec,
     String(r.lanes),
@@ -17,6 +25,7 @@ function formatRows(rows: DaemonBenchRow[]): string {
     (r.read.ops / r.read.seconds).toFixed(0),
     r.read.p50us.toFixed(0),
     r.read.p99us.toFixed(0),
+    ...(paced ? (r.paced ? [r.paced.offeredPerSecond.toFixed(0), r.paced.p50us.toFixed(0), r.paced.p99us.toFixed(0)] : ['', '', '']) : []),
     r.ratio.toFixed(2),
     r.verified ? 'yes' : 'NO',
   ]);
@@ -38,8 +47,10 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--lanes <list>', 'comma-separated lane counts (default: 1 and the CPU count)')
     .option('--data <dir>', 'data set directory', DEFAULT_DATA_DIR)
     .option('--data-bytes <n>', 'bytes of real weight tensors to cycle through per connection', intOption('--data-bytes', 4096, 1 << 30), 8 << 20)
+    .option('--rate <r>', 'then write at this fixed offered rate (writes/s, open loop) and report its latency; "half": half the write peak just measured', parseRate)
+    .option('--url <ws-url>', 'bench this running daemon instead of starting one per lane count')
     .option('--json', 'print JSON instead of a table')
-    .action(async (o: { codec?: string; connections: number; duration: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; json?: boolean }) => {
+    .action(async (o: { codec?: string; connections: number; duration: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
@@ -52,12 +63,15 @@ export function registerBenchDaemonCommand(bench: Command): void {
         throw e;
       }
       const rows = await runDaemonBench(
-        { codecs, connections: o.connections, seconds: o.duration, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes },
+        { codecs, connections: o.connections, seconds: o.duration, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url },
         (l) => process.stderr.write(`${l}\n`),
       );
       if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, rows }, null, 2)}\n`);
       else {
-        process.stdout.write(`${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase\n`);
+        process.stdout.write(
+          `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase` +
+            `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's due time` : ''}\n`,
+        );
         process.stdout.write(`${formatRows(rows)}\n`);
       }
       if (rows.some((r) => !r.verified)) process.exitCode = 1;
