@@ -63,12 +63,18 @@ class AsyncClient:
         ping_interval: seconds between WebSocket keep-alive pings, or ``None``
             (the default: the daemon stops reading a busy connection for
             backpressure, which would make pongs late and the connection drop).
+        max_response_bytes: the largest frame accepted from the daemon once
+            hello has answered; ``None`` (default) uses the daemon's
+            ``maxFrameBytes``, which the protocol says bounds every frame it
+            sends. A bigger frame closes the connection (status 1009).
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, client_name: Optional[str] = "shimpack-python",
                  token: Optional[str] = None, open_timeout: Optional[float] = 10.0,
-                 ping_interval: Optional[float] = None) -> None:
+                 ping_interval: Optional[float] = None,
+                 max_response_bytes: Optional[int] = None) -> None:
         self.url = url
+        self.max_response_bytes = max_response_bytes
         self.client_name = client_name
         self.token = token
         self.open_timeout = open_timeout
@@ -89,6 +95,8 @@ class AsyncClient:
         #: Frames sent and received on this connection (a batch counts once).
         self.frames_sent = 0
         self.frames_received = 0
+        #: Size in bytes of the largest frame received so far.
+        self.largest_frame_received = 0
 
     # --- connection ---------------------------------------------------------
 
@@ -333,6 +341,8 @@ class AsyncClient:
         try:
             async for message in ws:
                 self.frames_received += 1
+                if len(message) > self.largest_frame_received:
+                    self.largest_frame_received = len(message)
                 if isinstance(message, str):
                     self.unmatched.append(message)
                     log.warning("shimpack: ignoring a text frame from the daemon")
@@ -392,7 +402,7 @@ class AsyncClient:
         self._server = info
         if self._ws is not None:
             # Every later message is bounded by the daemon's limit (section 4.1).
-            self._ws.max_size = info.max_frame_bytes
+            self._ws.max_size = self.max_response_bytes or info.max_frame_bytes
 
     def _on_closed(self, code: Optional[int], reason: str) -> None:
         if self._closed is None:

@@ -37,18 +37,20 @@ class Client:
             assert c.read(0, 4) == bytes([1, 0, 0, 2])
 
     Args:
-        url, client_name, token, open_timeout, ping_interval: as for
-            :class:`AsyncClient`.
+        url, client_name, token, open_timeout, ping_interval, max_response_bytes:
+            as for :class:`AsyncClient`.
         timeout: seconds any one call waits for its response before raising
             ``TimeoutError`` (the request itself is not withdrawn), or ``None``.
     """
 
     def __init__(self, url: str = DEFAULT_URL, *, client_name: Optional[str] = "shimpack-python",
                  token: Optional[str] = None, open_timeout: Optional[float] = 10.0,
-                 ping_interval: Optional[float] = None, timeout: Optional[float] = None) -> None:
+                 ping_interval: Optional[float] = None, max_response_bytes: Optional[int] = None,
+                 timeout: Optional[float] = None) -> None:
         self.timeout = timeout
         self._async = AsyncClient(url, client_name=client_name, token=token,
-                                  open_timeout=open_timeout, ping_interval=ping_interval)
+                                  open_timeout=open_timeout, ping_interval=ping_interval,
+                                  max_response_bytes=max_response_bytes)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
 

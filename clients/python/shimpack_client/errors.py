@@ -131,6 +131,15 @@ class ShuttingDownError(ShimpackError):
     code = "E_SHUTTING_DOWN"
 
 
+class BusyError(ShimpackError):
+    """``E_BUSY``: too many unanswered requests on this connection.
+
+    Sent by the daemon (``--max-outstanding``) but not yet listed in
+    ``protocol/README.md`` section 5.
+    """
+    code = "E_BUSY"
+
+
 class InternalError(ShimpackError):
     """``E_INTERNAL``: a daemon bug or backend failure."""
     code = "E_INTERNAL"
@@ -167,7 +176,7 @@ ERROR_CLASSES: Dict[str, Type[ShimpackError]] = {
                 AuthError, AlreadyHelloError, FrameTooLargeError, TooLargeError,
                 OutOfRegionError, CrossRegionError, RegionOverlapError, RegionExistsError,
                 NoSuchRegionError, UnsupportedError, BadTableError, ShuttingDownError,
-                InternalError)
+                BusyError, InternalError)
 }
 
 
