@@ -126,7 +126,8 @@ class AsyncClient:
             raise
 
     async def __aenter__(self) -> "AsyncClient":
-        await self.connect()
+        if self._ws is None:
+            await self.connect()
         return self
 
     async def __aexit__(self, exc_type: Optional[Type[BaseException]],

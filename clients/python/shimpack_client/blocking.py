@@ -71,7 +71,8 @@ class Client:
             raise
 
     def __enter__(self) -> "Client":
-        self.connect()
+        if self._loop is None:  # ``with connect(url) as c`` arrives already connected
+            self.connect()
         return self
 
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],

@@ -681,11 +681,10 @@ class BlockingTest(unittest.TestCase):
                 c.hello()
         finally:
             c.close()
-        c2 = sc.connect(URL)
-        try:
+        with sc.connect(URL) as c2:            # already connected: with only closes it
             self.assertEqual(c2.server.lanes, 2)
-        finally:
-            c2.close()
+            self.assertIsNone(c2.fence())
+        self.assertTrue(c2.closed)
 
     def test_batch_pipelines_from_one_thread(self) -> None:
         with Client(URL) as c:
