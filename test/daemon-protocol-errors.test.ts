@@ -185,6 +185,30 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     await closing;
   });
 
+  it('limits: E_TOO_MANY_REGIONS, E_MEMORY_FULL, E_BUSY', async () => {
+    const t = await startTestDaemon({ lanes: 1, maxRegions: 1, maxMemory: 4097, maxOutstanding: 1 });
+    try {
+      const k = await connect(t);
+      await k.region({ name: 'r', base: 0, size: 8192, dtype: 'int8', kind: 'other', codec: 'raw' });
+      await sawCode(k.region({ name: 's', base: 8192, size: 64, dtype: 'int8', kind: 'other', codec: 'raw' }), 'E_TOO_MANY_REGIONS');
+      await k.write(0, testBytes(4096, 1, 0));
+      await sawCode(k.write(4096, testBytes(4096, 2, 0)), 'E_MEMORY_FULL');
+      // One frame of reads: the first is admitted, the next exceed --max-outstanding 1.
+      const s = await rawSocket(t);
+      s.ws.send(encodeFrame({ op: 'hello', id: 1, version: 1 }));
+      await s.next();
+      s.ws.send(encodeFrame([2, 3, 4].map((id) => ({ op: 'read', id, addr: 0, len: 16 }))));
+      const answers = [await s.next(), await s.next(), await s.next()] as { ok: boolean; code?: string; id: number }[];
+      const busy = answers.filter((a) => !a.ok);
+      assert.ok(busy.length >= 1);
+      for (const b of busy) saw(b, 'E_BUSY', b.id);
+      s.ws.close();
+      await k.close();
+    } finally {
+      await t.close();
+    }
+  });
+
   it('every error code of the protocol was produced by some test above', () => {
     const missing = ERROR_CODE_LIST.filter((code) => !seen.has(code));
     assert.deepEqual(missing, []);

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ShimpackClient } from '../clients/ts/index.ts';
+import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
+import { encodeFrame } from '../protocol/wire.ts';
+import { expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
+
+const region = (name: string, base: number, size = 4096) => ({ name, base, size, dtype: 'int8' as const, kind: 'other' as const, codec: 'zvc' as const });
+
+describe('limits', () => {
+  it('--max-regions per space, --max-memory, --max-outstanding give their codes and the daemon keeps serving', async () => {
+    const d = await startTestDaemon({ lanes: 1, maxRegions: 3, maxMemory: 16 * 4097, maxOutstanding: 8 });
+    try {
+      const c = await ShimpackClient.connect(d.url);
+      for (let i = 0; i < 3; i++) await c.region(region(`r${i}`, i * 65536, 65536));
+      await expectCode(c.region(region('r3', 1 << 24)), 'E_TOO_MANY_REGIONS');
+      // Random bytes stay raw (4096 + 1 mode byte each): 16 blocks fill the budget, the next write is refused.
+      for (let i = 0; i < 16; i++) await c.write(i * 4096, testBytes(4096, i + 1, 0));
+      await expectCode(c.write(65536, testBytes(4096, 99, 0)), 'E_MEMORY_FULL');
+      await c.free('r0');
+      await c.write(65536, testBytes(4096, 99, 0)); // room again after free
+      // One batch frame of 40 reads: the first 8 run, the rest are refused with E_BUSY.
+      const raw = await RawConnection.open(d.url);
+      await raw.call({ op: 'hello', id: 0, version: 1 });
+      const got = await raw.exchange(encodeFrame(Array.from({ length: 40 }, (_, i) => ({ op: 'read', id: i + 1, addr: 65536, len: 4096 }))), true);
+      assert.notEqual(got, 'closed');
+      const codes = (got as { ok: boolean; code?: string }[]).map((r) => (r.ok ? 'ok' : r.code));
+      assert.ok(codes.filter((x) => x === 'ok').length >= 8, codes.join(' '));
+      assert.ok(codes.filter((x) => x === 'E_BUSY').length >= 16, codes.join(' '));
+      assert.equal(codes.filter((x) => x !== 'ok' && x !== 'E_BUSY').length, 0);
+      raw.close();
+      assert.equal((await c.read(65536, 4)).length, 4);
+      await c.close();
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('an idle connection is closed with 4008; a busy one is not', async () => {
+    const d = await startTestDaemon({ lanes: 1, idleTimeoutMs: 300 });
+    try {
+      const idle = await RawConnection.open(d.url);
+      const busy = await ShimpackClient.connect(d.url);
+      await busy.region(region('b', 0));
+      const until = Date.now() + 900;
+      while (Date.now() < until) {
+        await busy.write(0, testBytes(64, 1));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(idle.closedWith, 4008);
+      assert.equal((await busy.read(0, 4)).length, 4);
+      await busy.close();
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe('access control and address spaces', () => {
+  it('a non-loopback bind without a token is refused', async () => {
+    await assert.rejects(startTestDaemon({ host: '0.0.0.0' }), /needs a token/);
+  });
+
+  it('token file: wrong token refused at hello; spaces isolate regions; a token without "spaces" cannot name one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shimpack-tokens-'));
+    const file = join(dir, 'tokens');
+    writeFileSync(file, '# token space [spaces]\nalice-0123456789abcdef alice\nbob-0123456789abcdefgh bob\nops-0123456789abcdefgh ops spaces\n');
+    const d = await startTestDaemon({ host: '0.0.0.0', tokenFile: file });
+    const url = d.url.replace(/\/\/[^/]+\//, `//127.0.0.1:${d.port}/`);
+    try {
+      await expectCode(ShimpackClient.connect(url), 'E_AUTH');
+      await expectCode(ShimpackClient.connect(url, { token: 'alice-0123456789abcdeX' }), 'E_AUTH');
+      const alice = await ShimpackClient.connect(url, { token: 'alice-0123456789abcdef' });
+      const bob = await ShimpackClient.connect(url, { token: 'bob-0123456789abcdefgh' });
+      // Same name and addresses in both spaces: no conflict, no sharing.
+      await alice.region(region('t', 0));
+      await bob.region(region('t', 0));
+      await alice.write(0, Uint8Array.of(1, 2, 3));
+      assert.deepEqual([...(await bob.read(0, 3))], [0, 0, 0]);
+      await bob.free('t');
+      assert.deepEqual([...(await alice.read(0, 3))], [1, 2, 3]);
+      await expectCode(bob.read(0, 3), 'E_OUT_OF_REGION');
+      await expectCode(bob.free('t'), 'E_NO_SUCH_REGION');
+      assert.deepEqual((await bob.stats()).regions, []);
+      // bob cannot enter alice's space; ops may name any space.
+      await expectCode(bob.request({ op: 'hello', version: 1 }), 'E_ALREADY_HELLO');
+      const raw = await RawConnection.open(url);
+      const r = await raw.call({ op: 'hello', id: 1, version: 1, token: 'bob-0123456789abcdefgh', space: 'alice' });
+      assert.equal(r.code, 'E_AUTH');
+      raw.close();
+      const ops = await RawConnection.open(url);
+      assert.equal((await ops.call({ op: 'hello', id: 1, version: 1, token: 'ops-0123456789abcdefgh', space: 'alice' })).ok, true);
+      const seen = await ops.call({ op: 'read', id: 2, addr: 0, len: 3 });
+      assert.deepEqual([...(seen.data ?? [])], [1, 2, 3]);
+      ops.close();
+      await alice.close();
+      await bob.close();
+    } finally {
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
