@@ -175,7 +175,7 @@ export class Session {
     const t0 = performance.now();
     try {
       // Pausing the socket bounds frames, not the requests inside one batch frame: a hard cap does.
-      if (this.inflightCount >= this.config.maxOutstanding && req.op !== 'hello' && req.op !== 'stats') {
+      if (this.inflightCount >= this.config.maxOutstanding && (req.op === 'write' || req.op === 'read' || req.op === 'free')) {
         return errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`);
       }
       const result = this.dispatch(req);
