@@ -1,4 +1,4 @@
-import { Observable, concatMap, from, map, mergeMap, of, type Subscription } from 'rxjs';
+import { Observable, concatMap, from, map, type Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
@@ -95,9 +95,10 @@ export class Session {
       .pipe(
         concatMap((f) => from(this.parseFrame(f.data, f.isBinary))),
         map((item) => this.admit(item)),
-        mergeMap((r) => (r instanceof Promise ? from(r) : of(r))),
       )
-      .subscribe({ next: (r) => this.respond(r) });
+      // Completion in any order: a pending answer responds when it settles (it never rejects).
+      // A plain .then rather than mergeMap(from(promise)), which subscribes an inner observable per request.
+      .subscribe({ next: (r) => (r instanceof Promise ? void r.then((x) => this.respond(x)) : this.respond(r)) });
   }
 
   /** Unsent response bytes (metrics). */
@@ -254,8 +255,10 @@ export class Session {
     if (!r.ok) this.metrics.errors.inc({ code: r.code });
     this.egress.push(r);
     if (!this.flushQueued) {
+      // Once per event-loop turn, not per microtask: answers of every lane
+      // batch committed in this turn share one frame (one socket write).
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
