@@ -23,6 +23,28 @@ export interface ConnectOptions {
    * Fewer frames, same semantics: the daemon applies batch members in order.
    */
   readonly autoBatch?: boolean;
+  /**
+   * Mask frames with an all-zero key (default: only for loopback URLs).
+   * RFC 6455 masking protects proxies between client and server from cache
+   * poisoning; on loopback there are none, and masking every byte in
+   * JavaScript costs the client and the daemon (which skips unmasking a zero
+   * key) a pass over every payload byte.
+   */
+  readonly zeroMask?: boolean;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const h = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+  } catch {
+    return false;
+  }
+}
+
+function zeroMaskKey(mask: Buffer): void {
+  mask.fill(0);
 }
 
 interface Pending {
@@ -56,7 +78,8 @@ export class ShimpackClient {
 
   /** Open a connection to `url` (ws://host:port/) and do hello. */
   static async connect(url: string, opts: ConnectOptions = {}): Promise<ShimpackClient> {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024 });
+    const zero = opts.zeroMask ?? isLoopbackUrl(url);
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024, ...(zero ? { generateMask: zeroMaskKey } : {}) });
     ws.binaryType = 'nodebuffer';
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -122,9 +122,11 @@ async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBench
 
 /**
  * Open loop: write i is due at t0 + i / rate (spread over the connections)
- * and is sent then, whatever is still in flight; its latency counts from the
- * due time, so a daemon (or client) that falls behind shows it instead of
- * slowing the offered load down.
+ * and is sent at the first timer tick at or after that (ticks about every
+ * millisecond: a setImmediate loop would spin a core the daemon needs),
+ * whatever is still in flight, so a daemon that falls behind shows it as
+ * latency instead of slowing the offered load down. Latency counts from the
+ * send.
  */
 async function pacedWrites(clients: ShimpackClient[], data: Uint8Array, o: DaemonBenchOptions, rate: number): Promise<PhaseResult> {
   const per = Math.floor(data.length / o.writeBytes);
@@ -142,16 +144,16 @@ async function pacedWrites(clients: ShimpackClient[], data: Uint8Array, o: Daemo
         const i = sent;
         const ci = i % clients.length;
         const k = Math.floor(i / clients.length) % per;
-        const dueAt = t0 + (i / rate) * 1000;
+        const sentAt = performance.now();
         all.push(
           clients[ci].write(ci * 2 ** 32 + k * o.writeBytes, data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes)).then(() => {
-            lat[i] = performance.now() - dueAt;
+            lat[i] = performance.now() - sentAt;
             done++;
           }),
         );
       }
       if (sent >= total) resolve();
-      else setImmediate(tick);
+      else setTimeout(tick, Math.max(0, t0 + (sent / rate) * 1000 - performance.now()));
     };
     tick();
   });

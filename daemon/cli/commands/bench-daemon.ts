@@ -70,7 +70,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
       else {
         process.stdout.write(
           `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase` +
-            `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's due time` : ''}\n`,
+            `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
       }
