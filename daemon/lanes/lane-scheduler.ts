@@ -47,6 +47,8 @@ class LaneState {
   /** Bytes queued or in flight on this lane. */
   pendingBytes = 0;
   pendingJobs = 0;
+  /** Raw bytes of jobs queued, not yet in a batch. */
+  queuedBytes = 0;
   inflight = 0;
   building = false;
   nextSeq = 0;
@@ -85,6 +87,7 @@ export class LaneScheduler {
   submit(lane: number, job: BlockJob): void {
     const l = this.lanes[lane];
     l.queue.push(job);
+    l.queuedBytes += job.len;
     l.pendingBytes += job.len + JOB_OVERHEAD_BYTES;
     l.pendingJobs++;
     this.pump(l);
@@ -124,6 +127,10 @@ export class LaneScheduler {
 
   private pump(l: LaneState): void {
     if (l.building || l.inflight >= this.opts.batchesInFlight || l.head === l.queue.length) return;
+    // An idle lane gets whatever is queued at once (latency). A busy one gets
+    // another batch only once half a batch has queued up: otherwise it would
+    // get a trickle of one-job batches, each paying a full thread hand-off.
+    if (l.inflight > 0 && l.queuedBytes < this.opts.batchBytes / 2) return;
     l.building = true;
     // Take jobs up to the batch size (always at least one).
     const start = l.head;
@@ -135,6 +142,7 @@ export class LaneScheduler {
     }
     const jobs = l.queue.slice(start, end);
     l.head = end;
+    l.queuedBytes -= bytes;
     if (l.head > 1024 && l.head * 2 > l.queue.length) {
       l.queue = l.queue.slice(l.head);
       l.head = 0;

@@ -219,10 +219,8 @@ export class Engine {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
-    const leave = region.enter();
     return new Promise<void>((resolve, reject) => {
-      let remaining = last - first + 1;
-      let failure: Error | undefined;
+      const access = new Access(this, region, kind, buf, last - first + 1, resolve, reject);
       for (let index = first; index <= last; index++) {
         const blockStart = index * region.blockBytes;
         const blockLen = region.blockLen(index);
@@ -230,31 +228,25 @@ export class Engine {
         const end = Math.min(rel + len, blockStart + blockLen) - blockStart;
         const pieceAt = blockStart + offset - rel; // position of this piece in the request buffer
         const pieceLen = end - offset;
-        const job: BlockJob = {
-          kind,
-          region: region.id,
-          index,
-          blockLen,
-          offset,
-          len: pieceLen,
-          data: kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined,
-          isLive: () => region.live,
-          done: (o: JobOutcome | Error) => {
-            if (o instanceof Error) failure ??= o;
-            else {
-              if (kind === 'read' && o.bytes) buf.set(o.bytes, pieceAt);
-              if (region.live) this.account(region, kind, index, blockLen, o, region.base + blockStart + offset, pieceLen);
-            }
-            if (--remaining === 0) {
-              leave();
-              if (failure) reject(new ProtocolError('E_INTERNAL', failure.message));
-              else resolve();
-            }
-          },
-        };
-        this.scheduler.submit((region.laneOffset + index) % this.lanes, job);
+        const data = kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined;
+        this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, blockLen, offset, pieceLen, pieceAt, data));
       }
     });
+  }
+
+  /** A block job finished: copy read bytes, count it, settle the access after its last piece. */
+  pieceDone(job: PieceJob, o: JobOutcome | Error): void {
+    const a = job.access;
+    const region = a.region;
+    if (o instanceof Error) a.failure ??= o;
+    else {
+      if (job.kind === 'read' && o.bytes) a.buf.set(o.bytes, job.pieceAt);
+      if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
+    }
+    if (--a.remaining === 0) {
+      if (a.failure) a.reject(new ProtocolError('E_INTERNAL', a.failure.message));
+      else a.resolve();
+    }
   }
 
   /** Attach the metric accumulators of the region's label set (once per region). */
@@ -349,5 +341,52 @@ export class Engine {
     await this.scheduler.whenIdle();
     await this.executor.close();
     await this.backend.close();
+  }
+}
+
+/** One read or write being split into block jobs: what its pieces share. */
+class Access {
+  failure: Error | undefined;
+  constructor(
+    readonly engine: Engine,
+    readonly region: Region,
+    readonly kind: 'write' | 'read',
+    /** Write data, or the buffer a read fills. */
+    readonly buf: Uint8Array,
+    /** Pieces not yet done. */
+    public remaining: number,
+    readonly resolve: () => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+}
+
+/**
+ * One block's share of an access. A class rather than an object literal with
+ * closures: a request of many blocks would otherwise allocate (and, under
+ * tsx, name) two functions per block.
+ */
+class PieceJob implements BlockJob {
+  readonly kind: 'write' | 'read';
+  readonly region: number;
+  constructor(
+    readonly access: Access,
+    readonly index: number,
+    readonly blockLen: number,
+    readonly offset: number,
+    readonly len: number,
+    /** Position of this piece in the access buffer. */
+    readonly pieceAt: number,
+    readonly data: Uint8Array | undefined,
+  ) {
+    this.kind = access.kind;
+    this.region = access.region.id;
+  }
+
+  isLive(): boolean {
+    return this.access.region.live;
+  }
+
+  done(outcome: JobOutcome | Error): void {
+    this.access.engine.pieceDone(this, outcome);
   }
 }
