@@ -219,8 +219,10 @@ export class Engine {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
+    // free() waits until the region's admitted requests are out of the lanes.
+    const leave = region.enter();
     return new Promise<void>((resolve, reject) => {
-      const access = new Access(this, region, kind, buf, last - first + 1, resolve, reject);
+      const access = new Access(this, region, kind, buf, last - first + 1, resolve, reject, leave);
       for (let index = first; index <= last; index++) {
         const blockStart = index * region.blockBytes;
         const blockLen = region.blockLen(index);
@@ -244,6 +246,7 @@ export class Engine {
       if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
     }
     if (--a.remaining === 0) {
+      a.leave();
       if (a.failure) a.reject(new ProtocolError('E_INTERNAL', a.failure.message));
       else a.resolve();
     }
@@ -357,6 +360,8 @@ class Access {
     public remaining: number,
     readonly resolve: () => void,
     readonly reject: (e: Error) => void,
+    /** Tells the region this request is out of the lanes. */
+    readonly leave: () => void,
   ) {}
 }
 
