@@ -7,7 +7,8 @@ import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
-import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+import { decodeFrame } from '../../protocol/wire.ts';
+import { packResponses } from './response-frames.ts';
 import type { RequestRecorder } from '../traces/request-recorder.ts';
 
 /** One request read off a frame, or the reason it cannot be one. */
@@ -262,21 +263,26 @@ export class Session {
     }
   }
 
-  /** Send every queued response in one frame (an array when there are several). */
+  /**
+   * Send every queued response: as few frames as fit, each at most
+   * maxFrameBytes (a map alone, an array when there are several).
+   */
   private flush(): void {
     this.flushQueued = false;
     if (this.egress.length === 0) return;
     const list = this.egress;
     this.egress = [];
     if (this.ws.readyState !== this.ws.OPEN) return;
-    const frame = encodeFrame(list.length === 1 ? list[0] : list);
-    const n = frame.length;
-    this.sendBytes += n;
-    this.ws.send(frame, { binary: true }, () => {
-      this.sendBytes -= n;
-      if (this.sendBytes === 0) for (const w of this.sendWaiters.splice(0)) w();
-      this.checkPressure();
-    });
+    const frames = packResponses(list, this.config.maxFrameBytes, () => this.metrics.errors.inc({ code: 'E_TOO_LARGE' }));
+    for (const frame of frames) {
+      const n = frame.length;
+      this.sendBytes += n;
+      this.ws.send(frame, { binary: true }, () => {
+        this.sendBytes -= n;
+        if (this.sendBytes === 0) for (const w of this.sendWaiters.splice(0)) w();
+        this.checkPressure();
+      });
+    }
     this.checkPressure();
   }
 
