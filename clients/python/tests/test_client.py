@@ -577,9 +577,8 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             await c.free(name)
 
     async def test_response_frames_stay_within_max_frame_bytes(self) -> None:
-        # Spec check for the daemon (sections 4.1, 6). Known to fail on the daemon of
-        # this commit (responses coalesced without a size bound), so it reports a skip
-        # naming the size instead of failing CI; it passes once the daemon splits frames.
+        # Spec check for the daemon (sections 4.1, 6): answers of reads in flight
+        # together are split into frames of at most maxFrameBytes.
         largest = 0
         for _ in range(5):
             async with AsyncClient(URL, max_response_bytes=16 * MAX_FRAME) as c:
@@ -588,10 +587,8 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
                 await asyncio.gather(*reads)
                 await c.free(name)
                 largest = max(largest, c.largest_frame_received)
-        if largest > MAX_FRAME:
-            self.skipTest(f"DAEMON BUG: a response frame of {largest} bytes exceeds "
-                          f"maxFrameBytes={MAX_FRAME} (protocol/README.md sections 4.1, 6)")
-        self.assertLessEqual(largest, MAX_FRAME)
+        self.assertLessEqual(largest, MAX_FRAME, f"a response frame of {largest} bytes exceeds "
+                             f"maxFrameBytes={MAX_FRAME} (protocol/README.md sections 4.1, 6)")
 
     async def test_unmatched_and_connection_closing_responses(self) -> None:
         c = AsyncClient(URL)
