@@ -41,8 +41,8 @@ export const ERROR_CODES = {
   E_ALREADY_HELLO: 'hello already done on this connection',
   /** The frame is larger than maxFrameBytes (it was still parsed to answer each id). */
   E_FRAME_TOO_LARGE: 'frame larger than maxFrameBytes',
-  /** A read whose data would not fit in one response frame. */
-  E_TOO_LARGE: 'read longer than the largest response',
+  /** A read whose data would not fit in one response frame, or a stats response larger than maxFrameBytes. */
+  E_TOO_LARGE: 'response would exceed maxFrameBytes',
   /** A read or write touches bytes outside every region. */
   E_OUT_OF_REGION: 'address range not inside a region',
   /** A write or read spans two or more regions. */
