@@ -6,7 +6,9 @@ import { Packr, Unpackr } from 'msgpackr';
  * msgpack library reads it. `Uint8Array` payloads travel as msgpack `bin`.
  * 64-bit integers decode as numbers (addresses stay below 2^48).
  */
-const packr = new Packr({ useRecords: false, variableMapSize: true });
+// `undefined` (an optional field left unset) goes out as nil, not as msgpackr's
+// extension 0: the protocol has no extension types and the daemon refuses them.
+const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /**

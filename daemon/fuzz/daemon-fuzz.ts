@@ -1,6 +1,8 @@
 import { ShimpackClient } from '../../clients/ts/index.ts';
 import { ERROR_CODE_LIST } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+import { requestId } from '../pipeline/validate.ts';
+import { frameMalformation } from '../server/frame-check.ts';
 import { fuzzFrame, type FuzzFrame } from './frame-gen.ts';
 import { RawConnection, type WireResponse } from './raw-connection.ts';
 import { Rng } from './rng.ts';
@@ -45,17 +47,15 @@ export function expectedIds(f: FuzzFrame, maxFrameBytes: number): (number | null
   if (!f.binary) return [null];
   let msg: unknown;
   try {
+    // The daemon's own rule for unparseable frames (0xc1, extension types, non-string keys, deep nesting).
+    if (frameMalformation(f.data as Uint8Array) !== undefined) return 'close';
     msg = decodeFrame(f.data as Uint8Array);
   } catch {
     return 'close';
   }
   if ((f.data as Uint8Array).length > maxFrameBytes * 2 + (1 << 20)) return 'close';
   const items = Array.isArray(msg) ? msg : [msg];
-  return items.map((raw) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) return null;
-    const id = (raw as { id?: unknown }).id;
-    return typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
-  });
+  return items.map(requestId);
 }
 
 function check(f: FuzzFrame, want: (number | null)[], got: WireResponse[]): string | undefined {

@@ -8,6 +8,7 @@ import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame } from '../../protocol/wire.ts';
+import { frameMalformation } from './frame-check.ts';
 import { packResponses } from './response-frames.ts';
 import type { RequestRecorder } from '../traces/request-recorder.ts';
 
@@ -150,6 +151,9 @@ export class Session {
     if (!isBinary) return [{ raw: null, tooLarge: false }];
     let msg: unknown;
     try {
+      // msgpackr accepts more than the protocol (0xc1, extension types): check first.
+      const why = frameMalformation(data);
+      if (why !== undefined) throw new Error(why);
       msg = decodeFrame(data);
     } catch (e) {
       // Nothing in it can be answered by id: say so, then close (the only error that closes).
