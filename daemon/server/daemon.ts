@@ -39,11 +39,12 @@ function hardFrameLimit(maxFrameBytes: number): number {
  * and /healthz, in front of the engine (regions, lanes, backend).
  */
 export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {}): Promise<RunningDaemon> {
+  // Checked first: a refused configuration must not leave lane threads or files open.
+  const access = new Access(config);
   const backend = parts.backend ?? openBackend(config);
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
   const recorder = config.record ? new RequestRecorder(config.record, { lanes: executor.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes }) : undefined;
-  const access = new Access(config);
   const state = { shuttingDown: false, recorder, access };
   // The engine and metrics refer to each other through these probes only.
   let engine: Engine | undefined;
