@@ -19,7 +19,8 @@ export class RawConnection {
   private inbox: WireResponse[] = [];
   private wake?: () => void;
   closedWith: number | undefined;
-  private fenceId = -1;
+  /** Fence ids far above what the fuzzer uses (ids must be non-negative integers). */
+  private fenceId = 2 ** 52;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
@@ -53,7 +54,7 @@ export class RawConnection {
 
   /** Send `frame`, then a fence; resolve with the answers before the fence's, or 'closed'. */
   async exchange(data: Uint8Array | string, binary: boolean, timeoutMs = 10_000): Promise<WireResponse[] | 'closed'> {
-    const fence = this.fenceId--;
+    const fence = this.fenceId++;
     this.send(data, binary);
     if (this.open) this.send(encodeFrame({ op: 'fence', id: fence }));
     const deadline = Date.now() + timeoutMs;
