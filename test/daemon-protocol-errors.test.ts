@@ -131,8 +131,8 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     if (missing) await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int8', kind: 'weight', codec: missing }), 'E_UNSUPPORTED');
     else await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int16', kind: 'weight', codec: 'apack' }), 'E_UNSUPPORTED');
     await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', table: new Uint8Array([1, 2, 3]) }), 'E_BAD_TABLE');
-    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', histogram: [1, 2, 3] }), 'E_BAD_TABLE');
-    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', histogram: new Array(256).fill(-1) }), 'E_BAD_TABLE');
+    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: [1, 2, 3] }), 'E_BAD_TABLE');
+    await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: new Array(256).fill(-1) }), 'E_BAD_TABLE');
     // none of that disturbed the connection
     await c.write(0, new Uint8Array([1, 2, 3]));
     assert.deepEqual([...(await c.read(0, 3))], [1, 2, 3]);

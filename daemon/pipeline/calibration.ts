@@ -41,7 +41,11 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} rejects the table: ${(e as Error).message}`);
     }
   }
-  if (histogram !== undefined) return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram) };
+  if (histogram !== undefined) {
+    // Only a data-fitted codec uses one; elsewhere "calibration: histogram" would claim what did not happen.
+    if (!fitsFromData(codec)) throw new ProtocolError('E_BAD_FIELD', `field "histogram" is for codecs fitted from data (apack); ${codec.name} has fixed parameters`);
+    return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram) };
+  }
   if (fitsFromData(codec)) return { calibration: 'first-write' };
   return { calibration: 'none', params: codec.fit(new Uint8Array(0), dtype).params };
 }

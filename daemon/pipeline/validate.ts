@@ -14,10 +14,14 @@ import { ProtocolError } from './protocol-error.ts';
  * ProtocolError naming the field. Checks shapes and ranges only; whether an
  * address is inside a region is the engine's business.
  */
+/** Largest request id: 2^53 - 1, the largest integer every JSON/JavaScript client holds exactly. */
+export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
+
+/** The request's id if it has a valid one (an integer 0 ... 2^53 - 1), else null. */
 export function requestId(raw: unknown): number | null {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw instanceof Uint8Array) return null;
   const id = (raw as { id?: unknown }).id;
-  return typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : null;
 }
 
 type Fields = Record<string, unknown>;
@@ -61,7 +65,7 @@ function bin(m: Fields, field: string): Uint8Array {
 
 export function validateRequest(raw: unknown): Request {
   const id = requestId(raw);
-  if (id === null) throw new ProtocolError('E_MALFORMED', 'a request is a msgpack map with an integer "id"');
+  if (id === null) throw new ProtocolError('E_MALFORMED', `a request is a msgpack map with an integer "id" in [0, ${MAX_REQUEST_ID}]`);
   const m = raw as Fields;
   const op = m.op;
   if (typeof op !== 'string') throw bad('op', 'a string', op);
@@ -76,13 +80,19 @@ export function validateRequest(raw: unknown): Request {
       const histogram = m.histogram;
       if (histogram !== undefined && histogram !== null && !Array.isArray(histogram)) throw bad('histogram', 'an array of counts', histogram);
       const table = m.table === undefined || m.table === null ? undefined : bin(m, 'table');
+      if (table !== undefined && histogram !== undefined && histogram !== null) {
+        throw new ProtocolError('E_BAD_FIELD', 'fields "table" and "histogram" exclude each other: give at most one');
+      }
+      const dtype = oneOf(m, 'dtype', WIRE_DTYPES);
+      // int16 elements must not straddle blocks: blocks start at base + k * blockBytes (blockBytes is even).
+      if (dtype === 'int16' && base % 2 !== 0) throw bad('base', 'even for int16 regions', base);
       return {
         op: 'region',
         id,
         name: str(m, 'name'),
         base,
         size,
-        dtype: oneOf(m, 'dtype', WIRE_DTYPES),
+        dtype,
         kind: oneOf(m, 'kind', REGION_KINDS),
         codec: m.codec === undefined || m.codec === null ? undefined : oneOf(m, 'codec', WIRE_CODECS),
         blockBytes: optInt(m, 'blockBytes', 64, 1024 * 1024),

@@ -4,7 +4,7 @@ import { encodeFrame } from '../../protocol/wire.ts';
 /** Largest msgpack array header (array32): 0xdd + 4 bytes of count. */
 const ARRAY_HEADER_MAX = 5;
 
-/** ids above this go out as msgpack uint64 rather than msgpackr's float64 (protocol/README.md section 2). */
+/** ids above this go out as 64-bit msgpack integers (a BigInt) rather than msgpackr's float64 (protocol/README.md section 2). */
 const UINT32_MAX = 0xffffffff;
 
 function encodeResponse(r: Response): Uint8Array {
