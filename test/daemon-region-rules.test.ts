@@ -44,6 +44,23 @@ describe('region rules and burst accounting', () => {
     }
   });
 
+  it('without a codec: apack for weights, ebpc for activations, else zvc; the first supporting the dtype', async () => {
+    const want: [string, string, string][] = [
+      ['weight', 'int8', 'apack'],
+      ['weight', 'uint4', 'apack'],
+      ['weight', 'int16', 'zvc'],
+      ['activation', 'uint8', 'ebpc'],
+      ['activation', 'int16', 'ebpc'],
+      ['activation', 'int4', 'zvc'],
+      ['other', 'int16', 'zvc'],
+    ];
+    for (const [kind, dtype, codec] of want) {
+      const r = fresh();
+      await c.region({ ...r, size: 64, dtype: dtype as 'int8', kind: kind as 'other' });
+      assert.equal((await c.stats(r.name)).regions[0].codec, codec, `${kind} ${dtype}`);
+    }
+  });
+
   it('an unknown codec name is E_BAD_FIELD', async () => {
     await expectCode(c.region({ ...fresh(), size: 64, dtype: 'int8', kind: 'other', codec: 'lz4' as 'zvc' }), 'E_BAD_FIELD');
   });

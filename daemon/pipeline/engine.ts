@@ -1,6 +1,7 @@
 import type { MemoryBackend } from '../backend/backend.ts';
 import type { Codec, CodecName } from '../codecs/codec.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
+import type { Dtype } from '../codecs/dtype.ts';
 import type { DaemonConfig } from '../config.ts';
 import { MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
 import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
@@ -72,10 +73,14 @@ export class Engine {
     return this.executor.lanes;
   }
 
-  /** Without an explicit codec: APack for weights, EBPC for activations, else ZVC; whatever is registered. */
-  private defaultCodec(kind: RegionKind): CodecName {
+  /**
+   * Without an explicit codec: APack for weights, EBPC for activations, else
+   * ZVC; the first that is registered and supports the dtype (an int16 weight
+   * gets ZVC, not an APack refusal), raw as the last resort.
+   */
+  private defaultCodec(kind: RegionKind, dtype: Dtype): CodecName {
     const prefs: CodecName[] = kind === 'weight' ? ['apack', 'zvc'] : kind === 'activation' ? ['ebpc', 'zvc'] : ['zvc'];
-    return prefs.find((p) => this.codecNames.includes(p)) ?? 'raw';
+    return prefs.find((p) => CODECS.some((c) => c.name === p && c.dtypes.includes(dtype))) ?? 'raw';
   }
 
   table(space: string): RegionTable {
@@ -117,7 +122,7 @@ export class Engine {
   declareRegion(req: RegionRequest, space = ''): RegionResponse {
     const table = this.table(space);
     if (table.size >= this.config.maxRegions) throw new ProtocolError('E_TOO_MANY_REGIONS', `this address space holds ${table.size} regions (--max-regions ${this.config.maxRegions})`);
-    const codecName: WireCodec = req.codec ?? this.defaultCodec(req.kind);
+    const codecName: WireCodec = req.codec ?? this.defaultCodec(req.kind, req.dtype);
     let codec: Codec;
     try {
       codec = codecByName(codecName);
