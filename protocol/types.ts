@@ -74,6 +74,7 @@ export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
 // ---- requests ----
 
 interface RequestBase {
+  /** An integer 0 ... 2^53 - 1 (section 2); anything else is answered E_MALFORMED with id null. */
   readonly id: number;
 }
 export interface HelloRequest extends RequestBase {
@@ -95,7 +96,7 @@ export interface RegionRequest extends RequestBase {
   readonly blockBytes?: number;
   /** APack: serialised table (the codec's params bytes). */
   readonly table?: Uint8Array;
-  /** APack: 256 non-negative counts, one per byte value (16 for 4-bit dtypes also accepted). */
+  /** APack only: non-negative counts, one per value: 256 for 8-bit dtypes, 16 for 4-bit ones. Not with `table`. */
   readonly histogram?: readonly number[];
 }
 export interface WriteRequest extends RequestBase {

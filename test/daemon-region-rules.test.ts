@@ -71,6 +71,10 @@ describe('region rules and burst accounting', () => {
       await expectCode(c.region({ ...fresh(), size: 64, dtype: 'int8', kind: 'other', codec, histogram: hist }), 'E_BAD_FIELD');
     }
     assert.equal((await c.region({ ...fresh(), size: 64, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: hist })).calibration, 'histogram');
+    // one count per value: 16 for 4-bit dtypes, 256 for 8-bit
+    assert.equal((await c.region({ ...fresh(), size: 64, dtype: 'uint4', kind: 'weight', codec: 'apack', histogram: hist.slice(0, 16) })).calibration, 'histogram');
+    await expectCode(c.region({ ...fresh(), size: 64, dtype: 'int4', kind: 'weight', codec: 'apack', histogram: hist }), 'E_BAD_TABLE');
+    await expectCode(c.region({ ...fresh(), size: 64, dtype: 'uint8', kind: 'weight', codec: 'apack', histogram: hist.slice(0, 16) }), 'E_BAD_TABLE');
     await expectCode(c.region({ ...fresh(), size: 64, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: hist, table: new Uint8Array(4) }), 'E_BAD_FIELD');
     // zvc and raw: the empty table; ebpc: one byte, its block size
     assert.equal((await c.region({ ...fresh(), size: 64, dtype: 'int8', kind: 'other', codec: 'zvc', table: new Uint8Array(0) })).calibration, 'table');

@@ -57,9 +57,8 @@ export function fitFirstWrite(codec: Codec, dtype: Dtype, data: Uint8Array): Uin
 
 function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[]): Uint8Array {
   const bins = dtypeBits(dtype) === 4 ? 16 : 256;
-  if (histogram.length !== 256 && histogram.length !== bins) {
-    throw new ProtocolError('E_BAD_TABLE', `histogram has ${histogram.length} bins, expected ${bins === 16 ? '16 or 256' : '256'}`);
-  }
+  // One count per value of the dtype: 16 for 4-bit dtypes (APack models nibbles), 256 for 8-bit.
+  if (histogram.length !== bins) throw new ProtocolError('E_BAD_TABLE', `a ${dtype} histogram has ${bins} counts, got ${histogram.length}`);
   let total = 0;
   for (const c of histogram) {
     if (typeof c !== 'number' || !Number.isFinite(c) || c < 0) throw new ProtocolError('E_BAD_TABLE', 'histogram counts must be finite non-negative numbers');
