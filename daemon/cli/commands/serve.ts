@@ -1,3 +1,4 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
 import { startDaemon } from '../../server/daemon.ts';
@@ -8,6 +9,17 @@ function attrOf(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** Write then rename, so a reader polling for the file never sees it half written. */
+function writePortFile(file: string, port: number): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${port}\n`);
+    renameSync(tmp, file);
+  } catch (e) {
+    throw new CliError(`cannot write --port-file ${file}: ${(e as Error).message}`, EXIT_USAGE);
+  }
+}
+
 /**
  * `shimpack serve`: run the daemon with the embedded in-memory backend until
  * SIGTERM or SIGINT, which stop new work, answer what is in flight and exit 0.
@@ -16,12 +28,20 @@ export function registerServeCommand(program: Command): void {
   const cmd = program
     .command('serve')
     .description('run the shim daemon: WebSocket protocol v1, /metrics and /healthz on one port')
-    .option('--config <file>', 'JSON config file (keys as in docs/daemon.md); also SHIMPACK_CONFIG');
+    .option('--config <file>', 'JSON config file (keys as in docs/daemon.md); also SHIMPACK_CONFIG')
+    .option('--port-file <file>', 'once listening, write the bound port (decimal, newline) to this file; removed on exit (for --port 0)');
   for (const s of SETTINGS) {
     const def = s.key === 'lanes' ? 'CPU count' : s.key === 'token' ? 'none' : String(s.defaultValue());
     cmd.option(`${s.flag} <${s.kind === 'int' ? 'n' : 'value'}>`, `${s.help} (env ${s.env}; default ${def})`);
   }
-  cmd.addHelpText('after', '\nPrecedence: flag > environment variable > config file > default.\nExample: shimpack serve --port 7420 --lanes 2');
+  cmd.addHelpText(
+    'after',
+    '\nPrecedence: flag > environment variable > config file > default.\n' +
+      'Once listening, the daemon prints one line to stderr:\n' +
+      '  shimpack: listening on ws://HOST:PORT/ (lanes ...); metrics http://HOST:PORT/metrics\n' +
+      'With --port 0 (any free port) read PORT from that line or from --port-file FILE.\n' +
+      'Example: shimpack serve --port 7420 --lanes 2',
+  );
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
     for (const s of SETTINGS) if (opts[attrOf(s.flag)] !== undefined) flags[s.key] = opts[attrOf(s.flag)];
@@ -33,6 +53,15 @@ export function registerServeCommand(program: Command): void {
       throw e;
     }
     const daemon = await startDaemon(config);
+    const portFile = opts.portFile;
+    if (portFile) {
+      try {
+        writePortFile(portFile, daemon.port);
+      } catch (e) {
+        await daemon.close();
+        throw e;
+      }
+    }
     process.stderr.write(
       `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${config.backend}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}); ` +
         `metrics http://${daemon.url.slice(5)}metrics${config.record ? `; recording requests to ${config.record}` : ''}\n`,
@@ -52,6 +81,7 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
+    if (portFile) rmSync(portFile, { force: true });
     process.stderr.write('shimpack: stopped\n');
   });
 }
