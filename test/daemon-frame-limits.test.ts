@@ -33,6 +33,11 @@ describe('response frames never exceed maxFrameBytes', () => {
     const small = packResponses(Array.from({ length: 100 }, (_, i) => ({ id: i, ok: true }) as Response), MAX);
     assert.equal(small.length, 1);
     assert.equal((decodeFrame(small[0]) as unknown[]).length, 100);
+    // ids above 2^32 - 1 go out as integers in a shared frame too (no float64 marker 0xcb anywhere)
+    const big = packResponses([{ id: 2 ** 40, ok: true }, { id: 1, ok: true }] as Response[], MAX);
+    assert.equal(big.length, 1);
+    assert.equal(Buffer.from(big[0]).includes(0xcb), false);
+    assert.deepEqual((decodeFrame(big[0]) as { id: number }[]).map((r) => r.id), [2 ** 40, 1]);
   });
 
   describe('against a daemon with maxFrameBytes 64 KiB', () => {

@@ -7,11 +7,26 @@ const ARRAY_HEADER_MAX = 5;
 /** ids above this go out as 64-bit msgpack integers (a BigInt) rather than msgpackr's float64 (protocol/README.md section 2). */
 const UINT32_MAX = 0xffffffff;
 
+/** Echo large ids as integers: msgpackr writes numbers above 2^32 - 1 as float64. */
+function withIntegerId(r: Response): unknown {
+  return r.id !== null && r.id > UINT32_MAX ? { ...r, id: BigInt(r.id) } : r;
+}
+
 function encodeResponse(r: Response): Uint8Array {
-  const id = r.id;
-  // Echo large ids as integers: msgpackr writes numbers above 2^32 - 1 as float64.
-  if (id !== null && id > UINT32_MAX) return encodeFrame({ ...r, id: BigInt(id) });
-  return encodeFrame(r);
+  return encodeFrame(withIntegerId(r));
+}
+
+/** Estimated encoded size (only decides whether to try one frame first; the real size is checked). */
+function roughSize(list: readonly Response[]): number {
+  let n = ARRAY_HEADER_MAX;
+  for (const r of list) {
+    n += 64;
+    const x = r as { data?: Uint8Array; regions?: unknown[]; message?: string };
+    if (x.data) n += x.data.length;
+    else if (x.regions) n += 1024 * (x.regions.length + 1);
+    else if (x.message) n += 3 * x.message.length;
+  }
+  return n;
 }
 
 function arrayHeader(n: number): Uint8Array {
@@ -42,6 +57,11 @@ function joinAsArray(parts: readonly Uint8Array[], bytes: number): Uint8Array {
  */
 export function packResponses(list: readonly Response[], maxFrameBytes: number, onTooLarge?: () => void): Uint8Array[] {
   if (list.length === 1) return [fitOne(list[0], maxFrameBytes, onTooLarge)];
+  // Fast path (the usual case): everything fits in one frame, packed in one call.
+  if (roughSize(list) <= maxFrameBytes) {
+    const frame = encodeFrame(list.some((r) => r.id !== null && r.id > UINT32_MAX) ? list.map(withIntegerId) : list);
+    if (frame.length <= maxFrameBytes) return [frame];
+  }
   const frames: Uint8Array[] = [];
   let group: Uint8Array[] = [];
   let groupBytes = 0;
