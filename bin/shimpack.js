@@ -5,5 +5,5 @@ import { register } from 'tsx/esm/api';
 import { fileURLToPath } from 'node:url';
 
 register();
-const { main } = await import(fileURLToPath(new URL('../daemon/cli/main.ts', import.meta.url)));
-process.exitCode = await main(process.argv);
+const { runCli } = await import(fileURLToPath(new URL('../daemon/cli/main.ts', import.meta.url)));
+await runCli(process.argv);

@@ -2,11 +2,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 /**
  * Exit status convention of every shimpack command: 0 ok, 1 bad or corrupt
- * input (one line saying what is wrong), 2 usage error.
+ * input or environment (one line saying what is wrong), 2 usage error,
+ * 70 internal error (EX_SOFTWARE: a bug, not the user's doing).
  */
 export const EXIT_OK = 0;
 export const EXIT_BAD_INPUT = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
+
+/** One line for the user; the stack only when SHIMPACK_DEBUG is set (it is for whoever fixes the bug). */
+export function reportInternalError(e: unknown): number {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`shimpack: internal error: ${message.split('\n')[0]}${process.env.SHIMPACK_DEBUG ? '' : ' (set SHIMPACK_DEBUG=1 for details)'}\n`);
+  if (process.env.SHIMPACK_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  return EXIT_INTERNAL;
+}
+
+/** Exit statuses, for the end of each command family's --help. */
+export const EXIT_STATUS_HELP = '\nExit status: 0 ok, 1 bad input or environment, 2 usage error, 70 internal error.';
 
 /** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
 export class CliError extends Error {

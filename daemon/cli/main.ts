@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CodecError } from '../codecs/errors.ts';
-import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from './io.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, reportInternalError } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
 import { registerBenchCommands } from './commands/bench.ts';
@@ -22,7 +22,15 @@ export function buildProgram(): Command {
     .name('shimpack')
     .description(
       'Emulated inline memory-controller compression shim for deep-learning accelerators.\n' +
-        'Codecs: APack, EBPC, ZVC, raw. Exit status: 0 ok, 1 bad or corrupt input, 2 usage error.',
+        'Codecs: APack, EBPC, ZVC, raw.',
+    )
+    .addHelpText(
+      'after',
+      '\nExit status:\n' +
+        '  0   ok\n' +
+        '  1   bad or corrupt input, or environment (missing file, port taken)\n' +
+        '  2   usage error\n' +
+        '  70  internal error (a bug; SHIMPACK_DEBUG=1 prints the stack trace)',
     )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
@@ -60,19 +68,37 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`shimpack: ${e.code}: ${e.message}\n`);
       return e.code === 'E_BAD_ARGUMENT' || e.code === 'E_UNSUPPORTED_DTYPE' ? EXIT_USAGE : EXIT_BAD_INPUT;
     }
-    throw e;
+    const sys = e as NodeJS.ErrnoException;
+    if (sys instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+      // The environment refused a system call (missing file, no permission, port taken): the user's to fix.
+      const why = /^[A-Z]+: ([^,]+)/.exec(sys.message)?.[1];
+      process.stderr.write(`shimpack: cannot ${sys.syscall}${sys.path ? ` ${sys.path}` : ''}: ${sys.code}${why ? ` (${why})` : ''}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    return reportInternalError(e);
+  }
+}
+
+/**
+ * The process entry (bin/shimpack.js and `node --import tsx daemon/cli/main.ts`):
+ * anything not handled above, even thrown later from an event callback, is
+ * reported as one "internal error" line and exit 70.
+ */
+export async function runCli(argv: string[]): Promise<void> {
+  const crash = (e: unknown): void => {
+    process.exitCode = reportInternalError(e);
+    process.exit();
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    process.exitCode = reportInternalError(e);
   }
 }
 
 // Run when executed directly (not when imported by tests).
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`shimpack: internal error: ${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = 70;
-    },
-  );
+  void runCli(process.argv);
 }
