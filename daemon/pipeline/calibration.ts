@@ -5,11 +5,12 @@ import { ProtocolError } from './protocol-error.ts';
 
 /**
  * How a region gets its codec parameters: a table given by the client, a
- * histogram given by the client, the region's first write, or none needed.
+ * histogram given by the client, the first bytes written to the region
+ * (see PendingCalibration), or none needed.
  */
 export interface ModelPlan {
   readonly calibration: Calibration;
-  /** Serialised parameters now, or undefined when they come from the first write. */
+  /** Serialised parameters now, or undefined when they come from the first bytes written. */
   readonly params?: Uint8Array;
 }
 
@@ -50,9 +51,52 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
   return { calibration: 'none', params: codec.fit(new Uint8Array(0), dtype).params };
 }
 
-/** Parameters fitted to a region's first write. */
-export function fitFirstWrite(codec: Codec, dtype: Dtype, data: Uint8Array): Uint8Array {
-  return codec.fit(data, dtype).params;
+/** Bytes a region calibrated from data must see before its table is fitted (capped by the region's size). */
+export const CALIBRATION_BYTES = 65536;
+
+/**
+ * A region waiting for its table: the value histogram of everything written
+ * so far, and the blocks those writes touched (they are held raw until the
+ * table exists, then coded again). Bounded: 256 counts, and at most one
+ * block index per byte of the first CALIBRATION_BYTES written.
+ */
+export class PendingCalibration {
+  readonly hist: Float64Array;
+  /** Bytes seen (zero-length writes add nothing). */
+  seen = 0;
+  /** Bytes to see before fitting: min(region size, CALIBRATION_BYTES). */
+  readonly need: number;
+  /** Blocks written while pending: stored raw, to be coded once the table exists. */
+  readonly touched = new Set<number>();
+
+  constructor(
+    readonly dtype: Dtype,
+    regionSize: number,
+  ) {
+    this.hist = new Float64Array(dtypeBits(dtype) === 4 ? 16 : 256);
+    this.need = Math.max(1, Math.min(regionSize, CALIBRATION_BYTES));
+  }
+
+  /** Count one write's values (4-bit dtypes: two per byte). */
+  add(data: Uint8Array): void {
+    const h = this.hist;
+    if (h.length === 16) {
+      for (let i = 0; i < data.length; i++) {
+        h[data[i] & 15]++;
+        h[data[i] >>> 4]++;
+      }
+    } else for (let i = 0; i < data.length; i++) h[data[i]]++;
+    this.seen += data.length;
+  }
+
+  get ready(): boolean {
+    return this.seen >= this.need;
+  }
+
+  /** The table fitted to everything seen (once, when ready). */
+  fit(codec: Codec): Uint8Array {
+    return fitHistogram(codec, this.dtype, Array.from(this.hist));
+  }
 }
 
 function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[]): Uint8Array {
