@@ -2,6 +2,7 @@ import type { CodecName } from '../codecs/codec.ts';
 import type { Dtype } from '../codecs/dtype.ts';
 import type { CodecTimeAccumulator, SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
+import type { PendingCalibration } from './calibration.ts';
 
 let nextRegionId = 1;
 
@@ -23,6 +24,8 @@ export class Region {
   calibration: Calibration;
   /** True once the lanes hold this region's codec model. */
   modelReady = false;
+  /** Calibrated from data and not yet fitted: what was written so far (blocks are held raw meanwhile). */
+  pending?: PendingCalibration;
 
   /**
    * Stored payload bytes of each held block, times 2, plus 1 when held raw.
