@@ -19,7 +19,7 @@ import type {
   WireCodec,
   WriteRequest,
 } from '../../protocol/types.ts';
-import { fitFirstWrite, planModel } from './calibration.ts';
+import { PendingCalibration, planModel } from './calibration.ts';
 import { ProtocolError } from './protocol-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
@@ -99,6 +99,7 @@ export class Engine {
       this.table(m.space).add(region);
       this.bindMetrics(region);
       if (m.params) this.installModel(region, m.params);
+      else if (m.calibration === 'pending') this.startPending(region);
       for (const b of s.blocks) {
         const payload = b.storedLen - STORED_HEADER_BYTES;
         const raw = b.mode === MODE_RAW;
@@ -107,6 +108,8 @@ export class Engine {
         region.rawBytesStored += region.blockLen(b.index);
         region.storedBytes += payload;
         if (raw) region.blocksRaw++;
+        // Held raw while the region waited for its table: coded once it has one.
+        if (raw && region.pending) region.pending.touched.add(b.index);
       }
     }
     return stored.length;
@@ -153,6 +156,7 @@ export class Engine {
     table.add(region);
     this.bindMetrics(region);
     if (plan.params) this.installModel(region, plan.params);
+    else this.startPending(region);
     this.persist(region);
     return { id: req.id, ok: true, calibration: region.calibration, blockBytes };
   }
@@ -161,6 +165,71 @@ export class Engine {
     this.executor.broadcast({ type: 'model', region: region.id, codec: region.codec, dtype: region.dtype, params });
     region.modelReady = true;
     region.params = params;
+  }
+
+  /**
+   * A region calibrated from data, before it has seen enough: the lanes get
+   * the raw codec as its model, so every block written meanwhile is held raw
+   * (MODE_RAW blocks read back without any model, whatever table comes later).
+   */
+  private startPending(region: Region): void {
+    const raw = codecByName('raw');
+    this.executor.broadcast({ type: 'model', region: region.id, codec: 'raw', dtype: region.dtype, params: raw.fit(new Uint8Array(0), region.dtype).params });
+    region.pending = new PendingCalibration(region.dtype, region.size);
+  }
+
+  /**
+   * Count a pending region's write; once it has seen enough bytes, fit the
+   * table (once), hand it to the lanes and code again the blocks held raw
+   * meanwhile. Runs before the write's own jobs are submitted, so the write
+   * that completes calibration is coded with the new table.
+   */
+  private calibrate(region: Region, addr: number, len: number, data: Uint8Array): void {
+    const p = region.pending;
+    if (!p || len === 0) return;
+    p.add(data);
+    const rel = addr - region.base;
+    const first = Math.floor(rel / region.blockBytes);
+    const last = Math.floor((rel + len - 1) / region.blockBytes);
+    if (!p.ready) {
+      for (let i = first; i <= last; i++) p.touched.add(i);
+      return;
+    }
+    let params: Uint8Array;
+    try {
+      params = p.fit(codecByName(region.codec));
+    } catch (e) {
+      throw new ProtocolError('E_INTERNAL', `calibrating ${region.codec} from the first ${p.seen} bytes written failed: ${(e as Error).message}`);
+    }
+    region.pending = undefined;
+    this.installModel(region, params);
+    region.calibration = 'first-write';
+    this.persist(region);
+    // Blocks this write replaces whole need no second coding.
+    const recode: number[] = [];
+    for (const i of p.touched) {
+      const start = i * region.blockBytes;
+      if (!(start >= rel && start + region.blockLen(i) <= rel + len)) recode.push(i);
+    }
+    if (recode.length) this.recode(region, recode);
+  }
+
+  /**
+   * Code held blocks again with the region's current model: a write of no
+   * bytes to each block (a read-modify-write that changes nothing), queued
+   * behind every job already submitted for that block. Internal traffic: it
+   * changes the stored sizes but no client counter.
+   */
+  private recode(region: Region, indices: number[]): void {
+    const leave = region.enter();
+    const empty = new Uint8Array(0);
+    const fail = (e: Error): void => {
+      process.stderr.write(`shimpack: coding region "${region.name}" again after calibration failed: ${e.message}\n`);
+    };
+    const access = new Access(this, region, 'write', empty, indices.length, () => undefined, fail, leave, true);
+    for (const index of indices) {
+      this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, region.blockLen(index), 0, 0, 0, empty));
+    }
   }
 
   async free(name: string, space = ''): Promise<void> {
@@ -185,16 +254,8 @@ export class Engine {
     if (len > 0 && held + len > this.config.maxMemory) {
       throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${len} more would pass --max-memory ${this.config.maxMemory}`);
     }
-    if (!region.modelReady) {
-      // First write of a region calibrated from data: fit its parameters now.
-      try {
-        this.installModel(region, fitFirstWrite(codecByName(region.codec), region.dtype, req.data));
-      } catch (e) {
-        throw new ProtocolError('E_INTERNAL', `calibrating ${region.codec} from the first write failed: ${(e as Error).message}`);
-      }
-      region.calibration = 'first-write';
-      this.persist(region);
-    }
+    // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
+    if (region.pending) this.calibrate(region, req.addr, len, req.data);
     region.writes++;
     region.bytesWritten += len;
     if (len === 0) return Promise.resolve();
@@ -248,11 +309,12 @@ export class Engine {
     if (o instanceof Error) a.failure ??= o;
     else {
       if (job.kind === 'read' && o.bytes) a.buf.set(o.bytes, job.pieceAt);
-      if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
+      if (region.live && a.internal) this.accountRecode(region, job.index, job.blockLen, o);
+      else if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
     }
     if (--a.remaining === 0) {
       a.leave();
-      if (a.failure) a.reject(new ProtocolError('E_INTERNAL', a.failure.message));
+      if (a.failure) a.reject(a.internal ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
       else a.resolve();
     }
   }
@@ -303,6 +365,20 @@ export class Engine {
       region.blocksRaw++;
       acc.rawFallbackBlocks++;
     }
+  }
+
+  /** A block coded again after calibration: only what is held changes. */
+  private accountRecode(region: Region, index: number, blockLen: number, o: JobOutcome): void {
+    const newPayload = o.storedLen - STORED_HEADER_BYTES;
+    const before = region.held.get(index);
+    if (before === undefined) {
+      region.blocksHeld++;
+      region.rawBytesStored += blockLen;
+    } else if (before & 1) region.blocksRaw--;
+    region.storedBytes += newPayload - (before === undefined ? 0 : before >>> 1);
+    const raw = o.mode === MODE_RAW;
+    region.held.set(index, newPayload * 2 + (raw ? 1 : 0));
+    if (raw) region.blocksRaw++;
   }
 
   stats(id: number, name?: string, space = ''): StatsResponse {
@@ -367,6 +443,8 @@ class Access {
     readonly reject: (e: Error) => void,
     /** Tells the region this request is out of the lanes. */
     readonly leave: () => void,
+    /** The daemon's own work (coding blocks again after calibration), not a client request. */
+    readonly internal = false,
   ) {}
 }
 
