@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ShimpackClient } from '../clients/ts/index.ts';
+import { ShimpackClient } from '../clients/ts/index.ts';
+import { configWith } from '../daemon/config.ts';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { CALIBRATION_BYTES, PendingCalibration } from '../daemon/pipeline/calibration.ts';
-import type { RunningDaemon } from '../daemon/server/daemon.ts';
+import { startDaemon, type RunningDaemon } from '../daemon/server/daemon.ts';
 import { connect, startTestDaemon, testBytes } from './daemon-harness.ts';
 
 const hasData = existsSync(`${DEFAULT_DATA_DIR}/manifest.json`);
@@ -185,5 +188,42 @@ describe('APack calibration from the first bytes written', () => {
     assert.ok(held?.pending);
     assert.ok(held.pending.touched.size <= held.blockCount());
     assert.equal(held.pending.hist.length, 256);
+  });
+});
+
+describe('APack calibration across a restart (file backend)', () => {
+  it('a pending region stays pending, its raw blocks read back, and are coded once it calibrates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shimpack-calib-'));
+    const cfg = configWith({ host: '127.0.0.1', port: 0, lanes: 2, backend: `file:${dir}`, sync: 'always' });
+    const data = smallValues(4 * CALIBRATION_BYTES, 31);
+    const half = CALIBRATION_BYTES / 2;
+    try {
+      const d1 = await startDaemon(cfg);
+      const c1 = await ShimpackClient.connect(d1.url);
+      await c1.region({ name: 'w', base: 0, size: data.length, dtype: 'int8', kind: 'weight', codec: 'apack' });
+      await c1.write(0, data.subarray(0, half));
+      await c1.close();
+      await d1.close();
+      const d2 = await startDaemon(cfg);
+      const c2 = await ShimpackClient.connect(d2.url);
+      try {
+        const st = (await c2.stats('w')).regions[0];
+        assert.equal(st.calibration, 'pending');
+        assert.equal(st.blocksRaw, st.blocksHeld);
+        assert.deepEqual(await c2.read(0, half), Buffer.from(data.subarray(0, half)));
+        // Counting starts again after the restart: the rest of the tensor calibrates it.
+        await c2.write(half, data.subarray(half));
+        await c2.read(0, 1);
+        const end = (await c2.stats('w')).regions[0];
+        assert.equal(end.calibration, 'first-write');
+        assert.equal(end.blocksRaw, 0);
+        assert.deepEqual(await c2.read(0, data.length), Buffer.from(data));
+      } finally {
+        await c2.close();
+        await d2.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
