@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { Packr } from 'msgpackr';
@@ -25,6 +25,16 @@ export interface TraceWriterOptions {
 
 type RegionInput = Omit<RegionRecord, 'type'>;
 type OpInput = OpRecord extends infer O ? (O extends OpRecord ? Omit<O, 'type'> : never) : never;
+
+function openForWriting(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
+    throw new TraceError('E_TRACE_IO', `cannot write trace ${path}: ${err.code ?? err.message}${why ? ` (${why})` : ''}`);
+  }
+}
 
 /** Bytes packed before they are handed to the file stream in one write. */
 const CHUNK_BYTES = 64 * 1024;
@@ -54,7 +64,9 @@ export class TraceWriter {
   /** Write to `target`: a path (`.gz` implies gzip) or an open stream the writer ends on close. */
   constructor(target: string | Writable, options: TraceWriterOptions) {
     const gzip = options.gzip ?? (typeof target === 'string' && target.endsWith('.gz'));
-    const sink = typeof target === 'string' ? createWriteStream(target) : target;
+    // Opened here, synchronously, so a path that cannot be written fails the
+    // constructor (serve --record refuses to start) rather than a later event.
+    const sink = typeof target === 'string' ? createWriteStream(target, { fd: openForWriting(target) }) : target;
     this.endRecord = options.endRecord ?? true;
     if (gzip) {
       const z = createGzip();
