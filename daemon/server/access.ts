@@ -10,6 +10,17 @@ interface Grant {
   readonly anySpace: boolean;
 }
 
+/** Access settings the daemon cannot start with; `usage` tells a wrong flag (exit 2) from an unreadable file (exit 1). */
+export class AccessConfigError extends Error {
+  constructor(
+    message: string,
+    readonly usage: boolean,
+  ) {
+    super(message);
+    this.name = 'AccessConfigError';
+  }
+}
+
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 export function isLoopback(host: string): boolean {
@@ -29,19 +40,25 @@ export class Access {
   constructor(config: Pick<DaemonConfig, 'token' | 'tokenFile' | 'host'>) {
     if (config.token) this.grants.push({ digest: digest(config.token), space: '', anySpace: true });
     if (config.tokenFile) {
-      const lines = readFileSync(config.tokenFile, 'utf8').split('\n');
+      let text: string;
+      try {
+        text = readFileSync(config.tokenFile, 'utf8');
+      } catch (e) {
+        throw new AccessConfigError(`cannot read --token-file ${config.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, false);
+      }
+      const lines = text.split('\n');
       lines.forEach((line, i) => {
         const words = line.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
         if (words.length === 0) return;
         if (words.length > 3 || words.length < 2 || (words[2] !== undefined && words[2] !== 'spaces') || words[0].length < 16) {
-          throw new Error(`${config.tokenFile}:${i + 1}: expected "TOKEN SPACE [spaces]" with a token of at least 16 characters`);
+          throw new AccessConfigError(`${config.tokenFile}:${i + 1}: expected "TOKEN SPACE [spaces]" with a token of at least 16 characters`, false);
         }
         this.grants.push({ digest: digest(words[0]), space: words[1], anySpace: words[2] === 'spaces' });
       });
-      if (this.grants.length === (config.token ? 1 : 0)) throw new Error(`${config.tokenFile} holds no tokens`);
+      if (this.grants.length === (config.token ? 1 : 0)) throw new AccessConfigError(`${config.tokenFile} holds no tokens`, false);
     }
     if (!this.required && !isLoopback(config.host)) {
-      throw new Error(`listening on ${config.host} (not loopback) needs a token: --token or --token-file`);
+      throw new AccessConfigError(`listening on ${config.host} (not a loopback address) needs a token: give --token or --token-file`, true);
     }
   }
 
