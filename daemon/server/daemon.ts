@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -29,6 +30,19 @@ export interface DaemonParts {
   readonly executor?: LaneExecutor;
 }
 
+/** The port or address cannot be bound (taken, not on this machine, no permission). */
+export class ListenError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'ListenError';
+  }
+}
+
 /** Frames above this are not even read (ws closes with 1009); between maxFrameBytes and it they get E_FRAME_TOO_LARGE. */
 function hardFrameLimit(maxFrameBytes: number): number {
   return maxFrameBytes * 2 + 1024 * 1024;
@@ -41,10 +55,19 @@ function hardFrameLimit(maxFrameBytes: number): number {
 export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {}): Promise<RunningDaemon> {
   // Checked first: a refused configuration must not leave lane threads or files open.
   const access = new Access(config);
-  const backend = parts.backend ?? openBackend(config);
+  // Opened before any thread: an unwritable --record path refuses the start.
+  const recorder = config.record
+    ? new RequestRecorder(config.record, { lanes: parts.executor?.lanes ?? config.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes })
+    : undefined;
+  let backend: MemoryBackend;
+  try {
+    backend = parts.backend ?? openBackend(config);
+  } catch (e) {
+    await recorder?.close().catch(() => undefined);
+    throw e;
+  }
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
-  const recorder = config.record ? new RequestRecorder(config.record, { lanes: executor.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes }) : undefined;
   const state = { shuttingDown: false, recorder, access };
   // The engine and metrics refer to each other through these probes only.
   let engine: Engine | undefined;
@@ -93,13 +116,25 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     session.start();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  // ws re-emits the server's errors on wss; without a listener a failed listen would crash the process.
+  wss.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    await eng.close().catch(() => undefined);
+    await recorder?.close().catch(() => undefined);
+    if (config.record) rmSync(config.record, { force: true }); // a header-only recording of nothing
+    // "listen EADDRINUSE: address already in use 127.0.0.1:7420" -> "address already in use"
+    const why = err.code ? (err.message.split(`${err.code}: `)[1] ?? '').replace(/,.*$| \S+:\d+$/, '') : '';
+    throw new ListenError(config.host, config.port, err.code ?? 'E_LISTEN', err.code ? why : err.message);
+  }
   const addr = http.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
 
