@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,4 +70,47 @@ describe('trace info', () => {
       assertOneLine(run(['trace', 'info', join(tmp, 'missing.trace')], entry), 1, /missing\.trace.*ENOENT/);
     });
   }
+});
+
+describe('serve refuses to start with one line', () => {
+  it('a port already taken: exit 1, EADDRINUSE, no recording left behind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const rec = join(tmp, 'taken.trace');
+    try {
+      // spawnSync would block the event loop that keeps the blocker listening; it does not need to accept.
+      assertOneLine(run(['serve', '--lanes', '1', '--port', String(port), '--record', rec]), 1, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+      assert.equal(existsSync(rec), false);
+    } finally {
+      blocker.close();
+    }
+  });
+  it('an address not on this machine: exit 1, EADDRNOTAVAIL', () => {
+    assertOneLine(run(['serve', '--lanes', '1', '--host', '192.0.2.1', '--token', 'x']), 1, /cannot listen on 192\.0\.2\.1:\d+: EADDRNOTAVAIL/);
+  });
+  it('a non-loopback address without a token: usage error, exit 2', () => {
+    assertOneLine(run(['serve', '--lanes', '1', '--host', '0.0.0.0'], 'tsx'), 2, /0\.0\.0\.0.*needs a token/);
+  });
+  it('a missing --token-file: exit 1', () => {
+    assertOneLine(run(['serve', '--lanes', '1', '--token-file', join(tmp, 'missing.tok')]), 1, /cannot read --token-file .*missing\.tok: ENOENT/);
+  });
+  it('a malformed --token-file: exit 1 with the line number', () => {
+    const f = join(tmp, 'bad.tok');
+    writeFileSync(f, '# tokens\nshort space\n');
+    assertOneLine(run(['serve', '--lanes', '1', '--token-file', f]), 1, /bad\.tok:2: expected/);
+  });
+  it('an unwritable --record path is refused at startup, exit 1', () => {
+    assertOneLine(run(['serve', '--lanes', '1', '--port', '0', '--record', join(tmp, 'no', 'dir', 'rec.trace')]), 1, /--record: cannot write trace .*rec\.trace: ENOENT/);
+  });
+});
+
+describe('trace gen / import to an unwritable output', () => {
+  it('import: one line, exit 1', () => {
+    const input = join(tmp, 'd.trace');
+    writeFileSync(input, '0x40 READ 1\n0x80 WRITE 2\n');
+    for (const out of [join(tmp, 'no', 'x.trace'), join(tmp, 'no', 'x.trace.gz')]) {
+      assertOneLine(run(['trace', 'import', '--from', 'dramsim3', input, '-q', '-o', out]), 1, /E_TRACE_IO: cannot write trace .*: ENOENT/);
+    }
+  });
 });

@@ -1,8 +1,10 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
-import { startDaemon } from '../../server/daemon.ts';
-import { CliError, EXIT_USAGE } from '../io.ts';
+import { AccessConfigError } from '../../server/access.ts';
+import { ListenError, startDaemon, type RunningDaemon } from '../../server/daemon.ts';
+import { TraceError } from '../../traces/errors.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from '../io.ts';
 
 /** camelCase config key -> commander's attribute name for its flag. */
 function attrOf(flag: string): string {
@@ -52,7 +54,15 @@ export function registerServeCommand(program: Command): void {
       if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
       throw e;
     }
-    const daemon = await startDaemon(config);
+    let daemon: RunningDaemon;
+    try {
+      daemon = await startDaemon(config);
+    } catch (e) {
+      if (e instanceof AccessConfigError) throw new CliError(e.message, e.usage ? EXIT_USAGE : EXIT_BAD_INPUT);
+      if (e instanceof ListenError) throw new CliError(e.message, EXIT_BAD_INPUT);
+      if (e instanceof TraceError) throw new CliError(`--record: ${e.message}`, EXIT_BAD_INPUT);
+      throw e;
+    }
     const portFile = opts.portFile;
     if (portFile) {
       try {
