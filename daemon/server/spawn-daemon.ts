@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A `shimpack serve` in its own process, as tests, benches, fuzzers and soaks run it. */
+export interface SpawnedDaemon {
+  /** ws://HOST:PORT/ from the daemon's "listening on" line. */
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything the daemon wrote to stderr so far. */
+  stderr(): string;
+  /** Send `signal` (default SIGTERM) and resolve with the exit code once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface SpawnDaemonOptions {
+  /** Extra environment on top of this process's. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Give up (and kill the child) when it has not said where it listens by then. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** The daemon's stdout: dropped by default. */
+  readonly stdout?: 'ignore' | 'inherit';
+}
+
+/**
+ * Start `node --import tsx daemon/cli/main.ts serve ARGS` (what `npm start`
+ * runs; pass `--port 0` for any free port) and wait for its one "listening on"
+ * line on stderr. Rejects with the daemon's own stderr if it exits first.
+ */
+export async function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`shimpack serve did not report its port within ${options.timeoutMs ?? 30_000} ms: ${stderr.trim()}`));
+    }, options.timeoutMs ?? 30_000);
+    const onData = (): void => {
+      const m = /listening on (ws:\/\/\S+\/)/.exec(stderr);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      resolve(m[1]);
+    };
+    child.stderr?.on('data', onData);
+    void exited.then(([code, signal]) => {
+      clearTimeout(timer);
+      reject(new Error(`shimpack serve exited (${code ?? signal}) before listening: ${stderr.trim()}`));
+    });
+  });
+  const port = Number(/:(\d+)\/$/.exec(url)?.[1]);
+  return {
+    url,
+    port,
+    child,
+    stderr: () => stderr,
+    async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const [code] = await exited;
+      return code;
+    },
+  };
+}
