@@ -1,4 +1,4 @@
-import { createWriteStream, openSync } from 'node:fs';
+import { createWriteStream, openSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { Packr } from 'msgpackr';
@@ -26,7 +26,14 @@ export interface TraceWriterOptions {
 type RegionInput = Omit<RegionRecord, 'type'>;
 type OpInput = OpRecord extends infer O ? (O extends OpRecord ? Omit<O, 'type'> : never) : never;
 
-function openForWriting(path: string): number {
+function openForWriting(path: string): number | undefined {
+  try {
+    // Opening a FIFO waits for its reader: leave that to the stream's asynchronous open.
+    const st = statSync(path);
+    if (st.isFIFO() || st.isSocket()) return undefined;
+  } catch {
+    // not there yet: openSync creates it (or says why it cannot)
+  }
   try {
     return openSync(path, 'w');
   } catch (e) {
