@@ -29,11 +29,14 @@ function writePortFile(file: string, port: number): void {
 export function registerServeCommand(program: Command): void {
   const cmd = program
     .command('serve')
-    .description('run the shim daemon: WebSocket protocol v1, /metrics and /healthz on one port')
+    .description('run the shim daemon: WebSocket protocol v1, a status page at /, /metrics and /healthz on one port')
     .option('--config <file>', 'JSON config file (keys as in docs/daemon.md); also SHIMPACK_CONFIG')
     .option('--port-file <file>', 'once listening, write the bound port (decimal, newline) to this file; removed on exit (for --port 0)');
   for (const s of SETTINGS) {
-    const def = s.key === 'lanes' ? 'CPU count' : s.key === 'token' ? 'none' : String(s.defaultValue());
+    // Machine-dependent defaults are described, not printed as this machine's number.
+    const described: Partial<Record<keyof DaemonConfig, string>> = { lanes: 'CPU count', maxMemory: 'half of RAM' };
+    const value = String(s.defaultValue());
+    const def = described[s.key] ?? (value === '' || s.key === 'token' ? 'none' : value);
     cmd.option(`${s.flag} <${s.kind === 'int' ? 'n' : 'value'}>`, `${s.help} (env ${s.env}; default ${def})`);
   }
   cmd.addHelpText(
@@ -42,7 +45,10 @@ export function registerServeCommand(program: Command): void {
       'Once listening, the daemon prints one line to stderr:\n' +
       '  shimpack: listening on ws://HOST:PORT/ (lanes ...); metrics http://HOST:PORT/metrics\n' +
       'With --port 0 (any free port) read PORT from that line or from --port-file FILE.\n' +
-      'Example: shimpack serve --port 7420 --lanes 2',
+      'The status page http://HOST:PORT/ shows lanes, regions and traffic live.\n' +
+      'Example: shimpack serve --port 7420 --lanes 2\n' +
+      '\nExit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start (port taken, address not here,\n' +
+      'unreadable --token-file, unwritable --record), 2 usage error, 70 internal error.',
   );
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
