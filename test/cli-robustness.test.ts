@@ -4,8 +4,9 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { spawnDaemon, type SpawnedDaemon } from '../daemon/server/spawn-daemon.ts';
 
 /**
  * User mistakes through the real CLI: one `shimpack: ...` line on stderr and
@@ -112,5 +113,39 @@ describe('trace gen / import to an unwritable output', () => {
     for (const out of [join(tmp, 'no', 'x.trace'), join(tmp, 'no', 'x.trace.gz')]) {
       assertOneLine(run(['trace', 'import', '--from', 'dramsim3', input, '-q', '-o', out]), 1, /E_TRACE_IO: cannot write trace .*: ENOENT/);
     }
+  });
+});
+
+describe('replay', () => {
+  let daemon: SpawnedDaemon;
+  const trace = join(tmp, 'small.trace');
+  before(async () => {
+    const input = join(tmp, 'replay-input.trace');
+    writeFileSync(input, '0x40 READ 1\n0x80 WRITE 2\n');
+    assert.equal(run(['trace', 'import', '--from', 'dramsim3', input, '-q', '-o', trace]).code, 0);
+    daemon = await spawnDaemon(['--port', '0', '--lanes', '1']);
+  });
+  after(async () => {
+    assert.equal(await daemon.stop(), 0, daemon.stderr());
+  });
+
+  it('an http:// --url is a usage error', () => {
+    assertOneLine(run(['replay', trace, '-q', '--url', 'http://127.0.0.1:7420/']), 2, /--url must be a ws:\/\/ or wss:\/\/ URL/);
+  });
+  it('a daemon that is not there: one line naming the URL once', () => {
+    const r = run(['replay', trace, '-q', '--url', 'ws://127.0.0.1:1/']);
+    assertOneLine(r, 1, /cannot connect to ws:\/\/127\.0\.0\.1:1\/: .*ECONNREFUSED/);
+    assert.equal(r.stderr.split('cannot connect').length, 2, r.stderr);
+  });
+  it('one pass ends at "pass 1"; the summary explains bursts; a refused region stops the replay with exit 1', () => {
+    const first = run(['replay', trace, '--keep-regions', '--url', daemon.url]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /pass 1,/);
+    assert.doesNotMatch(first.stderr, /pass 2/);
+    assert.match(first.stdout, /1 pass\(es\)/);
+    assert.match(first.stdout, /stored bursts exceed raw bursts .*docs\/monitoring\.md/);
+    // the regions are still there: the next replay cannot declare them, and must not loop on errors
+    const again = run(['replay', trace, '-q', '--loop', '--duration', '30', '--url', daemon.url]);
+    assertOneLine(again, 1, /E_REPLAY: the daemon refused region .* E_REGION_EXISTS/);
   });
 });

@@ -34,7 +34,10 @@ export interface ReplayOptions {
 
 export interface ReplayProgress {
   readonly ops: number;
+  /** Passes completed. */
   readonly loops: number;
+  /** The pass under way (1-based); at the end, the last one. */
+  readonly pass: number;
   readonly seconds: number;
   readonly mismatches: number;
   readonly errors: number;
@@ -118,8 +121,9 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     if (c) return c;
     let p = connecting.get(key);
     if (!p) {
-      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token }).catch((e: Error) => {
-        throw new TraceError('E_REPLAY', `cannot connect to ${o.url}: ${e.message}`);
+      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token }).catch((e: Error & { code?: string }) => {
+        // the client's E_CONNECT message already names the URL
+        throw new TraceError('E_REPLAY', e.code === 'E_CONNECT' ? e.message.replace(/^E_CONNECT: /, '') : `cannot connect to ${o.url}: ${e.message}`);
       });
       connecting.set(key, p);
     }
@@ -138,7 +142,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let mismatches = 0;
   let errors = 0;
   let loops = 0;
+  let pass = 0;
   let fatal: Error | undefined;
+  /** A region the daemon refused: every later op would fail, so the replay stops (and throws after cleaning up). */
+  let refusedRegion: Error | undefined;
   const problem = (text: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
   };
@@ -181,13 +188,13 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
 
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
-  const timeUp = (): boolean => (o.durationS !== undefined && elapsed() >= o.durationS) || (o.signal?.aborted ?? false) || fatal !== undefined;
+  const timeUp = (): boolean => (o.durationS !== undefined && elapsed() >= o.durationS) || (o.signal?.aborted ?? false) || fatal !== undefined || refusedRegion !== undefined;
   let lastReport = 0;
   const report = (force = false): void => {
     const now = performance.now();
     if (!o.onProgress || (!force && now - lastReport < 200)) return;
     lastReport = now;
-    o.onProgress({ ops, loops, seconds: elapsed(), mismatches, errors });
+    o.onProgress({ ops, loops, pass: Math.max(pass, 1), seconds: elapsed(), mismatches, errors });
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -195,6 +202,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let stop = false;
   try {
     do {
+      pass++;
       let lastT = 0;
       for await (const rec of readTrace(o.trace)) {
         if (timeUp()) {
@@ -208,6 +216,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         if (rec.type === 'end') continue;
         if (rec.type === 'region') {
           await declareRegion(rec);
+          if (refusedRegion) {
+            stop = true;
+            break;
+          }
           continue;
         }
         if (rec.t > lastT) lastT = rec.t;
@@ -257,6 +269,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   const seconds = elapsed();
   report(true);
   if (fatal && ops === 0) throw fatal;
+  if (refusedRegion) throw refusedRegion;
   if (fatal) problem(fatal.message);
   return {
     ops,
@@ -296,6 +309,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         errors++;
         problem(`region ${name}: ${(e as Error).message}`);
         if ((e as { code?: string }).code === 'E_CLOSED') fatal ??= new TraceError('E_REPLAY', `connection lost: ${(e as Error).message}`);
+        else refusedRegion ??= new TraceError('E_REPLAY', `the daemon refused region ${name}, replay stopped: ${(e as Error).message}`);
+        return;
       }
     }
   }

@@ -33,6 +33,19 @@ function parseSpeed(v: string): number | 'max' {
   return Number(m[1]);
 }
 
+function parseWsUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new CliError(`--url must be a ws:// or wss:// URL, got "${v}"`, EXIT_USAGE);
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new CliError(`--url must be a ws:// or wss:// URL (the daemon's WebSocket), got "${v}"`, EXIT_USAGE);
+  }
+  return v;
+}
+
 function parseDuration(v: string): number {
   const n = Number(v.replace(/s$/, ''));
   if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--duration must be seconds > 0, got "${v}"`, EXIT_USAGE);
@@ -50,6 +63,9 @@ export function formatReplaySummary(trace: string, s: ReplaySummary): string {
     `  bytes: ${mb(s.bytesWritten)} written, ${mb(s.bytesRead)} read, ${s.mbPerSecond.toFixed(1)} MB/s`,
     `  latency: p50 ${us(s.latencyNs.p50)}, p99 ${us(s.latencyNs.p99)}, max ${us(s.latencyNs.max)}`,
     `  compression ratio: ${ratio}`,
+    ...(s.stats && s.stats.burstsStored > s.stats.burstsRaw
+      ? ['  (stored bursts exceed raw bursts when accesses are smaller than a block: each touches a whole compressed block; see docs/monitoring.md)']
+      : []),
     `  verified reads: ${s.verifiedReads} of ${s.reads}; mismatches: ${s.mismatches}; errors: ${s.errors}`,
     `  daemon memory: start ${memory(s.daemonStart)}, end ${memory(s.daemonEnd)}`,
     ...s.problems.map((p) => `  problem: ${p}`),
@@ -70,7 +86,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description('replay a trace against a running daemon, verify every read and summarise')
     .argument('<trace>', 'a shimpack trace (protocol/trace.md), plain or gzip')
-    .option('--url <ws-url>', 'the daemon', 'ws://127.0.0.1:7420/')
+    .option('--url <ws-url>', 'the daemon (ws:// or wss://)', parseWsUrl, 'ws://127.0.0.1:7420/')
     .option('--speed <s>', 'pace: 1x (the trace\'s own times), Nx (N times faster) or max', parseSpeed, 'max' as const)
     .option('--connections <n>', 'independent copies of the trace, each on its own connection and address slice', intOption('--connections', 1, 64), 1)
     .option('--loop', 'start over at the end (until --duration, or Ctrl-C)')
@@ -84,7 +100,8 @@ export function registerReplayCommand(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every read verified and nothing failed, 1 on any mismatch or error.\n' +
+      '\nExit status: 0 when every read verified and nothing failed, 1 on any mismatch or error\n' +
+        '(or a trace or daemon that cannot be used), 2 usage error, 70 internal error.\n' +
         'Examples:\n' +
         '  shimpack replay tiny.trace.gz --url ws://127.0.0.1:7420/\n' +
         '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak',
@@ -111,7 +128,7 @@ export function registerReplayCommand(program: Command): void {
             token: o.token,
             keepRegions: o.keepRegions,
             signal: abort.signal,
-            onProgress: (p) => bar?.update(p.ops, `${p.seconds.toFixed(0)} s, pass ${p.loops + 1}, ${p.mismatches} mismatches, ${p.errors} errors`),
+            onProgress: (p) => bar?.update(p.ops, `${p.seconds.toFixed(0)} s, pass ${p.pass}, ${p.mismatches} mismatches, ${p.errors} errors`),
           });
         } finally {
           bar?.stop();
