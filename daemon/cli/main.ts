@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CodecError } from '../codecs/errors.ts';
-import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, reportInternalError } from './io.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_STATUS_HELP, EXIT_USAGE, reportInternalError } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
 import { registerBenchCommands } from './commands/bench.ts';
@@ -46,7 +46,26 @@ export function buildProgram(): Command {
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
   // --- end of command registrations ---
+  polishHelp(program);
   return program;
+}
+
+/**
+ * For every command below the program: required options say so in --help,
+ * and the help ends with the exit statuses unless the command states its own.
+ */
+/** Commands whose own help text explains their exit statuses in more detail. */
+const STATES_OWN_EXIT_STATUS = new Set(['serve', 'replay']);
+
+function polishHelp(program: Command): void {
+  const visit = (cmd: Command): void => {
+    for (const opt of cmd.options) {
+      if (opt.mandatory && !opt.description.includes('(required)')) opt.description = `${opt.description} (required)`;
+    }
+    if (cmd !== program && !STATES_OWN_EXIT_STATUS.has(cmd.name())) cmd.addHelpText('after', EXIT_STATUS_HELP);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -86,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
  */
 export async function runCli(argv: string[]): Promise<void> {
   const crash = (e: unknown): void => {
+    // stdout closed by the reader (`shimpack ... | head`): not an error of ours
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') process.exit();
     process.exitCode = reportInternalError(e);
     process.exit();
   };
