@@ -149,3 +149,30 @@ describe('replay', () => {
     assertOneLine(again, 1, /E_REPLAY: the daemon refused region .* E_REGION_EXISTS/);
   });
 });
+
+describe('--help', () => {
+  const help = (args: string[]): string => {
+    const r = run([...args, '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.replace(/\s+/g, ' ');
+  };
+  it('serve: no empty defaults, machine-independent --max-memory, status page, exit statuses', () => {
+    const h = help(['serve']);
+    assert.doesNotMatch(h, /default \)/);
+    assert.match(h, /--token-file .*?default none\)/);
+    assert.match(h, /--record .*?default none\)/);
+    assert.match(h, /--max-memory .*?default half of RAM\)/);
+    assert.match(h, /status page at \//);
+    assert.match(h, /Exit status: 0 .* 70 internal error/);
+  });
+  it('required options say so; every command family states the exit statuses', () => {
+    assert.match(help(['trace', 'gen']), /--model <id> model id in the data set manifest \(required\)/);
+    assert.match(help(['compress']), /\(required\)/);
+    for (const cmd of [['trace'], ['trace', 'gen'], ['trace', 'import'], ['trace', 'info'], ['compress'], ['ebpc'], ['bench'], ['bench', 'ratio'], ['replay']]) {
+      assert.match(help(cmd), /Exit status: 0 .*1 .*2 usage error.* 70 internal error/, cmd.join(' '));
+    }
+  });
+  it('trace import --kind shows its default', () => {
+    assert.match(help(['trace', 'import']), /--kind <kind> .*\(default: activation/);
+  });
+});

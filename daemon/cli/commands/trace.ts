@@ -125,7 +125,7 @@ export function registerTraceCommands(program: Command): void {
     .option('--word-bytes <n>', 'SCALE-Sim: bytes per element address', powerOfTwo('--word-bytes', 1, 8), 1)
     .option('--clock-mhz <mhz>', 'simulator clock: one cycle is 1000/mhz ns', positiveNumber('--clock-mhz'), 1000)
     .option('--window <bytes>', 'size of the aligned address windows that become regions', powerOfTwo('--window', 4096, 2 ** 30), 1 << 20)
-    .option('--kind <kind>', 'kind of window regions: weight, activation or other', choiceOption('--kind', REGION_KINDS))
+    .option('--kind <kind>', 'kind of window regions: weight, activation or other (default: activation; SCALE-Sim FILTER traces are weight)', choiceOption('--kind', REGION_KINDS))
     .option('--max-requests <n>', 'import only the first N requests', intOption('--max-requests', 1, Number.MAX_SAFE_INTEGER))
     .option('--gzip', 'gzip the output even without a .gz name')
     .option('-q, --quiet', 'no progress output')
