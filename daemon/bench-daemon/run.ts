@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { ShimpackClient } from '../../clients/ts/index.ts';
 import type { Dataset } from '../dataset/manifest.ts';
 import { readTensor } from '../dataset/manifest.ts';
+import { spawnDaemon } from '../server/spawn-daemon.ts';
 
 export interface DaemonBenchOptions {
   readonly codecs: readonly string[];
@@ -42,26 +41,6 @@ export interface DaemonBenchRow {
   readonly paced?: PhaseResult & { readonly offeredPerSecond: number };
   readonly ratio: number;
   readonly verified: boolean;
-}
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The real daemon in its own process (as `npm start` runs it), so clients and daemon do not share a thread. */
-async function spawnDaemon(lanes: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--port', '0', '--lanes', String(lanes)], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-      const m = /listening on (ws:\/\/\S+\/)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`daemon exited (${code}): ${err}`)));
-  });
-  return { url, child };
 }
 
 function quantile(sorted: Float64Array, q: number): number {
@@ -168,7 +147,9 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
   const rows: DaemonBenchRow[] = [];
   const laneCounts = o.url ? [0] : o.laneCounts;
   for (const laneCount of laneCounts) {
-    const { url, child } = o.url ? { url: o.url, child: undefined } : await spawnDaemon(laneCount);
+    // The real daemon in its own process (as `npm start` runs it), so clients and daemon do not share a thread.
+    const daemon = o.url ? undefined : await spawnDaemon(['--port', '0', '--lanes', String(laneCount)]);
+    const url = daemon ? daemon.url : (o.url as string);
     try {
       for (const codec of o.codecs) {
         const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench' })));
@@ -201,10 +182,7 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         await Promise.all(clients.map((c) => c.close()));
       }
     } finally {
-      if (child) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
+      await daemon?.stop();
     }
   }
   return rows;
