@@ -40,7 +40,8 @@ export async function spawnDaemon(args: readonly string[], options: SpawnDaemonO
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
   });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // 'close', not 'exit': by then all of stderr has arrived
+  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
