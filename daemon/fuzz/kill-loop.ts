@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { ShimpackClient } from '../../clients/ts/index.ts';
+import { spawnDaemon } from '../server/spawn-daemon.ts';
 import { Rng } from './rng.ts';
 
 /**
@@ -28,8 +28,6 @@ export interface KillLoopResult {
   findings: string[];
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-
 interface Slot {
   acked: Uint8Array;
   pending?: { offset: number; data: Uint8Array };
@@ -42,21 +40,8 @@ const REGIONS = [
 ] as const;
 
 async function startServe(dir: string, sync: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--port', '0', '--lanes', '2', '--backend', `file:${dir}`, '--sync', sync, '--compact-bytes', String(256 * 1024)],
-    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (b: Buffer) => {
-      stderr += b.toString();
-      const m = /listening on (ws:\/\/\S+\/)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`daemon exited (${code}): ${stderr}`)));
-  });
-  return { child, url };
+  const d = await spawnDaemon(['--port', '0', '--lanes', '2', '--backend', `file:${dir}`, '--sync', sync, '--compact-bytes', String(256 * 1024)]);
+  return { child: d.child, url: d.url };
 }
 
 function tensorBytes(rng: Rng, n: number): Uint8Array {
