@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCodecFuzz } from './codec-fuzz-run.ts';
 import { runDaemonFuzz } from './daemon-fuzz.ts';
 import { runMisuse } from './misuse.ts';
 import { runKillLoop } from './kill-loop.ts';
+import { spawnDaemon } from '../server/spawn-daemon.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +31,6 @@ const { values } = parseArgs({
 const codecCases = Number(values['codec-cases']);
 const daemonCases = Number(values['daemon-cases']);
 const seed = Number(values.seed);
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const log = (s: string): void => void process.stderr.write(s + '\n');
 let failed = false;
 
@@ -55,21 +53,10 @@ if (codec.findings.length) failed = true;
 
 // The daemon as its own process, so a crash shows as an exit, not as ours.
 const maxFrameBytes = 1 << 20;
-const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--port', '0', '--lanes', '2', '--max-frame-bytes', String(maxFrameBytes)], {
-  cwd: root,
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let stderr = '';
+const daemon = await spawnDaemon(['--port', '0', '--lanes', '2', '--max-frame-bytes', String(maxFrameBytes)]);
+const { child, url } = daemon;
 let exited: number | null | undefined;
 child.on('exit', (code) => (exited = code));
-const url = await new Promise<string>((resolve, reject) => {
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
-    const m = /listening on (ws:\/\/\S+\/)/.exec(stderr);
-    if (m) resolve(m[1]);
-  });
-  child.once('exit', (code) => reject(new Error(`daemon exited (${code}): ${stderr}`)));
-});
 const rssMiB = (): number => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -98,7 +85,7 @@ for (let r = 0; daemonDone < daemonCases && exited === undefined; r++) {
   if (s.findings.length || mis.length) break;
 }
 if (exited !== undefined) {
-  log(`daemon DIED (exit ${exited}): ${stderr.slice(-2000)}`);
+  log(`daemon DIED (exit ${exited}): ${daemon.stderr().slice(-2000)}`);
   failed = true;
 }
 child.kill('SIGTERM');
