@@ -7,13 +7,14 @@
  * verifying every read, and prints the replay summary with the daemon's RSS
  * and heap at the start and the end. Exit status 1 on any mismatch or error.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatReplaySummary } from '../daemon/cli/commands/replay.ts';
+import { spawnDaemon } from '../daemon/server/spawn-daemon.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { replayTrace } from '../daemon/traces/replay.ts';
 
@@ -43,27 +44,11 @@ const durationS = positive('duration', args.duration);
 const copies = Math.floor(positive('connections', args.connections));
 const burstBytes = Math.floor(positive('burst-bytes', args['burst-bytes']));
 
-/** Start `shimpack serve --port 0` and read its URL from the banner. */
-function startDaemon(): Promise<{ proc: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', '--lanes', String(args.lanes)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'pipe'],
-    });
-    let log = '';
-    const onData = (b: Buffer): void => {
-      log += b.toString();
-      const m = /listening on (ws:\/\/\S+\/)/.exec(log);
-      if (m) {
-        proc.stderr?.off('data', onData);
-        proc.stderr?.on('data', (x: Buffer) => process.stderr.write(x));
-        resolve({ proc, url: m[1] });
-      }
-    };
-    proc.stderr?.on('data', onData);
-    proc.once('error', reject);
-    proc.once('exit', (code) => reject(new Error(`daemon exited with ${code} before listening: ${log}`)));
-  });
+/** Start `shimpack serve --port 0`; what it says after its listening line goes to our stderr. */
+async function startDaemon(): Promise<{ proc: ChildProcess; url: string }> {
+  const d = await spawnDaemon(['--host', '127.0.0.1', '--port', '0', '--lanes', String(args.lanes)], { stdout: 'inherit' });
+  d.child.stderr?.on('data', (x: Buffer) => process.stderr.write(x));
+  return { proc: d.child, url: d.url };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'shimpack-soak-'));
