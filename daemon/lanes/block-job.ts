@@ -11,8 +11,6 @@ export interface BlockJob {
   readonly len: number;
   /** Write payload (may be a view into the request frame; copied when batched). */
   readonly data?: Uint8Array;
-  /** False once the region was freed: its results are then dropped, not stored. */
-  isLive(): boolean;
   done(outcome: JobOutcome | Error): void;
 }
 

@@ -225,7 +225,11 @@ export class LaneScheduler {
     for (let j = 0; j < jobs.length; j++) {
       const job = jobs[j];
       const o = j * RES_FIELDS;
-      if (job.kind === 'write' && r[o + RES_MODE] !== RES_ERROR && job.isLive()) {
+      // Stored even when the region was freed meanwhile: the lane drops its copy of
+      // the block once this batch counts as committed, and a read admitted before
+      // the free (so still owed the written bytes) may sit in a later batch.
+      // free() deletes the region's blocks only after its last job is done.
+      if (job.kind === 'write' && r[o + RES_MODE] !== RES_ERROR) {
         puts.push({ ref: { region: job.region, index: job.index }, bytes: out.subarray(r[o + RES_OUT_OFF], r[o + RES_OUT_OFF] + r[o + RES_OUT_LEN]) });
       }
     }

@@ -239,8 +239,8 @@ export class Engine {
     region.live = false;
     table.remove(region);
     // Requests admitted before the free still have jobs queued for the lanes:
-    // they are answered (their results are discarded, not stored), so the
-    // lanes keep the model until they are done.
+    // they are answered in order (a read still sees an earlier write), so the
+    // lanes keep the model, and the backend the blocks, until they are done.
     await region.whenIdle();
     this.executor.broadcast({ type: 'drop', region: region.id });
     await this.backend.deleteRegion(region.id);
@@ -468,10 +468,6 @@ class PieceJob implements BlockJob {
   ) {
     this.kind = access.kind;
     this.region = access.region.id;
-  }
-
-  isLive(): boolean {
-    return this.access.region.live;
   }
 
   done(outcome: JobOutcome | Error): void {
