@@ -1,3 +1,4 @@
+import { entropyBits, histogram } from '../codecs/apack/histogram.ts';
 import type { CodecName, CodecOptions } from '../codecs/codec.ts';
 import { encodeContainer } from '../codecs/container.ts';
 import { CODECS } from '../codecs/index.ts';
@@ -16,13 +17,9 @@ export interface RatioColumn {
 const containerBytes = (data: Uint8Array, t: TensorEntry, codec: CodecName, blockSize: number, codecOptions?: CodecOptions): number =>
   encodeContainer(data, { codec, dtype: t.dtype, blockSize, codecOptions }).length;
 
-/** Order-0 entropy of the bytes, in bits per byte. */
+/** Order-0 entropy of the bytes, in bits per byte (APack's own histogram and entropy). */
 export function order0EntropyBits(data: Uint8Array): number {
-  const hist = new Float64Array(256);
-  for (let i = 0; i < data.length; i++) hist[data[i]]++;
-  let h = 0;
-  for (let v = 0; v < 256; v++) if (hist[v] > 0) h -= (hist[v] / data.length) * Math.log2(hist[v] / data.length);
-  return h;
+  return data.length === 0 ? 0 : entropyBits(histogram(data, 'uint8')) / data.length;
 }
 
 export function defaultColumns(options: { zlib?: boolean; brotli?: boolean } = {}): RatioColumn[] {
