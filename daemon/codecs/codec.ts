@@ -10,6 +10,14 @@ export interface CodecOptions {
   readonly ebpcBlockSize?: 8 | 16;
   /** APack table search: 'optimal' (exact DP, default) or 'heuristic' (the paper's coordinate descent). */
   readonly apackSearch?: 'optimal' | 'heuristic';
+  /**
+   * Context codecs (SCC): the distance in values to the same channel of the
+   * previous pixel (C for NHWC activations, O for HWIO weights, C·M for HWCM);
+   * see stride.ts. An integer 1 ... 65535.
+   */
+  readonly stride?: number;
+  /** What the tensor holds: context codecs choose their configurations by it. */
+  readonly kind?: 'weight' | 'activation' | 'other';
 }
 
 /**
