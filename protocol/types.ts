@@ -67,6 +67,10 @@ export const ERROR_CODES = {
   E_TOO_MANY_REGIONS: 'too many regions in this address space',
   /** The connection has --max-outstanding unanswered requests; this one was not started. */
   E_BUSY: 'too many unanswered requests on this connection',
+  /** A lane's worker thread died while the request had block jobs on it; the lane was restarted. */
+  E_LANE_FAILED: 'lane worker failed; retry the request',
+  /** The memory backend failed or did not answer within --backend-timeout-ms. */
+  E_BACKEND: 'memory backend failed or timed out',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -15,7 +15,7 @@ Daemon failures raise :class:`ShimpackError` subclasses carrying ``code``
 from .async_client import DEFAULT_URL, AsyncBatch, AsyncClient
 from .blocking import Batch, Client, connect
 from .errors import (ERROR_CLASSES, AlreadyHelloError, AuthError, BadFieldError, BadTableError,
-                     BusyError,
+                     BusyError, LaneFailedError, BackendError,
                      ConnectionClosedError, CrossRegionError, FrameTooLargeError, InternalError,
                      MalformedError, NoHelloError, NoSuchRegionError, OutOfRegionError,
                      ProtocolError, RegionExistsError, RegionOverlapError, ShimpackError,
@@ -31,7 +31,7 @@ __all__ = [
     "BadFieldError", "NoHelloError", "VersionError", "AuthError", "AlreadyHelloError",
     "FrameTooLargeError", "TooLargeError", "OutOfRegionError", "CrossRegionError",
     "RegionOverlapError", "RegionExistsError", "NoSuchRegionError", "UnsupportedError",
-    "BadTableError", "BusyError", "ShuttingDownError", "InternalError", "ConnectionClosedError",
+    "BadTableError", "BusyError", "LaneFailedError", "BackendError", "ShuttingDownError", "InternalError", "ConnectionClosedError",
     "ProtocolError",
 ]
 

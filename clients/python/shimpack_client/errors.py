@@ -132,12 +132,18 @@ class ShuttingDownError(ShimpackError):
 
 
 class BusyError(ShimpackError):
-    """``E_BUSY``: too many unanswered requests on this connection.
-
-    Sent by the daemon (``--max-outstanding``) but not yet listed in
-    ``protocol/README.md`` section 5.
-    """
+    """``E_BUSY``: too many unanswered requests on this connection (``--max-outstanding``)."""
     code = "E_BUSY"
+
+
+class LaneFailedError(ShimpackError):
+    """``E_LANE_FAILED``: a lane worker died under the request; it was replaced. Retry."""
+    code = "E_LANE_FAILED"
+
+
+class BackendError(ShimpackError):
+    """``E_BACKEND``: the memory backend failed or timed out. Retry."""
+    code = "E_BACKEND"
 
 
 class InternalError(ShimpackError):
@@ -176,7 +182,7 @@ ERROR_CLASSES: Dict[str, Type[ShimpackError]] = {
                 AuthError, AlreadyHelloError, FrameTooLargeError, TooLargeError,
                 OutOfRegionError, CrossRegionError, RegionOverlapError, RegionExistsError,
                 NoSuchRegionError, UnsupportedError, BadTableError, ShuttingDownError,
-                BusyError, InternalError)
+                BusyError, LaneFailedError, BackendError, InternalError)
 }
 
 
