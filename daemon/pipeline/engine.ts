@@ -314,7 +314,8 @@ export class Engine {
     }
     if (--a.remaining === 0) {
       a.leave();
-      if (a.failure) a.reject(a.internal ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
+      if (a.failure) a.reject(a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
       else a.resolve();
     }
   }
