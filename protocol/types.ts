@@ -8,6 +8,11 @@ export const PROTOCOL_VERSION = 1;
 /** Largest byte address (exclusive) a region may reach: 2^48. */
 export const MAX_ADDRESS = 2 ** 48;
 
+/** Largest region `stride` (section 4.2): the SCC tensor header holds it in 16 bits. */
+export const MAX_REGION_STRIDE = 65535;
+/** Most dimensions a region `shape` may have (section 4.2). */
+export const MAX_SHAPE_RANK = 8;
+
 export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'free'] as const;
 export type Op = (typeof OPS)[number];
 
@@ -17,7 +22,7 @@ export type RegionKind = (typeof REGION_KINDS)[number];
 export const WIRE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16'] as const;
 export type WireDtype = (typeof WIRE_DTYPES)[number];
 
-export const WIRE_CODECS = ['apack', 'ebpc', 'zvc', 'raw'] as const;
+export const WIRE_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
 export type WireCodec = (typeof WIRE_CODECS)[number];
 
 /**
@@ -55,7 +60,7 @@ export const ERROR_CODES = {
   E_NO_SUCH_REGION: 'no region with this name',
   /** region: codec name unknown to this daemon, or codec does not support the dtype. */
   E_UNSUPPORTED: 'codec not available or does not support dtype',
-  /** region: the APack table or histogram does not load. */
+  /** region: the table or histogram does not load (APack, SCC). */
   E_BAD_TABLE: 'table or histogram rejected by the codec',
   /** The daemon is shutting down and takes no new work. */
   E_SHUTTING_DOWN: 'daemon is shutting down',
@@ -100,8 +105,19 @@ export interface RegionRequest extends RequestBase {
   readonly blockBytes?: number;
   /** APack: serialised table (the codec's params bytes). */
   readonly table?: Uint8Array;
-  /** APack only: non-negative counts, one per value: 256 for 8-bit dtypes, 16 for 4-bit ones. Not with `table`. */
+  /** APack and SCC: non-negative counts, one per value: 256 for 8-bit dtypes, 16 for 4-bit ones. Not with `table`. */
   readonly histogram?: readonly number[];
+  /**
+   * Distance in values to the same channel of the previous pixel (C for NHWC
+   * activations, O for HWIO weights, C·M for HWCM), an integer 1 ... 65535.
+   * Required for `scc` (or `shape` + `layout`); accepted, checked and
+   * reported by `stats` for every codec, used only by `scc`.
+   */
+  readonly stride?: number;
+  /** The tensor's dimensions (1 ... 8 positive integers), with `layout`: the daemon derives the stride from them. */
+  readonly shape?: readonly number[];
+  /** The axis order of `shape`: NHWC, NCHW, HWC, CHW, HWIO, HWCM, OIHW, IO or OI (section 4.2). */
+  readonly layout?: string;
 }
 export interface WriteRequest extends RequestBase {
   readonly op: 'write';
@@ -171,6 +187,8 @@ export interface RegionStats {
   readonly size: number;
   readonly blockBytes: number;
   readonly calibration: Calibration;
+  /** The region's stride (given, or derived from shape and layout); absent when it was declared without one. */
+  readonly stride?: number;
   /** Bytes clients wrote into / read from this region (request payloads). */
   readonly bytesWritten: number;
   readonly bytesRead: number;
@@ -188,7 +206,7 @@ export interface RegionStats {
   readonly writes: number;
   readonly reads: number;
 }
-export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration'> & {
+export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration' | 'stride'> & {
   readonly regions: number;
 };
 export interface StatsResponse extends OkResponse {

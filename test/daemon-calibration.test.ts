@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ShimpackClient } from '../clients/ts/index.ts';
+import type { Codec, CodecOptions } from '../daemon/codecs/codec.ts';
 import { configWith } from '../daemon/config.ts';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { CALIBRATION_BYTES, PendingCalibration } from '../daemon/pipeline/calibration.ts';
@@ -225,5 +226,57 @@ describe('APack calibration across a restart (file backend)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('calibration of a context codec (SCC) keeps the bytes written', () => {
+  /** A stand-in codec that records what it was fitted to (the real one may not be registered yet). */
+  function recordingCodec(): { codec: Codec; fits: { data: Uint8Array; options?: CodecOptions }[] } {
+    const fits: { data: Uint8Array; options?: CodecOptions }[] = [];
+    const codec = {
+      name: 'scc',
+      id: 250,
+      dtypes: ['uint8', 'int8'],
+      fit(data: Uint8Array, _dtype: unknown, options?: CodecOptions) {
+        fits.push({ data: data.slice(), options });
+        return { params: Uint8Array.of(data.length & 0xff) };
+      },
+      load() {
+        throw new Error('not used');
+      },
+    } as unknown as Codec;
+    return { codec, fits };
+  }
+
+  it('keeps at most min(size, 64 KiB) bytes; a write past the budget keeps its head', () => {
+    const p = new PendingCalibration('uint8', 1 << 20, { stride: 32, kind: 'activation' });
+    const data = testBytes(3 * CALIBRATION_BYTES, 4);
+    p.add(data.subarray(0, 1000), 0);
+    assert.equal(p.keptBytes, 1000);
+    p.add(data.subarray(1000), 1000);
+    assert.equal(p.keptBytes, CALIBRATION_BYTES);
+    assert.equal(p.ready, true);
+    const { codec, fits } = recordingCodec();
+    p.fit(codec);
+    assert.equal(fits.length, 1);
+    assert.deepEqual(fits[0].data, data.subarray(0, CALIBRATION_BYTES), 'a tensor written from its start: its first 64 KiB');
+    assert.deepEqual(fits[0].options, { stride: 32, kind: 'activation' });
+    // The histogram still counts every byte seen (the rule for when to fit is the same as APack's).
+    assert.equal(p.seen, 3 * CALIBRATION_BYTES);
+  });
+
+  it('lays the written runs out in address order, later writes winning where they overlap', () => {
+    const p = new PendingCalibration('int8', 10_000, { stride: 4, kind: 'weight' });
+    p.add(Uint8Array.of(9, 9, 9, 9), 5000); // a run far up
+    p.add(Uint8Array.of(1, 2, 3, 4, 5, 6), 10); // a run low down
+    p.add(Uint8Array.of(7, 7), 14); // overlaps its end and extends it
+    p.add(Uint8Array.of(8), 12); // inside it, later: wins
+    assert.deepEqual(p.sample(), Uint8Array.of(1, 2, 8, 4, 7, 7, 9, 9, 9, 9));
+  });
+
+  it('a non-context codec keeps no bytes (APack fits from the histogram)', () => {
+    const p = new PendingCalibration('int8', 1 << 20);
+    p.add(testBytes(4096, 2), 0);
+    assert.equal(p.keptBytes, 0);
   });
 });

@@ -1,6 +1,6 @@
 import type { Codec } from '../codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
-import type { Calibration } from '../../protocol/types.ts';
+import type { Calibration, RegionKind } from '../../protocol/types.ts';
 import { ProtocolError } from './protocol-error.ts';
 
 /**
@@ -29,12 +29,43 @@ const apackFromHistogram: HistogramFit | undefined = await import(APACK_MODULE).
   () => undefined,
 );
 
-/** Codecs whose parameters depend on the data. The others get theirs from an empty fit. */
-function fitsFromData(codec: Codec): boolean {
-  return codec.name === 'apack';
+type ContextHistogramFit = (hist: ArrayLike<number>, dtype: Dtype, options: ContextOptions) => { params: Uint8Array };
+
+/**
+ * HOOK: SCC's histogram-to-model builder (`sccModelFromHistogram` of
+ * daemon/codecs/scc), loaded the same way so the daemon runs before the
+ * codec exists. SCC cannot be fitted to made-up data with the right
+ * histogram (its tables are context statistics), so without the builder a
+ * histogram for an scc region is refused.
+ */
+const SCC_MODULE = '../codecs/scc/index.ts';
+const sccFromHistogram: ContextHistogramFit | undefined = await import(SCC_MODULE).then(
+  (m: { sccModelFromHistogram?: ContextHistogramFit }) => m.sccModelFromHistogram,
+  () => undefined,
+);
+
+/** What a context codec needs besides the data: the region's stride and kind. */
+export interface ContextOptions {
+  readonly stride: number;
+  readonly kind: RegionKind;
 }
 
-export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histogram?: readonly number[]): ModelPlan {
+/** Codecs whose parameters depend on the data. The others get theirs from an empty fit. */
+export function fitsFromData(codec: Codec): boolean {
+  return codec.name === 'apack' || usesContext(codec);
+}
+
+/**
+ * Codecs fitted to the context statistics of the data (neighbours at the
+ * region's stride), not to its value histogram alone: they need a stride,
+ * and calibration from written data keeps the bytes, not just their counts.
+ */
+export function usesContext(codec: Codec): boolean {
+  // A string comparison: 'scc' joins CodecName when the codec is registered.
+  return (codec.name as string) === 'scc';
+}
+
+export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histogram?: readonly number[], context?: ContextOptions): ModelPlan {
   if (table !== undefined) {
     try {
       return { calibration: 'table', params: codec.load(table, dtype).params };
@@ -44,8 +75,8 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
   }
   if (histogram !== undefined) {
     // Only a data-fitted codec uses one; elsewhere "calibration: histogram" would claim what did not happen.
-    if (!fitsFromData(codec)) throw new ProtocolError('E_BAD_FIELD', `field "histogram" is for codecs fitted from data (apack); ${codec.name} has fixed parameters`);
-    return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram) };
+    if (!fitsFromData(codec)) throw new ProtocolError('E_BAD_FIELD', `field "histogram" is for codecs fitted from data (apack, scc); ${codec.name} has fixed parameters`);
+    return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram, context) };
   }
   if (fitsFromData(codec)) return { calibration: 'first-write' };
   return { calibration: 'none', params: codec.fit(new Uint8Array(0), dtype).params };
@@ -59,6 +90,11 @@ export const CALIBRATION_BYTES = 65536;
  * so far, and the blocks those writes touched (they are held raw until the
  * table exists, then coded again). Bounded: 256 counts, and at most one
  * block index per byte of the first CALIBRATION_BYTES written.
+ *
+ * A context codec (SCC) is fitted to the bytes themselves, so for it the
+ * pending region also keeps the first `need` bytes written, with their
+ * offsets in the region (at most `need` bytes in all: a write past the
+ * budget keeps only its head).
  */
 export class PendingCalibration {
   readonly hist: Float64Array;
@@ -68,17 +104,22 @@ export class PendingCalibration {
   readonly need: number;
   /** Blocks written while pending: stored raw, to be coded once the table exists. */
   readonly touched = new Set<number>();
+  /** Context codecs: the written pieces kept, in arrival order. */
+  private readonly pieces: { readonly at: number; readonly bytes: Uint8Array }[] = [];
+  private kept = 0;
 
   constructor(
     readonly dtype: Dtype,
     regionSize: number,
+    /** Set for a context codec: keep the bytes written, and fit with these options. */
+    readonly context?: ContextOptions,
   ) {
     this.hist = new Float64Array(dtypeBits(dtype) === 4 ? 16 : 256);
     this.need = Math.max(1, Math.min(regionSize, CALIBRATION_BYTES));
   }
 
-  /** Count one write's values (4-bit dtypes: two per byte). */
-  add(data: Uint8Array): void {
+  /** Count one write's values (4-bit dtypes: two per byte); `at` is its offset in the region. */
+  add(data: Uint8Array, at = 0): void {
     const h = this.hist;
     if (h.length === 16) {
       for (let i = 0; i < data.length; i++) {
@@ -87,19 +128,73 @@ export class PendingCalibration {
       }
     } else for (let i = 0; i < data.length; i++) h[data[i]]++;
     this.seen += data.length;
+    if (this.context && this.kept < this.need && data.length > 0) {
+      // A copy: the write's buffer is a view into a frame that is reused.
+      const take = Math.min(data.length, this.need - this.kept);
+      this.pieces.push({ at, bytes: data.slice(0, take) });
+      this.kept += take;
+    }
   }
 
   get ready(): boolean {
     return this.seen >= this.need;
   }
 
+  /** Bytes kept for a context codec (0 for the others). */
+  get keptBytes(): number {
+    return this.kept;
+  }
+
   /** The table fitted to everything seen (once, when ready). */
   fit(codec: Codec): Uint8Array {
+    if (this.context) return codec.fit(this.sample(), this.dtype, { stride: this.context.stride, kind: this.context.kind }).params;
     return fitHistogram(codec, this.dtype, Array.from(this.hist));
+  }
+
+  /**
+   * The kept bytes as the region holds them: in address order, a later write
+   * replacing an earlier one where they overlap, the separate runs of written
+   * addresses laid end to end. Writes of a tensor from its start (the usual
+   * case) give exactly its first `need` bytes, so the contexts at the stride
+   * are the tensor's own.
+   */
+  sample(): Uint8Array {
+    if (this.pieces.length === 1) return this.pieces[0].bytes;
+    // The runs of addresses covered: intervals merged in address order.
+    const order = [...this.pieces].sort((a, b) => a.at - b.at);
+    const runs: { start: number; end: number; out: number }[] = [];
+    let total = 0;
+    for (const p of order) {
+      const end = p.at + p.bytes.length;
+      const last = runs[runs.length - 1];
+      if (last && p.at <= last.end) {
+        if (end > last.end) {
+          total += end - last.end;
+          last.end = end;
+        }
+      } else {
+        runs.push({ start: p.at, end, out: total });
+        total += end - p.at;
+      }
+    }
+    const out = new Uint8Array(total);
+    // Pieces in arrival order, so later writes overwrite earlier ones.
+    for (const p of this.pieces) {
+      let lo = 0;
+      let hi = runs.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (runs[mid].start <= p.at) lo = mid;
+        else hi = mid - 1;
+      }
+      const run = runs[lo];
+      out.set(p.bytes, run.out + (p.at - run.start));
+    }
+    return out;
   }
 }
 
-function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[]): Uint8Array {
+function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], context?: ContextOptions): Uint8Array {
   const bins = dtypeBits(dtype) === 4 ? 16 : 256;
   // One count per value of the dtype: 16 for 4-bit dtypes (APack models nibbles), 256 for 8-bit.
   if (histogram.length !== bins) throw new ProtocolError('E_BAD_TABLE', `a ${dtype} histogram has ${bins} counts, got ${histogram.length}`);
@@ -109,6 +204,15 @@ function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[]):
     total += c;
   }
   if (total <= 0) throw new ProtocolError('E_BAD_TABLE', 'histogram is all zero');
+  if (usesContext(codec)) {
+    // A histogram says nothing about neighbours: only the codec's own builder can turn it into a model.
+    if (!sccFromHistogram || !context) throw new ProtocolError('E_BAD_FIELD', `field "histogram": this daemon's ${codec.name} cannot be calibrated from a histogram; write the data instead`);
+    try {
+      return sccFromHistogram(histogram, dtype, context).params;
+    } catch (e) {
+      throw new ProtocolError('E_BAD_TABLE', `${codec.name} cannot fit the histogram: ${(e as Error).message}`);
+    }
+  }
   try {
     if (codec.name === 'apack' && apackFromHistogram) return apackFromHistogram(histogram, dtype).params;
     return codec.fit(sampleFromHistogram(histogram, total, dtype), dtype).params;

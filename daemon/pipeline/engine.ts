@@ -19,7 +19,7 @@ import type {
   WireCodec,
   WriteRequest,
 } from '../../protocol/types.ts';
-import { PendingCalibration, planModel } from './calibration.ts';
+import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
 import { ProtocolError } from './protocol-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
@@ -96,6 +96,7 @@ export class Engine {
       const m = decodeRegionMeta(s.meta);
       const region = new Region(m.name, m.base, m.size, m.dtype, m.kind, m.codec, m.blockBytes, this.lanes, this.metrics.regionLabel(m.name), m.calibration, s.id);
       region.space = m.space;
+      region.stride = m.stride;
       this.table(m.space).add(region);
       this.bindMetrics(region);
       if (m.params) this.installModel(region, m.params);
@@ -138,8 +139,12 @@ export class Engine {
     const blockBytes = req.blockBytes ?? this.config.blockSize;
     if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
     if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
+    if (usesContext(codec) && req.stride === undefined) {
+      throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the tensor's stride: give field "stride" (the distance in values to the same channel of the previous pixel, 1 ... 65535) or "shape" and "layout"`);
+    }
     if (table.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
-    const plan = planModel(codec, req.dtype, req.table, req.histogram);
+    const context: ContextOptions | undefined = usesContext(codec) ? { stride: req.stride!, kind: req.kind } : undefined;
+    const plan = planModel(codec, req.dtype, req.table, req.histogram, context);
     const region = new Region(
       req.name,
       req.base,
@@ -153,6 +158,7 @@ export class Engine {
       plan.params ? plan.calibration : 'pending',
     );
     region.space = space;
+    region.stride = req.stride;
     table.add(region);
     this.bindMetrics(region);
     if (plan.params) this.installModel(region, plan.params);
@@ -175,7 +181,9 @@ export class Engine {
   private startPending(region: Region): void {
     const raw = codecByName('raw');
     this.executor.broadcast({ type: 'model', region: region.id, codec: 'raw', dtype: region.dtype, params: raw.fit(new Uint8Array(0), region.dtype).params });
-    region.pending = new PendingCalibration(region.dtype, region.size);
+    // A context codec is fitted to the bytes themselves (at its stride), so those are kept too.
+    const context = usesContext(codecByName(region.codec)) && region.stride !== undefined ? { stride: region.stride, kind: region.kind } : undefined;
+    region.pending = new PendingCalibration(region.dtype, region.size, context);
   }
 
   /**
@@ -187,8 +195,8 @@ export class Engine {
   private calibrate(region: Region, addr: number, len: number, data: Uint8Array): void {
     const p = region.pending;
     if (!p || len === 0) return;
-    p.add(data);
     const rel = addr - region.base;
+    p.add(data, rel);
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
     if (!p.ready) {

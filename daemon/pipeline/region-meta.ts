@@ -21,15 +21,17 @@ export interface RegionMeta {
   readonly blockBytes: number;
   readonly calibration: Calibration;
   readonly params?: Uint8Array;
+  /** The region's stride, when declared with one (absent in metadata written before strides existed). */
+  readonly stride?: number;
 }
 
 export function encodeRegionMeta(r: Region, space: string): Uint8Array {
-  const m: RegionMeta = { v: 1, space, name: r.name, base: r.base, size: r.size, dtype: r.dtype, kind: r.kind, codec: r.codec, blockBytes: r.blockBytes, calibration: r.calibration, params: r.params };
+  const m: RegionMeta = { v: 1, space, name: r.name, base: r.base, size: r.size, dtype: r.dtype, kind: r.kind, codec: r.codec, blockBytes: r.blockBytes, calibration: r.calibration, params: r.params, ...(r.stride === undefined ? {} : { stride: r.stride }) };
   return encodeFrame(m).slice();
 }
 
 export function decodeRegionMeta(bytes: Uint8Array): RegionMeta {
   const m = decodeFrame(bytes) as RegionMeta;
   if (m === null || typeof m !== 'object' || m.v !== 1 || typeof m.name !== 'string') throw new Error('region metadata is not version 1');
-  return { ...m, space: m.space ?? '', params: m.params ? new Uint8Array(m.params) : undefined };
+  return { ...m, space: m.space ?? '', params: m.params ? new Uint8Array(m.params) : undefined, stride: typeof m.stride === 'number' ? m.stride : undefined };
 }

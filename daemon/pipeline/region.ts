@@ -18,6 +18,8 @@ export class Region {
   live = true;
   /** Address space the region belongs to ('' is the default). */
   space = '';
+  /** Distance to the same channel of the previous pixel, when declared (given or from shape and layout); only context codecs use it. */
+  stride?: number;
   /** Requests with block jobs still in the lanes; `free` waits for them before the lanes drop the model. */
   private busy = 0;
   private idleWaiters: (() => void)[] = [];
@@ -106,6 +108,7 @@ export class Region {
       size: this.size,
       blockBytes: this.blockBytes,
       calibration: this.calibration,
+      ...(this.stride === undefined ? {} : { stride: this.stride }),
       bytesWritten: this.bytesWritten,
       bytesRead: this.bytesRead,
       rawBytesStored: this.rawBytesStored,

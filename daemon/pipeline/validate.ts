@@ -1,5 +1,9 @@
+import { CodecError } from '../codecs/errors.ts';
+import { strideFromShape } from '../codecs/stride.ts';
 import {
   MAX_ADDRESS,
+  MAX_REGION_STRIDE,
+  MAX_SHAPE_RANK,
   OPS,
   REGION_KINDS,
   WIRE_CODECS,
@@ -63,6 +67,36 @@ function bin(m: Fields, field: string): Uint8Array {
   return v;
 }
 
+/**
+ * A region's `stride`, `shape` and `layout` (section 4.2): the stride as given
+ * or derived from shape and layout (both given: they must agree), or
+ * undefined when the request has none. Every fault is E_BAD_FIELD.
+ */
+function regionStride(m: Fields): { stride?: number; shape?: number[]; layout?: string } {
+  const stride = optInt(m, 'stride', 1, MAX_REGION_STRIDE);
+  const rawShape = m.shape;
+  const hasShape = rawShape !== undefined && rawShape !== null;
+  if (hasShape) {
+    const okShape = Array.isArray(rawShape) && rawShape.length >= 1 && rawShape.length <= MAX_SHAPE_RANK && rawShape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1 && d <= MAX_ADDRESS);
+    if (!okShape) throw bad('shape', `an array of 1 to ${MAX_SHAPE_RANK} integers in [1, 2^48]`, rawShape);
+  }
+  const layout = optStr(m, 'layout');
+  if (!hasShape && layout === undefined) return { stride };
+  if (!hasShape || layout === undefined) throw new ProtocolError('E_BAD_FIELD', `fields "shape" and "layout" go together: give both or neither (got only "${hasShape ? 'shape' : 'layout'}")`);
+  const shape = rawShape as number[];
+  let derived: number;
+  try {
+    derived = strideFromShape(shape, layout);
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    throw new ProtocolError('E_BAD_FIELD', `fields "shape" [${shape.join(', ')}] and "layout" "${layout.slice(0, 40)}" give no stride: ${e.message}`);
+  }
+  if (stride !== undefined && stride !== derived) {
+    throw new ProtocolError('E_BAD_FIELD', `field "stride" is ${stride} but "shape" [${shape.join(', ')}] with "layout" ${layout.slice(0, 40)} gives ${derived}: give one, or both agreeing`);
+  }
+  return { stride: derived, shape: [...shape], layout };
+}
+
 export function validateRequest(raw: unknown): Request {
   const id = requestId(raw);
   if (id === null) throw new ProtocolError('E_MALFORMED', `a request is a msgpack map with an integer "id" in [0, ${MAX_REQUEST_ID}]`);
@@ -98,6 +132,7 @@ export function validateRequest(raw: unknown): Request {
         blockBytes: optInt(m, 'blockBytes', 64, 1024 * 1024),
         table,
         histogram: (histogram ?? undefined) as number[] | undefined,
+        ...regionStride(m),
       };
     }
     case 'write':

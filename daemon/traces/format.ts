@@ -12,7 +12,7 @@ export const MAX_ADDRESS = 2 ** 48;
 
 export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
 export type RegionKind = (typeof REGION_KINDS)[number];
-export const REGION_CODECS = ['apack', 'ebpc', 'zvc', 'raw'] as const;
+export const REGION_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
 export type RegionCodec = (typeof REGION_CODECS)[number];
 export const TRACE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16'] as const;
 export type TraceDtype = (typeof TRACE_DTYPES)[number];
@@ -37,6 +37,11 @@ export interface RegionRecord {
   readonly dtype: TraceDtype;
   readonly kind: RegionKind;
   readonly codec?: RegionCodec;
+  /** The protocol's region stride (SCC needs it, or shape + layout); passed on by replay. */
+  readonly stride?: number;
+  /** The tensor's dimensions and their axis order (e.g. NHWC, HWIO): the daemon derives the stride from them. */
+  readonly shape?: readonly number[];
+  readonly layout?: string;
   /** Connection that declared it (recorded traces); absent means 0. */
   readonly conn?: number;
   /** What the bytes are (a tensor file, a synthetic distribution); informative only. */
@@ -122,6 +127,10 @@ export function validateRecord(rec: unknown, index: number): TraceRecord {
       if (!(REGION_KINDS as readonly unknown[]).includes(r.kind)) throw bad(index, `region ${r.name} has unknown kind ${JSON.stringify(r.kind)}`);
       if (r.codec !== undefined && !(REGION_CODECS as readonly unknown[]).includes(r.codec)) throw bad(index, `region ${r.name} has unknown codec ${JSON.stringify(r.codec)}`);
       if (r.conn !== undefined && !isUint(r.conn)) throw bad(index, 'region conn must be a whole number');
+      // Shapes only: whether stride, shape and layout agree is the daemon's to judge when the trace is replayed.
+      if (r.stride !== undefined && !(isUint(r.stride) && r.stride > 0)) throw bad(index, `region ${r.name} stride must be a whole number > 0`);
+      if (r.shape !== undefined && !(Array.isArray(r.shape) && r.shape.every(isUint))) throw bad(index, `region ${r.name} shape must be an array of whole numbers`);
+      if (r.layout !== undefined && typeof r.layout !== 'string') throw bad(index, `region ${r.name} layout must be a string`);
       return r as unknown as RegionRecord;
     case 'op': {
       if (!isUint(r.t)) throw bad(index, 'op needs t (whole ns from the start)');

@@ -108,7 +108,10 @@ export class TraceWriter {
 
   /** Declare a region; must come before any op that touches it. */
   region(r: RegionInput): void {
-    this.push({ type: 'region', ...r });
+    // Unset optional fields are left out: msgpackr would write undefined as an extension value, which the format forbids.
+    const rec: Record<string, unknown> = { type: 'region' };
+    for (const [k, v] of Object.entries(r)) if (v !== undefined) rec[k] = v;
+    this.push(rec as unknown as RegionRecord);
   }
 
   /** Append one timed operation. */

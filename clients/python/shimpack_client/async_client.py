@@ -197,8 +197,9 @@ class AsyncClient:
 
     def region(self, name: str, base: int, size: int, dtype: str, kind: str, *,
                codec: Optional[str] = None, block_bytes: Optional[int] = None,
-               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None
-               ) -> "asyncio.Future[RegionInfo]":
+               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None,
+               stride: Optional[int] = None, shape: Optional[Sequence[int]] = None,
+               layout: Optional[str] = None) -> "asyncio.Future[RegionInfo]":
         """Declare a region ``[base, base + size)`` (section 4.2).
 
         Args:
@@ -206,10 +207,17 @@ class AsyncClient:
             base, size: byte address and length.
             dtype: ``uint8``, ``int8``, ``uint4``, ``int4`` or ``int16``.
             kind: ``weight``, ``activation`` or ``other``.
-            codec: ``apack``, ``ebpc``, ``zvc`` or ``raw``; default by kind.
+            codec: ``apack``, ``ebpc``, ``zvc``, ``raw`` or ``scc``; default by kind.
             block_bytes: bytes per coded block (even, 64 .. 1 MiB).
             table: the codec's serialised parameters (bytes).
             histogram: 256 (or 16 for 4-bit dtypes) counts, list or numpy array.
+            stride: the distance in values to the same channel of the previous
+                pixel (1 .. 65535): C for NHWC activations, O for HWIO weights.
+                ``scc`` needs it (or ``shape`` and ``layout``); other codecs
+                ignore it, ``stats`` reports it.
+            shape, layout: the tensor's dimensions and their axis order
+                (``NHWC``, ``HWIO``, ``HWCM``, ...): the daemon derives the
+                stride from them; with ``stride`` too, they must agree.
 
         Returns :class:`RegionInfo` (``calibration``, ``block_bytes``).
         Errors: ``BadFieldError``, ``RegionExistsError``, ``RegionOverlapError``,
@@ -217,7 +225,8 @@ class AsyncClient:
         """
         return self.submit(region_request(name, base, size, dtype, kind, codec=codec,
                                           block_bytes=block_bytes, table=table,
-                                          histogram=histogram))
+                                          histogram=histogram, stride=stride,
+                                          shape=shape, layout=layout))
 
     def write(self, addr: int, data: Payload) -> "asyncio.Future[None]":
         """Write ``data`` (bytes-like or numpy array) at ``addr``; resolves once committed.
@@ -460,11 +469,13 @@ class AsyncBatch:
 
     def region(self, name: str, base: int, size: int, dtype: str, kind: str, *,
                codec: Optional[str] = None, block_bytes: Optional[int] = None,
-               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None
-               ) -> "asyncio.Future[RegionInfo]":
+               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None,
+               stride: Optional[int] = None, shape: Optional[Sequence[int]] = None,
+               layout: Optional[str] = None) -> "asyncio.Future[RegionInfo]":
         """See :meth:`AsyncClient.region`."""
         return self._add(region_request(name, base, size, dtype, kind, codec=codec,
-                                        block_bytes=block_bytes, table=table, histogram=histogram))
+                                        block_bytes=block_bytes, table=table, histogram=histogram,
+                                        stride=stride, shape=shape, layout=layout))
 
     def write(self, addr: int, data: Payload) -> "asyncio.Future[None]":
         """See :meth:`AsyncClient.write`."""

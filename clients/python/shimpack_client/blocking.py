@@ -122,11 +122,13 @@ class Client:
 
     def region(self, name: str, base: int, size: int, dtype: str, kind: str, *,
                codec: Optional[str] = None, block_bytes: Optional[int] = None,
-               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None
-               ) -> RegionInfo:
+               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None,
+               stride: Optional[int] = None, shape: Optional[Sequence[int]] = None,
+               layout: Optional[str] = None) -> RegionInfo:
         """See :meth:`AsyncClient.region`."""
         return self._run(region_request(name, base, size, dtype, kind, codec=codec,
-                                        block_bytes=block_bytes, table=table, histogram=histogram))
+                                        block_bytes=block_bytes, table=table, histogram=histogram,
+                                        stride=stride, shape=shape, layout=layout))
 
     def write(self, addr: int, data: Payload) -> None:
         """See :meth:`AsyncClient.write`; returns once the write is committed."""
@@ -237,11 +239,13 @@ class Batch:
 
     def region(self, name: str, base: int, size: int, dtype: str, kind: str, *,
                codec: Optional[str] = None, block_bytes: Optional[int] = None,
-               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None
-               ) -> "concurrent.futures.Future[RegionInfo]":
+               table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None,
+               stride: Optional[int] = None, shape: Optional[Sequence[int]] = None,
+               layout: Optional[str] = None) -> "concurrent.futures.Future[RegionInfo]":
         """See :meth:`AsyncClient.region`."""
         return self._add(region_request(name, base, size, dtype, kind, codec=codec,
-                                        block_bytes=block_bytes, table=table, histogram=histogram))
+                                        block_bytes=block_bytes, table=table, histogram=histogram,
+                                        stride=stride, shape=shape, layout=layout))
 
     def write(self, addr: int, data: Payload) -> "concurrent.futures.Future[None]":
         """See :meth:`AsyncClient.write`."""

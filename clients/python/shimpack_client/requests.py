@@ -66,9 +66,14 @@ def hello_request(version: int = PROTOCOL_VERSION, client: Optional[str] = None,
 
 def region_request(name: str, base: int, size: int, dtype: str, kind: str, *,
                    codec: Optional[str] = None, block_bytes: Optional[int] = None,
-                   table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None
-                   ) -> Request:
-    """``region`` (section 4.2); decodes to :class:`RegionInfo`."""
+                   table: Optional[Payload] = None, histogram: Optional[Sequence[float]] = None,
+                   stride: Optional[int] = None, shape: Optional[Sequence[int]] = None,
+                   layout: Optional[str] = None) -> Request:
+    """``region`` (section 4.2); decodes to :class:`RegionInfo`.
+
+    ``stride`` (or ``shape`` with ``layout``, e.g. ``(1, 56, 56, 64)`` and
+    ``"NHWC"``) is the tensor's context stride; codec ``scc`` needs it.
+    """
     fields: Dict[str, Any] = {"name": name, "base": _index(base, "base"),
                               "size": _index(size, "size"), "dtype": dtype, "kind": kind}
     if codec is not None:
@@ -79,6 +84,14 @@ def region_request(name: str, base: int, size: int, dtype: str, kind: str, *,
         fields["table"] = as_payload(table)
     if histogram is not None:
         fields["histogram"] = as_counts(histogram)
+    if stride is not None:
+        fields["stride"] = _index(stride, "stride")
+    if shape is not None:
+        if isinstance(shape, (str, bytes)):
+            raise TypeError("shape must be a sequence of integers")
+        fields["shape"] = [_index(d, "shape dimension") for d in shape]
+    if layout is not None:
+        fields["layout"] = layout
     return Request("region", fields, RegionInfo.from_response)
 
 

@@ -9,7 +9,7 @@ normalised with :func:`as_int`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from .errors import ProtocolError
 
@@ -145,6 +145,8 @@ class RegionStats(Counters):
     size: int = 0
     block_bytes: int = 0
     calibration: str = ""
+    #: The region's stride (given or derived from shape and layout); None when declared without.
+    stride: Optional[int] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -152,6 +154,7 @@ class RegionStats(Counters):
         return cls(name=_str(msg, "name"), kind=_str(msg, "kind"), dtype=_str(msg, "dtype"),
                    codec=_str(msg, "codec"), base=_int(msg, "base"), size=_int(msg, "size"),
                    block_bytes=_int(msg, "blockBytes"), calibration=_str(msg, "calibration"),
+                   stride=_int(msg, "stride") if msg.get("stride") is not None else None,
                    raw=dict(msg), **_counters(msg))
 
 

@@ -2,8 +2,66 @@ import type { Command } from 'commander';
 import { CODEC_NAMES, type CodecName } from '../../codecs/codec.ts';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decodeContainer, encodeContainer, readContainerInfo } from '../../codecs/container.ts';
 import { DTYPES, type Dtype } from '../../codecs/dtype.ts';
+import { CodecError } from '../../codecs/errors.ts';
 import { codecByName } from '../../codecs/index.ts';
+import { KNOWN_LAYOUTS, MAX_STRIDE, strideFromShape } from '../../codecs/stride.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput } from '../io.ts';
+
+/** Codecs that model the data around each value at the tensor's stride (and read --stride, --kind). */
+const CONTEXT_CODECS: readonly string[] = ['scc'];
+const TENSOR_KINDS = ['weight', 'activation', 'other'] as const;
+type TensorKind = (typeof TENSOR_KINDS)[number];
+
+interface CompressOptions {
+  output: string;
+  codec: CodecName;
+  dtype: Dtype;
+  blockSize: number;
+  ebpcBlock: '8' | '16';
+  apackSearch: 'optimal' | 'heuristic';
+  stride?: number;
+  shape?: number[];
+  layout?: string;
+  kind?: TensorKind;
+}
+
+/** `--shape 1,56,56,64`: dimensions separated by commas (or x). */
+function parseShape(v: string): number[] {
+  const dims = v.split(/[,x]/).map((d) => d.trim());
+  if (dims.length === 0 || dims.some((d) => !/^\d+$/.test(d) || Number(d) < 1)) {
+    throw new CliError(`--shape must be positive whole numbers separated by commas (e.g. 1,56,56,64), got "${v}"`, EXIT_USAGE);
+  }
+  return dims.map(Number);
+}
+
+/**
+ * The stride a context codec needs, from --stride or from --shape and
+ * --layout (both: they must agree). Usage errors when it is missing, or when
+ * these options are given to a codec that would ignore them.
+ */
+function contextStride(o: CompressOptions): number | undefined {
+  const given = [o.stride !== undefined && '--stride', o.shape !== undefined && '--shape', o.layout !== undefined && '--layout', o.kind !== undefined && '--kind'].filter((x): x is string => x !== false);
+  if (!CONTEXT_CODECS.includes(o.codec)) {
+    if (given.length) throw new CliError(`${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} only for --codec ${CONTEXT_CODECS.join('/')} (${o.codec} does not use ${given.length > 1 ? 'them' : 'it'})`, EXIT_USAGE);
+    return undefined;
+  }
+  if ((o.shape === undefined) !== (o.layout === undefined)) throw new CliError('--shape and --layout go together: give both, or --stride', EXIT_USAGE);
+  let derived: number | undefined;
+  if (o.shape !== undefined && o.layout !== undefined) {
+    try {
+      derived = strideFromShape(o.shape, o.layout);
+    } catch (e) {
+      if (e instanceof CodecError) throw new CliError(`--shape ${o.shape.join(',')} --layout ${o.layout}: ${e.message}`, EXIT_USAGE);
+      throw e;
+    }
+    if (o.stride !== undefined && o.stride !== derived) throw new CliError(`--stride ${o.stride} disagrees with --shape ${o.shape.join(',')} --layout ${o.layout}, which give ${derived}`, EXIT_USAGE);
+  }
+  const stride = o.stride ?? derived;
+  if (stride === undefined) {
+    throw new CliError(`--codec ${o.codec} needs the tensor's stride: --stride N (the distance in values to the same channel of the previous pixel: C for NHWC activations, O for HWIO weights, C*M for HWCM), or --shape and --layout`, EXIT_USAGE);
+  }
+  return stride;
+}
 
 /** `shimpack compress`, `decompress` and `inspect`: whole tensors in the self-describing container. */
 export function registerCompressCommands(program: Command): void {
@@ -17,17 +75,32 @@ export function registerCompressCommands(program: Command): void {
     .option('-b, --block-size <bytes>', 'bytes per independently decodable block', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--ebpc-block <n>', 'EBPC bit-plane block size (8 or 16)', choiceOption('--ebpc-block', ['8', '16'] as const), '8')
     .option('--apack-search <search>', 'APack table search: optimal (exact DP) or heuristic (the paper\'s)', choiceOption('--apack-search', ['optimal', 'heuristic'] as const), 'optimal')
+    .option('--stride <n>', `scc: the tensor's stride, the distance in values to the same channel of the previous pixel (1 ... ${MAX_STRIDE}); scc needs it, or --shape and --layout`, intOption('--stride', 1, MAX_STRIDE))
+    .option('--shape <dims>', 'scc: the tensor\'s dimensions, comma-separated (e.g. 1,56,56,64), with --layout instead of --stride', parseShape)
+    .option('--layout <layout>', `scc: the axis order of --shape: ${KNOWN_LAYOUTS.join(', ')}`)
+    .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight or activation (or other)', choiceOption('--kind', TENSOR_KINDS))
     .addHelpText(
       'after',
-      '\nSupported dtypes per codec: apack uint8/int8/uint4/int4; ebpc uint8/int8/int16; zvc and raw all.\n' +
+      '\nSupported dtypes per codec: apack uint8/int8/uint4/int4; ebpc uint8/int8/int16; zvc and raw all; scc uint8/int8.\n' +
         '4-bit data packs two values per byte (lower index in the low nibble); int16 is little-endian.\n' +
-        'Example: shimpack compress --codec apack --dtype int8 weights.bin -o weights.shpk',
+        '\nThe stride (scc only): scc predicts each value from its neighbours in the same block: the\n' +
+        'value before it and the same channel of the previous pixel, S values back. S is the product\n' +
+        'of the innermost axes that make up one pixel: C for NHWC/HWC activations, O for HWIO and IO\n' +
+        'weights, C*M for depthwise HWCM weights, 1 for channel-major layouts (NCHW, CHW, OIHW, OI).\n' +
+        'Give it as --stride S, or let shimpack derive it from --shape and --layout. A wrong stride\n' +
+        'still round-trips exactly; it only compresses worse. --stride, --shape, --layout and --kind\n' +
+        'with another codec are a usage error (that codec would ignore them).\n' +
+        '\nExamples:\n' +
+        '  shimpack compress --codec apack --dtype int8 weights.bin -o weights.shpk\n' +
+        '  shimpack compress --codec scc --dtype uint8 --kind activation --stride 64 act.bin -o act.shpk\n' +
+        '  shimpack compress --codec scc --dtype int8 --kind weight --shape 3,3,32,64 --layout HWIO w.bin -o w.shpk',
     )
-    .action((input: string, o: { output: string; codec: CodecName; dtype: Dtype; blockSize: number; ebpcBlock: '8' | '16'; apackSearch: 'optimal' | 'heuristic' }) => {
+    .action((input: string, o: CompressOptions) => {
       const codec = codecByName(o.codec);
       if (!codec.dtypes.includes(o.dtype)) {
         throw new CliError(`codec ${o.codec} does not support dtype ${o.dtype} (it supports ${codec.dtypes.join(', ')})`, EXIT_USAGE);
       }
+      const stride = contextStride(o);
       if (o.dtype === 'int16' && o.blockSize % 2 !== 0) throw new CliError('int16 data needs an even --block-size', EXIT_USAGE);
       const data = readInput(input);
       if (o.dtype === 'int16' && data.length % 2 !== 0) throw new CliError(`${input} holds ${data.length} bytes: int16 data needs an even length`);
@@ -35,7 +108,7 @@ export function registerCompressCommands(program: Command): void {
         codec: o.codec,
         dtype: o.dtype,
         blockSize: o.blockSize,
-        codecOptions: { ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8, apackSearch: o.apackSearch },
+        codecOptions: { ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8, apackSearch: o.apackSearch, ...(stride === undefined ? {} : { stride, kind: o.kind }) },
       });
       writeOutput(o.output, out);
       if (o.output !== '-') {
