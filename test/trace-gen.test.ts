@@ -96,12 +96,30 @@ describe('trace gen', () => {
       assert.equal(g.kind, t.kind);
       assert.equal(g.dtype, t.dtype);
       assert.ok(g.size >= t.bytes);
+      // the tensor's shape and layout name, so the daemon knows its stride; no codec unless asked
+      assert.deepEqual(g.shape, t.shape);
+      assert.equal(g.layout, t.layout.split(' ')[0]);
+      assert.equal('codec' in g, false);
     }
     const weightBytes = plan.weights.reduce((a, w) => a + w.bytes, 0);
     const actBytes = plan.activations.reduce((a, w) => a + w.bytes, 0);
     assert.equal(s.writeBytes, weightBytes + actBytes);
     // every weight is read once and every map is read once as the next layer's input (conv8 reads conv5's)
     assert.equal(s.readBytes, weightBytes + actBytes);
+  });
+
+  it('--codec: every region asks for it, and the header says so', async () => {
+    const out = join(dir, 'tiny-scc.trace');
+    await generateModelTrace({ dataDir, model: MODEL, out, burstBytes: 4096, weights: 'int8', bandwidth: 16, codec: 'scc' });
+    let regions = 0;
+    for await (const r of readTrace(out)) {
+      if (r.type === 'header') assert.equal(r.codec, 'scc');
+      if (r.type !== 'region') continue;
+      regions++;
+      assert.equal(r.codec, 'scc');
+      assert.ok(r.shape && r.layout, `${r.name} has shape and layout`);
+    }
+    assert.equal(regions, 18);
   });
 
   it('names the models when the model is unknown', async () => {

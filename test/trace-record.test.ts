@@ -49,7 +49,7 @@ describe('serve --record', () => {
     const w = testBytes(40_000, 1, 0.4);
     const act = testBytes(20_000, 2, 0.7);
     await a.region({ name: 'w', base: 0, size: 64 * 1024, dtype: 'int8', kind: 'weight', codec: 'apack' }); // calibrated from its first write
-    await a.region({ name: 'act', base: 1 << 20, size: 32 * 1024, dtype: 'uint8', kind: 'activation', codec: 'ebpc' });
+    await a.region({ name: 'act', base: 1 << 20, size: 32 * 1024, dtype: 'uint8', kind: 'activation', codec: 'ebpc', shape: [1, 16, 16, 128], layout: 'NHWC' });
     await b.region({ name: 'raw', base: 2 << 20, size: 16 * 1024, dtype: 'uint8', kind: 'other', codec: 'raw' });
     await b.region({ name: 'z', base: 3 << 20, size: 8 * 1024, dtype: 'uint8', kind: 'other', codec: 'zvc', blockBytes: 1024 });
     // Pipelined, unaligned, overlapping: reads right behind the writes they depend on.
@@ -91,6 +91,9 @@ describe('serve --record', () => {
       ],
     );
     assert.equal((regions[3] as unknown as { blockBytes: number }).blockBytes, 1024, 'protocol fields pass through');
+    assert.deepEqual([regions[1].stride, regions[1].shape, regions[1].layout], [128, [1, 16, 16, 128], 'NHWC'], 'stride, shape and layout pass through');
+    // Unset optional fields are left out, not written as msgpackr's undefined extension (decoded back as undefined).
+    for (const r of regions) for (const [k, v] of Object.entries(r)) assert.notEqual(v, undefined, `region ${r.name} field ${k}`);
     const ops = all.filter((r): r is OpRecord => r.type === 'op');
     const summary = ops.map((o) => `${o.conn}:${o.op}`);
     assert.equal(summary.filter((s) => s === '0:write').length, 4, 'zero-length write left out');

@@ -1,6 +1,8 @@
 import { loadDataset, readTensor, type Dataset, type TensorEntry } from '../dataset/manifest.ts';
 import { crc32 } from 'node:zlib';
+import { layoutName, strideFromShape } from '../codecs/stride.ts';
 import { TraceError } from './errors.ts';
+import type { RegionCodec } from './format.ts';
 import { TraceWriter } from './writer.ts';
 
 export interface ModelTraceOptions {
@@ -15,6 +17,8 @@ export interface ModelTraceOptions {
   readonly image?: string;
   /** Modelled DRAM bandwidth in bytes per ns (GB/s); t advances len / bandwidth per burst. */
   readonly bandwidth: number;
+  /** Codec every region asks for (default: none, the daemon chooses by kind). */
+  readonly codec?: RegionCodec;
   readonly gzip?: boolean;
   readonly progress?: (done: number, total: number) => void;
 }
@@ -97,6 +101,21 @@ export function planModelTrace(ds: Dataset, model: string, weightsKind: 'int8' |
 const regionName = (t: TensorEntry): string => (t.kind === 'weight' ? `w:${t.layer}` : `a:${t.layer}`);
 
 /**
+ * The tensor's shape and layout name for its region record, when they give
+ * a stride the daemon accepts (SCC needs one; other codecs ignore it).
+ * Omitted otherwise, so an odd manifest entry cannot make replay fail.
+ */
+function shapeFields(t: TensorEntry): { shape: number[]; layout: string } | Record<string, never> {
+  if (!Array.isArray(t.shape) || typeof t.layout !== 'string') return {};
+  try {
+    strideFromShape(t.shape, t.layout);
+    return { shape: [...t.shape], layout: layoutName(t.layout) };
+  } catch {
+    return {};
+  }
+}
+
+/**
  * An inference trace of one model with its real bytes: a region per weight
  * and per activation tensor (its dtype, kind weight or activation), every
  * weight written once, then per layer its weights read, its input map read
@@ -123,10 +142,19 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
   const w = new TraceWriter(o.out, {
     source: 'trace gen',
     gzip: o.gzip,
-    meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
+    meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, ...(o.codec ? { codec: o.codec } : {}), weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
   });
   for (const t of tensors) {
-    w.region({ name: regionName(t), base: base.get(t)!, size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN, dtype: t.dtype, kind: t.kind, origin: `tensor ${t.file}` });
+    w.region({
+      name: regionName(t),
+      base: base.get(t)!,
+      size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN,
+      dtype: t.dtype,
+      kind: t.kind,
+      codec: o.codec,
+      ...shapeFields(t),
+      origin: `tensor ${t.file}`,
+    });
   }
   let total = plan.weights.reduce((s, t) => s + t.bytes, 0);
   for (const l of plan.layers) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR } from '../../dataset/manifest.ts';
 import { DatasetPayload } from '../../traces/dataset-payload.ts';
 import { TraceError } from '../../traces/errors.ts';
-import { REGION_KINDS, type RegionKind } from '../../traces/format.ts';
+import { REGION_CODECS, REGION_KINDS, type RegionCodec, type RegionKind } from '../../traces/format.ts';
 import { IMPORT_FORMATS, importTrace, type ImportFormat } from '../../traces/import-trace.ts';
 import { traceInfo } from '../../traces/info.ts';
 import { generateModelTrace } from '../../traces/model-gen.ts';
@@ -50,6 +50,7 @@ interface GenOptions {
   weights: 'int8' | 'native';
   image?: string;
   bandwidth: number;
+  codec?: RegionCodec;
   output: string;
   gzip?: boolean;
   quiet?: boolean;
@@ -85,9 +86,15 @@ export function registerTraceCommands(program: Command): void {
     .option('--weights <which>', 'weight files: int8 (symmetric) or native (the package\'s uint8 codes where present)', choiceOption('--weights', ['int8', 'native'] as const), 'int8')
     .option('--image <id>', 'activations of this input image (default: the model\'s first)')
     .option('--bandwidth <GB/s>', 'modelled DRAM bandwidth that spaces the bursts in time', positiveNumber('--bandwidth'), 16)
+    .option('--codec <codec>', `codec every region asks for: ${REGION_CODECS.join(', ')} (default: none, the daemon chooses by kind)`, choiceOption('--codec', REGION_CODECS))
     .option('--gzip', 'gzip the output even without a .gz name')
     .option('-q, --quiet', 'no progress output')
-    .addHelpText('after', '\nExample: shimpack trace gen --data ../shared/data --model faceapi-tiny-face-detector -o tiny.trace.gz')
+    .addHelpText(
+      'after',
+      '\nEvery region record carries its tensor\'s shape and layout, so the daemon knows its stride\n' +
+        '(scc needs it; other codecs ignore it).\n' +
+        '\nExample: shimpack trace gen --data ../shared/data --model faceapi-tiny-face-detector -o tiny.trace.gz',
+    )
     .action(async (o: GenOptions) =>
       asCli(async () => {
         let bar: ReturnType<typeof createProgress> | undefined;
@@ -99,6 +106,7 @@ export function registerTraceCommands(program: Command): void {
           weights: o.weights,
           image: o.image,
           bandwidth: o.bandwidth,
+          codec: o.codec,
           gzip: o.gzip || undefined,
           progress: (done, total) => {
             bar ??= createProgress(total, 'trace gen', !o.quiet);
@@ -187,7 +195,7 @@ export function registerTraceCommands(program: Command): void {
           `${file}: ${format} v${version}, ${mib(i.fileBytes)} on disk, made ${created} by ${source}`,
           `  meta: ${JSON.stringify(meta)}`,
           `  regions: ${i.regions.length}`,
-          ...i.regions.slice(0, 20).map((r) => `    ${r.name} 0x${r.base.toString(16)} +${r.size} ${r.kind} ${r.dtype}${r.codec ? ` ${r.codec}` : ''}`),
+          ...i.regions.slice(0, 20).map((r) => `    ${r.name} 0x${r.base.toString(16)} +${r.size} ${r.kind} ${r.dtype}${r.codec ? ` ${r.codec}` : ''}${r.stride !== undefined ? ` stride ${r.stride}` : ''}${r.shape && r.layout ? ` ${r.layout} [${r.shape.join(',')}]` : ''}`),
           ...(i.regions.length > 20 ? [`    ... ${i.regions.length - 20} more`] : []),
           `  ops: ${i.ops.write} writes (${mib(i.writeBytes)}), ${i.ops.read} reads (${mib(i.readBytes)}, ${i.readsWithCrc} with CRC), ${i.ops.fence} fences, ${i.ops.free} frees`,
           `  connections: ${i.connections}, t ${i.firstT}..${i.lastT} ns${i.backwardsT ? `, ${i.backwardsT} ops going back in time` : ''}`,
