@@ -1,8 +1,10 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/backend.ts';
+import { GuardedBackend } from '../backend/guarded.ts';
 import { openBackend } from '../backend/open.ts';
 import type { DaemonConfig } from '../config.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
@@ -59,13 +61,19 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   const recorder = config.record
     ? new RequestRecorder(config.record, { lanes: parts.executor?.lanes ?? config.lanes, blockBytes: config.blockSize, burstBytes: config.burstBytes })
     : undefined;
-  let backend: MemoryBackend;
+  let store: MemoryBackend;
   try {
-    backend = parts.backend ?? openBackend(config);
+    store = parts.backend ?? openBackend(config);
   } catch (e) {
     await recorder?.close().catch(() => undefined);
     throw e;
   }
+  // Every backend call under --backend-timeout-ms; failures answer E_BACKEND (backend/guarded.ts).
+  let backendFailures: Counter<'op' | 'kind'> | undefined;
+  const backend = new GuardedBackend(store, {
+    timeoutMs: config.backendTimeoutMs,
+    observer: { onFailure: (op, kind) => backendFailures?.inc({ op, kind }) },
+  });
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
   const state = { shuttingDown: false, recorder, access };
@@ -73,12 +81,27 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   let engine: Engine | undefined;
   const metrics = new DaemonMetrics(config.metricsRegionLabels, executor.lanes, {
     laneDepth: (lane) => engine?.scheduler.depth(lane) ?? 0,
+    laneRestarts: (lane) => executor.restarts(lane),
     backendBytes: () => backend.bytesHeld(),
     backendBlocks: () => backend.blocksHeld(),
     sendBufferBytes: () => {
       let n = 0;
       for (const s of sessions) n += s.bufferedBytes;
       return n;
+    },
+  });
+  backendFailures = new Counter({
+    name: 'shimpack_backend_failures_total',
+    help: 'Backend calls answered as failed, by operation and kind (error: threw or rejected; timeout: no answer within --backend-timeout-ms; blocked: not issued, the region has a late write)',
+    labelNames: ['op', 'kind'] as const,
+    registers: [metrics.registry],
+  });
+  new Gauge({
+    name: 'shimpack_backend_late_operations',
+    help: 'Backend writes answered as timed out that the backend has not finished yet (writes to their regions fail until it has)',
+    registers: [metrics.registry],
+    collect() {
+      this.set(backend.lateOperations);
     },
   });
   engine = new Engine(config, backend, executor, metrics);
