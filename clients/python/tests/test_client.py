@@ -207,7 +207,7 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             s = c.server
             self.assertEqual((s.version, s.server), (1, "shimpack"))
             self.assertEqual(s.lanes, 2)
-            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw"})
+            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw", "scc"})
             self.assertIn("raw", s.codecs)
             self.assertEqual((s.max_frame_bytes, s.block_bytes, s.burst_bytes), (MAX_FRAME, BLOCK, BURST))
             self.assertEqual(s.max_read_bytes, MAX_FRAME - 64)
@@ -296,7 +296,8 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
                     name, base = fresh(f"{codec}-{dtype}")
                     size = 3 * BLOCK + 100  # a partial last block
                     try:
-                        await c.region(name, base, size, dtype, "other", codec=codec)
+                        # every codec accepts a stride; scc needs one
+                        await c.region(name, base, size, dtype, "other", codec=codec, stride=16)
                     except sc.UnsupportedError:
                         continue
                     supported.append((codec, dtype))
@@ -317,6 +318,46 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
         for codec in ("apack", "ebpc", "zvc", "raw"):
             self.assertIn((codec, "int8"), supported)
             self.assertIn((codec, "uint8"), supported)
+
+    async def test_region_stride_shape_and_layout(self) -> None:
+        async with AsyncClient(URL) as c:
+            a, ab = fresh("stride")
+            b, bb = fresh("shape")
+            n, nb = fresh("nostride")
+            await c.region(a, ab, 4096, "int8", "weight", codec="zvc", stride=40)
+            await c.region(b, bb, 4096, "uint8", "activation", codec="zvc",
+                           shape=(1, 8, 8, 24), layout="NHWC")
+            await c.region(n, nb, 4096, "uint8", "other", codec="zvc")
+            by_name = {r.name: r for r in (await c.stats()).regions}
+            self.assertEqual((by_name[a].stride, by_name[b].stride, by_name[n].stride), (40, 24, None))
+            x, xb = fresh("badstride")
+            for kw in (dict(stride=0), dict(stride=65536), dict(shape=[8, 8, 24], layout="NHWC"),
+                       dict(shape=[1, 8, 8, 24], layout="NWHC"), dict(shape=[1, 8, 8, 24]),
+                       dict(shape=[1, 8, 8, 24], layout="NHWC", stride=8)):
+                with self.subTest(kw=kw):
+                    with self.assertRaises(sc.BadFieldError):
+                        await c.region(x, xb, 4096, "uint8", "activation", codec="zvc", **kw)
+            with self.assertRaises(TypeError):
+                await c.region(x, xb, 4096, "uint8", "activation", shape="1,8,8,24", layout="NHWC")
+            if "scc" in c.server.codecs:
+                with self.assertRaises(sc.BadFieldError) as cm:
+                    await c.region(x, xb, 4096, "uint8", "activation", codec="scc")
+                self.assertIn("stride", cm.exception.message)
+                s, sb = fresh("scc")
+                size = 3 * BLOCK + 100
+                r = await c.region(s, sb, size, "uint8", "activation", codec="scc",
+                                   shape=(1, 5, 4, 103), layout="NHWC")
+                self.assertEqual(r.calibration, "pending")
+                # channel-structured data: each channel its own slowly varying level
+                data = bytes(((i % 103) * 2 + (i // 103) % 3) & 0xFF for i in range(size))
+                await asyncio.gather(c.write(sb, data[:5000]), c.write(sb + 5000, data[5000:]))
+                self.assertEqual(await c.read(sb, size), data)
+                st = (await c.stats(s)).regions[0]
+                self.assertEqual((st.codec, st.stride, st.calibration), ("scc", 103, "first-write"))
+                self.assertLess(st.stored_bytes, st.raw_bytes_stored)
+                await c.free(s)
+            for name in (a, b, n):
+                await c.free(name)
 
     async def test_unwritten_bytes_read_as_zero(self) -> None:
         async with AsyncClient(URL) as c:
