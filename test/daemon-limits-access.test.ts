@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ShimpackClient } from '../clients/ts/index.ts';
 import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
-import { encodeFrame } from '../protocol/wire.ts';
+import WebSocket from 'ws';
+import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
 import { expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
 
 const region = (name: string, base: number, size = 4096) => ({ name, base, size, dtype: 'int8' as const, kind: 'other' as const, codec: 'zvc' as const });
@@ -36,6 +37,51 @@ describe('limits', () => {
       await c.close();
     } finally {
       await d.close();
+    }
+  });
+
+  it('--max-outstanding: a request sent the moment an answer arrives is never refused E_BUSY (the slot is free before the answer leaves)', async () => {
+    for (const limit of [1, 4]) {
+      const d = await startTestDaemon({ lanes: 2, maxOutstanding: limit });
+      try {
+        const c = await ShimpackClient.connect(d.url);
+        await c.region(region('q', 0, 64 * 1024));
+        const ws = new WebSocket(d.url, { perMessageDeflate: false });
+        await new Promise((r) => ws.once('open', r));
+        const total = 1500;
+        let sent = 0;
+        const codes = new Map<string, number>();
+        const finished = new Promise<void>((resolve, reject) => {
+          let answered = 0;
+          // Next request sent synchronously from the answer's message event: exactly `limit` unanswered.
+          const sendNext = (): void => {
+            const id = ++sent;
+            const addr = (id * 1000) % (60 * 1024);
+            ws.send(encodeFrame(id % 2 ? { op: 'write', id, addr, data: testBytes(1000, id) } : { op: 'read', id, addr, len: 1000 }));
+          };
+          ws.on('message', (buf: Buffer) => {
+            const m = decodeFrame(buf) as { id: number; ok: boolean; code?: string } | { id: number; ok: boolean; code?: string }[];
+            for (const r of Array.isArray(m) ? m : [m]) {
+              if (r.id === 0) {
+                for (let i = 0; i < limit; i++) sendNext();
+                continue;
+              }
+              const k = r.ok ? 'ok' : String(r.code);
+              codes.set(k, (codes.get(k) ?? 0) + 1);
+              if (++answered === total) resolve();
+              else if (sent < total) sendNext();
+            }
+          });
+          ws.once('close', () => reject(new Error('closed')));
+        });
+        ws.send(encodeFrame({ op: 'hello', id: 0, version: 1 }));
+        await finished;
+        assert.deepEqual([...codes], [['ok', total]], `limit ${limit}`);
+        ws.terminate();
+        await c.close();
+      } finally {
+        await d.close();
+      }
     }
   });
 

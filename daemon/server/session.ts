@@ -199,6 +199,8 @@ export class Session {
         (r) => r,
         (e: unknown) => this.fail(req.id, e),
       );
+      // The slot is freed here, before the answer is queued (respond runs on `tracked`, after this):
+      // a client that sends its next request the moment it reads an answer never meets E_BUSY.
       const tracked = done.finally(() => {
         this.outstanding.delete(tracked);
         this.inflightCount--;
