@@ -163,6 +163,10 @@ describe('scc regions in the daemon', { skip: SKIP }, () => {
     }
     for (const dtype of ['int16', 'uint4', 'int4'] as const) await expectCode(c.region({ name: 'e2', base, size: 4096, dtype, kind: 'other', codec: 'scc', stride: 4 }), 'E_UNSUPPORTED');
     await expectCode(c.region({ name: 'e3', base, size: 4096, dtype: 'uint8', kind: 'other', codec: 'scc', stride: 4, table: Uint8Array.of(1, 2, 3) }), 'E_BAD_TABLE');
+    // a table holds its own stride: it must be the region's
+    const table8 = SCC!.fit(Uint8Array.from({ length: 8192 }, (_, i) => (i % 8) * 3), 'uint8', { stride: 8, kind: 'activation' }).params;
+    await expectCode(c.region({ name: 'e3', base, size: 4096, dtype: 'uint8', kind: 'activation', codec: 'scc', stride: 4, table: table8 }), 'E_BAD_TABLE');
+    await expectCode(c.region({ name: 'e3', base, size: 4096, dtype: 'uint8', kind: 'activation', codec: 'scc', table: table8 }), 'E_BAD_FIELD');
     await expectCode(c.region({ name: 'e4', base, size: 4096, dtype: 'uint8', kind: 'other', codec: 'scc', stride: 4, histogram: [1, 2, 3] }), 'E_BAD_TABLE');
     await expectCode(c.region({ name: 'e5', base, size: 4096, dtype: 'uint8', kind: 'other', codec: 'scc', stride: 4, histogram: new Array(256).fill(0) }), 'E_BAD_TABLE');
     // nothing was declared: the name and range are free

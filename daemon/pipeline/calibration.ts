@@ -1,4 +1,4 @@
-import type { Codec } from '../codecs/codec.ts';
+import type { Codec, CodecModel } from '../codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
 import type { Calibration, RegionKind } from '../../protocol/types.ts';
 import { ProtocolError } from './protocol-error.ts';
@@ -39,10 +39,11 @@ type ContextHistogramFit = (hist: ArrayLike<number>, dtype: Dtype, options: Cont
  * histogram for an scc region is refused.
  */
 const SCC_MODULE = '../codecs/scc/index.ts';
-const sccFromHistogram: ContextHistogramFit | undefined = await import(SCC_MODULE).then(
-  (m: { sccModelFromHistogram?: ContextHistogramFit }) => m.sccModelFromHistogram,
-  () => undefined,
-);
+type StrideOf = (model: CodecModel) => { stride: number };
+const sccModule: { sccModelFromHistogram?: ContextHistogramFit; sccParamsOf?: StrideOf } = await import(SCC_MODULE).catch(() => ({}));
+const sccFromHistogram = sccModule.sccModelFromHistogram;
+/** The stride an SCC table holds (its header's S), when the codec can say. */
+const sccStrideOf = sccModule.sccParamsOf;
 
 /** What a context codec needs besides the data: the region's stride and kind. */
 export interface ContextOptions {
@@ -67,11 +68,18 @@ export function usesContext(codec: Codec): boolean {
 
 export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histogram?: readonly number[], context?: ContextOptions): ModelPlan {
   if (table !== undefined) {
+    let model: CodecModel;
     try {
-      return { calibration: 'table', params: codec.load(table, dtype).params };
+      model = codec.load(table, dtype);
     } catch (e) {
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} rejects the table: ${(e as Error).message}`);
     }
+    // An SCC table holds its own stride: it must be the region's, or stats would report one that does not code.
+    if (usesContext(codec) && context && sccStrideOf) {
+      const held = sccStrideOf(model).stride;
+      if (held !== context.stride) throw new ProtocolError('E_BAD_TABLE', `the ${codec.name} table holds stride ${held}, the region's stride is ${context.stride}`);
+    }
+    return { calibration: 'table', params: model.params };
   }
   if (histogram !== undefined) {
     // Only a data-fitted codec uses one; elsewhere "calibration: histogram" would claim what did not happen.

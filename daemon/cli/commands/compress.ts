@@ -78,7 +78,7 @@ export function registerCompressCommands(program: Command): void {
     .option('--stride <n>', `scc: the tensor's stride, the distance in values to the same channel of the previous pixel (1 ... ${MAX_STRIDE}); scc needs it, or --shape and --layout`, intOption('--stride', 1, MAX_STRIDE))
     .option('--shape <dims>', 'scc: the tensor\'s dimensions, comma-separated (e.g. 1,56,56,64), with --layout instead of --stride', parseShape)
     .option('--layout <layout>', `scc: the axis order of --shape: ${KNOWN_LAYOUTS.join(', ')}`)
-    .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight or activation (or other)', choiceOption('--kind', TENSOR_KINDS))
+    .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight (order-0, CC/x[i-S] static, x[i-1],x[i-2] adaptive), activation (P, or the per-block P/Q switch), other (the weight ones and P; the default)', choiceOption('--kind', TENSOR_KINDS))
     .addHelpText(
       'after',
       '\nSupported dtypes per codec: apack uint8/int8/uint4/int4; ebpc uint8/int8/int16; zvc and raw all; scc uint8/int8.\n' +
