@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeContainer, encodeContainer } from '../daemon/codecs/container.ts';
 import { CODECS } from '../daemon/codecs/index.ts';
+import { strideFromShape } from '../daemon/codecs/stride.ts';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
 
@@ -14,7 +15,9 @@ describe('every tensor of ../shared/data round-trips', { skip: !hasData && 'no .
       let bytes = 0;
       for (const t of ds.tensors) {
         const data = readTensor(ds, t);
-        const c = encodeContainer(data, { codec: codec.name, dtype: t.dtype });
+        // The stride (for scc; the other codecs ignore it) comes from the manifest's shape and layout.
+        const codecOptions = { stride: strideFromShape(t.shape, t.layout), kind: t.kind };
+        const c = encodeContainer(data, { codec: codec.name, dtype: t.dtype, codecOptions });
         const back = decodeContainer(c).data;
         assert.ok(Buffer.from(back.buffer, back.byteOffset, back.length).equals(data), `${codec.name} changed ${t.file}`);
         bytes += data.length;

@@ -2,6 +2,7 @@ import { entropyBits, histogram } from '../codecs/apack/histogram.ts';
 import type { CodecName, CodecOptions } from '../codecs/codec.ts';
 import { encodeContainer } from '../codecs/container.ts';
 import { CODECS } from '../codecs/index.ts';
+import { contextOptions } from './context-options.ts';
 import { type Dataset, type TensorEntry, readTensor, tensorClass } from '../dataset/manifest.ts';
 import { nhwcToChannelMajor } from './layout.ts';
 import { brotliBlockedBytes, zlibBlockedBytes } from './reference.ts';
@@ -39,6 +40,16 @@ export function defaultColumns(options: { zlib?: boolean; brotli?: boolean } = {
     });
   }
   cols.push({ id: 'zvc', label: 'ZVC', measure: (t, d, bs) => containerBytes(d, t, 'zvc', bs) });
+  if (names.has('scc')) {
+    cols.push({
+      id: 'scc',
+      label: 'SCC context codec (stride from shape/layout)',
+      measure: (t, d, bs) => {
+        const o = contextOptions(t);
+        return o === undefined ? undefined : containerBytes(d, t, 'scc', bs, o);
+      },
+    });
+  }
   if (options.zlib !== false) cols.push({ id: 'zlib-9', label: 'zlib level 9', measure: (_t, d, bs) => zlibBlockedBytes(d, bs, 9) });
   if (options.brotli !== false) cols.push({ id: 'brotli-11', label: 'brotli quality 11', measure: (_t, d, bs) => brotliBlockedBytes(d, bs, 11) });
   return cols;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { CodecModel } from '../codecs/codec.ts';
 import { CODECS } from '../codecs/index.ts';
+import { contextOptions } from './context-options.ts';
 import { type Dataset, readTensor } from '../dataset/manifest.ts';
 
 /** One codec's single-core block throughput. MB = 10^6 bytes of raw tensor data. */
@@ -68,11 +69,15 @@ export function runSpeedBench(
     const blocks: Block[] = [];
     tensors.forEach((t, i) => {
       if (!codec.dtypes.includes(t.dtype)) return;
-      const model = codec.fit(datas[i], t.dtype);
+      // Context codecs need the tensor's stride; a tensor whose layout gives none is left out for them.
+      const codecOptions = contextOptions(t);
+      if (codec.name === 'scc' && codecOptions === undefined) return;
+      const model = codec.fit(datas[i], t.dtype, codecOptions);
       for (let off = 0; off < datas[i].length; off += options.blockSize) {
         blocks.push({ raw: datas[i].subarray(off, Math.min(datas[i].length, off + options.blockSize)), model, coded: new Uint8Array(0), storedRaw: false });
       }
     });
+    if (blocks.length === 0) continue;
     const bytes = blocks.reduce((s, b) => s + b.raw.length, 0);
     const scratch = new Uint8Array(Math.max(...blocks.map((b) => b.model.maxEncodedBytes(options.blockSize))));
     const encodeAll = (): void => {

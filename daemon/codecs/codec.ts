@@ -1,7 +1,7 @@
 import type { Dtype } from './dtype.ts';
 
 /** Codec names as they appear on the command line, in the protocol and in metrics labels. */
-export const CODEC_NAMES = ['apack', 'ebpc', 'zvc', 'raw'] as const;
+export const CODEC_NAMES = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
 
 /** Codec-specific knobs. Each codec reads only its own and ignores the rest. */

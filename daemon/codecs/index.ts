@@ -3,9 +3,10 @@ import { CodecError } from './errors.ts';
 import { apack } from './apack/index.ts';
 import { ebpc } from './ebpc/index.ts';
 import { raw } from './raw.ts';
+import { scc } from './scc/index.ts';
 import { zvc } from './zvc.ts';
 
-export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw];
+export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw, scc];
 
 export function codecByName(name: string): Codec {
   const c = CODECS.find((x) => x.name === name);

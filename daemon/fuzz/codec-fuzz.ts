@@ -65,7 +65,10 @@ export class CodecCorpus {
       for (const dtype of codec.dtypes) {
         for (let style = 0; style < 4; style++) {
           const fitData = sampleData(rng, 8192, dtype, style);
-          const model = codec.fit(fitData, dtype);
+          // Context codecs (scc) need a stride; the others ignore it. Vary it so
+          // the corpus holds S = 1, a typical channel count and S above a block.
+          const codecOptions = { stride: [1, 16, 5000][style % 3], kind: (['weight', 'activation', 'other'] as const)[style % 3] };
+          const model = codec.fit(fitData, dtype, codecOptions);
           this.params.push({ target: `${codec.name}/${dtype}/params`, codec: codec.name, dtype, params: model.params });
           for (const len of [64, 256, 4096]) {
             const raw = sampleData(rng, len, dtype, style);
@@ -76,7 +79,7 @@ export class CodecCorpus {
           if (style < 3) {
             const tensor = sampleData(rng, 3000 + rng.int(3000), dtype, style);
             const len = dtype === 'int16' ? tensor.length & ~1 : tensor.length;
-            const bytes = encodeContainer(tensor.subarray(0, len), { codec: codec.name, dtype, blockSize: rng.pick([64, 256, 1024]) });
+            const bytes = encodeContainer(tensor.subarray(0, len), { codec: codec.name, dtype, blockSize: rng.pick([64, 256, 1024]), codecOptions });
             this.containers.push({ target: `container/${codec.name}/${dtype}`, bytes });
           }
         }
