@@ -5,7 +5,7 @@ import { checkHistogram } from '../apack/histogram.ts';
 import { checkStride } from '../stride.ts';
 import { checkSupported } from '../support.ts';
 import { FIT_BLOCK, parseParams, serialiseParams, type SccParams } from './config.ts';
-import { MAX_HEADER_BYTES, candidatesFor, fitContext, paramsOf, type TensorKind } from './fit.ts';
+import { MAX_HEADER_BYTES, candidatesFor, fitConfig, fitContext, paramsOf, type ConfigPlan, type TensorKind } from './fit.ts';
 import { modelFromParams, type SccModel } from './model.ts';
 import { sharedPartition, tablesFor } from './partition.ts';
 
@@ -111,3 +111,17 @@ export function sccParamsOf(model: CodecModel): SccParams {
   if (model.codec !== 'scc' || p === undefined) throw badArgument(`model of codec ${model.codec} is not an SCC model`);
   return p;
 }
+
+/**
+ * A model with the given configurations fitted to `data` (one → single, two →
+ * per-block switch), bypassing the encoder's choice: for tests and studies.
+ */
+export function sccModelWith(data: Uint8Array, dtype: Dtype, stride: number, plans: readonly ConfigPlan[]): SccModel {
+  checkSupported(scc, dtype);
+  checkStride(stride);
+  if (plans.length > 2) throw badArgument('an SCC header holds at most two configurations');
+  const fc = fitContext(data, stride);
+  return modelFromParams(paramsOf(stride, plans.map((p) => fitConfig(fc, p)), fc.cc), dtype);
+}
+
+export { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, type ConfigPlan } from './fit.ts';
