@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,6 +18,45 @@ describe('file backend: crash consistency and restart', () => {
       assert.equal(r.restarts, 20);
       assert.ok(r.ackedWrites > 500, `acknowledged writes: ${r.ackedWrites}`);
       assert.equal(r.blocksVerified, 20 * 128);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the loop fails cleanly: a daemon that cannot start, or dies by itself, ends it with a finding and leaves no daemon running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shimpack-kill9-fail-'));
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      // --backend file:DIR where DIR is a regular file: serve exits before listening.
+      const notDir = join(dir, 'plain-file');
+      writeFileSync(notDir, 'x');
+      const r1 = await runKillLoop({ restarts: 3, dir: notDir, seed: 1 });
+      assert.equal(r1.findings.length, 1);
+      assert.match(r1.findings[0], /^cycle 0: the daemon did not start: .*exited/);
+      assert.equal(r1.restarts, 0);
+      // A daemon that dies under load without our kill (here: killed from outside) is a finding, not a restart.
+      const pids: number[] = [];
+      const r2 = await runKillLoop({
+        restarts: 3,
+        dir: join(dir, 'log'),
+        seed: 2,
+        loadMs: [400, 400],
+        onStart: (pid) => {
+          pids.push(pid);
+          if (pids.length === 2) setTimeout(() => process.kill(pid, 'SIGKILL'), 100);
+        },
+      });
+      assert.ok(r2.restarts <= 1, r2.findings.join('; '));
+      assert.ok(r2.findings.length >= 1);
+      assert.match(r2.findings.join('; '), /cycle 1: .*the daemon exited by itself/);
+      for (const pid of pids) assert.equal(alive(pid), false, `daemon ${pid} still running`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { ShimpackClient } from '../../clients/ts/index.ts';
-import { spawnDaemon } from '../server/spawn-daemon.ts';
+import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
 import { Rng } from './rng.ts';
 
 /**
@@ -18,7 +18,13 @@ export interface KillLoopOptions {
   readonly sync?: 'always' | 'batch' | 'none';
   /** Load time before each kill, ms (random in [min, max]). */
   readonly loadMs?: [number, number];
+  /** Start no new cycle after this time (performance.now() ms); the result says how many ran. */
+  readonly deadline?: number;
+  /** Longest a start, a connect or a cycle's verification may take before it is a finding. Default 60 s. */
+  readonly stepTimeoutMs?: number;
   onCycle?(cycle: number, ackedWrites: number): void;
+  /** Each daemon's pid once it listens (tests use it to check nothing outlives the loop). */
+  onStart?(pid: number): void;
 }
 
 export interface KillLoopResult {
@@ -39,11 +45,6 @@ const REGIONS = [
   { name: 'k-ebpc', base: 2 << 20, slots: 32, block: 2048, dtype: 'int8', kind: 'activation', codec: 'ebpc' },
 ] as const;
 
-async function startServe(dir: string, sync: string): Promise<{ child: ChildProcess; url: string }> {
-  const d = await spawnDaemon(['--port', '0', '--lanes', '2', '--backend', `file:${dir}`, '--sync', sync, '--compact-bytes', String(256 * 1024)]);
-  return { child: d.child, url: d.url };
-}
-
 function tensorBytes(rng: Rng, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -53,25 +54,65 @@ function tensorBytes(rng: Rng, n: number): Uint8Array {
   return out;
 }
 
+/** A step that does not settle in time is a finding (a wedged daemon must not hang the loop). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+function tail(text: string): string {
+  const t = text.trim().split('\n').slice(-5).join(' | ');
+  return t ? ` (daemon stderr: ${t.slice(-600)})` : '';
+}
+
+/**
+ * Any failure of the loop itself (a daemon that does not start, exits on its
+ * own, stops answering, or answers a valid write with an error) ends the run
+ * as a finding with its reason; the daemon of the cycle is always killed and
+ * waited for, so no daemon outlives the loop.
+ */
 export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult> {
   const res: KillLoopResult = { restarts: 0, ackedWrites: 0, blocksVerified: 0, findings: [] };
   const rng = new Rng(opts.seed);
   const slots = REGIONS.map((r) => Array.from({ length: r.slots }, (): Slot => ({ acked: new Uint8Array(r.block) })));
   const [lo, hi] = opts.loadMs ?? [150, 500];
+  const stepMs = opts.stepTimeoutMs ?? 60_000;
+  const args = ['--port', '0', '--lanes', '2', '--backend', `file:${opts.dir}`, '--sync', opts.sync ?? 'batch', '--compact-bytes', String(256 * 1024)];
   for (let cycle = 0; cycle <= opts.restarts && res.findings.length === 0; cycle++) {
-    const { child, url } = await startServe(opts.dir, opts.sync ?? 'batch');
-    const exited = new Promise((r) => child.once('exit', r));
-    const c = await ShimpackClient.connect(url);
+    if (opts.deadline !== undefined && performance.now() > opts.deadline) break;
+    let d: SpawnedDaemon;
     try {
+      d = await spawnDaemon(args, { timeoutMs: stepMs });
+    } catch (e) {
+      res.findings.push(`cycle ${cycle}: the daemon did not start: ${(e as Error).message}`);
+      break;
+    }
+    const child = d.child;
+    opts.onStart?.(child.pid as number);
+    // Set before every kill of ours: an exit without it is the daemon dying by itself.
+    let killing = false;
+    let diedAlone: string | undefined;
+    child.once('exit', (code, signal) => {
+      if (!killing) diedAlone = `the daemon exited by itself (${code ?? signal})`;
+    });
+    let c: ShimpackClient | undefined;
+    try {
+      c = await within(ShimpackClient.connect(d.url), stepMs, 'connect');
+      const client = c;
       if (cycle === 0) {
-        for (const r of REGIONS) await c.region({ name: r.name, base: r.base, size: r.slots * r.block, dtype: r.dtype, kind: r.kind, codec: r.codec, blockBytes: r.block });
+        for (const r of REGIONS) await within(client.region({ name: r.name, base: r.base, size: r.slots * r.block, dtype: r.dtype, kind: r.kind, codec: r.codec, blockBytes: r.block }), stepMs, `declare ${r.name}`);
       } else {
         // Verify every block against what was acknowledged (plus the write in flight at the kill).
-        const st = await c.stats();
+        const st = await within(client.stats(), stepMs, 'stats after restart');
         if (st.regions.length !== REGIONS.length) res.findings.push(`cycle ${cycle}: ${st.regions.length} regions after restart`);
         for (let ri = 0; ri < REGIONS.length; ri++) {
           const r = REGIONS[ri];
-          const all = await c.read(r.base, r.slots * r.block);
+          const all = await within(client.read(r.base, r.slots * r.block), stepMs, `read back ${r.name}`);
           for (let si = 0; si < r.slots; si++) {
             const s = slots[ri][si];
             const got = all.subarray(si * r.block, (si + 1) * r.block);
@@ -91,9 +132,8 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
         res.restarts++;
       }
       // Load until the kill.
-      let killed = false;
       const writers = Array.from({ length: 6 }, async () => {
-        while (!killed) {
+        while (!killing) {
           const ri = rng.int(REGIONS.length);
           const r = REGIONS[ri];
           const si = rng.int(r.slots);
@@ -107,9 +147,11 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
           const data = tensorBytes(rng, whole ? r.block : 1 + rng.int(r.block - offset - 1));
           s.pending = { offset, data };
           try {
-            await c.write(r.base + si * r.block + offset, data);
-          } catch {
-            return; // the daemon died: this write stays pending
+            await client.write(r.base + si * r.block + offset, data);
+          } catch (e) {
+            // After our kill: this write stays pending (it may or may not have been stored).
+            if (!killing) res.findings.push(`cycle ${cycle}: a write failed before the kill: ${(e as Error).message}${diedAlone ? `; ${diedAlone}` : ''}`);
+            return;
           }
           s.acked.set(data, offset);
           s.pending = undefined;
@@ -117,16 +159,19 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
         }
       });
       await new Promise((x) => setTimeout(x, lo + rng.int(hi - lo + 1)));
-      killed = true;
+      killing = true;
       child.kill('SIGKILL');
-      await Promise.all(writers);
-      await exited;
+      await within(Promise.all(writers), stepMs, 'writers to see the kill');
+      if (diedAlone) res.findings.push(`cycle ${cycle}: ${diedAlone}${tail(d.stderr())}`);
       opts.onCycle?.(cycle, res.ackedWrites);
     } catch (e) {
-      res.findings.push(`cycle ${cycle}: ${(e as Error).message}`);
-      child.kill('SIGKILL');
+      // A lost connection is usually the daemon dying: give its exit a moment to be seen, to say so.
+      if (child.exitCode === null && child.signalCode === null) await within(once(child, 'exit'), 1000, 'exit').catch(() => undefined);
+      res.findings.push(`cycle ${cycle}: ${(e as Error).message}${diedAlone ? `; ${diedAlone}${tail(d.stderr())}` : ''}`);
     } finally {
-      await c.close().catch(() => {});
+      killing = true;
+      await d.stop('SIGKILL');
+      await c?.close().catch(() => undefined);
     }
   }
   return res;

@@ -1,112 +1,204 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCodecFuzz } from './codec-fuzz-run.ts';
 import { runDaemonFuzz } from './daemon-fuzz.ts';
-import { runMisuse } from './misuse.ts';
 import { runKillLoop } from './kill-loop.ts';
-import { spawnDaemon } from '../server/spawn-daemon.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runMisuse } from './misuse.ts';
+import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
 
 /**
  * `npm run fuzz`: the long run. Codec decoder fuzzing (default 1,000,000
  * cases) in a watchdogged worker, then daemon fuzzing (default 100,000
  * frames) against a real `shimpack serve` process, with misuse scenarios
- * every round and the daemon's RSS sampled. Prints progress and final counts;
- * exits 1 on any finding.
- *
- * With --kill-restarts N, then the file backend's kill -9 loop (kill-loop.ts).
+ * every round and the daemon's RSS sampled; with --kill-restarts N, then the
+ * file backend's kill -9 loop (kill-loop.ts). Prints progress and final
+ * counts.
  *
  *   npm run fuzz -- [--codec-cases N] [--daemon-cases N] [--seed S] [--kill-restarts N]
+ *                   [--daemon-seconds S] [--kill-seconds S]
+ *
+ * --daemon-seconds / --kill-seconds stop that phase after the round or cycle
+ * under way once S seconds have passed; the summary says what ran.
+ * Exit status: 0 clean, 1 findings or the run itself failed (a daemon that
+ * does not start, dies, or stops answering; the reason is printed),
+ * 2 usage, 130/143 interrupted. Every daemon it started is killed on exit.
  */
-const { values } = parseArgs({
-  options: {
-    'codec-cases': { type: 'string', default: '1000000' },
-    'daemon-cases': { type: 'string', default: '100000' },
-    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
-    'kill-restarts': { type: 'string', default: '0' },
-  },
-});
-const codecCases = Number(values['codec-cases']);
-const daemonCases = Number(values['daemon-cases']);
-const seed = Number(values.seed);
 const log = (s: string): void => void process.stderr.write(s + '\n');
-let failed = false;
 
-log(`fuzz: seed ${seed}; ${codecCases} codec cases, ${daemonCases} daemon cases`);
+function count(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) {
+    log(`fuzz: --${name} must be a whole number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
+let values: Record<string, string | undefined>;
+try {
+  values = parseArgs({
+    options: {
+      'codec-cases': { type: 'string' },
+      'daemon-cases': { type: 'string' },
+      seed: { type: 'string' },
+      'kill-restarts': { type: 'string' },
+      'daemon-seconds': { type: 'string' },
+      'kill-seconds': { type: 'string' },
+    },
+  }).values as Record<string, string | undefined>;
+} catch (e) {
+  log(`fuzz: ${(e as Error).message}`);
+  process.exit(2);
+}
+const codecCases = count('codec-cases', values['codec-cases'], 1_000_000);
+const daemonCases = count('daemon-cases', values['daemon-cases'], 100_000);
+const seed = count('seed', values.seed, Date.now() % 1_000_000);
+const restarts = count('kill-restarts', values['kill-restarts'], 0);
+const daemonSeconds = count('daemon-seconds', values['daemon-seconds'], Infinity);
+const killSeconds = count('kill-seconds', values['kill-seconds'], Infinity);
+
+// An interrupted run still kills its daemons (spawn-daemon's exit hook runs on process.exit).
+for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    log(`fuzz: ${signal}: stopping, daemons killed`);
+    process.exit(status);
+  });
+}
+
 const t0 = performance.now();
-let lastShown = 0;
-const codec = await runCodecFuzz({
-  firstSeed: seed * 10_000_000,
-  cases: codecCases,
-  onProgress: (done) => {
-    if (done - lastShown >= 50_000 || done === codecCases) {
-      lastShown = done;
-      log(`codec: ${done}/${codecCases} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    }
-  },
-});
-log(`codec: ${codec.cases} cases, ${codec.decoded} decoded, ${codec.codecErrors} CodecError, ${codec.findings.length} findings, ${codec.seconds.toFixed(1)} s`);
-for (const f of codec.findings.slice(0, 20)) log(`  FINDING seed ${f.seed} ${f.target} [${f.how}]: ${f.problem}`);
-if (codec.findings.length) failed = true;
+const seconds = (since: number): string => ((performance.now() - since) / 1000).toFixed(0);
+let failed = false;
+let totalCases = 0;
 
-// The daemon as its own process, so a crash shows as an exit, not as ours.
-const maxFrameBytes = 1 << 20;
-const daemon = await spawnDaemon(['--port', '0', '--lanes', '2', '--max-frame-bytes', String(maxFrameBytes)]);
-const { child, url } = daemon;
-let exited: number | null | undefined;
-child.on('exit', (code) => (exited = code));
-const rssMiB = (): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-};
-const round = 5000;
-let daemonDone = 0;
-const totals = { answers: 0, errorAnswers: 0, closes: 0, verifyOps: 0, misuseRounds: 0 };
-const rss: number[] = [];
-const t1 = performance.now();
-for (let r = 0; daemonDone < daemonCases && exited === undefined; r++) {
-  const n = Math.min(round, daemonCases - daemonDone);
-  const s = await runDaemonFuzz({ url, cases: n, seed: seed * 1000 + r, connections: 3, maxFrameBytes });
-  const mis = await runMisuse(url, undefined, r);
-  totals.misuseRounds++;
-  daemonDone += s.cases;
-  totals.answers += s.answers;
-  totals.errorAnswers += s.errorAnswers;
-  totals.closes += s.closes;
-  totals.verifyOps += s.verifyOps;
-  rss.push(rssMiB());
-  log(`daemon: ${daemonDone}/${daemonCases}, rss ${rss[rss.length - 1].toFixed(0)} MiB (${((performance.now() - t1) / 1000).toFixed(0)} s)`);
-  for (const f of [...s.findings, ...mis]) {
-    log(`  FINDING ${f}`);
+async function codecPhase(): Promise<void> {
+  if (codecCases === 0) return;
+  let lastShown = 0;
+  const codec = await runCodecFuzz({
+    firstSeed: seed * 10_000_000,
+    cases: codecCases,
+    onProgress: (done) => {
+      if (done - lastShown >= 50_000 || done === codecCases) {
+        lastShown = done;
+        log(`codec: ${done}/${codecCases} (${seconds(t0)} s)`);
+      }
+    },
+  });
+  totalCases += codec.cases;
+  log(`codec: ${codec.cases} cases, ${codec.decoded} decoded, ${codec.codecErrors} CodecError, ${codec.findings.length} findings, ${codec.seconds.toFixed(1)} s`);
+  for (const f of codec.findings.slice(0, 20)) log(`  FINDING seed ${f.seed} ${f.target} [${f.how}]: ${f.problem}`);
+  if (codec.findings.length) failed = true;
+}
+
+async function daemonPhase(): Promise<void> {
+  if (daemonCases === 0) return;
+  // The daemon as its own process, so a crash shows as an exit, not as ours.
+  const maxFrameBytes = 1 << 20;
+  let daemon: SpawnedDaemon;
+  try {
+    daemon = await spawnDaemon(['--port', '0', '--lanes', '2', '--max-frame-bytes', String(maxFrameBytes)]);
+  } catch (e) {
+    log(`daemon: FAILED to start: ${(e as Error).message}`);
+    failed = true;
+    return;
+  }
+  const { child, url } = daemon;
+  let exited: number | string | undefined;
+  child.on('exit', (code, signal) => (exited = code ?? signal ?? 'unknown'));
+  const rssMiB = (): number => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : NaN;
+    } catch {
+      return NaN; // gone, or not Linux
+    }
+  };
+  const round = 5000;
+  let done = 0;
+  const totals = { answers: 0, errorAnswers: 0, closes: 0, verifyOps: 0, misuseRounds: 0 };
+  const rss: number[] = [];
+  const t1 = performance.now();
+  const until = t1 + daemonSeconds * 1000;
+  try {
+    for (let r = 0; done < daemonCases && exited === undefined; r++) {
+      if (performance.now() > until) {
+        log(`daemon: --daemon-seconds ${daemonSeconds} reached after ${done} frames`);
+        break;
+      }
+      const n = Math.min(round, daemonCases - done);
+      let findings: string[];
+      try {
+        const s = await runDaemonFuzz({ url, cases: n, seed: seed * 1000 + r, connections: 3, maxFrameBytes });
+        const mis = await runMisuse(url, undefined, r);
+        totals.misuseRounds++;
+        done += s.cases;
+        totals.answers += s.answers;
+        totals.errorAnswers += s.errorAnswers;
+        totals.closes += s.closes;
+        totals.verifyOps += s.verifyOps;
+        findings = [...s.findings, ...mis];
+      } catch (e) {
+        // A round that cannot even talk to the daemon (refused, reset) is a finding, not a crash of the runner.
+        findings = [`round ${r}: ${(e as Error).message}`];
+      }
+      rss.push(rssMiB());
+      log(`daemon: ${done}/${daemonCases}, rss ${rss[rss.length - 1].toFixed(0)} MiB (${seconds(t1)} s)`);
+      for (const f of findings) log(`  FINDING ${f}`);
+      if (findings.length) {
+        failed = true;
+        break;
+      }
+    }
+  } finally {
+    if (exited !== undefined) {
+      log(`daemon DIED (exit ${exited}): ${daemon.stderr().slice(-2000)}`);
+      failed = true;
+    }
+    await daemon.stop('SIGTERM');
+  }
+  totalCases += done;
+  const rssFirst = rss[0] ?? NaN;
+  const rssMax = Math.max(...rss);
+  log(
+    `daemon: ${done} frames, ${totals.answers} answers (${totals.errorAnswers} errors), ${totals.closes} closes of unparseable frames, ` +
+      `${totals.misuseRounds} misuse rounds, ${totals.verifyOps} verify ops; rss first ${rssFirst.toFixed(0)} MiB, max ${rssMax.toFixed(0)} MiB; ${seconds(t1)} s`,
+  );
+  if (rss.length >= 4 && rssMax > rssFirst + 150) {
+    log('daemon: RSS grew by more than 150 MiB: unbounded memory');
     failed = true;
   }
-  if (s.findings.length || mis.length) break;
 }
-if (exited !== undefined) {
-  log(`daemon DIED (exit ${exited}): ${daemon.stderr().slice(-2000)}`);
-  failed = true;
-}
-child.kill('SIGTERM');
-const rssFirst = rss[0] ?? NaN;
-const rssMax = Math.max(...rss);
-log(
-  `daemon: ${daemonDone} frames, ${totals.answers} answers (${totals.errorAnswers} errors), ${totals.closes} closes of unparseable frames, ` +
-    `${totals.misuseRounds} misuse rounds, ${totals.verifyOps} verify ops; rss first ${rssFirst.toFixed(0)} MiB, max ${rssMax.toFixed(0)} MiB`,
-);
-if (rss.length >= 4 && rssMax > rssFirst + 150) {
-  log('daemon: RSS grew by more than 150 MiB: unbounded memory');
-  failed = true;
-}
-const restarts = Number(values['kill-restarts']);
-if (restarts > 0) {
+
+async function killPhase(): Promise<void> {
+  if (restarts === 0) return;
   const dir = mkdtempSync(join(tmpdir(), 'shimpack-kill9-'));
-  const k = await runKillLoop({ restarts, dir, seed, onCycle: (c, a) => c % 10 === 0 && log(`kill -9: restart ${c}/${restarts}, ${a} acknowledged writes`) });
-  rmSync(dir, { recursive: true, force: true });
-  log(`kill -9: ${k.restarts} restarts, ${k.ackedWrites} acknowledged writes, ${k.blocksVerified} block checks, ${k.findings.length} findings`);
-  for (const f of k.findings.slice(0, 20)) log(`  FINDING ${f}`);
-  if (k.findings.length) failed = true;
+  const t2 = performance.now();
+  try {
+    const k = await runKillLoop({
+      restarts,
+      dir,
+      seed,
+      deadline: t2 + killSeconds * 1000,
+      onCycle: (c, a) => c % 10 === 0 && log(`kill -9: restart ${c}/${restarts}, ${a} acknowledged writes (${seconds(t2)} s)`),
+    });
+    if (k.restarts < restarts && k.findings.length === 0) log(`kill -9: --kill-seconds ${killSeconds} reached after ${k.restarts} restarts`);
+    log(`kill -9: ${k.restarts} restarts, ${k.ackedWrites} acknowledged writes, ${k.blocksVerified} block checks, ${k.findings.length} findings; ${seconds(t2)} s`);
+    for (const f of k.findings.slice(0, 20)) log(`  FINDING ${f}`);
+    if (k.findings.length) failed = true;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
-log(`fuzz: ${codec.cases + daemonDone} cases in total, ${failed ? 'FINDINGS' : 'clean'} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+
+log(`fuzz: seed ${seed}; ${codecCases} codec cases, ${daemonCases} daemon cases, ${restarts} kill -9 restarts`);
+try {
+  await codecPhase();
+  await daemonPhase();
+  await killPhase();
+} catch (e) {
+  log(`fuzz: FAILED, the run itself broke: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+}
+log(`fuzz: ${totalCases} cases in total, ${failed ? 'FINDINGS' : 'clean'} (${seconds(t0)} s)`);
 process.exit(failed ? 1 : 0);

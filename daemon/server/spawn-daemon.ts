@@ -4,6 +4,20 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Daemons started here and not yet exited: killed when this process exits, so none is orphaned. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // 'exit' handlers must be synchronous: kill() is.
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGKILL');
+  });
+}
+
 /** A `shimpack serve` in its own process, as tests, benches, fuzzers and soaks run it. */
 export interface SpawnedDaemon {
   /** ws://HOST:PORT/ from the daemon's "listening on" line. */
@@ -28,7 +42,10 @@ export interface SpawnDaemonOptions {
 /**
  * Start `node --import tsx daemon/cli/main.ts serve ARGS` (what `npm start`
  * runs; pass `--port 0` for any free port) and wait for its one "listening on"
- * line on stderr. Rejects with the daemon's own stderr if it exits first.
+ * line on stderr. Rejects with the daemon's own stderr if it exits first
+ * (or, after killing it, if it does not listen in time). A daemon still
+ * running when this process exits (process.exit, an uncaught error) is
+ * killed then.
  */
 export async function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', ...args], {
@@ -36,6 +53,7 @@ export async function spawnDaemon(args: readonly string[], options: SpawnDaemonO
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
   });
+  killOnExit(child);
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr += b.toString();
