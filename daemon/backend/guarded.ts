@@ -2,7 +2,7 @@ import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockPut, BlockRef, MemoryBackend, StoredRegion } from './backend.ts';
 
 export type BackendOp = 'getMany' | 'putMany' | 'putRegion' | 'deleteRegion' | 'close';
-/** error: threw or rejected; timeout: no answer in time; blocked: not issued, its region has late writes. */
+/** error: threw or rejected; timeout: no answer in time; blocked: not issued, its region has a late call of the same kind. */
 export type BackendFailureKind = 'timeout' | 'error' | 'blocked';
 
 /**
@@ -41,7 +41,10 @@ export interface GuardOptions {
  * failed, yet the backend may still apply it later. So that such a late
  * write can never land on top of a newer one, further mutations of that
  * region fail at once, without reaching the backend, until the backend has
- * settled the late one. Other regions are not held up.
+ * settled the late one. Reads that time out likewise make further reads of
+ * their regions fail at once until the backend answers the late one: a
+ * region the backend is stuck on then costs its lane one timeout, not one
+ * per batch. Other regions are not held up.
  *
  * Two failures leave the backend behind the daemon's state, and are repaired
  * here: a declaration (putRegion) that failed is recorded again before the
@@ -51,8 +54,9 @@ export interface GuardOptions {
  */
 export class GuardedBackend implements MemoryBackend {
   readonly name: string;
-  /** Per region: mutations answered as failed (timed out) that the backend has not settled yet. */
-  private readonly late = new Map<number, Set<Promise<void>>>();
+  /** Per region: calls answered as timed out that the backend has not settled yet, mutations and reads apart. */
+  private readonly lateWrites = new Map<number, Set<Promise<void>>>();
+  private readonly lateReads = new Map<number, Set<Promise<void>>>();
   private lateCount = 0;
   /** Declarations the backend did not take: recorded again before the region's next putMany. */
   private readonly unrecorded = new Map<number, Uint8Array>();
@@ -68,7 +72,7 @@ export class GuardedBackend implements MemoryBackend {
     this.name = inner.name;
   }
 
-  /** Mutations answered as failed that the backend is still working on (metrics, tests). */
+  /** Calls answered as timed out that the backend is still working on (metrics, tests). */
   get lateOperations(): number {
     return this.lateCount;
   }
@@ -79,8 +83,9 @@ export class GuardedBackend implements MemoryBackend {
   }
 
   getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
-    // Reads change nothing: they are never held back, only bounded.
-    return this.run('getMany', [], false, () => this.inner.getMany(refs));
+    const regions = new Set<number>();
+    for (const r of refs) regions.add(r.region);
+    return this.run('getMany', [...regions], this.lateReads, () => this.inner.getMany(refs));
   }
 
   putMany(puts: readonly BlockPut[]): Promise<void> {
@@ -91,9 +96,9 @@ export class GuardedBackend implements MemoryBackend {
       const meta = this.unrecorded.get(r);
       if (meta) owed.push([r, meta]);
     }
-    if (owed.length === 0) return this.run('putMany', [...regions], true, () => this.inner.putMany(puts));
+    if (owed.length === 0) return this.run('putMany', [...regions], this.lateWrites, () => this.inner.putMany(puts));
     // The region's declaration first: a block must never be held without it.
-    return this.run('putMany', [...regions], true, async () => {
+    return this.run('putMany', [...regions], this.lateWrites, async () => {
       for (const [r, meta] of owed) {
         await this.inner.putRegion(r, meta);
         if (this.unrecorded.get(r) === meta) this.unrecorded.delete(r);
@@ -105,7 +110,7 @@ export class GuardedBackend implements MemoryBackend {
   putRegion(region: number, meta: Uint8Array): Promise<void> {
     // A newer declaration replaces one still owed.
     this.unrecorded.delete(region);
-    const p = this.run('putRegion', [region], true, () => this.inner.putRegion(region, meta));
+    const p = this.run('putRegion', [region], this.lateWrites, () => this.inner.putRegion(region, meta));
     p.catch(() => {
       if (!this.unrecorded.has(region)) this.unrecorded.set(region, meta);
     });
@@ -115,7 +120,7 @@ export class GuardedBackend implements MemoryBackend {
   deleteRegion(region: number): Promise<void> {
     this.unrecorded.delete(region);
     this.undeleted.delete(region);
-    const p = this.run('deleteRegion', [region], true, () => this.inner.deleteRegion(region));
+    const p = this.run('deleteRegion', [region], this.lateWrites, () => this.inner.deleteRegion(region));
     p.catch(() => {
       this.undeleted.add(region);
       this.scheduleRetry();
@@ -143,7 +148,7 @@ export class GuardedBackend implements MemoryBackend {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    const late = [...this.late.values()].flatMap((s) => [...s]);
+    const late = [...this.lateWrites.values(), ...this.lateReads.values()].flatMap((s) => [...s]);
     if (late.length) {
       let timer: NodeJS.Timeout | undefined;
       // Not unref'd: the shutdown waiting on this must not end with the event loop.
@@ -160,7 +165,7 @@ export class GuardedBackend implements MemoryBackend {
       this.retryTimer = undefined;
       for (const r of [...this.undeleted]) {
         this.undeleted.delete(r);
-        this.run('deleteRegion', [r], true, () => this.inner.deleteRegion(r)).catch(() => {
+        this.run('deleteRegion', [r], this.lateWrites, () => this.inner.deleteRegion(r)).catch(() => {
           this.undeleted.add(r);
           this.scheduleRetry();
         });
@@ -171,21 +176,20 @@ export class GuardedBackend implements MemoryBackend {
 
   /**
    * One guarded call, issued at once (so the backend sees calls in the order
-   * the daemon made them), except a mutation of a region that has late
-   * operations: it fails at once, never issued, so a late write cannot be
-   * overtaken and a stuck region does not hold its lane for a full timeout
-   * on every batch.
+   * the daemon made them), except when one of its regions has a late call of
+   * the same kind (`late`: mutations or reads): then it fails at once, never
+   * issued, so a late write cannot be overtaken and a stuck region does not
+   * hold its lane for a full timeout on every batch.
    */
-  private run<T>(op: BackendOp, regions: readonly number[], mutates: boolean, call: () => Promise<T>): Promise<T> {
-    if (mutates) {
-      for (const r of regions) {
-        if (this.late.has(r)) {
-          this.opts.observer?.onFailure?.(op, 'blocked');
-          return Promise.reject(new BackendError(op, 'blocked', `backend ${op}: not issued, an earlier write of region ${r} timed out and the backend has not finished it yet`));
-        }
+  private run<T>(op: BackendOp, regions: readonly number[], late: Map<number, Set<Promise<void>>>, call: () => Promise<T>): Promise<T> {
+    for (const r of regions) {
+      if (late.has(r)) {
+        this.opts.observer?.onFailure?.(op, 'blocked');
+        const what = late === this.lateWrites ? 'write' : 'read';
+        return Promise.reject(new BackendError(op, 'blocked', `backend ${op}: not issued, an earlier ${what} of region ${r} timed out and the backend has not finished it yet`));
       }
     }
-    return this.bounded(op, this.safeCall(call), mutates ? regions : undefined);
+    return this.bounded(op, this.safeCall(call), regions, late);
   }
 
   /** Call the backend; a synchronous throw becomes a rejection. */
@@ -197,13 +201,13 @@ export class GuardedBackend implements MemoryBackend {
     }
   }
 
-  /** Race `p` against the deadline; on timeout a mutation of `lateRegions` is remembered as late. */
-  private bounded<T>(op: BackendOp, p: Promise<T>, lateRegions?: readonly number[]): Promise<T> {
+  /** Race `p` against the deadline; on timeout it is remembered in `late` for `regions` until it settles. */
+  private bounded<T>(op: BackendOp, p: Promise<T>, regions: readonly number[] = [], late?: Map<number, Set<Promise<void>>>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
         done = true;
-        if (lateRegions) this.markLate(op, lateRegions, p);
+        if (late) this.markLate(op, regions, late, p);
         this.opts.observer?.onFailure?.(op, 'timeout');
         reject(new BackendError(op, 'timeout', `backend ${op} did not answer within ${this.opts.timeoutMs} ms (--backend-timeout-ms)`));
       }, this.opts.timeoutMs);
@@ -230,15 +234,15 @@ export class GuardedBackend implements MemoryBackend {
     });
   }
 
-  /** Remember a timed-out mutation until the backend settles it. */
-  private markLate(op: BackendOp, regions: readonly number[], p: Promise<unknown>): void {
+  /** Remember a timed-out call until the backend settles it. */
+  private markLate(op: BackendOp, regions: readonly number[], late: Map<number, Set<Promise<void>>>, p: Promise<unknown>): void {
     let tracked: Promise<void>;
     const settle = (completed: boolean): void => {
       for (const r of regions) {
-        const s = this.late.get(r);
+        const s = late.get(r);
         if (!s) continue;
         s.delete(tracked);
-        if (s.size === 0) this.late.delete(r);
+        if (s.size === 0) late.delete(r);
       }
       this.lateCount--;
       this.opts.observer?.onLateSettle?.(op, completed);
@@ -249,8 +253,8 @@ export class GuardedBackend implements MemoryBackend {
     );
     this.lateCount++;
     for (const r of regions) {
-      let s = this.late.get(r);
-      if (!s) this.late.set(r, (s = new Set()));
+      let s = late.get(r);
+      if (!s) late.set(r, (s = new Set()));
       s.add(tracked);
     }
   }

@@ -92,13 +92,13 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   });
   backendFailures = new Counter({
     name: 'shimpack_backend_failures_total',
-    help: 'Backend calls answered as failed, by operation and kind (error: threw or rejected; timeout: no answer within --backend-timeout-ms; blocked: not issued, the region has a late write)',
+    help: 'Backend calls answered as failed, by operation and kind (error: threw or rejected; timeout: no answer within --backend-timeout-ms; blocked: not issued, the region has a late call of that kind)',
     labelNames: ['op', 'kind'] as const,
     registers: [metrics.registry],
   });
   new Gauge({
     name: 'shimpack_backend_late_operations',
-    help: 'Backend writes answered as timed out that the backend has not finished yet (writes to their regions fail until it has)',
+    help: 'Backend calls answered as timed out that the backend has not finished yet (calls of the same kind, read or write, of their regions fail at once until then)',
     registers: [metrics.registry],
     collect() {
       this.set(backend.lateOperations);
