@@ -37,6 +37,22 @@ const estA = new Int32Array(256);
 const estB = new Int32Array(256);
 const estQ = new Int32Array(256);
 const estT = new Int32Array(16);
+const actList = new Int32Array(256);
+const actN = new Int32Array(16);
+const isAct = new Uint8Array(256);
+/** Below these both estimators no longer move when another group is coded. */
+const FIXED_A = 1 << SHIFT_FAST;
+const FIXED_B = 1 << SHIFT_SLOW;
+
+function resetAdaptiveState(e: Engine): void {
+  estA.set(e.init);
+  estB.set(e.init);
+  estQ.set(e.initQ);
+  estT.set(e.initTotal);
+  actList.set(e.initActive);
+  actN.set(e.initActiveCount);
+  isAct.set(e.initIsActive);
+}
 
 function offsetScratch(n: number): Uint8Array {
   if (offScratch.length < n + 8) offScratch = new Uint8Array(Math.max(n + 8, 2 * offScratch.length));
@@ -57,15 +73,10 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
   const n = src.length;
   if (n === 0) return 0;
   const ob = offsetScratch(n);
-  const { ctxClass, map, symOf, offOf, olOf, freq, cum, groups, live, nB, dA, dB, tapA } = e;
+  const { ctxClass, map, symOf, offOf, olOf, freq, cum, nB, dA, dB, tapA } = e;
   const adaptive = e.adaptive;
   const S = e.predictor ? e.stride : 0;
-  if (adaptive) {
-    estA.set(e.init);
-    estB.set(e.init);
-    estQ.set(e.initQ);
-    estT.set(e.initTotal);
-  }
+  if (adaptive) resetAdaptiveState(e);
   // range coder: low may carry into bit 32 (held in a double), range < 2^32
   let low = 0;
   let range = 0xffffffff;
@@ -111,24 +122,42 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
       const r = Math.floor(range / estT[k]);
       low += r * c;
       range = r * estQ[base + s];
-      let tot = 0;
-      for (let j = 0; j < groups; j++) {
-        let ea = estA[base + j];
-        let eb = estB[base + j];
-        if (j === s) {
-          ea += (A_ONE - ea) >> SHIFT_FAST;
-          eb += (A_ONE - eb) >> SHIFT_SLOW;
-        } else {
-          ea -= ea >> SHIFT_FAST;
-          eb -= eb >> SHIFT_SLOW;
-        }
-        estA[base + j] = ea;
-        estB[base + j] = eb;
-        let q = (ea + eb) >> Q_SHIFT;
-        if (q === 0) q = live[j];
-        estQ[base + j] = q;
-        tot += q;
+      // Dual-rate update (adaptive.ts), only over the table's active groups:
+      // a group with A < 32 and B < 256 is a fixed point of the decay.
+      const js = base + s;
+      const as0 = estA[js];
+      const bs0 = estB[js];
+      let tot = estT[k];
+      let na = actN[k];
+      for (let i = 0; i < na; ) {
+        const j = actList[base + i];
+        const ea = estA[j] - (estA[j] >> SHIFT_FAST);
+        const eb = estB[j] - (estB[j] >> SHIFT_SLOW);
+        estA[j] = ea;
+        estB[j] = eb;
+        let qj = (ea + eb) >> Q_SHIFT;
+        if (qj === 0) qj = 1;
+        tot += qj - estQ[j];
+        estQ[j] = qj;
+        if (ea < FIXED_A && eb < FIXED_B) {
+          actList[base + i] = actList[base + na - 1];
+          na--;
+          isAct[j] = 0;
+        } else i++;
       }
+      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
+      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
+      estA[js] = sa;
+      estB[js] = sb;
+      const qs = (sa + sb) >> Q_SHIFT;
+      tot += qs - estQ[js];
+      estQ[js] = qs;
+      if (isAct[js] === 0) {
+        isAct[js] = 1;
+        actList[base + na] = js;
+        na++;
+      }
+      actN[k] = na;
       estT[k] = tot;
     }
     while (range < TOP) {
@@ -199,15 +228,10 @@ export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
     return;
   }
   if (len === 0) throw truncated('SCC block is empty');
-  const { ctxClass, map, groupBase, groupSize, groupOl, freq, cum, slot, groups, live, nB, dA, dB, tapA } = e;
+  const { ctxClass, map, groupBase, groupSize, groupOl, freq, cum, slot, nB, dA, dB, tapA } = e;
   const adaptive = e.adaptive;
   const S = e.predictor ? e.stride : 0;
-  if (adaptive) {
-    estA.set(e.init);
-    estB.set(e.init);
-    estQ.set(e.initQ);
-    estT.set(e.initTotal);
-  }
+  if (adaptive) resetAdaptiveState(e);
   let code = initialCode(src);
   let range = 0xffffffff;
   let p4 = 4; // next range-coder byte (reads past the end give 0)
@@ -249,24 +273,42 @@ export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
       }
       code -= r * c;
       range = r * estQ[base + s];
-      let tot = 0;
-      for (let j = 0; j < groups; j++) {
-        let ea = estA[base + j];
-        let eb = estB[base + j];
-        if (j === s) {
-          ea += (A_ONE - ea) >> SHIFT_FAST;
-          eb += (A_ONE - eb) >> SHIFT_SLOW;
-        } else {
-          ea -= ea >> SHIFT_FAST;
-          eb -= eb >> SHIFT_SLOW;
-        }
-        estA[base + j] = ea;
-        estB[base + j] = eb;
-        let qq = (ea + eb) >> Q_SHIFT;
-        if (qq === 0) qq = live[j];
-        estQ[base + j] = qq;
-        tot += qq;
+      // Dual-rate update (adaptive.ts), only over the table's active groups:
+      // a group with A < 32 and B < 256 is a fixed point of the decay.
+      const js = base + s;
+      const as0 = estA[js];
+      const bs0 = estB[js];
+      let tot = estT[k];
+      let na = actN[k];
+      for (let i = 0; i < na; ) {
+        const j = actList[base + i];
+        const ea = estA[j] - (estA[j] >> SHIFT_FAST);
+        const eb = estB[j] - (estB[j] >> SHIFT_SLOW);
+        estA[j] = ea;
+        estB[j] = eb;
+        let qj = (ea + eb) >> Q_SHIFT;
+        if (qj === 0) qj = 1;
+        tot += qj - estQ[j];
+        estQ[j] = qj;
+        if (ea < FIXED_A && eb < FIXED_B) {
+          actList[base + i] = actList[base + na - 1];
+          na--;
+          isAct[j] = 0;
+        } else i++;
       }
+      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
+      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
+      estA[js] = sa;
+      estB[js] = sb;
+      const qs = (sa + sb) >> Q_SHIFT;
+      tot += qs - estQ[js];
+      estQ[js] = qs;
+      if (isAct[js] === 0) {
+        isAct[js] = 1;
+        actList[base + na] = js;
+        na++;
+      }
+      actN[k] = na;
       estT[k] = tot;
     }
     while (range < TOP) {

@@ -40,6 +40,10 @@ export interface Engine {
   /** Adaptive: initial coding probability per table × 16 and its total per table. */
   readonly initQ: Int32Array;
   readonly initTotal: Int32Array;
+  /** Adaptive: per table the list of groups whose estimators still move (absolute index table·16 + group), its length, and a flag per group. */
+  readonly initActive: Int32Array;
+  readonly initActiveCount: Int32Array;
+  readonly initIsActive: Uint8Array;
   /** Worst-case bits of one value (prefix + offset), for buffer bounds. */
   readonly maxBitsPerValue: number;
 }
@@ -99,6 +103,9 @@ export function buildEngine(c: SccConfig, stride: number): Engine {
   const init = new Int32Array(k * 16);
   const initQ = new Int32Array(k * 16);
   const initTotal = new Int32Array(k);
+  const initActive = new Int32Array(k * 16);
+  const initActiveCount = new Int32Array(k);
+  const initIsActive = new Uint8Array(k * 16);
   let maxBits = 0;
   for (let t = 0; t < k; t++) {
     let acc = 0;
@@ -114,6 +121,9 @@ export function buildEngine(c: SccConfig, stride: number): Engine {
         init[t * 16 + g] = e;
         initQ[t * 16 + g] = Math.max(1, (2 * e) >> 4);
         tot += initQ[t * 16 + g];
+        // 32·count ≥ 32: every non-empty group starts out moving
+        initActive[t * 16 + initActiveCount[t]++] = t * 16 + g;
+        initIsActive[t * 16 + g] = 1;
         maxBits = Math.max(maxBits, groupOl[g]);
       }
     }
@@ -146,6 +156,9 @@ export function buildEngine(c: SccConfig, stride: number): Engine {
     init,
     initQ,
     initTotal,
+    initActive,
+    initActiveCount,
+    initIsActive,
     maxBitsPerValue: maxBits,
   };
 }
