@@ -58,6 +58,8 @@ export class GuardedBackend implements MemoryBackend {
   private readonly lateWrites = new Map<number, Set<Promise<void>>>();
   private readonly lateReads = new Map<number, Set<Promise<void>>>();
   private lateCount = 0;
+  /** The last declaration the daemon gave for each live region. */
+  private readonly latestMeta = new Map<number, Uint8Array>();
   /** Declarations the backend did not take: recorded again before the region's next putMany. */
   private readonly unrecorded = new Map<number, Uint8Array>();
   /** Regions freed whose deleteRegion failed: retried. */
@@ -108,17 +110,19 @@ export class GuardedBackend implements MemoryBackend {
   }
 
   putRegion(region: number, meta: Uint8Array): Promise<void> {
-    // A newer declaration replaces one still owed.
+    // A newer declaration replaces one still owed, and an older one failing later must not come back.
     this.unrecorded.delete(region);
+    this.latestMeta.set(region, meta);
     const p = this.run('putRegion', [region], this.lateWrites, () => this.inner.putRegion(region, meta));
     p.catch(() => {
-      if (!this.unrecorded.has(region)) this.unrecorded.set(region, meta);
+      if (this.latestMeta.get(region) === meta) this.unrecorded.set(region, meta);
     });
     return p;
   }
 
   deleteRegion(region: number): Promise<void> {
     this.unrecorded.delete(region);
+    this.latestMeta.delete(region);
     this.undeleted.delete(region);
     const p = this.run('deleteRegion', [region], this.lateWrites, () => this.inner.deleteRegion(region));
     p.catch(() => {
