@@ -8,6 +8,7 @@ import { nhwcToChannelMajor } from '../daemon/bench/layout.ts';
 import { runSpeedBench } from '../daemon/bench/speed.ts';
 import { loadDataset } from '../daemon/dataset/manifest.ts';
 import { CODECS } from '../daemon/codecs/index.ts';
+import { formatRatioReport } from '../daemon/cli/commands/bench.ts';
 import { randomBytes } from './helpers.ts';
 
 /** A two-tensor data set in the ../shared/data manifest format. */
@@ -57,6 +58,19 @@ describe('bench', () => {
     const wsum = r.kinds.find((k) => k.group === 'weights')!;
     assert.equal(wsum.tensors, 1);
     assert.equal(wsum.weighted.zvc, r.tensors.find((t) => t.kind === 'weight')!.footprint.zvc);
+  });
+
+  it('ratio: the SCC column takes its stride from the manifest shape and layout and reports every tensor', () => {
+    const ds = loadDataset(tinyDataset());
+    const cols = defaultColumns({ brotli: false });
+    assert.ok(cols.some((c) => c.id === 'scc'));
+    const r = runRatioBench(ds, { blockSize: 4096, columns: cols.filter((c) => c.id === 'scc' || c.id === 'apack') });
+    for (const row of r.tensors) assert.ok(row.footprint.scc > 0 && row.footprint.scc < 1.1, `scc ${row.footprint.scc}`);
+    assert.match(formatRatioReport(r), /scc/);
+    // a tensor whose layout gives no stride has no SCC figure (instead of a silently guessed stride)
+    const odd = { ...ds, tensors: ds.tensors.map((t) => ({ ...t, layout: 'XYZW' })) };
+    const r2 = runRatioBench(odd, { blockSize: 4096, columns: cols.filter((c) => c.id === 'scc') });
+    assert.ok(r2.tensors.every((row) => row.footprint.scc === undefined));
   });
 
   it('speed: every codec is measured and round-trips', () => {

@@ -84,9 +84,9 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
   let pending = 0;
   let w = -1; // the first byte LZMA-style coders emit is always 0: skipped
   if (select >= 0) {
-    const r = range >>> 1;
-    low = r * select;
-    range = r;
+    // the select bit is the top bit of the first byte
+    low = select * 2147483648;
+    range = 2147483648;
   }
   // offset bit stream
   let acc = 0;
@@ -198,13 +198,9 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
   return w + m;
 }
 
-/** Read the select bit of a switched block: [select, code, range] after it. */
+/** The select bit of a switched block: the top bit of its first byte. */
 export function decodeSelect(src: Uint8Array): number {
-  const code = initialCode(src);
-  const r = 0xffffffff >>> 1;
-  const v = Math.floor(code / r);
-  if (v >= 2) throw corrupt('SCC block select bit is out of range');
-  return v;
+  return src.length > 0 ? src[0] >> 7 : 0;
 }
 
 function initialCode(src: Uint8Array): number {
@@ -236,9 +232,8 @@ export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
   let range = 0xffffffff;
   let p4 = 4; // next range-coder byte (reads past the end give 0)
   if (select >= 0) {
-    const r = range >>> 1;
-    code -= r * select;
-    range = r;
+    code -= select * 2147483648;
+    range = 2147483648;
   }
   let q = len; // offset bytes are read backwards from the end
   let acc = 0;
