@@ -1,332 +1,36 @@
-import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
+import { decodeAdaptive, encodeAdaptive } from './range.ts';
+import { decodeStatic, encodeStatic } from './rans.ts';
 
 /**
- * The SCC block coder: group symbols through a 32-bit range coder with carry
- * propagation (LZMA-style byte output), offsets as raw MSB-first bits.
- *
- * Block layout (docs/scc.md):
- *   [range-coder bytes →][← offset bytes, stored in reverse]
- * The range coder runs forwards from the block start, the offset stream
- * backwards from the block end, so the block needs no length field. A
- * switched tensor codes its configuration-select bit first (probability ½).
- *
- * Termination: the encoder ends on a value V whose low 24 (or 16) bits are
- * "don't care" — the aligned interval [V, V + 2^k) lies inside the final
- * range — so it emits only 2–3 flush bytes and the decoder may read the
- * offset bytes (or zeros past the end) as the rest. The decoder checks that
- * the two streams meet where the encoder's flush rules say they must.
- *
- * Hot loops keep everything in locals (an imported binding is a getter call
- * per use under tsx) and inline the adaptive update of adaptive.ts.
+ * The SCC block coder: one block with one configuration. Static tables go
+ * through rANS (rans.ts: a division-free decoder, as APack), adaptive tables
+ * through a range coder (range.ts: their total varies from value to value).
+ * Both put the raw offset bits, reversed, at the block end and keep the top
+ * bit of the first byte for the configuration-select bit of a switched
+ * tensor.
  */
 
-const TOP = 1 << 24;
-const TWO32 = 4294967296;
-const COUNT_BITS = 10;
-const A_ONE = 32768;
-const SHIFT_FAST = 5;
-const SHIFT_SLOW = 8;
-const Q_SHIFT = 4;
 /** No select bit (single-configuration tensor). */
 export const NO_SELECT = -1;
-
-// Per-thread scratch, reused across blocks: offset bytes and adaptive state.
-let offScratch = new Uint8Array(4096);
-const estA = new Int32Array(256);
-const estB = new Int32Array(256);
-const estQ = new Int32Array(256);
-const estT = new Int32Array(16);
-const actList = new Int32Array(256);
-const actN = new Int32Array(16);
-const isAct = new Uint8Array(256);
-/** Below these both estimators no longer move when another group is coded. */
-const FIXED_A = 1 << SHIFT_FAST;
-const FIXED_B = 1 << SHIFT_SLOW;
-
-function resetAdaptiveState(e: Engine): void {
-  estA.set(e.init);
-  estB.set(e.init);
-  estQ.set(e.initQ);
-  estT.set(e.initTotal);
-  actList.set(e.initActive);
-  actN.set(e.initActiveCount);
-  isAct.set(e.initIsActive);
-}
-
-function offsetScratch(n: number): Uint8Array {
-  if (offScratch.length < n + 8) offScratch = new Uint8Array(Math.max(n + 8, 2 * offScratch.length));
-  return offScratch;
-}
 
 /** Upper bound of one coded block of `values` values. */
 export function maxBlockBytes(e: Engine, values: number): number {
   return Math.ceil((values * e.maxBitsPerValue) / 8) + 16;
 }
 
-/**
- * Encode `src` with one configuration into `out` (room for maxBlockBytes);
- * `select` is NO_SELECT or the select bit to code first. `cc` holds the
- * channel class of every block position. Returns the bytes written.
- */
+/** Encode `src` into `out` (room for maxBlockBytes); `cc` is the channel class per block position. */
 export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number {
-  const n = src.length;
-  if (n === 0) return 0;
-  const ob = offsetScratch(n);
-  const { ctxClass, map, symOf, offOf, olOf, freq, cum, nB, dA, dB, tapA } = e;
-  const adaptive = e.adaptive;
-  const S = e.predictor ? e.stride : 0;
-  if (adaptive) resetAdaptiveState(e);
-  // range coder: low may carry into bit 32 (held in a double), range < 2^32
-  let low = 0;
-  let range = 0xffffffff;
-  let cache = 0;
-  let pending = 0;
-  let w = -1; // the first byte LZMA-style coders emit is always 0: skipped
-  if (select >= 0) {
-    // the select bit is the top bit of the first byte
-    low = select * 2147483648;
-    range = 2147483648;
-  }
-  // offset bit stream
-  let acc = 0;
-  let nb = 0;
-  let m = 0;
-  for (let p = 0; p < n; p++) {
-    const x = src[p];
-    let a = 0;
-    if (tapA === 3) a = cc[p];
-    else if (dA > 0) a = p >= dA ? ctxClass[src[p - dA]] : 16;
-    let b = 0;
-    if (dB > 0) b = p >= dB ? ctxClass[src[p - dB]] : 16;
-    const k = map[a * nB + b];
-    const u = S > 0 && p >= S ? (x - src[p - S]) & 255 : x;
-    const s = symOf[u];
-    const ol = olOf[u];
-    if (ol > 0) {
-      acc = (acc << ol) | offOf[u];
-      nb += ol;
-      if (nb >= 8) {
-        nb -= 8;
-        ob[m++] = acc >>> nb;
-      }
-    }
-    const base = k << 4;
-    if (!adaptive) {
-      const r = range >>> COUNT_BITS;
-      low += r * cum[base + s];
-      range = r * freq[base + s];
-    } else {
-      let c = 0;
-      for (let j = 0; j < s; j++) c += estQ[base + j];
-      const r = Math.floor(range / estT[k]);
-      low += r * c;
-      range = r * estQ[base + s];
-      // Dual-rate update (adaptive.ts), only over the table's active groups:
-      // a group with A < 32 and B < 256 is a fixed point of the decay.
-      const js = base + s;
-      const as0 = estA[js];
-      const bs0 = estB[js];
-      let tot = estT[k];
-      let na = actN[k];
-      for (let i = 0; i < na; ) {
-        const j = actList[base + i];
-        const ea = estA[j] - (estA[j] >> SHIFT_FAST);
-        const eb = estB[j] - (estB[j] >> SHIFT_SLOW);
-        estA[j] = ea;
-        estB[j] = eb;
-        let qj = (ea + eb) >> Q_SHIFT;
-        if (qj === 0) qj = 1;
-        tot += qj - estQ[j];
-        estQ[j] = qj;
-        if (ea < FIXED_A && eb < FIXED_B) {
-          actList[base + i] = actList[base + na - 1];
-          na--;
-          isAct[j] = 0;
-        } else i++;
-      }
-      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
-      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
-      estA[js] = sa;
-      estB[js] = sb;
-      const qs = (sa + sb) >> Q_SHIFT;
-      tot += qs - estQ[js];
-      estQ[js] = qs;
-      if (isAct[js] === 0) {
-        isAct[js] = 1;
-        actList[base + na] = js;
-        na++;
-      }
-      actN[k] = na;
-      estT[k] = tot;
-    }
-    while (range < TOP) {
-      range *= 256;
-      // shift out the top byte of low, propagating a carry into pending 0xFF bytes
-      if (low < 0xff000000 || low >= TWO32) {
-        const carry = low >= TWO32 ? 1 : 0;
-        if (w >= 0) out[w] = cache + carry;
-        w++;
-        for (; pending > 0; pending--) out[w++] = 255 + carry;
-        cache = Math.floor(low / TOP) & 255;
-      } else pending++;
-      low = (low % TOP) * 256;
-    }
-  }
-  if (nb > 0) ob[m++] = acc << (8 - nb);
+  return e.adaptive ? encodeAdaptive(e, cc, src, out, select) : encodeStatic(e, cc, src, out, select);
+}
 
-  // Flush: the value with the most don't-care low bits inside [low, low + range).
-  let keep = 24;
-  let v = Math.ceil(low / TOP) * TOP;
-  if (v + TOP > low + range) {
-    keep = 16;
-    v = Math.ceil(low / 65536) * 65536;
-  }
-  low = v;
-  for (let f = keep === 24 ? 2 : 3; f > 0; f--) {
-    if (low < 0xff000000 || low >= TWO32) {
-      const carry = low >= TWO32 ? 1 : 0;
-      if (w >= 0) out[w] = cache + carry;
-      w++;
-      for (; pending > 0; pending--) out[w++] = 255 + carry;
-      cache = Math.floor(low / TOP) & 255;
-    } else pending++;
-    low = (low % TOP) * 256;
-  }
-  // offsets, reversed, at the end
-  for (let j = 0; j < m; j++) out[w + j] = ob[m - 1 - j];
-  return w + m;
+/** Decode exactly out.length values; throws CodecError on any inconsistency, never reads out of range. */
+export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
+  if (e.adaptive) decodeAdaptive(e, cc, src, out, select);
+  else decodeStatic(e, cc, src, out, select);
 }
 
 /** The select bit of a switched block: the top bit of its first byte. */
 export function decodeSelect(src: Uint8Array): number {
   return src.length > 0 ? src[0] >> 7 : 0;
-}
-
-function initialCode(src: Uint8Array): number {
-  const b0 = src.length > 0 ? src[0] : 0;
-  const b1 = src.length > 1 ? src[1] : 0;
-  const b2 = src.length > 2 ? src[2] : 0;
-  const b3 = src.length > 3 ? src[3] : 0;
-  return ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
-}
-
-/**
- * Decode exactly out.length values with one configuration. `select` is
- * NO_SELECT or the already-read select bit (which the decoder re-applies to
- * its range). Throws CodecError on any inconsistency; never reads out of range.
- */
-export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
-  const n = out.length;
-  const len = src.length;
-  if (n === 0) {
-    if (len !== 0) throw corrupt(`SCC block for 0 values holds ${len} bytes`);
-    return;
-  }
-  if (len === 0) throw truncated('SCC block is empty');
-  const { ctxClass, map, groupBase, groupSize, groupOl, freq, cum, slot, nB, dA, dB, tapA } = e;
-  const adaptive = e.adaptive;
-  const S = e.predictor ? e.stride : 0;
-  if (adaptive) resetAdaptiveState(e);
-  let code = initialCode(src);
-  let range = 0xffffffff;
-  let p4 = 4; // next range-coder byte (reads past the end give 0)
-  if (select >= 0) {
-    code -= select * 2147483648;
-    range = 2147483648;
-  }
-  let q = len; // offset bytes are read backwards from the end
-  let acc = 0;
-  let nb = 0;
-  for (let p = 0; p < n; p++) {
-    let a = 0;
-    if (tapA === 3) a = cc[p];
-    else if (dA > 0) a = p >= dA ? ctxClass[out[p - dA]] : 16;
-    let b = 0;
-    if (dB > 0) b = p >= dB ? ctxClass[out[p - dB]] : 16;
-    const k = map[a * nB + b];
-    const base = k << 4;
-    let s: number;
-    if (!adaptive) {
-      const r = range >>> COUNT_BITS;
-      const t = Math.floor(code / r);
-      if (t >= 1024) throw corrupt('SCC range-coder value is outside its table');
-      s = slot[(k << COUNT_BITS) + t];
-      code -= r * cum[base + s];
-      range = r * freq[base + s];
-    } else {
-      const r = Math.floor(range / estT[k]);
-      const t = Math.floor(code / r);
-      if (t >= estT[k]) throw corrupt('SCC range-coder value is outside its table');
-      let c = 0;
-      s = 0;
-      for (;;) {
-        const f = estQ[base + s];
-        if (c + f > t) break;
-        c += f;
-        s++;
-      }
-      code -= r * c;
-      range = r * estQ[base + s];
-      // Dual-rate update (adaptive.ts), only over the table's active groups:
-      // a group with A < 32 and B < 256 is a fixed point of the decay.
-      const js = base + s;
-      const as0 = estA[js];
-      const bs0 = estB[js];
-      let tot = estT[k];
-      let na = actN[k];
-      for (let i = 0; i < na; ) {
-        const j = actList[base + i];
-        const ea = estA[j] - (estA[j] >> SHIFT_FAST);
-        const eb = estB[j] - (estB[j] >> SHIFT_SLOW);
-        estA[j] = ea;
-        estB[j] = eb;
-        let qj = (ea + eb) >> Q_SHIFT;
-        if (qj === 0) qj = 1;
-        tot += qj - estQ[j];
-        estQ[j] = qj;
-        if (ea < FIXED_A && eb < FIXED_B) {
-          actList[base + i] = actList[base + na - 1];
-          na--;
-          isAct[j] = 0;
-        } else i++;
-      }
-      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
-      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
-      estA[js] = sa;
-      estB[js] = sb;
-      const qs = (sa + sb) >> Q_SHIFT;
-      tot += qs - estQ[js];
-      estQ[js] = qs;
-      if (isAct[js] === 0) {
-        isAct[js] = 1;
-        actList[base + na] = js;
-        na++;
-      }
-      actN[k] = na;
-      estT[k] = tot;
-    }
-    while (range < TOP) {
-      range *= 256;
-      code = code * 256 + (p4 < len ? src[p4] : 0);
-      p4++;
-    }
-    let u = groupBase[s];
-    const ol = groupOl[s];
-    if (ol > 0) {
-      if (nb < ol) {
-        if (q <= 0) throw truncated('SCC offset stream ends early');
-        acc = (acc << 8) | src[--q];
-        nb += 8;
-      }
-      nb -= ol;
-      const off = (acc >> nb) & ((1 << ol) - 1);
-      if (off >= groupSize[s]) throw corrupt('SCC offset is outside its group');
-      u += off;
-    }
-    out[p] = S > 0 && p >= S ? (u + out[p - S]) & 255 : u;
-  }
-  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('SCC offset padding bits are not zero');
-  // The encoder's range-coder bytes end 2 or 3 bytes before where the decoder's reads do.
-  if (q < p4 - 3 || q > p4 - 2) throw corrupt('SCC range-coder and offset streams do not meet: corrupt block');
 }
