@@ -22,6 +22,15 @@ export class InlineLaneExecutor implements LaneExecutor {
     return Promise.resolve().then(() => this.procs[lane].handle(batch) as LaneResult);
   }
 
+  /** Inline lanes cannot die on their own. */
+  generation(): number {
+    return 0;
+  }
+
+  restarts(): number {
+    return 0;
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

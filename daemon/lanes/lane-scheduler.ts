@@ -54,6 +54,10 @@ class LaneState {
   nextSeq = 0;
   committedSeq = 0;
   commitChain: Promise<void> = Promise.resolve();
+  /** The executor's worker generation this lane's batches are built for. */
+  generation = 0;
+  /** The worker was replaced: no batch is built until the old worker's answered batches are committed. */
+  recovering = false;
   constructor(readonly lane: number) {}
 }
 
@@ -126,7 +130,23 @@ export class LaneScheduler {
   }
 
   private pump(l: LaneState): void {
-    if (l.building || l.inflight >= this.opts.batchesInFlight || l.head === l.queue.length) return;
+    if (l.building) return;
+    // The lane's worker was replaced. The new one has none of the blocks the
+    // old one wrote in batches answered but not yet committed, so a batch may
+    // only be built (read from the backend) once all of them are in the
+    // backend, i.e. once no batch of the old worker is in flight or
+    // committing (its unanswered ones fail with LaneFailedError). Every
+    // inflight-- is followed by a pump, which ends the recovery.
+    const generation = this.executor.generation(l.lane);
+    if (generation !== l.generation) {
+      l.generation = generation;
+      l.recovering = true;
+    }
+    if (l.recovering) {
+      if (l.inflight > 0) return;
+      l.recovering = false;
+    }
+    if (l.inflight >= this.opts.batchesInFlight || l.head === l.queue.length) return;
     // An idle lane gets whatever is queued at once (latency). A busy one gets
     // another batch only once half a batch has queued up: otherwise it would
     // get a trickle of one-job batches, each paying a full thread hand-off.
@@ -161,7 +181,7 @@ export class LaneScheduler {
     }
     const fetched = refs.length ? this.backend.getMany(refs) : Promise.resolve([]);
     fetched.then(
-      (stored) => this.dispatch(l, jobs, seq, builtAfter, needOld, stored, bytes),
+      (stored) => this.dispatch(l, jobs, seq, builtAfter, generation, needOld, stored, bytes),
       (e: unknown) => {
         l.building = false;
         this.finish(l, jobs, new Error(`backend read failed: ${(e as Error).message}`));
@@ -170,7 +190,18 @@ export class LaneScheduler {
     );
   }
 
-  private dispatch(l: LaneState, jobs: BlockJob[], seq: number, builtAfter: number, needOld: number[], stored: (Uint8Array | undefined)[], rawBytes: number): void {
+  private dispatch(l: LaneState, jobs: BlockJob[], seq: number, builtAfter: number, generation: number, needOld: number[], stored: (Uint8Array | undefined)[], rawBytes: number): void {
+    if (generation !== this.executor.generation(l.lane)) {
+      // Built for a worker that died meanwhile: what it read may predate the
+      // commits of the dead worker's answered batches. Back to the head of
+      // the queue, in order, to be built again after recovery.
+      l.queue = jobs.concat(l.queue.slice(l.head));
+      l.head = 0;
+      l.queuedBytes += rawBytes;
+      l.building = false;
+      this.pump(l);
+      return;
+    }
     const desc = new Float64Array(jobs.length * JOB_FIELDS);
     let size = 0;
     for (const job of jobs) if (job.kind === 'write') size += job.len;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import type { ControlMessage, LaneBatch, LaneResult } from './batch-format.ts';
+import type { ControlMessage, LaneBatch, LaneResult, ModelMessage } from './batch-format.ts';
 import type { LaneExecutor } from './executor.ts';
+import { LaneFailedError } from './lane-failed-error.ts';
 
 type Reply = { ok: true; res: LaneResult } | { ok: false; type: string; message: string };
 
@@ -9,61 +10,158 @@ interface Pending {
   reject(e: Error): void;
 }
 
+export interface WorkerLaneOptions {
+  /**
+   * Test-only fault injection: a worker exits (mid-batch, before answering)
+   * when a write job's payload starts with FAULT_MARKER. Only settable by
+   * code that constructs the executor, never from config or the wire.
+   */
+  readonly exitOnMarker?: boolean;
+}
+
+/** Payload prefix that kills a worker built with `exitOnMarker` (tests). */
+export const FAULT_MARKER = 'SHIMKILL';
+
+/** Replacements in a row without one answered batch before the lane backs off. */
+const FREE_RESTARTS = 3;
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 2000;
+
+/** One lane's thread and what is on it. */
+class LaneSlot {
+  /** Undefined while waiting out a crash-loop back-off. */
+  worker: Worker | undefined;
+  /** Batches sent to the worker, not yet answered (it answers in order). */
+  readonly pending: Pending[] = [];
+  generation = 0;
+  restarts = 0;
+  /** Replacements since the last answered batch: a worker that dies before doing any work is a crash loop. */
+  strikes = 0;
+  lastError: string | undefined;
+  timer: NodeJS.Timeout | undefined;
+  constructor(readonly lane: number) {}
+}
+
 /**
  * One worker thread per lane (not a pool): a lane must always be the same
  * thread, because it keeps the blocks it wrote until they are committed, and
  * a worker answers its messages in order, so a FIFO of pending promises per
  * lane matches replies to batches. The worker file is TypeScript.
+ *
+ * A worker that dies is replaced: the batches that were on it fail with
+ * LaneFailedError (their requests get E_LANE_FAILED), the new worker gets
+ * every live region's model before any new batch, and the generation bump
+ * tells the scheduler that the lane's cache of uncommitted blocks is gone.
+ * A lane whose workers keep dying without answering anything backs off
+ * (exponentially, up to 2 s) and fails its batches at once meanwhile.
  */
 export class WorkerLaneExecutor implements LaneExecutor {
-  private readonly workers: Worker[] = [];
-  private readonly pending: Pending[][] = [];
+  private readonly slots: LaneSlot[] = [];
+  /** The last model per region, re-sent to a replacement worker (dropped regions removed). */
+  private readonly models = new Map<number, ModelMessage>();
+  private readonly bootstrap: string;
   private closing = false;
   /** Called when a lane fails outside any batch (bad model message, worker crash). */
   onLaneError: (lane: number, message: string) => void = (lane, message) => {
     process.stderr.write(`shimpack: lane ${lane}: ${message}\n`);
   };
 
-  constructor(readonly lanes: number) {
+  constructor(
+    readonly lanes: number,
+    private readonly options: WorkerLaneOptions = {},
+  ) {
     const entry = new URL('./worker.ts', import.meta.url).href;
     const w0 = `import(${JSON.stringify(entry)})`;
     // On Node 20, tsx registers its ESM hooks in the main thread only (it
     // checks isMainThread), so a worker inherits `--import tsx` in execArgv
     // but still cannot load .ts. The bootstrap registers tsx in the worker
     // through tsx's own API, then imports the TypeScript entry.
-    const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return ${w0}; })`;
+    this.bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return ${w0}; })`;
     for (let i = 0; i < lanes; i++) {
-      const w = new Worker(bootstrap, { eval: true, name: `shimpack-lane-${i}` });
-      const queue: Pending[] = [];
-      w.on('message', (m: Reply) => {
-        if (m.ok) queue.shift()?.resolve(m.res);
-        else if (m.type === 'batch') queue.shift()?.reject(new Error(m.message));
-        else this.onLaneError(i, m.message);
-      });
-      const fail = (e: Error): void => {
-        for (const p of queue.splice(0)) p.reject(e);
-        if (!this.closing) this.onLaneError(i, e.message);
-      };
-      w.on('error', fail);
-      w.on('exit', (code) => fail(new Error(`lane worker exited with code ${code}`)));
-      this.workers.push(w);
-      this.pending.push(queue);
+      const slot = new LaneSlot(i);
+      this.slots.push(slot);
+      this.spawn(slot);
     }
   }
 
+  private spawn(slot: LaneSlot): void {
+    slot.timer = undefined;
+    if (this.closing) return;
+    const w = new Worker(this.bootstrap, {
+      eval: true,
+      name: `shimpack-lane-${slot.lane}`,
+      workerData: { exitOnMarker: this.options.exitOnMarker === true, marker: FAULT_MARKER },
+    });
+    slot.worker = w;
+    slot.lastError = undefined;
+    // Messages posted before the worker runs are queued: the models go first.
+    for (const m of this.models.values()) w.postMessage(m);
+    w.on('message', (m: Reply) => {
+      if (m.ok) {
+        slot.strikes = 0;
+        slot.pending.shift()?.resolve(m.res);
+      } else if (m.type === 'batch') slot.pending.shift()?.reject(new Error(m.message));
+      else this.onLaneError(slot.lane, m.message);
+    });
+    // An uncaught exception in the worker: 'exit' follows, which does the replacing.
+    w.on('error', (e: Error) => {
+      slot.lastError = e.message;
+    });
+    w.on('exit', (code) => this.lost(slot, w, code));
+  }
+
+  /** The lane's worker is gone: fail what was on it and start another. */
+  private lost(slot: LaneSlot, w: Worker, code: number): void {
+    if (slot.worker !== w) return;
+    slot.worker = undefined;
+    slot.generation++;
+    const why = `lane ${slot.lane} worker died (exit code ${code}${slot.lastError ? `: ${slot.lastError}` : ''})`;
+    const failed = slot.pending.splice(0);
+    if (failed.length) {
+      const e = new LaneFailedError(slot.lane, `${why} while this request had blocks on it; the worker was replaced, retry the request`);
+      for (const p of failed) p.reject(e);
+    }
+    if (this.closing) return;
+    slot.restarts++;
+    slot.strikes++;
+    const delay = slot.strikes <= FREE_RESTARTS ? 0 : Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (slot.strikes - FREE_RESTARTS - 1));
+    this.onLaneError(slot.lane, `${why}; ${delay ? `restarting in ${delay} ms (${slot.strikes} deaths in a row)` : 'replaced'}`);
+    if (delay === 0) this.spawn(slot);
+    else slot.timer = setTimeout(() => this.spawn(slot), delay);
+  }
+
   broadcast(msg: ControlMessage): void {
-    for (const w of this.workers) w.postMessage(msg);
+    if (msg.type === 'model') this.models.set(msg.region, msg);
+    else this.models.delete(msg.region);
+    for (const s of this.slots) s.worker?.postMessage(msg);
   }
 
   run(lane: number, batch: LaneBatch): Promise<LaneResult> {
+    const slot = this.slots[lane];
+    const w = slot.worker;
+    if (!w) return Promise.reject(new LaneFailedError(lane, `lane ${lane} has no worker: it died ${slot.strikes} times in a row and is being restarted; retry the request`));
     return new Promise((resolve, reject) => {
-      this.pending[lane].push({ resolve, reject });
-      this.workers[lane].postMessage(batch, [batch.jobs.buffer as ArrayBuffer, batch.data]);
+      slot.pending.push({ resolve, reject });
+      w.postMessage(batch, [batch.jobs.buffer as ArrayBuffer, batch.data]);
     });
+  }
+
+  generation(lane: number): number {
+    return this.slots[lane].generation;
+  }
+
+  restarts(lane: number): number {
+    return this.slots[lane].restarts;
+  }
+
+  /** Test-only fault injection: stop the lane's worker now (mid-batch if it has one); it is replaced like a crash. */
+  async killLane(lane: number): Promise<void> {
+    await this.slots[lane].worker?.terminate();
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const s of this.slots) if (s.timer) clearTimeout(s.timer);
+    await Promise.all(this.slots.map((s) => s.worker?.terminate()));
   }
 }

@@ -1,5 +1,5 @@
-import { parentPort } from 'node:worker_threads';
-import type { LaneMessage } from './batch-format.ts';
+import { parentPort, workerData } from 'node:worker_threads';
+import { JOB_DATA_OFF, JOB_FIELDS, JOB_KIND, JOB_LEN, JOB_WRITE, type LaneBatch, type LaneMessage } from './batch-format.ts';
 import { LaneProcessor } from './lane-processor.ts';
 
 /**
@@ -10,7 +10,24 @@ import { LaneProcessor } from './lane-processor.ts';
 if (!parentPort) throw new Error('lane worker must run in a worker thread');
 const port = parentPort;
 const lane = new LaneProcessor();
+
+/** Test-only fault injection (WorkerLaneOptions.exitOnMarker): does a write in this batch carry the marker? */
+const fault = workerData as { exitOnMarker?: boolean; marker?: string } | undefined;
+const marker = fault?.exitOnMarker && fault.marker ? new TextEncoder().encode(fault.marker) : undefined;
+function carriesMarker(b: LaneBatch, m: Uint8Array): boolean {
+  const data = new Uint8Array(b.data);
+  for (let o = 0; o < b.jobs.length; o += JOB_FIELDS) {
+    if (b.jobs[o + JOB_KIND] !== JOB_WRITE || b.jobs[o + JOB_LEN] < m.length) continue;
+    const at = b.jobs[o + JOB_DATA_OFF];
+    let k = 0;
+    while (k < m.length && data[at + k] === m[k]) k++;
+    if (k === m.length) return true;
+  }
+  return false;
+}
+
 port.on('message', (msg: LaneMessage) => {
+  if (marker && msg.type === 'batch' && carriesMarker(msg, marker)) process.exit(70);
   try {
     const res = lane.handle(msg);
     if (res) port.postMessage({ ok: true, res }, [res.results.buffer as ArrayBuffer, res.out]);

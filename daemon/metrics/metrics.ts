@@ -47,7 +47,14 @@ export class DaemonMetrics {
   constructor(
     private readonly regionLabelCap: number,
     private readonly lanes: number,
-    probes: { laneDepth(lane: number): number; backendBytes(): number; backendBlocks(): number; sendBufferBytes(): number },
+    probes: {
+      laneDepth(lane: number): number;
+      backendBytes(): number;
+      backendBlocks(): number;
+      sendBufferBytes(): number;
+      /** Times the lane's worker thread died and was replaced (0 when not wired). */
+      laneRestarts?(lane: number): number;
+    },
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -147,6 +154,21 @@ export class DaemonMetrics {
       registers,
       collect() {
         for (let i = 0; i < lanes; i++) this.set({ lane: String(i) }, probes.laneDepth(i));
+      },
+    });
+    // The executor counts replacements; the counter catches up with it when scraped.
+    const restartsSeen = new Array<number>(lanes).fill(0);
+    new Counter({
+      name: 'shimpack_lane_restarts_total',
+      help: 'Times a lane worker thread died and was replaced (its in-flight requests got E_LANE_FAILED)',
+      labelNames: ['lane'] as const,
+      registers,
+      collect() {
+        for (let i = 0; i < lanes; i++) {
+          const n = probes.laneRestarts?.(i) ?? 0;
+          this.inc({ lane: String(i) }, n - restartsSeen[i]);
+          restartsSeen[i] = n;
+        }
       },
     });
     new Gauge({
