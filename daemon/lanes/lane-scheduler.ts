@@ -22,6 +22,7 @@ import {
   RES_OUT_OFF,
   type LaneResult,
 } from './batch-format.ts';
+import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockJob } from './block-job.ts';
 import type { LaneExecutor } from './executor.ts';
 
@@ -36,6 +37,11 @@ export interface LaneSchedulerOptions {
 
 export interface LaneObserver {
   onBatch(lane: number, jobs: number, rawBytes: number, workerSec: number): void;
+}
+
+/** A backend failure for the batch's jobs: a typed one (E_BACKEND from the guarded backend) keeps its code. */
+function backendFailure(what: 'read' | 'write', e: unknown): Error {
+  return e instanceof ProtocolError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
 }
 
 /** Fixed per-job cost added to its byte count, so floods of tiny jobs saturate too. */
@@ -184,7 +190,7 @@ export class LaneScheduler {
       (stored) => this.dispatch(l, jobs, seq, builtAfter, generation, needOld, stored, bytes),
       (e: unknown) => {
         l.building = false;
-        this.finish(l, jobs, new Error(`backend read failed: ${(e as Error).message}`));
+        this.finish(l, jobs, backendFailure('read', e));
         this.pump(l);
       },
     );
@@ -294,8 +300,12 @@ export class LaneScheduler {
         },
         (e: unknown) => {
           // The backend did not store the batch: nothing of it may count as committed.
+          // Yet the batch is settled (the backend holds what it will of it): batches built
+          // from now on tell the worker so, and it drops its copies of the failed writes
+          // instead of serving them to later reads as if they were stored.
+          l.committedSeq = seq;
           l.inflight--;
-          this.finish(l, jobs, new Error(`backend write failed: ${(e as Error).message}`));
+          this.finish(l, jobs, backendFailure('write', e));
           this.pump(l);
         },
       );
