@@ -157,14 +157,14 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     }
   });
 
-  it('backend failures answer E_INTERNAL and do not count as committed', async () => {
+  it('backend failures answer E_BACKEND and do not count as committed', async () => {
     class FailingBackend extends InMemoryBackend implements MemoryBackend {
       fail = false;
       override putMany(puts: readonly BlockPut[]): Promise<void> {
         return this.fail ? Promise.reject(new Error('disk on fire')) : super.putMany(puts);
       }
       override getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
-        return super.getMany(refs);
+        return this.fail ? Promise.reject(new Error('disk on fire')) : super.getMany(refs);
       }
     }
     const backend = new FailingBackend();
@@ -172,9 +172,41 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     try {
       const k = await connect(t);
       await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
+      const acked = testBytes(4096, 2);
+      await k.write(0, acked);
       backend.fail = true;
-      await sawCode(k.write(0, testBytes(4096, 1)), 'E_INTERNAL');
+      // Not E_INTERNAL: the daemon is fine, its backend is not (the fault tests are in daemon-backend-faults.test.ts).
+      await expectCode(k.write(0, testBytes(4096, 1)), 'E_BACKEND');
+      await expectCode(k.read(0, 16), 'E_BACKEND');
       backend.fail = false;
+      const st = (await k.stats('r')).regions[0];
+      assert.equal(st.writes, 2); // requests, the failed one included
+      assert.equal(st.blocksHeld, 1);
+      assert.ok(Buffer.from(await k.read(0, 4096)).equals(Buffer.from(acked)), 'the failed write never reached the backend');
+      await k.close();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a stored block the daemon cannot decode answers E_INTERNAL (its own data is broken, not the backend)', async () => {
+    // The backend answers, but with a coded block cut short: the lane's decoder refuses it.
+    class TruncatingBackend extends InMemoryBackend implements MemoryBackend {
+      truncate = false;
+      override getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
+        return super.getMany(refs).then((blocks) => (this.truncate ? blocks.map((b) => b && b.subarray(0, 2)) : blocks));
+      }
+    }
+    const backend = new TruncatingBackend();
+    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    try {
+      const k = await connect(t);
+      await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
+      await k.write(0, testBytes(4096, 3));
+      backend.truncate = true;
+      await sawCode(k.read(0, 4096), 'E_INTERNAL');
+      backend.truncate = false;
+      assert.equal((await k.read(0, 4096)).length, 4096);
       await k.close();
     } finally {
       await t.close();
