@@ -214,6 +214,9 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
       assert.equal(await sample(d, 'shimpack_backend_failures_total', 'op="putMany",kind="blocked"'), 1);
       assert.equal(await sample(d, 'shimpack_backend_failures_total', 'op="getMany",kind="timeout"'), 1);
       assert.equal(await sample(d, 'shimpack_backend_failures_total', 'op="getMany",kind="blocked"'), 1);
+      // Both late calls were finished by the backend after their requests had been answered.
+      assert.equal(await sample(d, 'shimpack_backend_late_settled_total', 'op="putMany",outcome="completed"'), 1);
+      assert.equal(await sample(d, 'shimpack_backend_late_settled_total', 'op="getMany",outcome="completed"'), 1);
       await a.close();
       await b.close();
     } finally {

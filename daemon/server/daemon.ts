@@ -70,9 +70,13 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   }
   // Every backend call under --backend-timeout-ms; failures answer E_BACKEND (backend/guarded.ts).
   let backendFailures: Counter<'op' | 'kind'> | undefined;
+  let backendLateSettled: Counter<'op' | 'outcome'> | undefined;
   const backend = new GuardedBackend(store, {
     timeoutMs: config.backendTimeoutMs,
-    observer: { onFailure: (op, kind) => backendFailures?.inc({ op, kind }) },
+    observer: {
+      onFailure: (op, kind) => backendFailures?.inc({ op, kind }),
+      onLateSettle: (op, completed) => backendLateSettled?.inc({ op, outcome: completed ? 'completed' : 'failed' }),
+    },
   });
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
   const sessions = new Set<Session>();
@@ -94,6 +98,12 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     name: 'shimpack_backend_failures_total',
     help: 'Backend calls answered as failed, by operation and kind (error: threw or rejected; timeout: no answer within --backend-timeout-ms; blocked: not issued, the region has a late call of that kind)',
     labelNames: ['op', 'kind'] as const,
+    registers: [metrics.registry],
+  });
+  backendLateSettled = new Counter({
+    name: 'shimpack_backend_late_settled_total',
+    help: 'Backend calls answered as timed out that the backend finished later: completed (a write then did take effect) or failed',
+    labelNames: ['op', 'outcome'] as const,
     registers: [metrics.registry],
   });
   new Gauge({
