@@ -128,7 +128,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
   });
 
   it('a stalling backend: the request is answered E_BACKEND at the timeout, others keep working, a late write never overtakes a newer one, acked data intact', async () => {
-    const timeoutMs = 400;
+    const timeoutMs = 600;
     const backend = new FaultyBackend();
     const d = await startTestDaemon({ backendTimeoutMs: timeoutMs }, { backend });
     try {
@@ -163,7 +163,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
       let t = performance.now();
       await expectCode(a.write(0, x1), 'E_BACKEND');
       let took = performance.now() - t;
-      assert.ok(took >= timeoutMs * 0.9 && took < timeoutMs + 1500, `answered after ${took.toFixed(0)} ms`);
+      assert.ok(took >= timeoutMs * 0.9 && took < timeoutMs + 3000, `answered after ${took.toFixed(0)} ms`);
       assert.equal(guard.lateOperations, 1);
       assert.equal(await sample(d, 'shimpack_backend_late_operations', ''), 1);
 
@@ -176,8 +176,10 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
       // Region y is served at full speed meanwhile (only the batches that shared the stalled
       // batch's lane waited, up to the timeout).
       const yAt = yOps;
-      await new Promise((r) => setTimeout(r, 300));
-      assert.ok(yOps - yAt >= 5, `y was served while x was stuck: ${yOps - yAt} write/read pairs in 300 ms`);
+      const waitFrom = performance.now();
+      while (yOps - yAt < 5 && !stop && performance.now() - waitFrom < 5000) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(yOps - yAt >= 5, `y was served while x was stuck: ${yOps - yAt} write/read pairs`);
+      assert.equal(guard.lateOperations, 1, 'x was still stuck meanwhile');
 
       // The backend recovers: the late write lands (it was answered as failed: its block may hold
       // the old or the new bytes), then x takes writes again and newer writes win.
@@ -193,7 +195,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
       t = performance.now();
       await expectCode(a.read(0, 16), 'E_BACKEND');
       took = performance.now() - t;
-      assert.ok(took >= timeoutMs * 0.9 && took < timeoutMs + 1500, `read answered after ${took.toFixed(0)} ms`);
+      assert.ok(took >= timeoutMs * 0.9 && took < timeoutMs + 3000, `read answered after ${took.toFixed(0)} ms`);
       // Until the backend answers that read, further reads of x fail at once instead of costing their lane a timeout each.
       assert.equal(guard.lateOperations, 1);
       t = performance.now();
