@@ -226,6 +226,27 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
     }
   });
 
+  it('a delete still owed at shutdown is tried once more before the backend closes', async () => {
+    const backend = new FaultyBackend();
+    const d = await startTestDaemon({ backendTimeoutMs: 60_000 }, { backend });
+    const c = await connect(d);
+    await c.region({ name: 'x', base: 0, size: BLOCK, dtype: 'int8', kind: 'other', codec: 'zvc' });
+    await c.write(0, testBytes(BLOCK, 1));
+    backend.deleteFault = 'throw';
+    await expectCode(c.free('x'), 'E_BACKEND');
+    backend.deleteFault = undefined;
+    assert.equal(backend.blocksHeld(), 1, 'not retried yet (the retry period is the 60 s timeout)');
+    let deletedBeforeClose = false;
+    const close = backend.close.bind(backend);
+    backend.close = () => {
+      deletedBeforeClose = backend.blocksHeld() === 0;
+      return close();
+    };
+    await c.close();
+    await d.close();
+    assert.ok(deletedBeforeClose);
+  });
+
   it('shutdown is not held by a backend that never answers', async () => {
     const timeoutMs = 300;
     const backend = new FaultyBackend();

@@ -159,6 +159,8 @@ export class GuardedBackend implements MemoryBackend {
       await Promise.race([Promise.allSettled(late), new Promise((r) => (timer = setTimeout(r, this.opts.timeoutMs)))]);
       clearTimeout(timer);
     }
+    // Last try for deletes still owed: a persistent backend would otherwise bring the freed region back.
+    await Promise.allSettled([...this.undeleted].map((r) => this.run('deleteRegion', [r], this.lateWrites, () => this.inner.deleteRegion(r))));
     await this.bounded('close', this.safeCall(() => this.inner.close()));
   }
 
