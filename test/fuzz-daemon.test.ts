@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
@@ -57,5 +59,24 @@ describe('daemon fuzzing', () => {
     const k = await RawConnection.open(d.url);
     assert.equal((await k.call({ op: 'hello', id: 1, version: 1 })).ok, true);
     k.close();
+  });
+});
+
+describe('npm run fuzz fails clearly', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/fuzz/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+
+  it('a daemon that cannot start: one clear line, exit 1; a bad option: exit 2', () => {
+    // The spawned daemon inherits the environment: a backend setting it refuses.
+    const r = run(['--codec-cases', '0', '--daemon-cases', '10', '--seed', '1'], { SHIMPACK_BACKEND: 'nowhere' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /daemon: FAILED to start: .*backend must be "memory" or "file:DIR"/);
+    assert.match(r.stderr, /FINDINGS/);
+    const u = run(['--daemon-cases', 'many']);
+    assert.equal(u.status, 2);
+    assert.match(u.stderr, /--daemon-cases must be a whole number/);
   });
 });
