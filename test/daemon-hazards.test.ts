@@ -67,7 +67,8 @@ describe('ordering hazards with many blocks in flight', () => {
     it(`${codec}: pipelined reads see every earlier overlapping write`, async () => {
       const c = await connect(d);
       const base = 0x10_0000 * (1 + CODECS.findIndex((x) => x.name === codec));
-      await c.region({ name: `hz-${codec}`, base, size: 16384, dtype: 'int8', kind: 'weight', codec, blockBytes: 256 });
+      // SCC codes a tensor by channel and needs its stride (here: 4 channels).
+      await c.region({ name: `hz-${codec}`, base, size: 16384, dtype: 'int8', kind: 'weight', codec, blockBytes: 256, ...(codec === 'scc' ? { stride: 4 } : {}) });
       const n = await hammer(c, base, 16384, 1500, 7 + base);
       assert.ok(n.reads > 400 && n.writes > 400);
       await c.close();

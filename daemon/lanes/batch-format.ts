@@ -41,8 +41,12 @@ export interface LaneBatch {
   readonly seq: number;
   /** Every batch with seq <= builtAfter was committed to the backend when this batch read it. */
   readonly builtAfter: number;
+  /** Job records: a view of its first jobs * JOB_FIELDS values (the buffer may be larger, from a pool). */
   readonly jobs: Float64Array;
+  /** Payloads; may be larger than what the jobs use (pooled). */
   readonly data: ArrayBuffer;
+  /** Result buffers of committed batches, handed back for the worker to reuse (out, results). */
+  readonly spare: ArrayBuffer[];
 }
 
 export interface LaneResult {
@@ -53,6 +57,9 @@ export interface LaneResult {
   readonly errors: Record<number, string>;
   /** Wall seconds the worker spent on the whole batch. */
   readonly batchSec: number;
+  /** The batch's own buffers, given back for reuse: the worker keeps no view of them. */
+  readonly jobs: Float64Array;
+  readonly data: ArrayBuffer;
 }
 
 /** Binds a region id to a codec model in every lane (sent before any job of that region). */

@@ -29,6 +29,7 @@ import {
   type LaneMessage,
   type LaneResult,
 } from './batch-format.ts';
+import { BufferPool } from './buffer-pool.ts';
 
 /**
  * A block this lane wrote in a batch the main thread may not have committed
@@ -38,9 +39,26 @@ import {
  */
 interface RecentBlock {
   seq: number;
+  region: number;
+  index: number;
+  /** The lane's own copy (from `blocks`): the batch buffer it came from goes back to the main thread. */
   raw: Uint8Array;
   storedLen: number;
   mode: number;
+}
+
+/** Block-sized scratch arrays, by length, so cached and decoded blocks do not allocate per job. */
+class BlockPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  constructor(private readonly perSize = 256) {}
+  take(len: number): Uint8Array {
+    return this.free.get(len)?.pop() ?? new Uint8Array(len);
+  }
+  give(b: Uint8Array): void {
+    let list = this.free.get(b.length);
+    if (!list) this.free.set(b.length, (list = []));
+    if (list.length < this.perSize) list.push(b);
+  }
 }
 
 /**
@@ -50,7 +68,14 @@ interface RecentBlock {
  */
 export class LaneProcessor {
   private readonly models = new Map<number, CodecModel>();
-  private readonly recent = new Map<string, RecentBlock>();
+  /** Recently written blocks by region, then block index (numbers: no key strings per job). */
+  private readonly recent = new Map<number, Map<number, RecentBlock>>();
+  /** Every entry ever put in `recent`, oldest first (seq only grows): eviction pops from the front. */
+  private order: RecentBlock[] = [];
+  private orderHead = 0;
+  private readonly blocks = new BlockPool();
+  /** out/results buffers handed back by the main thread. */
+  private readonly buffers = new BufferPool(8);
 
   handle(msg: LaneMessage): LaneResult | undefined {
     if (msg.type === 'model') {
@@ -60,8 +85,8 @@ export class LaneProcessor {
     }
     if (msg.type === 'drop') {
       this.models.delete(msg.region);
-      const prefix = `${msg.region}:`;
-      for (const k of this.recent.keys()) if (k.startsWith(prefix)) this.recent.delete(k);
+      // Its entries in `order` are skipped at eviction (no longer in the map).
+      this.recent.delete(msg.region);
       return undefined;
     }
     return this.runBatch(msg);
@@ -69,8 +94,8 @@ export class LaneProcessor {
 
   private runBatch(b: LaneBatch): LaneResult {
     const t0 = performance.now();
-    // Committed batches are in the backend now: their cached blocks are no longer needed.
-    for (const [k, e] of this.recent) if (e.seq <= b.builtAfter) this.recent.delete(k);
+    for (const buf of b.spare) this.buffers.give(buf);
+    this.evict(b.builtAfter);
 
     const jobs = b.jobs;
     const n = jobs.length / JOB_FIELDS;
@@ -85,8 +110,8 @@ export class LaneProcessor {
         outBytes += STORED_HEADER_BYTES + Math.max(bl, model ? model.maxEncodedBytes(bl) : bl);
       } else outBytes += jobs[o + JOB_LEN];
     }
-    const out = new Uint8Array(outBytes);
-    const results = new Float64Array(n * RES_FIELDS);
+    const out = new Uint8Array(this.buffers.take(outBytes), 0, outBytes);
+    const results = new Float64Array(this.buffers.take(n * RES_FIELDS * 8), 0, n * RES_FIELDS);
     const errors: Record<number, string> = {};
     let w = 0;
     for (let j = 0; j < n; j++) {
@@ -99,7 +124,40 @@ export class LaneProcessor {
         errors[j] = (e as Error).message;
       }
     }
-    return { seq: b.seq, results, out: out.buffer, errors, batchSec: (performance.now() - t0) / 1000 };
+    return { seq: b.seq, results, out: out.buffer, errors, batchSec: (performance.now() - t0) / 1000, jobs: b.jobs, data: b.data };
+  }
+
+  /** Committed batches are in the backend now: their cached blocks are no longer needed. */
+  private evict(builtAfter: number): void {
+    const order = this.order;
+    let h = this.orderHead;
+    while (h < order.length && order[h].seq <= builtAfter) {
+      const e = order[h++];
+      const m = this.recent.get(e.region);
+      // Replaced by a newer write of the block (or the region dropped): not this entry's to free.
+      if (m?.get(e.index) !== e) continue;
+      m.delete(e.index);
+      this.blocks.give(e.raw);
+    }
+    if (h === order.length) {
+      order.length = 0;
+      h = 0;
+    } else if (h > 4096 && h * 2 > order.length) {
+      this.order = order.slice(h);
+      h = 0;
+    }
+    this.orderHead = h;
+  }
+
+  private remember(seq: number, region: number, index: number, raw: Uint8Array, storedLen: number, mode: number): void {
+    let m = this.recent.get(region);
+    if (!m) this.recent.set(region, (m = new Map()));
+    const old = m.get(index);
+    // A partial write edits the cached copy in place; a whole one replaces it.
+    if (old && old.raw !== raw) this.blocks.give(old.raw);
+    const e: RecentBlock = { seq, region, index, raw, storedLen, mode };
+    m.set(index, e);
+    this.order.push(e);
   }
 
   private runJob(b: LaneBatch, jobs: Float64Array, o: number, data: Uint8Array, out: Uint8Array, w: number, res: Float64Array, r: number): number {
@@ -109,12 +167,11 @@ export class LaneProcessor {
     const offset = jobs[o + JOB_OFFSET];
     const len = jobs[o + JOB_LEN];
     const isWrite = jobs[o + JOB_KIND] === JOB_WRITE;
-    const key = `${region}:${index}`;
     const model = this.models.get(region);
     let codecSec = 0;
 
     // The block's current raw bytes, when the job needs them.
-    let cached = this.recent.get(key);
+    let cached = this.recent.get(region)?.get(index);
     if (cached && cached.seq <= b.builtAfter) cached = undefined;
     const storedOff = jobs[o + JOB_STORED_OFF];
     const storedLen = jobs[o + JOB_STORED_LEN];
@@ -122,14 +179,20 @@ export class LaneProcessor {
     const oldMode = cached ? cached.mode : storedOff >= 0 ? data[storedOff] : -1;
     const whole = isWrite && offset === 0 && len === blockLen;
     let current: Uint8Array | undefined;
+    /** `current` is scratch from the pool (not the cached copy): give it back unless it is kept. */
+    let scratch = false;
     if (!whole) {
       if (cached) current = cached.raw;
       else if (storedOff >= 0) {
-        current = new Uint8Array(blockLen);
+        current = this.blocks.take(blockLen);
+        scratch = true;
         const payload = data.subarray(storedOff + STORED_HEADER_BYTES, storedOff + storedLen);
         if (data[storedOff] === MODE_RAW) current.set(payload);
         else {
-          if (!model) throw new Error(`lane: no model for region ${region}`);
+          if (!model) {
+            this.blocks.give(current);
+            throw new Error(`lane: no model for region ${region}`);
+          }
           const t = performance.now();
           model.decodeBlock(payload, current);
           codecSec += (performance.now() - t) / 1000;
@@ -145,20 +208,26 @@ export class LaneProcessor {
       // the free tail of `out` as scratch (rANS codes from the end backwards).
       if (current) out.set(current.subarray(offset, offset + len), w);
       else out.fill(0, w, w + len);
+      if (scratch && current) this.blocks.give(current);
       res[r + RES_OUT_LEN] = len;
       res[r + RES_MODE] = oldMode < 0 ? MODE_RAW : oldMode;
       res[r + RES_CODEC_SEC] = codecSec;
       return w + len;
     }
 
-    if (!model) throw new Error(`lane: no model for region ${region}`);
+    if (!model) {
+      if (scratch && current) this.blocks.give(current);
+      throw new Error(`lane: no model for region ${region}`);
+    }
     const patch = data.subarray(jobs[o + JOB_DATA_OFF], jobs[o + JOB_DATA_OFF] + len);
     let raw: Uint8Array;
-    if (whole) raw = patch; // a view into this batch's buffer, which stays alive while cached
+    if (current) raw = current;
     else {
-      raw = current ?? new Uint8Array(blockLen);
-      raw.set(patch, offset);
+      raw = this.blocks.take(blockLen);
+      // A never-written block is zero around the patch (a pooled array holds old bytes).
+      if (!whole) raw.fill(0);
     }
+    raw.set(patch, offset);
     const t = performance.now();
     // Bound the encoder to its own slot: room for maxEncodedBytes, nothing more.
     const slot = out.subarray(w + STORED_HEADER_BYTES, w + STORED_HEADER_BYTES + Math.max(blockLen, model.maxEncodedBytes(blockLen)));
@@ -174,7 +243,7 @@ export class LaneProcessor {
     }
     out[w] = mode;
     const stored = STORED_HEADER_BYTES + size;
-    this.recent.set(key, { seq: b.seq, raw, storedLen: stored, mode });
+    this.remember(b.seq, region, index, raw, stored, mode);
     res[r + RES_OUT_LEN] = stored;
     res[r + RES_MODE] = mode;
     res[r + RES_CODEC_SEC] = codecSec;

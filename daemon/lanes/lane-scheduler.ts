@@ -24,6 +24,7 @@ import {
 } from './batch-format.ts';
 import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockJob } from './block-job.ts';
+import { BufferPool } from './buffer-pool.ts';
 import type { LaneExecutor } from './executor.ts';
 
 export interface LaneSchedulerOptions {
@@ -64,6 +65,8 @@ class LaneState {
   generation = 0;
   /** The worker was replaced: no batch is built until the old worker's answered batches are committed. */
   recovering = false;
+  /** Result buffers of committed batches, sent back with the next batch for the worker to reuse. */
+  spare: ArrayBuffer[] = [];
   constructor(readonly lane: number) {}
 }
 
@@ -79,6 +82,8 @@ class LaneState {
 export class LaneScheduler {
   private readonly lanes: LaneState[];
   private drainWaiters: (() => void)[] = [];
+  /** Batch buffers (job records, payloads) the workers gave back. */
+  private readonly buffers = new BufferPool(16);
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -208,11 +213,11 @@ export class LaneScheduler {
       this.pump(l);
       return;
     }
-    const desc = new Float64Array(jobs.length * JOB_FIELDS);
+    const desc = new Float64Array(this.buffers.take(jobs.length * JOB_FIELDS * 8), 0, jobs.length * JOB_FIELDS);
     let size = 0;
     for (const job of jobs) if (job.kind === 'write') size += job.len;
     for (const s of stored) if (s) size += s.length;
-    const data = new Uint8Array(size);
+    const data = new Uint8Array(this.buffers.take(size), 0, size);
     let p = 0;
     let k = 0;
     for (let j = 0; j < jobs.length; j++) {
@@ -225,6 +230,8 @@ export class LaneScheduler {
       desc[o + JOB_OFFSET] = job.offset;
       desc[o + JOB_LEN] = job.len;
       desc[o + JOB_STORED_OFF] = -1;
+      desc[o + JOB_STORED_LEN] = 0;
+      desc[o + JOB_DATA_OFF] = 0;
       if (job.kind === 'write') {
         data.set(job.data as Uint8Array, p);
         desc[o + JOB_DATA_OFF] = p;
@@ -242,7 +249,9 @@ export class LaneScheduler {
     }
     l.inflight++;
     l.building = false;
-    this.executor.run(l.lane, { type: 'batch', seq, builtAfter, jobs: desc, data: data.buffer }).then(
+    const spare = l.spare;
+    l.spare = [];
+    this.executor.run(l.lane, { type: 'batch', seq, builtAfter, jobs: desc, data: data.buffer, spare }).then(
       (res) => this.commit(l, jobs, seq, res, rawBytes),
       (e: unknown) => {
         l.commitChain = l.commitChain.then(() => {
@@ -256,6 +265,9 @@ export class LaneScheduler {
   }
 
   private commit(l: LaneState, jobs: BlockJob[], seq: number, res: LaneResult, rawBytes: number): void {
+    // The worker keeps no view of the batch's buffers once it answered.
+    this.buffers.give(res.jobs.buffer as ArrayBuffer);
+    this.buffers.give(res.data);
     const out = new Uint8Array(res.out);
     const r = res.results;
     const puts: BlockPut[] = [];
@@ -295,6 +307,10 @@ export class LaneScheduler {
               bytes: job.kind === 'read' ? out.subarray(off, off + job.len) : undefined,
             });
           }
+          // The backend copied what it keeps and reads were copied out in done(): the
+          // worker may write into these again. (Not after a failed put: a backend that
+          // gave up waiting may still read them.)
+          if (l.spare.length < 8) l.spare.push(res.out, res.results.buffer as ArrayBuffer);
           this.release(l, jobs);
           this.pump(l);
         },

@@ -142,7 +142,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
     if (!w) return Promise.reject(new LaneFailedError(lane, `lane ${lane} has no worker: it died ${slot.strikes} times in a row and is being restarted; retry the request`));
     return new Promise((resolve, reject) => {
       slot.pending.push({ resolve, reject });
-      w.postMessage(batch, [batch.jobs.buffer as ArrayBuffer, batch.data]);
+      w.postMessage(batch, [batch.jobs.buffer as ArrayBuffer, batch.data, ...batch.spare]);
     });
   }
 

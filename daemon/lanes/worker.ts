@@ -30,7 +30,8 @@ port.on('message', (msg: LaneMessage) => {
   if (marker && msg.type === 'batch' && carriesMarker(msg, marker)) process.exit(70);
   try {
     const res = lane.handle(msg);
-    if (res) port.postMessage({ ok: true, res }, [res.results.buffer as ArrayBuffer, res.out]);
+    // The batch's own buffers go back too, for the main thread to reuse.
+    if (res) port.postMessage({ ok: true, res }, [res.results.buffer as ArrayBuffer, res.out, res.jobs.buffer as ArrayBuffer, res.data]);
   } catch (e) {
     // A control message failed (bad model) or a batch broke as a whole.
     port.postMessage({ ok: false, type: msg.type, message: (e as Error).message });
