@@ -58,8 +58,8 @@ describe('scc on every tensor of ../shared/data', { skip: !hasData && 'no ../sha
       const excess = (g.real - g.ideal - 32 * g.blocks) / g.ideal;
       assert.ok(excess < 0.002, `${key}: real coder ${(100 * excess).toFixed(3)} % above ideal + termination`);
       assert.ok(g.real >= g.ideal - 1e-6 * g.ideal, `${key}: real below ideal?`);
-      // and including the termination it is still within 0.2 % on every class of this set
-      assert.ok(g.real / g.ideal < 1.002, `${key}: real/ideal ${(g.real / g.ideal).toFixed(5)}`);
+      // and including the termination it stays within 0.3 % on every class of this set
+      assert.ok(g.real / g.ideal < 1.003, `${key}: real/ideal ${(g.real / g.ideal).toFixed(5)}`);
     }
   });
 });

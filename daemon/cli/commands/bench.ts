@@ -50,6 +50,11 @@ export function formatRatioReport(r: RatioReport): string {
     out.push('DP table gain over the paper heuristic (byte-weighted): ' +
       dp.map((g) => `${g.group} ${((g.weighted['apack-heuristic'] - g.weighted.apack) * 100).toFixed(2)} pt`).join('; ') + '.');
   }
+  const ctx = r.classes.filter((g) => g.weighted.scc !== undefined && g.weighted['brotli-11'] !== undefined);
+  if (ctx.length) {
+    out.push('SCC against brotli-11 at the same block size (byte-weighted): ' +
+      ctx.map((g) => `${g.group} ${(g.weighted.scc * 100).toFixed(2)} % vs ${(g.weighted['brotli-11'] * 100).toFixed(2)} % (${((g.weighted.scc - g.weighted['brotli-11']) * 100).toFixed(2)} pt)`).join('; ') + '.');
+  }
   return out.join('\n');
 }
 
@@ -71,7 +76,7 @@ export function registerBenchCommands(bench: Command): void {
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--no-brotli', 'skip brotli-11 (the slowest column)')
     .option('--json', 'print the full report (per tensor and per group) as JSON')
-    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper.')
+    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.')
     .action((o: { data: string; blockSize: number; brotli: boolean; json?: boolean }) => {
       const ds = dataset(o.data);
       const progress = createProgress(ds.tensors.length, 'bench ratio');
