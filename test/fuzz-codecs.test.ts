@@ -19,7 +19,7 @@ describe('codec decoder fuzzing', () => {
     const c = new CodecCorpus(1);
     c.selfCheck();
     const targets = new Set(c.blocks.map((b) => b.target.split('/').slice(0, 2).join('/')));
-    for (const t of ['apack/int8', 'apack/uint4', 'ebpc/int16', 'zvc/int16', 'raw/uint8']) assert.ok(targets.has(t), t);
+    for (const t of ['apack/int8', 'apack/uint4', 'ebpc/int16', 'zvc/int16', 'raw/uint8', 'scc/uint8', 'scc/int8']) assert.ok(targets.has(t), t);
     assert.ok(c.containers.length >= 12);
   });
 

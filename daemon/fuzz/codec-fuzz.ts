@@ -3,6 +3,7 @@ import { decodeContainer, encodeContainer } from '../codecs/container.ts';
 import type { Dtype } from '../codecs/dtype.ts';
 import { CodecError } from '../codecs/errors.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
+import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelWith, type ConfigPlan } from '../codecs/scc/index.ts';
 import { mutate } from './mutate.ts';
 import { Rng } from './rng.ts';
 
@@ -53,6 +54,25 @@ function sampleData(rng: Rng, n: number, dtype: Dtype, style: number): Uint8Arra
   return out;
 }
 
+/** NHWC-like bytes: every channel a slow random walk, some zeros, so SCC's taps and predictor matter. */
+function channelData(rng: Rng, n: number, stride: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const prev = i >= stride ? out[i - stride] : 64 + ((i * 29) & 63);
+    const r = rng.u32();
+    out[i] = (r & 7) === 0 ? 0 : Math.max(0, Math.min(255, prev + ((r >>> 8) % 5) - 2));
+  }
+  return out;
+}
+
+const SCC_PLANS: readonly [string, ConfigPlan[]][] = [
+  ['order0', [ORDER0]],
+  ['cc-static', [WEIGHT_CC]],
+  ['x1x2-adaptive', [WEIGHT_NEIGHBOURS]],
+  ['P', [ACT_P]],
+  ['PQ-switch', [ACT_P, ACT_Q]],
+];
+
 /** The valid streams the cases start from, built once per seed base. */
 export class CodecCorpus {
   readonly blocks: Sample[] = [];
@@ -83,6 +103,20 @@ export class CodecCorpus {
             this.containers.push({ target: `container/${codec.name}/${dtype}`, bytes });
           }
         }
+      }
+    }
+    // SCC fits often pick order-0 or raw on the styles above: add every configuration
+    // (static rANS blocks, adaptive range-coder blocks, switched blocks) explicitly.
+    for (const [name, plans] of SCC_PLANS) {
+      const stride = 1 + rng.int(40);
+      const fitData = channelData(rng, 8192, stride);
+      const model = sccModelWith(fitData, 'uint8', stride, plans);
+      this.params.push({ target: 'scc/uint8/params', codec: 'scc', dtype: 'uint8', params: model.params });
+      for (const len of [64, 4096]) {
+        const raw = channelData(rng, len, stride);
+        const slot = new Uint8Array(model.maxEncodedBytes(len));
+        const n = model.encodeBlock(raw, slot);
+        this.blocks.push({ target: `scc/uint8/${name}/block${len}`, model, raw, coded: slot.slice(0, n) });
       }
     }
   }
