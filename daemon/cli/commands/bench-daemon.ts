@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { CODECS } from '../../codecs/index.ts';
 import { defaultLaneCounts, runDaemonBench, type DaemonBenchRow } from '../../bench-daemon/run.ts';
@@ -62,17 +63,26 @@ export function registerBenchDaemonCommand(bench: Command): void {
         if (e instanceof DatasetError) throw new CliError(e.message);
         throw e;
       }
+      // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
+      const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(
         { codecs, connections: o.connections, seconds: o.duration, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url },
         (l) => process.stderr.write(`${l}\n`),
       );
-      if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, rows }, null, 2)}\n`);
+      const machine = { cpus: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
+      if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, machine, rows }, null, 2)}\n`);
       else {
         process.stdout.write(
           `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase` +
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
+        const busy = Math.max(machine.loadAverageBefore, machine.loadAverageAfter);
+        process.stdout.write(
+          `machine: ${machine.cpus} CPUs, 1-min load average ${machine.loadAverageBefore.toFixed(2)} before, ${machine.loadAverageAfter.toFixed(2)} after` +
+            (busy > machine.cpus / 2 ? ' (other work was running: the figures are low and noisy)' : '') +
+            '\n',
+        );
       }
       if (rows.some((r) => !r.verified)) process.exitCode = 1;
     });
