@@ -80,23 +80,36 @@ export class WorkerLaneExecutor implements LaneExecutor {
     for (let i = 0; i < lanes; i++) {
       const slot = new LaneSlot(i);
       this.slots.push(slot);
-      this.spawn(slot);
+      this.spawn(slot, true);
     }
   }
 
-  private spawn(slot: LaneSlot): void {
+  private spawn(slot: LaneSlot, initial = false): void {
     slot.timer = undefined;
     if (this.closing) return;
-    const w = new Worker(this.bootstrap, {
-      eval: true,
-      name: `shimpack-lane-${slot.lane}`,
-      workerData: { exitOnMarker: this.options.exitOnMarker === true, marker: FAULT_MARKER },
-    });
+    let w: Worker;
+    try {
+      w = new Worker(this.bootstrap, {
+        eval: true,
+        name: `shimpack-lane-${slot.lane}`,
+        workerData: { exitOnMarker: this.options.exitOnMarker === true, marker: FAULT_MARKER },
+      });
+    } catch (e) {
+      // No thread to be had (resource limits): the lane stays without a worker and tries again later.
+      if (initial) throw e; // at startup: the daemon does not start without its lanes
+      slot.strikes++;
+      const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, slot.strikes - FREE_RESTARTS - 1));
+      this.onLaneError(slot.lane, `cannot start a lane worker (${(e as Error).message}); retrying in ${delay} ms`);
+      slot.timer = setTimeout(() => this.spawn(slot), delay);
+      return;
+    }
     slot.worker = w;
     slot.lastError = undefined;
     // Messages posted before the worker runs are queued: the models go first.
     for (const m of this.models.values()) w.postMessage(m);
     w.on('message', (m: Reply) => {
+      // 'exit' is a worker's last event, but a reply must never reach a replacement's queue.
+      if (slot.worker !== w) return;
       if (m.ok) {
         slot.strikes = 0;
         slot.pending.shift()?.resolve(m.res);
