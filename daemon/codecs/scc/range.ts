@@ -106,7 +106,7 @@ export function encodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: 
     {
       let c = 0;
       for (let j = 0; j < s; j++) c += estQ[base + j];
-      const r = Math.floor(range / estT[k]);
+      const r = (range / estT[k]) >>> 0; // range < 2^32: truncation is floor
       low += r * c;
       range = r * estQ[base + s];
       // Dual-rate update (adaptive.ts), only over the table's active groups:
@@ -229,8 +229,8 @@ export function decodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: 
     const base = k << 4;
     let s: number;
     {
-      const r = Math.floor(range / estT[k]);
-      const t = Math.floor(code / r);
+      const r = (range / estT[k]) >>> 0; // range < 2^32: truncation is floor
+      const t = (code / r) >>> 0;
       if (t >= estT[k]) throw corrupt('SCC range-coder value is outside its table');
       let c = 0;
       s = 0;
