@@ -1,5 +1,6 @@
 import type { Codec, CodecModel } from '../codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
+import { sccModelFromHistogram, sccParamsOf } from '../codecs/scc/index.ts';
 import type { Calibration, RegionKind } from '../../protocol/types.ts';
 import { ProtocolError } from './protocol-error.ts';
 
@@ -29,22 +30,6 @@ const apackFromHistogram: HistogramFit | undefined = await import(APACK_MODULE).
   () => undefined,
 );
 
-type ContextHistogramFit = (hist: ArrayLike<number>, dtype: Dtype, options: ContextOptions) => { params: Uint8Array };
-
-/**
- * HOOK: SCC's histogram-to-model builder (`sccModelFromHistogram` of
- * daemon/codecs/scc), loaded the same way so the daemon runs before the
- * codec exists. SCC cannot be fitted to made-up data with the right
- * histogram (its tables are context statistics), so without the builder a
- * histogram for an scc region is refused.
- */
-const SCC_MODULE = '../codecs/scc/index.ts';
-type StrideOf = (model: CodecModel) => { stride: number };
-const sccModule: { sccModelFromHistogram?: ContextHistogramFit; sccParamsOf?: StrideOf } = await import(SCC_MODULE).catch(() => ({}));
-const sccFromHistogram = sccModule.sccModelFromHistogram;
-/** The stride an SCC table holds (its header's S), when the codec can say. */
-const sccStrideOf = sccModule.sccParamsOf;
-
 /** What a context codec needs besides the data: the region's stride and kind. */
 export interface ContextOptions {
   readonly stride: number;
@@ -62,8 +47,7 @@ export function fitsFromData(codec: Codec): boolean {
  * and calibration from written data keeps the bytes, not just their counts.
  */
 export function usesContext(codec: Codec): boolean {
-  // A string comparison: 'scc' joins CodecName when the codec is registered.
-  return (codec.name as string) === 'scc';
+  return codec.name === 'scc';
 }
 
 export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histogram?: readonly number[], context?: ContextOptions): ModelPlan {
@@ -75,8 +59,8 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} rejects the table: ${(e as Error).message}`);
     }
     // An SCC table holds its own stride: it must be the region's, or stats would report one that does not code.
-    if (usesContext(codec) && context && sccStrideOf) {
-      const held = sccStrideOf(model).stride;
+    if (usesContext(codec) && context) {
+      const held = sccParamsOf(model).stride;
       if (held !== context.stride) throw new ProtocolError('E_BAD_TABLE', `the ${codec.name} table holds stride ${held}, the region's stride is ${context.stride}`);
     }
     return { calibration: 'table', params: model.params };
@@ -213,10 +197,10 @@ function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], 
   }
   if (total <= 0) throw new ProtocolError('E_BAD_TABLE', 'histogram is all zero');
   if (usesContext(codec)) {
-    // A histogram says nothing about neighbours: only the codec's own builder can turn it into a model.
-    if (!sccFromHistogram || !context) throw new ProtocolError('E_BAD_FIELD', `field "histogram": this daemon's ${codec.name} cannot be calibrated from a histogram; write the data instead`);
+    // A histogram says nothing about neighbours: the codec builds a model without context statistics (adaptation does the rest).
+    if (!context) throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the region's stride`);
     try {
-      return sccFromHistogram(histogram, dtype, context).params;
+      return sccModelFromHistogram(histogram, dtype, context).params;
     } catch (e) {
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} cannot fit the histogram: ${(e as Error).message}`);
     }
