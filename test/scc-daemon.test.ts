@@ -189,6 +189,29 @@ describe('scc regions in the daemon', { skip: SKIP }, () => {
   });
 });
 
+describe('scc calibration bytes count against --max-memory', { skip: SKIP }, () => {
+  it('a pending scc region holds its kept bytes besides its raw blocks; freeing it gives them back', async () => {
+    const d = await startTestDaemon({ lanes: 1, maxMemory: 100_000 });
+    const c = await connect(d);
+    try {
+      const data = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 7) & 0xff);
+      await c.region({ name: 's', base: 0, size: 1 << 20, dtype: 'uint8', kind: 'activation', codec: 'scc', stride: 8 });
+      await c.region({ name: 'a', base: 2 << 20, size: 1 << 20, dtype: 'uint8', kind: 'activation', codec: 'apack' });
+      await c.write(0, data.subarray(0, 40_000)); // ~40 kB held raw + 40 kB kept to fit from
+      // 15 kB more: raw 15 kB + kept 15 kB would pass 100 kB; for APack (no copy) the same write fits
+      await expectCode(c.write(40_000, data.subarray(40_000, 55_000)), 'E_MEMORY_FULL');
+      await c.write(2 << 20, data.subarray(0, 15_000));
+      await c.free('s');
+      await c.region({ name: 's2', base: 0, size: 1 << 20, dtype: 'uint8', kind: 'activation', codec: 'scc', stride: 8 });
+      await c.write(0, data.subarray(0, 30_000)); // the freed region's raw blocks and kept bytes are gone
+      assert.deepEqual(await c.read(0, 30_000), Buffer.from(data.subarray(0, 30_000)));
+    } finally {
+      await c.close();
+      await d.close();
+    }
+  });
+});
+
 describe('scc regions across a restart (file backend)', { skip: SKIP }, () => {
   it('a calibrated region keeps its model and stride; a pending one calibrates after the restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shimpack-scc-restart-'));

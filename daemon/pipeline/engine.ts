@@ -46,6 +46,8 @@ export class Engine {
   readonly spaces = new Map<string, RegionTable>([['', this.regions]]);
   /** Raw bytes of writes admitted but not yet stored (counted against --max-memory). */
   private pendingWriteBytes = 0;
+  /** Bytes pending context-codec (SCC) regions keep to fit their model from (also counted against --max-memory). */
+  private calibrationBytes = 0;
   readonly scheduler: LaneScheduler;
   readonly codecNames: string[] = CODECS.map((c) => c.name);
 
@@ -196,7 +198,9 @@ export class Engine {
     const p = region.pending;
     if (!p || len === 0) return;
     const rel = addr - region.base;
+    const keptBefore = p.keptBytes;
     p.add(data, rel);
+    this.calibrationBytes += p.keptBytes - keptBefore;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
     if (!p.ready) {
@@ -210,6 +214,7 @@ export class Engine {
       throw new ProtocolError('E_INTERNAL', `calibrating ${region.codec} from the first ${p.seen} bytes written failed: ${(e as Error).message}`);
     }
     region.pending = undefined;
+    this.calibrationBytes -= p.keptBytes;
     this.installModel(region, params);
     region.calibration = 'first-write';
     this.persist(region);
@@ -246,6 +251,10 @@ export class Engine {
     if (!region) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
     region.live = false;
     table.remove(region);
+    if (region.pending) {
+      this.calibrationBytes -= region.pending.keptBytes;
+      region.pending = undefined;
+    }
     // Requests admitted before the free still have jobs queued for the lanes:
     // they are answered in order (a read still sees an earlier write), so the
     // lanes keep the model, and the backend the blocks, until they are done.
@@ -257,10 +266,12 @@ export class Engine {
   write(req: WriteRequest, space = ''): Promise<void> {
     const len = req.data.length;
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
-    // Worst case the new blocks are stored raw: refuse before anything changes.
-    const held = this.backend.bytesHeld() + this.pendingWriteBytes;
-    if (len > 0 && held + len > this.config.maxMemory) {
-      throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${len} more would pass --max-memory ${this.config.maxMemory}`);
+    // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
+    const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes;
+    const pend = region.pending;
+    const more = len + (pend?.context ? Math.min(len, Math.max(0, pend.need - pend.keptBytes)) : 0);
+    if (len > 0 && held + more > this.config.maxMemory) {
+      throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
     }
     // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
     if (region.pending) this.calibrate(region, req.addr, len, req.data);
