@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type WebSocket from 'ws';
 import { type ShimpackClient, ShimpackError } from '../clients/ts/index.ts';
-import type { BlockPut } from '../daemon/backend/backend.ts';
+import type { BlockPut, BlockRef } from '../daemon/backend/backend.ts';
 import { InMemoryBackend } from '../daemon/backend/memory.ts';
 import { WorkerLaneExecutor, FAULT_MARKER } from '../daemon/lanes/worker-executor.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
@@ -61,14 +61,20 @@ class Shadow {
 }
 
 /**
- * Commits take a few milliseconds, as with a real store: a lane then often
- * holds batches that are answered but not yet committed when its worker
- * dies, the case where a replacement worker (with no cache of them) could
- * read stale blocks.
+ * Commits and reads take a few milliseconds, as with a real store: a lane
+ * then often holds batches that are answered but not yet committed when its
+ * worker dies (a replacement worker has no cache of them and could read
+ * stale blocks), and a batch is often still being built (its backend read
+ * under way) when it happens.
  */
-class SlowCommitBackend extends InMemoryBackend {
+class SlowBackend extends InMemoryBackend {
   override putMany(puts: readonly BlockPut[]): Promise<void> {
     return sleep(3).then(() => super.putMany(puts));
+  }
+  /** Reads answer late too, so a batch is often still being built when its lane's worker dies. */
+  override getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
+    const got = super.getMany(refs);
+    return sleep(2).then(() => got);
   }
 }
 
@@ -151,7 +157,7 @@ describe('a lane worker dies mid-block', () => {
     executor = new WorkerLaneExecutor(2, { exitOnMarker: true });
     executor.onLaneError = (lane, m) => laneMessages.push(`${lane}: ${m}`);
     // Small batches, several in flight: kills land on lanes holding answered-but-uncommitted batches too.
-    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3 }, { executor, backend: new SlowCommitBackend() });
+    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3 }, { executor, backend: new SlowBackend() });
   });
   after(async () => {
     await d.close();
