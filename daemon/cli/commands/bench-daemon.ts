@@ -77,10 +77,10 @@ export function registerBenchDaemonCommand(bench: Command): void {
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
-        const busy = Math.max(machine.loadAverageBefore, machine.loadAverageAfter);
+        // The figure after the run counts this run's own daemon and client too; only the one before tells of other work.
         process.stdout.write(
-          `machine: ${machine.cpus} CPUs, 1-min load average ${machine.loadAverageBefore.toFixed(2)} before, ${machine.loadAverageAfter.toFixed(2)} after` +
-            (busy > machine.cpus / 2 ? ' (other work was running: the figures are low and noisy)' : '') +
+          `machine: ${machine.cpus} CPUs, 1-min load average ${machine.loadAverageBefore.toFixed(2)} before the run (${machine.loadAverageAfter.toFixed(2)} after, this run included)` +
+            (machine.loadAverageBefore > machine.cpus / 2 ? '; other work was running: the figures are low and noisy' : '') +
             '\n',
         );
       }
