@@ -29,7 +29,8 @@ describe('daemon ops over the real socket', () => {
     it(`${codec}: writes of any length and alignment read back; unwritten bytes read as zero`, async () => {
       const base = 0x1000_0000_0000 + CODECS.findIndex((x) => x.name === codec) * 0x100_0000; // above 2^32
       const size = 50_000;
-      const r = await c.region({ name: `ops-${codec}`, base, size, dtype: 'int8', kind: 'weight', codec, blockBytes: 1024 });
+      // Every codec accepts a stride; scc needs one.
+      const r = await c.region({ name: `ops-${codec}`, base, size, dtype: 'int8', kind: 'weight', codec, blockBytes: 1024, stride: 16 });
       assert.equal(r.blockBytes, 1024);
       const model = new Uint8Array(size);
       const writes: [number, number][] = [[0, 1024], [1000, 3000], [4097, 1], [49_000, 1000], [7, 9000], [20_000, 20_000]];

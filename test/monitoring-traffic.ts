@@ -40,9 +40,9 @@ function pick(tensors: readonly TensorEntry[], kind: 'weight' | 'activation', dt
 export async function startTraffic(url: string): Promise<Traffic> {
   const ds = loadDataset(DATA_DIR);
   const sources = [
-    { suffix: 'weights', kind: 'weight' as const, dtype: 'int8' as const, data: readTensor(ds, pick(ds.tensors, 'weight', 'int8')) },
-    { suffix: 'acts', kind: 'activation' as const, dtype: 'uint8' as const, data: readTensor(ds, pick(ds.tensors, 'activation', 'uint8')) },
-  ];
+    { suffix: 'weights', kind: 'weight' as const, dtype: 'int8' as const, tensor: pick(ds.tensors, 'weight', 'int8') },
+    { suffix: 'acts', kind: 'activation' as const, dtype: 'uint8' as const, tensor: pick(ds.tensors, 'activation', 'uint8') },
+  ].map((s) => ({ ...s, data: readTensor(ds, s.tensor) }));
   const c = await ShimpackClient.connect(url, { client: 'monitoring-test' });
   const live: { name: string; codec: string; kind: string; base: number; data: Uint8Array }[] = [];
   let slot = 1;
@@ -51,7 +51,8 @@ export async function startTraffic(url: string): Promise<Traffic> {
       const name = `${codec}-${s.suffix}`;
       const base = slot++ * 0x100_0000;
       try {
-        await c.region({ name, base, size: s.data.length, dtype: s.dtype, kind: s.kind, codec: codec as WireCodec });
+        // shape + layout give scc its stride; the other codecs accept and ignore them.
+        await c.region({ name, base, size: s.data.length, dtype: s.dtype, kind: s.kind, codec: codec as WireCodec, shape: [...s.tensor.shape], layout: s.tensor.layout });
       } catch (e) {
         if ((e as { code?: string }).code === 'E_UNSUPPORTED') continue; // codec without this dtype
         throw e;
