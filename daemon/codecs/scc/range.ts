@@ -1,6 +1,20 @@
-import { corrupt, truncated } from '../errors.ts';
+import { type CodecError, corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import { offsetScratch } from './offsets.ts';
+import {
+  WASM_ERR_MEET,
+  WASM_ERR_OFFSETS_END,
+  WASM_ERR_OFFSET_RANGE,
+  WASM_ERR_PADDING,
+  WASM_ERR_TABLE,
+  WASM_MAX_SRC,
+  WASM_MAX_VALUES,
+  WASM_OK,
+  wasmAdaptiveDecoder,
+  wasmFits,
+} from './wasm/adaptive-wasm.ts';
+
+const wasm = wasmAdaptiveDecoder;
 
 /**
  * SCC blocks with adaptive tables: group symbols through a 32-bit range
@@ -197,8 +211,50 @@ function initialCode(src: Uint8Array): number {
  * Decode exactly out.length values with one configuration. `select` is
  * NO_SELECT or the already-read select bit (which the decoder re-applies to
  * its range). Throws CodecError on any inconsistency; never reads out of range.
+ *
+ * Uses the wasm SIMD decoder (wasm/decode.wat, bit-identical, several times
+ * faster) where the runtime has it and the block fits its buffers, else the
+ * JS reference below.
  */
 export function decodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
+  const n = out.length;
+  const len = src.length;
+  if (
+    wasm === null ||
+    n === 0 ||
+    len === 0 ||
+    n > WASM_MAX_VALUES ||
+    len > WASM_MAX_SRC ||
+    (select >= 0 && select !== src[0] >> 7) || // only the reference defines a select bit that disagrees with the block
+    !wasmFits(e)
+  ) {
+    decodeAdaptiveJs(e, cc, src, out, select);
+    return;
+  }
+  const rc = wasm.decode(e, cc, src, out, select);
+  if (rc !== WASM_OK) throw wasmError(rc);
+}
+
+/** The CodecError the JS reference throws for the same inconsistency. */
+function wasmError(rc: number): CodecError {
+  switch (rc) {
+    case WASM_ERR_TABLE:
+      return corrupt('SCC range-coder value is outside its table');
+    case WASM_ERR_OFFSETS_END:
+      return truncated('SCC offset stream ends early');
+    case WASM_ERR_OFFSET_RANGE:
+      return corrupt('SCC offset is outside its group');
+    case WASM_ERR_PADDING:
+      return corrupt('SCC offset padding bits are not zero');
+    case WASM_ERR_MEET:
+      return corrupt('SCC range-coder and offset streams do not meet: corrupt block');
+    default:
+      return corrupt(`SCC wasm decoder returned unknown code ${rc}`);
+  }
+}
+
+/** The reference adaptive decoder (and the fallback where wasm SIMD is missing). */
+export function decodeAdaptiveJs(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
   const n = out.length;
   const len = src.length;
   if (n === 0) {

@@ -1,0 +1,210 @@
+;; SCC adaptive block decoder (range.ts decodeAdaptiveJs is the reference:
+;; the same arithmetic, the same checks in the same order, bit for bit).
+;; Assembled by `npm run build:wasm` into decode-wasm.ts; never edit that file.
+;;
+;; Why wasm: per value the dual-rate update moves 2 x 16 estimators of the
+;; coded table; as two u16x8 vectors per estimator that is a handful of SIMD
+;; ops instead of a serial JS loop. The range coder stays 32-bit unsigned:
+;; code < range <= 2^32 - 1 holds before every division (the table check
+;; rejects anything else), so i32 div_u is the exact floor of range.ts.
+;;
+;; Memory (one 64 KiB page = 0x10000), filled by adaptive-wasm.ts:
+;;   0x00000 SRC   block bytes (at most 0x10000 - 8)
+;;   0x10000 OUT   decoded values (at most 0x10000)
+;;   0x20000 CC    channel class per block position (tap A = CC only)
+;;   0x30000 A     fast estimators, 16 tables x 16 groups x u16
+;;   0x30200 B     slow estimators, same shape
+;;   0x30400 Q     coding probabilities (A + B) >> 4, same shape
+;;   0x30600 TOT   per table the sum of its Q, i32
+;;   0x40000 engine slots, 4 KiB each (ENG_* offsets below)
+;; Engine slot: +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
+;;   +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16],
+;;   +1024 initial estimator u16[16 x 16], +1536 initial Q u16[16 x 16],
+;;   +2048 initial total i32[16].
+;;
+;; Result: 0 ok; 1 value outside its table; 2 offset stream ends early;
+;; 3 offset outside its group; 4 padding bits not zero; 5 streams do not meet.
+(module
+  (memory (export "memory") 6)
+
+  (func $decode (export "decode")
+    (param $n i32) (param $len i32) (param $eng i32) (param $tapA i32)
+    (param $dA i32) (param $dB i32) (param $nB i32) (param $S i32)
+    (param $tables i32) (param $select i32)
+    (result i32)
+    (local $code i32) (local $range i32) (local $p4 i32) (local $q i32)
+    (local $acc i32) (local $nb i32) (local $p i32)
+    (local $a i32) (local $b i32) (local $k i32) (local $base i32)
+    (local $tot i32) (local $r i32) (local $c i32)
+    (local $s i32) (local $f i32) (local $u i32) (local $ol i32) (local $off i32)
+    (local $mask0 v128) (local $mask1 v128)
+    (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+    (local $q0 v128) (local $q1 v128) (local $sum v128)
+
+    ;; block start: every table back to its initial estimators
+    (memory.copy (i32.const 0x30000) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
+    (memory.copy (i32.const 0x30200) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
+    (memory.copy (i32.const 0x30400) (i32.add (local.get $eng) (i32.const 1536)) (i32.shl (local.get $tables) (i32.const 5)))
+    (memory.copy (i32.const 0x30600) (i32.add (local.get $eng) (i32.const 2048)) (i32.shl (local.get $tables) (i32.const 2)))
+
+    ;; the first four bytes, big-endian (the caller zeroes 4 bytes past the block)
+    (local.set $code
+      (i32.or
+        (i32.or (i32.shl (i32.load8_u (i32.const 0)) (i32.const 24))
+                (i32.shl (i32.load8_u (i32.const 1)) (i32.const 16)))
+        (i32.or (i32.shl (i32.load8_u (i32.const 2)) (i32.const 8))
+                (i32.load8_u (i32.const 3)))))
+    (local.set $range (i32.const -1))
+    (local.set $p4 (i32.const 4))
+    (if (i32.ge_s (local.get $select) (i32.const 0))
+      (then
+        (local.set $code (i32.sub (local.get $code) (i32.shl (local.get $select) (i32.const 31))))
+        (local.set $range (i32.const 0x80000000))))
+    (local.set $q (local.get $len))
+
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $n)))
+        ;; context: tap A (CC or a value tap), tap B, 16 = before the block start
+        (local.set $a (i32.const 0))
+        (if (i32.eq (local.get $tapA) (i32.const 3))
+          (then (local.set $a (i32.load8_u offset=0x20000 (local.get $p))))
+          (else
+            (if (i32.gt_s (local.get $dA) (i32.const 0))
+              (then
+                (local.set $a
+                  (if (result i32) (i32.ge_s (local.get $p) (local.get $dA))
+                    (then (i32.load8_u (i32.add (local.get $eng)
+                            (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $dA))))))
+                    (else (i32.const 16))))))))
+        (local.set $b (i32.const 0))
+        (if (i32.gt_s (local.get $dB) (i32.const 0))
+          (then
+            (local.set $b
+              (if (result i32) (i32.ge_s (local.get $p) (local.get $dB))
+                (then (i32.load8_u (i32.add (local.get $eng)
+                        (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $dB))))))
+                (else (i32.const 16))))))
+        (local.set $k (i32.load8_u offset=256
+          (i32.add (local.get $eng) (i32.add (i32.mul (local.get $a) (local.get $nB)) (local.get $b)))))
+        (local.set $base (i32.shl (local.get $k) (i32.const 5)))
+
+        ;; range decoder: r = floor(range / total); the reference's
+        ;; t = floor(code / r) is never formed: t >= total <=> code >= r * total
+        ;; and c + f > t <=> r * (c + f) > code (no product exceeds range < 2^32)
+        (local.set $tot (i32.load offset=0x30600 (i32.shl (local.get $k) (i32.const 2))))
+        (if (i32.eqz (local.get $tot)) (then (return (i32.const 1))))
+        (local.set $r (i32.div_u (local.get $range) (local.get $tot)))
+        (if (i32.eqz (local.get $r)) (then (return (i32.const 1))))
+        (if (i32.ge_u (local.get $code) (i32.mul (local.get $r) (local.get $tot))) (then (return (i32.const 1))))
+        ;; the group: first s whose cumulative probability passes t
+        (local.set $c (i32.const 0))
+        (local.set $s (i32.const 0))
+        (block $found
+          (loop $search
+            (local.set $f (i32.load16_u offset=0x30400
+              (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1)))))
+            (br_if $found (i32.gt_u (i32.mul (local.get $r) (i32.add (local.get $c) (local.get $f))) (local.get $code)))
+            (local.set $c (i32.add (local.get $c) (local.get $f)))
+            (local.set $s (i32.add (local.get $s) (i32.const 1)))
+            (br $search)))
+        (local.set $code (i32.sub (local.get $code) (i32.mul (local.get $r) (local.get $c))))
+        (local.set $range (i32.mul (local.get $r) (local.get $f)))
+
+        ;; dual-rate update of table k: the coded lane moves up, every other decays
+        ;; (a decayed group with A < 32 and B < 256 is a fixed point, as in range.ts)
+        (local.set $mask0 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 0 1 2 3 4 5 6 7)))
+        (local.set $mask1 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 8 9 10 11 12 13 14 15)))
+        (local.set $a0 (v128.load offset=0x30000 (local.get $base)))
+        (local.set $a1 (v128.load offset=0x30010 (local.get $base)))
+        (local.set $b0 (v128.load offset=0x30200 (local.get $base)))
+        (local.set $b1 (v128.load offset=0x30210 (local.get $base)))
+        (local.set $a0 (v128.bitselect
+          (i16x8.add (local.get $a0) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a0)) (i32.const 5)))
+          (i16x8.sub (local.get $a0) (i16x8.shr_u (local.get $a0) (i32.const 5)))
+          (local.get $mask0)))
+        (local.set $a1 (v128.bitselect
+          (i16x8.add (local.get $a1) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a1)) (i32.const 5)))
+          (i16x8.sub (local.get $a1) (i16x8.shr_u (local.get $a1) (i32.const 5)))
+          (local.get $mask1)))
+        (local.set $b0 (v128.bitselect
+          (i16x8.add (local.get $b0) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b0)) (i32.const 8)))
+          (i16x8.sub (local.get $b0) (i16x8.shr_u (local.get $b0) (i32.const 8)))
+          (local.get $mask0)))
+        (local.set $b1 (v128.bitselect
+          (i16x8.add (local.get $b1) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b1)) (i32.const 8)))
+          (i16x8.sub (local.get $b1) (i16x8.shr_u (local.get $b1) (i32.const 8)))
+          (local.get $mask1)))
+        (v128.store offset=0x30000 (local.get $base) (local.get $a0))
+        (v128.store offset=0x30010 (local.get $base) (local.get $a1))
+        (v128.store offset=0x30200 (local.get $base) (local.get $b0))
+        (v128.store offset=0x30210 (local.get $base) (local.get $b1))
+        ;; Q = (A + B) >> 4 without u16 overflow (A + B may reach 2^16):
+        ;; floor((A + B) / 2) = avgr_u(A, B) - ((A ^ B) & 1), then >> 3;
+        ;; floored at 1 for a non-empty group (never binds: A, B >= 8 there)
+        (local.set $q0 (i16x8.max_u
+          (i16x8.shr_u
+            (i16x8.sub (i16x8.avgr_u (local.get $a0) (local.get $b0))
+                       (v128.and (v128.xor (local.get $a0) (local.get $b0)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
+            (i32.const 3))
+          (v128.load offset=960 (local.get $eng))))
+        (local.set $q1 (i16x8.max_u
+          (i16x8.shr_u
+            (i16x8.sub (i16x8.avgr_u (local.get $a1) (local.get $b1))
+                       (v128.and (v128.xor (local.get $a1) (local.get $b1)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
+            (i32.const 3))
+          (v128.load offset=976 (local.get $eng))))
+        (v128.store offset=0x30400 (local.get $base) (local.get $q0))
+        (v128.store offset=0x30410 (local.get $base) (local.get $q1))
+        ;; the table total: each Q <= 2^12, so the pairwise u16 sums fit
+        (local.set $sum (i32x4.extadd_pairwise_i16x8_u (i16x8.add (local.get $q0) (local.get $q1))))
+        (local.set $sum (i32x4.add (local.get $sum) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sum) (local.get $sum))))
+        (i32.store offset=0x30600 (i32.shl (local.get $k) (i32.const 2))
+          (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum))))
+
+        ;; renormalise: reads past the block end give 0
+        (block $normal
+          (loop $shift
+            (br_if $normal (i32.ge_u (local.get $range) (i32.const 0x1000000)))
+            (local.set $range (i32.shl (local.get $range) (i32.const 8)))
+            (local.set $code (i32.or (i32.shl (local.get $code) (i32.const 8))
+              (if (result i32) (i32.lt_s (local.get $p4) (local.get $len))
+                (then (i32.load8_u (local.get $p4)))
+                (else (i32.const 0)))))
+            (local.set $p4 (i32.add (local.get $p4) (i32.const 1)))
+            (br $shift)))
+
+        ;; offset bits, read backwards from the block end
+        (local.set $u (i32.load offset=768 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+        (local.set $ol (i32.load offset=896 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+        (if (i32.gt_s (local.get $ol) (i32.const 0))
+          (then
+            (if (i32.lt_s (local.get $nb) (local.get $ol))
+              (then
+                (if (i32.le_s (local.get $q) (i32.const 0)) (then (return (i32.const 2))))
+                (local.set $q (i32.sub (local.get $q) (i32.const 1)))
+                (local.set $acc (i32.or (i32.shl (local.get $acc) (i32.const 8)) (i32.load8_u (local.get $q))))
+                (local.set $nb (i32.add (local.get $nb) (i32.const 8)))))
+            (local.set $nb (i32.sub (local.get $nb) (local.get $ol)))
+            (local.set $off (i32.and (i32.shr_s (local.get $acc) (local.get $nb))
+              (i32.sub (i32.shl (i32.const 1) (local.get $ol)) (i32.const 1))))
+            (if (i32.ge_u (local.get $off)
+                  (i32.load offset=832 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+              (then (return (i32.const 3))))
+            (local.set $u (i32.add (local.get $u) (local.get $off)))))
+        ;; predictor: x[i] = u + x[i - S] (mod 256)
+        (if (i32.and (i32.gt_s (local.get $S) (i32.const 0)) (i32.ge_s (local.get $p) (local.get $S)))
+          (then (local.set $u (i32.add (local.get $u)
+                  (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $S)))))))
+        (i32.store8 offset=0x10000 (local.get $p) (local.get $u))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next)))
+
+    (if (i32.and (local.get $acc) (i32.sub (i32.shl (i32.const 1) (local.get $nb)) (i32.const 1)))
+      (then (return (i32.const 4))))
+    ;; the encoder's range-coder bytes end 2 or 3 bytes before the decoder's reads
+    (if (i32.or (i32.lt_s (local.get $q) (i32.sub (local.get $p4) (i32.const 3)))
+                (i32.gt_s (local.get $q) (i32.sub (local.get $p4) (i32.const 2))))
+      (then (return (i32.const 5))))
+    (i32.const 0))
+)
