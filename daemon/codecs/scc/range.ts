@@ -10,6 +10,7 @@ import {
   WASM_MAX_SRC,
   WASM_MAX_VALUES,
   WASM_OK,
+  WASM_UNSUPPORTED,
   wasmAdaptiveDecoder,
   wasmFits,
 } from './wasm/adaptive-wasm.ts';
@@ -232,7 +233,8 @@ export function decodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: 
     return;
   }
   const rc = wasm.decode(e, cc, src, out, select);
-  if (rc !== WASM_OK) throw wasmError(rc);
+  if (rc === WASM_UNSUPPORTED) decodeAdaptiveJs(e, cc, src, out, select);
+  else if (rc !== WASM_OK) throw wasmError(rc);
 }
 
 /** The CodecError the JS reference throws for the same inconsistency. */

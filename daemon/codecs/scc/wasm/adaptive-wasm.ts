@@ -31,6 +31,8 @@ export const WASM_ERR_OFFSETS_END = 2;
 export const WASM_ERR_OFFSET_RANGE = 3;
 export const WASM_ERR_PADDING = 4;
 export const WASM_ERR_MEET = 5;
+/** A table total beyond the reciprocal table: decode with the JS reference instead. */
+export const WASM_UNSUPPORTED = 6;
 
 type DecodeFn = (n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number) => number;
 
@@ -84,8 +86,12 @@ function compile(): WasmAdaptiveDecoder | null {
     words.set(e.groupOl, 32);
     new Uint16Array(memory.buffer, at + 960, 16).set(e.live);
     new Uint16Array(memory.buffer, at + 1024, 256).set(e.init);
-    new Uint16Array(memory.buffer, at + 1536, 256).set(e.initQ);
-    new Int32Array(memory.buffer, at + 2048, 16).set(e.initTotal);
+    // initial P per table: 8 zero u16, then the inclusive prefix sums of initQ
+    const prefix = new Uint16Array(memory.buffer, at + 1536, 16 * 24);
+    for (let t = 0; t < e.tables; t++) {
+      let acc = 0;
+      for (let g = 0; g < 16; g++) prefix[t * 24 + 8 + g] = acc += e.initQ[t * 16 + g];
+    }
     owner[slot] = e;
     slotOf.set(e, slot);
     return at;
@@ -109,7 +115,27 @@ function compile(): WasmAdaptiveDecoder | null {
 /** The per-thread wasm decoder, or null where WebAssembly SIMD is unavailable (or SHIMPACK_SCC_WASM=0). */
 export const wasmAdaptiveDecoder: WasmAdaptiveDecoder | null = compile();
 
-/** Whether an engine's tables fit the wasm layout (always, for engines buildEngine makes). */
+/**
+ * Whether an engine fits the wasm layout: ≤ 16 tables, and estimators that
+ * start summing to at most INIT_SUM_LIMIT per table (always, for tables whose
+ * counts sum to 1024: 2^15 plus the floors). The decay only shrinks a sum
+ * above its fixed point (about 2^15 + 465 for A, 2^15 + 3825 for B), so the
+ * table totals (A + B) >> 4 stay below 5000 and u16 prefix sums are exact.
+ */
+const INIT_SUM_LIMIT = 40000;
+
+const fits = new WeakMap<Engine, boolean>();
+
 export function wasmFits(e: Engine): boolean {
-  return e.tables <= 16 && e.map.length <= 512 && e.init.length <= 256 && e.initTotal.length <= 16 && e.ctxClass.length >= 256;
+  let ok = fits.get(e);
+  if (ok === undefined) {
+    ok = e.tables <= 16 && e.map.length <= 512 && e.init.length <= 256 && e.ctxClass.length >= 256;
+    for (let t = 0; ok && t < e.tables; t++) {
+      let sum = 0;
+      for (let g = 0; g < 16; g++) sum += e.init[t * 16 + g];
+      ok = sum <= INIT_SUM_LIMIT;
+    }
+    fits.set(e, ok);
+  }
+  return ok;
 }

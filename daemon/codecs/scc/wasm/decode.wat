@@ -14,16 +14,22 @@
 ;;   0x20000 CC    channel class per block position (tap A = CC only)
 ;;   0x30000 A     fast estimators, 16 tables x 16 groups x u16
 ;;   0x30200 B     slow estimators, same shape
-;;   0x30400 Q     coding probabilities (A + B) >> 4, same shape
-;;   0x30600 TOT   per table the sum of its Q, i32
-;;   0x40000 engine slots, 4 KiB each (ENG_* offsets below)
+;;   0x30ff0       a zero byte, read in place of bytes outside the block
+;;   0x30400 P     per table 48 bytes: 8 x u16 zero, then the inclusive prefix
+;;                 sums of the coding probabilities Q = (A + B) >> 4 (u16 x 16),
+;;                 so P[-1] = 0 and P[15] is the table total
+;;   0x40000 engine slots, 4 KiB each (offsets below)
 ;; Engine slot: +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
 ;;   +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16],
-;;   +1024 initial estimator u16[16 x 16], +1536 initial Q u16[16 x 16],
-;;   +2048 initial total i32[16].
+;;   +1024 initial estimator u16[16 x 16], +1536 initial P (16 x 48 bytes).
+;; The totals stay far below 2^16 (the estimators of a table sum to about
+;; 2^15 each and the decay only shrinks an excess; adaptive-wasm.ts checks the
+;; initial sums), so u16 prefix sums are exact.
 ;;
 ;; Result: 0 ok; 1 value outside its table; 2 offset stream ends early;
-;; 3 offset outside its group; 4 padding bits not zero; 5 streams do not meet.
+;; 3 offset outside its group; 4 padding bits not zero; 5 streams do not meet;
+;; 6 a table total of 8192 or more (never for a checked engine: the caller
+;; then decodes with the JS reference).
 (module
   (memory (export "memory") 6)
 
@@ -35,17 +41,16 @@
     (local $code i32) (local $range i32) (local $p4 i32) (local $q i32)
     (local $acc i32) (local $nb i32) (local $p i32)
     (local $a i32) (local $b i32) (local $k i32) (local $base i32)
-    (local $tot i32) (local $r i32) (local $c i32)
-    (local $s i32) (local $f i32) (local $u i32) (local $ol i32) (local $off i32)
+    (local $tot i32) (local $r i32) (local $t i32) (local $c i32) (local $pk i32)
+    (local $s i32) (local $f i32) (local $u i32) (local $ol i32) (local $off i32) (local $sh i32) (local $w i32) (local $refill i32)
     (local $mask0 v128) (local $mask1 v128)
     (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
-    (local $q0 v128) (local $q1 v128) (local $sum v128)
+    (local $q0 v128) (local $q1 v128) (local $p0 v128) (local $p1 v128)
 
     ;; block start: every table back to its initial estimators
     (memory.copy (i32.const 0x30000) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
     (memory.copy (i32.const 0x30200) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
-    (memory.copy (i32.const 0x30400) (i32.add (local.get $eng) (i32.const 1536)) (i32.shl (local.get $tables) (i32.const 5)))
-    (memory.copy (i32.const 0x30600) (i32.add (local.get $eng) (i32.const 2048)) (i32.shl (local.get $tables) (i32.const 2)))
+    (memory.copy (i32.const 0x30400) (i32.add (local.get $eng) (i32.const 1536)) (i32.mul (local.get $tables) (i32.const 48)))
 
     ;; the first four bytes, big-endian (the caller zeroes 4 bytes past the block)
     (local.set $code
@@ -89,25 +94,23 @@
           (i32.add (local.get $eng) (i32.add (i32.mul (local.get $a) (local.get $nB)) (local.get $b)))))
         (local.set $base (i32.shl (local.get $k) (i32.const 5)))
 
-        ;; range decoder: r = floor(range / total); the reference's
-        ;; t = floor(code / r) is never formed: t >= total <=> code >= r * total
-        ;; and c + f > t <=> r * (c + f) > code (no product exceeds range < 2^32)
-        (local.set $tot (i32.load offset=0x30600 (i32.shl (local.get $k) (i32.const 2))))
+        ;; range decoder: r = floor(range / total), t = floor(code / r); the
+        ;; group is the first s with P[s] > t, i.e. the number of P[j] <= t
+        (local.set $pk (i32.mul (local.get $k) (i32.const 48)))
+        (local.set $p0 (v128.load offset=0x30410 (local.get $pk)))
+        (local.set $p1 (v128.load offset=0x30420 (local.get $pk)))
+        (local.set $tot (i16x8.extract_lane_u 7 (local.get $p1)))
         (if (i32.eqz (local.get $tot)) (then (return (i32.const 1))))
+        (if (i32.ge_u (local.get $tot) (i32.const 8192)) (then (return (i32.const 6))))
         (local.set $r (i32.div_u (local.get $range) (local.get $tot)))
-        (if (i32.eqz (local.get $r)) (then (return (i32.const 1))))
-        (if (i32.ge_u (local.get $code) (i32.mul (local.get $r) (local.get $tot))) (then (return (i32.const 1))))
-        ;; the group: first s whose cumulative probability passes t
-        (local.set $c (i32.const 0))
-        (local.set $s (i32.const 0))
-        (block $found
-          (loop $search
-            (local.set $f (i32.load16_u offset=0x30400
-              (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1)))))
-            (br_if $found (i32.gt_u (i32.mul (local.get $r) (i32.add (local.get $c) (local.get $f))) (local.get $code)))
-            (local.set $c (i32.add (local.get $c) (local.get $f)))
-            (local.set $s (i32.add (local.get $s) (i32.const 1)))
-            (br $search)))
+        (local.set $t (i32.div_u (local.get $code) (local.get $r)))
+        (if (i32.ge_u (local.get $t) (local.get $tot)) (then (return (i32.const 1))))
+        (local.set $s (i32.add
+          (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p0) (i16x8.splat (local.get $t)))))
+          (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p1) (i16x8.splat (local.get $t)))))))
+        (local.set $c (i32.load16_u offset=0x3040e (i32.add (local.get $pk) (i32.shl (local.get $s) (i32.const 1)))))
+        (local.set $f (i32.sub (i32.load16_u offset=0x30410 (i32.add (local.get $pk) (i32.shl (local.get $s) (i32.const 1))))
+                               (local.get $c)))
         (local.set $code (i32.sub (local.get $code) (i32.mul (local.get $r) (local.get $c))))
         (local.set $range (i32.mul (local.get $r) (local.get $f)))
 
@@ -140,58 +143,63 @@
         (v128.store offset=0x30200 (local.get $base) (local.get $b0))
         (v128.store offset=0x30210 (local.get $base) (local.get $b1))
         ;; Q = (A + B) >> 4 without u16 overflow (A + B may reach 2^16):
-        ;; floor((A + B) / 2) = avgr_u(A, B) - ((A ^ B) & 1), then >> 3;
-        ;; floored at 1 for a non-empty group (never binds: A, B >= 8 there)
-        (local.set $q0 (i16x8.max_u
+        ;; floor((A + B) / 2) = avgr_u(A, B) - ((A ^ B) & 1), then >> 3. The
+        ;; reference floors Q at 1 for a non-empty group; that never binds
+        ;; (A, B start >= 8, and decay stops at 31 and 255), and an empty
+        ;; group stays at A = B = Q = 0
+        (local.set $q0
           (i16x8.shr_u
             (i16x8.sub (i16x8.avgr_u (local.get $a0) (local.get $b0))
                        (v128.and (v128.xor (local.get $a0) (local.get $b0)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
-            (i32.const 3))
-          (v128.load offset=960 (local.get $eng))))
-        (local.set $q1 (i16x8.max_u
+            (i32.const 3)))
+        (local.set $q1
           (i16x8.shr_u
             (i16x8.sub (i16x8.avgr_u (local.get $a1) (local.get $b1))
                        (v128.and (v128.xor (local.get $a1) (local.get $b1)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
-            (i32.const 3))
-          (v128.load offset=976 (local.get $eng))))
-        (v128.store offset=0x30400 (local.get $base) (local.get $q0))
-        (v128.store offset=0x30410 (local.get $base) (local.get $q1))
-        ;; the table total: each Q <= 2^12, so the pairwise u16 sums fit
-        (local.set $sum (i32x4.extadd_pairwise_i16x8_u (i16x8.add (local.get $q0) (local.get $q1))))
-        (local.set $sum (i32x4.add (local.get $sum) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $sum) (local.get $sum))))
-        (i32.store offset=0x30600 (i32.shl (local.get $k) (i32.const 2))
-          (i32.add (i32x4.extract_lane 0 (local.get $sum)) (i32x4.extract_lane 1 (local.get $sum))))
+            (i32.const 3)))
+        ;; inclusive prefix sums (three lane shifts per vector), then P1 += P0[7]
+        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 0 1 2 3 4 5 6 7 8 9 10 11 12 13 (local.get $q0) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 0 1 2 3 4 5 6 7 8 9 10 11 12 13 (local.get $q1) (v128.const i32x4 0 0 0 0))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 18 19 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $q0) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 18 19 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $q1) (v128.const i32x4 0 0 0 0))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 18 19 20 21 22 23 0 1 2 3 4 5 6 7 (local.get $q0) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 18 19 20 21 22 23 0 1 2 3 4 5 6 7 (local.get $q1) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 14 15 14 15 14 15 14 15 14 15 14 15 14 15 14 15 (local.get $q0) (local.get $q0))))
+        (v128.store offset=0x30410 (local.get $pk) (local.get $q0))
+        (v128.store offset=0x30420 (local.get $pk) (local.get $q1))
 
-        ;; renormalise: reads past the block end give 0
-        (block $normal
-          (loop $shift
-            (br_if $normal (i32.ge_u (local.get $range) (i32.const 0x1000000)))
-            (local.set $range (i32.shl (local.get $range) (i32.const 8)))
-            (local.set $code (i32.or (i32.shl (local.get $code) (i32.const 8))
-              (if (result i32) (i32.lt_s (local.get $p4) (local.get $len))
-                (then (i32.load8_u (local.get $p4)))
-                (else (i32.const 0)))))
-            (local.set $p4 (i32.add (local.get $p4) (i32.const 1)))
-            (br $shift)))
+        ;; renormalise without branches (a mispredicted branch per value costs
+        ;; more than the work): range >= r >= 2^24 / 8191 needs at most two
+        ;; bytes, as many as clz(range) / 8; reads past the block end give 0
+        (local.set $sh (i32.shl (i32.shr_u (i32.clz (local.get $range)) (i32.const 3)) (i32.const 3)))
+        (local.set $w (i32.or
+          (i32.shl (i32.load8_u (select (local.get $p4) (i32.const 0x30ff0) (i32.lt_s (local.get $p4) (local.get $len)))) (i32.const 8))
+          (i32.load8_u (select (i32.add (local.get $p4) (i32.const 1)) (i32.const 0x30ff0)
+                               (i32.lt_s (i32.add (local.get $p4) (i32.const 1)) (local.get $len))))))
+        (local.set $range (i32.shl (local.get $range) (local.get $sh)))
+        (local.set $code (i32.or (i32.shl (local.get $code) (local.get $sh))
+                                 (i32.shr_u (local.get $w) (i32.sub (i32.const 16) (local.get $sh)))))
+        (local.set $p4 (i32.add (local.get $p4) (i32.shr_u (local.get $sh) (i32.const 3))))
 
-        ;; offset bits, read backwards from the block end
+        ;; offset bits, read backwards from the block end, also without branches:
+        ;; a group of offset length 0 reads nothing and gives offset 0
         (local.set $u (i32.load offset=768 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
         (local.set $ol (i32.load offset=896 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
-        (if (i32.gt_s (local.get $ol) (i32.const 0))
-          (then
-            (if (i32.lt_s (local.get $nb) (local.get $ol))
-              (then
-                (if (i32.le_s (local.get $q) (i32.const 0)) (then (return (i32.const 2))))
-                (local.set $q (i32.sub (local.get $q) (i32.const 1)))
-                (local.set $acc (i32.or (i32.shl (local.get $acc) (i32.const 8)) (i32.load8_u (local.get $q))))
-                (local.set $nb (i32.add (local.get $nb) (i32.const 8)))))
-            (local.set $nb (i32.sub (local.get $nb) (local.get $ol)))
-            (local.set $off (i32.and (i32.shr_s (local.get $acc) (local.get $nb))
-              (i32.sub (i32.shl (i32.const 1) (local.get $ol)) (i32.const 1))))
-            (if (i32.ge_u (local.get $off)
-                  (i32.load offset=832 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
-              (then (return (i32.const 3))))
-            (local.set $u (i32.add (local.get $u) (local.get $off)))))
+        (local.set $refill (i32.lt_s (local.get $nb) (local.get $ol)))
+        (if (i32.and (local.get $refill) (i32.le_s (local.get $q) (i32.const 0))) (then (return (i32.const 2))))
+        (local.set $q (i32.sub (local.get $q) (local.get $refill)))
+        (local.set $acc (select
+          (i32.or (i32.shl (local.get $acc) (i32.const 8)) (i32.load8_u (select (local.get $q) (i32.const 0x30ff0) (local.get $refill))))
+          (local.get $acc)
+          (local.get $refill)))
+        (local.set $nb (i32.sub (i32.add (local.get $nb) (i32.shl (local.get $refill) (i32.const 3))) (local.get $ol)))
+        (local.set $off (i32.and (i32.shr_s (local.get $acc) (local.get $nb))
+          (i32.sub (i32.shl (i32.const 1) (local.get $ol)) (i32.const 1))))
+        ;; (a coded group is never empty, so offset 0 always passes)
+        (if (i32.ge_u (local.get $off)
+              (i32.load offset=832 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+          (then (return (i32.const 3))))
+        (local.set $u (i32.add (local.get $u) (local.get $off)))
         ;; predictor: x[i] = u + x[i - S] (mod 256)
         (if (i32.and (i32.gt_s (local.get $S) (i32.const 0)) (i32.ge_s (local.get $p) (local.get $S)))
           (then (local.set $u (i32.add (local.get $u)
