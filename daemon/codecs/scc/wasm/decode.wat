@@ -157,13 +157,14 @@
             (i16x8.sub (i16x8.avgr_u (local.get $a1) (local.get $b1))
                        (v128.and (v128.xor (local.get $a1) (local.get $b1)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
             (i32.const 3)))
-        ;; inclusive prefix sums (three lane shifts per vector), then P1 += P0[7]
-        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 0 1 2 3 4 5 6 7 8 9 10 11 12 13 (local.get $q0) (v128.const i32x4 0 0 0 0))))
-        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 0 1 2 3 4 5 6 7 8 9 10 11 12 13 (local.get $q1) (v128.const i32x4 0 0 0 0))))
-        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 18 19 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $q0) (v128.const i32x4 0 0 0 0))))
-        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 18 19 0 1 2 3 4 5 6 7 8 9 10 11 (local.get $q1) (v128.const i32x4 0 0 0 0))))
-        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 18 19 20 21 22 23 0 1 2 3 4 5 6 7 (local.get $q0) (v128.const i32x4 0 0 0 0))))
-        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 18 19 20 21 22 23 0 1 2 3 4 5 6 7 (local.get $q1) (v128.const i32x4 0 0 0 0))))
+        ;; inclusive prefix sums: within each 4-lane half by two 64-bit shifts,
+        ;; then the lower half's last lane into the upper half, then P1 += P0[7]
+        (local.set $q0 (i16x8.add (local.get $q0) (i64x2.shl (local.get $q0) (i32.const 16))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i64x2.shl (local.get $q1) (i32.const 16))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i64x2.shl (local.get $q0) (i32.const 32))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i64x2.shl (local.get $q1) (i32.const 32))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q0) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q1) (v128.const i32x4 0 0 0 0))))
         (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 14 15 14 15 14 15 14 15 14 15 14 15 14 15 14 15 (local.get $q0) (local.get $q0))))
         (v128.store offset=0x30410 (local.get $pk) (local.get $q0))
         (v128.store offset=0x30420 (local.get $pk) (local.get $q1))
