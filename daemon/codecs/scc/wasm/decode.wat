@@ -114,30 +114,20 @@
         (local.set $code (i32.sub (local.get $code) (i32.mul (local.get $r) (local.get $c))))
         (local.set $range (i32.mul (local.get $r) (local.get $f)))
 
-        ;; dual-rate update of table k: the coded lane moves up, every other decays
-        ;; (a decayed group with A < 32 and B < 256 is a fixed point, as in range.ts)
+        ;; dual-rate update of table k: every lane decays, v - (v >> shift), and
+        ;; the coded lane adds the difference to its increment,
+        ;; v + ((2^15 - v) >> shift) (a decayed group with A < 32 and B < 256 is
+        ;; a fixed point, so decaying all 16 lanes equals range.ts's active list)
         (local.set $mask0 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 0 1 2 3 4 5 6 7)))
         (local.set $mask1 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 8 9 10 11 12 13 14 15)))
         (local.set $a0 (v128.load offset=0x30000 (local.get $base)))
         (local.set $a1 (v128.load offset=0x30010 (local.get $base)))
         (local.set $b0 (v128.load offset=0x30200 (local.get $base)))
         (local.set $b1 (v128.load offset=0x30210 (local.get $base)))
-        (local.set $a0 (v128.bitselect
-          (i16x8.add (local.get $a0) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a0)) (i32.const 5)))
-          (i16x8.sub (local.get $a0) (i16x8.shr_u (local.get $a0) (i32.const 5)))
-          (local.get $mask0)))
-        (local.set $a1 (v128.bitselect
-          (i16x8.add (local.get $a1) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a1)) (i32.const 5)))
-          (i16x8.sub (local.get $a1) (i16x8.shr_u (local.get $a1) (i32.const 5)))
-          (local.get $mask1)))
-        (local.set $b0 (v128.bitselect
-          (i16x8.add (local.get $b0) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b0)) (i32.const 8)))
-          (i16x8.sub (local.get $b0) (i16x8.shr_u (local.get $b0) (i32.const 8)))
-          (local.get $mask0)))
-        (local.set $b1 (v128.bitselect
-          (i16x8.add (local.get $b1) (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b1)) (i32.const 8)))
-          (i16x8.sub (local.get $b1) (i16x8.shr_u (local.get $b1) (i32.const 8)))
-          (local.get $mask1)))
+        (local.set $a0 (i16x8.add (i16x8.sub (local.get $a0) (i16x8.shr_u (local.get $a0) (i32.const 5))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a0)) (i32.const 5)) (i16x8.shr_u (local.get $a0) (i32.const 5))))))
+        (local.set $a1 (i16x8.add (i16x8.sub (local.get $a1) (i16x8.shr_u (local.get $a1) (i32.const 5))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a1)) (i32.const 5)) (i16x8.shr_u (local.get $a1) (i32.const 5))))))
+        (local.set $b0 (i16x8.add (i16x8.sub (local.get $b0) (i16x8.shr_u (local.get $b0) (i32.const 8))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b0)) (i32.const 8)) (i16x8.shr_u (local.get $b0) (i32.const 8))))))
+        (local.set $b1 (i16x8.add (i16x8.sub (local.get $b1) (i16x8.shr_u (local.get $b1) (i32.const 8))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b1)) (i32.const 8)) (i16x8.shr_u (local.get $b1) (i32.const 8))))))
         (v128.store offset=0x30000 (local.get $base) (local.get $a0))
         (v128.store offset=0x30010 (local.get $base) (local.get $a1))
         (v128.store offset=0x30200 (local.get $base) (local.get $b0))
