@@ -3,21 +3,24 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CodecError } from '../daemon/codecs/errors.ts';
-import { NO_SELECT, encodeBlockWith, maxBlockBytes } from '../daemon/codecs/scc/coder.ts';
+import { NO_SELECT, decodeBlockWith, encodeBlockWith, maxBlockBytes } from '../daemon/codecs/scc/coder.ts';
 import { buildEngine, ccPositions, type Engine } from '../daemon/codecs/scc/engine.ts';
-import { ACT_P, ACT_Q, WEIGHT_NEIGHBOURS, sccModelFromHistogram, sccModelWith, sccParamsOf, type ConfigPlan } from '../daemon/codecs/scc/index.ts';
-import { decodeAdaptive, decodeAdaptiveJs } from '../daemon/codecs/scc/range.ts';
+import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelFromHistogram, sccModelWith, sccParamsOf, type ConfigPlan } from '../daemon/codecs/scc/index.ts';
+import { decodeAdaptiveJs } from '../daemon/codecs/scc/range.ts';
+import { decodeStatic } from '../daemon/codecs/scc/rans.ts';
 import { GENERATED_FILE, WAT_FILE, assembleWat, generatedSource } from '../daemon/codecs/scc/wasm/assemble.ts';
-import { WASM_OK, wasmAdaptiveDecoder } from '../daemon/codecs/scc/wasm/adaptive-wasm.ts';
+import { WASM_OK, wasmDecoder } from '../daemon/codecs/scc/wasm/decoder.ts';
 import { strideFromShape } from '../daemon/codecs/stride.ts';
 import { loadDataset, readTensor, tensorClass } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
 
-// The wasm SIMD adaptive decoder (daemon/codecs/scc/wasm/decode.wat) against
-// the JS reference (range.ts decodeAdaptiveJs): the same bytes for every
-// adaptive configuration, the same CodecError for every broken block.
+// The wasm SCC decoders (daemon/codecs/scc/wasm/decode.wat) against the JS
+// references (range.ts decodeAdaptiveJs, rans.ts decodeStatic): the same
+// bytes for every configuration, the same CodecError for every broken block.
 
 const ADAPTIVE_PLANS: readonly ConfigPlan[] = [ACT_P, ACT_Q, WEIGHT_NEIGHBOURS];
+const STATIC_PLANS: readonly ConfigPlan[] = [WEIGHT_CC, ORDER0];
+const PLANS = [...ADAPTIVE_PLANS, ...STATIC_PLANS];
 const BLOCK = 4096;
 
 type Outcome = { ok: true; bytes: Buffer } | { ok: false; code: string; message: string };
@@ -32,12 +35,13 @@ function run(decode: () => void, out: Uint8Array): Outcome {
   }
 }
 
-/** Decode one block both ways (the wasm path through decodeAdaptive, as the codec does) and compare. */
+/** Decode one block both ways (the wasm path through decodeBlockWith, as the codec does) and compare. */
 function compareBlock(e: Engine, cc: Uint8Array, blk: Uint8Array, n: number, select: number, what: string): Outcome {
   const outJs = new Uint8Array(n);
   const outWasm = new Uint8Array(n);
-  const js = run(() => decodeAdaptiveJs(e, cc, blk, outJs, select), outJs);
-  const wasm = run(() => decodeAdaptive(e, cc, blk, outWasm, select), outWasm);
+  const reference = e.adaptive ? decodeAdaptiveJs : decodeStatic;
+  const js = run(() => reference(e, cc, blk, outJs, select), outJs);
+  const wasm = run(() => decodeBlockWith(e, cc, blk, outWasm, select), outWasm);
   assert.deepEqual(wasm, js, what);
   return js;
 }
@@ -62,9 +66,9 @@ function roundTripBoth(data: Uint8Array, e: Engine, cc: Uint8Array, select: numb
   return blocks;
 }
 
-describe('scc wasm adaptive decoder', () => {
+describe('scc wasm block decoders', () => {
   it('is available on this Node (WebAssembly SIMD)', () => {
-    assert.notEqual(wasmAdaptiveDecoder, null);
+    assert.notEqual(wasmDecoder, null);
   });
 
   it('the committed decode-wasm.ts is what decode.wat assembles to', async () => {
@@ -83,11 +87,11 @@ describe('scc wasm adaptive decoder', () => {
         })
       : [];
 
-    it('decodes every adaptive configuration to the same bytes as the reference', () => {
+    it('decodes every configuration to the same bytes as the reference', () => {
       for (const t of picks) {
         const data = readTensor(ds!, t).subarray(0, 24 * BLOCK);
         const stride = strideFromShape(t.shape, t.layout);
-        for (const plan of ADAPTIVE_PLANS) {
+        for (const plan of PLANS) {
           const { engines, cc } = enginesOf(sccModelWith(data, t.dtype, stride, [plan]));
           roundTripBoth(data, engines[0], cc, NO_SELECT, `${t.file} ${plan.name}`);
         }
@@ -111,7 +115,7 @@ describe('scc wasm adaptive decoder', () => {
       for (const t of picks.slice(0, 4)) {
         const data = readTensor(ds!, t).subarray(0, 8 * BLOCK);
         const stride = strideFromShape(t.shape, t.layout);
-        for (const plan of ADAPTIVE_PLANS) {
+        for (const plan of PLANS) {
           const { engines, cc } = enginesOf(sccModelWith(data, t.dtype, stride, [plan]));
           const blocks = roundTripBoth(data, engines[0], cc, NO_SELECT, `${t.file} ${plan.name}`);
           for (const blk of blocks) {
@@ -137,13 +141,13 @@ describe('scc wasm adaptive decoder', () => {
           }
         }
       }
-      // The mutations reach several distinct checks, so the comparison means something.
-      assert.ok(seen.size >= 4, `only these outcomes were reached: ${[...seen].join(' | ')}`);
+      // The mutations reach many distinct checks, so the comparison means something.
+      assert.ok(seen.size >= 9, `only these outcomes were reached: ${[...seen].join(' | ')}`);
     });
   });
 
   it('matches the reference on random tensors: any stride (1, > block), both dtypes, short blocks, corrupted blocks', () => {
-    const plans = [...ADAPTIVE_PLANS, 'switch' as const];
+    const plans = [...PLANS, 'switch' as const];
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 * BLOCK + 700 }),
@@ -179,11 +183,11 @@ describe('scc wasm adaptive decoder', () => {
     );
   });
 
-  it('the wasm decoder writes nothing on failure and leaves the output to the caller', () => {
+  it('the wasm decoder writes nothing on failure, leaving the output to the caller', () => {
     const data = new Uint8Array(BLOCK).map((_, i) => (i * 7) & 255);
     const { engines, cc } = enginesOf(sccModelWith(data, 'uint8', 16, [ACT_P]));
     const out = new Uint8Array(BLOCK).fill(9);
-    const rc = wasmAdaptiveDecoder!.decode(engines[0], cc, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff), out, NO_SELECT);
+    const rc = wasmDecoder!.adaptive(engines[0], cc, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff), out, NO_SELECT);
     assert.notEqual(rc, WASM_OK);
     assert.ok(out.every((v) => v === 9));
   });

@@ -1,6 +1,7 @@
 import type { Engine } from './engine.ts';
 import { decodeAdaptive, encodeAdaptive } from './range.ts';
 import { decodeStatic, encodeStatic } from './rans.ts';
+import { WASM_MAX_SRC, WASM_MAX_VALUES, WASM_OK, wasmDecoder, wasmError, wasmFits } from './wasm/decoder.ts';
 
 /**
  * The SCC block coder: one block with one configuration. Static tables go
@@ -9,6 +10,10 @@ import { decodeStatic, encodeStatic } from './rans.ts';
  * Both put the raw offset bits, reversed, at the block end and keep the top
  * bit of the first byte for the configuration-select bit of a switched
  * tensor.
+ *
+ * Decoding goes through the wasm decoders (wasm/decode.wat: bit-identical,
+ * several times faster) where the runtime has WebAssembly SIMD; range.ts and
+ * rans.ts stay the reference and the fallback.
  */
 
 /** No select bit (single-configuration tensor). */
@@ -27,7 +32,32 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
 /** Decode exactly out.length values; throws CodecError on any inconsistency, never reads out of range. */
 export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
   if (e.adaptive) decodeAdaptive(e, cc, src, out, select);
-  else decodeStatic(e, cc, src, out, select);
+  else decodeStaticFast(e, cc, src, out, select);
+}
+
+/** rans.ts's lowest state (its encoder's start). */
+const RANS_L = 1 << 23;
+const wasm = wasmDecoder;
+
+/**
+ * A static block through the wasm decoder when it can take it; anything the
+ * reference rejects before its loop (length, state, select bit) or that does
+ * not fit the wasm buffers goes to rans.ts, which throws the same errors.
+ */
+function decodeStaticFast(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
+  const n = out.length;
+  const len = src.length;
+  if (wasm === null || n === 0 || len < 4 || n > WASM_MAX_VALUES || len > WASM_MAX_SRC || (select < 0 && src[0] >= 0x80) || !wasmFits(e)) {
+    decodeStatic(e, cc, src, out, select);
+    return;
+  }
+  const x0 = ((src[0] & 0x7f) << 24) | (src[1] << 16) | (src[2] << 8) | src[3];
+  if (x0 < RANS_L) {
+    decodeStatic(e, cc, src, out, select);
+    return;
+  }
+  const rc = wasm.static(e, cc, src, out, x0);
+  if (rc !== WASM_OK) throw wasmError(rc, wasm.detail());
 }
 
 /** The select bit of a switched block: the top bit of its first byte. */

@@ -1,21 +1,9 @@
-import { type CodecError, corrupt, truncated } from '../errors.ts';
+import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import { offsetScratch } from './offsets.ts';
-import {
-  WASM_ERR_MEET,
-  WASM_ERR_OFFSETS_END,
-  WASM_ERR_OFFSET_RANGE,
-  WASM_ERR_PADDING,
-  WASM_ERR_TABLE,
-  WASM_MAX_SRC,
-  WASM_MAX_VALUES,
-  WASM_OK,
-  WASM_UNSUPPORTED,
-  wasmAdaptiveDecoder,
-  wasmFits,
-} from './wasm/adaptive-wasm.ts';
+import { WASM_MAX_SRC, WASM_MAX_VALUES, WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits } from './wasm/decoder.ts';
 
-const wasm = wasmAdaptiveDecoder;
+const wasm = wasmDecoder;
 
 /**
  * SCC blocks with adaptive tables: group symbols through a 32-bit range
@@ -232,27 +220,9 @@ export function decodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: 
     decodeAdaptiveJs(e, cc, src, out, select);
     return;
   }
-  const rc = wasm.decode(e, cc, src, out, select);
+  const rc = wasm.adaptive(e, cc, src, out, select);
   if (rc === WASM_UNSUPPORTED) decodeAdaptiveJs(e, cc, src, out, select);
-  else if (rc !== WASM_OK) throw wasmError(rc);
-}
-
-/** The CodecError the JS reference throws for the same inconsistency. */
-function wasmError(rc: number): CodecError {
-  switch (rc) {
-    case WASM_ERR_TABLE:
-      return corrupt('SCC range-coder value is outside its table');
-    case WASM_ERR_OFFSETS_END:
-      return truncated('SCC offset stream ends early');
-    case WASM_ERR_OFFSET_RANGE:
-      return corrupt('SCC offset is outside its group');
-    case WASM_ERR_PADDING:
-      return corrupt('SCC offset padding bits are not zero');
-    case WASM_ERR_MEET:
-      return corrupt('SCC range-coder and offset streams do not meet: corrupt block');
-    default:
-      return corrupt(`SCC wasm decoder returned unknown code ${rc}`);
-  }
+  else if (rc !== WASM_OK) throw wasmError(rc, 0);
 }
 
 /** The reference adaptive decoder (and the fallback where wasm SIMD is missing). */

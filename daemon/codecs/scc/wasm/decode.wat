@@ -18,10 +18,13 @@
 ;;   0x30400 P     per table 48 bytes: 8 x u16 zero, then the inclusive prefix
 ;;                 sums of the coding probabilities Q = (A + B) >> 4 (u16 x 16),
 ;;                 so P[-1] = 0 and P[15] is the table total
-;;   0x40000 engine slots, 4 KiB each (offsets below)
+;;   0x30ff4       i32 detail of the last static error
+;;   0x40000 engine slots, 32 KiB each (offsets below)
 ;; Engine slot: +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
 ;;   +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16],
-;;   +1024 initial estimator u16[16 x 16], +1536 initial P (16 x 48 bytes).
+;;   +1024 initial estimator u16[16 x 16], +1536 initial P (16 x 48 bytes),
+;;   static: +2304 count u16[16 x 16], +2816 cumulative count u16[16 x 16],
+;;   +4096 group per table x 1024 slots u8.
 ;; The totals stay far below 2^16 (the estimators of a table sum to about
 ;; 2^15 each and the decay only shrinks an excess; adaptive-wasm.ts checks the
 ;; initial sums), so u16 prefix sums are exact.
@@ -31,7 +34,7 @@
 ;; 6 a table total of 8192 or more (never for a checked engine: the caller
 ;; then decodes with the JS reference).
 (module
-  (memory (export "memory") 6)
+  (memory (export "memory") 12)
 
   (func $decode (export "decode")
     (param $n i32) (param $len i32) (param $eng i32) (param $tapA i32)
@@ -205,5 +208,95 @@
     (if (i32.or (i32.lt_s (local.get $q) (i32.sub (local.get $p4) (i32.const 3)))
                 (i32.gt_s (local.get $q) (i32.sub (local.get $p4) (i32.const 2))))
       (then (return (i32.const 5))))
+    (i32.const 0))
+
+  ;; Static block (rans.ts decodeStatic is the reference): rANS with 10-bit
+  ;; counts. The caller has checked the block length, the select bit and the
+  ;; initial state x0 (in [2^23, 2^31)). Counts sum to 1024 (checked per
+  ;; engine), so x stays below 2^31 and i32 arithmetic is exact.
+  ;; Result: 0 ok; 2 offset stream ends early; 3 offset outside its group;
+  ;; 4 padding bits not zero; 10 rANS stream runs into the offset stream;
+  ;; 12 final state is not 2^23; 13 bytes left between the two streams (their
+  ;; number at 0x30ff4).
+  (func $decodeStatic (export "decodeStatic")
+    (param $n i32) (param $len i32) (param $eng i32) (param $tapA i32)
+    (param $dA i32) (param $dB i32) (param $nB i32) (param $S i32) (param $x i32)
+    (result i32)
+    (local $p4 i32) (local $q i32) (local $acc i32) (local $nb i32) (local $p i32)
+    (local $a i32) (local $b i32) (local $k i32) (local $t i32) (local $s i32) (local $i2 i32)
+    (local $u i32) (local $ol i32) (local $off i32) (local $nbytes i32) (local $sh i32) (local $w i32) (local $refill i32)
+    (local.set $p4 (i32.const 4))
+    (local.set $q (local.get $len))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $a (i32.const 0))
+        (if (i32.eq (local.get $tapA) (i32.const 3))
+          (then (local.set $a (i32.load8_u offset=0x20000 (local.get $p))))
+          (else
+            (if (i32.gt_s (local.get $dA) (i32.const 0))
+              (then
+                (local.set $a
+                  (if (result i32) (i32.ge_s (local.get $p) (local.get $dA))
+                    (then (i32.load8_u (i32.add (local.get $eng)
+                            (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $dA))))))
+                    (else (i32.const 16))))))))
+        (local.set $b (i32.const 0))
+        (if (i32.gt_s (local.get $dB) (i32.const 0))
+          (then
+            (local.set $b
+              (if (result i32) (i32.ge_s (local.get $p) (local.get $dB))
+                (then (i32.load8_u (i32.add (local.get $eng)
+                        (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $dB))))))
+                (else (i32.const 16))))))
+        (local.set $k (i32.load8_u offset=256
+          (i32.add (local.get $eng) (i32.add (i32.mul (local.get $a) (local.get $nB)) (local.get $b)))))
+        ;; s = slot[k][x mod 1024]; x = freq * (x >> 10) + t - cum
+        (local.set $t (i32.and (local.get $x) (i32.const 1023)))
+        (local.set $s (i32.load8_u offset=4096
+          (i32.add (local.get $eng) (i32.add (i32.shl (local.get $k) (i32.const 10)) (local.get $t)))))
+        (local.set $i2 (i32.add (local.get $eng) (i32.shl (i32.add (i32.shl (local.get $k) (i32.const 4)) (local.get $s)) (i32.const 1))))
+        (local.set $x (i32.sub
+          (i32.add (i32.mul (i32.load16_u offset=2304 (local.get $i2)) (i32.shr_u (local.get $x) (i32.const 10))) (local.get $t))
+          (i32.load16_u offset=2816 (local.get $i2))))
+        ;; renormalise without branches: x >= 2^13 here, so at most two bytes
+        (local.set $nbytes (i32.add (i32.lt_u (local.get $x) (i32.const 0x800000)) (i32.lt_u (local.get $x) (i32.const 0x8000))))
+        (if (i32.gt_s (i32.add (local.get $p4) (local.get $nbytes)) (local.get $q)) (then (return (i32.const 10))))
+        (local.set $sh (i32.shl (local.get $nbytes) (i32.const 3)))
+        (local.set $w (i32.or (i32.shl (i32.load8_u (local.get $p4)) (i32.const 8))
+                              (i32.load8_u offset=1 (local.get $p4))))
+        (local.set $x (i32.or (i32.shl (local.get $x) (local.get $sh))
+                              (i32.shr_u (local.get $w) (i32.sub (i32.const 16) (local.get $sh)))))
+        (local.set $p4 (i32.add (local.get $p4) (local.get $nbytes)))
+        ;; offset bits, read backwards from the block end (as in $decode)
+        (local.set $u (i32.load offset=768 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+        (local.set $ol (i32.load offset=896 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+        (local.set $refill (i32.lt_s (local.get $nb) (local.get $ol)))
+        (if (i32.and (local.get $refill) (i32.le_s (local.get $q) (local.get $p4))) (then (return (i32.const 2))))
+        (local.set $q (i32.sub (local.get $q) (local.get $refill)))
+        (local.set $acc (select
+          (i32.or (i32.shl (local.get $acc) (i32.const 8)) (i32.load8_u (select (local.get $q) (i32.const 0x30ff0) (local.get $refill))))
+          (local.get $acc)
+          (local.get $refill)))
+        (local.set $nb (i32.sub (i32.add (local.get $nb) (i32.shl (local.get $refill) (i32.const 3))) (local.get $ol)))
+        (local.set $off (i32.and (i32.shr_s (local.get $acc) (local.get $nb))
+          (i32.sub (i32.shl (i32.const 1) (local.get $ol)) (i32.const 1))))
+        (if (i32.ge_u (local.get $off)
+              (i32.load offset=832 (i32.add (local.get $eng) (i32.shl (local.get $s) (i32.const 2)))))
+          (then (return (i32.const 3))))
+        (local.set $u (i32.add (local.get $u) (local.get $off)))
+        (if (i32.and (i32.gt_s (local.get $S) (i32.const 0)) (i32.ge_s (local.get $p) (local.get $S)))
+          (then (local.set $u (i32.add (local.get $u)
+                  (i32.load8_u offset=0x10000 (i32.sub (local.get $p) (local.get $S)))))))
+        (i32.store8 offset=0x10000 (local.get $p) (local.get $u))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next)))
+    (if (i32.and (local.get $acc) (i32.sub (i32.shl (i32.const 1) (local.get $nb)) (i32.const 1)))
+      (then (return (i32.const 4))))
+    (if (i32.ne (local.get $x) (i32.const 0x800000)) (then (return (i32.const 12))))
+    (if (i32.ne (local.get $p4) (local.get $q))
+      (then
+        (i32.store (i32.const 0x30ff4) (i32.sub (local.get $q) (local.get $p4)))
+        (return (i32.const 13))))
     (i32.const 0))
 )

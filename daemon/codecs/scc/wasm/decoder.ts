@@ -1,0 +1,193 @@
+import { type CodecError, corrupt, truncated } from '../../errors.ts';
+import type { Engine } from '../engine.ts';
+import { DECODE_WASM_BASE64 } from './decode-wasm.ts';
+
+/**
+ * The wasm SCC block decoders (decode.wat), one instance per thread:
+ * compiled synchronously (lane worker threads load codecs synchronously
+ * too), only where WebAssembly SIMD exists; otherwise `wasmDecoder` is null
+ * and range.ts / rans.ts decode in JS (they stay the reference).
+ *
+ * Per block: the block is copied in, the values copied out. Each engine's
+ * tables live in one of 16 slots of wasm memory, filled when an engine is
+ * first seen (cached by engine identity, slots reused round-robin), because a
+ * lane worker decodes blocks of several regions interleaved.
+ */
+
+// Memory layout: see decode.wat.
+const SRC = 0;
+const OUT = 0x10000;
+const CC = 0x20000;
+const DETAIL = 0x30ff4;
+const ENGINES = 0x40000;
+const SLOT_BYTES = 0x8000;
+const SLOTS = 16;
+/** Largest block (bytes in, values out) the wasm buffers take; larger ones go to the JS decoders. */
+export const WASM_MAX_SRC = 0x10000 - 8;
+export const WASM_MAX_VALUES = 0x10000;
+
+/** Result codes of decode.wat. */
+export const WASM_OK = 0;
+/** A table total beyond what the wasm decoder handles: decode with the JS reference instead. */
+export const WASM_UNSUPPORTED = 6;
+
+/** The CodecError the JS reference decoders throw for the same inconsistency (decode.wat's result codes). */
+export function wasmError(rc: number, detail: number): CodecError {
+  switch (rc) {
+    case 1:
+      return corrupt('SCC range-coder value is outside its table');
+    case 2:
+      return truncated('SCC offset stream ends early');
+    case 3:
+      return corrupt('SCC offset is outside its group');
+    case 4:
+      return corrupt('SCC offset padding bits are not zero');
+    case 5:
+      return corrupt('SCC range-coder and offset streams do not meet: corrupt block');
+    case 10:
+      return corrupt('SCC rANS stream runs into the offset stream');
+    case 12:
+      return corrupt('SCC rANS final state does not match the encoder start: corrupt block');
+    case 13:
+      return corrupt(`SCC block has ${detail} bytes between its rANS and offset streams`);
+    default:
+      return corrupt(`SCC wasm decoder returned unknown code ${rc}`);
+  }
+}
+
+type AdaptiveFn = (n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number) => number;
+type StaticFn = (n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, x0: number) => number;
+
+export interface WasmDecoder {
+  /**
+   * Adaptive block: decode exactly out.length values (1..WASM_MAX_VALUES)
+   * from src (1..WASM_MAX_SRC bytes) of an engine that wasmFits; returns a
+   * result code. `out` is written only on WASM_OK.
+   */
+  adaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number;
+  /** Static block, after the caller's checks of length, select bit and initial state x0; same contract. */
+  static(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, x0: number): number;
+  /** The number in the last result 13 (bytes between the streams). */
+  detail(): number;
+}
+
+/** The little of the WebAssembly JS API used here (the project's lib settings do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+function compile(): WasmDecoder | null {
+  if (process.env.SHIMPACK_SCC_WASM === '0') return null;
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (api === undefined) return null;
+  let exports: Record<string, unknown>;
+  try {
+    // Synchronous, so lane worker threads can load it too; throws a
+    // CompileError where SIMD or bulk memory is missing.
+    const module = new api.Module(Buffer.from(DECODE_WASM_BASE64, 'base64'));
+    exports = new api.Instance(module, {}).exports;
+  } catch {
+    return null;
+  }
+  const memory = exports.memory as { buffer: ArrayBuffer };
+  const runAdaptive = exports.decode as AdaptiveFn;
+  const runStatic = exports.decodeStatic as StaticFn;
+  const heap = new Uint8Array(memory.buffer); // fixed size: the module never grows its memory
+  const detail = new Int32Array(memory.buffer, DETAIL, 1);
+  const slotOf = new WeakMap<Engine, number>();
+  const owner: (Engine | undefined)[] = new Array(SLOTS).fill(undefined);
+  let nextSlot = 0;
+
+  function load(e: Engine): number {
+    const cached = slotOf.get(e);
+    if (cached !== undefined && owner[cached] === e) return ENGINES + cached * SLOT_BYTES;
+    const slot = nextSlot;
+    nextSlot = (nextSlot + 1) % SLOTS;
+    const at = ENGINES + slot * SLOT_BYTES;
+    heap.fill(0, at, at + SLOT_BYTES);
+    heap.set(e.ctxClass.subarray(0, 256), at);
+    heap.set(e.map, at + 256);
+    const words = new Int32Array(memory.buffer, at + 768, 48);
+    words.set(e.groupBase, 0);
+    words.set(e.groupSize, 16);
+    words.set(e.groupOl, 32);
+    new Uint16Array(memory.buffer, at + 960, 16).set(e.live);
+    if (e.adaptive) {
+      new Uint16Array(memory.buffer, at + 1024, 256).set(e.init);
+      // initial P per table: 8 zero u16, then the inclusive prefix sums of initQ
+      const prefix = new Uint16Array(memory.buffer, at + 1536, 16 * 24);
+      for (let t = 0; t < e.tables; t++) {
+        let acc = 0;
+        for (let g = 0; g < 16; g++) prefix[t * 24 + 8 + g] = acc += e.initQ[t * 16 + g];
+      }
+    } else {
+      new Uint16Array(memory.buffer, at + 2304, 256).set(e.freq);
+      new Uint16Array(memory.buffer, at + 2816, 256).set(e.cum);
+      heap.set(e.slot, at + 4096);
+    }
+    owner[slot] = e;
+    slotOf.set(e, slot);
+    return at;
+  }
+
+  function copyIn(e: Engine, cc: Uint8Array, src: Uint8Array, n: number): void {
+    heap.set(src, SRC);
+    heap.fill(0, SRC + src.length, SRC + src.length + 4);
+    if (e.tapA === 3) heap.set(cc.subarray(0, n), CC);
+  }
+
+  return {
+    adaptive(e, cc, src, out, select) {
+      const n = out.length;
+      const eng = load(e);
+      copyIn(e, cc, src, n);
+      const rc = runAdaptive(n, src.length, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, e.tables, select);
+      if (rc === WASM_OK) out.set(heap.subarray(OUT, OUT + n));
+      return rc;
+    },
+    static(e, cc, src, out, x0) {
+      const n = out.length;
+      const eng = load(e);
+      copyIn(e, cc, src, n);
+      const rc = runStatic(n, src.length, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, x0);
+      if (rc === WASM_OK) out.set(heap.subarray(OUT, OUT + n));
+      return rc;
+    },
+    detail: () => detail[0],
+  };
+}
+
+/** The per-thread wasm decoder, or null where WebAssembly SIMD is unavailable (or SHIMPACK_SCC_WASM=0). */
+export const wasmDecoder: WasmDecoder | null = compile();
+
+/**
+ * Adaptive engines: estimators that start summing to at most INIT_SUM_LIMIT
+ * per table (always, for tables whose counts sum to 1024: 2^15 plus the
+ * floors). The decay only shrinks a sum above its fixed point (about
+ * 2^15 + 465 for A, 2^15 + 3825 for B), so the table totals (A + B) >> 4
+ * stay below 5000 and decode.wat's u16 prefix sums are exact.
+ */
+const INIT_SUM_LIMIT = 40000;
+
+const fits = new WeakMap<Engine, boolean>();
+
+/** Whether an engine fits the wasm layout (always, for engines buildEngine makes from a valid header). */
+export function wasmFits(e: Engine): boolean {
+  let ok = fits.get(e);
+  if (ok === undefined) {
+    ok = e.tables <= 16 && e.map.length <= 512 && e.ctxClass.length >= 256 && e.init.length <= 256 && e.freq.length <= 256 && e.slot.length <= 16 * 1024;
+    for (let t = 0; ok && t < e.tables; t++) {
+      let sum = 0;
+      let count = 0;
+      for (let g = 0; g < 16; g++) {
+        sum += e.init[t * 16 + g];
+        count += e.freq[t * 16 + g];
+      }
+      // static: counts sum to 1024, so the rANS state stays below 2^31
+      ok = e.adaptive ? sum <= INIT_SUM_LIMIT : count === 1024;
+    }
+    fits.set(e, ok);
+  }
+  return ok;
+}
