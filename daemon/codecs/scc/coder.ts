@@ -1,7 +1,7 @@
 import type { Engine } from './engine.ts';
 import { decodeAdaptive, encodeAdaptive } from './range.ts';
 import { decodeStatic, encodeStatic } from './rans.ts';
-import { WASM_MAX_SRC, WASM_MAX_VALUES, WASM_OK, wasmDecoder, wasmError, wasmFits } from './wasm/decoder.ts';
+import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/decoder.ts';
 
 /**
  * The SCC block coder: one block with one configuration. Static tables go
@@ -47,7 +47,7 @@ const wasm = wasmDecoder;
 function decodeStaticFast(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
   const n = out.length;
   const len = src.length;
-  if (wasm === null || n === 0 || len < 4 || n > WASM_MAX_VALUES || len > WASM_MAX_SRC || (select < 0 && src[0] >= 0x80) || !wasmFits(e)) {
+  if (wasm === null || n === 0 || len < 4 || !wasmTakes(len, n) || (select < 0 && src[0] >= 0x80) || !wasmFits(e)) {
     decodeStatic(e, cc, src, out, select);
     return;
   }

@@ -1,7 +1,7 @@
 import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import { offsetScratch } from './offsets.ts';
-import { WASM_MAX_SRC, WASM_MAX_VALUES, WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits } from './wasm/decoder.ts';
+import { WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/decoder.ts';
 
 const wasm = wasmDecoder;
 
@@ -212,8 +212,7 @@ export function decodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: 
     wasm === null ||
     n === 0 ||
     len === 0 ||
-    n > WASM_MAX_VALUES ||
-    len > WASM_MAX_SRC ||
+    !wasmTakes(len, n) ||
     (select >= 0 && select !== src[0] >> 7) || // only the reference defines a select bit that disagrees with the block
     !wasmFits(e)
   ) {

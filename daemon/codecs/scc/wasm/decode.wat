@@ -1,5 +1,6 @@
-;; SCC adaptive block decoder (range.ts decodeAdaptiveJs is the reference:
-;; the same arithmetic, the same checks in the same order, bit for bit).
+;; SCC block decoders. `decode` (adaptive blocks) and `decodeStatic` (rANS
+;; blocks) do exactly what range.ts decodeAdaptiveJs and rans.ts decodeStatic
+;; do: the same arithmetic, the same checks in the same order, bit for bit.
 ;; Assembled by `npm run build:wasm` into decode-wasm.ts; never edit that file.
 ;;
 ;; Why wasm: per value the dual-rate update moves 2 x 16 estimators of the
@@ -8,25 +9,24 @@
 ;; code < range <= 2^32 - 1 holds before every division (the table check
 ;; rejects anything else), so i32 div_u is the exact floor of range.ts.
 ;;
-;; Memory (one 64 KiB page = 0x10000), filled by adaptive-wasm.ts:
-;;   0x00000 SRC   block bytes (at most 0x10000 - 8)
+;; Memory (one 64 KiB page = 0x10000), filled by decoder.ts:
+;;   0x00000 SRC   block bytes, then zeros (at most 0x10000 in all)
 ;;   0x10000 OUT   decoded values (at most 0x10000)
 ;;   0x20000 CC    channel class per block position (tap A = CC only)
-;;   0x30000 A     fast estimators, 16 tables x 16 groups x u16
-;;   0x30200 B     slow estimators, same shape
+;;   0x30000       16 table records of 128 bytes: A, the fast estimators
+;;                 (u16 x 16); B, the slow ones; 8 x u16 zero; P, the inclusive
+;;                 prefix sums of the coding probabilities Q = (A + B) >> 4
+;;                 (u16 x 16), so P[-1] = 0 and P[15] is the table total
 ;;   0x30ff0       a zero byte, read in place of bytes outside the block
-;;   0x30400 P     per table 48 bytes: 8 x u16 zero, then the inclusive prefix
-;;                 sums of the coding probabilities Q = (A + B) >> 4 (u16 x 16),
-;;                 so P[-1] = 0 and P[15] is the table total
 ;;   0x30ff4       i32 detail of the last static error
-;;   0x40000 engine slots, 32 KiB each (offsets below)
-;; Engine slot: +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
-;;   +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16],
-;;   +1024 initial estimator u16[16 x 16], +1536 initial P (16 x 48 bytes),
-;;   static: +2304 count u16[16 x 16], +2816 cumulative count u16[16 x 16],
-;;   +4096 group per table x 1024 slots u8.
-;; The totals stay far below 2^16 (the estimators of a table sum to about
-;; 2^15 each and the decay only shrinks an excess; adaptive-wasm.ts checks the
+;;   0x40000       engine slots, 32 KiB each:
+;;     +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
+;;     +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16];
+;;     static: +2304 count u16[16 x 16], +2816 cumulative count u16[16 x 16],
+;;     +4096 group per table x 1024 slots u8;
+;;     adaptive: +20480 the initial table records (16 x 128 bytes).
+;; The table totals stay far below 2^16 (the estimators of a table sum to
+;; about 2^15 each and the decay only shrinks an excess; decoder.ts checks the
 ;; initial sums), so u16 prefix sums are exact.
 ;;
 ;; Result: 0 ok; 1 value outside its table; 2 offset stream ends early;
@@ -44,16 +44,14 @@
     (local $code i32) (local $range i32) (local $p4 i32) (local $q i32)
     (local $acc i32) (local $nb i32) (local $p i32)
     (local $a i32) (local $b i32) (local $k i32) (local $base i32)
-    (local $tot i32) (local $r i32) (local $t i32) (local $c i32) (local $pk i32)
+    (local $tot i32) (local $r i32) (local $t i32) (local $c i32)
     (local $s i32) (local $f i32) (local $u i32) (local $ol i32) (local $off i32) (local $sh i32) (local $w i32) (local $refill i32)
     (local $mask0 v128) (local $mask1 v128)
     (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
     (local $q0 v128) (local $q1 v128) (local $p0 v128) (local $p1 v128)
 
     ;; block start: every table back to its initial estimators
-    (memory.copy (i32.const 0x30000) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
-    (memory.copy (i32.const 0x30200) (i32.add (local.get $eng) (i32.const 1024)) (i32.shl (local.get $tables) (i32.const 5)))
-    (memory.copy (i32.const 0x30400) (i32.add (local.get $eng) (i32.const 1536)) (i32.mul (local.get $tables) (i32.const 48)))
+    (memory.copy (i32.const 0x30000) (i32.add (local.get $eng) (i32.const 20480)) (i32.shl (local.get $tables) (i32.const 7)))
 
     ;; the first four bytes, big-endian (the caller zeroes 4 bytes past the block)
     (local.set $code
@@ -95,13 +93,12 @@
                 (else (i32.const 16))))))
         (local.set $k (i32.load8_u offset=256
           (i32.add (local.get $eng) (i32.add (i32.mul (local.get $a) (local.get $nB)) (local.get $b)))))
-        (local.set $base (i32.shl (local.get $k) (i32.const 5)))
+        (local.set $base (i32.shl (local.get $k) (i32.const 7)))
 
         ;; range decoder: r = floor(range / total), t = floor(code / r); the
         ;; group is the first s with P[s] > t, i.e. the number of P[j] <= t
-        (local.set $pk (i32.mul (local.get $k) (i32.const 48)))
-        (local.set $p0 (v128.load offset=0x30410 (local.get $pk)))
-        (local.set $p1 (v128.load offset=0x30420 (local.get $pk)))
+        (local.set $p0 (v128.load offset=0x30050 (local.get $base)))
+        (local.set $p1 (v128.load offset=0x30060 (local.get $base)))
         (local.set $tot (i16x8.extract_lane_u 7 (local.get $p1)))
         (if (i32.eqz (local.get $tot)) (then (return (i32.const 1))))
         (if (i32.ge_u (local.get $tot) (i32.const 8192)) (then (return (i32.const 6))))
@@ -111,8 +108,8 @@
         (local.set $s (i32.add
           (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p0) (i16x8.splat (local.get $t)))))
           (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p1) (i16x8.splat (local.get $t)))))))
-        (local.set $c (i32.load16_u offset=0x3040e (i32.add (local.get $pk) (i32.shl (local.get $s) (i32.const 1)))))
-        (local.set $f (i32.sub (i32.load16_u offset=0x30410 (i32.add (local.get $pk) (i32.shl (local.get $s) (i32.const 1))))
+        (local.set $c (i32.load16_u offset=0x3004e (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1)))))
+        (local.set $f (i32.sub (i32.load16_u offset=0x30050 (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1))))
                                (local.get $c)))
         (local.set $code (i32.sub (local.get $code) (i32.mul (local.get $r) (local.get $c))))
         (local.set $range (i32.mul (local.get $r) (local.get $f)))
@@ -125,16 +122,16 @@
         (local.set $mask1 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 8 9 10 11 12 13 14 15)))
         (local.set $a0 (v128.load offset=0x30000 (local.get $base)))
         (local.set $a1 (v128.load offset=0x30010 (local.get $base)))
-        (local.set $b0 (v128.load offset=0x30200 (local.get $base)))
-        (local.set $b1 (v128.load offset=0x30210 (local.get $base)))
+        (local.set $b0 (v128.load offset=0x30020 (local.get $base)))
+        (local.set $b1 (v128.load offset=0x30030 (local.get $base)))
         (local.set $a0 (i16x8.add (i16x8.sub (local.get $a0) (i16x8.shr_u (local.get $a0) (i32.const 5))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a0)) (i32.const 5)) (i16x8.shr_u (local.get $a0) (i32.const 5))))))
         (local.set $a1 (i16x8.add (i16x8.sub (local.get $a1) (i16x8.shr_u (local.get $a1) (i32.const 5))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a1)) (i32.const 5)) (i16x8.shr_u (local.get $a1) (i32.const 5))))))
         (local.set $b0 (i16x8.add (i16x8.sub (local.get $b0) (i16x8.shr_u (local.get $b0) (i32.const 8))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b0)) (i32.const 8)) (i16x8.shr_u (local.get $b0) (i32.const 8))))))
         (local.set $b1 (i16x8.add (i16x8.sub (local.get $b1) (i16x8.shr_u (local.get $b1) (i32.const 8))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b1)) (i32.const 8)) (i16x8.shr_u (local.get $b1) (i32.const 8))))))
         (v128.store offset=0x30000 (local.get $base) (local.get $a0))
         (v128.store offset=0x30010 (local.get $base) (local.get $a1))
-        (v128.store offset=0x30200 (local.get $base) (local.get $b0))
-        (v128.store offset=0x30210 (local.get $base) (local.get $b1))
+        (v128.store offset=0x30020 (local.get $base) (local.get $b0))
+        (v128.store offset=0x30030 (local.get $base) (local.get $b1))
         ;; Q = (A + B) >> 4 without u16 overflow (A + B may reach 2^16):
         ;; floor((A + B) / 2) = avgr_u(A, B) - ((A ^ B) & 1), then >> 3. The
         ;; reference floors Q at 1 for a non-empty group; that never binds
@@ -159,17 +156,16 @@
         (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q0) (v128.const i32x4 0 0 0 0))))
         (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q1) (v128.const i32x4 0 0 0 0))))
         (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 14 15 14 15 14 15 14 15 14 15 14 15 14 15 14 15 (local.get $q0) (local.get $q0))))
-        (v128.store offset=0x30410 (local.get $pk) (local.get $q0))
-        (v128.store offset=0x30420 (local.get $pk) (local.get $q1))
+        (v128.store offset=0x30050 (local.get $base) (local.get $q0))
+        (v128.store offset=0x30060 (local.get $base) (local.get $q1))
 
         ;; renormalise without branches (a mispredicted branch per value costs
         ;; more than the work): range >= r >= 2^24 / 8191 needs at most two
-        ;; bytes, as many as clz(range) / 8; reads past the block end give 0
+        ;; bytes, as many as clz(range) / 8; reads past the block end give 0 (the
+        ;; caller zeroes 2n + 8 bytes after the block: 2 bytes per value at most)
         (local.set $sh (i32.shl (i32.shr_u (i32.clz (local.get $range)) (i32.const 3)) (i32.const 3)))
-        (local.set $w (i32.or
-          (i32.shl (i32.load8_u (select (local.get $p4) (i32.const 0x30ff0) (i32.lt_s (local.get $p4) (local.get $len)))) (i32.const 8))
-          (i32.load8_u (select (i32.add (local.get $p4) (i32.const 1)) (i32.const 0x30ff0)
-                               (i32.lt_s (i32.add (local.get $p4) (i32.const 1)) (local.get $len))))))
+        (local.set $w (i32.or (i32.shl (i32.load8_u (local.get $p4)) (i32.const 8))
+                              (i32.load8_u offset=1 (local.get $p4))))
         (local.set $range (i32.shl (local.get $range) (local.get $sh)))
         (local.set $code (i32.or (i32.shl (local.get $code) (local.get $sh))
                                  (i32.shr_u (local.get $w) (i32.sub (i32.const 16) (local.get $sh)))))

@@ -22,9 +22,10 @@ const DETAIL = 0x30ff4;
 const ENGINES = 0x40000;
 const SLOT_BYTES = 0x8000;
 const SLOTS = 16;
-/** Largest block (bytes in, values out) the wasm buffers take; larger ones go to the JS decoders. */
-export const WASM_MAX_SRC = 0x10000 - 8;
-export const WASM_MAX_VALUES = 0x10000;
+/** Whether a block of `bytes` bytes for `values` values fits the wasm buffers (larger ones go to the JS decoders). */
+export function wasmTakes(bytes: number, values: number): boolean {
+  return values <= 0x4000 && bytes + 2 * values + 8 <= 0x10000;
+}
 
 /** Result codes of decode.wat. */
 export const WASM_OK = 0;
@@ -60,9 +61,8 @@ type StaticFn = (n: number, len: number, eng: number, tapA: number, dA: number, 
 
 export interface WasmDecoder {
   /**
-   * Adaptive block: decode exactly out.length values (1..WASM_MAX_VALUES)
-   * from src (1..WASM_MAX_SRC bytes) of an engine that wasmFits; returns a
-   * result code. `out` is written only on WASM_OK.
+   * Adaptive block: decode exactly out.length ≥ 1 values from src (≥ 1
+   * bytes; wasmTakes both) of an engine that wasmFits; returns a result code. `out` is written only on WASM_OK.
    */
   adaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number;
   /** Static block, after the caller's checks of length, select bit and initial state x0; same contract. */
@@ -114,12 +114,14 @@ function compile(): WasmDecoder | null {
     words.set(e.groupOl, 32);
     new Uint16Array(memory.buffer, at + 960, 16).set(e.live);
     if (e.adaptive) {
-      new Uint16Array(memory.buffer, at + 1024, 256).set(e.init);
-      // initial P per table: 8 zero u16, then the inclusive prefix sums of initQ
-      const prefix = new Uint16Array(memory.buffer, at + 1536, 16 * 24);
+      // initial table records of 64 u16: A, B (both the initial estimators), 8 zeros, P
+      const rec = new Uint16Array(memory.buffer, at + 20480, 16 * 64);
       for (let t = 0; t < e.tables; t++) {
         let acc = 0;
-        for (let g = 0; g < 16; g++) prefix[t * 24 + 8 + g] = acc += e.initQ[t * 16 + g];
+        for (let g = 0; g < 16; g++) {
+          rec[t * 64 + g] = rec[t * 64 + 16 + g] = e.init[t * 16 + g];
+          rec[t * 64 + 40 + g] = acc += e.initQ[t * 16 + g];
+        }
       }
     } else {
       new Uint16Array(memory.buffer, at + 2304, 256).set(e.freq);
@@ -131,10 +133,18 @@ function compile(): WasmDecoder | null {
     return at;
   }
 
+  /** The block, then zeros where the decoders may read past it (2 bytes per value at most, plus slack). */
   function copyIn(e: Engine, cc: Uint8Array, src: Uint8Array, n: number): void {
     heap.set(src, SRC);
-    heap.fill(0, SRC + src.length, SRC + src.length + 4);
-    if (e.tapA === 3) heap.set(cc.subarray(0, n), CC);
+    heap.fill(0, SRC + src.length, SRC + src.length + 2 * n + 8);
+    if (e.tapA === 3) heap.set(cc.length === n ? cc : cc.subarray(0, n), CC);
+  }
+
+  // The decoded values, as views kept per length (blocks are nearly always one size).
+  let outView = heap.subarray(OUT, OUT);
+  function copyOut(out: Uint8Array): void {
+    if (outView.length !== out.length) outView = heap.subarray(OUT, OUT + out.length);
+    out.set(outView);
   }
 
   return {
@@ -143,7 +153,7 @@ function compile(): WasmDecoder | null {
       const eng = load(e);
       copyIn(e, cc, src, n);
       const rc = runAdaptive(n, src.length, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, e.tables, select);
-      if (rc === WASM_OK) out.set(heap.subarray(OUT, OUT + n));
+      if (rc === WASM_OK) copyOut(out);
       return rc;
     },
     static(e, cc, src, out, x0) {
@@ -151,7 +161,7 @@ function compile(): WasmDecoder | null {
       const eng = load(e);
       copyIn(e, cc, src, n);
       const rc = runStatic(n, src.length, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, x0);
-      if (rc === WASM_OK) out.set(heap.subarray(OUT, OUT + n));
+      if (rc === WASM_OK) copyOut(out);
       return rc;
     },
     detail: () => detail[0],
