@@ -46,7 +46,7 @@
     (local $a i32) (local $b i32) (local $k i32) (local $base i32)
     (local $tot i32) (local $r i32) (local $t i32) (local $c i32)
     (local $s i32) (local $f i32) (local $u i32) (local $ol i32) (local $off i32) (local $sh i32) (local $w i32) (local $refill i32)
-    (local $mask0 v128) (local $mask1 v128)
+    (local $tv v128) (local $mask0 v128) (local $mask1 v128)
     (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
     (local $q0 v128) (local $q1 v128) (local $p0 v128) (local $p1 v128)
 
@@ -105,9 +105,11 @@
         (local.set $r (i32.div_u (local.get $range) (local.get $tot)))
         (local.set $t (i32.div_u (local.get $code) (local.get $r)))
         (if (i32.ge_u (local.get $t) (local.get $tot)) (then (return (i32.const 1))))
-        (local.set $s (i32.add
-          (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p0) (i16x8.splat (local.get $t)))))
-          (i32.popcnt (i16x8.bitmask (i16x8.le_u (local.get $p1) (i16x8.splat (local.get $t)))))))
+        ;; (P and t are below 2^15, so the signed compare is exact: s = 16 - #{P > t})
+        (local.set $tv (i16x8.splat (local.get $t)))
+        (local.set $s (i32.sub (i32.const 16) (i32.popcnt (i8x16.bitmask (i8x16.narrow_i16x8_s
+          (i16x8.gt_s (local.get $p0) (local.get $tv))
+          (i16x8.gt_s (local.get $p1) (local.get $tv)))))))
         (local.set $c (i32.load16_u offset=0x3004e (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1)))))
         (local.set $f (i32.sub (i32.load16_u offset=0x30050 (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1))))
                                (local.get $c)))
