@@ -6,17 +6,18 @@ import { CodecError } from '../daemon/codecs/errors.ts';
 import { NO_SELECT, decodeBlockWith, encodeBlockWith, maxBlockBytes } from '../daemon/codecs/scc/coder.ts';
 import { buildEngine, ccPositions, type Engine } from '../daemon/codecs/scc/engine.ts';
 import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelFromHistogram, sccModelWith, sccParamsOf, type ConfigPlan } from '../daemon/codecs/scc/index.ts';
-import { decodeAdaptiveJs } from '../daemon/codecs/scc/range.ts';
+import { decodeAdaptiveJs, encodeAdaptiveJs } from '../daemon/codecs/scc/range.ts';
 import { decodeStatic } from '../daemon/codecs/scc/rans.ts';
 import { GENERATED_FILE, WAT_FILE, assembleWat, generatedSource } from '../daemon/codecs/scc/wasm/assemble.ts';
-import { WASM_OK, wasmDecoder } from '../daemon/codecs/scc/wasm/decoder.ts';
+import { WASM_OK, wasmDecoder } from '../daemon/codecs/scc/wasm/instance.ts';
 import { strideFromShape } from '../daemon/codecs/stride.ts';
 import { loadDataset, readTensor, tensorClass } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
 
-// The wasm SCC decoders (daemon/codecs/scc/wasm/decode.wat) against the JS
-// references (range.ts decodeAdaptiveJs, rans.ts decodeStatic): the same
-// bytes for every configuration, the same CodecError for every broken block.
+// The wasm SCC block coders (daemon/codecs/scc/wasm/decode.wat) against the
+// JS references (range.ts decodeAdaptiveJs / encodeAdaptiveJs, rans.ts
+// decodeStatic): the same bytes for every configuration, the same CodecError
+// for every broken block.
 
 const ADAPTIVE_PLANS: readonly ConfigPlan[] = [ACT_P, ACT_Q, WEIGHT_NEIGHBOURS];
 const STATIC_PLANS: readonly ConfigPlan[] = [WEIGHT_CC, ORDER0];
@@ -59,6 +60,11 @@ function roundTripBoth(data: Uint8Array, e: Engine, cc: Uint8Array, select: numb
   for (let off = 0; off < data.length; off += blockSize) {
     const src = data.subarray(off, Math.min(data.length, off + blockSize));
     const blk = buf.slice(0, encodeBlockWith(e, cc, src, buf, select));
+    if (e.adaptive) {
+      // the wasm encoder (through encodeBlockWith) against the JS reference
+      const ref = new Uint8Array(buf.length);
+      assert.ok(Buffer.from(ref.subarray(0, encodeAdaptiveJs(e, cc, src, ref, select))).equals(blk), `${what} @${off}: encoders differ`);
+    }
     const got = compareBlock(e, cc, blk, src.length, select, `${what} @${off}`);
     assert.ok(got.ok && got.bytes.equals(src), `${what} @${off}: the reference decoder does not round-trip`);
     blocks.push(blk);

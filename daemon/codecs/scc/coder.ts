@@ -1,7 +1,7 @@
 import type { Engine } from './engine.ts';
 import { decodeAdaptive, encodeAdaptive } from './range.ts';
 import { decodeStatic, encodeStatic } from './rans.ts';
-import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/decoder.ts';
+import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/instance.ts';
 
 /**
  * The SCC block coder: one block with one configuration. Static tables go

@@ -1,7 +1,7 @@
 import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
 import { offsetScratch } from './offsets.ts';
-import { WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/decoder.ts';
+import { WASM_MAX_ENCODE, WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/instance.ts';
 
 const wasm = wasmDecoder;
 
@@ -65,6 +65,14 @@ function resetAdaptiveState(e: Engine): void {
  * channel class of every block position. Returns the bytes written.
  */
 export function encodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number {
+  const n = src.length;
+  // the wasm encoder (wasm/decode.wat, byte-identical) where it can take the block
+  if (wasm !== null && n > 0 && n <= WASM_MAX_ENCODE && wasmFits(e)) return wasm.encodeAdaptive(e, cc, src, out, select);
+  return encodeAdaptiveJs(e, cc, src, out, select);
+}
+
+/** The reference adaptive encoder (and the fallback where wasm SIMD is missing). */
+export function encodeAdaptiveJs(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number {
   const n = src.length;
   if (n === 0) return 0;
   const ob = offsetScratch(n);

@@ -9,10 +9,11 @@
 ;; code < range <= 2^32 - 1 holds before every division (the table check
 ;; rejects anything else), so i32 div_u is the exact floor of range.ts.
 ;;
-;; Memory (one 64 KiB page = 0x10000), filled by decoder.ts:
-;;   0x00000 SRC   block bytes, then zeros (at most 0x10000 in all)
-;;   0x10000 OUT   decoded values (at most 0x10000)
+;; Memory (one 64 KiB page = 0x10000), filled by instance.ts:
+;;   0x00000 SRC   block bytes, then zeros (at most 0x10000 in all); encoder: values
+;;   0x10000 OUT   decoded values (at most 0x10000); encoder: the block
 ;;   0x20000 CC    channel class per block position (tap A = CC only)
+;;   0x28000       the encoder's offset bytes (forwards)
 ;;   0x30000       16 table records of 128 bytes: A, the fast estimators
 ;;                 (u16 x 16); B, the slow ones; 8 x u16 zero; P, the inclusive
 ;;                 prefix sums of the coding probabilities Q = (A + B) >> 4
@@ -21,12 +22,13 @@
 ;;   0x30ff4       i32 detail of the last static error
 ;;   0x40000       engine slots, 32 KiB each:
 ;;     +0 ctxClass u8[256], +256 map u8[512], +768 groupBase i32[16],
-;;     +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16];
+;;     +832 groupSize i32[16], +896 groupOl i32[16], +960 live u16[16],
+;;     +3328 group, +3584 offset, +3840 offset length per value u8[256];
 ;;     static: +2304 count u16[16 x 16], +2816 cumulative count u16[16 x 16],
 ;;     +4096 group per table x 1024 slots u8;
 ;;     adaptive: +20480 the initial table records (16 x 128 bytes).
 ;; The table totals stay far below 2^16 (the estimators of a table sum to
-;; about 2^15 each and the decay only shrinks an excess; decoder.ts checks the
+;; about 2^15 each and the decay only shrinks an excess; instance.ts checks the
 ;; initial sums), so u16 prefix sums are exact.
 ;;
 ;; Result: 0 ok; 1 value outside its table; 2 offset stream ends early;
@@ -297,4 +299,188 @@
         (i32.store (i32.const 0x30ff4) (i32.sub (local.get $q) (local.get $p4)))
         (return (i32.const 13))))
     (i32.const 0))
+
+  ;; Adaptive block encoder (range.ts encodeAdaptiveJs is the reference, byte
+  ;; for byte). The n >= 1 values at SRC (channel classes at CC); writes the
+  ;; block at OUT, the offset bits forwards at 0x28000 first; returns its
+  ;; length. low is i64 (it may carry into bit 32), as the reference's double.
+  (func $encode (export "encode")
+    (param $n i32) (param $eng i32) (param $tapA i32)
+    (param $dA i32) (param $dB i32) (param $nB i32) (param $S i32)
+    (param $tables i32) (param $select i32)
+    (result i32)
+    (local $low i64) (local $v i64) (local $range i32) (local $cache i32) (local $pending i32) (local $w i32) (local $carry i32)
+    (local $acc i32) (local $nb i32) (local $m i32) (local $p i32) (local $x i32) (local $j i32) (local $flush i32)
+    (local $a i32) (local $b i32) (local $k i32) (local $base i32)
+    (local $tot i32) (local $r i32) (local $c i32)
+    (local $s i32) (local $f i32) (local $u i32) (local $ol i32)
+    (local $mask0 v128) (local $mask1 v128)
+    (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
+    (local $q0 v128) (local $q1 v128)
+    (memory.copy (i32.const 0x30000) (i32.add (local.get $eng) (i32.const 20480)) (i32.shl (local.get $tables) (i32.const 7)))
+    (local.set $range (i32.const -1))
+    (local.set $w (i32.const -1)) ;; the first byte LZMA-style coders emit is always 0: skipped
+    (if (i32.ge_s (local.get $select) (i32.const 0))
+      (then
+        (local.set $low (i64.shl (i64.extend_i32_u (local.get $select)) (i64.const 31)))
+        (local.set $range (i32.const 0x80000000))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $n)))
+        (local.set $x (i32.load8_u (local.get $p)))
+        (local.set $a (i32.const 0))
+        (if (i32.eq (local.get $tapA) (i32.const 3))
+          (then (local.set $a (i32.load8_u offset=0x20000 (local.get $p))))
+          (else
+            (if (i32.gt_s (local.get $dA) (i32.const 0))
+              (then
+                (local.set $a
+                  (if (result i32) (i32.ge_s (local.get $p) (local.get $dA))
+                    (then (i32.load8_u (i32.add (local.get $eng) (i32.load8_u (i32.sub (local.get $p) (local.get $dA))))))
+                    (else (i32.const 16))))))))
+        (local.set $b (i32.const 0))
+        (if (i32.gt_s (local.get $dB) (i32.const 0))
+          (then
+            (local.set $b
+              (if (result i32) (i32.ge_s (local.get $p) (local.get $dB))
+                (then (i32.load8_u (i32.add (local.get $eng) (i32.load8_u (i32.sub (local.get $p) (local.get $dB))))))
+                (else (i32.const 16))))))
+        (local.set $k (i32.load8_u offset=256
+          (i32.add (local.get $eng) (i32.add (i32.mul (local.get $a) (local.get $nB)) (local.get $b)))))
+        (local.set $base (i32.shl (local.get $k) (i32.const 7)))
+        ;; the coded symbol: u = x - x[i - S] (mod 256) with the predictor
+        (local.set $u (local.get $x))
+        (if (i32.and (i32.gt_s (local.get $S) (i32.const 0)) (i32.ge_s (local.get $p) (local.get $S)))
+          (then (local.set $u (i32.and (i32.sub (local.get $x) (i32.load8_u (i32.sub (local.get $p) (local.get $S)))) (i32.const 255)))))
+        (local.set $s (i32.load8_u offset=3328 (i32.add (local.get $eng) (local.get $u))))
+        (local.set $ol (i32.load8_u offset=3840 (i32.add (local.get $eng) (local.get $u))))
+        (if (i32.gt_s (local.get $ol) (i32.const 0))
+          (then
+            (local.set $acc (i32.or (i32.shl (local.get $acc) (local.get $ol))
+                                    (i32.load8_u offset=3584 (i32.add (local.get $eng) (local.get $u)))))
+            (local.set $nb (i32.add (local.get $nb) (local.get $ol)))
+            (if (i32.ge_s (local.get $nb) (i32.const 8))
+              (then
+                (local.set $nb (i32.sub (local.get $nb) (i32.const 8)))
+                (i32.store8 offset=0x28000 (local.get $m) (i32.shr_u (local.get $acc) (local.get $nb)))
+                (local.set $m (i32.add (local.get $m) (i32.const 1)))))))
+        ;; low += r * P[s-1]; range = r * Q[s]
+        (local.set $tot (i32.load16_u offset=0x3006e (local.get $base)))
+        (local.set $c (i32.load16_u offset=0x3004e (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1)))))
+        (local.set $f (i32.sub (i32.load16_u offset=0x30050 (i32.add (local.get $base) (i32.shl (local.get $s) (i32.const 1))))
+                               (local.get $c)))
+        (local.set $r (i32.div_u (local.get $range) (local.get $tot)))
+        (local.set $low (i64.add (local.get $low) (i64.mul (i64.extend_i32_u (local.get $r)) (i64.extend_i32_u (local.get $c)))))
+        (local.set $range (i32.mul (local.get $r) (local.get $f)))
+        ;; dual-rate update of table k: every lane decays, v - (v >> shift), and
+        ;; the coded lane adds the difference to its increment,
+        ;; v + ((2^15 - v) >> shift) (a decayed group with A < 32 and B < 256 is
+        ;; a fixed point, so decaying all 16 lanes equals range.ts's active list)
+        (local.set $mask0 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 0 1 2 3 4 5 6 7)))
+        (local.set $mask1 (i16x8.eq (i16x8.splat (local.get $s)) (v128.const i16x8 8 9 10 11 12 13 14 15)))
+        (local.set $a0 (v128.load offset=0x30000 (local.get $base)))
+        (local.set $a1 (v128.load offset=0x30010 (local.get $base)))
+        (local.set $b0 (v128.load offset=0x30020 (local.get $base)))
+        (local.set $b1 (v128.load offset=0x30030 (local.get $base)))
+        (local.set $a0 (i16x8.add (i16x8.sub (local.get $a0) (i16x8.shr_u (local.get $a0) (i32.const 5))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a0)) (i32.const 5)) (i16x8.shr_u (local.get $a0) (i32.const 5))))))
+        (local.set $a1 (i16x8.add (i16x8.sub (local.get $a1) (i16x8.shr_u (local.get $a1) (i32.const 5))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $a1)) (i32.const 5)) (i16x8.shr_u (local.get $a1) (i32.const 5))))))
+        (local.set $b0 (i16x8.add (i16x8.sub (local.get $b0) (i16x8.shr_u (local.get $b0) (i32.const 8))) (v128.and (local.get $mask0) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b0)) (i32.const 8)) (i16x8.shr_u (local.get $b0) (i32.const 8))))))
+        (local.set $b1 (i16x8.add (i16x8.sub (local.get $b1) (i16x8.shr_u (local.get $b1) (i32.const 8))) (v128.and (local.get $mask1) (i16x8.add (i16x8.shr_u (i16x8.sub (v128.const i16x8 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000 0x8000) (local.get $b1)) (i32.const 8)) (i16x8.shr_u (local.get $b1) (i32.const 8))))))
+        (v128.store offset=0x30000 (local.get $base) (local.get $a0))
+        (v128.store offset=0x30010 (local.get $base) (local.get $a1))
+        (v128.store offset=0x30020 (local.get $base) (local.get $b0))
+        (v128.store offset=0x30030 (local.get $base) (local.get $b1))
+        ;; Q = (A + B) >> 4 without u16 overflow (A + B may reach 2^16):
+        ;; floor((A + B) / 2) = avgr_u(A, B) - ((A ^ B) & 1), then >> 3. The
+        ;; reference floors Q at 1 for a non-empty group; that never binds
+        ;; (A, B start >= 8, and decay stops at 31 and 255), and an empty
+        ;; group stays at A = B = Q = 0
+        (local.set $q0
+          (i16x8.shr_u
+            (i16x8.sub (i16x8.avgr_u (local.get $a0) (local.get $b0))
+                       (v128.and (v128.xor (local.get $a0) (local.get $b0)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
+            (i32.const 3)))
+        (local.set $q1
+          (i16x8.shr_u
+            (i16x8.sub (i16x8.avgr_u (local.get $a1) (local.get $b1))
+                       (v128.and (v128.xor (local.get $a1) (local.get $b1)) (v128.const i16x8 1 1 1 1 1 1 1 1)))
+            (i32.const 3)))
+        ;; inclusive prefix sums: within each 4-lane half by two 64-bit shifts,
+        ;; then the lower half's last lane into the upper half, then P1 += P0[7]
+        (local.set $q0 (i16x8.add (local.get $q0) (i64x2.shl (local.get $q0) (i32.const 16))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i64x2.shl (local.get $q1) (i32.const 16))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i64x2.shl (local.get $q0) (i32.const 32))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i64x2.shl (local.get $q1) (i32.const 32))))
+        (local.set $q0 (i16x8.add (local.get $q0) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q0) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 16 17 16 17 16 17 16 17 6 7 6 7 6 7 6 7 (local.get $q1) (v128.const i32x4 0 0 0 0))))
+        (local.set $q1 (i16x8.add (local.get $q1) (i8x16.shuffle 14 15 14 15 14 15 14 15 14 15 14 15 14 15 14 15 (local.get $q0) (local.get $q0))))
+        (v128.store offset=0x30050 (local.get $base) (local.get $q0))
+        (v128.store offset=0x30060 (local.get $base) (local.get $q1))
+
+        ;; shift out the top byte of low, propagating a carry into pending 0xFF bytes
+        (block $normal
+          (loop $shift
+            (br_if $normal (i32.ge_u (local.get $range) (i32.const 0x1000000)))
+            (local.set $range (i32.shl (local.get $range) (i32.const 8)))
+          (if (i32.or (i64.lt_u (local.get $low) (i64.const 0xff000000)) (i64.ge_u (local.get $low) (i64.const 0x100000000)))
+            (then
+              (local.set $carry (i32.wrap_i64 (i64.shr_u (local.get $low) (i64.const 32))))
+              (if (i32.ge_s (local.get $w) (i32.const 0))
+                (then (i32.store8 offset=0x10000 (local.get $w) (i32.add (local.get $cache) (local.get $carry)))))
+              (local.set $w (i32.add (local.get $w) (i32.const 1)))
+              (block $flushed
+                (loop $pend
+                  (br_if $flushed (i32.eqz (local.get $pending)))
+                  (i32.store8 offset=0x10000 (local.get $w) (i32.add (i32.const 255) (local.get $carry)))
+                  (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                  (local.set $pending (i32.sub (local.get $pending) (i32.const 1)))
+                  (br $pend)))
+              (local.set $cache (i32.and (i32.wrap_i64 (i64.shr_u (local.get $low) (i64.const 24))) (i32.const 255))))
+            (else (local.set $pending (i32.add (local.get $pending) (i32.const 1)))))
+          (local.set $low (i64.shl (i64.and (local.get $low) (i64.const 0xffffff)) (i64.const 8)))
+            (br $shift)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $next)))
+    (if (i32.gt_s (local.get $nb) (i32.const 0))
+      (then
+        (i32.store8 offset=0x28000 (local.get $m) (i32.shl (local.get $acc) (i32.sub (i32.const 8) (local.get $nb))))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))))
+    ;; flush: the value with the most don't-care low bits inside [low, low + range)
+    (local.set $flush (i32.const 2))
+    (local.set $v (i64.shl (i64.shr_u (i64.add (local.get $low) (i64.const 0xffffff)) (i64.const 24)) (i64.const 24)))
+    (if (i64.gt_u (i64.add (local.get $v) (i64.const 0x1000000)) (i64.add (local.get $low) (i64.extend_i32_u (local.get $range))))
+      (then
+        (local.set $flush (i32.const 3))
+        (local.set $v (i64.shl (i64.shr_u (i64.add (local.get $low) (i64.const 0xffff)) (i64.const 16)) (i64.const 16)))))
+    (local.set $low (local.get $v))
+    (block $end
+      (loop $fl
+        (br_if $end (i32.eqz (local.get $flush)))
+          (if (i32.or (i64.lt_u (local.get $low) (i64.const 0xff000000)) (i64.ge_u (local.get $low) (i64.const 0x100000000)))
+            (then
+              (local.set $carry (i32.wrap_i64 (i64.shr_u (local.get $low) (i64.const 32))))
+              (if (i32.ge_s (local.get $w) (i32.const 0))
+                (then (i32.store8 offset=0x10000 (local.get $w) (i32.add (local.get $cache) (local.get $carry)))))
+              (local.set $w (i32.add (local.get $w) (i32.const 1)))
+              (block $flushed
+                (loop $pend
+                  (br_if $flushed (i32.eqz (local.get $pending)))
+                  (i32.store8 offset=0x10000 (local.get $w) (i32.add (i32.const 255) (local.get $carry)))
+                  (local.set $w (i32.add (local.get $w) (i32.const 1)))
+                  (local.set $pending (i32.sub (local.get $pending) (i32.const 1)))
+                  (br $pend)))
+              (local.set $cache (i32.and (i32.wrap_i64 (i64.shr_u (local.get $low) (i64.const 24))) (i32.const 255))))
+            (else (local.set $pending (i32.add (local.get $pending) (i32.const 1)))))
+          (local.set $low (i64.shl (i64.and (local.get $low) (i64.const 0xffffff)) (i64.const 8)))
+        (local.set $flush (i32.sub (local.get $flush) (i32.const 1)))
+        (br $fl)))
+    ;; the offset bytes, reversed, at the end
+    (block $copied
+      (loop $rev
+        (br_if $copied (i32.ge_s (local.get $j) (local.get $m)))
+        (i32.store8 offset=0x10000 (i32.add (local.get $w) (local.get $j))
+          (i32.load8_u offset=0x28000 (i32.sub (i32.sub (local.get $m) (i32.const 1)) (local.get $j))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $rev)))
+    (i32.add (local.get $w) (local.get $m)))
 )

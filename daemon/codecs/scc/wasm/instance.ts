@@ -3,10 +3,11 @@ import type { Engine } from '../engine.ts';
 import { DECODE_WASM_BASE64 } from './decode-wasm.ts';
 
 /**
- * The wasm SCC block decoders (decode.wat), one instance per thread:
- * compiled synchronously (lane worker threads load codecs synchronously
- * too), only where WebAssembly SIMD exists; otherwise `wasmDecoder` is null
- * and range.ts / rans.ts decode in JS (they stay the reference).
+ * The wasm SCC block coders (decode.wat: the adaptive and static decoders and
+ * the adaptive encoder), one instance per thread: compiled synchronously
+ * (lane worker threads load codecs synchronously too), only where
+ * WebAssembly SIMD exists; otherwise `wasmDecoder` is null and range.ts /
+ * rans.ts code in JS (they stay the reference).
  *
  * Per block: the block is copied in, the values copied out. Each engine's
  * tables live in one of 16 slots of wasm memory, filled when an engine is
@@ -26,6 +27,9 @@ const SLOTS = 16;
 export function wasmTakes(bytes: number, values: number): boolean {
   return values <= 0x4000 && bytes + 2 * values + 8 <= 0x10000;
 }
+
+/** Largest block the wasm encoder takes (its offset scratch holds 0x8000 bytes). */
+export const WASM_MAX_ENCODE = 0x4000;
 
 /** Result codes of decode.wat. */
 export const WASM_OK = 0;
@@ -57,6 +61,7 @@ export function wasmError(rc: number, detail: number): CodecError {
 }
 
 type AdaptiveFn = (n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number) => number;
+type EncodeFn = (n: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number) => number;
 type StaticFn = (n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, x0: number) => number;
 
 export interface WasmDecoder {
@@ -67,6 +72,11 @@ export interface WasmDecoder {
   adaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number;
   /** Static block, after the caller's checks of length, select bit and initial state x0; same contract. */
   static(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, x0: number): number;
+  /**
+   * Adaptive block encoder: code src (1..0x4000 values) of an engine that
+   * wasmFits into out (room for maxBlockBytes); returns the bytes written.
+   */
+  encodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number;
   /** The number in the last result 13 (bytes between the streams). */
   detail(): number;
 }
@@ -93,6 +103,7 @@ function compile(): WasmDecoder | null {
   const memory = exports.memory as { buffer: ArrayBuffer };
   const runAdaptive = exports.decode as AdaptiveFn;
   const runStatic = exports.decodeStatic as StaticFn;
+  const runEncode = exports.encode as EncodeFn;
   const heap = new Uint8Array(memory.buffer); // fixed size: the module never grows its memory
   const detail = new Int32Array(memory.buffer, DETAIL, 1);
   const slotOf = new WeakMap<Engine, number>();
@@ -113,6 +124,9 @@ function compile(): WasmDecoder | null {
     words.set(e.groupSize, 16);
     words.set(e.groupOl, 32);
     new Uint16Array(memory.buffer, at + 960, 16).set(e.live);
+    heap.set(e.symOf, at + 3328);
+    heap.set(e.offOf, at + 3584);
+    heap.set(e.olOf, at + 3840);
     if (e.adaptive) {
       // initial table records of 64 u16: A, B (both the initial estimators), 8 zeros, P
       const rec = new Uint16Array(memory.buffer, at + 20480, 16 * 64);
@@ -163,6 +177,15 @@ function compile(): WasmDecoder | null {
       const rc = runStatic(n, src.length, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, x0);
       if (rc === WASM_OK) copyOut(out);
       return rc;
+    },
+    encodeAdaptive(e, cc, src, out, select) {
+      const n = src.length;
+      const eng = load(e);
+      heap.set(src, SRC);
+      if (e.tapA === 3) heap.set(cc.length === n ? cc : cc.subarray(0, n), CC);
+      const bytes = runEncode(n, eng, e.tapA, e.dA, e.dB, e.nB, e.predictor ? e.stride : 0, e.tables, select);
+      out.set(heap.subarray(OUT, OUT + bytes));
+      return bytes;
     },
     detail: () => detail[0],
   };
