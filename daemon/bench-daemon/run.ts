@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { ShimpackClient } from '../../clients/ts/index.ts';
+import { strideFromShape } from '../codecs/stride.ts';
 import type { Dataset } from '../dataset/manifest.ts';
 import { readTensor } from '../dataset/manifest.ts';
 import { spawnDaemon } from '../server/spawn-daemon.ts';
@@ -47,19 +48,30 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 }
 
-/** Real weight tensors from the data set, concatenated up to `bytes`. */
-export function benchData(ds: Dataset, bytes: number): Uint8Array {
+/**
+ * Real int8 weight tensors from the data set, concatenated up to `bytes`.
+ * Only tensors of one stride (the stride with the most bytes) are used, so
+ * a context codec (scc) gets data whose stride is what the region declares.
+ */
+export function benchData(ds: Dataset, bytes: number): { readonly data: Uint8Array; readonly stride: number } {
+  const weights = ds.tensors.filter((t) => t.kind === 'weight' && t.dtype === 'int8');
+  const strideOf = new Map(weights.map((t) => [t, strideFromShape(t.shape, t.layout)]));
+  const bytesByStride = new Map<number, number>();
+  for (const [t, s] of strideOf) bytesByStride.set(s, (bytesByStride.get(s) ?? 0) + t.bytes);
+  let stride = 1;
+  let best = -1;
+  for (const [s, b] of bytesByStride) if (b > best || (b === best && s < stride)) [stride, best] = [s, b];
   const out = new Uint8Array(bytes);
   let p = 0;
-  for (const t of ds.tensors) {
-    if (t.kind !== 'weight' || t.dtype !== 'int8') continue;
+  for (const t of weights) {
+    if (strideOf.get(t) !== stride) continue;
     const b = readTensor(ds, t);
     const n = Math.min(b.length, bytes - p);
     out.set(b.subarray(0, n), p);
     p += n;
     if (p === bytes) break;
   }
-  return out.subarray(0, p);
+  return { data: out.subarray(0, p), stride };
 }
 
 /**
@@ -143,7 +155,7 @@ async function pacedWrites(clients: ShimpackClient[], data: Uint8Array, o: Daemo
 }
 
 export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) => void = () => {}): Promise<DaemonBenchRow[]> {
-  const data = benchData(o.dataset, o.dataBytes);
+  const { data, stride } = benchData(o.dataset, o.dataBytes);
   const rows: DaemonBenchRow[] = [];
   const laneCounts = o.url ? [0] : o.laneCounts;
   for (const laneCount of laneCounts) {
@@ -155,7 +167,7 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench' })));
         const lanes = clients[0].hello.lanes;
         const names = clients.map((_, i) => `bench-${codec}-${lanes}-${i}`);
-        await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw' })));
+        await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw', stride })));
         // Fill the whole region once, untimed: APack fits its table on this first write and
         // every later read has known bytes to verify against.
         const chunk = 1 << 20;
