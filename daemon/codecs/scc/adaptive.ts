@@ -9,8 +9,8 @@
  *   p[j] += ((j == s) · 2^15 − p[j]) >> shift.
  *
  * This file is the reference definition (used by the ideal-cost model and the
- * tests); coder.ts carries an inlined copy of `update` in its hot loops
- * because a call per value costs too much there.
+ * tests); range.ts's adaptAfter is the same update over only the groups
+ * whose estimators still move, and wasm/decode.wat its SIMD form.
  */
 export const ADAPTIVE_ONE = 1 << 15;
 export const ADAPTIVE_INIT_FLOOR = 8;

@@ -26,8 +26,10 @@ const wasm = wasmDecoder;
  * encoder's flush rules say they must.
  *
  * Hot loops keep everything in locals (an imported binding is a getter call
- * per use under tsx) and inline the adaptive update of adaptive.ts, over
- * only the groups whose estimators still move.
+ * per use under tsx); the adaptive update of adaptive.ts is one local
+ * function (adaptAfter) over only the groups whose estimators still move,
+ * shared by the JS encoder and decoder. The wasm coders are the fast path;
+ * these JS ones are their reference and fallback.
  */
 
 const TOP = 1 << 24;
@@ -57,6 +59,51 @@ function resetAdaptiveState(e: Engine): void {
   actList.set(e.initActive);
   actN.set(e.initActiveCount);
   isAct.set(e.initIsActive);
+}
+
+/**
+ * After coding group s with table k: the dual-rate update (adaptive.ts) of
+ * the per-thread state, only over the table's active groups: a group with
+ * A < 32 and B < 256 is a fixed point of the decay. Shared by the JS encoder
+ * and decoder, so both move the estimators identically.
+ */
+function adaptAfter(k: number, s: number): void {
+  const base = k << 4;
+  const js = base + s;
+  const ab0 = estAB[js];
+  const as0 = ab0 & 0xffff;
+  const bs0 = ab0 >>> 16;
+  let tot = estT[k];
+  let na = actN[k];
+  for (let i = 0; i < na; ) {
+    const j = actList[base + i];
+    const v = estAB[j];
+    const ea = (v & 0xffff) - ((v & 0xffff) >> SHIFT_FAST);
+    const eb = (v >>> 16) - (v >>> (16 + SHIFT_SLOW));
+    estAB[j] = ea | (eb << 16);
+    let qj = (ea + eb) >> Q_SHIFT;
+    if (qj === 0) qj = 1;
+    tot += qj - estQ[j];
+    estQ[j] = qj;
+    if (ea < FIXED_A && eb < FIXED_B) {
+      actList[base + i] = actList[base + na - 1];
+      na--;
+      isAct[j] = 0;
+    } else i++;
+  }
+  const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
+  const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
+  estAB[js] = sa | (sb << 16);
+  const qs = (sa + sb) >> Q_SHIFT;
+  tot += qs - estQ[js];
+  estQ[js] = qs;
+  if (isAct[js] === 0) {
+    isAct[js] = 1;
+    actList[base + na] = js;
+    na++;
+  }
+  actN[k] = na;
+  estT[k] = tot;
 }
 
 /**
@@ -120,43 +167,7 @@ export function encodeAdaptiveJs(e: Engine, cc: Uint8Array, src: Uint8Array, out
       const r = (range / estT[k]) >>> 0; // range < 2^32: truncation is floor
       low += r * c;
       range = r * estQ[base + s];
-      // Dual-rate update (adaptive.ts), only over the table's active groups:
-      // a group with A < 32 and B < 256 is a fixed point of the decay.
-      const js = base + s;
-      const ab0 = estAB[js];
-      const as0 = ab0 & 0xffff;
-      const bs0 = ab0 >>> 16;
-      let tot = estT[k];
-      let na = actN[k];
-      for (let i = 0; i < na; ) {
-        const j = actList[base + i];
-        const v = estAB[j];
-        const ea = (v & 0xffff) - ((v & 0xffff) >> SHIFT_FAST);
-        const eb = (v >>> 16) - (v >>> (16 + SHIFT_SLOW));
-        estAB[j] = ea | (eb << 16);
-        let qj = (ea + eb) >> Q_SHIFT;
-        if (qj === 0) qj = 1;
-        tot += qj - estQ[j];
-        estQ[j] = qj;
-        if (ea < FIXED_A && eb < FIXED_B) {
-          actList[base + i] = actList[base + na - 1];
-          na--;
-          isAct[j] = 0;
-        } else i++;
-      }
-      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
-      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
-      estAB[js] = sa | (sb << 16);
-      const qs = (sa + sb) >> Q_SHIFT;
-      tot += qs - estQ[js];
-      estQ[js] = qs;
-      if (isAct[js] === 0) {
-        isAct[js] = 1;
-        actList[base + na] = js;
-        na++;
-      }
-      actN[k] = na;
-      estT[k] = tot;
+      adaptAfter(k, s);
     }
     while (range < TOP) {
       range *= 256;
@@ -277,43 +288,7 @@ export function decodeAdaptiveJs(e: Engine, cc: Uint8Array, src: Uint8Array, out
       }
       code -= r * c;
       range = r * estQ[base + s];
-      // Dual-rate update (adaptive.ts), only over the table's active groups:
-      // a group with A < 32 and B < 256 is a fixed point of the decay.
-      const js = base + s;
-      const ab0 = estAB[js];
-      const as0 = ab0 & 0xffff;
-      const bs0 = ab0 >>> 16;
-      let tot = estT[k];
-      let na = actN[k];
-      for (let i = 0; i < na; ) {
-        const j = actList[base + i];
-        const v = estAB[j];
-        const ea = (v & 0xffff) - ((v & 0xffff) >> SHIFT_FAST);
-        const eb = (v >>> 16) - (v >>> (16 + SHIFT_SLOW));
-        estAB[j] = ea | (eb << 16);
-        let qj = (ea + eb) >> Q_SHIFT;
-        if (qj === 0) qj = 1;
-        tot += qj - estQ[j];
-        estQ[j] = qj;
-        if (ea < FIXED_A && eb < FIXED_B) {
-          actList[base + i] = actList[base + na - 1];
-          na--;
-          isAct[j] = 0;
-        } else i++;
-      }
-      const sa = as0 + ((A_ONE - as0) >> SHIFT_FAST);
-      const sb = bs0 + ((A_ONE - bs0) >> SHIFT_SLOW);
-      estAB[js] = sa | (sb << 16);
-      const qs = (sa + sb) >> Q_SHIFT;
-      tot += qs - estQ[js];
-      estQ[js] = qs;
-      if (isAct[js] === 0) {
-        isAct[js] = 1;
-        actList[base + na] = js;
-        na++;
-      }
-      actN[k] = na;
-      estT[k] = tot;
+      adaptAfter(k, s);
     }
     while (range < TOP) {
       range *= 256;
