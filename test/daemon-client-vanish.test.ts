@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
-import { queryObjects, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { queryObjects } from 'node:v8';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { Session } from '../daemon/server/session.ts';
 import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
 import { connect, startTestDaemon, testBytes } from './daemon-harness.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/**
- * JS heap after full collections, MiB. Buffer memory (process.memoryUsage's
- * arrayBuffers) is not compared: it includes the lane worker threads' batch
- * buffers and swings by tens of MiB between samples without any trend.
- */
-function heapMiB(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed / 2 ** 20;
-}
+import { heapMiB } from './heap.ts';
 
 /** Live objects of a class after a full collection (daemon and client share this process). */
 function live(ctor: abstract new (...args: never[]) => unknown): number {

@@ -34,3 +34,14 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<voi
   }
   throw new Error(`expected ${code}, but the request succeeded`);
 }
+
+/** xorshift32 in [0, 1), for reproducible op sequences. */
+export function rng(seed: number): () => number {
+  let s = seed | 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}

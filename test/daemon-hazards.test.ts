@@ -3,18 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ShimpackClient } from '../clients/ts/index.ts';
 import { CODECS } from '../daemon/codecs/index.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
-import { connect, startTestDaemon, testBytes } from './daemon-harness.ts';
-
-/** xorshift for reproducible op sequences. */
-function rng(seed: number): () => number {
-  let s = seed | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { connect, rng, startTestDaemon, testBytes } from './daemon-harness.ts';
 
 /**
  * Fire `ops` random writes and reads at one region without waiting for any

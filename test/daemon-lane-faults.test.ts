@@ -7,18 +7,7 @@ import { InMemoryBackend } from '../daemon/backend/memory.ts';
 import { WorkerLaneExecutor, FAULT_MARKER } from '../daemon/lanes/worker-executor.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { decodeFrame } from '../protocol/wire.ts';
-import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
-
-/** xorshift for reproducible op sequences. */
-function rng(seed: number): () => number {
-  let s = seed | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { connect, expectCode, rng, startTestDaemon, testBytes } from './daemon-harness.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { after, before, describe, it } from 'node:test';
 import { runDaemonFuzz } from '../daemon/fuzz/daemon-fuzz.ts';
 import { runMisuse } from '../daemon/fuzz/misuse.ts';
 import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { startTestDaemon } from './daemon-harness.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-function heapMiB(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed / 2 ** 20;
-}
+import { heapMiB } from './heap.ts';
 
 /** Quick daemon fuzz over real sockets (the long run is `npm run fuzz`). */
 describe('daemon fuzzing', () => {

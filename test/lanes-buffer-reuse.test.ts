@@ -6,7 +6,7 @@ import type { BlockJob, JobOutcome } from '../daemon/lanes/block-job.ts';
 import { BufferPool } from '../daemon/lanes/buffer-pool.ts';
 import { InlineLaneExecutor } from '../daemon/lanes/inline-executor.ts';
 import { LaneScheduler } from '../daemon/lanes/lane-scheduler.ts';
-import { testBytes } from './daemon-harness.ts';
+import { rng, testBytes } from './daemon-harness.ts';
 
 describe('BufferPool', () => {
   it('hands out power-of-two buffers of at least the size asked, and takes back only those', () => {
@@ -43,13 +43,7 @@ describe('lane buffers reused across batches', () => {
       executor.broadcast({ type: 'model', region: 1, codec, dtype: 'int8', params: model.params });
       const sched = new LaneScheduler(executor, new InMemoryBackend(), { batchBytes: 3000, batchesInFlight: 3, laneQueueBytes: 1 << 30 });
       const shadow = new Uint8Array(size);
-      let s = 12345;
-      const rand = (): number => {
-        s ^= s << 13;
-        s ^= s >>> 17;
-        s ^= s << 5;
-        return (s >>> 0) / 4294967296;
-      };
+      const rand = rng(12345);
       const pending: Promise<void>[] = [];
       let checked = 0;
       for (let i = 0; i < 3000; i++) {
