@@ -45,6 +45,9 @@ function backendFailure(what: 'read' | 'write', e: unknown): Error {
   return e instanceof ProtocolError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
 }
 
+/** Placeholder for queue slots whose job went into a batch. */
+const TAKEN: BlockJob = { kind: 'write', region: -1, index: -1, blockLen: 0, offset: 0, len: 0, done: () => undefined };
+
 /** Fixed per-job cost added to its byte count, so floods of tiny jobs saturate too. */
 const JOB_OVERHEAD_BYTES = 64;
 
@@ -184,6 +187,9 @@ export class LaneScheduler {
       end++;
     }
     const jobs = l.queue.slice(start, end);
+    // The queue must not keep taken jobs (and through them requests, their
+    // data and their connections) alive until it is next compacted.
+    l.queue.fill(TAKEN, start, end);
     l.head = end;
     l.queuedBytes -= bytes;
     if (l.head > 1024 && l.head * 2 > l.queue.length) {

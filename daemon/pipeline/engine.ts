@@ -234,12 +234,14 @@ export class Engine {
    * changes the stored sizes but no client counter.
    */
   private recode(region: Region, indices: number[]): void {
-    const leave = region.enter();
+    region.enter();
     const empty = new Uint8Array(0);
-    const fail = (e: Error): void => {
-      process.stderr.write(`shimpack: coding region "${region.name}" again after calibration failed: ${e.message}\n`);
+    const onDone: AccessListener = {
+      accessDone(e) {
+        if (e) process.stderr.write(`shimpack: coding region "${region.name}" again after calibration failed: ${e.message}\n`);
+      },
     };
-    const access = new Access(this, region, 'write', empty, indices.length, () => undefined, fail, leave, true);
+    const access = new Access(this, region, 'write', empty, indices.length, onDone, true);
     for (const index of indices) {
       this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, region.blockLen(index), 0, 0, 0, empty));
     }
@@ -263,7 +265,14 @@ export class Engine {
     await this.backend.deleteRegion(region.id);
   }
 
-  write(req: WriteRequest, space = ''): Promise<void> {
+  /**
+   * Admit a write: checks throw (a ProtocolError) before anything changes;
+   * once admitted, `listener.accessDone` is called exactly once, after the
+   * write's last block job is committed. A listener rather than a promise:
+   * this runs for every request, and a promise chain per request costs
+   * allocations the garbage collector then pauses for.
+   */
+  write(req: WriteRequest, space: string, listener: AccessListener): void {
     const len = req.data.length;
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
     // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
@@ -277,17 +286,16 @@ export class Engine {
     if (region.pending) this.calibrate(region, req.addr, len, req.data);
     region.writes++;
     region.bytesWritten += len;
-    if (len === 0) return Promise.resolve();
+    if (len === 0) {
+      queueMicrotask(() => listener.accessDone(undefined));
+      return;
+    }
     this.pendingWriteBytes += len;
-    const done = (): void => {
-      this.pendingWriteBytes -= len;
-    };
-    const p = this.runJobs(region, 'write', req.addr, len, req.data);
-    p.then(done, done);
-    return p;
+    this.runJobs(region, 'write', req.addr, len, req.data, listener);
   }
 
-  read(req: ReadRequest, space = ''): Promise<Uint8Array> {
+  /** Admit a read: like write(); `accessDone` gets the bytes. */
+  read(req: ReadRequest, space: string, listener: AccessListener): void {
     if (req.len > this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD) {
       throw new ProtocolError('E_TOO_LARGE', `read of ${req.len} bytes exceeds the largest response (${this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD} bytes)`);
     }
@@ -295,30 +303,31 @@ export class Engine {
     region.reads++;
     region.bytesRead += req.len;
     const out = new Uint8Array(req.len);
-    if (req.len === 0) return Promise.resolve(out);
-    return this.runJobs(region, 'read', req.addr, req.len, out).then(() => out);
+    if (req.len === 0) {
+      queueMicrotask(() => listener.accessDone(undefined, out));
+      return;
+    }
+    this.runJobs(region, 'read', req.addr, req.len, out, listener);
   }
 
-  /** Split [addr, addr+len) into block jobs, submit them, resolve when all are done. */
-  private runJobs(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array): Promise<void> {
+  /** Split [addr, addr+len) into block jobs and submit them; the listener hears after the last. */
+  private runJobs(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array, listener: AccessListener): void {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
     // free() waits until the region's admitted requests are out of the lanes.
-    const leave = region.enter();
-    return new Promise<void>((resolve, reject) => {
-      const access = new Access(this, region, kind, buf, last - first + 1, resolve, reject, leave);
-      for (let index = first; index <= last; index++) {
-        const blockStart = index * region.blockBytes;
-        const blockLen = region.blockLen(index);
-        const offset = Math.max(rel, blockStart) - blockStart;
-        const end = Math.min(rel + len, blockStart + blockLen) - blockStart;
-        const pieceAt = blockStart + offset - rel; // position of this piece in the request buffer
-        const pieceLen = end - offset;
-        const data = kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined;
-        this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, blockLen, offset, pieceLen, pieceAt, data));
-      }
-    });
+    region.enter();
+    const access = new Access(this, region, kind, buf, last - first + 1, listener);
+    for (let index = first; index <= last; index++) {
+      const blockStart = index * region.blockBytes;
+      const blockLen = region.blockLen(index);
+      const offset = Math.max(rel, blockStart) - blockStart;
+      const end = Math.min(rel + len, blockStart + blockLen) - blockStart;
+      const pieceAt = blockStart + offset - rel; // position of this piece in the request buffer
+      const pieceLen = end - offset;
+      const data = kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined;
+      this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, blockLen, offset, pieceLen, pieceAt, data));
+    }
   }
 
   /** A block job finished: copy read bytes, count it, settle the access after its last piece. */
@@ -332,10 +341,11 @@ export class Engine {
       else if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
     }
     if (--a.remaining === 0) {
-      a.leave();
+      region.leave();
+      if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
       // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
-      if (a.failure) a.reject(a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
-      else a.resolve();
+      if (a.failure) a.listener.accessDone(a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      else a.listener.accessDone(undefined, a.kind === 'read' ? a.buf : undefined);
     }
   }
 
@@ -448,6 +458,11 @@ export class Engine {
   }
 }
 
+/** Hears once when a read or write admitted by the engine is done (`data`: a read's bytes). */
+export interface AccessListener {
+  accessDone(error: Error | undefined, data?: Uint8Array): void;
+}
+
 /** One read or write being split into block jobs: what its pieces share. */
 class Access {
   failure: Error | undefined;
@@ -459,10 +474,7 @@ class Access {
     readonly buf: Uint8Array,
     /** Pieces not yet done. */
     public remaining: number,
-    readonly resolve: () => void,
-    readonly reject: (e: Error) => void,
-    /** Tells the region this request is out of the lanes. */
-    readonly leave: () => void,
+    readonly listener: AccessListener,
     /** The daemon's own work (coding blocks again after calibration), not a client request. */
     readonly internal = false,
   ) {}

@@ -74,15 +74,13 @@ export class Region {
     this.calibration = calibration;
   }
 
-  /** Track one request's block jobs: call the returned function when they are all done. */
-  enter(): () => void {
+  /** One more request has block jobs in the lanes (call leave() once when they are all done). */
+  enter(): void {
     this.busy++;
-    let left = true;
-    return () => {
-      if (!left) return;
-      left = false;
-      if (--this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
-    };
+  }
+
+  leave(): void {
+    if (--this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Resolves once no request of this region has block jobs in the lanes. */

@@ -1,12 +1,12 @@
-import { Observable, concatMap, from, map, type Subscription } from 'rxjs';
+import { Observable, map, type Subscription } from 'rxjs';
 import type { WebSocket } from 'ws';
 import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
-import type { Engine } from '../pipeline/engine.ts';
+import type { AccessListener, Engine } from '../pipeline/engine.ts';
 import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Request, type Response } from '../../protocol/types.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Op, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame } from '../../protocol/wire.ts';
 import { frameMalformation } from './frame-check.ts';
 import { packResponses } from './response-frames.ts';
@@ -29,6 +29,36 @@ function errorResponse(id: number | null, code: ErrorCode, message?: string): Re
   return { id, ok: false, code, message: message ?? ERROR_CODES[code] };
 }
 
+/** A fence's wait: answered when the requests admitted before it are. */
+class FenceWait {
+  constructor(
+    public remaining: number,
+    readonly record: InFlight,
+  ) {}
+}
+
+/**
+ * An admitted request not answered yet. Writes and reads (nearly all the
+ * traffic) hear from the engine through accessDone, so a request costs this
+ * one object rather than a chain of promises.
+ */
+class InFlight implements AccessListener {
+  /** Fences admitted after this request, waiting for it. */
+  fences: FenceWait[] | undefined;
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    readonly op: Op,
+    /** Write data or read length, counted against --conn-inflight-bytes. */
+    readonly bytes: number,
+    readonly t0: number,
+  ) {}
+
+  accessDone(error: Error | undefined, data?: Uint8Array): void {
+    this.session.complete(this, error ? this.session.fail(this.id, error) : data ? { id: this.id, ok: true, data } : { id: this.id, ok: true });
+  }
+}
+
 /**
  * One WebSocket connection: an RxJS pipeline from frames to responses.
  *
@@ -45,7 +75,9 @@ export class Session {
   private inflightCount = 0;
   private inflightBytes = 0;
   private sendBytes = 0;
-  private readonly outstanding = new Set<Promise<unknown>>();
+  private readonly outstanding = new Set<InFlight>();
+  /** drain(): called once nothing is outstanding. */
+  private settledWaiters: (() => void)[] = [];
   private egress: Response[] = [];
   private flushQueued = false;
   private paused = false;
@@ -93,14 +125,15 @@ export class Session {
         this.ws.off('close', onClose);
       };
     });
-    this.subscription = frames$
-      .pipe(
-        concatMap((f) => from(this.parseFrame(f.data, f.isBinary))),
-        map((item) => this.admit(item)),
-      )
-      // Completion in any order: a pending answer responds when it settles (it never rejects).
-      // A plain .then rather than mergeMap(from(promise)), which subscribes an inner observable per request.
-      .subscribe({ next: (r) => (r instanceof Promise ? void r.then((x) => this.respond(x)) : this.respond(r)) });
+    // Completion in any order: each request is answered when it is done
+    // (admit responds at once, or when the engine or a promise reports).
+    // The requests of a frame are admitted in order, in one pass rather than
+    // one inner observable per request.
+    this.subscription = frames$.pipe(map((f) => this.parseFrame(f.data, f.isBinary))).subscribe({
+      next: (items) => {
+        for (const item of items) this.admit(item);
+      },
+    });
   }
 
   /** Unsent response bytes (metrics). */
@@ -115,7 +148,7 @@ export class Session {
    */
   async drain(quietMs = 50): Promise<void> {
     for (;;) {
-      while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+      while (this.outstanding.size > 0) await new Promise<void>((r) => this.settledWaiters.push(r));
       if (this.held.length > 0 && this.ws.readyState === this.ws.OPEN) {
         // Frames held for backpressure still get answers (E_SHUTTING_DOWN).
         await new Promise((r) => setTimeout(r, 5));
@@ -167,54 +200,88 @@ export class Session {
     return items.map((raw) => ({ raw, tooLarge }));
   }
 
-  private admit(item: Ingress): Response | Promise<Response> {
+  /** Check and start one request; it is answered (respond) now or when it is done. */
+  private admit(item: Ingress): void {
     if (item.tooLarge) {
-      return errorResponse(requestId(item.raw), 'E_FRAME_TOO_LARGE', `frame is larger than maxFrameBytes (${this.config.maxFrameBytes})`);
+      return this.respond(errorResponse(requestId(item.raw), 'E_FRAME_TOO_LARGE', `frame is larger than maxFrameBytes (${this.config.maxFrameBytes})`));
     }
     let req: Request;
     try {
       req = validateRequest(item.raw);
     } catch (e) {
-      return this.fail(requestId(item.raw), e);
+      return this.respond(this.fail(requestId(item.raw), e));
     }
-    if (this.host.shuttingDown) return errorResponse(req.id, 'E_SHUTTING_DOWN');
+    if (this.host.shuttingDown) return this.respond(errorResponse(req.id, 'E_SHUTTING_DOWN'));
     const t0 = performance.now();
     try {
       // Pausing the socket bounds frames, not the requests inside one batch frame: a hard cap does.
       if (this.inflightCount >= this.config.maxOutstanding && (req.op === 'write' || req.op === 'read' || req.op === 'free')) {
-        return errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`);
+        return this.respond(errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`));
+      }
+      if (req.op === 'write' || req.op === 'read') {
+        if (!this.helloDone) throw this.noHello(req.op);
+        const rec = new InFlight(this, req.id, req.op, req.op === 'write' ? req.data.length : req.len, t0);
+        // Throws (nothing started) or takes the request: then accessDone follows exactly once.
+        if (req.op === 'write') this.engine.write(req, this.space, rec);
+        else this.engine.read(req, this.space, rec);
+        this.accepted(req, rec);
+        return;
+      }
+      if (req.op === 'fence' && this.helloDone && this.outstanding.size > 0) {
+        // Answered once every request admitted before it is; the fence is
+        // outstanding meanwhile, so a later fence or a drain waits for it too.
+        const rec = new InFlight(this, req.id, 'fence', 0, t0);
+        const wait = new FenceWait(this.outstanding.size, rec);
+        for (const o of this.outstanding) (o.fences ??= []).push(wait);
+        this.accepted(req, rec);
+        return;
       }
       const result = this.dispatch(req);
-      // Accepted (nothing threw): record it in arrival order.
-      this.host.recorder?.record(this.recordConn, req);
       if (!(result instanceof Promise)) {
+        this.host.recorder?.record(this.recordConn, req);
         this.metrics.requestDuration.observe({ op: req.op }, (performance.now() - t0) / 1000);
-        return result;
+        return this.respond(result);
       }
-      const bytes = req.op === 'write' ? req.data.length : req.op === 'read' ? req.len : 0;
-      this.inflightCount++;
-      this.inflightBytes += bytes;
-      this.metrics.inflightRequests.inc();
-      const done = result.then(
-        (r) => r,
-        (e: unknown) => this.fail(req.id, e),
+      const rec = new InFlight(this, req.id, req.op, 0, t0);
+      this.accepted(req, rec);
+      result.then(
+        (r) => this.complete(rec, r),
+        (e: unknown) => this.complete(rec, this.fail(rec.id, e)),
       );
-      // The slot is freed here, before the answer is queued (respond runs on `tracked`, after this):
-      // a client that sends its next request the moment it reads an answer never meets E_BUSY.
-      const tracked = done.finally(() => {
-        this.outstanding.delete(tracked);
-        this.inflightCount--;
-        this.inflightBytes -= bytes;
-        this.metrics.inflightRequests.dec();
-        this.metrics.requestDuration.observe({ op: req.op }, (performance.now() - t0) / 1000);
-        this.checkPressure();
-      });
-      this.outstanding.add(tracked);
-      this.checkPressure();
-      return tracked;
     } catch (e) {
-      return this.fail(req.id, e);
+      this.respond(this.fail(req.id, e));
     }
+  }
+
+  /** Accepted (nothing threw): record it in arrival order and count it until it completes. */
+  private accepted(req: Request, rec: InFlight): void {
+    this.host.recorder?.record(this.recordConn, req);
+    this.inflightCount++;
+    this.inflightBytes += rec.bytes;
+    this.metrics.inflightRequests.inc();
+    this.outstanding.add(rec);
+    this.checkPressure();
+  }
+
+  /**
+   * A request is done. Its slot is freed before the answer is queued: a
+   * client that sends its next request the moment it reads an answer never
+   * meets E_BUSY.
+   */
+  complete(rec: InFlight, r: Response): void {
+    this.outstanding.delete(rec);
+    this.inflightCount--;
+    this.inflightBytes -= rec.bytes;
+    this.metrics.inflightRequests.dec();
+    this.metrics.requestDuration.observe({ op: rec.op }, (performance.now() - rec.t0) / 1000);
+    this.respond(r);
+    if (rec.fences) for (const f of rec.fences) if (--f.remaining === 0) this.complete(f.record, { id: f.record.id, ok: true });
+    if (this.outstanding.size === 0 && this.settledWaiters.length) for (const w of this.settledWaiters.splice(0)) w();
+    this.checkPressure();
+  }
+
+  private noHello(op: string): ProtocolError {
+    return new ProtocolError('E_NO_HELLO', `"${op}" before hello: hello must be the first request on a connection`);
   }
 
   private dispatch(req: Request): Response | Promise<Response> {
@@ -235,25 +302,23 @@ export class Session {
         burstBytes: this.config.burstBytes,
       };
     }
-    if (!this.helloDone) throw new ProtocolError('E_NO_HELLO', `"${req.op}" before hello: hello must be the first request on a connection`);
+    if (!this.helloDone) throw this.noHello(req.op);
     const id = req.id;
     switch (req.op) {
       case 'region':
         return this.engine.declareRegion(req, this.space);
-      case 'write':
-        return this.engine.write(req, this.space).then(() => ({ id, ok: true }));
-      case 'read':
-        return this.engine.read(req, this.space).then((data) => ({ id, ok: true, data }));
       case 'stats':
         return this.engine.stats(id, req.region, this.space);
       case 'fence':
-        return Promise.allSettled([...this.outstanding]).then(() => ({ id, ok: true }));
+        return { id, ok: true };
       case 'free':
         return this.engine.free(req.name, this.space).then(() => ({ id, ok: true }));
+      default:
+        throw new ProtocolError('E_INTERNAL', `"${req.op}" is not dispatched here`);
     }
   }
 
-  private fail(id: number | null, e: unknown): Response {
+  fail(id: number | null, e: unknown): Response {
     if (e instanceof ProtocolError) return errorResponse(id, e.code, e.message);
     return errorResponse(id, 'E_INTERNAL', (e as Error)?.message ?? String(e));
   }
