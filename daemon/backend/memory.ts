@@ -1,18 +1,26 @@
 import type { BlockPut, BlockRef, MemoryBackend, StoredRegion } from './backend.ts';
+import { SlabStore } from './slab-store.ts';
 
 /**
- * The embedded backend: blocks in a Map per region, in this process. Blocks
- * are copied on put into exact-size buffers so a stored block never pins the
- * (much larger) lane result buffer it arrived in.
+ * The embedded backend: blocks in this process, each region a Map from block
+ * number to a handle in a SlabStore. Blocks are copied into slab slots on put
+ * (never one ArrayBuffer per block: see slab-store.ts for why) and copied out
+ * on get, so what getMany returns stays valid whatever is put afterwards.
  */
 export class InMemoryBackend implements MemoryBackend {
   readonly name = 'memory';
-  private readonly regions = new Map<number, Map<number, Uint8Array>>();
+  private readonly regions = new Map<number, Map<number, number>>();
+  private store = new SlabStore();
   private held = 0;
   private blocks = 0;
 
   getMany(refs: readonly BlockRef[]): Promise<(Uint8Array | undefined)[]> {
-    return Promise.resolve(refs.map((r) => this.regions.get(r.region)?.get(r.index)));
+    const out: (Uint8Array | undefined)[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) {
+      const h = this.regions.get(refs[i].region)?.get(refs[i].index);
+      out[i] = h === undefined ? undefined : this.store.get(h);
+    }
+    return Promise.resolve(out);
   }
 
   putMany(puts: readonly BlockPut[]): Promise<void> {
@@ -23,9 +31,11 @@ export class InMemoryBackend implements MemoryBackend {
         this.regions.set(p.ref.region, m);
       }
       const old = m.get(p.ref.index);
-      if (old) this.held -= old.length;
-      else this.blocks++;
-      m.set(p.ref.index, p.bytes.slice());
+      if (old !== undefined) {
+        this.held -= this.store.lengthOf(old);
+        this.store.free(old);
+      } else this.blocks++;
+      m.set(p.ref.index, this.store.put(p.bytes));
       this.held += p.bytes.length;
     }
     return Promise.resolve();
@@ -43,7 +53,10 @@ export class InMemoryBackend implements MemoryBackend {
   deleteRegion(region: number): Promise<void> {
     const m = this.regions.get(region);
     if (m) {
-      for (const b of m.values()) this.held -= b.length;
+      for (const h of m.values()) {
+        this.held -= this.store.lengthOf(h);
+        this.store.free(h);
+      }
       this.blocks -= m.size;
       this.regions.delete(region);
     }
@@ -58,8 +71,14 @@ export class InMemoryBackend implements MemoryBackend {
     return this.blocks;
   }
 
+  /** Bytes of slabs and buffers the store has allocated (held bytes plus slot rounding and free slots). */
+  bytesAllocated(): number {
+    return this.store.allocatedBytes();
+  }
+
   close(): Promise<void> {
     this.regions.clear();
+    this.store = new SlabStore();
     this.held = 0;
     this.blocks = 0;
     return Promise.resolve();

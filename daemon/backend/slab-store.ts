@@ -1,0 +1,180 @@
+/**
+ * Byte strings kept in a few large buffers instead of one ArrayBuffer each.
+ *
+ * Why: a stored block lives until it is overwritten, typically a fraction of
+ * a second under steady traffic. One ArrayBuffer per block survives the young
+ * generation, dies in the old one, and its bytes count as external memory,
+ * which V8 adds to the old generation's size: the daemon then ran a full
+ * mark-compact every 100-300 ms with 15 MB of live heap (docs/daemon.md).
+ * Slots in slabs are reused in place, so steady traffic allocates nothing.
+ *
+ * Slots come in size classes of SLOT_GRAIN bytes; each class carves slabs of
+ * about SLAB_BYTES into equal slots. A slab whose slots are all free is
+ * released as soon as its class has another slab with room, so memory
+ * follows what is held rather than its peak. Strings longer than
+ * MAX_SLOT_BYTES get a buffer of their own (class 0).
+ *
+ * A handle names (class, slot) in one number: slot * CLASS_COUNT + class.
+ */
+const SLOT_GRAIN = 64;
+const SLAB_BYTES = 256 * 1024;
+const MAX_SLOT_BYTES = 64 * 1024;
+const CLASS_COUNT = MAX_SLOT_BYTES / SLOT_GRAIN + 1;
+/** Bytes in front of each string in its slot: its length. */
+const LEN_BYTES = 4;
+
+class SizeClass {
+  readonly slotsPerSlab: number;
+  private readonly slabs: (Uint8Array | undefined)[] = [];
+  private readonly lens: (DataView | undefined)[] = [];
+  /** Per slab: a stack of its free slot numbers, and how many are on it. */
+  private readonly freeSlots: (Int32Array | undefined)[] = [];
+  private readonly freeCount: number[] = [];
+  /** Slabs with a free slot; openAt[s] is s's position in it, or -1. */
+  private readonly open: number[] = [];
+  private readonly openAt: number[] = [];
+  /** Ids of released slabs, reused before new ones. */
+  private readonly spareIds: number[] = [];
+  /** Bytes of the slabs currently allocated. */
+  allocatedBytes = 0;
+
+  constructor(readonly slotBytes: number) {
+    this.slotsPerSlab = Math.max(4, Math.floor(SLAB_BYTES / slotBytes));
+  }
+
+  alloc(): number {
+    if (this.open.length === 0) this.addSlab();
+    const s = this.open[this.open.length - 1];
+    const free = this.freeSlots[s] as Int32Array;
+    const k = free[--this.freeCount[s]];
+    if (this.freeCount[s] === 0) this.unlistOpen(s);
+    return s * this.slotsPerSlab + k;
+  }
+
+  release(slot: number): void {
+    const s = Math.floor(slot / this.slotsPerSlab);
+    const free = this.freeSlots[s] as Int32Array;
+    free[this.freeCount[s]++] = slot - s * this.slotsPerSlab;
+    if (this.freeCount[s] === 1) this.listOpen(s);
+    // Keep one empty slab per class (no churn at the boundary); give back the rest.
+    if (this.freeCount[s] === this.slotsPerSlab && this.open.length > 1) this.dropSlab(s);
+  }
+
+  /** The slot's bytes: [offset, offset + slotBytes) of the returned slab. */
+  slabOf(slot: number): Uint8Array {
+    return this.slabs[Math.floor(slot / this.slotsPerSlab)] as Uint8Array;
+  }
+
+  lenView(slot: number): DataView {
+    return this.lens[Math.floor(slot / this.slotsPerSlab)] as DataView;
+  }
+
+  offsetOf(slot: number): number {
+    return (slot % this.slotsPerSlab) * this.slotBytes;
+  }
+
+  private addSlab(): void {
+    const s = this.spareIds.length ? (this.spareIds.pop() as number) : this.slabs.length;
+    const slab = new Uint8Array(this.slotsPerSlab * this.slotBytes);
+    this.slabs[s] = slab;
+    this.lens[s] = new DataView(slab.buffer);
+    const free = new Int32Array(this.slotsPerSlab);
+    // Hand out low slots first (pops from the end).
+    for (let i = 0; i < this.slotsPerSlab; i++) free[i] = this.slotsPerSlab - 1 - i;
+    this.freeSlots[s] = free;
+    this.freeCount[s] = this.slotsPerSlab;
+    this.openAt[s] = -1;
+    this.listOpen(s);
+    this.allocatedBytes += slab.length;
+  }
+
+  private dropSlab(s: number): void {
+    this.unlistOpen(s);
+    this.allocatedBytes -= (this.slabs[s] as Uint8Array).length;
+    this.slabs[s] = undefined;
+    this.lens[s] = undefined;
+    this.freeSlots[s] = undefined;
+    this.freeCount[s] = 0;
+    this.spareIds.push(s);
+  }
+
+  private listOpen(s: number): void {
+    this.openAt[s] = this.open.length;
+    this.open.push(s);
+  }
+
+  private unlistOpen(s: number): void {
+    const at = this.openAt[s];
+    const last = this.open.pop() as number;
+    if (last !== s) {
+      this.open[at] = last;
+      this.openAt[last] = at;
+    }
+    this.openAt[s] = -1;
+  }
+}
+
+export class SlabStore {
+  private readonly classes: (SizeClass | undefined)[] = new Array(CLASS_COUNT);
+  /** Class 0: strings too long for a slot, one buffer each. */
+  private readonly large: (Uint8Array | undefined)[] = [];
+  private readonly largeFree: number[] = [];
+  private largeBytes = 0;
+
+  /** Store a copy of `bytes`; returns its handle. */
+  put(bytes: Uint8Array): number {
+    const need = bytes.length + LEN_BYTES;
+    if (need > MAX_SLOT_BYTES) {
+      const id = this.largeFree.length ? (this.largeFree.pop() as number) : this.large.length;
+      this.large[id] = bytes.slice();
+      this.largeBytes += bytes.length;
+      return id * CLASS_COUNT;
+    }
+    const c = Math.ceil(need / SLOT_GRAIN);
+    const cls = (this.classes[c] ??= new SizeClass(c * SLOT_GRAIN));
+    const slot = cls.alloc();
+    const at = cls.offsetOf(slot);
+    cls.lenView(slot).setUint32(at, bytes.length, true);
+    cls.slabOf(slot).set(bytes, at + LEN_BYTES);
+    return slot * CLASS_COUNT + c;
+  }
+
+  /** A copy of the string (the slot may be reused once the handle is freed). */
+  get(handle: number): Uint8Array {
+    const c = handle % CLASS_COUNT;
+    const slot = (handle - c) / CLASS_COUNT;
+    if (c === 0) return (this.large[slot] as Uint8Array).slice();
+    const cls = this.classes[c] as SizeClass;
+    const at = cls.offsetOf(slot);
+    const len = cls.lenView(slot).getUint32(at, true);
+    return cls.slabOf(slot).slice(at + LEN_BYTES, at + LEN_BYTES + len);
+  }
+
+  /** The string's length. */
+  lengthOf(handle: number): number {
+    const c = handle % CLASS_COUNT;
+    const slot = (handle - c) / CLASS_COUNT;
+    if (c === 0) return (this.large[slot] as Uint8Array).length;
+    const cls = this.classes[c] as SizeClass;
+    return cls.lenView(slot).getUint32(cls.offsetOf(slot), true);
+  }
+
+  free(handle: number): void {
+    const c = handle % CLASS_COUNT;
+    const slot = (handle - c) / CLASS_COUNT;
+    if (c === 0) {
+      this.largeBytes -= (this.large[slot] as Uint8Array).length;
+      this.large[slot] = undefined;
+      this.largeFree.push(slot);
+      return;
+    }
+    (this.classes[c] as SizeClass).release(slot);
+  }
+
+  /** Bytes of buffers held (slabs and long strings), for the daemon's own accounting. */
+  allocatedBytes(): number {
+    let n = this.largeBytes;
+    for (const cls of this.classes) if (cls) n += cls.allocatedBytes;
+    return n;
+  }
+}
