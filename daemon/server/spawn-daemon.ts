@@ -35,6 +35,8 @@ export interface SpawnDaemonOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Give up (and kill the child) when it has not said where it listens by then. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Options for node itself, before the script (e.g. V8 flags). */
+  readonly nodeArgs?: readonly string[];
   /** The daemon's stdout: dropped by default. */
   readonly stdout?: 'ignore' | 'inherit';
 }
@@ -48,7 +50,7 @@ export interface SpawnDaemonOptions {
  * killed then.
  */
 export async function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'daemon/cli/main.ts', 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
