@@ -44,6 +44,11 @@ export interface DaemonBenchRow {
   readonly verified: boolean;
 }
 
+/** A Buffer over the same bytes (Buffer.from(uint8array) would copy them). */
+function view(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 function quantile(sorted: Float64Array, q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 }
@@ -97,7 +102,7 @@ async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBench
           if (kind === 'write') await c.write(addr, data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes));
           else {
             const got = await c.read(addr, o.writeBytes);
-            if (Buffer.compare(Buffer.from(got), Buffer.from(data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes))) !== 0) verified = false;
+            if (Buffer.compare(view(got), view(data.subarray(k * o.writeBytes, (k + 1) * o.writeBytes))) !== 0) verified = false;
           }
           lat.push(performance.now() - s);
           ops++;

@@ -4,6 +4,7 @@ import { CODECS } from '../../codecs/index.ts';
 import { defaultLaneCounts, runDaemonBench, type DaemonBenchRow } from '../../bench-daemon/run.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
+import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
 
 function parseRate(v: string): number | 'half' {
   if (v === 'half') return 'half';
@@ -63,6 +64,8 @@ export function registerBenchDaemonCommand(bench: Command): void {
         if (e instanceof DatasetError) throw new CliError(e.message);
         throw e;
       }
+      // The client's own full collections would count as daemon latency (heap-tuning.ts).
+      tuneHeapGrowth();
       // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
       const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
 import { AccessConfigError } from '../../server/access.ts';
 import { ListenError, startDaemon, type RunningDaemon } from '../../server/daemon.ts';
-import { tuneDaemonHeap } from '../../server/heap-tuning.ts';
+import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
 import { TraceError } from '../../traces/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from '../io.ts';
 
@@ -61,7 +61,7 @@ export function registerServeCommand(program: Command): void {
       if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
       throw e;
     }
-    tuneDaemonHeap();
+    tuneHeapGrowth();
     let daemon: RunningDaemon;
     try {
       daemon = await startDaemon(config);
