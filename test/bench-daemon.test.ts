@@ -12,6 +12,7 @@ describe('bench daemon', () => {
       codecs,
       connections: 1,
       seconds: 1,
+      warmupSeconds: 0.2,
       writeBytes: 4096,
       depth: 4,
       laneCounts: [2],

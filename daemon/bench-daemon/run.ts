@@ -9,6 +9,12 @@ export interface DaemonBenchOptions {
   readonly codecs: readonly string[];
   readonly connections: number;
   readonly seconds: number;
+  /**
+   * Untimed closed-loop writes before each row's timed phases, so figures
+   * are of a warm daemon (JIT-compiled hot paths, settled heap) rather than
+   * of its first seconds. Default 0.
+   */
+  readonly warmupSeconds?: number;
   readonly writeBytes: number;
   /** Requests each connection keeps in flight. */
   readonly depth: number;
@@ -181,6 +187,7 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
             for (let p = 0; p < data.length; p += chunk) await c.write(i * 2 ** 32 + p, data.subarray(p, Math.min(data.length, p + chunk)));
           }),
         );
+        if (o.warmupSeconds) await phase(clients, data, { ...o, seconds: o.warmupSeconds }, 'write');
         const write = await phase(clients, data, o, 'write');
         const read = await phase(clients, data, o, 'read');
         let paced: DaemonBenchRow['paced'];

@@ -44,6 +44,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--codec <list>', 'comma-separated codecs (default: every registered codec)')
     .option('--connections <n>', 'client connections', intOption('--connections', 1, 256), 2)
     .option('--duration <s>', 'seconds per phase (write, read) per codec and lane count', intOption('--duration', 1, 600), 2)
+    .option('--warmup <s>', 'untimed seconds of writes before each codec and lane count is measured (0: none)', intOption('--warmup', 0, 600), 1)
     .option('--write-bytes <n>', 'bytes per write/read request', intOption('--write-bytes', 1, 1 << 24), 4096)
     .option('--depth <n>', 'requests in flight per connection', intOption('--depth', 1, 4096), 32)
     .option('--lanes <list>', 'comma-separated lane counts (default: 1 and the CPU count)')
@@ -52,7 +53,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--rate <r>', 'then write at this fixed offered rate (writes/s, open loop) and report its latency; "half": half the write peak just measured', parseRate)
     .option('--url <ws-url>', 'bench this running daemon instead of starting one per lane count')
     .option('--json', 'print JSON instead of a table')
-    .action(async (o: { codec?: string; connections: number; duration: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; json?: boolean }) => {
+    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
@@ -69,14 +70,14 @@ export function registerBenchDaemonCommand(bench: Command): void {
       // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
       const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(
-        { codecs, connections: o.connections, seconds: o.duration, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url },
+        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url },
         (l) => process.stderr.write(`${l}\n`),
       );
       const machine = { cpus: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
       if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, machine, rows }, null, 2)}\n`);
       else {
         process.stdout.write(
-          `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase` +
+          `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase after ${o.warmup} s of warm-up writes` +
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
