@@ -61,7 +61,7 @@ export function registerServeCommand(program: Command): void {
       if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
       throw e;
     }
-    tuneHeapGrowth();
+    const heapGrowth = tuneHeapGrowth();
     let daemon: RunningDaemon;
     try {
       daemon = await startDaemon(config);
@@ -81,7 +81,7 @@ export function registerServeCommand(program: Command): void {
       }
     }
     process.stderr.write(
-      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${config.backend}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}); ` +
+      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${config.backend}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}, heap growing ${heapGrowth} %); ` +
         `metrics http://${daemon.url.slice(5)}metrics${config.record ? `; recording requests to ${config.record}` : ''}\n`,
     );
     await new Promise<void>((resolve) => {
