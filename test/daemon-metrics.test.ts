@@ -90,6 +90,8 @@ describe('/metrics after real traffic', () => {
       assert.equal(m.get('shimpack_errors_total{code="E_OUT_OF_REGION"}'), 2);
       assert.equal(m.get('shimpack_errors_total{code="E_BAD_TABLE"}'), 0, 'every error code is zeroed');
       assert.ok((m.get('shimpack_backend_bytes') ?? 0) > 0);
+      // The in-memory store's slabs hold at least what it holds.
+      assert.ok((m.get('shimpack_backend_allocated_bytes') ?? 0) >= (m.get('shimpack_backend_bytes') ?? Infinity));
       assert.ok(sum(m, 'shimpack_lane_batch_duration_seconds_count') > 0);
       assert.ok(m.has('process_resident_memory_bytes'), 'default process metrics');
       assert.ok(m.has('nodejs_eventloop_lag_seconds'));

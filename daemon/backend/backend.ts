@@ -47,6 +47,8 @@ export interface MemoryBackend {
   deleteRegion(region: number): Promise<void>;
   /** Bytes currently held (stored block bytes, not counting the store's own overhead). */
   bytesHeld(): number;
+  /** Memory the store has allocated for what it holds, overhead included, when it can tell. */
+  bytesAllocated?(): number | undefined;
   blocksHeld(): number;
   close(): Promise<void>;
 }

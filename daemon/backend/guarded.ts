@@ -140,6 +140,10 @@ export class GuardedBackend implements MemoryBackend {
     return this.inner.bytesHeld();
   }
 
+  bytesAllocated(): number | undefined {
+    return this.inner.bytesAllocated?.();
+  }
+
   blocksHeld(): number {
     return this.inner.blocksHeld();
   }

@@ -8,20 +8,43 @@
  * mark-compact every 100-300 ms with 15 MB of live heap (docs/daemon.md).
  * Slots in slabs are reused in place, so steady traffic allocates nothing.
  *
- * Slots come in size classes of SLOT_GRAIN bytes; each class carves slabs of
- * about SLAB_BYTES into equal slots. A slab whose slots are all free is
- * released as soon as its class has another slab with room, so memory
- * follows what is held rather than its peak. Strings longer than
- * MAX_SLOT_BYTES get a buffer of their own (class 0).
+ * Size classes: multiples of 64 bytes up to 1 KiB, then 16 classes per
+ * power of two (so a slot wastes under 1/16 of its size, and there are at
+ * most CLASS_COUNT classes whatever the block size). Each class carves slabs
+ * of about SLAB_BYTES (at least 4 slots) into equal slots. New strings go to
+ * the class's lowest-numbered slab with room, so the others drain; a slab
+ * whose slots are all free is given back, except that a class keeps one
+ * empty slab while all such kept slabs stay under SPARE_BYTES in total.
+ * Strings longer than MAX_SLOT_BYTES get a buffer of their own (class 0).
  *
  * A handle names (class, slot) in one number: slot * CLASS_COUNT + class.
  */
-const SLOT_GRAIN = 64;
 const SLAB_BYTES = 256 * 1024;
-const MAX_SLOT_BYTES = 64 * 1024;
-const CLASS_COUNT = MAX_SLOT_BYTES / SLOT_GRAIN + 1;
+const SPARE_BYTES = 4 * 1024 * 1024;
+/** Largest slot: 256 KiB (blocks up to that size, header and length included). */
+const MAX_SLOT_LOG2 = 18;
+const MAX_SLOT_BYTES = 2 ** MAX_SLOT_LOG2;
+/** Classes 1-16: 64..1024 bytes; then 16 per power of two up to MAX_SLOT_BYTES. */
+const CLASS_COUNT = 17 + (MAX_SLOT_LOG2 - 10) * 16;
 /** Bytes in front of each string in its slot: its length. */
 const LEN_BYTES = 4;
+
+/** The class of a slot that holds `need` bytes, and that slot's size. */
+function classOf(need: number): { id: number; slotBytes: number } {
+  if (need <= 1024) {
+    const n = Math.max(1, Math.ceil(need / 64));
+    return { id: n, slotBytes: n * 64 };
+  }
+  const e = Math.ceil(Math.log2(need)) - 1; // 2^e < need <= 2^(e+1)
+  const step = 2 ** (e - 4);
+  const k = Math.ceil(need / step); // 17..32
+  return { id: 16 + (e - 10) * 16 + (k - 16), slotBytes: k * step };
+}
+
+/** Bytes held in kept empty slabs, over all classes. */
+interface SpareBudget {
+  bytes: number;
+}
 
 class SizeClass {
   readonly slotsPerSlab: number;
@@ -30,21 +53,31 @@ class SizeClass {
   /** Per slab: a stack of its free slot numbers, and how many are on it. */
   private readonly freeSlots: (Int32Array | undefined)[] = [];
   private readonly freeCount: number[] = [];
-  /** Slabs with a free slot; openAt[s] is s's position in it, or -1. */
+  /** Slabs with a free slot (unordered; alloc takes the lowest id); openAt[s] is s's position, or -1. */
   private readonly open: number[] = [];
   private readonly openAt: number[] = [];
   /** Ids of released slabs, reused before new ones. */
   private readonly spareIds: number[] = [];
+  /** The empty slab this class keeps (counted in the budget), or -1. */
+  private keptEmpty = -1;
   /** Bytes of the slabs currently allocated. */
   allocatedBytes = 0;
 
-  constructor(readonly slotBytes: number) {
+  constructor(
+    readonly slotBytes: number,
+    private readonly budget: SpareBudget,
+  ) {
     this.slotsPerSlab = Math.max(4, Math.floor(SLAB_BYTES / slotBytes));
   }
 
   alloc(): number {
     if (this.open.length === 0) this.addSlab();
-    const s = this.open[this.open.length - 1];
+    let s = this.open[0];
+    for (let i = 1; i < this.open.length; i++) if (this.open[i] < s) s = this.open[i];
+    if (s === this.keptEmpty) {
+      this.keptEmpty = -1;
+      this.budget.bytes -= this.slabBytes();
+    }
     const free = this.freeSlots[s] as Int32Array;
     const k = free[--this.freeCount[s]];
     if (this.freeCount[s] === 0) this.unlistOpen(s);
@@ -56,11 +89,15 @@ class SizeClass {
     const free = this.freeSlots[s] as Int32Array;
     free[this.freeCount[s]++] = slot - s * this.slotsPerSlab;
     if (this.freeCount[s] === 1) this.listOpen(s);
-    // Keep one empty slab per class (no churn at the boundary); give back the rest.
-    if (this.freeCount[s] === this.slotsPerSlab && this.open.length > 1) this.dropSlab(s);
+    if (this.freeCount[s] < this.slotsPerSlab) return;
+    // Empty: keep it only as this class's one spare, within the shared budget.
+    if (this.keptEmpty === -1 && this.budget.bytes + this.slabBytes() <= SPARE_BYTES) {
+      this.keptEmpty = s;
+      this.budget.bytes += this.slabBytes();
+    } else this.dropSlab(s);
   }
 
-  /** The slot's bytes: [offset, offset + slotBytes) of the returned slab. */
+  /** The slab holding `slot`. */
   slabOf(slot: number): Uint8Array {
     return this.slabs[Math.floor(slot / this.slotsPerSlab)] as Uint8Array;
   }
@@ -73,9 +110,13 @@ class SizeClass {
     return (slot % this.slotsPerSlab) * this.slotBytes;
   }
 
+  private slabBytes(): number {
+    return this.slotsPerSlab * this.slotBytes;
+  }
+
   private addSlab(): void {
     const s = this.spareIds.length ? (this.spareIds.pop() as number) : this.slabs.length;
-    const slab = new Uint8Array(this.slotsPerSlab * this.slotBytes);
+    const slab = new Uint8Array(this.slabBytes());
     this.slabs[s] = slab;
     this.lens[s] = new DataView(slab.buffer);
     const free = new Int32Array(this.slotsPerSlab);
@@ -116,6 +157,7 @@ class SizeClass {
 
 export class SlabStore {
   private readonly classes: (SizeClass | undefined)[] = new Array(CLASS_COUNT);
+  private readonly budget: SpareBudget = { bytes: 0 };
   /** Class 0: strings too long for a slot, one buffer each. */
   private readonly large: (Uint8Array | undefined)[] = [];
   private readonly largeFree: number[] = [];
@@ -130,8 +172,8 @@ export class SlabStore {
       this.largeBytes += bytes.length;
       return id * CLASS_COUNT;
     }
-    const c = Math.ceil(need / SLOT_GRAIN);
-    const cls = (this.classes[c] ??= new SizeClass(c * SLOT_GRAIN));
+    const { id: c, slotBytes } = classOf(need);
+    const cls = (this.classes[c] ??= new SizeClass(slotBytes, this.budget));
     const slot = cls.alloc();
     const at = cls.offsetOf(slot);
     cls.lenView(slot).setUint32(at, bytes.length, true);
@@ -171,7 +213,7 @@ export class SlabStore {
     (this.classes[c] as SizeClass).release(slot);
   }
 
-  /** Bytes of buffers held (slabs and long strings), for the daemon's own accounting. */
+  /** Bytes of buffers held (slabs, kept empty ones included, and long strings): what the store costs in memory. */
   allocatedBytes(): number {
     let n = this.largeBytes;
     for (const cls of this.classes) if (cls) n += cls.allocatedBytes;

@@ -51,6 +51,8 @@ export class DaemonMetrics {
       laneDepth(lane: number): number;
       backendBytes(): number;
       backendBlocks(): number;
+      /** The backend's memory for what it holds, overhead included (undefined: it cannot tell). */
+      backendAllocated?(): number | undefined;
       sendBufferBytes(): number;
       /** Times the lane's worker thread died and was replaced (0 when not wired). */
       laneRestarts?(lane: number): number;
@@ -185,6 +187,16 @@ export class DaemonMetrics {
       registers,
       collect() {
         this.set(probes.backendBlocks());
+      },
+    });
+    new Gauge({
+      name: 'shimpack_backend_allocated_bytes',
+      help: 'Memory the backend allocated for what it holds (slabs, slot rounding, spare slabs); absent for backends that cannot tell',
+      registers,
+      collect() {
+        const n = probes.backendAllocated?.();
+        if (n === undefined) this.reset();
+        else this.set(n);
       },
     });
     new Gauge({

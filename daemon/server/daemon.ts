@@ -88,6 +88,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     laneRestarts: (lane) => executor.restarts(lane),
     backendBytes: () => backend.bytesHeld(),
     backendBlocks: () => backend.blocksHeld(),
+    backendAllocated: () => backend.bytesAllocated(),
     sendBufferBytes: () => {
       let n = 0;
       for (const s of sessions) n += s.bufferedBytes;
