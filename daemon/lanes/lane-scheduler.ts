@@ -307,6 +307,8 @@ export class LaneScheduler {
           l.committedSeq = seq;
           l.inflight--;
           this.observer?.onBatch(l.lane, jobs.length, rawBytes, res.batchSec);
+          // Released before the jobs complete: a connection their answers unpause sees the lanes as they now are.
+          this.release(l, jobs);
           for (let j = 0; j < jobs.length; j++) {
             const o = j * RES_FIELDS;
             const job = jobs[j];
@@ -329,7 +331,6 @@ export class LaneScheduler {
           // worker may write into these again. (Not after a failed put: a backend that
           // gave up waiting may still read them.)
           if (l.spare.length < 8) l.spare.push(res.out, res.results.buffer as ArrayBuffer);
-          this.release(l, jobs);
           this.pump(l);
         },
         (e: unknown) => {
@@ -346,8 +347,8 @@ export class LaneScheduler {
   }
 
   private finish(l: LaneState, jobs: BlockJob[], e: Error): void {
-    for (const job of jobs) job.done(e);
     this.release(l, jobs);
+    for (const job of jobs) job.done(e);
   }
 
   private release(l: LaneState, jobs: BlockJob[]): void {

@@ -344,8 +344,13 @@ export class Engine {
       region.leave();
       if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
       // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
-      if (a.failure) a.listener.accessDone(a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
-      else a.listener.accessDone(undefined, a.kind === 'read' ? a.buf : undefined);
+      const failure = a.failure && (a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      try {
+        a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
+      } catch (e) {
+        // A bug in whoever listens must not cut short the lane batch this job came in (its other jobs, its accounting).
+        process.stderr.write(`shimpack: internal error while answering a ${a.kind}: ${(e as Error)?.stack ?? String(e)}\n`);
+      }
     }
   }
 
