@@ -98,7 +98,10 @@ export function overviewDashboard(): Dashboard {
     { expr: `sum(rate(shimpack_errors_total${RATE})) / sum(rate(shimpack_request_duration_seconds_count${RATE}))` },
   ], { w: 4, h: 8 });
   l.stat('Blocks held', 'Blocks the memory backend holds.', 'short', [{ expr: 'sum(shimpack_backend_blocks)' }], { w: 4, h: 8 });
-  l.timeseries('Backend stored bytes', 'Coded bytes the memory backend holds.', 'bytes', [{ expr: 'sum by (instance) (shimpack_backend_bytes)', legend: '{{instance}}' }], { w: 8, min: 0 });
+  l.timeseries('Backend stored bytes', 'Coded bytes the memory backend holds, and the memory it allocated for them (slabs: slot rounding, spare and half-drained slabs).', 'bytes', [
+    { expr: 'sum by (instance) (shimpack_backend_bytes)', legend: 'stored {{instance}}' },
+    { expr: 'sum by (instance) (shimpack_backend_allocated_bytes)', legend: 'allocated {{instance}}' },
+  ], { w: 8, min: 0 });
   l.timeseries('Process memory', 'Resident set, V8 heap in use and external (Buffer) memory of the daemon process.', 'bytes', [
     { expr: 'sum by (instance) (process_resident_memory_bytes)', legend: 'resident {{instance}}' },
     { expr: 'sum by (instance) (nodejs_heap_size_used_bytes)', legend: 'heap used {{instance}}' },
