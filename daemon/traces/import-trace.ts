@@ -120,6 +120,7 @@ export async function importTrace(o: ImportTraceOptions): Promise<ImportSummary>
   let setupCount = 0;
   for (const _line of readLines.addresses()) setupCount++;
   const w = new TraceWriter(o.out, {
+    atomic: true,
     source: `import:${o.format}`,
     gzip: o.gzip,
     meta: {
@@ -132,48 +133,54 @@ export async function importTrace(o: ImportTraceOptions): Promise<ImportSummary>
       readsCarryCrc: true,
     },
   });
-  for (const r of regions) w.region({ name: r.name, base: r.base, size: r.size, dtype: r.dtype, kind: r.kind, origin: r.origin });
-  const fill = (r: (typeof regions)[number], addr: number, out: Uint8Array): void => r.payload.fill(out, addr - r.base);
-
   let setupOps = 0;
-  for (const line of readLines.addresses()) {
-    const r = regionOf(line, 1, 'read line');
-    const len = Math.min(o.burstBytes, r.base + r.size - line);
-    const data = new Uint8Array(len);
-    fill(r, line, data);
-    w.op({ op: 'write', t: 0, addr: line, len, data });
-    setupOps++;
-    if (w.needsDrain) await w.drained();
-  }
+  try {
+    for (const r of regions) w.region({ name: r.name, base: r.base, size: r.size, dtype: r.dtype, kind: r.kind, origin: r.origin });
+    const fill = (r: (typeof regions)[number], addr: number, out: Uint8Array): void => r.payload.fill(out, addr - r.base);
 
-  const overlay = new WriteOverlay();
-  const nsPerCycle = 1000 / o.clockMhz;
-  let done = 0;
-  for await (const q of importer.requests(o.files, o, (n) => o.progress?.(2, n, totalBytes))) {
-    if (done >= limit) break;
-    done++;
-    const r = regionOf(q.addr, q.len, q.write ? 'write' : 'read');
-    const t = Math.round((q.cycle - minCycle) * nsPerCycle);
-    if (q.write) {
-      let data: Uint8Array;
-      if (q.data) {
-        data = q.data;
-        overlay.write(q.addr, data);
-      } else {
-        data = new Uint8Array(q.len);
-        fill(r, q.addr, data);
-        overlay.clear(q.addr, q.len);
-      }
-      w.op({ op: 'write', t, addr: q.addr, len: q.len, data });
-    } else {
-      const expect = new Uint8Array(q.len);
-      fill(r, q.addr, expect);
-      overlay.apply(q.addr, expect);
-      w.op({ op: 'read', t, addr: q.addr, len: q.len, crc: crc32(expect) });
+    for (const line of readLines.addresses()) {
+      const r = regionOf(line, 1, 'read line');
+      const len = Math.min(o.burstBytes, r.base + r.size - line);
+      const data = new Uint8Array(len);
+      fill(r, line, data);
+      w.op({ op: 'write', t: 0, addr: line, len, data });
+      setupOps++;
+      if (w.needsDrain) await w.drained();
     }
-    if (w.needsDrain) await w.drained();
+
+    const overlay = new WriteOverlay();
+    const nsPerCycle = 1000 / o.clockMhz;
+    let done = 0;
+    for await (const q of importer.requests(o.files, o, (n) => o.progress?.(2, n, totalBytes))) {
+      if (done >= limit) break;
+      done++;
+      const r = regionOf(q.addr, q.len, q.write ? 'write' : 'read');
+      const t = Math.round((q.cycle - minCycle) * nsPerCycle);
+      if (q.write) {
+        let data: Uint8Array;
+        if (q.data) {
+          data = q.data;
+          overlay.write(q.addr, data);
+        } else {
+          data = new Uint8Array(q.len);
+          fill(r, q.addr, data);
+          overlay.clear(q.addr, q.len);
+        }
+        w.op({ op: 'write', t, addr: q.addr, len: q.len, data });
+      } else {
+        const expect = new Uint8Array(q.len);
+        fill(r, q.addr, expect);
+        overlay.apply(q.addr, expect);
+        w.op({ op: 'read', t, addr: q.addr, len: q.len, crc: crc32(expect) });
+      }
+      if (w.needsDrain) await w.drained();
+    }
+    if (done !== requests) throw new TraceError('E_IMPORT_INPUT', `inputs changed between passes (${requests} then ${done} requests)`);
+  } catch (e) {
+    // No half trace is left behind (writer.ts, atomic).
+    await w.abort();
+    throw e;
   }
-  if (done !== requests) throw new TraceError('E_IMPORT_INPUT', `inputs changed between passes (${requests} then ${done} requests)`);
   const totals = w.totals;
   await w.close();
   return {

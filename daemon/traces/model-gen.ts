@@ -140,49 +140,56 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
     next += Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN;
   }
   const w = new TraceWriter(o.out, {
+    atomic: true,
     source: 'trace gen',
     gzip: o.gzip,
     meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, ...(o.codec ? { codec: o.codec } : {}), weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
   });
-  for (const t of tensors) {
-    w.region({
-      name: regionName(t),
-      base: base.get(t)!,
-      size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN,
-      dtype: t.dtype,
-      kind: t.kind,
-      codec: o.codec,
-      ...shapeFields(t),
-      origin: `tensor ${t.file}`,
-    });
-  }
-  let total = plan.weights.reduce((s, t) => s + t.bytes, 0);
-  for (const l of plan.layers) {
-    for (const i of l.weights) total += plan.weights[i].bytes;
-    if (l.input !== undefined) total += plan.activations[l.input].bytes;
-    if (l.output !== undefined) total += plan.activations[l.output].bytes;
-  }
-  let tNs = 0;
-  let done = 0;
-  const stream = async (t: TensorEntry, op: 'write' | 'read'): Promise<void> => {
-    const bytes = readTensor(ds, t);
-    const at = base.get(t)!;
-    for (let off = 0; off < bytes.length; off += o.burstBytes) {
-      const chunk = bytes.subarray(off, Math.min(bytes.length, off + o.burstBytes));
-      const t = Math.round(tNs);
-      if (op === 'write') w.op({ op, t, addr: at + off, len: chunk.length, data: chunk });
-      else w.op({ op, t, addr: at + off, len: chunk.length, crc: crc32(chunk) });
-      tNs += chunk.length / o.bandwidth;
-      if (w.needsDrain) await w.drained();
+  try {
+    for (const t of tensors) {
+      w.region({
+        name: regionName(t),
+        base: base.get(t)!,
+        size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN,
+        dtype: t.dtype,
+        kind: t.kind,
+        codec: o.codec,
+        ...shapeFields(t),
+        origin: `tensor ${t.file}`,
+      });
     }
-    done += bytes.length;
-    o.progress?.(done, total);
-  };
-  for (const t of plan.weights) await stream(t, 'write');
-  for (const l of plan.layers) {
-    for (const i of l.weights) await stream(plan.weights[i], 'read');
-    if (l.input !== undefined) await stream(plan.activations[l.input], 'read');
-    if (l.output !== undefined) await stream(plan.activations[l.output], 'write');
+    let total = plan.weights.reduce((s, t) => s + t.bytes, 0);
+    for (const l of plan.layers) {
+      for (const i of l.weights) total += plan.weights[i].bytes;
+      if (l.input !== undefined) total += plan.activations[l.input].bytes;
+      if (l.output !== undefined) total += plan.activations[l.output].bytes;
+    }
+    let tNs = 0;
+    let done = 0;
+    const stream = async (t: TensorEntry, op: 'write' | 'read'): Promise<void> => {
+      const bytes = readTensor(ds, t);
+      const at = base.get(t)!;
+      for (let off = 0; off < bytes.length; off += o.burstBytes) {
+        const chunk = bytes.subarray(off, Math.min(bytes.length, off + o.burstBytes));
+        const t = Math.round(tNs);
+        if (op === 'write') w.op({ op, t, addr: at + off, len: chunk.length, data: chunk });
+        else w.op({ op, t, addr: at + off, len: chunk.length, crc: crc32(chunk) });
+        tNs += chunk.length / o.bandwidth;
+        if (w.needsDrain) await w.drained();
+      }
+      done += bytes.length;
+      o.progress?.(done, total);
+    };
+    for (const t of plan.weights) await stream(t, 'write');
+    for (const l of plan.layers) {
+      for (const i of l.weights) await stream(plan.weights[i], 'read');
+      if (l.input !== undefined) await stream(plan.activations[l.input], 'read');
+      if (l.output !== undefined) await stream(plan.activations[l.output], 'write');
+    }
+  } catch (e) {
+    // No half trace is left behind (writer.ts, atomic).
+    await w.abort();
+    throw e;
   }
   const totals = w.totals;
   await w.close();

@@ -1,4 +1,4 @@
-import { createWriteStream, openSync, statSync } from 'node:fs';
+import { createWriteStream, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { Packr } from 'msgpackr';
@@ -21,6 +21,13 @@ export interface TraceWriterOptions {
   readonly meta?: Record<string, unknown>;
   /** Append the optional `end` record with totals on close (default true). */
   readonly endRecord?: boolean;
+  /**
+   * Write a regular file under a temporary name beside it and rename it into
+   * place on a successful close, so a failed run leaves no half trace (and
+   * an older file of that name intact). Default false: `serve --record`
+   * wants what it recorded so far on disk even if the daemon is killed.
+   */
+  readonly atomic?: boolean;
 }
 
 type RegionInput = Omit<RegionRecord, 'type'>;
@@ -40,6 +47,15 @@ function openForWriting(path: string): number | undefined {
     const err = e as NodeJS.ErrnoException;
     const why = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
     throw new TraceError('E_TRACE_IO', `cannot write trace ${path}: ${err.code ?? err.message}${why ? ` (${why})` : ''}`);
+  }
+}
+
+function isPipe(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.isFIFO() || st.isSocket() || st.isCharacterDevice();
+  } catch {
+    return false;
   }
 }
 
@@ -67,13 +83,19 @@ export class TraceWriter {
   private readBytes = 0;
   private lastT = 0;
   private readonly endRecord: boolean;
+  /** With `atomic`: the temporary file, and the name it gets on close. */
+  private readonly temp: { readonly path: string; readonly final: string } | undefined;
+  private readonly sink: Writable;
 
   /** Write to `target`: a path (`.gz` implies gzip) or an open stream the writer ends on close. */
   constructor(target: string | Writable, options: TraceWriterOptions) {
     const gzip = options.gzip ?? (typeof target === 'string' && target.endsWith('.gz'));
+    this.temp = typeof target === 'string' && options.atomic && !isPipe(target) ? { path: `${target}.partial-${process.pid}`, final: target } : undefined;
     // Opened here, synchronously, so a path that cannot be written fails the
     // constructor (serve --record refuses to start) rather than a later event.
-    const sink = typeof target === 'string' ? createWriteStream(target, { fd: openForWriting(target) }) : target;
+    const path = this.temp?.path ?? target;
+    const sink = typeof path === 'string' ? createWriteStream(path, { fd: openForWriting(path) }) : path;
+    this.sink = sink;
     this.endRecord = options.endRecord ?? true;
     if (gzip) {
       const z = createGzip();
@@ -155,7 +177,27 @@ export class TraceWriter {
     this.flush();
     this.closed = true;
     this.out.end();
-    return this.done;
+    if (!this.temp) return this.done;
+    try {
+      await this.done;
+      renameSync(this.temp.path, this.temp.final);
+    } catch (e) {
+      rmSync(this.temp.path, { force: true });
+      throw e instanceof TraceError ? e : new TraceError('E_TRACE_IO', `cannot write trace ${this.temp.final}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Give up: stop writing and, with `atomic`, remove the temporary file (an
+   * older file of the target name stays as it was). For a failure between
+   * the constructor and close().
+   */
+  async abort(): Promise<void> {
+    this.closed = true;
+    this.sink.destroy();
+    if (this.out !== this.sink) this.out.destroy();
+    await this.done.catch(() => undefined);
+    if (this.temp) rmSync(this.temp.path, { force: true });
   }
 
   private push(rec: object): void {
