@@ -131,6 +131,10 @@ describe('access control and address spaces', () => {
       await expectCode(bob.read(0, 3), 'E_OUT_OF_REGION');
       await expectCode(bob.free('t'), 'E_NO_SUCH_REGION');
       assert.deepEqual((await bob.stats()).regions, []);
+      // Metric series of same-named regions in two spaces stay apart.
+      const metrics = await (await fetch(`http://127.0.0.1:${d.port}/metrics`)).text();
+      assert.match(metrics, /shimpack_raw_bytes_total\{region="alice\/t",[^}]*op="write"\} 3\b/);
+      assert.doesNotMatch(metrics, /region="t"/);
       // bob cannot enter alice's space; ops may name any space.
       await expectCode(bob.request({ op: 'hello', version: 1 }), 'E_ALREADY_HELLO');
       const raw = await RawConnection.open(url);

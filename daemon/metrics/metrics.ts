@@ -280,12 +280,17 @@ export class DaemonMetrics {
     }
   }
 
-  /** The label for a region name: itself for the first `cap` names, then "other". */
-  regionLabel(name: string): string {
-    if (this.regionLabels.has(name)) return name;
+  /**
+   * The label for a region: its name, prefixed `SPACE/` outside the default
+   * address space (same-named regions of two spaces are different series),
+   * for the first `cap` labels, then "other".
+   */
+  regionLabel(name: string, space = ''): string {
+    const label = space ? `${space}/${name}` : name;
+    if (this.regionLabels.has(label)) return label;
     if (this.regionLabels.size < this.regionLabelCap) {
-      this.regionLabels.add(name);
-      return name;
+      this.regionLabels.add(label);
+      return label;
     }
     return 'other';
   }

@@ -96,7 +96,7 @@ export class Engine {
     const stored = this.backend.listRegions();
     for (const s of stored) {
       const m = decodeRegionMeta(s.meta);
-      const region = new Region(m.name, m.base, m.size, m.dtype, m.kind, m.codec, m.blockBytes, this.lanes, this.metrics.regionLabel(m.name), m.calibration, s.id);
+      const region = new Region(m.name, m.base, m.size, m.dtype, m.kind, m.codec, m.blockBytes, this.lanes, this.metrics.regionLabel(m.name, m.space), m.calibration, s.id);
       region.space = m.space;
       region.stride = m.stride;
       this.table(m.space).add(region);
@@ -156,7 +156,7 @@ export class Engine {
       codec.name,
       blockBytes,
       this.lanes,
-      this.metrics.regionLabel(req.name),
+      this.metrics.regionLabel(req.name, space),
       plan.params ? plan.calibration : 'pending',
     );
     region.space = space;
