@@ -26,6 +26,7 @@ export interface DaemonConfig {
   readonly sync: string;
   readonly compactBytes: number;
   readonly backendTimeoutMs: number;
+  readonly laneTimeoutMs: number;
   readonly maxMemory: number;
   readonly maxRegions: number;
   readonly maxOutstanding: number;
@@ -69,6 +70,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'backend', flag: '--backend', env: 'SHIMPACK_BACKEND', kind: 'string', help: 'where blocks live: memory, or file:DIR (persistent log)', defaultValue: () => 'memory' },
   { key: 'sync', flag: '--sync', env: 'SHIMPACK_SYNC', kind: 'string', help: 'file backend: when a write is acknowledged: always|batch|none', defaultValue: () => 'batch' },
   { key: 'compactBytes', flag: '--compact-bytes', env: 'SHIMPACK_COMPACT_BYTES', kind: 'int', min: 4 * KiB, max: 2 ** 50, help: 'file backend: compact the log once it exceeds this and twice its live data', defaultValue: () => 64 * MiB },
+  { key: 'laneTimeoutMs', flag: '--lane-timeout-ms', env: 'SHIMPACK_LANE_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'a lane worker that has not answered its current batch for this long is stopped and replaced (its requests get E_LANE_FAILED)', defaultValue: () => 30_000 },
   { key: 'backendTimeoutMs', flag: '--backend-timeout-ms', env: 'SHIMPACK_BACKEND_TIMEOUT_MS', kind: 'int', min: 1, max: 600_000, help: 'a backend call not answered by then fails its requests with E_BACKEND', defaultValue: () => 10_000 },
   { key: 'maxMemory', flag: '--max-memory', env: 'SHIMPACK_MAX_MEMORY', kind: 'int', min: 4 * KiB, max: 2 ** 50, help: 'stored bytes (all spaces) above which writes get E_MEMORY_FULL', defaultValue: () => Math.floor(totalmem() / 2) },
   { key: 'maxRegions', flag: '--max-regions', env: 'SHIMPACK_MAX_REGIONS', kind: 'int', min: 1, max: 10_000_000, help: 'regions per address space (E_TOO_MANY_REGIONS beyond)', defaultValue: () => 65536 },

@@ -273,3 +273,34 @@ describe('a lane worker dies mid-block', () => {
     await c.close();
   });
 });
+
+describe('a lane worker hangs', () => {
+  it('is stopped after --lane-timeout-ms and replaced: its request gets E_LANE_FAILED, the daemon keeps serving', { timeout: 30_000 }, async () => {
+    const executor = new WorkerLaneExecutor(2, { hangOnMarker: true, batchTimeoutMs: 300 });
+    const messages: string[] = [];
+    executor.onLaneError = (lane, m) => messages.push(`${lane}: ${m}`);
+    const d = await startTestDaemon({ lanes: 2 }, { executor });
+    try {
+      const c = await connect(d);
+      const base = 1 << 20;
+      await c.region({ name: 'h', base, size: 65536, dtype: 'int8', kind: 'weight', codec: 'zvc' });
+      const good = testBytes(8192, 5);
+      await c.write(base, good);
+      const poison = new Uint8Array(4096);
+      poison.set(new TextEncoder().encode(FAULT_MARKER));
+      const t0 = performance.now();
+      await expectCode(c.write(base + 16384, poison), 'E_LANE_FAILED');
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 250 && waited < 10_000, `answered after ${waited.toFixed(0)} ms`);
+      assert.ok(messages.some((m) => /hung: no answer to a batch for \d+ ms/.test(m)), messages.join('\n'));
+      assert.equal(executor.restarts(0) + executor.restarts(1), 1);
+      // The replacement serves the lane, and what was acknowledged before is intact.
+      assert.deepEqual(Buffer.from(await c.read(base, 8192)), Buffer.from(good));
+      await c.write(base + 16384, good.subarray(0, 4096));
+      assert.deepEqual(Buffer.from(await c.read(base + 16384, 4096)), Buffer.from(good.subarray(0, 4096)));
+      await c.close();
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import type { ControlMessage, LaneBatch, LaneResult, ModelMessage } from './batc
 import type { LaneExecutor } from './executor.ts';
 import { LaneFailedError } from './lane-failed-error.ts';
 
-type Reply = { ok: true; res: LaneResult } | { ok: false; type: string; message: string };
+type Reply = { ok: true; res: LaneResult } | { ok: false; type: string; message: string } | { ready: true };
 
 interface Pending {
   resolve(r: LaneResult): void;
@@ -17,7 +17,17 @@ export interface WorkerLaneOptions {
    * code that constructs the executor, never from config or the wire.
    */
   readonly exitOnMarker?: boolean;
+  /** Test-only, like exitOnMarker: the worker spins forever on such a batch instead. */
+  readonly hangOnMarker?: boolean;
+  /**
+   * A worker that has not answered the batch it is on for this long is
+   * stopped and replaced like a dead one (its requests get E_LANE_FAILED).
+   * Default 30 s: a batch normally takes about a millisecond.
+   */
+  readonly batchTimeoutMs?: number;
 }
+
+const DEFAULT_BATCH_TIMEOUT_MS = 30_000;
 
 /** Payload prefix that kills a worker built with `exitOnMarker` (tests). */
 export const FAULT_MARKER = 'SHIMKILL';
@@ -33,6 +43,10 @@ class LaneSlot {
   worker: Worker | undefined;
   /** Batches sent to the worker, not yet answered (it answers in order). */
   readonly pending: Pending[] = [];
+  /** When the worker got to pending[0] (the previous answer, its send, or the worker being ready). */
+  headSince = 0;
+  /** The worker has loaded its code (starting one can take a while; that is not hanging). */
+  ready = false;
   generation = 0;
   restarts = 0;
   /** Replacements since the last answered batch: a worker that dies before doing any work is a crash loop. */
@@ -61,6 +75,8 @@ export class WorkerLaneExecutor implements LaneExecutor {
   private readonly models = new Map<number, ModelMessage>();
   private readonly bootstrap: string;
   private closing = false;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly batchTimeoutMs: number;
   /** Called when a lane fails outside any batch (bad model message, worker crash). */
   onLaneError: (lane: number, message: string) => void = (lane, message) => {
     process.stderr.write(`shimpack: lane ${lane}: ${message}\n`);
@@ -82,6 +98,20 @@ export class WorkerLaneExecutor implements LaneExecutor {
       this.slots.push(slot);
       this.spawn(slot, true);
     }
+    // A worker that hangs (a codec bug looping forever) would otherwise hold its lane's requests for good.
+    this.batchTimeoutMs = options.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS;
+    this.watchdog = setInterval(() => this.checkHung(), Math.max(10, Math.min(1000, this.batchTimeoutMs / 4)));
+    this.watchdog.unref();
+  }
+
+  /** Stop a worker stuck on one batch past the timeout; 'exit' then fails its batches and replaces it. */
+  private checkHung(): void {
+    const now = performance.now();
+    for (const s of this.slots) {
+      if (!s.worker || !s.ready || s.pending.length === 0 || now - s.headSince <= this.batchTimeoutMs || s.lastError?.startsWith('hung')) continue;
+      s.lastError = `hung: no answer to a batch for ${Math.round(now - s.headSince)} ms (--lane-timeout-ms ${this.batchTimeoutMs}); stopped`;
+      void s.worker.terminate();
+    }
   }
 
   private spawn(slot: LaneSlot, initial = false): void {
@@ -92,7 +122,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
       w = new Worker(this.bootstrap, {
         eval: true,
         name: `shimpack-lane-${slot.lane}`,
-        workerData: { exitOnMarker: this.options.exitOnMarker === true, marker: FAULT_MARKER },
+        workerData: { exitOnMarker: this.options.exitOnMarker === true, hangOnMarker: this.options.hangOnMarker === true, marker: FAULT_MARKER },
       });
     } catch (e) {
       // No thread to be had (resource limits): the lane stays without a worker and tries again later.
@@ -104,16 +134,26 @@ export class WorkerLaneExecutor implements LaneExecutor {
       return;
     }
     slot.worker = w;
+    slot.ready = false;
     slot.lastError = undefined;
     // Messages posted before the worker runs are queued: the models go first.
     for (const m of this.models.values()) w.postMessage(m);
     w.on('message', (m: Reply) => {
       // 'exit' is a worker's last event, but a reply must never reach a replacement's queue.
       if (slot.worker !== w) return;
+      if ('ready' in m) {
+        slot.ready = true;
+        slot.headSince = performance.now();
+        return;
+      }
       if (m.ok) {
         slot.strikes = 0;
+        slot.headSince = performance.now();
         slot.pending.shift()?.resolve(m.res);
-      } else if (m.type === 'batch') slot.pending.shift()?.reject(new Error(m.message));
+      } else if (m.type === 'batch') {
+        slot.headSince = performance.now();
+        slot.pending.shift()?.reject(new Error(m.message));
+      }
       else this.onLaneError(slot.lane, m.message);
     });
     // An uncaught exception in the worker: 'exit' follows, which does the replacing.
@@ -154,6 +194,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
     const w = slot.worker;
     if (!w) return Promise.reject(new LaneFailedError(lane, `lane ${lane} has no worker: it died ${slot.strikes} times in a row and is being restarted; retry the request`));
     return new Promise((resolve, reject) => {
+      if (slot.pending.length === 0) slot.headSince = performance.now();
       slot.pending.push({ resolve, reject });
       w.postMessage(batch, [batch.jobs.buffer as ArrayBuffer, batch.data, ...batch.spare]);
     });
@@ -174,6 +215,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     for (const s of this.slots) if (s.timer) clearTimeout(s.timer);
     await Promise.all(this.slots.map((s) => s.worker?.terminate()));
   }

@@ -12,8 +12,8 @@ const port = parentPort;
 const lane = new LaneProcessor();
 
 /** Test-only fault injection (WorkerLaneOptions.exitOnMarker): does a write in this batch carry the marker? */
-const fault = workerData as { exitOnMarker?: boolean; marker?: string } | undefined;
-const marker = fault?.exitOnMarker && fault.marker ? new TextEncoder().encode(fault.marker) : undefined;
+const fault = workerData as { exitOnMarker?: boolean; hangOnMarker?: boolean; marker?: string } | undefined;
+const marker = (fault?.exitOnMarker || fault?.hangOnMarker) && fault.marker ? new TextEncoder().encode(fault.marker) : undefined;
 function carriesMarker(b: LaneBatch, m: Uint8Array): boolean {
   const data = new Uint8Array(b.data);
   for (let o = 0; o < b.jobs.length; o += JOB_FIELDS) {
@@ -27,7 +27,10 @@ function carriesMarker(b: LaneBatch, m: Uint8Array): boolean {
 }
 
 port.on('message', (msg: LaneMessage) => {
-  if (marker && msg.type === 'batch' && carriesMarker(msg, marker)) process.exit(70);
+  if (marker && msg.type === 'batch' && carriesMarker(msg, marker)) {
+    if (fault?.hangOnMarker) for (;;); // a worker stuck for good (the executor's watchdog test)
+    process.exit(70);
+  }
   try {
     const res = lane.handle(msg);
     // The batch's own buffers go back too, for the main thread to reuse.
@@ -37,3 +40,6 @@ port.on('message', (msg: LaneMessage) => {
     port.postMessage({ ok: false, type: msg.type, message: (e as Error).message });
   }
 });
+
+// Loaded: from now on the executor's watchdog may time this worker's batches.
+port.postMessage({ ready: true });

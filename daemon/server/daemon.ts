@@ -78,7 +78,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
       onLateSettle: (op, completed) => backendLateSettled?.inc({ op, outcome: completed ? 'completed' : 'failed' }),
     },
   });
-  const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes);
+  const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes, { batchTimeoutMs: config.laneTimeoutMs });
   const sessions = new Set<Session>();
   const state = { shuttingDown: false, recorder, access };
   // The engine and metrics refer to each other through these probes only.
