@@ -31,10 +31,8 @@ export class InMemoryBackend implements MemoryBackend {
         this.regions.set(p.ref.region, m);
       }
       const old = m.get(p.ref.index);
-      if (old !== undefined) {
-        this.held -= this.store.lengthOf(old);
-        this.store.free(old);
-      } else this.blocks++;
+      if (old !== undefined) this.held -= this.store.free(old);
+      else this.blocks++;
       m.set(p.ref.index, this.store.put(p.bytes));
       this.held += p.bytes.length;
     }
@@ -53,10 +51,7 @@ export class InMemoryBackend implements MemoryBackend {
   deleteRegion(region: number): Promise<void> {
     const m = this.regions.get(region);
     if (m) {
-      for (const h of m.values()) {
-        this.held -= this.store.lengthOf(h);
-        this.store.free(h);
-      }
+      for (const h of m.values()) this.held -= this.store.free(h);
       this.blocks -= m.size;
       this.regions.delete(region);
     }

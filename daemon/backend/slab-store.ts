@@ -201,16 +201,21 @@ export class SlabStore {
     return cls.lenView(slot).getUint32(cls.offsetOf(slot), true);
   }
 
-  free(handle: number): void {
+  /** Free the string; returns its length (what the caller stops counting as held). */
+  free(handle: number): number {
     const c = handle % CLASS_COUNT;
     const slot = (handle - c) / CLASS_COUNT;
     if (c === 0) {
-      this.largeBytes -= (this.large[slot] as Uint8Array).length;
+      const len = (this.large[slot] as Uint8Array).length;
+      this.largeBytes -= len;
       this.large[slot] = undefined;
       this.largeFree.push(slot);
-      return;
+      return len;
     }
-    (this.classes[c] as SizeClass).release(slot);
+    const cls = this.classes[c] as SizeClass;
+    const len = cls.lenView(slot).getUint32(cls.offsetOf(slot), true);
+    cls.release(slot);
+    return len;
   }
 
   /** Bytes of buffers held (slabs, kept empty ones included, and long strings): what the store costs in memory. */

@@ -33,29 +33,25 @@ export interface TraceWriterOptions {
 type RegionInput = Omit<RegionRecord, 'type'>;
 type OpInput = OpRecord extends infer O ? (O extends OpRecord ? Omit<O, 'type'> : never) : never;
 
-function openForWriting(path: string): number | undefined {
+/** What is at `path`: a pipe (FIFO or socket), a character device, or anything else (a file, or nothing yet). */
+function pathKind(path: string): 'pipe' | 'device' | 'other' {
   try {
-    // Opening a FIFO waits for its reader: leave that to the stream's asynchronous open.
     const st = statSync(path);
-    if (st.isFIFO() || st.isSocket()) return undefined;
+    return st.isFIFO() || st.isSocket() ? 'pipe' : st.isCharacterDevice() ? 'device' : 'other';
   } catch {
-    // not there yet: openSync creates it (or says why it cannot)
+    return 'other'; // not there yet: openSync creates it (or says why it cannot)
   }
+}
+
+function openForWriting(path: string): number | undefined {
+  // Opening a FIFO waits for its reader: leave that to the stream's asynchronous open.
+  if (pathKind(path) === 'pipe') return undefined;
   try {
     return openSync(path, 'w');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
     throw new TraceError('E_TRACE_IO', `cannot write trace ${path}: ${err.code ?? err.message}${why ? ` (${why})` : ''}`);
-  }
-}
-
-function isPipe(path: string): boolean {
-  try {
-    const st = statSync(path);
-    return st.isFIFO() || st.isSocket() || st.isCharacterDevice();
-  } catch {
-    return false;
   }
 }
 
@@ -90,7 +86,7 @@ export class TraceWriter {
   /** Write to `target`: a path (`.gz` implies gzip) or an open stream the writer ends on close. */
   constructor(target: string | Writable, options: TraceWriterOptions) {
     const gzip = options.gzip ?? (typeof target === 'string' && target.endsWith('.gz'));
-    this.temp = typeof target === 'string' && options.atomic && !isPipe(target) ? { path: `${target}.partial-${process.pid}`, final: target } : undefined;
+    this.temp = typeof target === 'string' && options.atomic && pathKind(target) === 'other' ? { path: `${target}.partial-${process.pid}`, final: target } : undefined;
     // Opened here, synchronously, so a path that cannot be written fails the
     // constructor (serve --record refuses to start) rather than a later event.
     const path = this.temp?.path ?? target;
