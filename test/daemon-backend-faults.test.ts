@@ -70,10 +70,12 @@ function sameBytes(got: Uint8Array, want: Uint8Array, what?: string): void {
   assert.ok(Buffer.from(got).equals(Buffer.from(want)), what ?? 'bytes differ');
 }
 
+// These run with --line-buffer-bytes 0: every write reaches the backend before its ack, so a fault is the
+// write's own. Faults of buffered write-backs: test/line-buffer-faults.test.ts.
 describe('backend faults: the failing request gets E_BACKEND, the daemon keeps serving', () => {
   it('a throwing backend: writes, reads and free answer E_BACKEND, other regions are served, errors are counted by code', async () => {
     const backend = new FaultyBackend();
-    const d = await startTestDaemon({ backendTimeoutMs: 2000 }, { backend });
+    const d = await startTestDaemon({ backendTimeoutMs: 2000, lineBufferBytes: 0 }, { backend });
     try {
       const c = await connect(d);
       await c.region({ name: 'x', base: 0, size: 2 * BLOCK, dtype: 'int8', kind: 'other', codec: 'zvc' });
@@ -130,7 +132,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
   it('a stalling backend: the request is answered E_BACKEND at the timeout, others keep working, a late write never overtakes a newer one, acked data intact', async () => {
     const timeoutMs = 600;
     const backend = new FaultyBackend();
-    const d = await startTestDaemon({ backendTimeoutMs: timeoutMs }, { backend });
+    const d = await startTestDaemon({ backendTimeoutMs: timeoutMs, lineBufferBytes: 0 }, { backend });
     try {
       const a = await connect(d);
       const b = await connect(d);
@@ -228,7 +230,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
 
   it('a delete still owed at shutdown is tried once more before the backend closes', async () => {
     const backend = new FaultyBackend();
-    const d = await startTestDaemon({ backendTimeoutMs: 60_000 }, { backend });
+    const d = await startTestDaemon({ backendTimeoutMs: 60_000, lineBufferBytes: 0 }, { backend });
     const c = await connect(d);
     await c.region({ name: 'x', base: 0, size: BLOCK, dtype: 'int8', kind: 'other', codec: 'zvc' });
     await c.write(0, testBytes(BLOCK, 1));
@@ -250,7 +252,7 @@ describe('backend faults: the failing request gets E_BACKEND, the daemon keeps s
   it('shutdown is not held by a backend that never answers', async () => {
     const timeoutMs = 300;
     const backend = new FaultyBackend();
-    const d = await startTestDaemon({ backendTimeoutMs: timeoutMs, shutdownTimeoutMs: 2000 }, { backend });
+    const d = await startTestDaemon({ backendTimeoutMs: timeoutMs, shutdownTimeoutMs: 2000, lineBufferBytes: 0 }, { backend });
     const c = await connect(d);
     await c.region({ name: 'x', base: 0, size: BLOCK, dtype: 'int8', kind: 'other', codec: 'zvc' });
     backend.putFaults.set(regionId(d, 'x'), 'stall');

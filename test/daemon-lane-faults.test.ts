@@ -146,7 +146,7 @@ describe('a lane worker dies mid-block', () => {
     executor = new WorkerLaneExecutor(2, { exitOnMarker: true });
     executor.onLaneError = (lane, m) => laneMessages.push(`${lane}: ${m}`);
     // Small batches, several in flight: kills land on lanes holding answered-but-uncommitted batches too.
-    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3 }, { executor, backend: new SlowBackend() });
+    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3, lineBufferBytes: 0 }, { executor, backend: new SlowBackend() });
   });
   after(async () => {
     await d.close();
@@ -279,7 +279,7 @@ describe('a lane worker hangs', () => {
     const executor = new WorkerLaneExecutor(2, { hangOnMarker: true, batchTimeoutMs: 300 });
     const messages: string[] = [];
     executor.onLaneError = (lane, m) => messages.push(`${lane}: ${m}`);
-    const d = await startTestDaemon({ lanes: 2 }, { executor });
+    const d = await startTestDaemon({ lanes: 2, lineBufferBytes: 0 }, { executor });
     try {
       const c = await connect(d);
       const base = 1 << 20;

@@ -168,7 +168,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
       }
     }
     const backend = new FailingBackend();
-    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 }, { backend });
     try {
       const k = await connect(t);
       await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
@@ -198,7 +198,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
       }
     }
     const backend = new TruncatingBackend();
-    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 }, { backend });
     try {
       const k = await connect(t);
       await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
@@ -214,7 +214,8 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
   });
 
   it('requests during shutdown get E_SHUTTING_DOWN, earlier ones their answers', async () => {
-    const t = await startTestDaemon({ lanes: 1 });
+    // Without line buffers, so the writes are still in the lanes when the shutdown starts.
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 });
     const k = await connect(t);
     await k.region({ name: 'r', base: 0, size: 1 << 20, dtype: 'int8', kind: 'other', codec: 'zvc' });
     const writes = Array.from({ length: 32 }, (_, i) => k.write(i * 32768, testBytes(32768, i)));

@@ -113,7 +113,10 @@ describe('region rules and burst accounting', () => {
     assert.equal(s.storedBytes, 3 * 1024);
   });
 
-  it('bursts: aligned to absolute addresses; never-written blocks cost no stored bursts', async () => {
+  it('bursts with --line-buffer-bytes 0: aligned to absolute addresses; never-written blocks cost no stored bursts; partial writes are read-modify-writes', async () => {
+    // The per-access model (no line buffers), kept for comparison: its own daemon.
+    const d = await startTestDaemon({ lanes: 1, burstBytes: 64, lineBufferBytes: 0 });
+    const c = await connect(d);
     // base 32 with 64-byte bursts: one 64-byte block spans two absolute bursts.
     const base = next + 32;
     next += 1 << 20;
@@ -137,5 +140,7 @@ describe('region rules and burst accounting', () => {
     s = (await c.stats('bursts')).regions[0];
     assert.equal(s.burstsRaw, 6 + 1 + 1);
     assert.equal(s.burstsStored, 4 + 0 + 1);
+    await c.close();
+    await d.close();
   });
 });

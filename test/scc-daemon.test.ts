@@ -115,7 +115,8 @@ describe('scc regions in the daemon', { skip: SKIP }, () => {
     };
     // pending: scattered pieces, one overlapping another, a zero-length write
     await Promise.all([put(1000, 3000), put(50_000, 777), put(2500, 10_000), put(0, 0)]);
-    assert.equal((await stats('partial')).calibration, 'pending');
+    // Looked at inside the daemon: stats would calibrate the region on what it has.
+    assert.equal(d.engine.regions.named('partial')?.calibration, 'pending');
     assert.deepEqual(await c.read(base, size), Buffer.from(model));
     // the write that completes the 64 KiB, then more pieces coded with the fitted model
     await put(13_000, CALIBRATION_BYTES);

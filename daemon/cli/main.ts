@@ -10,6 +10,7 @@ import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
+import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
 // --- end of command modules ---
 
 /**
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
+  registerBenchTrafficCommand(bench);
   // --- end of command registrations ---
   polishHelp(program);
   return program;

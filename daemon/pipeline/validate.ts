@@ -143,6 +143,8 @@ export function validateRequest(raw: unknown): Request {
       return { op: 'stats', id, region: optStr(m, 'region') };
     case 'fence':
       return { op: 'fence', id };
+    case 'flush':
+      return { op: 'flush', id, region: optStr(m, 'region') };
     case 'free':
       return { op: 'free', id, name: str(m, 'name') };
   }

@@ -248,6 +248,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   const any = clients.values().next().value as ShimpackClient | undefined;
   if (any && !fatal) {
     try {
+      // Buffered blocks go to the backend first, so the totals count their write-backs.
+      await any.flush();
       stats = (await any.stats()).totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);

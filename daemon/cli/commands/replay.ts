@@ -57,14 +57,23 @@ const mb = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b /
 const memory = (m: DaemonMemory | undefined): string => (m ? `RSS ${mb(m.rssBytes)}, heap ${mb(m.heapUsedBytes)}` : 'n/a (no /metrics)');
 
 export function formatReplaySummary(trace: string, s: ReplaySummary): string {
-  const ratio = s.stats ? `${s.stats.ratio.toFixed(3)} (${s.stats.rawBytesStored} raw bytes held in ${s.stats.storedBytes}; bursts ${s.stats.burstsRaw} -> ${s.stats.burstsStored})` : 'n/a';
+  const t = s.stats;
+  const ratio = t ? `${t.ratio.toFixed(3)} (${t.rawBytesStored} raw bytes held in ${t.storedBytes})` : 'n/a';
+  const n = (v: number): string => v.toLocaleString('en-US');
+  const dram = t
+    ? `raw ${n(t.burstsRaw)} bursts -> ${n(t.burstsStored)} bursts (${t.burstsRaw > 0 ? (t.burstsStored / t.burstsRaw).toFixed(3) : '1.000'}x): ${n(t.dramReadBursts)} read, ${n(t.dramWriteBursts)} written, ${n(t.metadataBursts)} of them metadata`
+    : 'n/a';
   return [
     `replay ${trace}: ${s.ops} ops (${s.writes} writes, ${s.reads} reads) in ${s.seconds.toFixed(2)} s, ${s.loops} pass(es), ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'} on ${s.connections} connection(s)`,
     `  bytes: ${mb(s.bytesWritten)} written, ${mb(s.bytesRead)} read, ${s.mbPerSecond.toFixed(1)} MB/s`,
     `  latency: p50 ${us(s.latencyNs.p50)}, p99 ${us(s.latencyNs.p99)}, max ${us(s.latencyNs.max)}`,
     `  compression ratio: ${ratio}`,
-    ...(s.stats && s.stats.burstsStored > s.stats.burstsRaw
-      ? ['  (stored bursts exceed raw bursts when accesses are smaller than a block: each touches a whole compressed block; see docs/monitoring.md)']
+    `  DRAM traffic: ${dram}`,
+    ...(t && t.bufferHits + t.bufferMisses > 0
+      ? [`  line buffers: ${n(t.bufferHits)} hits, ${n(t.bufferMisses)} misses, ${n(t.fills)} fills, ${n(t.writeBacks)} write-backs, ${n(t.evictions)} evictions; metadata ${n(t.metadataAccesses)} lookups, ${n(t.metadataMisses)} misses`]
+      : []),
+    ...(t && t.burstsStored > t.burstsRaw
+      ? ['  (DRAM bursts exceed raw bursts when accesses scatter over many compressed blocks: each fetches a whole block; see docs/daemon.md, "Line buffers")']
       : []),
     `  verified reads: ${s.verifiedReads} of ${s.reads}; mismatches: ${s.mismatches}; errors: ${s.errors}`,
     `  daemon memory: start ${memory(s.daemonStart)}, end ${memory(s.daemonEnd)}`,
