@@ -169,7 +169,8 @@ describe('line buffers: semantics', () => {
     try {
       await c.region({ name: 'i', base: 0, size: 1 << 16, dtype: 'int8', kind: 'activation', codec: 'zvc' });
       await c.write(100, testBytes(10, 1));
-      for (let i = 0; i < 200 && d.engine.backend.blocksHeld() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // Polled, not timed: the first batch also waits for the lane worker to start.
+      for (let i = 0; i < 2000 && d.engine.backend.blocksHeld() === 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(d.engine.backend.blocksHeld(), 1);
     } finally {
       await c.close();

@@ -63,6 +63,8 @@ export class Slot {
   waiting: Piece[] | undefined;
   /** Written since allocated or last written back. */
   dirty = false;
+  /** A fill failed after writes went in: the bytes no write covered are missing (fetched again when needed). */
+  unfilled = false;
   /** Written bytes since the last write-back: one range while writes are contiguous, a byte mask otherwise. */
   lo = 0;
   hi = 0;
@@ -83,6 +85,13 @@ export class Slot {
     bursts: number,
   ) {
     this.dirtyBursts = new Uint8Array(bursts);
+  }
+
+  /** Were all of [off, end) written since the slot was allocated (or last written back)? */
+  covers(off: number, end: number): boolean {
+    if (!this.mask) return off >= this.lo && end <= this.hi;
+    for (let i = off; i < end; i++) if (this.mask[i] === 0) return false;
+    return true;
   }
 
   get complete(): boolean {
@@ -214,11 +223,22 @@ export class LineBuffers {
     this.activity++;
     const slot = this.slotFor(region, index, access.kind === 'write' && offset === 0 && len === region.blockLen(index));
     const p: Piece = { access, offset, len, at };
-    if (slot.waiting) slot.waiting.push(p);
-    else {
-      this.apply(slot, p);
-      this.streamOut(slot);
+    if (slot.waiting || slot.unfilled) {
+      // The block's old bytes are not here yet. With nothing queued ahead (order holds), a write goes
+      // into the slot at once and the fill later fills only the bytes no write covered; so does a read
+      // of bytes written since. Anything else waits for the fill.
+      const first = !slot.waiting || slot.waiting.length === 0;
+      if (first && slot.data && (access.kind === 'write' || slot.covers(offset, offset + len))) {
+        this.apply(slot, p);
+        this.streamOut(slot);
+        return;
+      }
+      if (!slot.waiting) this.fill(region, slot);
+      (slot.waiting as Piece[]).push(p);
+      return;
     }
+    this.apply(slot, p);
+    this.streamOut(slot);
   }
 
   /**
@@ -287,7 +307,8 @@ export class LineBuffers {
     const held = region.held.get(s.index);
     if (held === undefined) return undefined;
     s.storedMode = held & 1 ? MODE_RAW : MODE_CODED;
-    if (s.storedMode === MODE_RAW) s.validBursts = new Uint8Array(s.dirtyBursts.length);
+    // Bursts written already (while a write-back was waited for) are on chip.
+    if (s.storedMode === MODE_RAW) s.validBursts = s.dirtyBursts.slice();
     else if (!wholeWrite) {
       region.fills++;
       event(region, EV_FILL);
@@ -314,16 +335,31 @@ export class LineBuffers {
   filled(s: Slot, o: JobOutcome | Error): void {
     const region = s.region;
     region.leave();
+    // Written whole meanwhile and streamed out: the old bytes are not needed any more.
+    if (region.slots.get(s.index) !== s) return;
     if (o instanceof Error) {
-      // The slot never held the block: forget it, and fail what waited (nothing was applied).
       const waiting = s.waiting ?? [];
       s.waiting = undefined;
-      this.forget(s);
+      // Acknowledged writes went in: the slot stays, without the old bytes, until a fill succeeds.
+      if (s.dirty) s.unfilled = true;
+      else this.forget(s);
       const e = o instanceof ProtocolError ? o : new ProtocolError('E_INTERNAL', o.message);
       for (const p of waiting) p.access.pieceDone(e);
       return;
     }
-    if (s.data && o.bytes) s.data.set(o.bytes);
+    const data = s.data;
+    const old = o.bytes;
+    if (data && old) {
+      // Only the bytes no write covered come from the stored block.
+      if (s.mask) {
+        const m = s.mask;
+        for (let i = 0; i < data.length; i++) if (m[i] === 0) data[i] = old[i];
+      } else if (s.hi > s.lo) {
+        data.set(old.subarray(0, s.lo), 0);
+        data.set(old.subarray(s.hi), s.hi);
+      } else data.set(old);
+    }
+    s.unfilled = false;
     if (region.series && o.oldLen > 0) region.series.storedBytes[OP_READ] += o.oldLen - STORED_HEADER_BYTES;
     if (region.codecTime) region.codecTime.seconds[o.lane * 2 + OP_READ] += o.codecSec;
     this.release(s);
@@ -366,7 +402,7 @@ export class LineBuffers {
     if (lane.bytes <= this.opts.lineBufferBytes) return;
     for (const s of lane.lru) {
       if (lane.bytes <= this.opts.lineBufferBytes) break;
-      if (s === keep || s.waiting) continue;
+      if (s === keep || s.waiting || s.unfilled) continue;
       s.region.evictions++;
       event(s.region, EV_EVICTION);
       if (s.dirty) this.writeBack(s, true);
@@ -534,9 +570,13 @@ export class LineBuffers {
   async flushRegion(region: Region, release: boolean): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const s of [...region.slots.values()]) {
-      if (s.waiting) {
-        // Being filled: its pieces are applied first, then it is flushed like the rest.
-        waits.push(new Promise<void>((r) => s.waiting!.push({ access: new BufferedAccess('read', new Uint8Array(0), 1, () => r()), offset: 0, len: 0, at: 0 })).then(() => this.flushSlot(s, release)));
+      if (s.waiting || s.unfilled) {
+        // Being filled (or to be filled again): its pieces are applied first, then it is flushed like the rest.
+        if (!s.waiting) this.fill(region, s);
+        const filled = new Promise<void>((resolve, reject) => {
+          s.waiting!.push({ access: new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), offset: 0, len: 0, at: 0 });
+        });
+        waits.push(filled.then(() => this.flushSlot(s, release)));
         continue;
       }
       waits.push(this.flushSlot(s, release));
