@@ -1,7 +1,7 @@
 import { spawnDaemon } from '../server/spawn-daemon.ts';
 import { replayTrace } from '../traces/replay.ts';
 import { METADATA_ENTRY_BYTES } from '../pipeline/metadata-cache.ts';
-import type { StatsTotals } from '../../protocol/types.ts';
+import type { StatsTotals, WireCodec } from '../../protocol/types.ts';
 
 /** One setting of the granularity sweep and what the trace cost with it. */
 export interface TrafficRow {
@@ -29,6 +29,8 @@ export interface TrafficSweepOptions {
   readonly lineBufferBytes: readonly number[];
   readonly lanes: number;
   readonly metadataCacheBytes?: number;
+  /** Declare every region with this codec instead of the trace's. */
+  readonly codec?: WireCodec;
   readonly onStep?: (done: number, total: number, label: string) => void;
 }
 
@@ -48,7 +50,7 @@ export async function runTrafficSweep(o: TrafficSweepOptions): Promise<TrafficRo
       if (o.metadataCacheBytes !== undefined) args.push('--metadata-cache-bytes', String(o.metadataCacheBytes));
       const daemon = await spawnDaemon(args);
       try {
-        const s = await replayTrace({ trace: o.trace, url: daemon.url, speed: 'max', copies: 1, loop: false, verify: true, window: 256 });
+        const s = await replayTrace({ trace: o.trace, url: daemon.url, speed: 'max', copies: 1, loop: false, verify: true, window: 256, codec: o.codec });
         if (!s.stats) throw new Error(`the daemon gave no stats after replaying ${o.trace}: ${s.problems.join('; ')}`);
         rows.push(row(blockBytes, lineBufferBytes, s.stats, s.mismatches === 0 && s.errors === 0));
       } finally {

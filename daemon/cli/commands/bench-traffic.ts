@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { runTrafficSweep, type TrafficRow } from '../../bench/traffic.ts';
-import { CliError, EXIT_USAGE, intOption } from '../io.ts';
+import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
+import { CliError, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
 function intList(name: string, min: number, max: number): (v: string) => number[] {
@@ -44,13 +45,14 @@ export function registerBenchTrafficCommand(bench: Command): void {
     .option('--block-size <list>', 'comma-separated block sizes in bytes', intList('--block-size', 64, 1 << 20), [256, 1024, 4096])
     .option('--line-buffer-bytes <list>', 'comma-separated line-buffer sizes per lane in bytes (0: read-modify-write per access)', intList('--line-buffer-bytes', 0, 1 << 30), [65536])
     .option('--metadata-cache-bytes <n>', 'metadata cache size (default: the daemon default)', intOption('--metadata-cache-bytes', 0, 1 << 30))
+    .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')})`, choiceOption('--codec', WIRE_CODECS))
     .option('--lanes <n>', 'lanes of each daemon', intOption('--lanes', 1, 64), Math.min(2, availableParallelism()))
     .option('--json', 'print JSON rows')
     .addHelpText(
       'after',
       '\nDRAM bursts are what the memory behind the shim moves: compressed-block fills and write-backs, raw-held\nbursts, metadata lines (docs/daemon.md, "Line buffers"). Regions that declare their own blockBytes keep it.\nExit status: 0 ok and every read verified, 1 a replay failed or a read did not verify, 2 usage error.',
     )
-    .action(async (trace: string, o: { blockSize: number[]; lineBufferBytes: number[]; metadataCacheBytes?: number; lanes: number; json?: boolean }) => {
+    .action(async (trace: string, o: { blockSize: number[]; lineBufferBytes: number[]; metadataCacheBytes?: number; codec?: WireCodec; lanes: number; json?: boolean }) => {
       const total = o.blockSize.length * o.lineBufferBytes.length;
       const progress = createProgress(total, 'bench traffic');
       const rows = await runTrafficSweep({
@@ -59,6 +61,7 @@ export function registerBenchTrafficCommand(bench: Command): void {
         lineBufferBytes: o.lineBufferBytes,
         lanes: o.lanes,
         metadataCacheBytes: o.metadataCacheBytes,
+        codec: o.codec,
         onStep: (done, _t, label) => progress.update(done, label),
       }).catch((e: unknown) => {
         progress.stop();

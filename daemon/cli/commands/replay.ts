@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { readTrace } from '../../traces/reader.ts';
 import { replayTrace, type DaemonMemory, type ReplaySummary } from '../../traces/replay.ts';
-import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, intOption } from '../io.ts';
+import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 import { asCli } from './trace.ts';
 
@@ -21,6 +22,7 @@ interface ReplayCliOptions {
   window: number;
   token?: string;
   keepRegions?: boolean;
+  codec?: WireCodec;
   json?: boolean;
   quiet?: boolean;
 }
@@ -105,6 +107,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--window <n>', 'requests in flight at most', intOption('--window', 1, 65536), 256)
     .option('--token <token>', 'token for hello, if the daemon wants one')
     .option('--keep-regions', 'leave the regions in the daemon afterwards')
+    .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')}): e.g. raw, to compare DRAM bursts like for like`, choiceOption('--codec', WIRE_CODECS))
     .option('--json', 'print the summary as JSON')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -136,6 +139,7 @@ export function registerReplayCommand(program: Command): void {
             window: o.window,
             token: o.token,
             keepRegions: o.keepRegions,
+            codec: o.codec,
             signal: abort.signal,
             onProgress: (p) => bar?.update(p.ops, `${p.seconds.toFixed(0)} s, pass ${p.pass}, ${p.mismatches} mismatches, ${p.errors} errors`),
           });
