@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { CodecError } from '../daemon/codecs/errors.ts';
 import { ebpc } from '../daemon/codecs/ebpc/index.ts';
 import { EBPC_MAX_COUNT, decodeEbpcStreams, encodeEbpcStreams } from '../daemon/codecs/ebpc/streams.ts';
+import { CLI_JS } from './helpers.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const VECTORS = resolve(ROOT, '../shared/ebpc-vectors');
@@ -535,7 +536,7 @@ describe('CLI: shimpack ebpc', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ebpc-cli-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
   const cli = (args: string[], input?: Uint8Array) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'ebpc', ...args], { cwd: ROOT, input, encoding: 'buffer' });
+    spawnSync(process.execPath, [CLI_JS, 'ebpc', ...args], { cwd: ROOT, input, encoding: 'buffer' });
   const name = 'act_u8_face-recognition-resnet_009_first8192';
   const vec = (ext: string) => join(VECTORS, 'real', `${name}.${ext}.bin`);
 
