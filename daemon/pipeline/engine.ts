@@ -20,7 +20,8 @@ import type {
   WriteRequest,
 } from '../../protocol/types.ts';
 import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
+import { toProtocolError } from './wire-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { RegionTable } from './region-table.ts';
@@ -344,7 +345,7 @@ export class Engine {
       region.leave();
       if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
       // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
-      const failure = a.failure && (a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      const failure = a.failure && (a.internal ? a.failure : toProtocolError(a.failure));
       try {
         a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
       } catch (e) {
