@@ -172,7 +172,7 @@ describe('a lane worker dies mid-block', () => {
     const progress = { acked: 0 };
     const killer = (async () => {
       for (let k = 0; k < kills; k++) {
-        // A replacement takes ~150 ms to start (it loads tsx): kill once the
+        // A replacement takes a moment to start: kill once the
         // lanes work again, at varying points of a batch.
         const seen = progress.acked;
         while (progress.acked < seen + 40) await sleep(5);
