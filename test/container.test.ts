@@ -6,6 +6,7 @@ import { decodeContainer, encodeContainer, readContainerInfo } from '../daemon/c
 import { CODECS } from '../daemon/codecs/index.ts';
 import { DTYPES, type Dtype } from '../daemon/codecs/dtype.ts';
 import { hasData, randomBytes, sampleTensors } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
 const pairs = CODECS.flatMap((c) => c.dtypes.map((d) => ({ codec: c.name, dtype: d as Dtype })));
 /** Context codecs (scc) need a stride; the other codecs ignore it. */
@@ -39,7 +40,7 @@ describe('container round trip', () => {
     });
 
     it(`${codec}/${dtype}: property: any bytes, any block size`, () => {
-      fc.assert(
+      checkProperty(
         fc.property(
           fc.uint8Array({ maxLength: 5000 }),
           fc.integer({ min: 8, max: 1200 }),
@@ -53,7 +54,7 @@ describe('container round trip', () => {
             assert.ok(c.length <= d.length + maxGrowth(d.length, blockSize));
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 40, seed: 3101 },
       );
     });
   }

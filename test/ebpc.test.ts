@@ -9,6 +9,7 @@ import { CodecError } from '../daemon/codecs/errors.ts';
 import { ebpc } from '../daemon/codecs/ebpc/index.ts';
 import { EBPC_MAX_COUNT, decodeEbpcStreams, encodeEbpcStreams } from '../daemon/codecs/ebpc/streams.ts';
 import { CLI_JS } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const VECTORS = resolve(ROOT, '../shared/ebpc-vectors');
@@ -282,13 +283,13 @@ describe('W=16 hand-checked cases', () => {
 describe('property: fast encoder = naive reference, and round trips', () => {
   for (const [w, n] of COMBOS) {
     test(`W=${w} N=${n}: matches the spec-table reference bit for bit`, () => {
-      fc.assert(
+      checkProperty(
         fc.property(valuesArb(w, 600), (values) => checkAgainstReference(values, w, n)),
         { numRuns: 120, seed: 0x5eed + w + n },
       );
     });
     test(`W=${w} N=${n}: round trip over lengths 0..3000`, () => {
-      fc.assert(
+      checkProperty(
         fc.property(valuesArb(w, 3000), (values) => {
           const bytes = toBytes(values, w);
           const s = encodeEbpcStreams(bytes, w, n);
@@ -440,7 +441,7 @@ describe('CodecModel', () => {
         // lone zeros between non-zeros: 5-bit ZNZ symbols plus dense planes
         fc.array(fc.integer({ min: lo, max: hi }), { maxLength: 1000 }).map((a) => a.flatMap((x) => [x || 1, 0])),
       );
-      fc.assert(
+      checkProperty(
         fc.property(adversarial, (values) => {
           const bytes = toBytes(values, W);
           const bound = m.maxEncodedBytes(bytes.length);
@@ -518,7 +519,7 @@ describe('corrupt blocks are rejected or decode canonically, in bounded time', (
 
     test(`W=${w} N=${n}: random garbage and garbage streams never hang or misread`, () => {
       const m = ebpc.load(Uint8Array.of(n), w === 16 ? 'int16' : 'int8');
-      fc.assert(
+      checkProperty(
         fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 3000 }), (garbage, count) => {
           const t0 = performance.now();
           decodesCanonicallyOrThrows(m, garbage, count * (w / 8));
