@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readTrace } from '../../traces/reader.ts';
-import { replayTrace, type DaemonMemory, type ReplaySummary } from '../../traces/replay.ts';
+import type { DaemonMemory, ReplaySummary } from '../../traces/replay.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 import { asCli } from './trace.ts';
@@ -115,6 +115,8 @@ export function registerReplayCommand(program: Command): void {
         const total = showBar && !o.loop && o.duration === undefined ? (await countOps(trace)) * o.connections : 0;
         const bar = showBar ? createProgress(total, 'replay', true) : undefined;
         let s: ReplaySummary;
+        // Loaded on use: the client and its WebSocket stack cost every other command's start.
+        const { replayTrace } = await import('../../traces/replay.ts');
         try {
           s = await replayTrace({
             trace,
