@@ -16,7 +16,15 @@ if [ "${1:-}" = "--fast" ]; then fast=1; fi
 npx --no-install tsc -p tsconfig.json
 npx --no-install tsc -p tsconfig.build.json
 
-SLOW=()
+# The slowest suites (real-data sweeps, fuzzing, crash loops, benchmarks,
+# external programs): left out of --fast, which keeps the rest under ~90 s.
+SLOW=(
+  test/scc-dataset.test.ts test/scc-cli.test.ts test/scc-wasm.test.ts test/dataset-roundtrip.test.ts
+  test/trace-replay.test.ts test/trace-import.test.ts
+  test/daemon-kill9.test.ts test/daemon-lane-faults.test.ts
+  test/fuzz-daemon.test.ts test/fuzz-codecs.test.ts test/bench-daemon.test.ts
+  test/python-client.test.ts test/monitoring-prometheus.test.ts test/monitoring-status-page.test.ts
+)
 
 shopt -s nullglob
 files=()
@@ -28,9 +36,10 @@ if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 node --import tsx --test "${files[@]}"
 
 if [ $fast -eq 0 ]; then
-  # The SCC decoders' JS fallback (what runs where WebAssembly SIMD is missing).
-  # scc-wasm.test.ts compares the two decoders, so it has nothing to run here.
-  scc=()
-  for f in test/scc-*.test.ts; do [ "$f" = test/scc-wasm.test.ts ] || scc+=("$f"); done
-  SHIMPACK_SCC_WASM=0 node --import tsx --test "${scc[@]}"
+  # The SCC decoders' and encoders' JS fallback (what runs where WebAssembly
+  # SIMD is missing; lane workers inherit the setting): the codec suite and
+  # the daemon suites. Not scc-wasm.test.ts, which compares the two (its JS
+  # side runs in the main pass), nor the real-data sweeps, which exercise the
+  # same coder paths at many times the cost.
+  SHIMPACK_SCC_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts
 fi

@@ -19,6 +19,7 @@ import {
   type ConfigPlan,
 } from '../daemon/codecs/scc/index.ts';
 import { parseParams, serialiseParams } from '../daemon/codecs/scc/config.ts';
+import { wasmDecoder } from '../daemon/codecs/scc/wasm/instance.ts';
 import { randomBytes } from './helpers.ts';
 import { checkProperty } from './property.ts';
 
@@ -70,6 +71,10 @@ const ALL_PLANS: [string, ConfigPlan[]][] = [
 ];
 
 describe('scc: registration and arguments', () => {
+  it('runs the coders this run asks for: WebAssembly, or the JS fallback under SHIMPACK_SCC_WASM=0 (test/run.sh runs this file both ways)', () => {
+    assert.equal(wasmDecoder === null, process.env.SHIMPACK_SCC_WASM === '0');
+  });
+
   it('is codec 4, named scc, for 8-bit dtypes', () => {
     assert.ok((CODEC_NAMES as readonly string[]).includes('scc'));
     assert.equal(codecByName('scc'), scc);
