@@ -344,7 +344,7 @@ export class Engine {
     if (--a.remaining === 0) {
       region.leave();
       if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
-      // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
+      // A lower layer's failure gets its wire code (E_LANE_FAILED from a dead lane worker, E_BACKEND; wire-error.ts); anything else is internal.
       const failure = a.failure && (a.internal ? a.failure : toProtocolError(a.failure));
       try {
         a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
