@@ -17,16 +17,6 @@ export function checkProperty<Ts>(property: fc.IProperty<Ts>, params: fc.Paramet
   }
 }
 
-/** checkProperty for fc.asyncProperty. */
-export async function checkAsyncProperty<Ts>(property: fc.IAsyncProperty<Ts>, params: fc.Parameters<Ts> & { readonly seed: number }): Promise<void> {
-  const seed = seedFor(params.seed);
-  try {
-    await fc.assert(property, { ...params, seed });
-  } catch (e) {
-    throw withSeed(e, seed);
-  }
-}
-
 function seedFor(fixed: number): number {
   const env = process.env.SHIMPACK_FC_SEED;
   if (env === undefined || env === '') return fixed;
