@@ -234,7 +234,7 @@ describe('APack calibration across a restart (file backend)', () => {
 });
 
 describe('calibration of a context codec (SCC) keeps the bytes written', () => {
-  /** A stand-in codec that records what it was fitted to (the real one may not be registered yet). */
+  /** A stand-in for SCC that records what it was fitted to. */
   function recordingCodec(): { codec: Codec; fits: { data: Uint8Array; options?: CodecOptions }[] } {
     const fits: { data: Uint8Array; options?: CodecOptions }[] = [];
     const codec = {

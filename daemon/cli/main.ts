@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The process entry (bin/shimpack.js and `node --import tsx daemon/cli/main.ts`):
+ * The process entry (bin/shimpack.js and `node dist/daemon/cli/main.js`):
  * anything not handled above, even thrown later from an event callback, is
  * reported as one "internal error" line and exit 70.
  */

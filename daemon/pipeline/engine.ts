@@ -20,7 +20,8 @@ import type {
   WriteRequest,
 } from '../../protocol/types.ts';
 import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
+import { toProtocolError } from './wire-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { BufferedAccess, LineBuffers } from './line-buffers.ts';
@@ -424,7 +425,7 @@ export class Engine {
   }
 
   private settle(region: Region, kind: 'write' | 'read', listener: AccessListener, e: Error | undefined, data?: Uint8Array): void {
-    const failure = e && (e instanceof ProtocolError ? e : new ProtocolError('E_INTERNAL', e.message));
+    const failure = e && toProtocolError(e);
     try {
       listener.accessDone(failure, data);
     } catch (err) {
@@ -465,8 +466,8 @@ export class Engine {
     if (--a.remaining === 0) {
       region.leave();
       if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
-      // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
-      const failure = a.failure && (a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      // A lower layer's failure gets its wire code (E_LANE_FAILED from a dead lane worker, E_BACKEND; wire-error.ts); anything else is internal.
+      const failure = a.failure && (a.internal ? a.failure : toProtocolError(a.failure));
       try {
         a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
       } catch (e) {

@@ -3,7 +3,7 @@ import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
 import type { LaneScheduler } from '../lanes/lane-scheduler.ts';
 import { EV_EVICTION, EV_FILL, EV_HIT, EV_METADATA_ACCESS, EV_METADATA_MISS, EV_MISS, EV_WRITEBACK, OP_READ, OP_WRITE } from '../metrics/series-accumulator.ts';
 import { MetadataCache } from './metadata-cache.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { toProtocolError } from './wire-error.ts';
 import type { Region } from './region.ts';
 
 /**
@@ -343,7 +343,7 @@ export class LineBuffers {
       // Acknowledged writes went in: the slot stays, without the old bytes, until a fill succeeds.
       if (s.dirty) s.unfilled = true;
       else this.forget(s);
-      const e = o instanceof ProtocolError ? o : new ProtocolError('E_INTERNAL', o.message);
+      const e = toProtocolError(o);
       for (const p of waiting) p.access.pieceDone(e);
       return;
     }
@@ -595,7 +595,7 @@ export class LineBuffers {
       }
     }, region.id);
     const failure = region.writeBackFailure as Error | undefined;
-    if (failure) throw failure instanceof ProtocolError ? failure : new ProtocolError('E_INTERNAL', `writing back buffered blocks of region "${region.name}" failed: ${failure.message}`);
+    if (failure) throw toProtocolError(failure);
   }
 
   private flushSlot(s: Slot, release: boolean): Promise<void> {

@@ -11,7 +11,7 @@ import {
   type Op,
   type Request,
 } from '../../protocol/types.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 
 /**
  * Turn one decoded msgpack value into a typed request, or throw a

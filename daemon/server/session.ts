@@ -3,12 +3,13 @@ import type { WebSocket } from 'ws';
 import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
 import type { AccessListener, Engine } from '../pipeline/engine.ts';
-import { ProtocolError } from '../pipeline/protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
+import { toProtocolError } from '../pipeline/wire-error.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Op, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame } from '../../protocol/wire.ts';
-import { frameMalformation } from './frame-check.ts';
+import { frameMalformation } from '../../protocol/frame-check.ts';
 import { packResponses } from './response-frames.ts';
 import type { RequestRecorder } from '../traces/request-recorder.ts';
 
@@ -341,8 +342,8 @@ export class Session {
   }
 
   fail(id: number | null, e: unknown): Response {
-    if (e instanceof ProtocolError) return errorResponse(id, e.code, e.message);
-    return errorResponse(id, 'E_INTERNAL', (e as Error)?.message ?? String(e));
+    const p = toProtocolError(e);
+    return errorResponse(id, p.code, p.message);
   }
 
   private respond(r: Response): void {
