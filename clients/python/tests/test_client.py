@@ -450,6 +450,22 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             await asyncio.gather(*futs)
             await c.free(name)
 
+    async def test_flush_writes_buffered_blocks_back(self) -> None:
+        async with AsyncClient(URL) as c:
+            name, base = fresh("flush")
+            await c.region(name, base, 4 * BLOCK, "int8", "activation", codec="zvc")
+            await c.write(base + 100, bytes(range(64)))  # part of a block: waits in a line buffer
+            await c.flush(name)
+            st = (await c.stats(name)).regions[0]
+            self.assertEqual(st.blocks_held, 1)
+            self.assertEqual(st.write_backs, 1)
+            self.assertEqual(st.buffer_misses, 1)
+            self.assertEqual(st.bursts_stored, st.dram_read_bursts + st.dram_write_bursts)
+            await c.flush()  # the whole address space
+            with self.assertRaises(sc.NoSuchRegionError):
+                await c.flush("no-such-region-here")
+            await c.free(name)
+
     async def test_free(self) -> None:
         async with AsyncClient(URL) as c:
             name, base = fresh("free")
