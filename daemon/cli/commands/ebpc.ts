@@ -54,7 +54,7 @@ export function registerEbpcCommands(program: Command): void {
         '\nThe decoder needs the value count: keep it (printed with --verbose).\n' +
         'Example: shimpack ebpc encode act.bin --znz act.znz.bin --bpc act.bpc.bin -v',
     )
-    .action((input: string, o: StreamOptions & { znz: string; bpc: string; verbose?: boolean }) => {
+    .action(async (input: string, o: StreamOptions & { znz: string; bpc: string; verbose?: boolean }) => {
       const { W, N } = params(o);
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard output', EXIT_USAGE);
       const data = readInput(input);
@@ -65,8 +65,8 @@ export function registerEbpcCommands(program: Command): void {
       const count = data.length / (W / 8);
       if (count > EBPC_MAX_COUNT) throw new CliError(`${what} holds ${count} values, more than the ${EBPC_MAX_COUNT} of one transmission`, EXIT_BAD_INPUT);
       const s = encodeEbpcStreams(data, W, N);
-      writeOutput(o.znz, s.znz);
-      writeOutput(o.bpc, s.bpc);
+      await writeOutput(o.znz, s.znz);
+      await writeOutput(o.bpc, s.bpc);
       if (o.verbose) {
         process.stderr.write(
           `count=${count} W=${W} N=${N} R=16 znz_bits=${s.znzBits} znz_bytes=${s.znz.length} bpc_bits=${s.bpcBits} bpc_bytes=${s.bpc.length}\n`,
@@ -90,11 +90,11 @@ export function registerEbpcCommands(program: Command): void {
         'any symbol the encoder cannot produce is reported as corrupt (exit status 1).\n' +
         'Example: shimpack ebpc decode --znz act.znz.bin --bpc act.bpc.bin --count 8192 -o act.bin',
     )
-    .action((o: StreamOptions & { znz: string; bpc: string; count: number; output: string }) => {
+    .action(async (o: StreamOptions & { znz: string; bpc: string; count: number; output: string }) => {
       const { W, N } = params(o);
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard input', EXIT_USAGE);
       const znz = readInput(o.znz);
       const bpc = readInput(o.bpc);
-      writeOutput(o.output, decodeEbpcStreams(znz, bpc, o.count, W, N));
+      await writeOutput(o.output, decodeEbpcStreams(znz, bpc, o.count, W, N));
     });
 }
