@@ -31,6 +31,7 @@ export interface DaemonConfig {
   readonly maxRegions: number;
   readonly maxOutstanding: number;
   readonly idleTimeoutMs: number;
+  readonly calibrateIdleMs: number;
   readonly metricsRegionLabels: number;
   readonly shutdownTimeoutMs: number;
   /** Trace file recording every accepted request ('' = off). */
@@ -76,6 +77,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'maxRegions', flag: '--max-regions', env: 'SHIMPACK_MAX_REGIONS', kind: 'int', min: 1, max: 10_000_000, help: 'regions per address space (E_TOO_MANY_REGIONS beyond)', defaultValue: () => 65536 },
   { key: 'maxOutstanding', flag: '--max-outstanding', env: 'SHIMPACK_MAX_OUTSTANDING', kind: 'int', min: 1, max: 10_000_000, help: 'unanswered requests per connection above which new ones get E_BUSY (a batch frame can exceed --conn-inflight)', defaultValue: () => 65536 },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'SHIMPACK_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'close connections with nothing in flight and no frame for this long (0: never)', defaultValue: () => 3_600_000 },
+  { key: 'calibrateIdleMs', flag: '--calibrate-idle-ms', env: 'SHIMPACK_CALIBRATE_IDLE_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'a region still calibrating (pending) that had no write for this long calibrates on what it has (0: only at fence, stats or the calibration window)', defaultValue: () => 1000 },
   { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels (SPACE/NAME in a named address space); later regions share region="other"', defaultValue: () => 64 },
   { key: 'record', flag: '--record', env: 'SHIMPACK_RECORD', kind: 'string', help: 'record every request as a trace to this file (gzip when it ends in .gz)', defaultValue: () => '' },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },

@@ -44,9 +44,12 @@ describe('APack calibration from the first bytes written', () => {
     return at;
   }
   const stats = async (name: string) => (await c.stats(name)).regions[0];
+  /** The region's numbers without the stats op (which calibrates a pending region on what it has). */
+  const peek = (name: string) => d.engine.regions.named(name)!.stats();
 
   before(async () => {
-    d = await startTestDaemon();
+    // No calibration on idleness here: these tests look at regions while they are pending.
+    d = await startTestDaemon({ calibrateIdleMs: 0 });
     c = await connect(d);
   });
   after(async () => {
@@ -98,7 +101,7 @@ describe('APack calibration from the first bytes written', () => {
     // A 100-byte all-zero write first: it no longer decides the table.
     await c.write(a, new Uint8Array(100));
     await c.write(a, data.subarray(0, CALIBRATION_BYTES / 2));
-    const mid = await stats('early');
+    const mid = peek('early');
     assert.equal(mid.calibration, 'pending');
     assert.equal(mid.blocksRaw, mid.blocksHeld);
     assert.equal(mid.storedBytes, mid.rawBytesStored);
@@ -177,11 +180,11 @@ describe('APack calibration from the first bytes written', () => {
     assert.equal(held.pending, undefined);
   });
 
-  it('a region never written far enough stays pending and reads back exactly', async () => {
+  it('a region never written far enough stays pending until stats, then calibrates on what it has and reads back exactly', async () => {
     const data = smallValues(8192, 3);
     const a = await region('small-part', 1 << 20);
     await c.write(a + 5000, data);
-    const st = await stats('small-part');
+    const st = peek('small-part');
     assert.equal(st.calibration, 'pending');
     assert.equal(st.blocksRaw, st.blocksHeld);
     assert.deepEqual(await c.read(a + 5000, data.length), Buffer.from(data));
@@ -189,6 +192,50 @@ describe('APack calibration from the first bytes written', () => {
     assert.ok(held?.pending);
     assert.ok(held.pending.touched.size <= held.blockCount());
     assert.equal(held.pending.hist.length, 256);
+    // The stats op calibrates it on the 8 KiB it has, and answers once its blocks are coded.
+    const after = await stats('small-part');
+    assert.equal(after.calibration, 'first-write');
+    assert.ok(after.storedBytes < after.rawBytesStored && after.ratio > 1, `ratio ${after.ratio}`);
+    assert.ok(after.blocksRaw < after.blocksHeld);
+    assert.deepEqual(await c.read(a + 5000, data.length), Buffer.from(data));
+  });
+
+  it('a fence calibrates the pending regions written short of the window, and answers once they are coded', async () => {
+    const data = smallValues(6000, 4);
+    const a = await region('fenced', 1 << 20);
+    void c.write(a, data);
+    await c.fence();
+    const st = peek('fenced');
+    assert.equal(st.calibration, 'first-write');
+    assert.equal(st.blocksRaw, 0);
+    assert.ok(st.storedBytes < st.rawBytesStored, `${st.storedBytes} stored of ${st.rawBytesStored}`);
+    assert.deepEqual(await c.read(a, data.length), Buffer.from(data));
+    // A region with nothing written stays pending: there is nothing to fit.
+    await region('unwritten', 4096);
+    await c.fence();
+    assert.equal(peek('unwritten').calibration, 'pending');
+  });
+
+  it('a pending region left without writes for --calibrate-idle-ms calibrates on what it has', async () => {
+    const di = await startTestDaemon({ calibrateIdleMs: 200 });
+    try {
+      const ci = await connect(di);
+      await ci.region({ name: 'quiet', base: 0, size: 1 << 20, dtype: 'int8', kind: 'weight', codec: 'apack' });
+      const data = smallValues(6000, 5);
+      await ci.write(0, data);
+      const held = di.engine.regions.named('quiet')!;
+      // No request of ours asks for it: the daemon's own timer does it.
+      const deadline = Date.now() + 20_000;
+      while (held.calibration === 'pending' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(held.calibration, 'first-write');
+      while (held.stats().blocksRaw > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(held.stats().blocksRaw, 0);
+      assert.ok(held.stats().storedBytes < held.stats().rawBytesStored);
+      assert.deepEqual(await ci.read(0, data.length), Buffer.from(data));
+      await ci.close();
+    } finally {
+      await di.close();
+    }
   });
 });
 

@@ -110,8 +110,12 @@ export class PendingCalibration {
     this.need = Math.max(1, Math.min(regionSize, CALIBRATION_BYTES));
   }
 
+  /** When the last write was counted (performance.now()): --calibrate-idle-ms counts from it. */
+  lastWriteAt = 0;
+
   /** Count one write's values (4-bit dtypes: two per byte); `at` is its offset in the region. */
   add(data: Uint8Array, at = 0): void {
+    this.lastWriteAt = performance.now();
     const h = this.hist;
     if (h.length === 16) {
       for (let i = 0; i < data.length; i++) {

@@ -69,7 +69,16 @@ export class Engine {
       },
     );
     metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());
+    const quiet = config.calibrateIdleMs;
+    if (quiet > 0) {
+      // Checked at a quarter of the interval: a region calibrates between 1 and 1.25 intervals after its last write.
+      this.idleCalibration = setInterval(() => this.calibrateIdle(quiet), Math.max(10, quiet / 4));
+      this.idleCalibration.unref();
+    }
   }
+
+  /** Calibrates regions whose writes stopped short of the window (--calibrate-idle-ms). */
+  private idleCalibration?: NodeJS.Timeout;
 
   get lanes(): number {
     return this.executor.lanes;
@@ -207,6 +216,54 @@ export class Engine {
       for (let i = first; i <= last; i++) p.touched.add(i);
       return;
     }
+    // Blocks this write replaces whole need no second coding.
+    void this.fitPending(region, (i) => {
+      const start = i * region.blockBytes;
+      return start >= rel && start + region.blockLen(i) <= rel + len;
+    });
+  }
+
+  /**
+   * Calibrate a pending region now, on what it has been written so far (less
+   * than the calibration window): the region's writes stopped short of it.
+   * Called at fence and stats, and for regions left without writes for
+   * --calibrate-idle-ms. Resolves once the blocks held raw meanwhile are coded
+   * with the new table (at once when there is nothing to do: not pending, or
+   * nothing written yet).
+   */
+  calibrateNow(region: Region): Promise<void> {
+    if (!region.live || !region.pending || region.pending.seen === 0) return Promise.resolve();
+    return this.fitPending(region, () => false);
+  }
+
+  /** calibrateNow() for every pending region of an address space; undefined when none needed it, else resolves when all are coded. */
+  calibratePending(space = ''): Promise<void> | undefined {
+    const table = this.spaces.get(space);
+    if (!table) return undefined;
+    const waits: Promise<void>[] = [];
+    for (const r of table.all()) if (r.pending && r.pending.seen > 0) waits.push(this.calibrateNow(r));
+    return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
+  }
+
+  /** Pending regions of every space whose last write is at least `quietMs` old (--calibrate-idle-ms). */
+  private calibrateIdle(quietMs: number): void {
+    const now = performance.now();
+    for (const t of this.spaces.values()) {
+      for (const r of t.all()) {
+        if (r.pending && r.pending.seen > 0 && now - r.pending.lastWriteAt >= quietMs) {
+          this.calibrateNow(r).catch((e: unknown) => process.stderr.write(`shimpack: calibrating idle region "${r.name}" failed: ${(e as Error).message}\n`));
+        }
+      }
+    }
+  }
+
+  /**
+   * Fit the pending region's table from what it has seen (once), hand it to
+   * the lanes and code again the blocks held raw meanwhile, except those
+   * `replaced` says the current write covers whole.
+   */
+  private fitPending(region: Region, replaced: (index: number) => boolean): Promise<void> {
+    const p = region.pending!;
     let params: Uint8Array;
     try {
       params = p.fit(codecByName(region.codec));
@@ -218,13 +275,9 @@ export class Engine {
     this.installModel(region, params);
     region.calibration = 'first-write';
     this.persist(region);
-    // Blocks this write replaces whole need no second coding.
     const recode: number[] = [];
-    for (const i of p.touched) {
-      const start = i * region.blockBytes;
-      if (!(start >= rel && start + region.blockLen(i) <= rel + len)) recode.push(i);
-    }
-    if (recode.length) this.recode(region, recode);
+    for (const i of p.touched) if (!replaced(i)) recode.push(i);
+    return recode.length ? this.recode(region, recode) : Promise.resolve();
   }
 
   /**
@@ -233,18 +286,22 @@ export class Engine {
    * behind every job already submitted for that block. Internal traffic: it
    * changes the stored sizes but no client counter.
    */
-  private recode(region: Region, indices: number[]): void {
+  private recode(region: Region, indices: number[]): Promise<void> {
     region.enter();
     const empty = new Uint8Array(0);
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
     const onDone: AccessListener = {
       accessDone(e) {
         if (e) process.stderr.write(`shimpack: coding region "${region.name}" again after calibration failed: ${e.message}\n`);
+        done();
       },
     };
     const access = new Access(this, region, 'write', empty, indices.length, onDone, true);
     for (const index of indices) {
       this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, region.blockLen(index), 0, 0, 0, empty));
     }
+    return finished;
   }
 
   async free(name: string, space = ''): Promise<void> {
@@ -416,6 +473,21 @@ export class Engine {
     if (raw) region.blocksRaw++;
   }
 
+  /**
+   * The stats op: first the pending regions it reports on calibrate on what
+   * they have (protocol/README.md section 4.2), and the answer waits until
+   * their blocks are coded, so the ratio it gives is the one they will keep.
+   */
+  statsCalibrated(id: number, name?: string, space = ''): StatsResponse | Promise<StatsResponse> {
+    let wait: Promise<void> | undefined;
+    if (name === undefined) wait = this.calibratePending(space);
+    else {
+      const r = this.table(space).named(name);
+      if (r?.pending && r.pending.seen > 0) wait = this.calibrateNow(r);
+    }
+    return wait ? wait.then(() => this.stats(id, name, space)) : this.stats(id, name, space);
+  }
+
   stats(id: number, name?: string, space = ''): StatsResponse {
     const table = this.table(space);
     let list: readonly Region[];
@@ -457,6 +529,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.idleCalibration);
     await this.scheduler.whenIdle();
     await this.executor.close();
     await this.backend.close();

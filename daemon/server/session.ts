@@ -88,6 +88,12 @@ export class Session {
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
+  /**
+   * Since when the connection is idle for --idle-timeout-ms: the later of its
+   * last frame and the answer to its last outstanding request (time spent
+   * waiting for the daemon's own answers is not the client's idleness).
+   */
+  private idleSince = performance.now();
   /** Address space chosen at hello. */
   private space = '';
   private idleTimer?: NodeJS.Timeout;
@@ -109,7 +115,7 @@ export class Session {
     this.armIdle();
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
       const onMessage = (data: Buffer, isBinary: boolean): void => {
-        this.lastFrameAt = performance.now();
+        this.lastFrameAt = this.idleSince = performance.now();
         // ws.pause() stops reading the socket, but frames already received
         // are still emitted: hold them (their bytes are bounded by one socket
         // read) and admit them on resume.
@@ -163,15 +169,15 @@ export class Session {
     if (this.sendBytes > 0 && this.ws.readyState === this.ws.OPEN) await new Promise<void>((r) => this.sendWaiters.push(r));
   }
 
-  /** Close the connection once nothing is in flight and no frame came for --idle-timeout-ms. */
-  private armIdle(): void {
+  /** Close the connection once nothing was in flight and no frame came for --idle-timeout-ms. */
+  private armIdle(delay = this.config.idleTimeoutMs): void {
     const ms = this.config.idleTimeoutMs;
     if (!ms) return;
     this.idleTimer = setTimeout(() => {
-      const quiet = performance.now() - this.lastFrameAt;
+      const quiet = performance.now() - this.idleSince;
       if (this.outstanding.size === 0 && quiet >= ms) this.ws.close(4008, 'idle timeout');
-      else this.armIdle();
-    }, ms);
+      else this.armIdle(this.outstanding.size === 0 ? ms - quiet : ms);
+    }, Math.max(1, delay));
     this.idleTimer.unref();
   }
 
@@ -227,13 +233,17 @@ export class Session {
         this.accepted(req, rec);
         return;
       }
-      if (req.op === 'fence' && this.helloDone && this.outstanding.size > 0) {
+      // A fence first calibrates the space's pending regions on what they
+      // were written (protocol/README.md section 4.2) and waits for that too.
+      const calibrated = req.op === 'fence' && this.helloDone ? this.engine.calibratePending(this.space) : undefined;
+      if (req.op === 'fence' && this.helloDone && (this.outstanding.size > 0 || calibrated)) {
         // Answered once every request admitted before it is; the fence is
         // outstanding meanwhile, so a later fence or a drain waits for it too.
         const rec = new InFlight(this, req.id, 'fence', 0, t0);
-        const wait = new FenceWait(this.outstanding.size, rec);
+        const wait = new FenceWait(this.outstanding.size + (calibrated ? 1 : 0), rec);
         for (const o of this.outstanding) (o.fences ??= []).push(wait);
         this.accepted(req, rec);
+        calibrated?.then(() => this.fencePartDone(wait));
         return;
       }
       const result = this.dispatch(req);
@@ -270,14 +280,20 @@ export class Session {
    */
   complete(rec: InFlight, r: Response): void {
     this.outstanding.delete(rec);
+    if (this.outstanding.size === 0) this.idleSince = performance.now();
     this.inflightCount--;
     this.inflightBytes -= rec.bytes;
     this.metrics.inflightRequests.dec();
     this.metrics.requestDuration.observe({ op: rec.op }, (performance.now() - rec.t0) / 1000);
     this.respond(r);
-    if (rec.fences) for (const f of rec.fences) if (--f.remaining === 0) this.complete(f.record, { id: f.record.id, ok: true });
+    if (rec.fences) for (const f of rec.fences) this.fencePartDone(f);
     if (this.outstanding.size === 0 && this.settledWaiters.length) for (const w of this.settledWaiters.splice(0)) w();
     this.checkPressure();
+  }
+
+  /** One of the things a fence waits for is done: answer it after the last. */
+  private fencePartDone(f: FenceWait): void {
+    if (--f.remaining === 0) this.complete(f.record, { id: f.record.id, ok: true });
   }
 
   private noHello(op: string): ProtocolError {
@@ -308,7 +324,7 @@ export class Session {
       case 'region':
         return this.engine.declareRegion(req, this.space);
       case 'stats':
-        return this.engine.stats(id, req.region, this.space);
+        return this.engine.statsCalibrated(id, req.region, this.space);
       case 'fence':
         return { id, ok: true };
       case 'free':

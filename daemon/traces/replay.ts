@@ -24,6 +24,10 @@ export interface ReplayOptions {
   /** Requests in flight at most, over all connections (bounds memory). */
   readonly window: number;
   readonly token?: string;
+  /** Address space to replay in (hello's `space`; protocol/README.md section 4.1): its regions are apart from every other space's. */
+  readonly space?: string;
+  /** Added to every address of the trace (region bases, reads, writes): places a copy beside one already in the daemon. */
+  readonly addressOffset?: number;
   /** Leave the replayed regions in the daemon (default: free them at the end). */
   readonly keepRegions?: boolean;
   /** Called about every 200 ms and once at the end. */
@@ -112,6 +116,8 @@ function sliceOf(copies: number): number {
 export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   if (!Number.isInteger(o.copies) || o.copies < 1) throw new TraceError('E_REPLAY', 'connections must be a whole number >= 1');
   const slice = sliceOf(o.copies);
+  const offset = o.addressOffset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset >= MAX_ADDRESS) throw new TraceError('E_REPLAY', `the address offset must be a whole number of bytes in [0, 2^48), got ${offset}`);
   const daemonStart = await daemonMemory(o.url);
   const clients = new Map<string, ShimpackClient>();
   const connecting = new Map<string, Promise<ShimpackClient>>();
@@ -121,7 +127,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     if (c) return c;
     let p = connecting.get(key);
     if (!p) {
-      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token }).catch((e: Error & { code?: string }) => {
+      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token, space: o.space }).catch((e: Error & { code?: string }) => {
         // the client's E_CONNECT message already names the URL
         throw new TraceError('E_REPLAY', e.code === 'E_CONNECT' ? e.message.replace(/^E_CONNECT: /, '') : `cannot connect to ${o.url}: ${e.message}`);
       });
@@ -200,6 +206,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
 
   let loopOffsetNs = 0;
   let stop = false;
+  /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
+  let broken: unknown;
   try {
     do {
       pass++;
@@ -239,14 +247,14 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       loopOffsetNs += lastT + 1;
       if (!o.loop) break;
     } while (!stop && !timeUp());
-    await drain();
-  } finally {
-    await drain();
+  } catch (e) {
+    broken = e;
   }
+  await drain();
 
   let stats: StatsTotals | undefined;
   const any = clients.values().next().value as ShimpackClient | undefined;
-  if (any && !fatal) {
+  if (any && !fatal && !broken) {
     try {
       stats = (await any.stats()).totals;
     } catch (e) {
@@ -265,9 +273,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       }
     }
   }
+  // Closed whatever happened: an open connection would keep the process alive.
   await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
   const seconds = elapsed();
   report(true);
+  if (broken) throw broken;
   if (fatal && ops === 0) throw fatal;
   if (refusedRegion) throw refusedRegion;
   if (fatal) problem(fatal.message);
@@ -301,7 +311,9 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
       if (declared[copy].has(name)) continue; // a later loop: the region is still there
       const c = await clientFor(copy, conn ?? 0);
-      const req = { ...spec, name, base: rec.base + copy * slice } as Omit<RegionRequest, 'id' | 'op'>;
+      const base = rec.base + offset + copy * slice;
+      if (base + rec.size > MAX_ADDRESS) throw new TraceError('E_REPLAY', `region ${name} moved by the address offset 0x${offset.toString(16)} would end at 0x${(base + rec.size).toString(16)}, beyond 2^48`);
+      const req = { ...spec, name, base } as Omit<RegionRequest, 'id' | 'op'>;
       try {
         await c.region(req);
         declared[copy].set(name, { copy, conn: conn ?? 0, name });
@@ -316,7 +328,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   }
 
   function issue(rec: OpRecord, copy: number, c: ShimpackClient): void {
-    const shift = copy * slice;
+    const shift = offset + copy * slice;
     switch (rec.op) {
       case 'write': {
         writes++;
