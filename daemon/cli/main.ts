@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CodecError } from '../codecs/errors.ts';
+import { ShimpackError } from '../../clients/ts/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_STATUS_HELP, EXIT_USAGE, reportInternalError } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
@@ -10,6 +11,7 @@ import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
+import { registerRegionCommands } from './commands/regions.ts';
 // --- end of command modules ---
 
 /**
@@ -45,6 +47,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
+  registerRegionCommands(program);
   // --- end of command registrations ---
   polishHelp(program);
   return program;
@@ -82,6 +85,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       process.stderr.write(`shimpack: ${e.message}\n`);
       return e.exitCode;
+    }
+    if (e instanceof ShimpackError) {
+      // The daemon refused a request, or the connection went: its code and message say which.
+      process.stderr.write(`shimpack: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
     }
     if (e instanceof CodecError) {
       process.stderr.write(`shimpack: ${e.code}: ${e.message}\n`);

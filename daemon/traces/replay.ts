@@ -28,6 +28,8 @@ export interface ReplayOptions {
   readonly space?: string;
   /** Added to every address of the trace (region bases, reads, writes): places a copy beside one already in the daemon. */
   readonly addressOffset?: number;
+  /** Put before every region name of the trace (with addressOffset, a second copy in the same address space). */
+  readonly namePrefix?: string;
   /** Leave the replayed regions in the daemon (default: free them at the end). */
   readonly keepRegions?: boolean;
   /** Called about every 200 ms and once at the end. */
@@ -302,13 +304,18 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     daemonEnd: await daemonMemory(o.url),
   };
 
+  /** A trace region's name in the daemon: the prefix, and `#k` for copy k when there are several. */
+  function regionName(name: string, copy: number): string {
+    return `${o.namePrefix ?? ''}${name}${o.copies > 1 ? `#${copy}` : ''}`;
+  }
+
   async function declareRegion(rec: RegionRecord): Promise<void> {
     const { type: _t, conn, origin: _o, ...spec } = rec;
     if (o.copies > 1 && rec.base + rec.size > slice) {
       throw new TraceError('E_REPLAY', `region ${rec.name} ends at 0x${(rec.base + rec.size).toString(16)}, beyond the 0x${slice.toString(16)}-byte slice of each of ${o.copies} copies`);
     }
     for (let copy = 0; copy < o.copies; copy++) {
-      const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
+      const name = regionName(rec.name, copy);
       if (declared[copy].has(name)) continue; // a later loop: the region is still there
       const c = await clientFor(copy, conn ?? 0);
       const base = rec.base + offset + copy * slice;
@@ -375,7 +382,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         track(c.fence(), () => `fence (t ${rec.t})`);
         return;
       case 'free': {
-        const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
+        const name = regionName(rec.name, copy);
         declared[copy].delete(name);
         track(c.free(name), () => `free ${name} (t ${rec.t})`);
         return;
