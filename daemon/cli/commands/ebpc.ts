@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CodecError } from '../../codecs/errors.ts';
-import { EBPC_MAX_COUNT, checkEbpcParams, decodeEbpcStreams, encodeEbpcStreams } from '../../codecs/ebpc/streams.ts';
+import { EBPC_MAX_COUNT, checkEbpcParams, decodeEbpcStreams, ebpcStreamValueCounts, encodeEbpcStreams } from '../../codecs/ebpc/streams.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput } from '../io.ts';
 
 /**
@@ -87,7 +87,9 @@ export function registerEbpcCommands(program: Command): void {
       'after',
       FILE_CONVENTIONS +
         '\nThe decoder is strict: a stream that ends early, has bytes after its last word, non-zero padding or\n' +
-        'any symbol the encoder cannot produce is reported as corrupt (exit status 1).\n' +
+        'any symbol the encoder cannot produce is reported as corrupt (exit status 1). A --count other than\n' +
+        'the number of values the ZNZ stream holds is E_COUNT_MISMATCH (exit status 1), saying how many it holds;\n' +
+        'where a last zero value cannot be told from padding, both counts decode and a note says so.\n' +
         'Example: shimpack ebpc decode --znz act.znz.bin --bpc act.bpc.bin --count 8192 -o act.bin',
     )
     .action(async (o: StreamOptions & { znz: string; bpc: string; count: number; output: string }) => {
@@ -95,6 +97,15 @@ export function registerEbpcCommands(program: Command): void {
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard input', EXIT_USAGE);
       const znz = readInput(o.znz);
       const bpc = readInput(o.bpc);
-      await writeOutput(o.output, decodeEbpcStreams(znz, bpc, o.count, W, N));
+      const values = decodeEbpcStreams(znz, bpc, o.count, W, N);
+      const holds = ebpcStreamValueCounts(znz, W);
+      if (holds.max > holds.min) {
+        // Both counts decode these streams: say which reading was taken, so an off-by-one --count is not silent.
+        process.stderr.write(
+          `shimpack: note: these streams decode as ${holds.min} or ${holds.max} values (a last zero value is five zero bits, like padding); ` +
+            `--count ${o.count} gives ${o.count === holds.max ? 'the longer, ending in that zero' : 'the shorter'}\n`,
+        );
+      }
+      await writeOutput(o.output, values);
     });
 }
