@@ -24,7 +24,7 @@ export function buildProgram(): Command {
     .name('shimpack')
     .description(
       'Emulated inline memory-controller compression shim for deep-learning accelerators.\n' +
-        'Codecs: APack, EBPC, ZVC, raw.',
+        'Codecs: APack, EBPC, SCC (the shimpack context codec), ZVC, raw.',
     )
     .addHelpText(
       'after',
@@ -35,7 +35,10 @@ export function buildProgram(): Command {
         '  70  internal error (a bug; SHIMPACK_DEBUG=1 prints the stack trace)',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // Parser errors as one line like every other error (inherited by the commands added below).
+    .configureOutput({
+      outputError: (str, write) => write(`shimpack: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`),
+    })
     .exitOverride();
   const bench = program.command('bench').description('measure the codecs and the daemon on real tensors');
   bench.exitOverride();
@@ -79,7 +82,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version are "errors" to commander; they already printed
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // No command, or a command family without its subcommand: the usage went to stderr.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : EXIT_USAGE;
       return EXIT_USAGE;
     }
     if (e instanceof CliError) {
