@@ -242,7 +242,8 @@ describe('APack calibration from the first bytes written', () => {
 describe('APack calibration across a restart (file backend)', () => {
   it('a pending region stays pending, its raw blocks read back, and are coded once it calibrates', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shimpack-calib-'));
-    const cfg = configWith({ host: '127.0.0.1', port: 0, lanes: 2, backend: `file:${dir}`, sync: 'always' });
+    // No calibration on idleness: the region must still be pending when the daemon stops.
+    const cfg = configWith({ host: '127.0.0.1', port: 0, lanes: 2, backend: `file:${dir}`, sync: 'always', calibrateIdleMs: 0 });
     const data = smallValues(4 * CALIBRATION_BYTES, 31);
     const half = CALIBRATION_BYTES / 2;
     try {

@@ -193,7 +193,8 @@ describe('scc regions in the daemon', { skip: SKIP }, () => {
 
 describe('scc calibration bytes count against --max-memory', { skip: SKIP }, () => {
   it('a pending scc region holds its kept bytes besides its raw blocks; freeing it gives them back', async () => {
-    const d = await startTestDaemon({ lanes: 1, maxMemory: 100_000 });
+    // No calibration on idleness: the region must stay pending (and keep its bytes) between the writes.
+    const d = await startTestDaemon({ lanes: 1, maxMemory: 100_000, calibrateIdleMs: 0 });
     const c = await connect(d);
     try {
       const data = Uint8Array.from({ length: 60_000 }, (_, i) => (i * 7) & 0xff);
