@@ -13,6 +13,9 @@ export interface DaemonConfig {
   readonly lanes: number;
   readonly blockSize: number;
   readonly burstBytes: number;
+  readonly lineBufferBytes: number;
+  readonly metadataCacheBytes: number;
+  readonly lineBufferIdleMs: number;
   readonly maxFrameBytes: number;
   readonly batchBytes: number;
   readonly laneBatchesInFlight: number;
@@ -31,7 +34,6 @@ export interface DaemonConfig {
   readonly maxRegions: number;
   readonly maxOutstanding: number;
   readonly idleTimeoutMs: number;
-  readonly calibrateIdleMs: number;
   readonly metricsRegionLabels: number;
   readonly shutdownTimeoutMs: number;
   /** Trace file recording every accepted request ('' = off). */
@@ -59,6 +61,18 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'lanes', flag: '--lanes', env: 'SHIMPACK_LANES', kind: 'int', min: 1, max: 64, help: 'parallel codec lanes (worker threads)', defaultValue: () => availableParallelism() },
   { key: 'blockSize', flag: '--block-size', env: 'SHIMPACK_BLOCK_SIZE', kind: 'int', min: 64, max: 1 * MiB, help: 'default bytes per coded block (regions may override)', defaultValue: () => 4 * KiB },
   { key: 'burstBytes', flag: '--burst-bytes', env: 'SHIMPACK_BURST_BYTES', kind: 'int', min: 1, max: 4096, help: 'DRAM burst size for burst accounting', defaultValue: () => 64 },
+  {
+    key: 'lineBufferBytes',
+    flag: '--line-buffer-bytes',
+    env: 'SHIMPACK_LINE_BUFFER_BYTES',
+    kind: 'int',
+    min: 0,
+    max: 1024 * MiB,
+    help: 'on-chip buffer per lane where bursts gather into blocks (0: every access is a read-modify-write of its block, as before)',
+    defaultValue: () => 64 * KiB,
+  },
+  { key: 'metadataCacheBytes', flag: '--metadata-cache-bytes', env: 'SHIMPACK_METADATA_CACHE_BYTES', kind: 'int', min: 0, max: 1024 * MiB, help: 'cache of block metadata lines (2 B per block); a miss costs a DRAM burst (0: every lookup does)', defaultValue: () => 4 * KiB },
+  { key: 'lineBufferIdleMs', flag: '--line-buffer-idle-ms', env: 'SHIMPACK_LINE_BUFFER_IDLE_MS', kind: 'int', min: 0, max: 3_600_000, help: 'write buffered blocks back after this long without any access (0: only on completion, eviction, fence, flush, free and shutdown)', defaultValue: () => 100 },
   { key: 'maxFrameBytes', flag: '--max-frame-bytes', env: 'SHIMPACK_MAX_FRAME_BYTES', kind: 'int', min: 4 * KiB, max: 256 * MiB, help: 'largest request/response frame', defaultValue: () => 16 * MiB },
   { key: 'batchBytes', flag: '--batch-bytes', env: 'SHIMPACK_BATCH_BYTES', kind: 'int', min: 1, max: 64 * MiB, help: 'target raw bytes per message to a lane worker', defaultValue: () => 64 * KiB },
   { key: 'laneBatchesInFlight', flag: '--lane-batches', env: 'SHIMPACK_LANE_BATCHES', kind: 'int', min: 1, max: 16, help: 'batches a lane worker may hold at once', defaultValue: () => 2 },
@@ -77,7 +91,6 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'maxRegions', flag: '--max-regions', env: 'SHIMPACK_MAX_REGIONS', kind: 'int', min: 1, max: 10_000_000, help: 'regions per address space (E_TOO_MANY_REGIONS beyond)', defaultValue: () => 65536 },
   { key: 'maxOutstanding', flag: '--max-outstanding', env: 'SHIMPACK_MAX_OUTSTANDING', kind: 'int', min: 1, max: 10_000_000, help: 'unanswered requests per connection above which new ones get E_BUSY (a batch frame can exceed --conn-inflight)', defaultValue: () => 65536 },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'SHIMPACK_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'close connections with nothing in flight and no frame for this long (0: never)', defaultValue: () => 3_600_000 },
-  { key: 'calibrateIdleMs', flag: '--calibrate-idle-ms', env: 'SHIMPACK_CALIBRATE_IDLE_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'a region still calibrating (pending) that had no write for this long calibrates on what it has (0: only at fence, stats or the calibration window)', defaultValue: () => 1000 },
   { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels (SPACE/NAME in a named address space); later regions share region="other"', defaultValue: () => 64 },
   { key: 'record', flag: '--record', env: 'SHIMPACK_RECORD', kind: 'string', help: 'record every request as a trace to this file (gzip when it ends in .gz)', defaultValue: () => '' },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },

@@ -107,13 +107,14 @@ describe('limits', () => {
   });
 
   it('time spent waiting for the daemon\'s own answer is not idle time; idleness counts from the answer', async () => {
-    // A write held by the backend for 3.7 idle intervals, then a pause of 0.6
-    // interval after its answer: the connection must stay open (idleness
-    // counted from the last frame would close it at the 4th interval), and
-    // close once it is truly idle for a whole interval.
+    // A fence whose write-back the backend holds for 3.7 idle intervals, then
+    // a pause of 0.6 interval after its answer: the connection must stay open
+    // (idleness counted from the last frame would close it at the 4th
+    // interval), and close once it is truly idle for a whole interval. The
+    // line buffers' own idle write-back is off, so the fence does the write-back.
     const ms = 1000;
     const backend = new StallingBackend();
-    const d = await startTestDaemon({ lanes: 1, idleTimeoutMs: ms }, { backend });
+    const d = await startTestDaemon({ lanes: 1, idleTimeoutMs: ms, lineBufferIdleMs: 0 }, { backend });
     try {
       const c = await ShimpackClient.connect(d.url);
       const opened = Date.now();
@@ -121,9 +122,10 @@ describe('limits', () => {
       (c as unknown as { ws: WebSocket }).ws.once('close', () => (closed = true));
       await c.region(region('slow', 0));
       backend.stalling = true;
-      const write = c.write(0, testBytes(64, 2));
+      await c.write(0, testBytes(64, 2)); // acknowledged from the line buffer
+      const write = c.fence(); // waits for the write-back the backend holds
       await new Promise((r) => setTimeout(r, opened + 3.7 * ms - Date.now()));
-      assert.ok(backend.stalledCalls > 0, 'the write is held by the backend');
+      assert.ok(backend.stalledCalls > 0, 'the write-back is held by the backend');
       assert.equal(closed, false, 'a connection waiting for its answer is not idle');
       backend.stalling = false;
       backend.release();

@@ -27,8 +27,8 @@ function readmeExample(): string {
 describe('the README TypeScript example', { skip: !hasData && 'no ../shared/data' }, () => {
   // Asynchronous: the daemon runs in this process and must keep answering.
   const run = async (code: string): Promise<string> => {
-    // A daemon per run, idle calibration off: what the example prints must not depend on timing.
-    const d: RunningDaemon = await startTestDaemon({ calibrateIdleMs: 0 });
+    // A daemon per run: the example declares fixed names and addresses.
+    const d: RunningDaemon = await startTestDaemon();
     const dir = mkdtempSync(join(tmpdir(), 'shimpack-readme-'));
     const file = join(dir, 'example.mts'); // an ES module outside the package, as the README's top-level await needs
     writeFileSync(

@@ -12,6 +12,7 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
 import { registerRegionCommands } from './commands/regions.ts';
+import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
 // --- end of command modules ---
 
 /**
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
   registerRegionCommands(program);
+  registerBenchTrafficCommand(bench);
   // --- end of command registrations ---
   polishHelp(program);
   return program;
@@ -112,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The process entry (bin/shimpack.js and `node --import tsx daemon/cli/main.ts`):
+ * The process entry (bin/shimpack.js and `node dist/daemon/cli/main.js`):
  * anything not handled above, even thrown later from an event callback, is
  * reported as one "internal error" line and exit 70.
  */

@@ -1,5 +1,5 @@
 import { ShimpackClient } from '../../clients/ts/index.ts';
-import type { RegionRequest, StatsTotals } from '../../protocol/types.ts';
+import type { RegionRequest, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type OpRecord, type RegionRecord } from './format.ts';
@@ -32,6 +32,8 @@ export interface ReplayOptions {
   readonly namePrefix?: string;
   /** Leave the replayed regions in the daemon (default: free them at the end). */
   readonly keepRegions?: boolean;
+  /** Declare every region with this codec instead of the trace's (raw: the like-for-like DRAM baseline). */
+  readonly codec?: WireCodec;
   /** Called about every 200 ms and once at the end. */
   readonly onProgress?: (p: ReplayProgress) => void;
   /** Abort (Ctrl-C): stop issuing, drain, summarise. */
@@ -258,6 +260,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   const any = clients.values().next().value as ShimpackClient | undefined;
   if (any && !fatal && !broken) {
     try {
+      // Buffered blocks go to the backend first, so the totals count their write-backs.
+      await any.flush();
       stats = (await any.stats()).totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);
@@ -320,7 +324,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       const c = await clientFor(copy, conn ?? 0);
       const base = rec.base + offset + copy * slice;
       if (base + rec.size > MAX_ADDRESS) throw new TraceError('E_REPLAY', `region ${name} moved by the address offset 0x${offset.toString(16)} would end at 0x${(base + rec.size).toString(16)}, beyond 2^48`);
-      const req = { ...spec, name, base } as Omit<RegionRequest, 'id' | 'op'>;
+      const req = { ...spec, name, base, ...(o.codec ? { codec: o.codec } : {}) } as Omit<RegionRequest, 'id' | 'op'>;
       try {
         await c.region(req);
         declared[copy].set(name, { copy, conn: conn ?? 0, name });

@@ -5,7 +5,7 @@ python3-websockets; numpy is optional):
 
     /usr/bin/python3 -m unittest discover -s clients/python/tests -v
 
-The daemon is ``node --import tsx daemon/cli/main.ts serve --port 0``; the
+The daemon is ``node dist/daemon/cli/main.js serve --port 0`` (built by ``npm run build``); the
 port it bound is read from its "listening on ws://..." line on stderr.
 Regions are global to a daemon, so every test declares its own names and
 addresses (:func:`fresh`).
@@ -55,7 +55,7 @@ class Daemon:
     """A shimpack daemon process on 127.0.0.1 with an OS-chosen port."""
 
     def __init__(self, *extra: str) -> None:
-        self.args = ["node", "--import", "tsx", "daemon/cli/main.ts", "serve", "--host",
+        self.args = ["node", "dist/daemon/cli/main.js", "serve", "--host",
                      "127.0.0.1", "--port", "0", "--lanes", "2", "--block-size", str(BLOCK),
                      "--burst-bytes", str(BURST), "--max-frame-bytes", str(MAX_FRAME), *extra]
         self.proc: Optional[subprocess.Popen] = None
