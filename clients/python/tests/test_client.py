@@ -413,9 +413,10 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(s.ratio, s.raw_bytes_stored / s.stored_bytes)
             # aligned bursts covering each access: 64 + 1 (bytes 100..109 of a block) + 2
             self.assertEqual(s.bursts_raw, BLOCK // BURST + 1 + 2)
-            # whole write moves one stored block; the partial write the new one (its old block
-            # was never written); the read one stored block
-            self.assertEqual(s.bursts_stored, 3 * (BLOCK // BURST))
+            # a raw region moves the bursts the client moves, one for one
+            self.assertEqual(s.bursts_stored, s.bursts_raw)
+            self.assertEqual(s.bursts_stored, s.dram_read_bursts + s.dram_write_bursts)
+            self.assertEqual(s.dram_read_bursts, 2)
             self.assertEqual(s.raw["name"], name)
             # totals over every region
             other, obase = fresh("st2")
@@ -449,6 +450,22 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             await fence
             self.assertEqual(done, ["w"] * 200 + ["fence"])
             await asyncio.gather(*futs)
+            await c.free(name)
+
+    async def test_flush_writes_buffered_blocks_back(self) -> None:
+        async with AsyncClient(URL) as c:
+            name, base = fresh("flush")
+            await c.region(name, base, 4 * BLOCK, "int8", "activation", codec="zvc")
+            await c.write(base + 100, bytes(range(64)))  # part of a block: waits in a line buffer
+            await c.flush(name)
+            st = (await c.stats(name)).regions[0]
+            self.assertEqual(st.blocks_held, 1)
+            self.assertEqual(st.write_backs, 1)
+            self.assertEqual(st.buffer_misses, 1)
+            self.assertEqual(st.bursts_stored, st.dram_read_bursts + st.dram_write_bursts)
+            await c.flush()  # the whole address space
+            with self.assertRaises(sc.NoSuchRegionError):
+                await c.flush("no-such-region-here")
             await c.free(name)
 
     async def test_free(self) -> None:
