@@ -98,7 +98,11 @@ export const SETTINGS: readonly SettingSpec[] = [
 
 export class ConfigError extends Error {
   readonly code = 'E_CONFIG';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The config file could not be read (missing, no permission): the environment, not a usage error. */
+    readonly unreadable = false,
+  ) {
     super(message);
     this.name = 'ConfigError';
   }
@@ -122,7 +126,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, true);
   }
   let json: unknown;
   try {

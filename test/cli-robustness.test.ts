@@ -143,7 +143,7 @@ describe('replay', () => {
     assert.match(first.stderr, /pass 1,/);
     assert.doesNotMatch(first.stderr, /pass 2/);
     assert.match(first.stdout, /1 pass\(es\)/);
-    assert.match(first.stdout, /stored bursts exceed raw bursts .*docs\/monitoring\.md/);
+    assert.match(first.stdout, /DRAM bursts exceed raw bursts .*docs\/daemon\.md/);
     // the regions are still there: the next replay cannot declare them, and must not loop on errors
     const again = run(['replay', trace, '-q', '--loop', '--duration', '30', '--url', daemon.url]);
     assertOneLine(again, 1, /E_REPLAY: the daemon refused region .* E_REGION_EXISTS/);

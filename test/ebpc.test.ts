@@ -341,7 +341,10 @@ describe('malformed streams', () => {
     assert.equal(codeOf(() => decodeEbpcStreams(oneBlockZnz, bpc, 8, 8, 8)), 'E_CORRUPT');
   });
   test('ZNZ run past n', () => {
-    assert.equal(codeOf(() => decodeEbpcStreams(bytesFromBits('01111', 8), new Uint8Array(0), 3, 8, 8)), 'E_CORRUPT');
+    // Valid streams of 16 zeros: with count 3 the count is what is wrong, and the error says so.
+    assert.equal(codeOf(() => decodeEbpcStreams(bytesFromBits('01111', 8), new Uint8Array(0), 3, 8, 8)), 'E_COUNT_MISMATCH');
+    // No count fits these (the BPC stream lacks the non-zero value): the run past n is the error.
+    assert.equal(codeOf(() => decodeEbpcStreams(bytesFromBits('01111' + '1', 8), new Uint8Array(0), 3, 8, 8)), 'E_CORRUPT');
   });
   test('bad positions', () => {
     // single one at pos 7 (N-1) and two ones at pos 6 (N-2) do not exist in a 7-bit plane
@@ -349,7 +352,8 @@ describe('malformed streams', () => {
     assert.equal(codeOf(() => decodeEbpcStreams(oneBlockZnz, bpcOf('00000001' + '00010110' + '001101'), 8, 8, 8)), 'E_CORRUPT');
   });
   test('streams ending early', () => {
-    assert.equal(codeOf(() => decodeEbpcStreams(new Uint8Array(0), new Uint8Array(0), 1, 8, 8)), 'E_TRUNCATED');
+    // Empty streams hold 0 values: count 1 disagrees with them.
+    assert.equal(codeOf(() => decodeEbpcStreams(new Uint8Array(0), new Uint8Array(0), 1, 8, 8)), 'E_COUNT_MISMATCH');
     assert.equal(codeOf(() => decodeEbpcStreams(oneBlockZnz, new Uint8Array(0), 8, 8, 8)), 'E_TRUNCATED');
     assert.equal(codeOf(() => decodeEbpcStreams(oneBlockZnz, bpcOf('0000000100011'), 8, 8, 8)), 'E_TRUNCATED');
     // a 16-bit stream must end on a word boundary
@@ -521,7 +525,8 @@ describe('corrupt blocks are rejected or decode canonically, in bounded time', (
         fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 3000 }), (garbage, count) => {
           decodesCanonicallyOrThrows(m, garbage, count * (w / 8));
           const code = codeOf(() => decodeEbpcStreams(garbage, garbage, count, w, n));
-          assert.ok(code === 'ok' || code === 'E_CORRUPT' || code === 'E_TRUNCATED', code);
+          // E_COUNT_MISMATCH: the garbage happens to be valid streams of another count.
+          assert.ok(code === 'ok' || code === 'E_CORRUPT' || code === 'E_TRUNCATED' || code === 'E_COUNT_MISMATCH', code);
         }),
         { numRuns: 400, seed: 7 + w + n },
       );

@@ -18,6 +18,8 @@ export interface ConnectOptions {
   /** Sent in hello, shown in the daemon's logs. */
   readonly client?: string;
   readonly token?: string;
+  /** Address space to work in (hello's `space`; by default the token's own, or the unnamed default space). */
+  readonly space?: string;
   /**
    * Send requests issued in the same tick as one batch frame (default true).
    * Fewer frames, same semantics: the daemon applies batch members in order.
@@ -86,7 +88,7 @@ export class ShimpackClient {
       ws.once('error', (e) => reject(new ShimpackError('E_CONNECT', `cannot connect to ${url}: ${e.message}`)));
     });
     const c = new ShimpackClient(ws, opts.autoBatch ?? true);
-    c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token })) as HelloResponse;
+    c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token, ...(opts.space === undefined ? {} : { space: opts.space }) })) as HelloResponse;
     return c;
   }
 

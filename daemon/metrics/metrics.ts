@@ -129,6 +129,16 @@ export class DaemonMetrics {
       registers,
       collect: held('storedBytes'),
     });
+    new Gauge({
+      name: 'shimpack_regions',
+      help: 'Regions declared and not freed, over every address space',
+      registers,
+      collect() {
+        let n = 0;
+        for (const _ of metricsSelf.heldRegions()) n++;
+        this.set(n);
+      },
+    });
     this.requestDuration = new Histogram({
       name: 'shimpack_request_duration_seconds',
       help: 'Time from reading a request to having its response ready',

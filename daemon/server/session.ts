@@ -93,6 +93,12 @@ export class Session {
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
+  /**
+   * Since when the connection is idle for --idle-timeout-ms: the later of its
+   * last frame and the answer to its last outstanding request (time spent
+   * waiting for the daemon's own answers is not the client's idleness).
+   */
+  private idleSince = performance.now();
   /** Address space chosen at hello. */
   private space = '';
   private idleTimer?: NodeJS.Timeout;
@@ -114,7 +120,7 @@ export class Session {
     this.armIdle();
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
       const onMessage = (data: Buffer, isBinary: boolean): void => {
-        this.lastFrameAt = performance.now();
+        this.lastFrameAt = this.idleSince = performance.now();
         // ws.pause() stops reading the socket, but frames already received
         // are still emitted: hold them (their bytes are bounded by one socket
         // read) and admit them on resume.
@@ -168,15 +174,15 @@ export class Session {
     if (this.sendBytes > 0 && this.ws.readyState === this.ws.OPEN) await new Promise<void>((r) => this.sendWaiters.push(r));
   }
 
-  /** Close the connection once nothing is in flight and no frame came for --idle-timeout-ms. */
-  private armIdle(): void {
+  /** Close the connection once nothing was in flight and no frame came for --idle-timeout-ms. */
+  private armIdle(delay = this.config.idleTimeoutMs): void {
     const ms = this.config.idleTimeoutMs;
     if (!ms) return;
     this.idleTimer = setTimeout(() => {
-      const quiet = performance.now() - this.lastFrameAt;
+      const quiet = performance.now() - this.idleSince;
       if (this.outstanding.size === 0 && quiet >= ms) this.ws.close(4008, 'idle timeout');
-      else this.armIdle();
-    }, ms);
+      else this.armIdle(this.outstanding.size === 0 ? ms - quiet : ms);
+    }, Math.max(1, delay));
     this.idleTimer.unref();
   }
 
@@ -275,6 +281,7 @@ export class Session {
    */
   complete(rec: InFlight, r: Response): void {
     this.outstanding.delete(rec);
+    if (this.outstanding.size === 0) this.idleSince = performance.now();
     this.inflightCount--;
     this.inflightBytes -= rec.bytes;
     this.metrics.inflightRequests.dec();

@@ -7,8 +7,8 @@ import { takeSnapshot } from './snapshot.ts';
 /**
  * The live status page for users without Grafana: `GET /` serves a page
  * whose own small scripts (no CDN, no third-party code) poll
- * `/status.json` every second and draw per-region ratio, raw vs stored
- * bandwidth and latency.
+ * `/status.json` every second and show what the regions hold (ratio held
+ * per region), totals since start, traffic, latency and the lanes.
  */
 const ASSETS: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],

@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -862,6 +863,31 @@ class NumpyTest(unittest.TestCase):
         for r in rows:
             self.assertGreater(float(r[7]), 0.9)  # a ratio was printed for every region
         self.assertTrue(any(float(r[7]) > 1.2 for r in rows))
+
+    def test_example_conv_emulator_without_numpy(self) -> None:
+        # A numpy that cannot be imported, ahead of any installed one: the example must not need it.
+        script = PY_ROOT / "examples" / "conv_emulator.py"
+        with tempfile.TemporaryDirectory() as blocker:
+            Path(blocker, "numpy.py").write_text("raise ImportError('numpy is blocked in this test')\n")
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([blocker, str(PY_ROOT)]))
+            p = subprocess.run([sys.executable, str(script), "--url", URL, "--channels", "4",
+                                "--filters", "8", "--size", "8"], cwd=REPO, env=env,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("conv3x3 4->8 on 8x8: all tensors read back identical", p.stdout)
+
+    def test_example_conv_emulator_no_daemon_one_line(self) -> None:
+        # Nothing listens on the discard port: one line on stderr, exit status 1, no traceback.
+        script = PY_ROOT / "examples" / "conv_emulator.py"
+        env = dict(os.environ, PYTHONPATH=str(PY_ROOT))
+        p = subprocess.run([sys.executable, str(script), "--url", "ws://127.0.0.1:9/"], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertTrue(lines[0].startswith("conv_emulator.py: ws://127.0.0.1:9/: "), lines[0])
+        self.assertNotIn("Traceback", p.stderr)
 
 
 # --- a daemon of its own: token, then shutdown ---------------------------------------

@@ -21,6 +21,9 @@ interface ReplayCliOptions {
   verify: boolean;
   window: number;
   token?: string;
+  space?: string;
+  addressOffset?: number;
+  namePrefix?: string;
   keepRegions?: boolean;
   codec?: WireCodec;
   json?: boolean;
@@ -35,7 +38,7 @@ function parseSpeed(v: string): number | 'max' {
   return Number(m[1]);
 }
 
-function parseWsUrl(v: string): string {
+export function parseWsUrl(v: string): string {
   let u: URL;
   try {
     u = new URL(v);
@@ -46,6 +49,12 @@ function parseWsUrl(v: string): string {
     throw new CliError(`--url must be a ws:// or wss:// URL (the daemon's WebSocket), got "${v}"`, EXIT_USAGE);
   }
   return v;
+}
+
+function parseAddressOffset(v: string): number {
+  const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n >= 2 ** 48) throw new CliError(`--address-offset must be a whole number of bytes below 2^48 (decimal or 0x hex), got "${v}"`, EXIT_USAGE);
+  return n;
 }
 
 function parseDuration(v: string): number {
@@ -106,7 +115,10 @@ export function registerReplayCommand(program: Command): void {
     .option('--no-verify', 'do not check reads')
     .option('--window <n>', 'requests in flight at most', intOption('--window', 1, 65536), 256)
     .option('--token <token>', 'token for hello, if the daemon wants one')
-    .option('--keep-regions', 'leave the regions in the daemon afterwards')
+    .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
+    .option('--address-offset <bytes>', 'add this to every address of the trace (decimal, or hex with 0x), to place it beside regions already there', parseAddressOffset)
+    .option('--name-prefix <prefix>', 'put this before every region name of the trace (with --address-offset: a second copy in the same space)')
+    .option('--keep-regions', 'leave the regions in the daemon afterwards (see them with shimpack regions, drop them with shimpack free)')
     .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')}): e.g. raw, to compare DRAM bursts like for like`, choiceOption('--codec', WIRE_CODECS))
     .option('--json', 'print the summary as JSON')
     .option('-q, --quiet', 'no progress output')
@@ -116,7 +128,9 @@ export function registerReplayCommand(program: Command): void {
         '(or a trace or daemon that cannot be used), 2 usage error, 70 internal error.\n' +
         'Examples:\n' +
         '  shimpack replay tiny.trace.gz --url ws://127.0.0.1:7420/\n' +
-        '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak',
+        '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak\n' +
+        '  shimpack replay tiny.trace.gz --keep-regions --space second          # a second copy in its own address space\n' +
+        '  shimpack replay tiny.trace.gz --address-offset 0x100000000 --name-prefix b/   # or beside the first, 4 GiB up',
     )
     .action(async (trace: string, o: ReplayCliOptions) =>
       asCli(async () => {
@@ -138,6 +152,9 @@ export function registerReplayCommand(program: Command): void {
             verify: o.verify,
             window: o.window,
             token: o.token,
+            space: o.space,
+            addressOffset: o.addressOffset,
+            namePrefix: o.namePrefix,
             keepRegions: o.keepRegions,
             codec: o.codec,
             signal: abort.signal,

@@ -46,10 +46,12 @@ export function registerServeCommand(program: Command): void {
       'Once listening, the daemon prints one line to stderr:\n' +
       '  shimpack: listening on ws://HOST:PORT/ (lanes ...); metrics http://HOST:PORT/metrics\n' +
       'With --port 0 (any free port) read PORT from that line or from --port-file FILE.\n' +
-      'The status page http://HOST:PORT/ shows lanes, regions and traffic live.\n' +
+      'The status page http://HOST:PORT/ shows, live: what the regions hold and their compression ratio,\n' +
+      'totals since start (bytes, bursts), traffic, latency, and the lanes (queue depth, busy).\n' +
       'Example: shimpack serve --port 7420 --lanes 2\n' +
       '\nExit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start (port taken, address not here,\n' +
-      'unreadable --token-file, unwritable --record), 2 usage error, 70 internal error.',
+      'missing or unreadable --config file or --token-file, unwritable --record), 2 usage error (a bad\n' +
+      'flag, variable or config value), 70 internal error.',
   );
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
@@ -58,7 +60,7 @@ export function registerServeCommand(program: Command): void {
     try {
       config = resolveConfig(flags, process.env, opts.config);
     } catch (e) {
-      if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
+      if (e instanceof ConfigError) throw new CliError(e.message, e.unreadable ? EXIT_BAD_INPUT : EXIT_USAGE);
       throw e;
     }
     const heapGrowth = tuneHeapGrowth();
