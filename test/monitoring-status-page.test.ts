@@ -77,8 +77,8 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
     // (Browser-side code is passed as text: the project's TypeScript has no DOM types.)
     await page.waitForFunction(
       `(() => {
-        const pts = ['ratio', 'bandwidth', 'latency'].map((id) => Number(document.getElementById('chart-' + id).dataset.points));
-        return pts[0] >= 10 * ${want} && pts[1] >= 10 && pts[2] >= 10 && document.querySelectorAll('#regions tbody tr').length === ${want};
+        const pts = ['ratio', 'bandwidth', 'latency', 'dram'].map((id) => Number(document.getElementById('chart-' + id).dataset.points));
+        return pts[0] >= 10 * ${want} && pts[1] >= 10 && pts[2] >= 10 && pts[3] >= 10 && document.querySelectorAll('#regions tbody tr').length === ${want};
       })()`,
       undefined,
       { timeout: 30_000, polling: 250 },
@@ -96,6 +96,10 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
       assert.match(r[6], /[KM]iB\/s$/, `${r[0]} raw traffic ${r[6]}`);
     }
     assert.ok(rows.some((r) => r[2] !== 'raw' && Number.parseFloat(r[5]) > 1), `a coding codec compresses: ${JSON.stringify(rows)}`);
+    // DRAM traffic: the client bursts and the DRAM behind the shim, read and written; the totals say the same.
+    assert.deepEqual(await page.$$eval('#legend-dram span', (ss) => ss.map((s) => s.textContent)), ['raw bursts', 'DRAM read', 'DRAM written']);
+    assert.match((await page.textContent('#bursts-share')) ?? '', /^\d+\.\d+× the raw bursts$/);
+    assert.match((await page.textContent('#bursts-read')) ?? '', /^[\d,]+$/);
     const legend = await page.$$eval('#legend-ratio span', (ss) => ss.map((s) => s.textContent));
     assert.equal(legend.length, want);
     // The canvases really have ink on them, not just a counter.
@@ -105,7 +109,7 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
       for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) colored++;
       return colored;
     })`)) as number[];
-    assert.equal(inked.length, 3);
+    assert.equal(inked.length, 4);
     for (const n of inked) assert.ok(n > 100, `a chart has only ${n} coloured pixels`);
     assert.match((await page.textContent('#summary')) ?? '', new RegExp(`^${want} regions`));
 
@@ -145,7 +149,7 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
       }
 
       // Every chart's axis labels are distinct (no "1 B/s" twice).
-      for (const id of ['ratio', 'bandwidth', 'latency']) {
+      for (const id of ['ratio', 'bandwidth', 'latency', 'dram']) {
         const ticks = ((await page.getAttribute(`#chart-${id}`, 'data-ticks')) ?? '').split('|').filter(Boolean);
         assert.ok(ticks.length >= 2, `${id}: ${ticks.join(', ')}`);
         assert.equal(new Set(ticks).size, ticks.length, `${id} repeats an axis label: ${ticks.join(', ')}`);

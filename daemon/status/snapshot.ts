@@ -44,7 +44,10 @@ export interface Totals {
   readonly rawBytes: number;
   readonly storedBytes: number;
   readonly rawBursts: number;
+  /** DRAM bursts behind the shim (fills, write-backs, metadata), and those split by direction. */
   readonly storedBursts: number;
+  readonly dramReadBursts: number;
+  readonly dramWriteBursts: number;
 }
 
 export interface LaneTotals {
@@ -149,6 +152,8 @@ export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> 
       storedBytes: total(stored),
       rawBursts: total(rawBursts),
       storedBursts: total(storedBursts),
+      dramReadBursts: total(storedBursts.filter((v) => v.labels.op === 'read')),
+      dramWriteBursts: total(storedBursts.filter((v) => v.labels.op === 'write')),
     },
     latency: { le, ops },
     lanes: [...lanes.values()].sort((a, b) => a.lane - b.lane),

@@ -36,6 +36,7 @@ function fmtBytes(v) {
   return `${i === 0 ? v.toFixed(0) : v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 const fmtCount = (v) => Math.round(v).toLocaleString('en-US');
+const fmtRate = (v) => `${v >= 1000 ? `${(v / 1000).toFixed(v >= 1e4 ? 0 : 1)} k` : v.toFixed(0)}/s`;
 function fmtSeconds(v) {
   if (v === 0) return '0';
   if (v < 1e-3) return `${(v * 1e6).toFixed(0)} µs`;
@@ -70,6 +71,9 @@ function derive() {
   const ratio = new Map();
   const raw = [];
   const stored = [];
+  const burstsRaw = [];
+  const burstsRead = [];
+  const burstsWritten = [];
   const lat = { 'p50 write': [], 'p99 write': [], 'p50 read': [], 'p99 read': [] };
   let regions = [];
   let lanes = [];
@@ -113,6 +117,11 @@ function derive() {
     }
     raw[idx] = good && dt > 0 ? rawSum / dt : null;
     stored[idx] = good && dt > 0 ? storedSum / dt : null;
+    // Daemon-wide counters (freed regions included), so no per-region sum.
+    const rate = (f) => (good && dt > 0 ? (b.snap.totals[f] - a.snap.totals[f]) / dt : null);
+    burstsRaw[idx] = rate('rawBursts');
+    burstsRead[idx] = rate('dramReadBursts');
+    burstsWritten[idx] = rate('dramWriteBursts');
   }
   const fill = (arr) => Array.from({ length: times.length }, (_, i) => arr[i] ?? null);
   const live = new Set(regions.map((r) => r.region));
@@ -123,6 +132,11 @@ function derive() {
     bandwidth: [
       { name: 'raw', color: '#2f6fde', values: fill(raw) },
       { name: 'stored', color: '#e8743b', dash: true, values: fill(stored) },
+    ],
+    dram: [
+      { name: 'raw bursts', color: '#2f6fde', values: fill(burstsRaw) },
+      { name: 'DRAM read', color: '#e8743b', dash: true, values: fill(burstsRead) },
+      { name: 'DRAM written', color: '#945ecf', dash: true, values: fill(burstsWritten) },
     ],
     latency: Object.entries(lat).map(([name, v]) => ({
       name,
@@ -180,7 +194,9 @@ function renderTotals(t) {
   set('moved-stored', fmtBytes(t.storedBytes));
   set('bursts-raw', fmtCount(t.rawBursts));
   set('bursts-stored', fmtCount(t.storedBursts));
-  set('bursts-share', t.rawBursts > 0 ? `${((t.storedBursts / t.rawBursts) * 100).toFixed(1)}% of uncompressed` : '–');
+  set('bursts-share', t.rawBursts > 0 ? `${fmtRatio(t.storedBursts / t.rawBursts)} the raw bursts` : '–');
+  set('bursts-read', fmtCount(t.dramReadBursts));
+  set('bursts-written', fmtCount(t.dramWriteBursts));
 }
 
 function render() {
@@ -188,6 +204,7 @@ function render() {
   const charts = [
     ['ratio', d.ratio, fmtRatio, 0.01],
     ['bandwidth', d.bandwidth, fmtBytesPerSec, 1],
+    ['dram', d.dram, fmtRate, 1],
     ['latency', d.latency, fmtSeconds, 1e-6],
   ];
   for (const [id, series, format, minStep] of charts) {
