@@ -111,13 +111,7 @@ export class Engine {
    * shutdown use it.
    */
   async flush(space = '', name?: string): Promise<void> {
-    const table = this.table(space);
-    let list: readonly Region[];
-    if (name !== undefined) {
-      const r = table.named(name);
-      if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
-      list = [r];
-    } else list = table.all();
+    const list = this.regionsNamed(space, name);
     for (const r of list) this.calibrateNow(r);
     await Promise.all(list.map((r) => this.buffers.flushRegion(r, false)));
   }
@@ -535,14 +529,17 @@ export class Engine {
     region.hold(index, blockLen, o.storedLen - STORED_HEADER_BYTES, o.mode === MODE_RAW);
   }
 
-  stats(id: number, name?: string, space = ''): StatsResponse {
+  /** The regions of an address space, or the one named (E_NO_SUCH_REGION if there is none). */
+  private regionsNamed(space: string, name: string | undefined): readonly Region[] {
     const table = this.table(space);
-    let list: readonly Region[];
-    if (name !== undefined) {
-      const r = table.named(name);
-      if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
-      list = [r];
-    } else list = table.all();
+    if (name === undefined) return table.all();
+    const r = table.named(name);
+    if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
+    return [r];
+  }
+
+  stats(id: number, name?: string, space = ''): StatsResponse {
+    const list = this.regionsNamed(space, name);
     const regions = list.map((r) => r.stats());
     const t: Record<string, number> = { regions: regions.length };
     for (const k of TOTAL_FIELDS) t[k] = 0;
