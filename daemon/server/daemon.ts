@@ -11,6 +11,7 @@ import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
+import { decodeRegionMeta } from '../pipeline/region-meta.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
 import { Access } from './access.ts';
 import { handleHttp } from './http-routes.ts';
@@ -63,7 +64,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     : undefined;
   let store: MemoryBackend;
   try {
-    store = parts.backend ?? openBackend(config);
+    store = parts.backend ?? (await openBackend(config, { spaceOf: (meta) => decodeRegionMeta(meta).space }));
   } catch (e) {
     await recorder?.close().catch(() => undefined);
     throw e;
