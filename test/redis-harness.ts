@@ -132,5 +132,12 @@ export async function startRedisCluster(replicas = 0, masters = 3): Promise<Redi
     },
   };
   await c.waitOk();
+  // Replicas must have finished their first sync, or a WAIT right away finds none.
+  for (const until = Date.now() + 20_000; replicas > 0; ) {
+    const online = c.masters.map((m) => (cli(m.port, 'INFO', 'replication').match(/state=online/g) ?? []).length);
+    if (online.every((n) => n >= replicas)) break;
+    if (Date.now() > until) throw new Error(`replicas not online: ${online.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return c;
 }

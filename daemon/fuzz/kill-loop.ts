@@ -4,8 +4,8 @@ import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
 import { Rng } from './rng.ts';
 
 /**
- * Crash-consistency loop for the file backend: start `shimpack serve
- * --backend file:DIR`, write under load (whole and partial blocks, several
+ * Crash-consistency loop for a persistent backend: start `shimpack serve
+ * --backend file:DIR` (or `opts.backend`, e.g. Redis), write under load (whole and partial blocks, several
  * codecs, an APack region calibrated from its first write), kill -9 the
  * daemon at a random moment, restart it on the same directory and check
  * every block: it must hold exactly what the acknowledged writes put there,
@@ -16,6 +16,8 @@ export interface KillLoopOptions {
   readonly dir: string;
   readonly seed: number;
   readonly sync?: 'always' | 'batch' | 'none';
+  /** Another persistent --backend than file:DIR (e.g. redis://HOST:PORT): `dir` is then not used. */
+  readonly backend?: string;
   /** Load time before each kill, ms (random in [min, max]). */
   readonly loadMs?: [number, number];
   /** Start no new cycle after this time (performance.now() ms); the result says how many ran. */
@@ -82,7 +84,7 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
   const slots = REGIONS.map((r) => Array.from({ length: r.slots }, (): Slot => ({ acked: new Uint8Array(r.block) })));
   const [lo, hi] = opts.loadMs ?? [150, 500];
   const stepMs = opts.stepTimeoutMs ?? 60_000;
-  const args = ['--port', '0', '--lanes', '2', '--backend', `file:${opts.dir}`, '--sync', opts.sync ?? 'batch', '--compact-bytes', String(256 * 1024)];
+  const args = ['--port', '0', '--lanes', '2', '--backend', opts.backend ?? `file:${opts.dir}`, '--sync', opts.sync ?? 'batch', '--compact-bytes', String(256 * 1024)];
   for (let cycle = 0; cycle <= opts.restarts && res.findings.length === 0; cycle++) {
     if (opts.deadline !== undefined && performance.now() > opts.deadline) break;
     let d: SpawnedDaemon;
