@@ -173,7 +173,7 @@ describe('redis backend faults', { skip }, () => {
   it('kill -9 of the daemon under write load, 3 restarts on the same Redis: every acknowledged write reads back', async () => {
     const s = await startRedis();
     try {
-      const r = await runKillLoop({ restarts: 3, dir: '', backend: s.url, seed: 1616, loadMs: [150, 400] });
+      const r = await runKillLoop({ restarts: 3, dir: '', backend: s.url, seed: 1616, loadMs: [100, 250] });
       assert.deepEqual(r.findings, []);
       assert.equal(r.restarts, 3);
       assert.ok(r.ackedWrites > 50, `acknowledged writes: ${r.ackedWrites}`);
