@@ -118,6 +118,13 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   });
   engine = new Engine(config, backend, executor, metrics);
   const eng = engine;
+  // An info metric: dashboards join it on `instance` to group any series by memory channel.
+  new Gauge({
+    name: 'shimpack_channel_info',
+    help: 'Always 1: the memory channel this daemon serves (channel of channels, --channel I/N) and its backend',
+    labelNames: ['channel', 'channels', 'backend'] as const,
+    registers: [metrics.registry],
+  }).set({ channel: String(eng.channel.index), channels: String(eng.channel.channels), backend: backend.name }, 1);
   // A persistent backend brings back the regions (and their blocks) of the last run.
   eng.restore();
 
