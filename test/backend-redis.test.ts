@@ -170,6 +170,41 @@ describe('redis backend faults', { skip }, () => {
     }
   });
 
+  it('Redis out of memory: writes fail with E_BACKEND, blocks they would have created read as never written, acknowledged ones intact', async () => {
+    const s = await startRedis(['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction']);
+    const d = await startTestDaemon({ backend: s.url });
+    const c = await connect(d);
+    try {
+      const size = 8 << 20;
+      await c.region({ name: 'full', base: 0, size, dtype: 'int8', kind: 'other', codec: 'raw' });
+      const acked: number[] = [];
+      let refused = -1;
+      for (let k = 0; k < size / 4096; k++) {
+        try {
+          await c.write(k * 4096, testBytes(4096, k + 1));
+          acked.push(k);
+        } catch (e) {
+          assert.equal((e as { code?: string }).code, 'E_BACKEND', (e as Error).message);
+          refused = k;
+          break;
+        }
+      }
+      assert.ok(refused > 0, 'Redis never refused a write');
+      for (const k of acked) assert.deepEqual(new Uint8Array(await c.read(k * 4096, 4096)), testBytes(4096, k + 1));
+      // The refused block, and one never written, read as zeros (not E_BACKEND: nothing was lost).
+      assert.deepEqual(new Uint8Array(await c.read(refused * 4096, 4096)), new Uint8Array(4096));
+      assert.deepEqual(new Uint8Array(await c.read(size - 4096, 4096)), new Uint8Array(4096));
+      // Freeing makes room: writes go on.
+      await c.free('full');
+      await c.region({ name: 'again', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'raw' });
+      await c.write(0, testBytes(4096, 5));
+    } finally {
+      await c.close();
+      await d.close();
+      await s.stop();
+    }
+  });
+
   it('kill -9 of the daemon under write load, 3 restarts on the same Redis: every acknowledged write reads back', async () => {
     const s = await startRedis();
     try {

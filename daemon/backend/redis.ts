@@ -270,16 +270,35 @@ export class RedisBackend implements MemoryBackend {
       await Promise.all(unlisted.map((g) => this.client.sadd(groupsKey(this.prefix, this.opts.channel, g.st.id), String(g.group))));
       for (const g of unlisted) g.st.groups.add(g.group);
     }
-    // Counted before the answer: a write that fails may still have landed, and held bytes must not be undercounted.
+    // Indexed before the answer, so a read issued meanwhile asks Redis for the block.
+    const fresh = new Set<BlockPut>();
     for (const p of puts) {
       const st = this.stateFor(p.ref.region);
       const old = st.blocks.get(p.ref.index);
-      if (old === undefined) this.count++;
-      else this.held -= old;
+      if (old === undefined) {
+        this.count++;
+        fresh.add(p);
+      } else this.held -= old;
       st.blocks.set(p.ref.index, p.bytes.length);
       this.held += p.bytes.length;
     }
-    await Promise.all([...groups].map(([key, g]) => this.client.hset(key, ...g.args)));
+    const keys = [...groups.keys()];
+    const done = await Promise.allSettled(keys.map((key) => this.client.hset(key, ...groups.get(key)!.args)));
+    const failed = done.findIndex((d) => d.status === 'rejected');
+    if (failed >= 0) {
+      // A block this call would have created may or may not be in Redis now: the index forgets it, so
+      // it reads as never written (its old state) instead of as lost. A replaced block holds old or new bytes either way.
+      const bad = new Set(keys.filter((_, i) => done[i].status === 'rejected'));
+      for (const p of fresh) {
+        const st = this.stateFor(p.ref.region);
+        if (!bad.has(blocksKey(st.stem, Math.floor(p.ref.index / GROUP_BLOCKS)))) continue;
+        if (st.blocks.get(p.ref.index) !== p.bytes.length) continue;
+        st.blocks.delete(p.ref.index);
+        this.count--;
+        this.held -= p.bytes.length;
+      }
+      throw (done[failed] as PromiseRejectedResult).reason;
+    }
     if (this.opts.sync === 'always' && this.opts.target.wait > 0) await this.waitReplicas();
   }
 
