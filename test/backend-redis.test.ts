@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -167,6 +167,39 @@ describe('redis backend faults', { skip }, () => {
       await c.close();
       await d.close();
       await s.stop();
+    }
+  });
+
+  it('address spaces live under their own key prefixes; a restarted daemon brings each region back into its space', async () => {
+    const s = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'shimpack-spaces-'));
+    const file = join(dir, 'tokens');
+    writeFileSync(file, 'alice-0123456789abcdef alice\nbob-0123456789abcdefgh bob\n');
+    try {
+      let d = await startTestDaemon({ backend: s.url, tokenFile: file });
+      const alice = await connect(d, { token: 'alice-0123456789abcdef' });
+      const bob = await connect(d, { token: 'bob-0123456789abcdefgh' });
+      for (const c of [alice, bob]) await c.region({ name: 'same', base: 0, size: 8192, dtype: 'int8', kind: 'other', codec: 'raw' });
+      await alice.write(0, testBytes(8192, 1));
+      await bob.write(0, testBytes(8192, 2));
+      await alice.close();
+      await bob.close();
+      const keys = spawnSync('redis-cli', ['-p', String(s.port), '--scan', '--pattern', 'shimpack:ch0of1:*'], { encoding: 'utf8' }).stdout.trim().split('\n').sort();
+      assert.equal(keys.length, 2, keys.join(' '));
+      assert.match(keys[0], /^shimpack:ch0of1:s=alice:\{/);
+      assert.match(keys[1], /^shimpack:ch0of1:s=bob:\{/);
+      await d.close();
+      d = await startTestDaemon({ backend: s.url, tokenFile: file });
+      const a2 = await connect(d, { token: 'alice-0123456789abcdef' });
+      const b2 = await connect(d, { token: 'bob-0123456789abcdefgh' });
+      assert.deepEqual(new Uint8Array(await a2.read(0, 8192)), testBytes(8192, 1));
+      assert.deepEqual(new Uint8Array(await b2.read(0, 8192)), testBytes(8192, 2));
+      await a2.close();
+      await b2.close();
+      await d.close();
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
