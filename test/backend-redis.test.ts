@@ -227,10 +227,17 @@ describe('redis backend faults', { skip }, () => {
       // The refused block, and one never written, read as zeros (not E_BACKEND: nothing was lost).
       assert.deepEqual(new Uint8Array(await c.read(refused * 4096, 4096)), new Uint8Array(4096));
       assert.deepEqual(new Uint8Array(await c.read(size - 4096, 4096)), new Uint8Array(4096));
-      // Freeing makes room: writes go on.
+      // Freeing makes room (Redis frees UNLINKed keys in the background): writes go on.
       await c.free('full');
       await c.region({ name: 'again', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'raw' });
-      await c.write(0, testBytes(4096, 5));
+      let wrote = false;
+      for (const stop = Date.now() + 10_000; !wrote && Date.now() < stop; ) {
+        wrote = await c.write(0, testBytes(4096, 5)).then(
+          () => true,
+          () => new Promise<boolean>((r) => setTimeout(() => r(false), 100)),
+        );
+      }
+      assert.ok(wrote, 'writes did not resume after the free');
     } finally {
       await c.close();
       await d.close();
@@ -238,14 +245,14 @@ describe('redis backend faults', { skip }, () => {
     }
   });
 
-  it('kill -9 of the daemon under write load, 3 restarts on the same Redis: every acknowledged write reads back', async () => {
+  it('kill -9 of the daemon under write load, 2 restarts on the same Redis: every acknowledged write reads back', async () => {
     const s = await startRedis();
     try {
-      const r = await runKillLoop({ restarts: 3, dir: '', backend: s.url, seed: 1616, loadMs: [100, 250] });
+      const r = await runKillLoop({ restarts: 2, dir: '', backend: s.url, seed: 1616, loadMs: [100, 250] });
       assert.deepEqual(r.findings, []);
-      assert.equal(r.restarts, 3);
+      assert.equal(r.restarts, 2);
       assert.ok(r.ackedWrites > 50, `acknowledged writes: ${r.ackedWrites}`);
-      assert.equal(r.blocksVerified, 3 * 128);
+      assert.equal(r.blocksVerified, 2 * 128);
     } finally {
       await s.stop();
     }
