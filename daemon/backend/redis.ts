@@ -163,39 +163,42 @@ export class RedisBackend implements MemoryBackend {
     }
   }
 
-  /** This channel's regions and the index of their blocks. */
+  /** This channel's regions and the index of their blocks (all requests of a step pipelined). */
   private async load(): Promise<void> {
-    const table = await this.client.hgetallBuffer(regionsKey(this.prefix, this.opts.channel));
+    const table = Object.entries(await this.client.hgetallBuffer(regionsKey(this.prefix, this.opts.channel)));
+    const groupSets = await Promise.all(table.map(([id]) => this.client.smembers(groupsKey(this.prefix, this.opts.channel, Number(id)))));
     const stored: StoredRegion[] = [];
-    for (const [idText, meta] of Object.entries(table)) {
-      const id = Number(idText);
-      const st = this.stateFor(id, meta);
-      const groups = (await this.client.smembers(groupsKey(this.prefix, this.opts.channel, id))).map(Number).sort((a, b) => a - b);
-      const blocks: { index: number; storedLen: number; mode: number }[] = [];
-      const answers = await Promise.all(
-        groups.map((g) => {
-          const fields: string[] = [];
-          for (let k = 0; k < GROUP_BLOCKS; k++) fields.push(`i${g * GROUP_BLOCKS + k}`);
-          return this.client.hmget(blocksKey(st.stem, g), ...fields);
-        }),
-      );
-      for (let gi = 0; gi < groups.length; gi++) {
-        st.groups.add(groups[gi]);
-        const vals = answers[gi];
-        for (let k = 0; k < GROUP_BLOCKS; k++) {
-          const v = vals[k];
-          if (v === null) continue;
-          const packed = Number(v);
-          const index = groups[gi] * GROUP_BLOCKS + k;
-          const storedLen = Math.floor(packed / 256);
-          blocks.push({ index, storedLen, mode: packed % 256 });
-          st.blocks.set(index, storedLen);
-          this.held += storedLen;
-          this.count++;
+    await Promise.all(
+      table.map(async ([idText, meta], ri) => {
+        const id = Number(idText);
+        const st = this.stateFor(id, meta);
+        const groups = groupSets[ri].map(Number).sort((a, b) => a - b);
+        const answers = await Promise.all(
+          groups.map((g) => {
+            const fields: string[] = [];
+            for (let k = 0; k < GROUP_BLOCKS; k++) fields.push(`i${g * GROUP_BLOCKS + k}`);
+            return this.client.hmget(blocksKey(st.stem, g), ...fields);
+          }),
+        );
+        const blocks: { index: number; storedLen: number; mode: number }[] = [];
+        for (let gi = 0; gi < groups.length; gi++) {
+          st.groups.add(groups[gi]);
+          const vals = answers[gi];
+          for (let k = 0; k < GROUP_BLOCKS; k++) {
+            const v = vals[k];
+            if (v === null) continue;
+            const packed = Number(v);
+            const index = groups[gi] * GROUP_BLOCKS + k;
+            const storedLen = Math.floor(packed / 256);
+            blocks.push({ index, storedLen, mode: packed % 256 });
+            st.blocks.set(index, storedLen);
+            this.held += storedLen;
+            this.count++;
+          }
         }
-      }
-      stored.push({ id, meta: new Uint8Array(meta), blocks });
-    }
+        stored.push({ id, meta: new Uint8Array(meta), blocks });
+      }),
+    );
     this.restored = stored.sort((a, b) => a.id - b.id);
   }
 
@@ -216,7 +219,7 @@ export class RedisBackend implements MemoryBackend {
     return st;
   }
 
-  private unavailable(): Error | undefined {
+  private closedError(): Error | undefined {
     if (this.closed) return new Error('Redis backend closed');
     return undefined;
   }
@@ -235,7 +238,7 @@ export class RedisBackend implements MemoryBackend {
       a.fields.push(`d${refs[j].index}`);
     }
     if (asks.size === 0) return out;
-    const err = this.unavailable();
+    const err = this.closedError();
     if (err) throw err;
     const entries = [...asks];
     const answers = await Promise.all(entries.map(([key, a]) => this.client.hmgetBuffer(key, ...a.fields)));
@@ -251,7 +254,7 @@ export class RedisBackend implements MemoryBackend {
   }
 
   async putMany(puts: readonly BlockPut[]): Promise<void> {
-    const err = this.unavailable();
+    const err = this.closedError();
     if (err) throw err;
     // Per group: field/value pairs, bytes and index entry side by side (one HSET, atomic).
     const groups = new Map<string, { st: RegionState; group: number; args: (string | Buffer)[] }>();
@@ -320,7 +323,7 @@ export class RedisBackend implements MemoryBackend {
 
   async putRegion(region: number, meta: Uint8Array): Promise<void> {
     this.stateFor(region, meta);
-    const err = this.unavailable();
+    const err = this.closedError();
     if (err) throw err;
     await this.client.hset(regionsKey(this.prefix, this.opts.channel), String(region), Buffer.from(meta));
   }
@@ -332,7 +335,7 @@ export class RedisBackend implements MemoryBackend {
   /** Blocks first, the declaration last: a region whose declaration is gone has no blocks left. */
   async deleteRegion(region: number): Promise<void> {
     const st = this.regions.get(region);
-    const err = this.unavailable();
+    const err = this.closedError();
     if (err) throw err;
     if (st) {
       await Promise.all([...st.groups].map((g) => this.client.unlink(blocksKey(st.stem, g))));

@@ -84,7 +84,8 @@ export function registerServeCommand(program: Command): void {
       }
     }
     // Never the Redis password.
-    const backend = isRedisUrl(config.backend) ? describeTarget(parseRedisUrl(config.backend)) : config.backend;
+    const redis = isRedisUrl(config.backend) ? parseRedisUrl(config.backend) : undefined;
+    const backend = redis ? `${describeTarget(redis)} prefix ${redis.prefix}${redis.wait ? ` wait ${redis.wait}` : ''}` : config.backend;
     const channel = config.channel === '0/1' ? '' : `, channel ${config.channel} granule ${config.channelGranule} B`;
     process.stderr.write(
       `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${backend}${channel}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}, heap growing ${heapGrowth} %); ` +
