@@ -205,7 +205,8 @@ describe('redis backend faults', { skip }, () => {
 
   it('Redis out of memory: writes fail with E_BACKEND, blocks they would have created read as never written, acknowledged ones intact', async () => {
     const s = await startRedis(['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction']);
-    const d = await startTestDaemon({ backend: s.url });
+    // --sync always: each write reaches Redis before its answer, so the refusal answers the write itself.
+    const d = await startTestDaemon({ backend: s.url, sync: 'always' });
     const c = await connect(d);
     try {
       const size = 8 << 20;

@@ -169,7 +169,8 @@ describe('channels on one Redis Cluster', { skip: skipRedis }, () => {
       w.set(r.data, r.addr - reg.base);
       weightWrites++;
     }
-    const args = (ch: string): string[] => ['--port', '0', '--lanes', '1', '--backend', `${cluster.url}?prefix=kill`, '--channel', ch];
+    // --sync always: an acknowledged write is in Redis at its ack (no write-back buffering in the daemon).
+    const args = (ch: string): string[] => ['--port', '0', '--lanes', '1', '--backend', `${cluster.url}?prefix=kill`, '--sync', 'always', '--channel', ch];
     const d0 = await spawnDaemon(args('0/2'));
     let d1: SpawnedDaemon = await spawnDaemon(args('1/2'));
     try {
