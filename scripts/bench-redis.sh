@@ -30,7 +30,8 @@ redis-cli --cluster create 127.0.0.1:$((base + 1)) 127.0.0.1:$((base + 2)) 127.0
 until redis-cli -p $((base + 1)) cluster info | grep -q cluster_state:ok; do sleep 0.1; done
 single="redis://127.0.0.1:$base"
 cluster="redis-cluster://127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
-bench() { node --import tsx daemon/cli/main.ts bench daemon --codec apack --lanes 2 --write-bytes 4096 "$@"; }
+[ -f dist/daemon/cli/main.js ] || npm run build >/dev/null
+bench() { node dist/daemon/cli/main.js bench daemon --codec apack --lanes 2 --write-bytes 4096 "$@"; }
 echo "== memory backend"; bench --backend memory "$@"
 echo "== one Redis server ($single)"; bench --backend "$single" "$@"
 echo "== 3-master Redis Cluster"; bench --backend "$cluster" "$@"

@@ -176,7 +176,8 @@ describe('redis backend faults', { skip }, () => {
     const file = join(dir, 'tokens');
     writeFileSync(file, 'alice-0123456789abcdef alice\nbob-0123456789abcdefgh bob\n');
     try {
-      let d = await startTestDaemon({ backend: s.url, tokenFile: file });
+      // --sync always: every acknowledged write is in Redis at its ack (not in a line buffer).
+      let d = await startTestDaemon({ backend: s.url, tokenFile: file, sync: 'always' });
       const alice = await connect(d, { token: 'alice-0123456789abcdef' });
       const bob = await connect(d, { token: 'bob-0123456789abcdefgh' });
       for (const c of [alice, bob]) await c.region({ name: 'same', base: 0, size: 8192, dtype: 'int8', kind: 'other', codec: 'raw' });

@@ -125,12 +125,13 @@ describe('channels on one Redis Cluster', { skip: skipRedis }, () => {
     it(`a model trace (${codec ?? 'default codecs: APack weights calibrated from their first write'}) replayed over 2 channel daemons: every read verified, merged stats ${codec ? 'equal' : 'equal in traffic'} to one daemon's`, async () => {
       const trace = join(dir, `tiny-${codec ?? 'default'}.trace`);
       await generateModelTrace({ dataDir, model: 'faceapi-tiny-face-detector', out: trace, burstBytes: 4096, weights: 'int8', bandwidth: 16, codec });
-      const single = await startTestDaemon({});
+      // Line buffers off: each channel would have its own, so their hits and DRAM traffic differ from one daemon's.
+      const single = await startTestDaemon({ lineBufferBytes: 0 });
       const one = await replayTrace({ ...base, trace, url: single.url });
       await single.close();
       const prefix = `rep-${codec ?? 'default'}`;
-      const d0 = await startTestDaemon({ backend: `${cluster.url}?prefix=${prefix}`, channel: '0/2' });
-      const d1 = await startTestDaemon({ backend: `${cluster.url}?prefix=${prefix}`, channel: '1/2' });
+      const d0 = await startTestDaemon({ backend: `${cluster.url}?prefix=${prefix}`, channel: '0/2', lineBufferBytes: 0 });
+      const d1 = await startTestDaemon({ backend: `${cluster.url}?prefix=${prefix}`, channel: '1/2', lineBufferBytes: 0 });
       try {
         const two = await replayTrace({ ...base, trace, url: [d0.url, d1.url], keepRegions: true });
         assert.deepEqual([two.mismatches, two.errors, two.problems], [0, 0, []]);

@@ -3,13 +3,15 @@ import type { HelloResponse, RegionRequest, RegionResponse, RegionStats, StatsRe
 import { ShimpackClient, type ConnectOptions } from './client.ts';
 import { ShimpackError } from './errors.ts';
 
-const COUNTERS = ['bytesWritten', 'bytesRead', 'rawBytesStored', 'storedBytes', 'burstsRaw', 'burstsStored', 'blocksHeld', 'blocksRaw', 'writes', 'reads'] as const;
+/** Fields of RegionStats / totals that are not counters to add up. */
+const NOT_COUNTERS = new Set(['base', 'size', 'blockBytes', 'stride', 'ratio', 'regions']);
+const countersOf = (o: object): string[] => Object.keys(o).filter((k) => typeof (o as Record<string, unknown>)[k] === 'number' && !NOT_COUNTERS.has(k));
 
 const ratioOf = (raw: number, stored: number): number => (stored > 0 ? raw / stored : 1);
 
 /**
  * Merge the stats answers of all channels (protocol/README.md section 8):
- * counters add up, ratios are recomputed from the sums, a region is pending
+ * counters (every numeric field but the declaration's and the ratio) add up, ratios are recomputed from the sums, a region is pending
  * while any channel still calibrates it.
  */
 export function mergeStats(answers: readonly StatsResponse[]): StatsResponse {
@@ -21,13 +23,13 @@ export function mergeStats(answers: readonly StatsResponse[]): StatsResponse {
         byName.set(r.name, { ...r });
         continue;
       }
-      for (const k of COUNTERS) (m[k] as number) += r[k];
+      for (const k of countersOf(r)) m[k] = ((m[k] as number | undefined) ?? 0) + (r as unknown as Record<string, number>)[k];
       if (r.calibration === 'pending') m.calibration = 'pending';
     }
   }
   const regions = [...byName.values()].map((m) => ({ ...m, ratio: ratioOf(m.rawBytesStored as number, m.storedBytes as number) }) as unknown as RegionStats);
   const totals: Record<string, number> = { regions: regions.length };
-  for (const k of COUNTERS) totals[k] = answers.reduce((s, a) => s + a.totals[k], 0);
+  for (const a of answers) for (const k of countersOf(a.totals)) totals[k] = (totals[k] ?? 0) + (a.totals as unknown as Record<string, number>)[k];
   totals.ratio = ratioOf(totals.rawBytesStored, totals.storedBytes);
   return { id: answers[0]?.id ?? 0, ok: true, regions, totals: totals as unknown as StatsTotals };
 }
@@ -115,6 +117,11 @@ export class ChannelClient {
 
   async fence(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.fence()));
+  }
+
+  /** Every channel writes its buffered blocks back (all of them, or one region's). */
+  async flush(region?: string): Promise<void> {
+    await Promise.all(this.channels.map((c) => c.flush(region)));
   }
 
   /** Freed on every channel; the first refusal is thrown once all have answered. */

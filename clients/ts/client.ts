@@ -111,6 +111,11 @@ export class ShimpackClient {
     await this.request({ op: 'fence' });
   }
 
+  /** Like fence, then the daemon codes and stores every buffered block (of `region`, or of the address space). */
+  async flush(region?: string): Promise<void> {
+    await this.request(region === undefined ? { op: 'flush' } : { op: 'flush', region });
+  }
+
   async free(name: string): Promise<void> {
     await this.request({ op: 'free', name });
   }
@@ -121,10 +126,10 @@ export class ShimpackClient {
     const id = this.nextId++;
     const p = new Promise<SuccessResponse>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.queue.push({ ...body, id });
-    if (!this.autoBatch) this.flush();
+    if (!this.autoBatch) this.sendQueued();
     else if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(() => this.sendQueued());
     }
     return p;
   }
@@ -147,14 +152,14 @@ export class ShimpackClient {
 
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.flush();
+    this.sendQueued();
     await new Promise<void>((resolve) => {
       this.ws.once('close', () => resolve());
       this.ws.close(1000);
     });
   }
 
-  private flush(): void {
+  private sendQueued(): void {
     this.flushQueued = false;
     if (this.queue.length === 0) return;
     const q = this.queue;

@@ -10,6 +10,7 @@ import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
+import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
 // --- end of command modules ---
 
 /**
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
+  registerBenchTrafficCommand(bench);
   // --- end of command registrations ---
   polishHelp(program);
   return program;
@@ -99,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The process entry (bin/shimpack.js and `node --import tsx daemon/cli/main.ts`):
+ * The process entry (bin/shimpack.js and `node dist/daemon/cli/main.js`):
  * anything not handled above, even thrown later from an event callback, is
  * reported as one "internal error" line and exit 70.
  */

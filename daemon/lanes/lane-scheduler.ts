@@ -1,4 +1,5 @@
 import type { BlockPut, BlockRef, MemoryBackend } from '../backend/backend.ts';
+import { BackendError } from '../backend/guarded.ts';
 import {
   JOB_BLOCK_LEN,
   JOB_DATA_OFF,
@@ -22,7 +23,6 @@ import {
   RES_OUT_OFF,
   type LaneResult,
 } from './batch-format.ts';
-import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockJob } from './block-job.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { LaneExecutor } from './executor.ts';
@@ -40,9 +40,9 @@ export interface LaneObserver {
   onBatch(lane: number, jobs: number, rawBytes: number, workerSec: number): void;
 }
 
-/** A backend failure for the batch's jobs: a typed one (E_BACKEND from the guarded backend) keeps its code. */
+/** A backend failure for the batch's jobs: the guarded backend's own (BackendError, answered E_BACKEND) is kept. */
 function backendFailure(what: 'read' | 'write', e: unknown): Error {
-  return e instanceof ProtocolError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
+  return e instanceof BackendError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
 }
 
 /** Placeholder for queue slots whose job went into a batch. */

@@ -1,5 +1,5 @@
 import { ChannelClient } from '../../clients/ts/index.ts';
-import type { RegionRequest, StatsTotals } from '../../protocol/types.ts';
+import type { RegionRequest, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type OpRecord, type RegionRecord } from './format.ts';
@@ -26,6 +26,8 @@ export interface ReplayOptions {
   readonly token?: string;
   /** Leave the replayed regions in the daemon (default: free them at the end). */
   readonly keepRegions?: boolean;
+  /** Declare every region with this codec instead of the trace's (raw: the like-for-like DRAM baseline). */
+  readonly codec?: WireCodec;
   /** Called about every 200 ms and once at the end. */
   readonly onProgress?: (p: ReplayProgress) => void;
   /** Abort (Ctrl-C): stop issuing, drain, summarise. */
@@ -259,6 +261,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   const any = clients.values().next().value as ChannelClient | undefined;
   if (any && !fatal) {
     try {
+      // Buffered blocks go to the backend first, so the totals count their write-backs.
+      await any.flush();
       stats = (await any.stats()).totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);
@@ -312,7 +316,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
       if (declared[copy].has(name)) continue; // a later loop: the region is still there
       const c = await clientFor(copy, conn ?? 0);
-      const req = { ...spec, name, base: rec.base + copy * slice } as Omit<RegionRequest, 'id' | 'op'>;
+      const req = { ...spec, name, base: rec.base + copy * slice, ...(o.codec ? { codec: o.codec } : {}) } as Omit<RegionRequest, 'id' | 'op'>;
       try {
         await c.region(req);
         declared[copy].set(name, { copy, conn: conn ?? 0, name });

@@ -9,16 +9,16 @@ daemon; a zero-length access goes to the channel of its address.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .blocking import Client
 from .errors import ChannelsError
 from .payload import Payload, as_payload
-from .results import RegionInfo, RegionStats, Stats, Totals
+from .results import Counters, RegionInfo, RegionStats, Stats, Totals
 
-_COUNTER_ATTRS = ("bytes_written", "bytes_read", "writes", "reads", "blocks_held",
-                  "raw_bytes_stored", "stored_bytes", "blocks_raw", "bursts_raw", "bursts_stored")
+# Every counter of section 4.5 (all fields of Counters but the ratio).
+_COUNTER_ATTRS = tuple(f.name for f in fields(Counters) if f.name != "ratio")
 
 
 def channel_of(addr: int, channels: int, granule: int) -> int:
@@ -147,6 +147,11 @@ class ChannelClient:
     def fence(self) -> None:
         for c in self.clients:
             c.fence()
+
+    def flush(self, region: Optional[str] = None) -> None:
+        """Every channel writes its buffered blocks back (all, or one region's)."""
+        for c in self.clients:
+            c.flush(region)
 
     def free(self, name: str) -> None:
         """Freed on every channel; the first refusal is raised once all were asked."""

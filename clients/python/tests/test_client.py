@@ -5,7 +5,7 @@ python3-websockets; numpy is optional):
 
     /usr/bin/python3 -m unittest discover -s clients/python/tests -v
 
-The daemon is ``node --import tsx daemon/cli/main.ts serve --port 0``; the
+The daemon is ``node dist/daemon/cli/main.js serve --port 0`` (built by ``npm run build``); the
 port it bound is read from its "listening on ws://..." line on stderr.
 Regions are global to a daemon, so every test declares its own names and
 addresses (:func:`fresh`).
@@ -54,7 +54,7 @@ class Daemon:
     """A shimpack daemon process on 127.0.0.1 with an OS-chosen port."""
 
     def __init__(self, *extra: str) -> None:
-        self.args = ["node", "--import", "tsx", "daemon/cli/main.ts", "serve", "--host",
+        self.args = ["node", "dist/daemon/cli/main.js", "serve", "--host",
                      "127.0.0.1", "--port", "0", "--lanes", "2", "--block-size", str(BLOCK),
                      "--burst-bytes", str(BURST), "--max-frame-bytes", str(MAX_FRAME), *extra]
         self.proc: Optional[subprocess.Popen] = None
@@ -448,6 +448,22 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             await fence
             self.assertEqual(done, ["w"] * 200 + ["fence"])
             await asyncio.gather(*futs)
+            await c.free(name)
+
+    async def test_flush_writes_buffered_blocks_back(self) -> None:
+        async with AsyncClient(URL) as c:
+            name, base = fresh("flush")
+            await c.region(name, base, 4 * BLOCK, "int8", "activation", codec="zvc")
+            await c.write(base + 100, bytes(range(64)))  # part of a block: waits in a line buffer
+            await c.flush(name)
+            st = (await c.stats(name)).regions[0]
+            self.assertEqual(st.blocks_held, 1)
+            self.assertEqual(st.write_backs, 1)
+            self.assertEqual(st.buffer_misses, 1)
+            self.assertEqual(st.bursts_stored, st.dram_read_bursts + st.dram_write_bursts)
+            await c.flush()  # the whole address space
+            with self.assertRaises(sc.NoSuchRegionError):
+                await c.flush("no-such-region-here")
             await c.free(name)
 
     async def test_free(self) -> None:

@@ -4,7 +4,7 @@ import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../c
 import { BackendOpenError } from '../../backend/redis.ts';
 import { describeTarget, isRedisUrl, parseRedisUrl } from '../../backend/redis-url.ts';
 import { AccessConfigError } from '../../server/access.ts';
-import { ListenError, startDaemon, type RunningDaemon } from '../../server/daemon.ts';
+import type { RunningDaemon } from '../../server/daemon.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
 import { TraceError } from '../../traces/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from '../io.ts';
@@ -64,6 +64,8 @@ export function registerServeCommand(program: Command): void {
       throw e;
     }
     const heapGrowth = tuneHeapGrowth();
+    // Loaded here, not at the top: every other command (and --help, --version) starts without the server's modules.
+    const { ListenError, startDaemon } = await import('../../server/daemon.ts');
     let daemon: RunningDaemon;
     try {
       daemon = await startDaemon(config);
