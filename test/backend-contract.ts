@@ -76,39 +76,37 @@ export function backendContract(t: ContractTarget): void {
       { weight: 3, arbitrary: fc.record({ k: fc.constant('get' as const), region: fc.integer({ min: 1, max: 3 }), index: fc.nat(200) }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant('del' as const), region: fc.integer({ min: 1, max: 3 }) }) },
     );
-    await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
-        const b = await t.open();
-        const model = new Map<string, Uint8Array>();
-        try {
-          for (const o of ops) {
-            if (o.k === 'put') {
-              const bytes = new Uint8Array(o.len).fill(o.fill);
-              await b.putRegion(o.region, Uint8Array.of(o.region));
-              await b.putMany([{ ref: { region: o.region, index: o.index }, bytes }]);
-              model.set(`${o.region}:${o.index}`, bytes);
-            } else if (o.k === 'get') {
-              const [got] = await b.getMany([{ region: o.region, index: o.index }]);
-              const want = model.get(`${o.region}:${o.index}`);
-              if (want === undefined) assert.equal(got, undefined);
-              else assert.deepEqual(new Uint8Array(got!), want);
-            } else {
-              await b.deleteRegion(o.region);
-              for (const key of [...model.keys()]) if (key.startsWith(`${o.region}:`)) model.delete(key);
-            }
+    // Async steps: the histories are sampled from the seed (fast-check's sampling, reproducible), then run one by one.
+    const histories = fc.sample(fc.array(op, { maxLength: 60 }), { seed, numRuns: 15 });
+    for (let h = 0; h < histories.length; h++) {
+      const b = await t.open();
+      const model = new Map<string, Uint8Array>();
+      try {
+        for (const o of histories[h]) {
+          if (o.k === 'put') {
+            const bytes = new Uint8Array(o.len).fill(o.fill);
+            await b.putRegion(o.region, Uint8Array.of(o.region));
+            await b.putMany([{ ref: { region: o.region, index: o.index }, bytes }]);
+            model.set(`${o.region}:${o.index}`, bytes);
+          } else if (o.k === 'get') {
+            const [got] = await b.getMany([{ region: o.region, index: o.index }]);
+            const want = model.get(`${o.region}:${o.index}`);
+            if (want === undefined) assert.equal(got, undefined);
+            else assert.deepEqual(new Uint8Array(got!), want);
+          } else {
+            await b.deleteRegion(o.region);
+            for (const key of [...model.keys()]) if (key.startsWith(`${o.region}:`)) model.delete(key);
           }
-          assert.equal(b.blocksHeld(), model.size);
-          assert.equal(b.bytesHeld(), [...model.values()].reduce((s, v) => s + v.length, 0));
-          // Clean for the next run.
-          for (const r of [1, 2, 3]) await b.deleteRegion(r);
-        } finally {
-          await b.close();
         }
-      }),
-      { seed, numRuns: 15, endOnFailure: true },
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n(fast-check seed ${seed})`);
-    });
+        assert.equal(b.blocksHeld(), model.size);
+        assert.equal(b.bytesHeld(), [...model.values()].reduce((s, v) => s + v.length, 0));
+        for (const r of [1, 2, 3]) await b.deleteRegion(r);
+      } catch (e) {
+        throw new Error(`history ${h} of seed ${seed} (fc.sample): ${(e as Error).message}\n${JSON.stringify(histories[h].map((o) => ({ ...o })))}`);
+      } finally {
+        await b.close();
+      }
+    }
   });
 
   const reopen = t.reopen;

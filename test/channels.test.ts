@@ -13,6 +13,7 @@ import { readTrace } from '../daemon/traces/reader.ts';
 import { replayTrace } from '../daemon/traces/replay.ts';
 import { channelOf, servesRange, splitByChannel } from '../protocol/channel.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
+import { checkProperty } from './property.ts';
 import { haveRedis, startRedisCluster, type RedisCluster } from './redis-harness.ts';
 
 const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
@@ -21,7 +22,7 @@ const skipRedis = haveRedis() ? false : 'redis-server / redis-cli not installed 
 describe('channel rule (protocol/channel.ts)', () => {
   it('cuts an access at granule boundaries into pieces that cover it in order, each served by exactly its channel (fast-check, seeded)', () => {
     const seed = 16016;
-    fc.assert(
+    checkProperty(
       fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 6 }), fc.nat(2 ** 40), fc.nat(200_000), (channels, g, addr, len) => {
         const layout = { channels, granule: 64 << g };
         const pieces = splitByChannel(addr, len, layout);

@@ -1,5 +1,4 @@
 import type { DaemonConfig } from '../config.ts';
-import { parseChannel } from '../../protocol/channel.ts';
 import type { MemoryBackend } from './backend.ts';
 import { FileBackend, type SyncMode } from './file.ts';
 import { InMemoryBackend } from './memory.ts';
@@ -10,6 +9,8 @@ import { isRedisUrl, parseRedisUrl } from './redis-url.ts';
 export interface OpenHooks {
   /** The address space of a region declaration (the Redis backend keys blocks by it). */
   readonly spaceOf?: (meta: Uint8Array) => string;
+  /** The memory channel this daemon serves (--channel I/N, parsed by the caller); default 0 of 1. */
+  readonly channel?: { readonly index: number; readonly channels: number };
 }
 
 /**
@@ -20,7 +21,7 @@ export interface OpenHooks {
 export async function openBackend(config: DaemonConfig, hooks: OpenHooks = {}): Promise<MemoryBackend> {
   if (config.backend === 'memory') return new InMemoryBackend();
   if (isRedisUrl(config.backend)) {
-    const ch = parseChannel(config.channel) ?? { index: 0, channels: 1 };
+    const ch = hooks.channel ?? { index: 0, channels: 1 };
     return RedisBackend.open({
       target: parseRedisUrl(config.backend),
       channel: channelTag(ch.index, ch.channels),

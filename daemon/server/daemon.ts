@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/backend.ts';
 import { GuardedBackend } from '../backend/guarded.ts';
@@ -10,10 +9,12 @@ import type { DaemonConfig } from '../config.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
 import { BackendMetrics } from '../metrics/backend-metrics.ts';
+import { registerChannelInfo } from '../metrics/channel-metrics.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
 import { decodeRegionMeta } from '../pipeline/region-meta.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
+import { parseChannel } from '../../protocol/channel.ts';
 import { Access } from './access.ts';
 import { handleHttp } from './http-routes.ts';
 import { Session } from './session.ts';
@@ -65,7 +66,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     : undefined;
   let store: MemoryBackend;
   try {
-    store = parts.backend ?? (await openBackend(config, { spaceOf: (meta) => decodeRegionMeta(meta).space }));
+    store = parts.backend ?? (await openBackend(config, { spaceOf: (meta) => decodeRegionMeta(meta).space, channel: parseChannel(config.channel) }));
   } catch (e) {
     await recorder?.close().catch(() => undefined);
     throw e;
@@ -95,13 +96,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   });
   engine = new Engine(config, backend, executor, metrics);
   const eng = engine;
-  // An info metric: dashboards join it on `instance` to group any series by memory channel.
-  new Gauge({
-    name: 'shimpack_channel_info',
-    help: 'Always 1: the memory channel this daemon serves (channel of channels, --channel I/N) and its backend',
-    labelNames: ['channel', 'channels', 'backend'] as const,
-    registers: [metrics.registry],
-  }).set({ channel: String(eng.channel.index), channels: String(eng.channel.channels), backend: backend.name }, 1);
+  registerChannelInfo(metrics.registry, eng.channel.index, eng.channel.channels, backend.name);
   // A persistent backend brings back the regions (and their blocks) of the last run.
   eng.restore();
 
