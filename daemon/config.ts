@@ -77,7 +77,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     defaultValue: () => 64 * KiB,
   },
   { key: 'metadataCacheBytes', flag: '--metadata-cache-bytes', env: 'SHIMPACK_METADATA_CACHE_BYTES', kind: 'int', min: 0, max: 1024 * MiB, help: 'cache of block metadata lines (2 B per block); a miss costs a DRAM burst (0: every lookup does)', defaultValue: () => 4 * KiB },
-  { key: 'lineBufferIdleMs', flag: '--line-buffer-idle-ms', env: 'SHIMPACK_LINE_BUFFER_IDLE_MS', kind: 'int', min: 0, max: 3_600_000, help: 'write buffered blocks back after this long without any access (0: only on completion, eviction, fence, flush, free and shutdown)', defaultValue: () => 100 },
+  { key: 'lineBufferIdleMs', flag: '--line-buffer-idle-ms', env: 'SHIMPACK_LINE_BUFFER_IDLE_MS', kind: 'int', min: 0, max: 3_600_000, help: 'write buffered blocks back after this long without any access (0: only on completion, eviction, fence, flush, stats, free and shutdown)', defaultValue: () => 1000 },
   { key: 'maxFrameBytes', flag: '--max-frame-bytes', env: 'SHIMPACK_MAX_FRAME_BYTES', kind: 'int', min: 4 * KiB, max: 256 * MiB, help: 'largest request/response frame', defaultValue: () => 16 * MiB },
   { key: 'batchBytes', flag: '--batch-bytes', env: 'SHIMPACK_BATCH_BYTES', kind: 'int', min: 1, max: 64 * MiB, help: 'target raw bytes per message to a lane worker', defaultValue: () => 64 * KiB },
   { key: 'laneBatchesInFlight', flag: '--lane-batches', env: 'SHIMPACK_LANE_BATCHES', kind: 'int', min: 1, max: 16, help: 'batches a lane worker may hold at once', defaultValue: () => 2 },

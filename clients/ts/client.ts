@@ -128,8 +128,10 @@ export class ShimpackClient {
     this.queue.push({ ...body, id });
     if (!this.autoBatch) this.sendQueued();
     else if (!this.flushQueued) {
+      // At the end of the event-loop turn, not the microtask: requests issued by the continuations of
+      // every answer in one frame (replay, pipelined emulators) then share one frame and one socket write.
       this.flushQueued = true;
-      queueMicrotask(() => this.sendQueued());
+      setImmediate(() => this.sendQueued());
     }
     return p;
   }

@@ -412,9 +412,10 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(s.ratio, s.raw_bytes_stored / s.stored_bytes)
             # aligned bursts covering each access: 64 + 1 (bytes 100..109 of a block) + 2
             self.assertEqual(s.bursts_raw, BLOCK // BURST + 1 + 2)
-            # whole write moves one stored block; the partial write the new one (its old block
-            # was never written); the read one stored block
-            self.assertEqual(s.bursts_stored, 3 * (BLOCK // BURST))
+            # a raw region moves the bursts the client moves, one for one
+            self.assertEqual(s.bursts_stored, s.bursts_raw)
+            self.assertEqual(s.bursts_stored, s.dram_read_bursts + s.dram_write_bursts)
+            self.assertEqual(s.dram_read_bursts, 2)
             self.assertEqual(s.raw["name"], name)
             # totals over every region
             other, obase = fresh("st2")
