@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { MAX_CHANNELS, parseChannel } from '../protocol/channel.ts';
+import { isRedisUrl, parseRedisUrl } from './backend/redis-url.ts';
 
 /**
  * Daemon settings. Each comes from, in decreasing precedence: a command-line
@@ -38,6 +40,9 @@ export interface DaemonConfig {
   readonly shutdownTimeoutMs: number;
   /** Trace file recording every accepted request ('' = off). */
   readonly record: string;
+  /** "I/N": this daemon serves memory channel I of N (protocol/channel.ts). */
+  readonly channel: string;
+  readonly channelGranule: number;
 }
 
 type Kind = 'int' | 'string';
@@ -82,8 +87,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'sendBufferBytes', flag: '--send-buffer-bytes', env: 'SHIMPACK_SEND_BUFFER_BYTES', kind: 'int', min: 4 * KiB, max: 4096 * MiB, help: 'unsent response bytes per connection before pausing it', defaultValue: () => 8 * MiB },
   { key: 'token', flag: '--token', env: 'SHIMPACK_TOKEN', kind: 'string', help: 'if set, hello must carry this token', defaultValue: () => '' },
   { key: 'tokenFile', flag: '--token-file', env: 'SHIMPACK_TOKEN_FILE', kind: 'string', help: 'file of tokens, one per line: TOKEN SPACE [spaces] (docs/hardening.md)', defaultValue: () => '' },
-  { key: 'backend', flag: '--backend', env: 'SHIMPACK_BACKEND', kind: 'string', help: 'where blocks live: memory, or file:DIR (persistent log)', defaultValue: () => 'memory' },
-  { key: 'sync', flag: '--sync', env: 'SHIMPACK_SYNC', kind: 'string', help: 'file backend: when a write is acknowledged: always|batch|none', defaultValue: () => 'batch' },
+  { key: 'backend', flag: '--backend', env: 'SHIMPACK_BACKEND', kind: 'string', help: 'where blocks live: memory, file:DIR (persistent log), redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT,HOST:PORT,... (options ?prefix=P&wait=N; docs/scaling.md)', defaultValue: () => 'memory' },
+  { key: 'sync', flag: '--sync', env: 'SHIMPACK_SYNC', kind: 'string', help: 'file and Redis backends: when a write is acknowledged: always|batch|none (docs/hardening.md)', defaultValue: () => 'batch' },
+  { key: 'channel', flag: '--channel', env: 'SHIMPACK_CHANNEL', kind: 'string', help: 'I/N: serve memory channel I of N, the addresses protocol/channel.ts maps to I (docs/scaling.md)', defaultValue: () => '0/1' },
+  { key: 'channelGranule', flag: '--channel-granule', env: 'SHIMPACK_CHANNEL_GRANULE', kind: 'int', min: 64, max: 2 ** 30, help: 'bytes of consecutive addresses on one channel before the next; a multiple of every block size in use', defaultValue: () => 4 * KiB },
   { key: 'compactBytes', flag: '--compact-bytes', env: 'SHIMPACK_COMPACT_BYTES', kind: 'int', min: 4 * KiB, max: 2 ** 50, help: 'file backend: compact the log once it exceeds this and twice its live data', defaultValue: () => 64 * MiB },
   { key: 'laneTimeoutMs', flag: '--lane-timeout-ms', env: 'SHIMPACK_LANE_TIMEOUT_MS', kind: 'int', min: 100, max: 3_600_000, help: 'a lane worker that has not answered its current batch for this long is stopped and replaced (its requests get E_LANE_FAILED)', defaultValue: () => 30_000 },
   { key: 'backendTimeoutMs', flag: '--backend-timeout-ms', env: 'SHIMPACK_BACKEND_TIMEOUT_MS', kind: 'int', min: 1, max: 600_000, help: 'a backend call not answered by then fails its requests with E_BACKEND', defaultValue: () => 10_000 },
@@ -159,7 +166,20 @@ export function resolveConfig(
     else out[s.key] = s.defaultValue();
   }
   const cfg = out as unknown as DaemonConfig;
-  if (cfg.backend !== 'memory' && !/^file:.+/.test(cfg.backend)) throw new ConfigError(`backend must be "memory" or "file:DIR", got ${JSON.stringify(cfg.backend)}`);
+  if (isRedisUrl(cfg.backend)) {
+    try {
+      parseRedisUrl(cfg.backend);
+    } catch (e) {
+      throw new ConfigError(`backend: ${(e as Error).message}`);
+    }
+  } else if (cfg.backend !== 'memory' && !/^file:.+/.test(cfg.backend)) {
+    throw new ConfigError(`backend must be "memory", "file:DIR", "redis://HOST:PORT[/DB]" or "redis-cluster://HOST:PORT,...", got ${JSON.stringify(cfg.backend)}`);
+  }
+  const ch = parseChannel(cfg.channel);
+  if (!ch) throw new ConfigError(`channel must be I/N with 0 <= I < N <= ${MAX_CHANNELS}, got ${JSON.stringify(cfg.channel)}`);
+  if (ch.channels > 1 && cfg.channelGranule % cfg.blockSize !== 0) {
+    throw new ConfigError(`channelGranule (${cfg.channelGranule}) must be a multiple of blockSize (${cfg.blockSize}): a block must not straddle two channels`);
+  }
   if (!['always', 'batch', 'none'].includes(cfg.sync)) throw new ConfigError(`sync must be always, batch or none, got ${JSON.stringify(cfg.sync)}`);
   if (cfg.blockSize % 2 !== 0) throw new ConfigError(`blockSize must be even (int16 blocks hold whole values), got ${cfg.blockSize}`);
   return cfg;

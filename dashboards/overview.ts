@@ -105,6 +105,20 @@ export function overviewDashboard(): Dashboard {
     { expr: `sum by (reason) (rate(shimpack_socket_pauses_total${RATE}))`, legend: '{{reason}}' },
   ], { w: 8, min: 0 });
 
+  l.row('Memory channels');
+  // shimpack_channel_info (1 per daemon) carries the channel: joined on instance, any series groups by it.
+  const byChannel = (expr: string): string => `sum by (channel) (${expr} * on (instance) group_left (channel) shimpack_channel_info)`;
+  l.timeseries('Raw and stored bandwidth by channel', 'Each channel daemon (serve --channel I/N) serves the addresses that interleave to it; an even spread means the routing granule suits the traffic. One daemon without --channel is channel 0.', 'Bps', [
+    { expr: byChannel(`sum by (instance) (${rate('shimpack_raw_bytes_total')})`), legend: 'channel {{channel}} raw' },
+    { expr: byChannel(`sum by (instance) (${rate('shimpack_stored_bytes_total')})`), legend: 'channel {{channel}} stored' },
+  ], { w: 8, min: 0 });
+  l.timeseries('Backend bytes held by channel', 'Coded bytes each channel holds in its backend (with Redis: its share of the shared store).', 'bytes', [
+    { expr: byChannel('sum by (instance) (shimpack_backend_bytes)'), legend: 'channel {{channel}}' },
+  ], { w: 8, min: 0 });
+  l.timeseries('Errors by channel and code', 'Error responses per second per channel: E_BACKEND when its backend fails, E_WRONG_CHANNEL when a client routes by another layout than the daemons run.', 'reqps', [
+    { expr: `sum by (channel, code) (sum by (instance, code) (rate(shimpack_errors_total${RATE})) * on (instance) group_left (channel) shimpack_channel_info) > 0`, legend: 'channel {{channel}} {{code}}' },
+  ], { w: 8, min: 0 });
+
   l.row('Errors, storage and memory');
   l.timeseries('Errors by code', 'Error responses per second, by stable error code (codes with none are hidden).', 'reqps', [
     { expr: `sum by (code) (rate(shimpack_errors_total${RATE})) > 0`, legend: '{{code}}' },
@@ -126,7 +140,7 @@ export function overviewDashboard(): Dashboard {
   return dashboard({
     uid: 'shimpack-overview',
     title: 'shimpack overview',
-    description: 'Bandwidth, compression ratio, DRAM bursts, latency, lanes, errors and memory of the shimpack daemon.',
+    description: 'Bandwidth, compression ratio, DRAM bursts, latency, lanes, errors and memory of the shimpack daemons Prometheus scrapes (summed over instances), and per memory channel.',
     variables: [
       labelValuesVariable('region', 'Region', 'shimpack_raw_bytes_total', { multi: true }),
       labelValuesVariable('codec', 'Codec', 'shimpack_raw_bytes_total{region=~"$region"}', { multi: true }),

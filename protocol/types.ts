@@ -76,6 +76,8 @@ export const ERROR_CODES = {
   E_LANE_FAILED: 'lane worker failed; retry the request',
   /** The memory backend failed or did not answer within --backend-timeout-ms. */
   E_BACKEND: 'memory backend failed or timed out',
+  /** A read or write of addresses another memory channel serves (protocol/channel.ts); nothing was done. */
+  E_WRONG_CHANNEL: 'address belongs to another channel',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -168,6 +170,10 @@ export interface HelloResponse {
   readonly maxFrameBytes: number;
   readonly blockBytes: number;
   readonly burstBytes: number;
+  /** Memory channel this daemon serves (0 of 1 without --channel) and the interleave granule (section 8). */
+  readonly channel: number;
+  readonly channels: number;
+  readonly channelGranule: number;
 }
 export interface OkResponse {
   readonly id: number;

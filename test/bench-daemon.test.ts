@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { benchData, runDaemonBench } from '../daemon/bench-daemon/run.ts';
 import { CODECS } from '../daemon/codecs/index.ts';
 import { DEFAULT_DATA_DIR, loadDataset } from '../daemon/dataset/manifest.ts';
+import { haveRedis, startRedis } from './redis-harness.ts';
 
 describe('bench daemon', () => {
   it('drives a spawned daemon with every registered codec, reads back and verifies, and paces writes at the offered rate', { timeout: 120_000 }, async () => {
@@ -31,6 +33,33 @@ describe('bench daemon', () => {
     const ratio = (codec: string): number => rows.find((r) => r.codec === codec)?.ratio ?? NaN;
     assert.ok(ratio('apack') > 1.2, `APack on int8 weights compresses (ratio ${ratio('apack')})`);
     assert.ok(ratio('scc') > 1.2, `SCC on int8 weights compresses (ratio ${ratio('scc')})`);
+  });
+
+  it('--channels 2 --backend redis://: two channel daemons on one Redis, driven through the channel client, read back verified', { skip: haveRedis() ? false : 'redis-server not installed', timeout: 120_000 }, async () => {
+    const redis = await startRedis();
+    try {
+      const rows = await runDaemonBench({
+        codecs: ['apack'],
+        connections: 1,
+        seconds: 1,
+        warmupSeconds: 0,
+        writeBytes: 4096,
+        depth: 4,
+        laneCounts: [1],
+        dataset: loadDataset(DEFAULT_DATA_DIR),
+        dataBytes: 256 * 1024,
+        backend: redis.url,
+        channels: 2,
+      });
+      assert.equal(rows.length, 1);
+      assert.ok(rows[0].verified && rows[0].write.ops > 0 && rows[0].read.ops > 0);
+      // The bench freed its regions on both channels: their region tables are gone from Redis.
+      const keys = (ch: string): number => spawnSync('redis-cli', ['-p', String(redis.port), '--scan', '--pattern', `shimpack:{shimpack:${ch}}:regions`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length;
+      assert.deepEqual([keys('ch0of2'), keys('ch1of2')], [0, 0], 'the bench freed its regions on both channels');
+      assert.ok(rows[0].ratio > 1.2);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('takes its data from weight tensors of one stride, the one with the most bytes', () => {

@@ -15,6 +15,7 @@ import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harnes
 const FAULT_CODES: Partial<Record<ErrorCode, string>> = {
   E_LANE_FAILED: 'daemon-lane-faults.test.ts',
   E_BACKEND: 'daemon-backend-faults.test.ts',
+  E_WRONG_CHANNEL: 'channels.test.ts',
 };
 
 /** A raw socket speaking frames directly, for requests the client would not build. */

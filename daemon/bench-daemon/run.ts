@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ShimpackClient } from '../../clients/ts/index.ts';
+import { ChannelClient, ShimpackClient } from '../../clients/ts/index.ts';
 import { strideFromShape } from '../codecs/stride.ts';
 import type { Dataset } from '../dataset/manifest.ts';
 import { readTensor } from '../dataset/manifest.ts';
@@ -29,7 +29,14 @@ export interface DaemonBenchOptions {
   readonly rate?: number | 'half';
   /** Use this running daemon (ws://...) instead of starting one per lane count. */
   readonly url?: string;
+  /** --backend of the daemons started (default memory), e.g. redis://HOST:PORT. */
+  readonly backend?: string;
+  /** Start this many channel daemons (--channel i/N), driven through the channel client. Default 1. */
+  readonly channels?: number;
 }
+
+/** One daemon or all channels of a channelled memory: the same calls. */
+type BenchClient = ShimpackClient | ChannelClient;
 
 export interface PhaseResult {
   readonly ops: number;
@@ -90,7 +97,7 @@ export function benchData(ds: Dataset, bytes: number): { readonly data: Uint8Arr
  * in flight over its own region for `seconds`, then read everything back and
  * compare (also timed).
  */
-async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBenchOptions, kind: 'write' | 'read'): Promise<PhaseResult & { verified: boolean }> {
+async function phase(clients: BenchClient[], data: Uint8Array, o: DaemonBenchOptions, kind: 'write' | 'read'): Promise<PhaseResult & { verified: boolean }> {
   const lat: number[] = [];
   let ops = 0;
   let verified = true;
@@ -130,7 +137,7 @@ async function phase(clients: ShimpackClient[], data: Uint8Array, o: DaemonBench
  * latency instead of slowing the offered load down. Latency counts from the
  * send.
  */
-async function pacedWrites(clients: ShimpackClient[], data: Uint8Array, o: DaemonBenchOptions, rate: number): Promise<PhaseResult> {
+async function pacedWrites(clients: BenchClient[], data: Uint8Array, o: DaemonBenchOptions, rate: number): Promise<PhaseResult> {
   const per = Math.floor(data.length / o.writeBytes);
   const total = Math.max(1, Math.floor(rate * o.seconds));
   const lat = new Float64Array(total);
@@ -171,11 +178,13 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
   const laneCounts = o.url ? [0] : o.laneCounts;
   for (const laneCount of laneCounts) {
     // The real daemon in its own process (as `npm start` runs it), so clients and daemon do not share a thread.
-    const daemon = o.url ? undefined : await spawnDaemon(['--port', '0', '--lanes', String(laneCount)]);
-    const url = daemon ? daemon.url : (o.url as string);
+    const n = o.channels ?? 1;
+    const backend = o.backend ? ['--backend', o.backend] : [];
+    const daemons = o.url ? [] : await Promise.all(Array.from({ length: n }, (_, i) => spawnDaemon(['--port', '0', '--lanes', String(laneCount), ...backend, ...(n > 1 ? ['--channel', `${i}/${n}`] : [])])));
+    const urls = o.url ? [o.url] : daemons.map((d) => d.url);
     try {
       for (const codec of o.codecs) {
-        const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench' })));
+        const clients: BenchClient[] = await Promise.all(Array.from({ length: o.connections }, () => (urls.length > 1 ? ChannelClient.connect(urls, { client: 'bench' }) : ShimpackClient.connect(urls[0], { client: 'bench' }))));
         const lanes = clients[0].hello.lanes;
         const names = clients.map((_, i) => `bench-${codec}-${lanes}-${i}`);
         await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw', stride })));
@@ -206,7 +215,7 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         await Promise.all(clients.map((c) => c.close()));
       }
     } finally {
-      await daemon?.stop();
+      await Promise.all(daemons.map((d) => d.stop()));
     }
   }
   return rows;

@@ -4,8 +4,8 @@ import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
 import { Rng } from './rng.ts';
 
 /**
- * Crash-consistency loop for the file backend: start `shimpack serve
- * --backend file:DIR`, write under load (whole and partial blocks, several
+ * Crash-consistency loop for a persistent backend: start `shimpack serve
+ * --backend file:DIR` (or `opts.backend`, e.g. Redis), write under load (whole and partial blocks, several
  * codecs, an APack region calibrated from its first write), kill -9 the
  * daemon at a random moment, restart it on the same directory and check
  * every block: it must hold exactly what the acknowledged writes put there,
@@ -17,6 +17,8 @@ export interface KillLoopOptions {
   readonly seed: number;
   /** Default always: the mode whose acks are durable with the line buffers on (batch and none run with them off). */
   readonly sync?: 'always' | 'batch' | 'none';
+  /** Another persistent --backend than file:DIR (e.g. redis://HOST:PORT): `dir` is then not used. */
+  readonly backend?: string;
   /** Load time before each kill, ms (random in [min, max]). */
   readonly loadMs?: [number, number];
   /** Start no new cycle after this time (performance.now() ms); the result says how many ran. */
@@ -86,7 +88,7 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
   const sync = opts.sync ?? 'always';
   // Only --sync always makes a buffered write durable at its ack (written through); in the other modes the
   // line buffers may hold acknowledged bursts up to their idle interval, so the loop checks the store without them.
-  const args = ['--port', '0', '--lanes', '2', '--backend', `file:${opts.dir}`, '--sync', sync, '--compact-bytes', String(256 * 1024), ...(sync === 'always' ? [] : ['--line-buffer-bytes', '0'])];
+  const args = ['--port', '0', '--lanes', '2', '--backend', opts.backend ?? `file:${opts.dir}`, '--sync', sync, '--compact-bytes', String(256 * 1024), ...(sync === 'always' ? [] : ['--line-buffer-bytes', '0'])];
   for (let cycle = 0; cycle <= opts.restarts && res.findings.length === 0; cycle++) {
     if (opts.deadline !== undefined && performance.now() > opts.deadline) break;
     let d: SpawnedDaemon;

@@ -19,6 +19,7 @@ import type {
   WireCodec,
   WriteRequest,
 } from '../../protocol/types.ts';
+import { parseChannel, servesRange, splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
 import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { toProtocolError } from './wire-error.ts';
@@ -54,6 +55,8 @@ export class Engine {
   /** The lanes' on-chip line buffers and the DRAM-side traffic count. */
   readonly buffers: LineBuffers;
   readonly codecNames: string[] = CODECS.map((c) => c.name);
+  /** The memory channel this daemon serves (--channel, --channel-granule). */
+  readonly channel: ChannelLayout & { readonly index: number };
 
   constructor(
     readonly config: DaemonConfig,
@@ -72,6 +75,8 @@ export class Engine {
         },
       },
     );
+    const ch = parseChannel(config.channel) ?? { index: 0, channels: 1 };
+    this.channel = { ...ch, granule: config.channelGranule };
     metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());
     this.buffers = new LineBuffers(
       {
@@ -79,7 +84,7 @@ export class Engine {
         burstBytes: config.burstBytes,
         metadataCacheBytes: config.metadataCacheBytes,
         // ack => durable: with --sync always on the file backend every write is also written through.
-        writeThrough: config.sync === 'always' && config.backend.startsWith('file:'),
+        writeThrough: config.sync === 'always' && config.backend !== 'memory',
         idleFlushMs: config.lineBufferIdleMs,
       },
       executor.lanes,
@@ -185,6 +190,10 @@ export class Engine {
     }
     const blockBytes = req.blockBytes ?? this.config.blockSize;
     if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
+    if (this.channel.channels > 1 && (this.channel.granule % blockBytes !== 0 || req.base % blockBytes !== 0)) {
+      // Every block must lie inside one granule, so that one channel holds it whole.
+      throw new ProtocolError('E_BAD_FIELD', `with ${this.channel.channels} channels of granule ${this.channel.granule} B, "blockBytes" (${blockBytes}) must divide the granule and "base" (${req.base}) be a multiple of it`);
+    }
     if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
     if (usesContext(codec) && req.stride === undefined) {
       throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the tensor's stride: give field "stride" (the distance in values to the same channel of the previous pixel, 1 ... 65535) or "shape" and "layout"`);
@@ -344,6 +353,7 @@ export class Engine {
    */
   write(req: WriteRequest, space: string, listener: AccessListener): void {
     const len = req.data.length;
+    this.checkChannel(req.addr, len);
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
     // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
     const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
@@ -369,8 +379,20 @@ export class Engine {
     this.runJobs(region, 'write', req.addr, len, req.data, listener);
   }
 
+  /** Before anything else: an access of another channel's addresses changes nothing. */
+  private checkChannel(addr: number, len: number): void {
+    if (servesRange(addr, len, this.channel, this.channel.index)) return;
+    const pieces = splitByChannel(addr, Math.max(len, 0), this.channel);
+    const owners = [...new Set(pieces.map((p) => p.channel))].join(', ');
+    throw new ProtocolError(
+      'E_WRONG_CHANNEL',
+      `${len} bytes at ${addr} are served by channel ${owners} of ${this.channel.channels} (granule ${this.channel.granule} B, protocol section 8); this daemon serves channel ${this.channel.index}${pieces.length > 1 ? ': split the access at granule boundaries' : ''}`,
+    );
+  }
+
   /** Admit a read: like write(); `accessDone` gets the bytes. */
   read(req: ReadRequest, space: string, listener: AccessListener): void {
+    this.checkChannel(req.addr, req.len);
     if (req.len > this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD) {
       throw new ProtocolError('E_TOO_LARGE', `read of ${req.len} bytes exceeds the largest response (${this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD} bytes)`);
     }

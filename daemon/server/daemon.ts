@@ -9,9 +9,12 @@ import type { DaemonConfig } from '../config.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
 import { BackendMetrics } from '../metrics/backend-metrics.ts';
+import { registerChannelInfo } from '../metrics/channel-metrics.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
+import { decodeRegionMeta } from '../pipeline/region-meta.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
+import { parseChannel } from '../../protocol/channel.ts';
 import { Access } from './access.ts';
 import { handleHttp } from './http-routes.ts';
 import { Session } from './session.ts';
@@ -63,7 +66,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     : undefined;
   let store: MemoryBackend;
   try {
-    store = parts.backend ?? openBackend(config);
+    store = parts.backend ?? (await openBackend(config, { spaceOf: (meta) => decodeRegionMeta(meta).space, channel: parseChannel(config.channel) }));
   } catch (e) {
     await recorder?.close().catch(() => undefined);
     throw e;
@@ -93,6 +96,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
   });
   engine = new Engine(config, backend, executor, metrics);
   const eng = engine;
+  registerChannelInfo(metrics.registry, eng.channel.index, eng.channel.channels, backend.name);
   // A persistent backend brings back the regions (and their blocks) of the last run.
   eng.restore();
 

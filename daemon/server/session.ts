@@ -320,6 +320,9 @@ export class Session {
         maxFrameBytes: this.config.maxFrameBytes,
         blockBytes: this.config.blockSize,
         burstBytes: this.config.burstBytes,
+        channel: this.engine.channel.index,
+        channels: this.engine.channel.channels,
+        channelGranule: this.engine.channel.granule,
       };
     }
     if (!this.helloDone) throw this.noHello(req.op);

@@ -1,4 +1,4 @@
-import { ShimpackClient } from '../../clients/ts/index.ts';
+import { ChannelClient } from '../../clients/ts/index.ts';
 import type { RegionRequest, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
@@ -9,8 +9,8 @@ import { readTrace } from './reader.ts';
 
 export interface ReplayOptions {
   readonly trace: string;
-  /** ws://host:port/ of a running daemon. */
-  readonly url: string;
+  /** ws://host:port/ of a running daemon, or one URL per memory channel in channel order (protocol section 8). */
+  readonly url: string | readonly string[];
   /** Time scale: 1 = the trace's own pace, N = N times faster, 'max' = no waiting. */
   readonly speed: number | 'max';
   /** Independent copies of the trace, each on its own connection(s) and address slice. */
@@ -102,6 +102,14 @@ export async function daemonMemory(url: string): Promise<DaemonMemory | undefine
   }
 }
 
+/** Memory of all channel daemons, summed (undefined when one does not tell). */
+async function daemonsMemory(urls: readonly string[]): Promise<DaemonMemory | undefined> {
+  const all = await Promise.all(urls.map(daemonMemory));
+  if (all.some((m) => m === undefined)) return undefined;
+  const sum = (k: keyof DaemonMemory): number | undefined => (all.some((m) => m![k] === undefined) ? undefined : all.reduce((s, m) => s + m![k]!, 0));
+  return { rssBytes: sum('rssBytes'), heapUsedBytes: sum('heapUsedBytes') };
+}
+
 /** Address slice of each copy: the largest power of two such that `copies` slices fit below 2^48. */
 function sliceOf(copies: number): number {
   return copies === 1 ? MAX_ADDRESS : 2 ** Math.floor(Math.log2(MAX_ADDRESS / copies));
@@ -122,18 +130,21 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   const slice = sliceOf(o.copies);
   const offset = o.addressOffset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0 || offset >= MAX_ADDRESS) throw new TraceError('E_REPLAY', `the address offset must be a whole number of bytes in [0, 2^48), got ${offset}`);
-  const daemonStart = await daemonMemory(o.url);
-  const clients = new Map<string, ShimpackClient>();
-  const connecting = new Map<string, Promise<ShimpackClient>>();
-  const clientFor = async (copy: number, conn: number): Promise<ShimpackClient> => {
+  const urls = typeof o.url === 'string' ? [o.url] : o.url;
+  if (urls.length === 0) throw new TraceError('E_REPLAY', 'no daemon URL given');
+  const daemonStart = await daemonsMemory(urls);
+  // One client per trace connection, each over all channels (a single daemon is channel 0 of 1).
+  const clients = new Map<string, ChannelClient>();
+  const connecting = new Map<string, Promise<ChannelClient>>();
+  const clientFor = async (copy: number, conn: number): Promise<ChannelClient> => {
     const key = `${copy}:${conn}`;
     const c = clients.get(key);
     if (c) return c;
     let p = connecting.get(key);
     if (!p) {
-      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token, space: o.space }).catch((e: Error & { code?: string }) => {
-        // the client's E_CONNECT message already names the URL
-        throw new TraceError('E_REPLAY', e.code === 'E_CONNECT' ? e.message.replace(/^E_CONNECT: /, '') : `cannot connect to ${o.url}: ${e.message}`);
+      p = ChannelClient.connect(urls, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token, space: o.space }).catch((e: Error & { code?: string }) => {
+        // the client's E_CONNECT and E_CHANNELS messages already name the URL
+        throw new TraceError('E_REPLAY', e.code === 'E_CONNECT' || e.code === 'E_CHANNELS' ? e.message.replace(/^E_[A-Z]+: /, '') : `cannot connect to ${urls.join(' ')}: ${e.message}`);
       });
       connecting.set(key, p);
     }
@@ -257,7 +268,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   await drain();
 
   let stats: StatsTotals | undefined;
-  const any = clients.values().next().value as ShimpackClient | undefined;
+  const any = clients.values().next().value as ChannelClient | undefined;
   if (any && !fatal && !broken) {
     try {
       // Buffered blocks go to the backend first, so the totals count their write-backs.
@@ -305,7 +316,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     latencyNs: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max },
     stats,
     daemonStart,
-    daemonEnd: await daemonMemory(o.url),
+    daemonEnd: await daemonsMemory(urls),
   };
 
   /** A trace region's name in the daemon: the prefix, and `#k` for copy k when there are several. */
@@ -338,7 +349,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     }
   }
 
-  function issue(rec: OpRecord, copy: number, c: ShimpackClient): void {
+  function issue(rec: OpRecord, copy: number, c: ChannelClient): void {
     const shift = offset + copy * slice;
     switch (rec.op) {
       case 'write': {

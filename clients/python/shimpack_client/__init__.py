@@ -14,8 +14,9 @@ Daemon failures raise :class:`ShimpackError` subclasses carrying ``code``
 
 from .async_client import DEFAULT_URL, AsyncBatch, AsyncClient
 from .blocking import Batch, Client, connect
+from .channels import ChannelClient, channel_of, merge_stats, split_by_channel
 from .errors import (ERROR_CLASSES, AlreadyHelloError, AuthError, BadFieldError, BadTableError,
-                     BusyError, LaneFailedError, BackendError,
+                     BusyError, LaneFailedError, BackendError, WrongChannelError, ChannelsError,
                      ConnectionClosedError, CrossRegionError, FrameTooLargeError, InternalError,
                      MalformedError, NoHelloError, NoSuchRegionError, OutOfRegionError,
                      ProtocolError, RegionExistsError, RegionOverlapError, ShimpackError,
@@ -32,7 +33,8 @@ __all__ = [
     "FrameTooLargeError", "TooLargeError", "OutOfRegionError", "CrossRegionError",
     "RegionOverlapError", "RegionExistsError", "NoSuchRegionError", "UnsupportedError",
     "BadTableError", "BusyError", "LaneFailedError", "BackendError", "ShuttingDownError", "InternalError", "ConnectionClosedError",
-    "ProtocolError",
+    "ProtocolError", "WrongChannelError", "ChannelsError", "ChannelClient", "channel_of",
+    "split_by_channel", "merge_stats",
 ]
 
 __version__ = "0.1.0"

@@ -146,6 +146,11 @@ class BackendError(ShimpackError):
     code = "E_BACKEND"
 
 
+class WrongChannelError(ShimpackError):
+    """``E_WRONG_CHANNEL``: the access belongs to another memory channel; nothing was done."""
+    code = "E_WRONG_CHANNEL"
+
+
 class InternalError(ShimpackError):
     """``E_INTERNAL``: a daemon bug or backend failure."""
     code = "E_INTERNAL"
@@ -176,13 +181,18 @@ class ProtocolError(ShimpackError):
     code = "C_PROTOCOL"
 
 
+class ChannelsError(ShimpackError):
+    """``C_CHANNELS``: the URLs given are not the daemons of channels 0 ... N-1, in order."""
+    code = "C_CHANNELS"
+
+
 ERROR_CLASSES: Dict[str, Type[ShimpackError]] = {
     cls.code: cls
     for cls in (MalformedError, UnknownOpError, BadFieldError, NoHelloError, VersionError,
                 AuthError, AlreadyHelloError, FrameTooLargeError, TooLargeError,
                 OutOfRegionError, CrossRegionError, RegionOverlapError, RegionExistsError,
                 NoSuchRegionError, UnsupportedError, BadTableError, ShuttingDownError,
-                BusyError, LaneFailedError, BackendError, InternalError)
+                BusyError, LaneFailedError, BackendError, WrongChannelError, InternalError)
 }
 
 

@@ -52,8 +52,10 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--data-bytes <n>', 'bytes of real weight tensors to cycle through per connection', intOption('--data-bytes', 4096, 1 << 30), 8 << 20)
     .option('--rate <r>', 'then write at this fixed offered rate (writes/s, open loop) and report its latency; "half": half the write peak just measured', parseRate)
     .option('--url <ws-url>', 'bench this running daemon instead of starting one per lane count')
+    .option('--backend <spec>', 'backend of the daemons started: memory, file:DIR, redis://HOST:PORT or redis-cluster://HOST:PORT,... (as serve --backend)', 'memory')
+    .option('--channels <n>', 'start N channel daemons (serve --channel i/N) on that backend and drive them through the channel client', intOption('--channels', 1, 64), 1)
     .option('--json', 'print JSON instead of a table')
-    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; json?: boolean }) => {
+    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
@@ -72,7 +74,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
       // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
       const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(
-        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url },
+        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url, backend: o.backend, channels: o.channels },
         (l) => process.stderr.write(`${l}\n`),
       );
       const machine = { cpus: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
@@ -80,6 +82,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
       else {
         process.stdout.write(
           `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase after ${o.warmup} s of warm-up writes` +
+            `${o.url ? '' : `; backend ${o.backend.replace(/\/\/[^@/]*@/, '//')}${o.channels > 1 ? `, ${o.channels} channel daemons` : ''}`}` +
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);

@@ -13,7 +13,7 @@ import { asCli } from './trace.ts';
  */
 
 interface ReplayCliOptions {
-  url: string;
+  url: string[];
   speed: number | 'max';
   connections: number;
   loop?: boolean;
@@ -36,6 +36,11 @@ function parseSpeed(v: string): number | 'max' {
   const m = /^(\d+(?:\.\d+)?)x?$/.exec(s);
   if (!m || !(Number(m[1]) > 0)) throw new CliError(`--speed must be 1x, Nx (e.g. 10x, 0.5x) or max, got "${v}"`, EXIT_USAGE);
   return Number(m[1]);
+}
+
+/** --url repeats: one per memory channel, in channel order. */
+function collectWsUrl(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), parseWsUrl(v)];
 }
 
 export function parseWsUrl(v: string): string {
@@ -106,7 +111,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description('replay a trace against a running daemon, verify every read and summarise')
     .argument('<trace>', 'a shimpack trace (protocol/trace.md), plain or gzip')
-    .option('--url <ws-url>', 'the daemon (ws:// or wss://)', parseWsUrl, 'ws://127.0.0.1:7420/')
+    .option('--url <ws-url>', 'the daemon (ws:// or wss://); memory channels: once per channel daemon, in channel order (default ws://127.0.0.1:7420/)', collectWsUrl)
     .option('--speed <s>', 'pace: 1x (the trace\'s own times), Nx (N times faster) or max', parseSpeed, 'max' as const)
     .option('--connections <n>', 'independent copies of the trace, each on its own connection and address slice', intOption('--connections', 1, 64), 1)
     .option('--loop', 'start over at the end (until --duration, or Ctrl-C)')
@@ -130,7 +135,8 @@ export function registerReplayCommand(program: Command): void {
         '  shimpack replay tiny.trace.gz --url ws://127.0.0.1:7420/\n' +
         '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak\n' +
         '  shimpack replay tiny.trace.gz --keep-regions --space second          # a second copy in its own address space\n' +
-        '  shimpack replay tiny.trace.gz --address-offset 0x100000000 --name-prefix b/   # or beside the first, 4 GiB up',
+        '  shimpack replay tiny.trace.gz --address-offset 0x100000000 --name-prefix b/   # or beside the first, 4 GiB up\n' +
+        '  shimpack replay tiny.trace.gz --url ws://host-a:7420/ --url ws://host-b:7420/   # 2 channels (docs/scaling.md)',
     )
     .action(async (trace: string, o: ReplayCliOptions) =>
       asCli(async () => {
@@ -144,7 +150,7 @@ export function registerReplayCommand(program: Command): void {
         try {
           s = await replayTrace({
             trace,
-            url: o.url,
+            url: o.url ?? ['ws://127.0.0.1:7420/'],
             speed: o.speed,
             copies: o.connections,
             loop: o.loop ?? false,

@@ -1,6 +1,8 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
+import { BackendOpenError } from '../../backend/redis.ts';
+import { describeTarget, isRedisUrl, parseRedisUrl } from '../../backend/redis-url.ts';
 import { AccessConfigError } from '../../server/access.ts';
 import type { RunningDaemon } from '../../server/daemon.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
@@ -50,8 +52,8 @@ export function registerServeCommand(program: Command): void {
       'totals since start (bytes, bursts), traffic, latency, and the lanes (queue depth, busy).\n' +
       'Example: shimpack serve --port 7420 --lanes 2\n' +
       '\nExit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start (port taken, address not here,\n' +
-      'missing or unreadable --config file or --token-file, unwritable --record), 2 usage error (a bad\n' +
-      'flag, variable or config value), 70 internal error.',
+      'missing or unreadable --config file or --token-file, unwritable --record, Redis unreachable), 2 usage\n' +
+      'error (a bad flag, variable or config value), 70 internal error.',
   );
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
@@ -72,6 +74,7 @@ export function registerServeCommand(program: Command): void {
     } catch (e) {
       if (e instanceof AccessConfigError) throw new CliError(e.message, e.usage ? EXIT_USAGE : EXIT_BAD_INPUT);
       if (e instanceof ListenError) throw new CliError(e.message, EXIT_BAD_INPUT);
+      if (e instanceof BackendOpenError) throw new CliError(e.message, EXIT_BAD_INPUT);
       if (e instanceof TraceError) throw new CliError(`--record: ${e.message}`, EXIT_BAD_INPUT);
       throw e;
     }
@@ -84,8 +87,12 @@ export function registerServeCommand(program: Command): void {
         throw e;
       }
     }
+    // Never the Redis password.
+    const redis = isRedisUrl(config.backend) ? parseRedisUrl(config.backend) : undefined;
+    const backend = redis ? `${describeTarget(redis)} prefix ${redis.prefix}${redis.wait ? ` wait ${redis.wait}` : ''}` : config.backend;
+    const channel = config.channel === '0/1' ? '' : `, channel ${config.channel} granule ${config.channelGranule} B`;
     process.stderr.write(
-      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${config.backend}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}, heap growing ${heapGrowth} %); ` +
+      `shimpack: listening on ${daemon.url} (lanes ${config.lanes}, block ${config.blockSize} B, burst ${config.burstBytes} B, backend ${backend}${channel}${config.backend === 'memory' ? '' : `, sync ${config.sync}`}, regions restored ${daemon.engine.regions.size}, heap growing ${heapGrowth} %); ` +
         `metrics http://${daemon.url.slice(5)}metrics${config.record ? `; recording requests to ${config.record}` : ''}\n`,
     );
     await new Promise<void>((resolve) => {
