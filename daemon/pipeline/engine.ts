@@ -1,7 +1,7 @@
 import type { MemoryBackend } from '../backend/backend.ts';
 import type { Codec, CodecName } from '../codecs/codec.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
-import type { Dtype } from '../codecs/dtype.ts';
+import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
 import type { DaemonConfig } from '../config.ts';
 import { MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
 import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
@@ -140,7 +140,7 @@ export class Engine {
     }
     const blockBytes = req.blockBytes ?? this.config.blockSize;
     if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
-    if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
+    if (dtypeAlign(req.dtype) === 2 && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for 16-bit regions (${req.dtype}), got ${req.size}`);
     if (usesContext(codec) && req.stride === undefined) {
       throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the tensor's stride: give field "stride" (the distance in values to the same channel of the previous pixel, 1 ... 65535) or "shape" and "layout"`);
     }

@@ -1,0 +1,268 @@
+import { corrupt, truncated } from '../errors.ts';
+import type { Engine } from './engine.ts';
+
+/**
+ * The fpack block coder. One rANS stream carries, per value, symbol A's
+ * group and (split mode) symbol B's group — APack's coder: 32-bit state,
+ * byte-wise renormalisation, 10-bit counts, a division-free decoder. A
+ * separate MSB-first bit stream carries, per value, A's offset, B's offset
+ * and the raw low mantissa bits. Layout (as APack's, docs/apack.md):
+ *
+ *   [LEB128 varint R][R rANS bytes: 4-byte final state (big-endian) + renorm bytes][bit stream]
+ *
+ * The encoder runs backwards from state L; the decoder must end in state L
+ * having read exactly R bytes, the bit stream must end at the block end with
+ * zero padding. Hot loops keep every table in a local (an imported binding
+ * is a getter call per use under tsx) and allocate nothing.
+ */
+
+const RANS_L = 1 << 23;
+/** A symbol with count f renormalises while x >= f << 21 (= ((L >> 10) << 8) * f). */
+const RENORM_SCALE = 1 << 21;
+
+// Per-thread scratch, grown on demand and reused across blocks.
+let ransScratch = new Uint8Array(16384);
+let values = new Uint16Array(4096);
+let exps = new Uint8Array(4096);
+
+function scratchFor(n: number): void {
+  if (values.length < n) {
+    values = new Uint16Array(n);
+    exps = new Uint8Array(n);
+  }
+  if (ransScratch.length < 4 * n + 8) ransScratch = new Uint8Array(4 * n + 8);
+}
+
+/** Upper bound of a coded block of `values` values. */
+export function maxBlockBytes(e: Engine, n: number): number {
+  if (n === 0) return 0;
+  return 5 + 4 + Math.ceil((n * (e.maxBitsPerValue + 2e-3)) / 8) + 2;
+}
+
+export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number {
+  const wide = e.plan.bits === 16;
+  const n = wide ? src.length >> 1 : src.length;
+  if (n === 0) return 0;
+  scratchFor(n);
+  const vals = values;
+  const ex = exps;
+  const M = e.plan.mant;
+  const expMask = e.plan.expSpace - 1;
+  const top = e.plan.bits - 1;
+  const K = e.plan.k;
+  const kMask = (1 << K) - 1;
+  const low = e.plan.low;
+  const lowMask = (1 << low) - 1;
+  const SA = e.plan.aSpace;
+  const SB = e.plan.bSpace;
+  const whole = e.whole;
+  const D = e.distance;
+  const { aClassOf, bClassOf, aEnc, bEnc, aOff, bOff } = e;
+  if (wide) {
+    for (let i = 0; i < n; i++) {
+      const v = src[2 * i] | (src[2 * i + 1] << 8);
+      vals[i] = v;
+      ex[i] = (v >> M) & expMask;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      vals[i] = v;
+      ex[i] = (v >> M) & expMask;
+    }
+  }
+  const buf = ransScratch;
+  let p = buf.length;
+  let x = RANS_L;
+  // Backwards, B before A, so the decoder reads A then B for each value, forwards.
+  for (let i = n - 1; i >= 0; i--) {
+    const v = vals[i];
+    if (!whole) {
+      const bs = ((v >> top) << K) | ((v >> low) & kMask);
+      const step = bEnc[bClassOf[ex[i]] * SB + bs];
+      const f = step & 2047;
+      const xm = f * RENORM_SCALE - 1;
+      while (x > xm) {
+        buf[--p] = x;
+        x >>>= 8;
+      }
+      const q = (x / f) | 0;
+      x = (q << 10) + (x - q * f) + (step >> 11);
+    }
+    const ne = D > 0 && i >= D ? ex[i - D] : 0;
+    const step = aEnc[aClassOf[ne] * SA + (whole ? v : ex[i])];
+    const f = step & 2047;
+    const xm = f * RENORM_SCALE - 1;
+    while (x > xm) {
+      buf[--p] = x;
+      x >>>= 8;
+    }
+    const q = (x / f) | 0;
+    x = (q << 10) + (x - q * f) + (step >> 11);
+  }
+  for (let k = 0; k < 4; k++) {
+    buf[--p] = x;
+    x >>>= 8;
+  }
+  const ransLen = buf.length - p;
+  let w = 0;
+  for (let r = ransLen; ; ) {
+    if (r < 0x80) {
+      out[w++] = r;
+      break;
+    }
+    out[w++] = (r & 0x7f) | 0x80;
+    r >>>= 7;
+  }
+  out.set(buf.subarray(p), w);
+  w += ransLen;
+  // Offsets and raw bits, forwards, MSB-first; only the low bits of acc matter.
+  let acc = 0;
+  let nb = 0;
+  for (let i = 0; i < n; i++) {
+    const v = vals[i];
+    let o = aOff[whole ? v : ex[i]];
+    let ol = o >> 8;
+    acc = (acc << ol) | (o & 255);
+    nb += ol;
+    if (nb >= 8) {
+      nb -= 8;
+      out[w++] = acc >>> nb;
+    }
+    if (!whole) {
+      const bs = ((v >> top) << K) | ((v >> low) & kMask);
+      o = bOff[bClassOf[ex[i]] * SB + bs];
+      ol = o >> 8;
+      acc = (acc << ol) | (o & 255);
+      nb += ol;
+      if (nb >= 8) {
+        nb -= 8;
+        out[w++] = acc >>> nb;
+      }
+      if (low > 0) {
+        acc = (acc << low) | (v & lowMask);
+        nb += low;
+        if (nb >= 8) {
+          nb -= 8;
+          out[w++] = acc >>> nb;
+        }
+      }
+    }
+  }
+  if (nb > 0) out[w++] = acc << (8 - nb);
+  return w;
+}
+
+export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
+  const wide = e.plan.bits === 16;
+  if (wide && (out.length & 1) !== 0) throw corrupt(`fpack block of ${out.length} bytes is not a whole number of 16-bit values`);
+  const n = wide ? out.length >> 1 : out.length;
+  if (n === 0) {
+    if (src.length !== 0) throw corrupt(`fpack block for 0 values holds ${src.length} bytes`);
+    return;
+  }
+  let ransLen = 0;
+  let p = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (p >= src.length) throw truncated('fpack block ends inside its length header');
+    if (shift > 28) throw corrupt('fpack block length header is too long');
+    const b = src[p++];
+    ransLen += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      if (b === 0 && shift > 0) throw corrupt('fpack block length header is not minimal');
+      break;
+    }
+  }
+  const ransEnd = p + ransLen;
+  if (ransLen < 4) throw corrupt(`fpack rANS stream of ${ransLen} bytes is shorter than its state`);
+  if (ransEnd > src.length) throw truncated(`fpack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
+  if (src[p] >= 0x80) throw corrupt('fpack rANS initial state is out of range');
+  let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+  p += 4;
+  if (x < RANS_L) throw corrupt('fpack rANS initial state is out of range');
+  scratchFor(n);
+  const ex = exps;
+  const M = e.plan.mant;
+  const expMask = e.plan.expSpace - 1;
+  const low = e.plan.low;
+  const lowMask = (1 << low) - 1;
+  const whole = e.whole;
+  const D = e.distance;
+  const { aClassOf, bClassOf, aSlotStep, aSlotGroup, bSlotStep, bSlotGroup, bBits } = e;
+  const end = src.length;
+  let q = ransEnd;
+  let acc = 0;
+  let nb = 0;
+  for (let i = 0; i < n; i++) {
+    const ne = D > 0 && i >= D ? ex[i - D] : 0;
+    let at = (aClassOf[ne] << 10) | (x & 1023);
+    let step = aSlotStep[at];
+    let g = aSlotGroup[at];
+    x = (step & 2047) * (x >> 10) + (step >> 11);
+    while (x < RANS_L) {
+      if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
+      x = (x << 8) | src[p++];
+    }
+    let a = g & 511;
+    let ol = (g >> 9) & 15;
+    if (ol !== 0) {
+      if (nb < ol) {
+        if (q >= end) throw truncated('fpack bit stream ends early');
+        acc = (acc << 8) | src[q++];
+        nb += 8;
+      }
+      nb -= ol;
+      const off = (acc >> nb) & ((1 << ol) - 1);
+      if (off >= g >> 13) throw corrupt('fpack offset is outside its group');
+      a += off;
+    }
+    let v: number;
+    let xe: number;
+    if (whole) {
+      v = a;
+      xe = (a >> M) & expMask;
+    } else {
+      xe = a;
+      at = (bClassOf[a] << 10) | (x & 1023);
+      step = bSlotStep[at];
+      g = bSlotGroup[at];
+      x = (step & 2047) * (x >> 10) + (step >> 11);
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      let b = g & 511;
+      ol = (g >> 9) & 15;
+      if (ol !== 0) {
+        if (nb < ol) {
+          if (q >= end) throw truncated('fpack bit stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= ol;
+        const off = (acc >> nb) & ((1 << ol) - 1);
+        if (off >= g >> 13) throw corrupt('fpack offset is outside its group');
+        b += off;
+      }
+      v = bBits[b] | (a << M);
+      if (low > 0) {
+        if (nb < low) {
+          if (q >= end) throw truncated('fpack bit stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= low;
+        v |= (acc >> nb) & lowMask;
+      }
+    }
+    ex[i] = xe;
+    if (wide) {
+      out[2 * i] = v;
+      out[2 * i + 1] = v >> 8;
+    } else out[i] = v;
+  }
+  if (p !== ransEnd) throw corrupt(`fpack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
+  if (x !== RANS_L) throw corrupt('fpack rANS final state does not match the encoder start: corrupt block');
+  if (q !== end) throw corrupt(`fpack block has ${end - q} bytes after its bit stream`);
+  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('fpack padding bits are not zero');
+}

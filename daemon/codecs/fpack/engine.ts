@@ -1,0 +1,104 @@
+import { COUNT_TOTAL, checkParams, type FieldPlan, type FpackParams, type GroupTable } from './params.ts';
+
+/**
+ * Lookup tables compiled once per model from the fpack header: what the
+ * encoder and decoder loops index per value (docs/float.md lists them as the
+ * per-lane state of a hardware coder).
+ */
+export interface Engine {
+  readonly plan: FieldPlan;
+  readonly whole: boolean;
+  readonly distance: number;
+  /** Exponent field -> A class (of a neighbour) and B class (of the value itself). */
+  readonly aClassOf: Uint8Array;
+  readonly bClassOf: Uint8Array;
+  // Encoder: per (class, symbol value): f | cum << 11; per symbol value: offset | OL << 8.
+  readonly aEnc: Int32Array;
+  readonly aOff: Int32Array;
+  readonly bEnc: Int32Array;
+  readonly bOff: Int32Array;
+  // Decoder: per (class, rANS slot): f | (slot - cum) << 11, and the slot's group as vmin | OL << 9 | size << 13.
+  readonly aSlotStep: Int32Array;
+  readonly aSlotGroup: Int32Array;
+  readonly bSlotStep: Int32Array;
+  readonly bSlotGroup: Int32Array;
+  /** Symbol B -> its sign and mantissa bits in place in the value. */
+  readonly bBits: Int32Array;
+  /** Worst coded bits of one value (prefixes + offsets + raw bits). */
+  readonly maxBitsPerValue: number;
+}
+
+function classMap(bounds: readonly number[], axis: number): Uint8Array {
+  const m = new Uint8Array(axis);
+  for (let c = 0; c + 1 < bounds.length; c++) m.fill(c, bounds[c], bounds[c + 1]);
+  return m;
+}
+
+const offsetLength = (size: number): number => (size <= 1 ? 0 : 32 - Math.clz32(size - 1));
+
+/** Fills the coder tables of one table row (class c) and returns its worst bits per symbol. */
+function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off: Int32Array, slotStep: Int32Array, slotGroup: Int32Array, encBase: number, slotBase: number): number {
+  const counts = t.counts[row];
+  let cum = 0;
+  let worst = 0;
+  for (let g = 0; g + 1 < t.vmin.length; g++) {
+    const a = t.vmin[g];
+    const b = t.vmin[g + 1];
+    const f = counts[g];
+    const ol = offsetLength(b - a);
+    for (let v = a; v < b; v++) {
+      enc[encBase + v] = f | (cum << 11);
+      off[encBase + v] = (v - a) | (ol << 8);
+    }
+    for (let k = 0; k < f; k++) {
+      slotStep[slotBase + cum + k] = f | (k << 11);
+      slotGroup[slotBase + cum + k] = a | (ol << 9) | ((b - a) << 13);
+    }
+    if (b > a) worst = Math.max(worst, Math.log2(COUNT_TOTAL / f) + ol);
+    cum += f;
+  }
+  if (space !== t.vmin[t.vmin.length - 1]) throw new Error('fpack table does not tile its space');
+  return worst;
+}
+
+export function buildEngine(p: FpackParams): Engine {
+  const plan = checkParams(p);
+  const whole = p.mode === 'whole';
+  const kA = p.aClasses.length - 1;
+  const kB = whole ? 0 : p.bClasses.length - 1;
+  const aEnc = new Int32Array(kA * plan.aSpace);
+  const aOffAll = new Int32Array(kA * plan.aSpace);
+  const aSlotStep = new Int32Array(kA * COUNT_TOTAL);
+  const aSlotGroup = new Int32Array(kA * COUNT_TOTAL);
+  let worstA = 0;
+  for (let c = 0; c < kA; c++) worstA = Math.max(worstA, fillRow(p.a, c, plan.aSpace, aEnc, aOffAll, aSlotStep, aSlotGroup, c * plan.aSpace, c * COUNT_TOTAL));
+  const bSpace = Math.max(1, plan.bSpace);
+  const bEnc = new Int32Array(Math.max(1, kB) * bSpace);
+  const bOff = new Int32Array(Math.max(1, kB) * bSpace);
+  const bSlotStep = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
+  const bSlotGroup = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
+  let worstB = 0;
+  for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlotStep, bSlotGroup, c * bSpace, c * COUNT_TOTAL));
+  const bBits = new Int32Array(bSpace);
+  if (!whole) {
+    const kMask = (1 << plan.k) - 1;
+    for (let b = 0; b < plan.bSpace; b++) bBits[b] = ((b >> plan.k) << (plan.bits - 1)) | ((b & kMask) << plan.low);
+  }
+  return {
+    plan,
+    whole,
+    distance: p.distance,
+    aClassOf: classMap(p.aClasses, plan.expSpace),
+    bClassOf: whole ? new Uint8Array(plan.expSpace) : classMap(p.bClasses, plan.expSpace),
+    aEnc,
+    aOff: aOffAll.subarray(0, plan.aSpace),
+    bEnc,
+    bOff,
+    aSlotStep,
+    aSlotGroup,
+    bSlotStep,
+    bSlotGroup,
+    bBits,
+    maxBitsPerValue: worstA + worstB + (whole ? 0 : plan.low),
+  };
+}
