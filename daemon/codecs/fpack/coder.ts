@@ -49,15 +49,13 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   const M = e.plan.mant;
   const expMask = e.plan.expSpace - 1;
   const top = e.plan.bits - 1;
-  const K = e.plan.k;
-  const kMask = (1 << K) - 1;
-  const low = e.plan.low;
-  const lowMask = (1 << low) - 1;
+  const mMask = (1 << M) - 1;
   const SA = e.plan.aSpace;
   const SB = e.plan.bSpace;
   const whole = e.whole;
   const D = e.distance;
-  const { aClassOf, bClassOf, aEnc, bEnc, aOff, bOff } = e;
+  const D2 = e.distance2;
+  const { aClassOf, aClassOf2, bClassOf, aEnc, bEnc, aOff, bOff } = e;
   if (wide) {
     for (let i = 0; i < n; i++) {
       const v = src[2 * i] | (src[2 * i + 1] << 8);
@@ -78,8 +76,7 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   for (let i = n - 1; i >= 0; i--) {
     const v = vals[i];
     if (!whole) {
-      const bs = ((v >> top) << K) | ((v >> low) & kMask);
-      const step = bEnc[bClassOf[ex[i]] * SB + bs];
+      const step = bEnc[bClassOf[ex[i]] * SB + (((v >> top) << M) | (v & mMask))];
       const f = step & 2047;
       const xm = f * RENORM_SCALE - 1;
       while (x > xm) {
@@ -89,8 +86,8 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
       const q = (x / f) | 0;
       x = (q << 10) + (x - q * f) + (step >> 11);
     }
-    const ne = D > 0 && i >= D ? ex[i - D] : 0;
-    const step = aEnc[aClassOf[ne] * SA + (whole ? v : ex[i])];
+    const ctx = aClassOf[D > 0 && i >= D ? ex[i - D] : 0] + aClassOf2[D2 > 0 && i >= D2 ? ex[i - D2] : 0];
+    const step = aEnc[ctx * SA + (whole ? v : ex[i])];
     const f = step & 2047;
     const xm = f * RENORM_SCALE - 1;
     while (x > xm) {
@@ -116,36 +113,27 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   }
   out.set(buf.subarray(p), w);
   w += ransLen;
-  // Offsets and raw bits, forwards, MSB-first; only the low bits of acc matter.
+  // Offsets, forwards, MSB-first (at most 11 bits each); only the low bits of acc matter.
   let acc = 0;
   let nb = 0;
   for (let i = 0; i < n; i++) {
     const v = vals[i];
     let o = aOff[whole ? v : ex[i]];
-    let ol = o >> 8;
-    acc = (acc << ol) | (o & 255);
+    let ol = o >> 12;
+    acc = (acc << ol) | (o & 4095);
     nb += ol;
-    if (nb >= 8) {
+    while (nb >= 8) {
       nb -= 8;
       out[w++] = acc >>> nb;
     }
     if (!whole) {
-      const bs = ((v >> top) << K) | ((v >> low) & kMask);
-      o = bOff[bClassOf[ex[i]] * SB + bs];
-      ol = o >> 8;
-      acc = (acc << ol) | (o & 255);
+      o = bOff[bClassOf[ex[i]] * SB + (((v >> top) << M) | (v & mMask))];
+      ol = o >> 12;
+      acc = (acc << ol) | (o & 4095);
       nb += ol;
-      if (nb >= 8) {
+      while (nb >= 8) {
         nb -= 8;
         out[w++] = acc >>> nb;
-      }
-      if (low > 0) {
-        acc = (acc << low) | (v & lowMask);
-        nb += low;
-        if (nb >= 8) {
-          nb -= 8;
-          out[w++] = acc >>> nb;
-        }
       }
     }
   }
@@ -184,18 +172,19 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const ex = exps;
   const M = e.plan.mant;
   const expMask = e.plan.expSpace - 1;
-  const low = e.plan.low;
-  const lowMask = (1 << low) - 1;
+  const signAt = e.plan.bits - 1 - M;
+  const mMask = (1 << M) - 1;
   const whole = e.whole;
   const D = e.distance;
-  const { aClassOf, bClassOf, aSlotStep, aSlotGroup, bSlotStep, bSlotGroup, bBits } = e;
+  const D2 = e.distance2;
+  const { aClassOf, aClassOf2, bClassOf, aSlotStep, aSlotGroup, bSlotStep, bSlotGroup } = e;
   const end = src.length;
   let q = ransEnd;
   let acc = 0;
   let nb = 0;
   for (let i = 0; i < n; i++) {
-    const ne = D > 0 && i >= D ? ex[i - D] : 0;
-    let at = (aClassOf[ne] << 10) | (x & 1023);
+    const ctx = aClassOf[D > 0 && i >= D ? ex[i - D] : 0] + aClassOf2[D2 > 0 && i >= D2 ? ex[i - D2] : 0];
+    let at = (ctx << 10) | (x & 1023);
     let step = aSlotStep[at];
     let g = aSlotGroup[at];
     x = (step & 2047) * (x >> 10) + (step >> 11);
@@ -203,26 +192,25 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
       if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
       x = (x << 8) | src[p++];
     }
-    let a = g & 511;
-    let ol = (g >> 9) & 15;
+    let a = g & 2047;
+    let ol = (g >> 11) & 15;
     if (ol !== 0) {
-      if (nb < ol) {
+      while (nb < ol) {
         if (q >= end) throw truncated('fpack bit stream ends early');
         acc = (acc << 8) | src[q++];
         nb += 8;
       }
       nb -= ol;
       const off = (acc >> nb) & ((1 << ol) - 1);
-      if (off >= g >> 13) throw corrupt('fpack offset is outside its group');
+      if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
       a += off;
     }
     let v: number;
-    let xe: number;
     if (whole) {
       v = a;
-      xe = (a >> M) & expMask;
+      ex[i] = (a >> M) & expMask;
     } else {
-      xe = a;
+      ex[i] = a;
       at = (bClassOf[a] << 10) | (x & 1023);
       step = bSlotStep[at];
       g = bSlotGroup[at];
@@ -231,31 +219,22 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
         if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
-      let b = g & 511;
-      ol = (g >> 9) & 15;
+      let b = g & 2047;
+      ol = (g >> 11) & 15;
       if (ol !== 0) {
-        if (nb < ol) {
+        while (nb < ol) {
           if (q >= end) throw truncated('fpack bit stream ends early');
           acc = (acc << 8) | src[q++];
           nb += 8;
         }
         nb -= ol;
         const off = (acc >> nb) & ((1 << ol) - 1);
-        if (off >= g >> 13) throw corrupt('fpack offset is outside its group');
+        if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
         b += off;
       }
-      v = bBits[b] | (a << M);
-      if (low > 0) {
-        if (nb < low) {
-          if (q >= end) throw truncated('fpack bit stream ends early');
-          acc = (acc << 8) | src[q++];
-          nb += 8;
-        }
-        nb -= low;
-        v |= (acc >> nb) & lowMask;
-      }
+      // b = sign | mantissa: the sign goes above the exponent
+      v = ((b >> M) << (signAt + M)) | (a << M) | (b & mMask);
     }
-    ex[i] = xe;
     if (wide) {
       out[2 * i] = v;
       out[2 * i + 1] = v >> 8;

@@ -9,21 +9,24 @@ export interface Engine {
   readonly plan: FieldPlan;
   readonly whole: boolean;
   readonly distance: number;
-  /** Exponent field -> A class (of a neighbour) and B class (of the value itself). */
+  readonly distance2: number;
+  /**
+   * Exponent field -> A context part of the first neighbour (class * k2), of
+   * the second neighbour (class), and B class (of the value itself).
+   */
   readonly aClassOf: Uint8Array;
+  readonly aClassOf2: Uint8Array;
   readonly bClassOf: Uint8Array;
-  // Encoder: per (class, symbol value): f | cum << 11; per symbol value: offset | OL << 8.
+  // Encoder: per (class, symbol value): f | cum << 11; per symbol value: offset | OL << 12.
   readonly aEnc: Int32Array;
   readonly aOff: Int32Array;
   readonly bEnc: Int32Array;
   readonly bOff: Int32Array;
-  // Decoder: per (class, rANS slot): f | (slot - cum) << 11, and the slot's group as vmin | OL << 9 | size << 13.
+  // Decoder: per (class, rANS slot): f | (slot - cum) << 11, and the slot's group as vmin | OL << 11 | size << 15.
   readonly aSlotStep: Int32Array;
   readonly aSlotGroup: Int32Array;
   readonly bSlotStep: Int32Array;
   readonly bSlotGroup: Int32Array;
-  /** Symbol B -> its sign and mantissa bits in place in the value. */
-  readonly bBits: Int32Array;
   /** Worst coded bits of one value (prefixes + offsets + raw bits). */
   readonly maxBitsPerValue: number;
 }
@@ -48,11 +51,11 @@ function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off
     const ol = offsetLength(b - a);
     for (let v = a; v < b; v++) {
       enc[encBase + v] = f | (cum << 11);
-      off[encBase + v] = (v - a) | (ol << 8);
+      off[encBase + v] = (v - a) | (ol << 12);
     }
     for (let k = 0; k < f; k++) {
       slotStep[slotBase + cum + k] = f | (k << 11);
-      slotGroup[slotBase + cum + k] = a | (ol << 9) | ((b - a) << 13);
+      slotGroup[slotBase + cum + k] = a | (ol << 11) | ((b - a) << 15);
     }
     if (b > a) worst = Math.max(worst, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
@@ -64,7 +67,8 @@ function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off
 export function buildEngine(p: FpackParams): Engine {
   const plan = checkParams(p);
   const whole = p.mode === 'whole';
-  const kA = p.aClasses.length - 1;
+  const k2 = p.aClasses2.length - 1;
+  const kA = (p.aClasses.length - 1) * k2;
   const kB = whole ? 0 : p.bClasses.length - 1;
   const aEnc = new Int32Array(kA * plan.aSpace);
   const aOffAll = new Int32Array(kA * plan.aSpace);
@@ -79,16 +83,13 @@ export function buildEngine(p: FpackParams): Engine {
   const bSlotGroup = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
   let worstB = 0;
   for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlotStep, bSlotGroup, c * bSpace, c * COUNT_TOTAL));
-  const bBits = new Int32Array(bSpace);
-  if (!whole) {
-    const kMask = (1 << plan.k) - 1;
-    for (let b = 0; b < plan.bSpace; b++) bBits[b] = ((b >> plan.k) << (plan.bits - 1)) | ((b & kMask) << plan.low);
-  }
   return {
     plan,
     whole,
     distance: p.distance,
-    aClassOf: classMap(p.aClasses, plan.expSpace),
+    distance2: p.distance2,
+    aClassOf: classMap(p.aClasses, plan.expSpace).map((c) => c * k2),
+    aClassOf2: classMap(p.aClasses2, plan.expSpace),
     bClassOf: whole ? new Uint8Array(plan.expSpace) : classMap(p.bClasses, plan.expSpace),
     aEnc,
     aOff: aOffAll.subarray(0, plan.aSpace),
@@ -98,7 +99,6 @@ export function buildEngine(p: FpackParams): Engine {
     aSlotGroup,
     bSlotStep,
     bSlotGroup,
-    bBits,
-    maxBitsPerValue: worstA + worstB + (whole ? 0 : plan.low),
+    maxBitsPerValue: worstA + worstB,
   };
 }

@@ -1,6 +1,6 @@
-import { optimalCounts, optimalPartitions } from '../apack/table.ts';
 import type { FloatDtype } from '../dtype.ts';
-import { COUNT_TOTAL, MAX_CLASSES, MAX_GROUPS, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type GroupTable } from './params.ts';
+import { MAX_A_ROWS, MAX_CLASSES, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type GroupTable } from './params.ts';
+import { bestPartition, groupMasses, rowFor } from './partition.ts';
 
 /**
  * Fitting an fpack header to a tensor. Everything is chosen by the bits it
@@ -22,8 +22,6 @@ export interface FitOptions {
 /** Block size the fit assumes for the first positions of a block, which have no neighbour (the design's 4 KiB). */
 export const FIT_BLOCK_BYTES = 4096;
 
-const LOG2_TOTAL = Math.log2(COUNT_TOTAL);
-const offsetLength = (size: number): number => (size <= 1 ? 0 : 32 - Math.clz32(size - 1));
 
 /** Values of the tensor as bit patterns (little-endian for 16-bit). */
 function valuesOf(data: Uint8Array, plan: FieldPlan): Uint16Array {
@@ -42,46 +40,6 @@ function entropyCost(h: ArrayLike<number>, from = 0, to = h.length): number {
   let bits = 0;
   for (let i = from; i < to; i++) if (h[i] > 0) bits -= h[i] * Math.log2(h[i] / n);
   return bits;
-}
-
-/**
- * The best partition of a histogram into at most 16 groups, scored with
- * its optimal integer counts and its header bits (one count row).
- */
-export function bestPartition(hist: Float64Array): number[] {
-  const space = hist.length;
-  let total = 0;
-  for (let i = 0; i < space; i++) total += hist[i];
-  if (total === 0) return [0, space];
-  let best: number[] = [0, space];
-  let bestBits = Infinity;
-  for (const { vmin } of optimalPartitions(hist, MAX_GROUPS, 'real')) {
-    const mass: number[] = [];
-    const sizes: number[] = [];
-    for (let g = 0; g + 1 < vmin.length; g++) {
-      let m = 0;
-      for (let v = vmin[g]; v < vmin[g + 1]; v++) m += hist[v];
-      mass.push(m);
-      sizes.push(vmin[g + 1] - vmin[g]);
-    }
-    const q = optimalCounts(mass, sizes);
-    let bits = tableBits({ vmin, counts: [q] }, space);
-    for (let g = 0; g < mass.length; g++) if (mass[g] > 0) bits += mass[g] * (offsetLength(sizes[g]) + LOG2_TOTAL - Math.log2(q[g]));
-    if (bits < bestBits) {
-      bestBits = bits;
-      best = vmin;
-    }
-  }
-  return best;
-}
-
-/** Counts and coded bits of one class's group masses under a partition. */
-function rowFor(vmin: readonly number[], mass: readonly number[]): { counts: number[]; bits: number } {
-  const sizes = mass.map((_, g) => vmin[g + 1] - vmin[g]);
-  const counts = optimalCounts(mass, sizes);
-  let bits = 0;
-  for (let g = 0; g < mass.length; g++) if (mass[g] > 0) bits += mass[g] * (offsetLength(sizes[g]) + LOG2_TOTAL - Math.log2(counts[g]));
-  return { counts, bits };
 }
 
 /**
@@ -142,6 +100,9 @@ interface PartFit {
 
 interface AFit extends PartFit {
   readonly classes: number[];
+  readonly classes2: number[];
+  /** The second distance, 0 when one class of it was best (it then does nothing). */
+  readonly d2: number;
   readonly table: GroupTable;
 }
 
@@ -150,60 +111,109 @@ interface BFit extends PartFit {
   readonly tables: GroupTable[];
 }
 
-/** Symbol A (exponent, or whole byte) given the class of the neighbour's exponent at distance D. */
-function fitA(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan, whole: boolean, D: number): AFit {
+/** Symbol A (exponent, or whole byte) given the classes of two neighbours' exponents (distances D1, D2; 0 = none). */
+function fitA(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan, whole: boolean, D1: number, D2: number): AFit {
   const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
   const n = vals.length;
   const SA = plan.aSpace;
+  const E = plan.expSpace;
   const hist = new Float64Array(SA);
   for (let i = 0; i < n; i++) hist[whole ? vals[i] : ex[i]]++;
   const vmin = bestPartition(hist);
   const G = vmin.length - 1;
   const groupOf = new Uint8Array(SA);
   for (let g = 0; g < G; g++) groupOf.fill(g, vmin[g], vmin[g + 1]);
-  const E = plan.expSpace;
-  const joint = new Float64Array(E * G);
-  const ctxCount = new Float64Array(E);
+  // Positions before D in a block have no neighbour: they read exponent 0, as the coder does.
+  const nb1 = new Uint8Array(n);
+  const nb2 = new Uint8Array(n);
+  const seen1 = new Float64Array(E);
+  const seen2 = new Float64Array(E);
   for (let i = 0; i < n; i++) {
-    const ne = D > 0 && i % blockValues >= D ? ex[i - D] : 0; // positions before D in a block have no neighbour
-    joint[ne * G + groupOf[whole ? vals[i] : ex[i]]]++;
-    ctxCount[ne]++;
+    const pos = i % blockValues;
+    nb1[i] = D1 > 0 && pos >= D1 ? ex[i - D1] : 0;
+    nb2[i] = D2 > 0 && pos >= D2 ? ex[i - D2] : 0;
+    seen1[nb1[i]]++;
+    seen2[nb2[i]]++;
   }
-  const present = presentAxis(ctxCount);
-  if (present.length === 0) present.push(0);
-  const P = present.length;
-  // prefix sums over the present axis
-  const pre = new Float64Array((P + 1) * G);
-  for (let j = 0; j < P; j++) for (let g = 0; g < G; g++) pre[(j + 1) * G + g] = pre[j * G + g] + joint[present[j] * G + g];
-  const mass = (lo: number, hi: number): number[] => Array.from({ length: G }, (_, g) => pre[hi * G + g] - pre[lo * G + g]);
-  const partitions = clusterAxis(P, MAX_CLASSES, (lo, hi) => entropyCost(mass(lo, hi)));
+  const present1 = presentAxis(seen1);
+  const present2 = presentAxis(seen2);
+  const P1 = present1.length;
+  const P2 = present2.length;
+  const at1 = new Int32Array(E);
+  const at2 = new Int32Array(E);
+  present1.forEach((e, j) => (at1[e] = j));
+  present2.forEach((e, j) => (at2[e] = j));
+  const joint = new Float64Array(P1 * P2 * G);
+  for (let i = 0; i < n; i++) joint[(at1[nb1[i]] * P2 + at2[nb2[i]]) * G + groupOf[whole ? vals[i] : ex[i]]]++;
+  // One tap at a time: exact contiguous classes of each axis by the entropy they leave.
+  const axisClasses = (P: number, massAt: (j: number, g: number) => number): number[][] => {
+    const pre = new Float64Array((P + 1) * G);
+    for (let j = 0; j < P; j++) for (let g = 0; g < G; g++) pre[(j + 1) * G + g] = pre[j * G + g] + massAt(j, g);
+    const m = new Float64Array(G);
+    return clusterAxis(P, MAX_CLASSES, (lo, hi) => {
+      for (let g = 0; g < G; g++) m[g] = pre[hi * G + g] - pre[lo * G + g];
+      return entropyCost(m);
+    });
+  };
+  const b1 = axisClasses(P1, (j, g) => {
+    let s = 0;
+    for (let j2 = 0; j2 < P2; j2++) s += joint[(j * P2 + j2) * G + g];
+    return s;
+  });
+  const b2 = axisClasses(P2, (j, g) => {
+    let s = 0;
+    for (let j1 = 0; j1 < P1; j1++) s += joint[(j1 * P2 + j) * G + g];
+    return s;
+  });
+  const classOf = (bounds: readonly number[], P: number): Int32Array => {
+    const c = new Int32Array(P);
+    for (let k = 0; k + 1 < bounds.length; k++) c.fill(k, bounds[k], bounds[k + 1]);
+    return c;
+  };
   let best: AFit | undefined;
-  for (const bounds of partitions) {
-    const rows: number[][] = [];
-    let bits = 0;
-    for (let c = 0; c + 1 < bounds.length; c++) {
-      const r = rowFor(vmin, mass(bounds[c], bounds[c + 1]));
-      rows.push(r.counts);
-      bits += r.bits;
+  for (const bounds1 of b1) {
+    const k1 = bounds1.length - 1;
+    const c1 = classOf(bounds1, P1);
+    for (const bounds2 of b2) {
+      const k2 = bounds2.length - 1;
+      if (k1 * k2 > MAX_A_ROWS) break;
+      const c2 = classOf(bounds2, P2);
+      const mass = new Float64Array(k1 * k2 * G);
+      for (let j1 = 0; j1 < P1; j1++) {
+        for (let j2 = 0; j2 < P2; j2++) {
+          const row = (c1[j1] * k2 + c2[j2]) * G;
+          const src = (j1 * P2 + j2) * G;
+          for (let g = 0; g < G; g++) mass[row + g] += joint[src + g];
+        }
+      }
+      const rows: number[][] = [];
+      let bits = 8 + (k1 - 1 + k2 - 1) * (plan.exp + 1);
+      for (let r = 0; r < k1 * k2; r++) {
+        const fit = rowFor(vmin, Array.from(mass.subarray(r * G, r * G + G)));
+        rows.push(fit.counts);
+        bits += fit.bits;
+      }
+      const table = { vmin, counts: rows };
+      bits += tableBits(table, SA);
+      if (!best || bits < best.bits) {
+        best = { bits, classes: toExpBounds(bounds1, present1, E), classes2: D2 > 0 && k2 > 1 ? toExpBounds(bounds2, present2, E) : [0, E], d2: k2 > 1 ? D2 : 0, table };
+      }
     }
-    const table = { vmin, counts: rows };
-    bits += 4 + (bounds.length - 2) * (plan.exp + 1) + tableBits(table, SA);
-    if (!best || bits < best.bits) best = { bits, classes: toExpBounds(bounds, present, E), table };
   }
   return best!;
 }
 
-/** Symbol B (sign and top mantissa bits) given the class of the value's own exponent; low bits raw. */
+/** Symbol B (sign and mantissa) given the class of the value's own exponent. */
 function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
   const n = vals.length;
   const SB = plan.bSpace;
   const E = plan.expSpace;
   const joint = new Float64Array(E * SB);
   const ctxCount = new Float64Array(E);
-  const kMask = (1 << plan.k) - 1;
+  const mMask = (1 << plan.mant) - 1;
   for (let i = 0; i < n; i++) {
     const v = vals[i];
-    const b = ((v >> (plan.bits - 1)) << plan.k) | ((v >> plan.low) & kMask);
+    const b = ((v >> (plan.bits - 1)) << plan.mant) | (v & mMask);
     joint[ex[i] * SB + b]++;
     ctxCount[ex[i]]++;
   }
@@ -226,13 +236,7 @@ function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
     if (!t) {
       const h = hist(lo, hi);
       const vmin = bestPartition(h);
-      const mass: number[] = [];
-      for (let g = 0; g + 1 < vmin.length; g++) {
-        let m = 0;
-        for (let v = vmin[g]; v < vmin[g + 1]; v++) m += h[v];
-        mass.push(m);
-      }
-      const r = rowFor(vmin, mass);
+      const r = rowFor(vmin, groupMasses(h, vmin));
       const table = { vmin, counts: [r.counts] };
       t = { table, bits: r.bits + tableBits(table, SB) };
       cache.set(key, t);
@@ -241,7 +245,7 @@ function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
   };
   let best: BFit | undefined;
   for (const bounds of partitions) {
-    let bits = 4 + (bounds.length - 2) * (plan.exp + 1) + n * plan.low;
+    let bits = 4 + (bounds.length - 2) * (plan.exp + 1);
     const tables: GroupTable[] = [];
     for (let c = 0; c + 1 < bounds.length; c++) {
       const t = classTable(bounds[c], bounds[c + 1]);
@@ -266,12 +270,17 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
     const ex = new Uint8Array(vals.length);
     for (let i = 0; i < vals.length; i++) ex[i] = (vals[i] >> plan.mant) & (plan.expSpace - 1);
     const b = mode === 'split' ? fitB(vals, ex, plan) : undefined;
-    const distances = [...new Set([options.stride ?? 0, 1, 0])].filter((d) => d < FIT_BLOCK_BYTES / (plan.bits / 8));
-    for (const D of distances) {
-      const a = fitA(vals, ex, plan, mode === 'whole', D);
-      const bits = 24 + a.bits + (b ? b.bits : 0);
+    const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
+    const S = options.stride !== undefined && options.stride < blockValues ? options.stride : 0;
+    const taps: [number, number][] = S > 1 ? [[S, 1], [S, 0], [1, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
+    for (const [D1, D2] of taps) {
+      const a = fitA(vals, ex, plan, mode === 'whole', D1, D2);
+      const bits = 40 + a.bits + (b ? b.bits : 0);
       if (!best || bits < best.bits) {
-        best = { bits, params: { dtype, mode, distance: D, aClasses: a.classes, a: a.table, bClasses: b ? b.classes : [], b: b ? b.tables : [] } };
+        best = {
+          bits,
+          params: { dtype, mode, distance: D1, distance2: a.d2, aClasses: a.classes, aClasses2: a.classes2, a: a.table, bClasses: b ? b.classes : [], b: b ? b.tables : [] },
+        };
       }
     }
   }

@@ -12,7 +12,7 @@ import { parseParams, serialiseParams, type FpackParams } from './params.ts';
  * fpack, the exponent-aware float codec (docs/float.md): per value, the
  * exponent is group-coded given the class of a neighbour's exponent (x[i-S]
  * for activations, as SCC), the sign and top mantissa bits are group-coded
- * given the value's own exponent, the low mantissa bits go raw; 8-bit floats
+ * given the value's own exponent; 8-bit floats
  * may instead code the whole byte given the neighbour's exponent. Tables per
  * tensor, found by exact optimisation; blocks independent.
  */
@@ -30,11 +30,11 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
   const e = buildEngine(p);
   const bytesPerValue = e.plan.bits / 8;
   const describe = (): string => {
-    const kA = p.aClasses.length - 1;
+    const kA = `${p.aClasses.length - 1}x${p.aClasses2.length - 1}`;
     const groups = p.a.vmin.length - 1;
-    const nb = p.mode === 'split' ? `; B (sign + ${e.plan.k} mantissa bits${e.plan.low ? `, ${e.plan.low} raw` : ''}): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
-    const ctx = p.distance === 0 ? 'no neighbour' : `neighbour x[i-${p.distance}]`;
-    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : 'exponent'}): ${kA} classes over the neighbour's exponent, ${groups} groups${nb}; header ${params.length} bytes`;
+    const nb = p.mode === 'split' ? `; B (sign + ${e.plan.mant} mantissa bits): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
+    const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
+    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; header ${params.length} bytes`;
   };
   return {
     codec: 'fpack',

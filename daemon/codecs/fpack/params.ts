@@ -9,12 +9,11 @@ import { MAX_STRIDE } from '../stride.ts';
  *
  * A value is cut into fields by its dtype's layout (sign | exponent E |
  * mantissa M). Two ways to code it:
- * - split: symbol A is the exponent field, coded given the class of the
- *   neighbour's exponent (x[i-D]); symbol B is the sign and the top
- *   K = min(M, 7) mantissa bits, coded given the class of the value's own
- *   exponent; the low M-K mantissa bits go raw.
+ * - split: symbol A is the exponent field, coded given the classes of two
+ *   neighbours' exponents (x[i-D1], x[i-D2]); symbol B is the sign and the
+ *   mantissa, coded given the class of the value's own exponent.
  * - whole (8-bit dtypes only): symbol A is the whole byte, coded given the
- *   class of the neighbour's exponent.
+ *   classes of the neighbours' exponents.
  * Each symbol is APack's group + offset: a table of at most 16 contiguous
  * groups tiling the symbol's space, the group entropy-coded with a 10-bit
  * count, the offset in the group raw.
@@ -22,6 +21,8 @@ import { MAX_STRIDE } from '../stride.ts';
 
 export const MAX_GROUPS = 16;
 export const MAX_CLASSES = 16;
+/** Most count rows of symbol A (k1 * k2). */
+export const MAX_A_ROWS = 64;
 export const COUNT_BITS = 10;
 export const COUNT_TOTAL = 1 << COUNT_BITS;
 const VERSION = 1;
@@ -38,11 +39,15 @@ export interface GroupTable {
 export interface FpackParams {
   readonly dtype: FloatDtype;
   readonly mode: FpackMode;
-  /** Neighbour distance in values (the stride S, 1, or 0 for none). */
+  /** First neighbour's distance in values (the stride S, 1, or 0 for none). */
   readonly distance: number;
-  /** Class bounds over the neighbour's exponent axis [0, 2^E]: kA + 1 entries. */
+  /** Second neighbour's distance (typically 1 when the first is S; 0 for none). */
+  readonly distance2: number;
+  /** Class bounds over the first neighbour's exponent axis [0, 2^E]: k1 + 1 entries. */
   readonly aClasses: readonly number[];
-  /** Symbol A's table: one partition, one count row per A class. */
+  /** Class bounds over the second neighbour's exponent axis: k2 + 1 entries (one class without a second neighbour). */
+  readonly aClasses2: readonly number[];
+  /** Symbol A's table: one partition, one count row per context (c1 * k2 + c2). */
   readonly a: GroupTable;
   /** Split mode: class bounds over the value's own exponent axis: kB + 1 entries. */
   readonly bClasses: readonly number[];
@@ -55,10 +60,6 @@ export interface FieldPlan {
   readonly bits: 8 | 16;
   readonly exp: number;
   readonly mant: number;
-  /** Mantissa bits inside symbol B (split). */
-  readonly k: number;
-  /** Low mantissa bits sent raw (split). */
-  readonly low: number;
   readonly expSpace: number;
   readonly aSpace: number;
   readonly bSpace: number;
@@ -67,16 +68,13 @@ export interface FieldPlan {
 export function fieldPlan(dtype: FloatDtype, mode: FpackMode): FieldPlan {
   const l = floatLayout(dtype);
   if (mode === 'whole' && l.bits !== 8) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "whole" is for 8-bit floats, not ${dtype}`);
-  const k = Math.min(l.mant, 7);
   return {
     bits: l.bits,
     exp: l.exp,
     mant: l.mant,
-    k,
-    low: l.mant - k,
     expSpace: 1 << l.exp,
     aSpace: mode === 'whole' ? 256 : 1 << l.exp,
-    bSpace: mode === 'whole' ? 0 : 1 << (1 + k),
+    bSpace: mode === 'whole' ? 0 : 1 << (1 + l.mant),
   };
 }
 
@@ -112,9 +110,13 @@ function checkClasses(bounds: readonly number[], axis: number, what: string): vo
 /** Throws E_CORRUPT unless the parameters are a valid model for their dtype. */
 export function checkParams(p: FpackParams): FieldPlan {
   const f = fieldPlan(p.dtype, p.mode);
-  if (!Number.isInteger(p.distance) || p.distance < 0 || p.distance > MAX_STRIDE) throw corrupt(`fpack neighbour distance ${p.distance} is out of range`);
+  for (const d of [p.distance, p.distance2]) if (!Number.isInteger(d) || d < 0 || d > MAX_STRIDE) throw corrupt(`fpack neighbour distance ${d} is out of range`);
   checkClasses(p.aClasses, f.expSpace, 'fpack A classes');
-  checkTable(p.a, f.aSpace, p.aClasses.length - 1, 'fpack A table');
+  checkClasses(p.aClasses2, f.expSpace, 'fpack A classes of the second neighbour');
+  if (p.distance2 === 0 && p.aClasses2.length !== 2) throw corrupt('fpack has classes for a second neighbour it does not use');
+  const rows = (p.aClasses.length - 1) * (p.aClasses2.length - 1);
+  if (rows > MAX_A_ROWS) throw corrupt(`fpack A table has ${rows} contexts (at most ${MAX_A_ROWS})`);
+  checkTable(p.a, f.aSpace, rows, 'fpack A table');
   if (p.mode === 'split') {
     checkClasses(p.bClasses, f.expSpace, 'fpack B classes');
     if (p.b.length !== p.bClasses.length - 1) throw corrupt(`fpack has ${p.b.length} B tables for ${p.bClasses.length - 1} classes`);
@@ -124,9 +126,10 @@ export function checkParams(p: FpackParams): FieldPlan {
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 1 bit mode (0 split, 1 whole) | 3 bits zero | 16 bits distance
-//   A: 4 bits kA-1 | (kA-1) x (E+1) bits inner class bounds | table(aSpace, kA rows)
-//   split: 4 bits kB-1 | (kB-1) x (E+1) bits inner bounds | kB x table(bSpace, 1 row)
+//   4 bits version (1) | 1 bit mode (0 split, 1 whole) | 3 bits zero | 16 bits distance | 16 bits distance2
+//   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
+//   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
+//   split: classes (own exponent) | kB x table(bSpace, 1 row)
 //   table(space, rows): 4 bits G-1 | (G-1) x (log2 space + 1) bits inner vmin | rows x (count-1, 10 bits per non-empty group)
 
 function writeTable(w: BitWriter, t: GroupTable, space: number): void {
@@ -167,11 +170,13 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   w.write(p.mode === 'whole' ? 1 : 0, 1);
   w.write(0, 3);
   w.write(p.distance, 16);
+  w.write(p.distance2, 16);
   const classes = (bounds: readonly number[]): void => {
     w.write(bounds.length - 2, 4);
     for (let i = 1; i + 1 < bounds.length; i++) w.write(bounds[i], f.exp + 1);
   };
   classes(p.aClasses);
+  classes(p.aClasses2);
   writeTable(w, p.a, f.aSpace);
   if (p.mode === 'split') {
     classes(p.bClasses);
@@ -182,7 +187,7 @@ export function serialiseParams(p: FpackParams): Uint8Array {
 
 /** Strict inverse of serialiseParams: anything malformed throws E_CORRUPT. */
 export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
-  if (buf.length < 3) throw corrupt(`fpack header of ${buf.length} bytes is too short`);
+  if (buf.length < 5) throw corrupt(`fpack header of ${buf.length} bytes is too short`);
   try {
     const r = new BitReader(buf);
     const version = r.read(4);
@@ -190,6 +195,7 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     const mode: FpackMode = r.read(1) === 1 ? 'whole' : 'split';
     if (r.read(3) !== 0) throw corrupt('fpack header reserved bits are not zero');
     const distance = r.read(16);
+    const distance2 = r.read(16);
     const f = fieldPlan(dtype, mode);
     const classes = (): number[] => {
       const k = r.read(4) + 1;
@@ -200,7 +206,11 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     };
     const aClasses = classes();
     checkClasses(aClasses, f.expSpace, 'fpack A classes');
-    const a = readTable(r, f.aSpace, aClasses.length - 1);
+    const aClasses2 = classes();
+    checkClasses(aClasses2, f.expSpace, 'fpack A classes of the second neighbour');
+    const rows = (aClasses.length - 1) * (aClasses2.length - 1);
+    if (rows > MAX_A_ROWS) throw corrupt(`fpack A table has ${rows} contexts (at most ${MAX_A_ROWS})`);
+    const a = readTable(r, f.aSpace, rows);
     let bClasses: number[] = [];
     const b: GroupTable[] = [];
     if (mode === 'split') {
@@ -210,7 +220,7 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     }
     if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
-    const p: FpackParams = { dtype, mode, distance, aClasses, a, bClasses, b };
+    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b };
     checkParams(p);
     return p;
   } catch (e) {
