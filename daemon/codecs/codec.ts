@@ -19,10 +19,11 @@ export interface CodecOptions {
   /** What the tensor holds: context codecs choose their configurations by it. */
   readonly kind?: 'weight' | 'activation' | 'other';
   /**
-   * fpack: 'split' codes exponent and sign + top mantissa bits as two symbols,
-   * 'whole' (8-bit floats) the whole byte as one; 'auto' (default) keeps the smaller.
+   * fpack: 'split' codes the exponent and sign + mantissa as two symbols;
+   * for 8-bit floats 'whole' codes the byte as one, 'delta' its difference
+   * to the neighbour x[i-S]; 'auto' (default) keeps the smallest.
    */
-  readonly fpackMode?: 'auto' | 'split' | 'whole';
+  readonly fpackMode?: 'auto' | 'split' | 'whole' | 'delta';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { corrupt, truncated } from '../errors.ts';
-import type { Engine } from './engine.ts';
+import { NO_PREDICTION, ORDER_CODE, ORDER_DECODE, type Engine } from './engine.ts';
 
 /**
  * The fpack block coder. One rANS stream carries, per value, symbol A's
@@ -62,10 +62,18 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
       vals[i] = v;
       ex[i] = (v >> M) & expMask;
     }
-  } else {
+  } else if (!e.delta) {
     for (let i = 0; i < n; i++) {
       const v = src[i];
       vals[i] = v;
+      ex[i] = (v >> M) & expMask;
+    }
+  } else {
+    // Delta mode: code the order-preserving difference to x[i-D] in place of the byte.
+    const R = ORDER_CODE;
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      vals[i] = (R[v] - (i >= D ? R[src[i - D]] : NO_PREDICTION)) & 255;
       ex[i] = (v >> M) & expMask;
     }
   }
@@ -175,6 +183,10 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const signAt = e.plan.bits - 1 - M;
   const mMask = (1 << M) - 1;
   const whole = e.whole;
+  const delta = e.delta;
+  const OC = ORDER_CODE;
+  const OD = ORDER_DECODE;
+  const NP = NO_PREDICTION;
   const D = e.distance;
   const D2 = e.distance2;
   const { aClassOf, aClassOf2, bClassOf, aSlotStep, aSlotGroup, bSlotStep, bSlotGroup } = e;
@@ -207,8 +219,8 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
     }
     let v: number;
     if (whole) {
-      v = a;
-      ex[i] = (a >> M) & expMask;
+      v = delta ? OD[(a + (i >= D ? OC[out[i - D]] : NP)) & 255] : a;
+      ex[i] = (v >> M) & expMask;
     } else {
       ex[i] = a;
       at = (bClassOf[a] << 10) | (x & 1023);

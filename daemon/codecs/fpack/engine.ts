@@ -7,7 +7,10 @@ import { COUNT_TOTAL, checkParams, type FieldPlan, type FpackParams, type GroupT
  */
 export interface Engine {
   readonly plan: FieldPlan;
+  /** Symbol A is the whole byte (modes whole and delta). */
   readonly whole: boolean;
+  /** Delta mode: symbol A is (R[v] - R[x[i-D]]) mod 256. */
+  readonly delta: boolean;
   readonly distance: number;
   readonly distance2: number;
   /**
@@ -30,6 +33,16 @@ export interface Engine {
   /** Worst coded bits of one value (prefixes + offsets + raw bits). */
   readonly maxBitsPerValue: number;
 }
+
+/** Order-preserving code of an 8-bit float (sign-magnitude -> offset binary), and its inverse. */
+export const ORDER_CODE = Uint8Array.from({ length: 256 }, (_, b) => (b & 0x80 ? 0x7f - (b & 0x7f) : 0x80 | b));
+export const ORDER_DECODE = (() => {
+  const inv = new Uint8Array(256);
+  ORDER_CODE.forEach((c, b) => (inv[c] = b));
+  return inv;
+})();
+/** The prediction where a value has no neighbour: +0. */
+export const NO_PREDICTION = 0x80;
 
 function classMap(bounds: readonly number[], axis: number): Uint8Array {
   const m = new Uint8Array(axis);
@@ -66,7 +79,7 @@ function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off
 
 export function buildEngine(p: FpackParams): Engine {
   const plan = checkParams(p);
-  const whole = p.mode === 'whole';
+  const whole = p.mode !== 'split';
   const k2 = p.aClasses2.length - 1;
   const kA = (p.aClasses.length - 1) * k2;
   const kB = whole ? 0 : p.bClasses.length - 1;
@@ -86,6 +99,7 @@ export function buildEngine(p: FpackParams): Engine {
   return {
     plan,
     whole,
+    delta: p.mode === 'delta',
     distance: p.distance,
     distance2: p.distance2,
     aClassOf: classMap(p.aClasses, plan.expSpace).map((c) => c * k2),

@@ -1,6 +1,7 @@
 import type { FloatDtype } from '../dtype.ts';
 import { MAX_A_ROWS, MAX_CLASSES, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type GroupTable } from './params.ts';
 import { bestPartition, groupMasses, rowFor } from './partition.ts';
+import { NO_PREDICTION, ORDER_CODE } from './engine.ts';
 
 /**
  * Fitting an fpack header to a tensor. Everything is chosen by the bits it
@@ -111,14 +112,14 @@ interface BFit extends PartFit {
   readonly tables: GroupTable[];
 }
 
-/** Symbol A (exponent, or whole byte) given the classes of two neighbours' exponents (distances D1, D2; 0 = none). */
-function fitA(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan, whole: boolean, D1: number, D2: number): AFit {
+/** Symbol A (`sym`: exponent, whole byte or delta) given the classes of two neighbours' exponents (distances D1, D2; 0 = none). */
+function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2: number): AFit {
   const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
-  const n = vals.length;
+  const n = sym.length;
   const SA = plan.aSpace;
   const E = plan.expSpace;
   const hist = new Float64Array(SA);
-  for (let i = 0; i < n; i++) hist[whole ? vals[i] : ex[i]]++;
+  for (let i = 0; i < n; i++) hist[sym[i]]++;
   const vmin = bestPartition(hist);
   const G = vmin.length - 1;
   const groupOf = new Uint8Array(SA);
@@ -144,7 +145,7 @@ function fitA(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan, whole: boolean
   present1.forEach((e, j) => (at1[e] = j));
   present2.forEach((e, j) => (at2[e] = j));
   const joint = new Float64Array(P1 * P2 * G);
-  for (let i = 0; i < n; i++) joint[(at1[nb1[i]] * P2 + at2[nb2[i]]) * G + groupOf[whole ? vals[i] : ex[i]]]++;
+  for (let i = 0; i < n; i++) joint[(at1[nb1[i]] * P2 + at2[nb2[i]]) * G + groupOf[sym[i]]]++;
   // One tap at a time: exact contiguous classes of each axis by the entropy they leave.
   const axisClasses = (P: number, massAt: (j: number, g: number) => number): number[][] => {
     const pre = new Float64Array((P + 1) * G);
@@ -257,12 +258,23 @@ function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
   return best!;
 }
 
+/** Symbol A of every value: the exponent (split), the byte (whole) or the order-preserving difference to x[i-D] (delta). */
+function symbolsA(mode: FpackMode, vals: Uint16Array, ex: Uint8Array, D: number, blockValues: number): Uint16Array {
+  if (mode === 'split') return Uint16Array.from(ex);
+  if (mode === 'whole') return vals;
+  const R = ORDER_CODE;
+  const out = new Uint16Array(vals.length);
+  for (let i = 0; i < vals.length; i++) out[i] = (R[vals[i]] - (i % blockValues >= D ? R[vals[i - D]] : NO_PREDICTION)) & 255;
+  return out;
+}
+
 /** The header that codes `data` smallest (estimated with exact table costs, before rANS overhead). */
 export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptions = {}): FpackParams {
   const modes: FpackMode[] = [];
   const bits8 = fieldPlan(dtype, 'split').bits === 8;
-  if (options.mode === 'whole' || (bits8 && (options.mode === undefined || options.mode === 'auto'))) modes.push('whole');
-  if (options.mode !== 'whole') modes.push('split');
+  const auto = options.mode === undefined || options.mode === 'auto';
+  if (auto) modes.push(...(bits8 ? (['split', 'whole', 'delta'] as const) : (['split'] as const)));
+  else modes.push(options.mode as FpackMode);
   let best: { bits: number; params: FpackParams } | undefined;
   for (const mode of modes) {
     const plan = fieldPlan(dtype, mode);
@@ -274,7 +286,8 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
     const S = options.stride !== undefined && options.stride < blockValues ? options.stride : 0;
     const taps: [number, number][] = S > 1 ? [[S, 1], [S, 0], [1, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
     for (const [D1, D2] of taps) {
-      const a = fitA(vals, ex, plan, mode === 'whole', D1, D2);
+      if (mode === 'delta' && D1 === 0) continue;
+      const a = fitA(symbolsA(mode, vals, ex, D1, blockValues), ex, plan, D1, D2);
       const bits = 40 + a.bits + (b ? b.bits : 0);
       if (!best || bits < best.bits) {
         best = {

@@ -6,7 +6,7 @@ import { checkSupported } from '../support.ts';
 import { decodeBlock, encodeBlock, maxBlockBytes } from './coder.ts';
 import { buildEngine } from './engine.ts';
 import { fitParams } from './fit.ts';
-import { parseParams, serialiseParams, type FpackParams } from './params.ts';
+import { FPACK_MODES, parseParams, serialiseParams, type FpackParams } from './params.ts';
 
 /**
  * fpack, the exponent-aware float codec (docs/float.md): per value, the
@@ -34,7 +34,7 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
     const groups = p.a.vmin.length - 1;
     const nb = p.mode === 'split' ? `; B (sign + ${e.plan.mant} mantissa bits): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
     const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
-    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; header ${params.length} bytes`;
+    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; header ${params.length} bytes`;
   };
   return {
     codec: 'fpack',
@@ -60,7 +60,7 @@ export const fpack: Codec = {
     const d = floatDtype(dtype);
     const stride = options?.stride === undefined ? undefined : checkStride(options.stride);
     const mode = options?.fpackMode ?? 'auto';
-    if (mode !== 'auto' && mode !== 'split' && mode !== 'whole') throw badArgument(`unknown fpack mode "${String(mode)}" (auto | split | whole)`);
+    if (mode !== 'auto' && !(FPACK_MODES as readonly string[]).includes(mode)) throw badArgument(`unknown fpack mode "${String(mode)}" (auto | ${FPACK_MODES.join(' | ')})`);
     return fpackModelFromParams(fitParams(data, d, { stride, mode }));
   },
   load(params: Uint8Array, dtype: Dtype): FpackModel {

@@ -14,6 +14,10 @@ import { MAX_STRIDE } from '../stride.ts';
  *   mantissa, coded given the class of the value's own exponent.
  * - whole (8-bit dtypes only): symbol A is the whole byte, coded given the
  *   classes of the neighbours' exponents.
+ * - delta (8-bit dtypes only): symbol A is the difference mod 256 between
+ *   the byte and the first neighbour's byte, both mapped to an
+ *   order-preserving code (sign-magnitude -> offset binary), given the same
+ *   contexts: smooth activation maps leave small differences.
  * Each symbol is APack's group + offset: a table of at most 16 contiguous
  * groups tiling the symbol's space, the group entropy-coded with a 10-bit
  * count, the offset in the group raw.
@@ -27,7 +31,8 @@ export const COUNT_BITS = 10;
 export const COUNT_TOTAL = 1 << COUNT_BITS;
 const VERSION = 1;
 
-export type FpackMode = 'split' | 'whole';
+export const FPACK_MODES = ['split', 'whole', 'delta'] as const;
+export type FpackMode = (typeof FPACK_MODES)[number];
 
 /** One group table: vmin[0] = 0 < ... (non-decreasing) ... vmin[G] = space; one count row per context class. */
 export interface GroupTable {
@@ -67,14 +72,14 @@ export interface FieldPlan {
 
 export function fieldPlan(dtype: FloatDtype, mode: FpackMode): FieldPlan {
   const l = floatLayout(dtype);
-  if (mode === 'whole' && l.bits !== 8) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "whole" is for 8-bit floats, not ${dtype}`);
+  if (mode !== 'split' && l.bits !== 8) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "${mode}" is for 8-bit floats, not ${dtype}`);
   return {
     bits: l.bits,
     exp: l.exp,
     mant: l.mant,
     expSpace: 1 << l.exp,
-    aSpace: mode === 'whole' ? 256 : 1 << l.exp,
-    bSpace: mode === 'whole' ? 0 : 1 << (1 + l.mant),
+    aSpace: mode !== 'split' ? 256 : 1 << l.exp,
+    bSpace: mode !== 'split' ? 0 : 1 << (1 + l.mant),
   };
 }
 
@@ -121,12 +126,13 @@ export function checkParams(p: FpackParams): FieldPlan {
     checkClasses(p.bClasses, f.expSpace, 'fpack B classes');
     if (p.b.length !== p.bClasses.length - 1) throw corrupt(`fpack has ${p.b.length} B tables for ${p.bClasses.length - 1} classes`);
     p.b.forEach((t, i) => checkTable(t, f.bSpace, 1, `fpack B table ${i}`));
-  } else if (p.b.length !== 0 || p.bClasses.length !== 0) throw corrupt('fpack whole mode carries B tables');
+  } else if (p.b.length !== 0 || p.bClasses.length !== 0) throw corrupt(`fpack ${p.mode} mode carries B tables`);
+  if (p.mode === 'delta' && p.distance === 0) throw corrupt('fpack delta mode needs a neighbour');
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 1 bit mode (0 split, 1 whole) | 3 bits zero | 16 bits distance | 16 bits distance2
+//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta) | 2 bits zero | 16 bits distance | 16 bits distance2
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
 //   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
 //   split: classes (own exponent) | kB x table(bSpace, 1 row)
@@ -167,8 +173,8 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   const buf = new Uint8Array(4096);
   const w = new BitWriter(buf);
   w.write(VERSION, 4);
-  w.write(p.mode === 'whole' ? 1 : 0, 1);
-  w.write(0, 3);
+  w.write(FPACK_MODES.indexOf(p.mode), 2);
+  w.write(0, 2);
   w.write(p.distance, 16);
   w.write(p.distance2, 16);
   const classes = (bounds: readonly number[]): void => {
@@ -192,8 +198,10 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     const r = new BitReader(buf);
     const version = r.read(4);
     if (version !== VERSION) throw corrupt(`fpack header version ${version} is not ${VERSION}`);
-    const mode: FpackMode = r.read(1) === 1 ? 'whole' : 'split';
-    if (r.read(3) !== 0) throw corrupt('fpack header reserved bits are not zero');
+    const m = r.read(2);
+    if (m >= FPACK_MODES.length) throw corrupt(`fpack mode ${m} is unknown`);
+    const mode: FpackMode = FPACK_MODES[m];
+    if (r.read(2) !== 0) throw corrupt('fpack header reserved bits are not zero');
     const distance = r.read(16);
     const distance2 = r.read(16);
     const f = fieldPlan(dtype, mode);
