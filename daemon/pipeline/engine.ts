@@ -19,7 +19,7 @@ import type {
   WireCodec,
   WriteRequest,
 } from '../../protocol/types.ts';
-import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
+import { PendingCalibration, needsStride, planModel, usesContext, type ContextOptions } from './calibration.ts';
 import { ProtocolError } from './protocol-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
@@ -76,12 +76,13 @@ export class Engine {
   }
 
   /**
-   * Without an explicit codec: APack for weights, EBPC for activations, else
-   * ZVC; the first that is registered and supports the dtype (an int16 weight
-   * gets ZVC, not an APack refusal), raw as the last resort.
+   * Without an explicit codec: APack for weights, EBPC for activations, fpack
+   * for float dtypes, else ZVC; the first that is registered and supports the
+   * dtype (an int16 weight gets ZVC, not an APack refusal), raw as the last resort.
    */
   private defaultCodec(kind: RegionKind, dtype: Dtype): CodecName {
-    const prefs: CodecName[] = kind === 'weight' ? ['apack', 'zvc'] : kind === 'activation' ? ['ebpc', 'zvc'] : ['zvc'];
+    // Float dtypes: fpack for every kind (APack and EBPC do not take them, so it comes first in effect).
+    const prefs: CodecName[] = kind === 'weight' ? ['apack', 'fpack', 'zvc'] : kind === 'activation' ? ['ebpc', 'fpack', 'zvc'] : ['fpack', 'zvc'];
     return prefs.find((p) => CODECS.some((c) => c.name === p && c.dtypes.includes(dtype))) ?? 'raw';
   }
 
@@ -141,11 +142,11 @@ export class Engine {
     const blockBytes = req.blockBytes ?? this.config.blockSize;
     if (blockBytes % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "blockBytes" must be even, got ${blockBytes}`);
     if (dtypeAlign(req.dtype) === 2 && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for 16-bit regions (${req.dtype}), got ${req.size}`);
-    if (usesContext(codec) && req.stride === undefined) {
+    if (needsStride(codec) && req.stride === undefined) {
       throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the tensor's stride: give field "stride" (the distance in values to the same channel of the previous pixel, 1 ... 65535) or "shape" and "layout"`);
     }
     if (table.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
-    const context: ContextOptions | undefined = usesContext(codec) ? { stride: req.stride!, kind: req.kind } : undefined;
+    const context: ContextOptions | undefined = usesContext(codec) ? { stride: req.stride, kind: req.kind } : undefined;
     const plan = planModel(codec, req.dtype, req.table, req.histogram, context);
     const region = new Region(
       req.name,
@@ -184,7 +185,8 @@ export class Engine {
     const raw = codecByName('raw');
     this.executor.broadcast({ type: 'model', region: region.id, codec: 'raw', dtype: region.dtype, params: raw.fit(new Uint8Array(0), region.dtype).params });
     // A context codec is fitted to the bytes themselves (at its stride), so those are kept too.
-    const context = usesContext(codecByName(region.codec)) && region.stride !== undefined ? { stride: region.stride, kind: region.kind } : undefined;
+    const codec = codecByName(region.codec);
+    const context = usesContext(codec) && (region.stride !== undefined || !needsStride(codec)) ? { stride: region.stride, kind: region.kind } : undefined;
     region.pending = new PendingCalibration(region.dtype, region.size, context);
   }
 

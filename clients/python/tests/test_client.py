@@ -816,6 +816,25 @@ class NumpyTest(unittest.TestCase):
             self.assertTrue(np.array_equal(back, values.astype(np.int16)))
             c.free(name)
 
+    def test_float16_through_fpack(self) -> None:
+        assert np is not None
+        with Client(URL) as c:
+            name, base = fresh("npf16")
+            info = c.region(name, base, 8192, "float16", "activation", codec="fpack", stride=16)
+            self.assertEqual(info.calibration, "first-write")
+            rng = np.random.default_rng(7)
+            values = np.maximum(rng.normal(0, 1, 4096), 0).astype(">f2")   # big-endian input
+            values[:4] = [np.inf, -0.0, np.nan, 6.0e-8]                    # inf, -0, NaN, a subnormal
+            c.write(base, values)
+            raw = c.read(base, values.nbytes)
+            self.assertEqual(raw, values.astype("<f2").tobytes())           # bit-exact, little-endian
+            back = c.read_array(base, np.float16, values.shape)
+            self.assertTrue(np.array_equal(back.view(np.uint16), values.astype("<f2").view(np.uint16)))
+            stats = c.stats(name)
+            self.assertEqual(stats.regions[0].dtype, "float16")
+            self.assertEqual(stats.regions[0].codec, "fpack")
+            c.free(name)
+
     def test_async_numpy(self) -> None:
         assert np is not None
 
