@@ -176,57 +176,76 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
   p += 4;
   if (x < RANS_L) throw corrupt('fpack rANS initial state is out of range');
-  scratchFor(n);
-  const ex = exps;
+  // Exponents (and 8-bit values) decoded so far sit at [n + i] of zeroed scratch: a neighbour
+  // before the block start (or distance 0: none) reads a zero there, exponent 0 / value +0,
+  // as the encoder assumes. No branch per value.
+  if (padded.length < 2 * n) {
+    padded = new Uint8Array(2 * n);
+    paddedBytes = new Uint8Array(2 * n);
+  }
+  padded.fill(0, 0, n);
+  const st = { x, p, q: ransEnd, acc: 0, nb: 0 };
+  if (e.whole) decodeWhole(e, src, out, n, ransEnd, st);
+  else decodeSplit(e, src, out, n, ransEnd, st);
+  if (st.p !== ransEnd) throw corrupt(`fpack rANS stream has ${ransEnd - st.p} bytes left after the last symbol`);
+  if (st.x !== RANS_L) throw corrupt('fpack rANS final state does not match the encoder start: corrupt block');
+  if (st.q !== src.length) throw corrupt(`fpack block has ${src.length - st.q} bytes after its bit stream`);
+  if ((st.acc & ((1 << st.nb) - 1)) !== 0) throw corrupt('fpack padding bits are not zero');
+}
+
+/** Coder state handed between the block header checks and a decode loop. */
+interface DecodeState {
+  x: number;
+  p: number;
+  q: number;
+  acc: number;
+  nb: number;
+}
+
+let padded = new Uint8Array(8192);
+let paddedBytes = new Uint8Array(8192);
+
+/** Split mode: per value, exponent (A) then sign + mantissa (B), for 16- and 8-bit floats. */
+function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ransEnd: number, st: DecodeState): void {
+  const wide = e.plan.bits === 16;
+  const ex = padded;
   const M = e.plan.mant;
-  const expMask = e.plan.expSpace - 1;
-  const signAt = e.plan.bits - 1 - M;
+  const signAt = e.plan.bits - 1;
   const mMask = (1 << M) - 1;
-  const whole = e.whole;
-  const delta = e.delta;
-  const OC = ORDER_CODE;
-  const OD = ORDER_DECODE;
-  const NP = NO_PREDICTION;
-  const D = e.distance;
-  const D2 = e.distance2;
-  const { aClassOf, aClassOf2, bClassOf, aSlotStep, aSlotGroup, bSlotStep, bSlotGroup } = e;
+  // Where the neighbours' exponents are read: index base + i (distance 0 reads the zeroed half).
+  const b1 = n - (e.distance === 0 ? n : e.distance);
+  const b2 = n - (e.distance2 === 0 ? n : e.distance2);
+  const { aClassOf, aClassOf2, bClassOf, aSlot, aGI, bSlot, bGI } = e;
   const end = src.length;
-  let q = ransEnd;
-  let acc = 0;
-  let nb = 0;
-  for (let i = 0; i < n; i++) {
-    const ctx = aClassOf[D > 0 && i >= D ? ex[i - D] : 0] + aClassOf2[D2 > 0 && i >= D2 ? ex[i - D2] : 0];
-    let at = (ctx << 10) | (x & 1023);
-    let step = aSlotStep[at];
-    let g = aSlotGroup[at];
-    x = (step & 2047) * (x >> 10) + (step >> 11);
-    while (x < RANS_L) {
-      if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
-      x = (x << 8) | src[p++];
-    }
-    let a = g & 2047;
-    let ol = (g >> 11) & 15;
-    if (ol !== 0) {
-      while (nb < ol) {
-        if (q >= end) throw truncated('fpack bit stream ends early');
-        acc = (acc << 8) | src[q++];
-        nb += 8;
+  let { x, p, q, acc, nb } = st;
+  {
+    for (let i = 0; i < n; i++) {
+      const row = aClassOf[ex[b1 + i]] + aClassOf2[ex[b2 + i]];
+      let sl = aSlot[(row << 10) | (x & 1023)];
+      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
+      let g = aGI[sl >> 21];
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
       }
-      nb -= ol;
-      const off = (acc >> nb) & ((1 << ol) - 1);
-      if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
-      a += off;
-    }
-    let v: number;
-    if (whole) {
-      v = delta ? OD[(a + (i >= D ? OC[out[i - D]] : NP)) & 255] : a;
-      ex[i] = (v >> M) & expMask;
-    } else {
-      ex[i] = a;
-      at = (bClassOf[a] << 10) | (x & 1023);
-      step = bSlotStep[at];
-      g = bSlotGroup[at];
-      x = (step & 2047) * (x >> 10) + (step >> 11);
+      let a = g & 2047;
+      let ol = (g >> 11) & 15;
+      if (ol !== 0) {
+        while (nb < ol) {
+          if (q >= end) throw truncated('fpack bit stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= ol;
+        const off = (acc >> nb) & ((1 << ol) - 1);
+        if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
+        a += off;
+      }
+      ex[n + i] = a;
+      const cb = bClassOf[a];
+      sl = bSlot[(cb << 10) | (x & 1023)];
+      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
+      g = bGI[(cb << 4) | (sl >> 21)];
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
@@ -244,16 +263,69 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
         if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
         b += off;
       }
-      // b = sign | mantissa: the sign goes above the exponent
-      v = ((b >> M) << (signAt + M)) | (a << M) | (b & mMask);
+      // b = sign | mantissa: the sign goes on top, above the exponent
+      const v = ((b >> M) << signAt) | (a << M) | (b & mMask);
+      if (wide) {
+        out[2 * i] = v;
+        out[2 * i + 1] = v >> 8;
+      } else out[i] = v;
     }
-    if (wide) {
-      out[2 * i] = v;
-      out[2 * i + 1] = v >> 8;
-    } else out[i] = v;
   }
-  if (p !== ransEnd) throw corrupt(`fpack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
-  if (x !== RANS_L) throw corrupt('fpack rANS final state does not match the encoder start: corrupt block');
-  if (q !== end) throw corrupt(`fpack block has ${end - q} bytes after its bit stream`);
-  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('fpack padding bits are not zero');
+  {
+    st.x = x;
+    st.p = p;
+    st.q = q;
+    st.acc = acc;
+    st.nb = nb;
+  }
+}
+
+/** Whole and delta modes (8-bit floats): per value one symbol, the byte or its order-preserving difference to x[i-D]. */
+function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ransEnd: number, st: DecodeState): void {
+  const vb = paddedBytes;
+  vb.fill(0, 0, n);
+  const delta = e.delta;
+  const OC = ORDER_CODE;
+  const OD = ORDER_DECODE;
+  const b1 = n - (e.distance === 0 ? n : e.distance);
+  const b2 = n - (e.distance2 === 0 ? n : e.distance2);
+  const { byteClass1, byteClass2, aSlot, aGI } = e;
+  const end = src.length;
+  let { x, p, q, acc, nb } = st;
+  {
+    for (let i = 0; i < n; i++) {
+      const n1 = vb[b1 + i];
+      const sl = aSlot[((byteClass1[n1] + byteClass2[vb[b2 + i]]) << 10) | (x & 1023)];
+      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
+      const g = aGI[sl >> 21];
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      let a = g & 2047;
+      const ol = (g >> 11) & 15;
+      if (ol !== 0) {
+        while (nb < ol) {
+          if (q >= end) throw truncated('fpack bit stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= ol;
+        const off = (acc >> nb) & ((1 << ol) - 1);
+        if (off >= g >> 15) throw corrupt('fpack offset is outside its group');
+        a += off;
+      }
+      // Delta: the previous value at distance D is +0 (order code 0x80) before the block start.
+      const v = delta ? OD[(a + OC[n1]) & 255] : a;
+      vb[n + i] = v;
+      out[i] = v;
+    }
+  }
+  {
+    st.x = x;
+    st.p = p;
+    st.q = q;
+    st.acc = acc;
+    st.nb = nb;
+  }
 }

@@ -25,11 +25,15 @@ export interface Engine {
   readonly aOff: Int32Array;
   readonly bEnc: Int32Array;
   readonly bOff: Int32Array;
-  // Decoder: per (class, rANS slot): f | (slot - cum) << 11, and the slot's group as vmin | OL << 11 | size << 15.
-  readonly aSlotStep: Int32Array;
-  readonly aSlotGroup: Int32Array;
-  readonly bSlotStep: Int32Array;
-  readonly bSlotGroup: Int32Array;
+  // Decoder: per (context, rANS slot) f | (slot - cum) << 11 | group << 21, one load per symbol;
+  // per group (A: shared partition; B: per class): vmin | OL << 11 | size << 15.
+  readonly aSlot: Int32Array;
+  readonly aGI: Int32Array;
+  readonly bSlot: Int32Array;
+  readonly bGI: Int32Array;
+  /** 8-bit floats: byte -> the A context part of a first / second neighbour with that byte. */
+  readonly byteClass1: Uint8Array;
+  readonly byteClass2: Uint8Array;
   /** Worst coded bits of one value (prefixes + offsets + raw bits). */
   readonly maxBitsPerValue: number;
 }
@@ -53,7 +57,18 @@ function classMap(bounds: readonly number[], axis: number): Uint8Array {
 const offsetLength = (size: number): number => (size <= 1 ? 0 : 32 - Math.clz32(size - 1));
 
 /** Fills the coder tables of one table row (class c) and returns its worst bits per symbol. */
-function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off: Int32Array, slotStep: Int32Array, slotGroup: Int32Array, encBase: number, slotBase: number): number {
+/** Fills the coder tables of one table row and returns its worst bits per symbol. */
+function fillRow(
+  t: GroupTable,
+  row: number,
+  space: number,
+  enc: Int32Array,
+  off: Int32Array,
+  slot: Int32Array,
+  gi: Int32Array,
+  encBase: number,
+  row16: number,
+): number {
   const counts = t.counts[row];
   let cum = 0;
   let worst = 0;
@@ -66,10 +81,8 @@ function fillRow(t: GroupTable, row: number, space: number, enc: Int32Array, off
       enc[encBase + v] = f | (cum << 11);
       off[encBase + v] = (v - a) | (ol << 12);
     }
-    for (let k = 0; k < f; k++) {
-      slotStep[slotBase + cum + k] = f | (k << 11);
-      slotGroup[slotBase + cum + k] = a | (ol << 11) | ((b - a) << 15);
-    }
+    for (let k = 0; k < f; k++) slot[(row16 << 6) + cum + k] = f | (k << 11) | (g << 21);
+    gi[row16 + g] = a | (ol << 11) | ((b - a) << 15);
     if (b > a) worst = Math.max(worst, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
   }
@@ -83,36 +96,49 @@ export function buildEngine(p: FpackParams): Engine {
   const k2 = p.aClasses2.length - 1;
   const kA = (p.aClasses.length - 1) * k2;
   const kB = whole ? 0 : p.bClasses.length - 1;
+  const aClassOf = classMap(p.aClasses, plan.expSpace).map((c) => c * k2);
+  const aClassOf2 = classMap(p.aClasses2, plan.expSpace);
   const aEnc = new Int32Array(kA * plan.aSpace);
   const aOffAll = new Int32Array(kA * plan.aSpace);
-  const aSlotStep = new Int32Array(kA * COUNT_TOTAL);
-  const aSlotGroup = new Int32Array(kA * COUNT_TOTAL);
+  const aSlot = new Int32Array(kA * COUNT_TOTAL);
+  const aGIAll = new Int32Array(kA * 16);
   let worstA = 0;
-  for (let c = 0; c < kA; c++) worstA = Math.max(worstA, fillRow(p.a, c, plan.aSpace, aEnc, aOffAll, aSlotStep, aSlotGroup, c * plan.aSpace, c * COUNT_TOTAL));
+  for (let c = 0; c < kA; c++) worstA = Math.max(worstA, fillRow(p.a, c, plan.aSpace, aEnc, aOffAll, aSlot, aGIAll, c * plan.aSpace, c * 16));
   const bSpace = Math.max(1, plan.bSpace);
   const bEnc = new Int32Array(Math.max(1, kB) * bSpace);
   const bOff = new Int32Array(Math.max(1, kB) * bSpace);
-  const bSlotStep = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
-  const bSlotGroup = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
+  const bSlot = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
+  const bGI = new Int32Array(Math.max(1, kB) * 16);
   let worstB = 0;
-  for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlotStep, bSlotGroup, c * bSpace, c * COUNT_TOTAL));
+  for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlot, bGI, c * bSpace, c * 16));
+  // 8-bit floats: a neighbour's context part straight from its byte.
+  const byteClass1 = new Uint8Array(256);
+  const byteClass2 = new Uint8Array(256);
+  if (plan.bits === 8) {
+    for (let v = 0; v < 256; v++) {
+      byteClass1[v] = aClassOf[(v >> plan.mant) & (plan.expSpace - 1)];
+      byteClass2[v] = aClassOf2[(v >> plan.mant) & (plan.expSpace - 1)];
+    }
+  }
   return {
     plan,
     whole,
     delta: p.mode === 'delta',
     distance: p.distance,
     distance2: p.distance2,
-    aClassOf: classMap(p.aClasses, plan.expSpace).map((c) => c * k2),
-    aClassOf2: classMap(p.aClasses2, plan.expSpace),
+    aClassOf,
+    aClassOf2,
+    byteClass1,
+    byteClass2,
     bClassOf: whole ? new Uint8Array(plan.expSpace) : classMap(p.bClasses, plan.expSpace),
     aEnc,
     aOff: aOffAll.subarray(0, plan.aSpace),
     bEnc,
     bOff,
-    aSlotStep,
-    aSlotGroup,
-    bSlotStep,
-    bSlotGroup,
+    aSlot,
+    aGI: aGIAll.subarray(0, 16),
+    bSlot,
+    bGI,
     maxBitsPerValue: worstA + worstB,
   };
 }

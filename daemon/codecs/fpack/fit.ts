@@ -284,7 +284,7 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
     const b = mode === 'split' ? fitB(vals, ex, plan) : undefined;
     const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
     const S = options.stride !== undefined && options.stride < blockValues ? options.stride : 0;
-    const taps: [number, number][] = S > 1 ? [[S, 1], [S, 0], [1, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
+    const taps: [number, number][] = S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
     for (const [D1, D2] of taps) {
       if (mode === 'delta' && D1 === 0) continue;
       const a = fitA(symbolsA(mode, vals, ex, D1, blockValues), ex, plan, D1, D2);
