@@ -136,8 +136,11 @@ function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2:
     seen1[nb1[i]]++;
     seen2[nb2[i]]++;
   }
+  // An empty tensor still gets a (one-class) model.
   const present1 = presentAxis(seen1);
   const present2 = presentAxis(seen2);
+  if (present1.length === 0) present1.push(0);
+  if (present2.length === 0) present2.push(0);
   const P1 = present1.length;
   const P2 = present2.length;
   const at1 = new Int32Array(E);
