@@ -131,12 +131,29 @@ export function summarise(group: string, rows: readonly TensorRow[], columns: re
   return { group, tensors: rows.length, bytes: rows.reduce((s, r) => s + r.bytes, 0), weighted, mean };
 }
 
+/**
+ * An evenly spread subset of the tensors of at most maxBytes (per float
+ * format for a float set), in manifest order; all of them without a cap.
+ */
+export function spreadSubset(tensors: readonly TensorEntry[], maxBytes?: number): TensorEntry[] {
+  const formats = [...new Set(tensors.map((t) => t.floatFormat))];
+  return formats.flatMap((f) => {
+    const list = tensors.filter((t) => t.floatFormat === f);
+    const total = list.reduce((s, t) => s + t.bytes, 0);
+    if (maxBytes === undefined || total <= maxBytes) return list;
+    const keep = Math.max(1, Math.round((list.length * maxBytes) / total));
+    const step = list.length / keep;
+    return Array.from({ length: keep }, (_, i) => list[Math.floor(i * step)]);
+  });
+}
+
 export function runRatioBench(
   ds: Dataset,
-  options: { blockSize: number; columns: RatioColumn[]; onTensor?: (done: number, total: number, t: TensorEntry) => void },
+  options: { blockSize: number; columns: RatioColumn[]; maxBytes?: number; onTensor?: (done: number, total: number, t: TensorEntry) => void },
 ): RatioReport {
   const rows: TensorRow[] = [];
-  ds.tensors.forEach((t, i) => {
+  const tensors = spreadSubset(ds.tensors, options.maxBytes);
+  tensors.forEach((t, i) => {
     const data = readTensor(ds, t);
     const footprint: Record<string, number> = {};
     for (const c of options.columns) {
@@ -144,7 +161,7 @@ export function runRatioBench(
       if (stored !== undefined) footprint[c.id] = data.length === 0 ? 1 : stored / data.length;
     }
     rows.push({ file: t.file, model: t.model, class: tensorClass(t), kind: t.kind, ...(t.floatFormat ? { format: t.floatFormat } : {}), bytes: data.length, footprint });
-    options.onTensor?.(i + 1, ds.tensors.length, t);
+    options.onTensor?.(i + 1, tensors.length, t);
   });
   const groupBy = (key: (r: TensorRow) => string): GroupSummary[] => {
     const groups = new Map<string, TensorRow[]>();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
-import { runRatioBench, defaultColumns, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
+import { runRatioBench, defaultColumns, spreadSubset, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
 import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { readFileSync } from 'node:fs';
@@ -106,14 +106,17 @@ export function registerBenchCommands(bench: Command): void {
     .option('--no-brotli', 'skip brotli-11 (the slowest column)')
     .option('--zstd', 'add zstd -19 per block, through the zstd tool (Debian package zstd; Node 20\'s zlib has no zstd)')
     .option('--format <list>', 'float data sets: the formats to convert to, all (default) or a comma-separated list of bf16, fp16, e4m3, e5m2')
+    .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB (per format for a float set)', intOption('--max-mb', 1, 1 << 20))
     .option('--json', 'print the full report (per tensor and per group) as JSON')
     .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.\n\nA float data set (../shared/data-float: float32 tensors) is read in each --format by its conversion\nrules; classes are then per format (activations, float weights, weights from u8 codes). fpack is\nreported with the stride from shape and layout; fp8 also through APack and SCC over its bytes\n(apack-u8, scc-u8) and fpack\'s split mode alone (fpack-split).\n\nExample: shimpack bench ratio --data ../shared/data-float --zstd')
-    .action((o: { data: string; blockSize: number; brotli: boolean; zstd?: boolean; format?: string; json?: boolean }) => {
+    .action((o: { data: string; blockSize: number; brotli: boolean; zstd?: boolean; format?: string; maxMb?: number; json?: boolean }) => {
       const ds = dataset(o.data, o.format);
       if (o.zstd && !zstdAvailable()) throw new CliError('--zstd needs the zstd tool on the PATH (Debian: apt-get install zstd)');
-      const progress = createProgress(ds.tensors.length, 'bench ratio');
+      const maxBytes = o.maxMb === undefined ? undefined : o.maxMb * 1e6;
+      const progress = createProgress(spreadSubset(ds.tensors, maxBytes).length, 'bench ratio');
       const report = runRatioBench(ds, {
         blockSize: o.blockSize,
+        maxBytes,
         columns: defaultColumns({ brotli: o.brotli, zstd: o.zstd === true }),
         onTensor: (done, _total, t) => progress.update(done, t.file.split('/').pop()),
       });
