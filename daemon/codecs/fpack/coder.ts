@@ -316,11 +316,10 @@ function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
         a += off;
       }
       // Delta: the previous value at distance D is +0 (order code 0x80) before the block start.
-      const v = delta ? OD[(a + OC[n1]) & 255] : a;
-      vb[n + i] = v;
-      out[i] = v;
+      vb[n + i] = delta ? OD[(a + OC[n1]) & 255] : a;
     }
   }
+  out.set(vb.subarray(n, 2 * n));
   {
     st.x = x;
     st.p = p;
