@@ -204,6 +204,9 @@ interface DecodeState {
 
 let padded = new Uint8Array(8192);
 let paddedBytes = new Uint8Array(8192);
+let wideOut = new Uint16Array(4096);
+/** 16-bit values go out through a Uint16Array and one copy where the host is little-endian (the wire order). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** Split mode: per value, exponent (A) then sign + mantissa (B), for 16- and 8-bit floats. */
 function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ransEnd: number, st: DecodeState): void {
@@ -217,6 +220,9 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   const b2 = n - (e.distance2 === 0 ? n : e.distance2);
   const { aClassOf, aClassOf2, bClassOf, aSlot, aGI, bSlot, bGI } = e;
   const end = src.length;
+  if (wideOut.length < n) wideOut = new Uint16Array(n);
+  const w16 = wideOut;
+  const viaU16 = wide && LITTLE_ENDIAN;
   let { x, p, q, acc, nb } = st;
   {
     for (let i = 0; i < n; i++) {
@@ -265,12 +271,14 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
       }
       // b = sign | mantissa: the sign goes on top, above the exponent
       const v = ((b >> M) << signAt) | (a << M) | (b & mMask);
-      if (wide) {
+      if (viaU16) w16[i] = v;
+      else if (wide) {
         out[2 * i] = v;
         out[2 * i + 1] = v >> 8;
       } else out[i] = v;
     }
   }
+  if (viaU16) out.set(new Uint8Array(w16.buffer, 0, 2 * n));
   {
     st.x = x;
     st.p = p;
