@@ -821,7 +821,7 @@ class NumpyTest(unittest.TestCase):
         with Client(URL) as c:
             name, base = fresh("npf16")
             info = c.region(name, base, 8192, "float16", "activation", codec="fpack", stride=16)
-            self.assertEqual(info.calibration, "first-write")
+            self.assertEqual(info.calibration, "pending")                   # fitted to the first 8 KiB written
             rng = np.random.default_rng(7)
             values = np.maximum(rng.normal(0, 1, 4096), 0).astype(">f2")   # big-endian input
             values[:4] = [np.inf, -0.0, np.nan, 6.0e-8]                    # inf, -0, NaN, a subnormal
@@ -833,6 +833,7 @@ class NumpyTest(unittest.TestCase):
             stats = c.stats(name)
             self.assertEqual(stats.regions[0].dtype, "float16")
             self.assertEqual(stats.regions[0].codec, "fpack")
+            self.assertEqual(stats.regions[0].calibration, "first-write")
             c.free(name)
 
     def test_async_numpy(self) -> None:
