@@ -218,7 +218,7 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   // Where the neighbours' exponents are read: index base + i (distance 0 reads the zeroed half).
   const b1 = n - (e.distance === 0 ? n : e.distance);
   const b2 = n - (e.distance2 === 0 ? n : e.distance2);
-  const { aClassOf, aClassOf2, bClassOf, aSlot, aGI, bSlot, bGI } = e;
+  const { aClassOf, aClassOf2, bClassOf, aSlot, aFC, aGI, bSlot, bFC, bGI } = e;
   const end = src.length;
   if (wideOut.length < n) wideOut = new Uint16Array(n);
   const w16 = wideOut;
@@ -227,9 +227,11 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   {
     for (let i = 0; i < n; i++) {
       const row = aClassOf[ex[b1 + i]] + aClassOf2[ex[b2 + i]];
-      let sl = aSlot[(row << 10) | (x & 1023)];
-      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
-      let g = aGI[sl >> 21];
+      let t = x & 1023;
+      let s = aSlot[(row << 10) | t];
+      let fc = aFC[(row << 4) | s];
+      x = (fc & 2047) * (x >> 10) + t - (fc >> 11);
+      let g = aGI[s];
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
@@ -249,9 +251,11 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
       }
       ex[n + i] = a;
       const cb = bClassOf[a];
-      sl = bSlot[(cb << 10) | (x & 1023)];
-      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
-      g = bGI[(cb << 4) | (sl >> 21)];
+      t = x & 1023;
+      s = bSlot[(cb << 10) | t];
+      fc = bFC[(cb << 4) | s];
+      x = (fc & 2047) * (x >> 10) + t - (fc >> 11);
+      g = bGI[(cb << 4) | s];
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
@@ -297,15 +301,18 @@ function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   const OD = ORDER_DECODE;
   const b1 = n - (e.distance === 0 ? n : e.distance);
   const b2 = n - (e.distance2 === 0 ? n : e.distance2);
-  const { byteClass1, byteClass2, aSlot, aGI } = e;
+  const { byteClass1, byteClass2, aSlot, aFC, aGI } = e;
   const end = src.length;
   let { x, p, q, acc, nb } = st;
   {
     for (let i = 0; i < n; i++) {
       const n1 = vb[b1 + i];
-      const sl = aSlot[((byteClass1[n1] + byteClass2[vb[b2 + i]]) << 10) | (x & 1023)];
-      x = (sl & 2047) * (x >> 10) + ((sl >> 11) & 1023);
-      const g = aGI[sl >> 21];
+      const row = byteClass1[n1] + byteClass2[vb[b2 + i]];
+      const t = x & 1023;
+      const s = aSlot[(row << 10) | t];
+      const fc = aFC[(row << 4) | s];
+      x = (fc & 2047) * (x >> 10) + t - (fc >> 11);
+      const g = aGI[s];
       while (x < RANS_L) {
         if (p >= ransEnd) throw corrupt('fpack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];

@@ -25,11 +25,14 @@ export interface Engine {
   readonly aOff: Int32Array;
   readonly bEnc: Int32Array;
   readonly bOff: Int32Array;
-  // Decoder: per (context, rANS slot) f | (slot - cum) << 11 | group << 21, one load per symbol;
-  // per group (A: shared partition; B: per class): vmin | OL << 11 | size << 15.
-  readonly aSlot: Int32Array;
+  // Decoder: per (context, rANS slot) its group, one byte (1 KiB per context: the tables of many
+  // regions stay in cache); per (context, group) f | cum << 11; per group (A: shared partition;
+  // B: per class) vmin | OL << 11 | size << 15.
+  readonly aSlot: Uint8Array;
+  readonly aFC: Int32Array;
   readonly aGI: Int32Array;
-  readonly bSlot: Int32Array;
+  readonly bSlot: Uint8Array;
+  readonly bFC: Int32Array;
   readonly bGI: Int32Array;
   /** 8-bit floats: byte -> the A context part of a first / second neighbour with that byte. */
   readonly byteClass1: Uint8Array;
@@ -64,7 +67,8 @@ function fillRow(
   space: number,
   enc: Int32Array,
   off: Int32Array,
-  slot: Int32Array,
+  slot: Uint8Array,
+  fc: Int32Array,
   gi: Int32Array,
   encBase: number,
   row16: number,
@@ -81,7 +85,8 @@ function fillRow(
       enc[encBase + v] = f | (cum << 11);
       off[encBase + v] = (v - a) | (ol << 12);
     }
-    for (let k = 0; k < f; k++) slot[(row16 << 6) + cum + k] = f | (k << 11) | (g << 21);
+    slot.fill(g, (row16 << 6) + cum, (row16 << 6) + cum + f);
+    fc[row16 + g] = f | (cum << 11);
     gi[row16 + g] = a | (ol << 11) | ((b - a) << 15);
     if (b > a) worst = Math.max(worst, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
@@ -100,17 +105,19 @@ export function buildEngine(p: FpackParams): Engine {
   const aClassOf2 = classMap(p.aClasses2, plan.expSpace);
   const aEnc = new Int32Array(kA * plan.aSpace);
   const aOffAll = new Int32Array(kA * plan.aSpace);
-  const aSlot = new Int32Array(kA * COUNT_TOTAL);
+  const aSlot = new Uint8Array(kA * COUNT_TOTAL);
+  const aFC = new Int32Array(kA * 16);
   const aGIAll = new Int32Array(kA * 16);
   let worstA = 0;
-  for (let c = 0; c < kA; c++) worstA = Math.max(worstA, fillRow(p.a, c, plan.aSpace, aEnc, aOffAll, aSlot, aGIAll, c * plan.aSpace, c * 16));
+  for (let c = 0; c < kA; c++) worstA = Math.max(worstA, fillRow(p.a, c, plan.aSpace, aEnc, aOffAll, aSlot, aFC, aGIAll, c * plan.aSpace, c * 16));
   const bSpace = Math.max(1, plan.bSpace);
   const bEnc = new Int32Array(Math.max(1, kB) * bSpace);
   const bOff = new Int32Array(Math.max(1, kB) * bSpace);
-  const bSlot = new Int32Array(Math.max(1, kB) * COUNT_TOTAL);
+  const bSlot = new Uint8Array(Math.max(1, kB) * COUNT_TOTAL);
+  const bFC = new Int32Array(Math.max(1, kB) * 16);
   const bGI = new Int32Array(Math.max(1, kB) * 16);
   let worstB = 0;
-  for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlot, bGI, c * bSpace, c * 16));
+  for (let c = 0; c < kB; c++) worstB = Math.max(worstB, fillRow(p.b[c], 0, plan.bSpace, bEnc, bOff, bSlot, bFC, bGI, c * bSpace, c * 16));
   // 8-bit floats: a neighbour's context part straight from its byte.
   const byteClass1 = new Uint8Array(256);
   const byteClass2 = new Uint8Array(256);
@@ -136,8 +143,10 @@ export function buildEngine(p: FpackParams): Engine {
     bEnc,
     bOff,
     aSlot,
+    aFC,
     aGI: aGIAll.subarray(0, 16),
     bSlot,
+    bFC,
     bGI,
     maxBitsPerValue: worstA + worstB,
   };
