@@ -207,7 +207,7 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             s = c.server
             self.assertEqual((s.version, s.server), (1, "shimpack"))
             self.assertEqual(s.lanes, 2)
-            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw", "scc"})
+            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw", "scc", "fpack"})
             self.assertIn("raw", s.codecs)
             self.assertEqual((s.max_frame_bytes, s.block_bytes, s.burst_bytes), (MAX_FRAME, BLOCK, BURST))
             self.assertEqual(s.max_read_bytes, MAX_FRAME - 64)
