@@ -19,10 +19,10 @@ export type Op = (typeof OPS)[number];
 export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
 export type RegionKind = (typeof REGION_KINDS)[number];
 
-export const WIRE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16'] as const;
+export const WIRE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16', 'bfloat16', 'float16', 'float8_e4m3', 'float8_e5m2'] as const;
 export type WireDtype = (typeof WIRE_DTYPES)[number];
 
-export const WIRE_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
+export const WIRE_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc', 'fpack'] as const;
 export type WireCodec = (typeof WIRE_CODECS)[number];
 
 /**

@@ -50,7 +50,7 @@ describe('bench', () => {
     assert.deepEqual(seen, [1, 2]);
     assert.equal(r.tensors.length, 2);
     for (const row of r.tensors) {
-      for (const c of CODECS) if (c.name !== 'raw') assert.ok(row.footprint[c.name] > 0 && row.footprint[c.name] < 1.1, `${c.name} ${row.footprint[c.name]}`);
+      for (const c of CODECS) if (c.name !== 'raw' && c.dtypes.includes(ds.tensors[0].dtype)) assert.ok(row.footprint[c.name] > 0 && row.footprint[c.name] < 1.1, `${c.name} ${row.footprint[c.name]}`);
       assert.ok(row.footprint.h0 > 0 && row.footprint.h0 < 1);
     }
     const act = r.tensors.find((t) => t.kind === 'activation')!;
@@ -75,7 +75,8 @@ describe('bench', () => {
 
   it('speed: every codec is measured and round-trips', () => {
     const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0 });
-    assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.map((c) => c.name), 'zlib deflate-1 / inflate']);
+    // fpack takes float dtypes only: it has no row on an 8-bit set.
+    assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.filter((c) => c.name !== 'fpack').map((c) => c.name), 'zlib deflate-1 / inflate']);
     for (const row of r.rows) assert.ok(row.encodeMBps > 0 && row.decodeMBps > 0 && row.blocks > 0);
   });
 });

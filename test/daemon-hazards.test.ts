@@ -57,7 +57,8 @@ describe('ordering hazards with many blocks in flight', () => {
       const c = await connect(d);
       const base = 0x10_0000 * (1 + CODECS.findIndex((x) => x.name === codec));
       // SCC codes a tensor by channel and needs its stride (here: 4 channels).
-      await c.region({ name: `hz-${codec}`, base, size: 16384, dtype: 'int8', kind: 'weight', codec, blockBytes: 256, ...(codec === 'scc' ? { stride: 4 } : {}) });
+      // fpack codes floats only: its region holds fp8 bytes (any byte is a valid pattern).
+      await c.region({ name: `hz-${codec}`, base, size: 16384, dtype: codec === 'fpack' ? 'float8_e4m3' : 'int8', kind: 'weight', codec, blockBytes: 256, ...(codec === 'scc' ? { stride: 4 } : {}) });
       const n = await hammer(c, base, 16384, 1500, 7 + base);
       assert.ok(n.reads > 400 && n.writes > 400);
       await c.close();

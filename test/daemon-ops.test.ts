@@ -30,7 +30,8 @@ describe('daemon ops over the real socket', () => {
       const base = 0x1000_0000_0000 + CODECS.findIndex((x) => x.name === codec) * 0x100_0000; // above 2^32
       const size = 50_000;
       // Every codec accepts a stride; scc needs one.
-      const r = await c.region({ name: `ops-${codec}`, base, size, dtype: 'int8', kind: 'weight', codec, blockBytes: 1024, stride: 16 });
+      // fpack codes floats only: its region holds fp8 bytes (any byte is a valid pattern).
+      const r = await c.region({ name: `ops-${codec}`, base, size, dtype: codec === 'fpack' ? 'float8_e4m3' : 'int8', kind: 'weight', codec, blockBytes: 1024, stride: 16 });
       assert.equal(r.blockBytes, 1024);
       const model = new Uint8Array(size);
       const writes: [number, number][] = [[0, 1024], [1000, 3000], [4097, 1], [49_000, 1000], [7, 9000], [20_000, 20_000]];

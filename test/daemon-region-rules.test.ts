@@ -10,9 +10,10 @@ import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harnes
 const SUPPORT: Record<string, readonly string[]> = {
   apack: ['uint8', 'int8', 'uint4', 'int4'],
   ebpc: ['uint8', 'int8', 'int16'],
-  zvc: ['uint8', 'int8', 'uint4', 'int4', 'int16'],
-  raw: ['uint8', 'int8', 'uint4', 'int4', 'int16'],
+  zvc: ['uint8', 'int8', 'uint4', 'int4', 'int16', 'bfloat16', 'float16', 'float8_e4m3', 'float8_e5m2'],
+  raw: ['uint8', 'int8', 'uint4', 'int4', 'int16', 'bfloat16', 'float16', 'float8_e4m3', 'float8_e5m2'],
   scc: ['uint8', 'int8'],
+  fpack: ['bfloat16', 'float16', 'float8_e4m3', 'float8_e5m2'],
 };
 
 describe('region rules and burst accounting', () => {

@@ -38,7 +38,7 @@ describe('compress --stride/--shape/--layout/--kind: usage errors (exit 2, one l
 
   it('the options belong to scc: with another codec they are a usage error naming them', () => {
     for (const [extra, named] of [
-      [['--stride', '16'], /--stride is only for --codec scc \(zvc does not use it\)/],
+      [['--stride', '16'], /--stride is only for --codec scc\/fpack \(zvc does not use it\)/],
       [['--kind', 'weight'], /--kind is only for --codec scc/],
       [['--shape', '1,4,4,16', '--layout', 'NHWC'], /--shape, --layout are only for --codec scc/],
     ] as const) {

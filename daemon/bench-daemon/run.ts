@@ -187,7 +187,9 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         const clients: BenchClient[] = await Promise.all(Array.from({ length: o.connections }, () => (urls.length > 1 ? ChannelClient.connect(urls, { client: 'bench' }) : ShimpackClient.connect(urls[0], { client: 'bench' }))));
         const lanes = clients[0].hello.lanes;
         const names = clients.map((_, i) => `bench-${codec}-${lanes}-${i}`);
-        await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype: 'int8', kind: 'weight', codec: codec as 'raw', stride })));
+        // fpack codes float dtypes only: it gets the same bytes as fp8 e4m3 bit patterns (every byte is one).
+        const dtype = codec === 'fpack' ? 'float8_e4m3' : 'int8';
+        await Promise.all(clients.map((c, i) => c.region({ name: names[i], base: i * 2 ** 32, size: data.length, dtype, kind: 'weight', codec: codec as 'raw', stride })));
         // Fill the whole region once, untimed: APack fits its table on this first write and
         // every later read has known bytes to verify against.
         const chunk = 1 << 20;

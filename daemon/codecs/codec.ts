@@ -1,7 +1,7 @@
 import type { Dtype } from './dtype.ts';
 
 /** Codec names as they appear on the command line, in the protocol and in metrics labels. */
-export const CODEC_NAMES = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
+export const CODEC_NAMES = ['apack', 'ebpc', 'zvc', 'raw', 'scc', 'fpack'] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
 
 /** Codec-specific knobs. Each codec reads only its own and ignores the rest. */
@@ -18,6 +18,12 @@ export interface CodecOptions {
   readonly stride?: number;
   /** What the tensor holds: context codecs choose their configurations by it. */
   readonly kind?: 'weight' | 'activation' | 'other';
+  /**
+   * fpack: 'split' codes the exponent and sign + mantissa as two symbols;
+   * for 8-bit floats 'whole' codes the byte as one, 'delta' its difference
+   * to the neighbour x[i-S]; 'auto' (default) keeps the smallest.
+   */
+  readonly fpackMode?: 'auto' | 'split' | 'whole' | 'delta';
 }
 
 /**

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { CodecModel, CodecName, CodecOptions } from './codec.ts';
-import { DTYPE_ID, checkByteLength, dtypeFromId, type Dtype } from './dtype.ts';
+import { DTYPE_ID, checkByteLength, dtypeAlign, dtypeFromId, type Dtype } from './dtype.ts';
 import { CodecError, badArgument, corrupt, truncated } from './errors.ts';
 import { codecById, codecByName } from './index.ts';
 import { readVarint, varintLength, writeVarint } from './varint.ts';
@@ -65,7 +65,7 @@ export function checkBlockSize(blockSize: number, dtype: Dtype): void {
   if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
     throw badArgument(`block size must be a whole number of bytes from ${MIN_BLOCK_SIZE} to ${MAX_BLOCK_SIZE}, got ${blockSize}`);
   }
-  if (dtype === 'int16' && blockSize % 2 !== 0) throw badArgument(`int16 data needs an even block size, got ${blockSize}`);
+  if (dtypeAlign(dtype) === 2 && blockSize % 2 !== 0) throw badArgument(`${dtype} data needs an even block size, got ${blockSize}`);
 }
 
 const crcOf = (bytes: Uint8Array): number => crc32(bytes) >>> 0;
@@ -189,9 +189,9 @@ export function readContainerInfo(bytes: Uint8Array): ContainerInfo {
   let pos = 8;
   let blockSize: number, totalBytes: number, paramsLength: number;
   [blockSize, pos] = readVarint(bytes, pos, end, MAX_BLOCK_SIZE, 'the block size');
-  if (blockSize < MIN_BLOCK_SIZE || (dtype === 'int16' && blockSize % 2 !== 0)) throw corrupt(`invalid block size ${blockSize}`);
+  if (blockSize < MIN_BLOCK_SIZE || (dtypeAlign(dtype) === 2 && blockSize % 2 !== 0)) throw corrupt(`invalid block size ${blockSize}`);
   [totalBytes, pos] = readVarint(bytes, pos, end, MAX_TOTAL_BYTES, 'the tensor length');
-  if (dtype === 'int16' && totalBytes % 2 !== 0) throw corrupt(`int16 tensor with an odd length of ${totalBytes} bytes`);
+  if (dtypeAlign(dtype) === 2 && totalBytes % 2 !== 0) throw corrupt(`${dtype} tensor with an odd length of ${totalBytes} bytes`);
   [paramsLength, pos] = readVarint(bytes, pos, end, MAX_PARAMS_BYTES, 'the parameter length');
   if (pos + paramsLength > end) throw truncated('input ended inside the codec parameters');
   const params = bytes.slice(pos, pos + paramsLength);

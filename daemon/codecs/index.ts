@@ -2,11 +2,12 @@ import type { Codec, CodecName } from './codec.ts';
 import { CodecError } from './errors.ts';
 import { apack } from './apack/index.ts';
 import { ebpc } from './ebpc/index.ts';
+import { fpack } from './fpack/index.ts';
 import { raw } from './raw.ts';
 import { scc } from './scc/index.ts';
 import { zvc } from './zvc.ts';
 
-export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw, scc];
+export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw, scc, fpack];
 
 export function codecByName(name: string): Codec {
   const c = CODECS.find((x) => x.name === name);

@@ -1,5 +1,5 @@
 import type { Codec, CodecModel } from './codec.ts';
-import { dtypeBits, type Dtype } from './dtype.ts';
+import { DTYPES, dtypeBits, type Dtype } from './dtype.ts';
 import { corrupt } from './errors.ts';
 import { checkNoParams, checkSupported } from './support.ts';
 
@@ -7,7 +7,7 @@ import { checkNoParams, checkSupported } from './support.ts';
  * Zero-value compression (cDMA, Rhu et al. 2018): a 1-bit non-zero mask per
  * value (LSB-first within each mask byte, value i at bit i&7 of byte i>>3),
  * followed by the non-zero values packed at their own width (nibbles low
- * first for 4-bit data, little-endian words for int16).
+ * first for 4-bit data, little-endian words for 16-bit dtypes).
  */
 function encode8(src: Uint8Array, out: Uint8Array): number {
   const n = src.length;
@@ -148,7 +148,8 @@ function model(dtype: Dtype): CodecModel {
 export const zvc: Codec = {
   name: 'zvc',
   id: 3,
-  dtypes: ['uint8', 'int8', 'uint4', 'int4', 'int16'],
+  // Float dtypes as their bit patterns: +0 is the zero value (-0 is stored as non-zero).
+  dtypes: DTYPES,
   fit(_data, dtype) {
     checkSupported(zvc, dtype);
     return model(dtype);

@@ -1,6 +1,6 @@
 import type { CodecModel } from '../codecs/codec.ts';
 import { decodeContainer, encodeContainer } from '../codecs/container.ts';
-import type { Dtype } from '../codecs/dtype.ts';
+import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
 import { CodecError } from '../codecs/errors.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
 import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelWith, type ConfigPlan } from '../codecs/scc/index.ts';
@@ -98,7 +98,7 @@ export class CodecCorpus {
           }
           if (style < 3) {
             const tensor = sampleData(rng, 3000 + rng.int(3000), dtype, style);
-            const len = dtype === 'int16' ? tensor.length & ~1 : tensor.length;
+            const len = dtypeAlign(dtype) === 2 ? tensor.length & ~1 : tensor.length;
             const bytes = encodeContainer(tensor.subarray(0, len), { codec: codec.name, dtype, blockSize: rng.pick([64, 256, 1024]), codecOptions });
             this.containers.push({ target: `container/${codec.name}/${dtype}`, bytes });
           }
@@ -160,7 +160,7 @@ export function runCodecCase(corpus: CodecCorpus, seed: number, timeBoundMs: num
     // Sometimes also ask for a wrong output length (the caller's metadata can be wrong too).
     let outLen = s.raw.length;
     if (rng.chance(0.15)) outLen = rng.pick([0, 1, 2, outLen - 2, outLen + 2, outLen * 2].filter((x) => x >= 0));
-    if (s.model.dtype === 'int16') outLen &= ~1;
+    if (dtypeAlign(s.model.dtype) === 2) outLen &= ~1;
     const srcBox = new Uint8Array(m.bytes.length + 2 * GUARD).fill(CANARY);
     srcBox.set(m.bytes, GUARD);
     const src = srcBox.subarray(GUARD, GUARD + m.bytes.length);

@@ -1,4 +1,4 @@
-import { OPS, type ErrorCode } from '../../protocol/types.ts';
+import { OPS, WIRE_DTYPES, type ErrorCode } from '../../protocol/types.ts';
 import { encodeFrame } from '../../protocol/wire.ts';
 import { mutate } from './mutate.ts';
 import type { Rng } from './rng.ts';
@@ -40,7 +40,7 @@ export function plausibleRequest(rng: Rng, conn: number, id: number): Record<str
     case 'region':
       return {
         op: 'region', id, name: nameOf(rng, conn), base: FUZZ_BASE + rng.int(FUZZ_SPAN), size: 1 + rng.int(1 << 16),
-        dtype: rng.pick(['uint8', 'int8', 'uint4', 'int4', 'int16']), kind: rng.pick(['weight', 'activation', 'other']),
+        dtype: rng.pick([...WIRE_DTYPES]), kind: rng.pick(['weight', 'activation', 'other']),
         codec: rng.pick([undefined, 'apack', 'ebpc', 'zvc', 'raw']), blockBytes: rng.pick([undefined, 64, 256, 4096]),
       };
     case 'write':

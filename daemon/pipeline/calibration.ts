@@ -18,7 +18,8 @@ export interface ModelPlan {
 
 /** What a context codec needs besides the data: the region's stride and kind. */
 export interface ContextOptions {
-  readonly stride: number;
+  /** Always set for SCC; fpack works without (it then uses x[i-1]). */
+  readonly stride?: number;
   readonly kind: RegionKind;
 }
 
@@ -33,6 +34,11 @@ export function fitsFromData(codec: Codec): boolean {
  * and calibration from written data keeps the bytes, not just their counts.
  */
 export function usesContext(codec: Codec): boolean {
+  return codec.name === 'scc' || codec.name === 'fpack';
+}
+
+/** Context codecs that cannot work without the region's stride (fpack falls back to x[i-1]). */
+export function needsStride(codec: Codec): boolean {
   return codec.name === 'scc';
 }
 
@@ -45,7 +51,7 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} rejects the table: ${(e as Error).message}`);
     }
     // An SCC table holds its own stride: it must be the region's, or stats would report one that does not code.
-    if (usesContext(codec) && context) {
+    if (codec.name === 'scc' && context) {
       const held = sccParamsOf(model).stride;
       if (held !== context.stride) throw new ProtocolError('E_BAD_TABLE', `the ${codec.name} table holds stride ${held}, the region's stride is ${context.stride}`);
     }
@@ -54,6 +60,8 @@ export function planModel(codec: Codec, dtype: Dtype, table?: Uint8Array, histog
   if (histogram !== undefined) {
     // Only a data-fitted codec uses one; elsewhere "calibration: histogram" would claim what did not happen.
     if (!fitsFromData(codec)) throw new ProtocolError('E_BAD_FIELD', `field "histogram" is for codecs fitted from data (apack, scc); ${codec.name} has fixed parameters`);
+    // A byte histogram says nothing about float fields: fpack fits from data or takes a table.
+    if (codec.name === 'fpack') throw new ProtocolError('E_BAD_FIELD', 'field "histogram" does not apply to fpack: it fits from the first bytes written, or takes a "table"');
     return { calibration: 'histogram', params: fitHistogram(codec, dtype, histogram, context) };
   }
   if (fitsFromData(codec)) return { calibration: 'first-write' };
@@ -184,9 +192,9 @@ function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], 
   if (total <= 0) throw new ProtocolError('E_BAD_TABLE', 'histogram is all zero');
   if (usesContext(codec)) {
     // A histogram says nothing about neighbours: the codec builds a model without context statistics (adaptation does the rest).
-    if (!context) throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the region's stride`);
+    if (context?.stride === undefined) throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the region's stride`);
     try {
-      return sccModelFromHistogram(histogram, dtype, context).params;
+      return sccModelFromHistogram(histogram, dtype, { stride: context.stride!, kind: context.kind }).params;
     } catch (e) {
       throw new ProtocolError('E_BAD_TABLE', `${codec.name} cannot fit the histogram: ${(e as Error).message}`);
     }

@@ -1,7 +1,7 @@
 import type { MemoryBackend } from '../backend/backend.ts';
 import type { Codec, CodecName } from '../codecs/codec.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
-import type { Dtype } from '../codecs/dtype.ts';
+import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
 import type { DaemonConfig } from '../config.ts';
 import { MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
 import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
@@ -20,7 +20,7 @@ import type {
   WriteRequest,
 } from '../../protocol/types.ts';
 import { parseChannel, servesRange, splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
-import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
+import { PendingCalibration, needsStride, planModel, usesContext, type ContextOptions } from './calibration.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { toProtocolError } from './wire-error.ts';
 import { Region } from './region.ts';
@@ -126,12 +126,13 @@ export class Engine {
   }
 
   /**
-   * Without an explicit codec: APack for weights, EBPC for activations, else
-   * ZVC; the first that is registered and supports the dtype (an int16 weight
-   * gets ZVC, not an APack refusal), raw as the last resort.
+   * Without an explicit codec: APack for weights, EBPC for activations, fpack
+   * for float dtypes, else ZVC; the first that is registered and supports the
+   * dtype (an int16 weight gets ZVC, not an APack refusal), raw as the last resort.
    */
   private defaultCodec(kind: RegionKind, dtype: Dtype): CodecName {
-    const prefs: CodecName[] = kind === 'weight' ? ['apack', 'zvc'] : kind === 'activation' ? ['ebpc', 'zvc'] : ['zvc'];
+    // Float dtypes: fpack for every kind (APack and EBPC do not take them, so it comes first in effect).
+    const prefs: CodecName[] = kind === 'weight' ? ['apack', 'fpack', 'zvc'] : kind === 'activation' ? ['ebpc', 'fpack', 'zvc'] : ['fpack', 'zvc'];
     return prefs.find((p) => CODECS.some((c) => c.name === p && c.dtypes.includes(dtype))) ?? 'raw';
   }
 
@@ -194,12 +195,12 @@ export class Engine {
       // Every block must lie inside one granule, so that one channel holds it whole.
       throw new ProtocolError('E_BAD_FIELD', `with ${this.channel.channels} channels of granule ${this.channel.granule} B, "blockBytes" (${blockBytes}) must divide the granule and "base" (${req.base}) be a multiple of it`);
     }
-    if (req.dtype === 'int16' && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for int16 regions, got ${req.size}`);
-    if (usesContext(codec) && req.stride === undefined) {
+    if (dtypeAlign(req.dtype) === 2 && req.size % 2 !== 0) throw new ProtocolError('E_BAD_FIELD', `field "size" must be even for 16-bit regions (${req.dtype}), got ${req.size}`);
+    if (needsStride(codec) && req.stride === undefined) {
       throw new ProtocolError('E_BAD_FIELD', `codec ${codec.name} needs the tensor's stride: give field "stride" (the distance in values to the same channel of the previous pixel, 1 ... 65535) or "shape" and "layout"`);
     }
     if (table.named(req.name)) throw new ProtocolError('E_REGION_EXISTS', `a region named "${req.name}" exists already`);
-    const context: ContextOptions | undefined = usesContext(codec) ? { stride: req.stride!, kind: req.kind } : undefined;
+    const context: ContextOptions | undefined = usesContext(codec) ? { stride: req.stride, kind: req.kind } : undefined;
     const plan = planModel(codec, req.dtype, req.table, req.histogram, context);
     const region = new Region(
       req.name,
@@ -238,7 +239,8 @@ export class Engine {
     const raw = codecByName('raw');
     this.executor.broadcast({ type: 'model', region: region.id, codec: 'raw', dtype: region.dtype, params: raw.fit(new Uint8Array(0), region.dtype).params });
     // A context codec is fitted to the bytes themselves (at its stride), so those are kept too.
-    const context = usesContext(codecByName(region.codec)) && region.stride !== undefined ? { stride: region.stride, kind: region.kind } : undefined;
+    const codec = codecByName(region.codec);
+    const context = usesContext(codec) && (region.stride !== undefined || !needsStride(codec)) ? { stride: region.stride, kind: region.kind } : undefined;
     region.pending = new PendingCalibration(region.dtype, region.size, context);
   }
 

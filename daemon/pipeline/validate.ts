@@ -1,4 +1,5 @@
 import { CodecError } from '../codecs/errors.ts';
+import { dtypeAlign } from '../codecs/dtype.ts';
 import { strideFromShape } from '../codecs/stride.ts';
 import {
   MAX_ADDRESS,
@@ -118,8 +119,8 @@ export function validateRequest(raw: unknown): Request {
         throw new ProtocolError('E_BAD_FIELD', 'fields "table" and "histogram" exclude each other: give at most one');
       }
       const dtype = oneOf(m, 'dtype', WIRE_DTYPES);
-      // int16 elements must not straddle blocks: blocks start at base + k * blockBytes (blockBytes is even).
-      if (dtype === 'int16' && base % 2 !== 0) throw bad('base', 'even for int16 regions', base);
+      // 16-bit elements must not straddle blocks: blocks start at base + k * blockBytes (blockBytes is even).
+      if (dtypeAlign(dtype) === 2 && base % 2 !== 0) throw bad('base', 'even for 16-bit regions', base);
       return {
         op: 'region',
         id,

@@ -12,9 +12,9 @@ export const MAX_ADDRESS = 2 ** 48;
 
 export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
 export type RegionKind = (typeof REGION_KINDS)[number];
-export const REGION_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc'] as const;
+export const REGION_CODECS = ['apack', 'ebpc', 'zvc', 'raw', 'scc', 'fpack'] as const;
 export type RegionCodec = (typeof REGION_CODECS)[number];
-export const TRACE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16'] as const;
+export const TRACE_DTYPES = ['uint8', 'int8', 'uint4', 'int4', 'int16', 'bfloat16', 'float16', 'float8_e4m3', 'float8_e5m2'] as const;
 export type TraceDtype = (typeof TRACE_DTYPES)[number];
 
 export interface HeaderRecord {

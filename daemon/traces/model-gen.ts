@@ -1,5 +1,6 @@
 import { loadDataset, readTensor, type Dataset, type TensorEntry } from '../dataset/manifest.ts';
 import { crc32 } from 'node:zlib';
+import type { FloatFormat } from '../dataset/float-convert.ts';
 import { layoutName, strideFromShape } from '../codecs/stride.ts';
 import { TraceError } from './errors.ts';
 import type { RegionCodec } from './format.ts';
@@ -19,6 +20,8 @@ export interface ModelTraceOptions {
   readonly bandwidth: number;
   /** Codec every region asks for (default: none, the daemon chooses by kind). */
   readonly codec?: RegionCodec;
+  /** Float data sets (../shared/data-float): the format the float32 tensors are converted to. */
+  readonly format?: FloatFormat;
   readonly gzip?: boolean;
   readonly progress?: (done: number, total: number) => void;
 }
@@ -127,7 +130,7 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
   if (!Number.isInteger(o.burstBytes) || o.burstBytes <= 0) throw new TraceError('E_IMPORT_INPUT', '--burst-bytes must be a whole number > 0');
   let ds: Dataset;
   try {
-    ds = loadDataset(o.dataDir);
+    ds = loadDataset(o.dataDir, o.format === undefined ? undefined : [o.format]);
   } catch (e) {
     throw new TraceError('E_TRACE_DATA', (e as Error).message);
   }
@@ -143,7 +146,7 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
     atomic: true,
     source: 'trace gen',
     gzip: o.gzip,
-    meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, ...(o.codec ? { codec: o.codec } : {}), weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
+    meta: { readsCarryCrc: true, data: o.dataDir, model: o.model, ...(o.codec ? { codec: o.codec } : {}), ...(o.format ? { floatFormat: o.format } : {}), weights: o.weights, image: plan.activations[0]?.image, burstBytes: o.burstBytes, bandwidth: o.bandwidth },
   });
   try {
     for (const t of tensors) {

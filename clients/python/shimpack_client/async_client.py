@@ -205,7 +205,8 @@ class AsyncClient:
         Args:
             name: unique among live regions (1-256 characters).
             base, size: byte address and length.
-            dtype: ``uint8``, ``int8``, ``uint4``, ``int4`` or ``int16``.
+            dtype: ``uint8``, ``int8``, ``uint4``, ``int4``, ``int16``, ``bfloat16``,
+                ``float16``, ``float8_e4m3`` or ``float8_e5m2``.
             kind: ``weight``, ``activation`` or ``other``.
             codec: ``apack``, ``ebpc``, ``zvc``, ``raw`` or ``scc``; default by kind.
             block_bytes: bytes per coded block (even, 64 .. 1 MiB).

@@ -2,7 +2,7 @@
 
 Accepted payloads: ``bytes``, ``bytearray``, ``memoryview`` and, where numpy
 is installed, any ``numpy.ndarray`` (its elements in C order; multi-byte
-elements are sent little-endian, as the protocol's ``int16`` dtype requires).
+elements are sent little-endian, as the protocol's 16-bit dtypes require).
 numpy is optional: it is imported lazily and never required.
 """
 
@@ -38,7 +38,7 @@ def as_payload(data: Payload) -> Union[bytes, memoryview]:
         if arr.dtype.hasobject:
             raise TypeError("numpy arrays of Python objects cannot be sent")
         little = arr.dtype.newbyteorder("<")
-        if arr.dtype != little:  # the wire is little-endian (int16 regions)
+        if arr.dtype != little:  # the wire is little-endian (16-bit regions)
             arr = arr.astype(little)
         arr = np.ascontiguousarray(arr)
         return memoryview(arr.reshape(-1).view(np.uint8))

@@ -208,7 +208,7 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             s = c.server
             self.assertEqual((s.version, s.server), (1, "shimpack"))
             self.assertEqual(s.lanes, 2)
-            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw", "scc"})
+            self.assertLessEqual(set(s.codecs), {"apack", "ebpc", "zvc", "raw", "scc", "fpack"})
             self.assertIn("raw", s.codecs)
             self.assertEqual((s.max_frame_bytes, s.block_bytes, s.burst_bytes), (MAX_FRAME, BLOCK, BURST))
             self.assertEqual(s.max_read_bytes, MAX_FRAME - 64)
@@ -832,6 +832,26 @@ class NumpyTest(unittest.TestCase):
             self.assertEqual(raw[:4], b"\x00\x00\x01\x00")          # little-endian on the wire
             back = c.read_array(base, np.int16, values.shape)
             self.assertTrue(np.array_equal(back, values.astype(np.int16)))
+            c.free(name)
+
+    def test_float16_through_fpack(self) -> None:
+        assert np is not None
+        with Client(URL) as c:
+            name, base = fresh("npf16")
+            info = c.region(name, base, 8192, "float16", "activation", codec="fpack", stride=16)
+            self.assertEqual(info.calibration, "pending")                   # fitted to the first 8 KiB written
+            rng = np.random.default_rng(7)
+            values = np.maximum(rng.normal(0, 1, 4096), 0).astype(">f2")   # big-endian input
+            values[:4] = [np.inf, -0.0, np.nan, 6.0e-8]                    # inf, -0, NaN, a subnormal
+            c.write(base, values)
+            raw = c.read(base, values.nbytes)
+            self.assertEqual(raw, values.astype("<f2").tobytes())           # bit-exact, little-endian
+            back = c.read_array(base, np.float16, values.shape)
+            self.assertTrue(np.array_equal(back.view(np.uint16), values.astype("<f2").view(np.uint16)))
+            stats = c.stats(name)
+            self.assertEqual(stats.regions[0].dtype, "float16")
+            self.assertEqual(stats.regions[0].codec, "fpack")
+            self.assertEqual(stats.regions[0].calibration, "first-write")
             c.free(name)
 
     def test_async_numpy(self) -> None:

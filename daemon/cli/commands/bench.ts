@@ -1,16 +1,40 @@
 import type { Command } from 'commander';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
-import { runRatioBench, defaultColumns, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
+import { runRatioBench, defaultColumns, spreadSubset, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
 import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../../dataset/manifest.ts';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { zstdAvailable } from '../../bench/reference.ts';
+import { CODECS } from '../../codecs/index.ts';
+import { FLOAT_FORMATS, isFloatFormat, type FloatFormat } from '../../dataset/float-convert.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
 const pct = (x: number | undefined): string => (x === undefined ? '-' : (x * 100).toFixed(1));
 
-function dataset(dir: string) {
+/** `--format bf16,fp16` or `all`: the float formats a float32 data set is read as. */
+function parseFormats(v: string): FloatFormat[] {
+  if (v === 'all') return Object.keys(FLOAT_FORMATS) as FloatFormat[];
+  const list = v.split(',').map((x) => x.trim());
+  for (const f of list) if (!isFloatFormat(f)) throw new CliError(`--format takes all or a comma-separated list of ${Object.keys(FLOAT_FORMATS).join(', ')}; got "${f}"`, EXIT_USAGE);
+  return list as FloatFormat[];
+}
+
+function isFloatSet(dir: string): boolean {
   try {
-    return loadDataset(dir);
+    const m = JSON.parse(readFileSync(resolve(dir, 'manifest.json'), 'utf8')) as { tensors?: { dtype?: string }[] };
+    return Array.isArray(m.tensors) && m.tensors.some((t) => t.dtype === 'float32');
+  } catch {
+    return false; // loadDataset reports it
+  }
+}
+
+function dataset(dir: string, format?: string) {
+  try {
+    // A float32 set is read in every format unless --format narrows it; an 8-bit set takes none.
+    const formats = format !== undefined ? parseFormats(format) : isFloatSet(dir) ? parseFormats('all') : undefined;
+    return loadDataset(dir, formats);
   } catch (e) {
     if (e instanceof DatasetError) throw new CliError(e.message);
     throw e;
@@ -49,6 +73,11 @@ export function formatRatioReport(r: RatioReport): string {
   if (dp.length) {
     out.push('DP table gain over the paper heuristic (byte-weighted): ' +
       dp.map((g) => `${g.group} ${((g.weighted['apack-heuristic'] - g.weighted.apack) * 100).toFixed(2)} pt`).join('; ') + '.');
+  }
+  const fp = r.classes.filter((g) => g.weighted.fpack !== undefined && g.weighted['brotli-11'] !== undefined);
+  if (fp.length) {
+    out.push('fpack against brotli-11' + (fp.some((g) => g.weighted['zstd-19'] !== undefined) ? ' and zstd-19' : '') + ' at the same block size (byte-weighted): ' +
+      fp.map((g) => `${g.group} ${(g.weighted.fpack * 100).toFixed(2)} % vs ${(g.weighted['brotli-11'] * 100).toFixed(2)} %${g.weighted['zstd-19'] !== undefined ? ` / ${(g.weighted['zstd-19'] * 100).toFixed(2)} %` : ''}`).join('; ') + '.');
   }
   const ctx = r.classes.filter((g) => g.weighted.scc !== undefined && g.weighted['brotli-11'] !== undefined);
   if (ctx.length) {
@@ -96,16 +125,22 @@ export function registerBenchCommands(bench: Command): void {
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--no-brotli', 'skip brotli-11 (the slowest column)')
+    .option('--zstd', 'add zstd -19 per block, through the zstd tool (Debian package zstd; Node 20\'s zlib has no zstd)')
+    .option('--format <list>', 'float data sets: the formats to convert to, all (default) or a comma-separated list of bf16, fp16, e4m3, e5m2')
+    .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB (per format for a float set)', intOption('--max-mb', 1, 1 << 20))
     .option('--model <id>', 'only this model\'s tensors (repeat for several)', collect)
     .option('--tensor <text>', 'only tensors whose file name contains this text (repeat for several)', collect)
     .option('--json', 'print the full report (per tensor and per group) as JSON')
-    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.\nExample: shimpack bench ratio --model faceapi-tiny-face-detector --tensor conv --no-brotli')
-    .action((o: { data: string; blockSize: number; brotli: boolean; json?: boolean; model?: string[]; tensor?: string[] }) => {
-      const ds = subset(dataset(o.data), o);
-      const progress = createProgress(ds.tensors.length, 'bench ratio');
+    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.\n\nA float data set (../shared/data-float: float32 tensors) is read in each --format by its conversion\nrules; classes are then per format (activations, float weights, weights from u8 codes). fpack is\nreported with the stride from shape and layout; fp8 also through APack and SCC over its bytes\n(apack-u8, scc-u8) and fpack\'s split mode alone (fpack-split).\n\nExamples:\n  shimpack bench ratio --model faceapi-tiny-face-detector --tensor conv --no-brotli\n  shimpack bench ratio --data ../shared/data-float --zstd')
+    .action((o: { data: string; blockSize: number; brotli: boolean; zstd?: boolean; format?: string; maxMb?: number; json?: boolean; model?: string[]; tensor?: string[] }) => {
+      const ds = subset(dataset(o.data, o.format), o);
+      if (o.zstd && !zstdAvailable()) throw new CliError('--zstd needs the zstd tool on the PATH (Debian: apt-get install zstd)');
+      const maxBytes = o.maxMb === undefined ? undefined : o.maxMb * 1e6;
+      const progress = createProgress(spreadSubset(ds.tensors, maxBytes).length, 'bench ratio');
       const report = runRatioBench(ds, {
         blockSize: o.blockSize,
-        columns: defaultColumns({ brotli: o.brotli }),
+        maxBytes,
+        columns: defaultColumns({ brotli: o.brotli, zstd: o.zstd === true }),
         onTensor: (done, _total, t) => progress.update(done, t.file.split('/').pop()),
       });
       progress.stop();
@@ -118,17 +153,25 @@ export function registerBenchCommands(bench: Command): void {
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--seconds <s>', 'minimum time per measurement, in seconds (decimals allowed, e.g. 0.3)', secondsOption, 1)
-    .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB', intOption('--max-mb', 1, 1 << 20))
+    .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB (per format for a float set)', intOption('--max-mb', 1, 1 << 20))
+    .option('--format <list>', 'float data sets: the formats to convert to, all (default) or a comma-separated list of bf16, fp16, e4m3, e5m2')
+    .option('--reference <dir>', 'float data sets: an 8-bit data set whose APack speed is measured in the same run', DEFAULT_DATA_DIR)
+    .option('--no-reference', 'float data sets: no 8-bit reference row')
     .option('--json', 'print JSON')
-    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; json?: boolean }) => {
-      const ds = dataset(o.data);
-      const steps = ['codecs', 'zlib'];
-      const progress = createProgress(steps.length + 4, 'bench speed');
+    .addHelpText('after', '\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
+    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; json?: boolean }) => {
+      const ds = dataset(o.data, o.format);
+      const floatSet = ds.tensors.some((t) => t.floatFormat !== undefined);
+      const reference = floatSet && o.reference !== false ? dataset(o.reference) : undefined;
+      // One step per measured row: codecs (per format), the APack extras and zlib.
+      const formats = new Set(ds.tensors.map((t) => t.floatFormat)).size;
+      const progress = createProgress(CODECS.length * formats + 4, 'bench speed');
       let n = 0;
       const report = runSpeedBench(ds, {
         blockSize: o.blockSize,
         minSeconds: o.seconds,
         maxBytes: o.maxMb === undefined ? undefined : o.maxMb * 1e6,
+        reference,
         onStep: (what) => progress.update(++n, what),
       });
       progress.stop();

@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { CODEC_NAMES, type CodecName } from '../../codecs/codec.ts';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decodeContainer, encodeContainer, readContainerInfo } from '../../codecs/container.ts';
-import { DTYPES, type Dtype } from '../../codecs/dtype.ts';
+import { DTYPES, dtypeAlign, type Dtype } from '../../codecs/dtype.ts';
 import { CodecError } from '../../codecs/errors.ts';
 import { codecByName } from '../../codecs/index.ts';
 import { KNOWN_LAYOUTS, MAX_STRIDE, strideFromShape } from '../../codecs/stride.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput } from '../io.ts';
 
 /** Codecs that model the data around each value at the tensor's stride (and read --stride, --kind). */
-const CONTEXT_CODECS: readonly string[] = ['scc'];
+const CONTEXT_CODECS: readonly string[] = ['scc', 'fpack'];
+/** Context codecs that cannot work without a stride (fpack then uses x[i-1] or no neighbour). */
+const STRIDE_REQUIRED: readonly string[] = ['scc'];
+const FPACK_MODE_CHOICES = ['auto', 'split', 'whole', 'delta'] as const;
 const TENSOR_KINDS = ['weight', 'activation', 'other'] as const;
 type TensorKind = (typeof TENSOR_KINDS)[number];
 
@@ -23,6 +26,7 @@ interface CompressOptions {
   shape?: number[];
   layout?: string;
   kind?: TensorKind;
+  fpackMode: (typeof FPACK_MODE_CHOICES)[number];
 }
 
 /** `--shape 1,56,56,64`: dimensions separated by commas (or x). */
@@ -57,7 +61,7 @@ function contextStride(o: CompressOptions): number | undefined {
     if (o.stride !== undefined && o.stride !== derived) throw new CliError(`--stride ${o.stride} disagrees with --shape ${o.shape.join(',')} --layout ${o.layout}, which give ${derived}`, EXIT_USAGE);
   }
   const stride = o.stride ?? derived;
-  if (stride === undefined) {
+  if (stride === undefined && STRIDE_REQUIRED.includes(o.codec)) {
     throw new CliError(`--codec ${o.codec} needs the tensor's stride: --stride N (the distance in values to the same channel of the previous pixel: C for NHWC activations, O for HWIO weights, C*M for HWCM), or --shape and --layout`, EXIT_USAGE);
   }
   return stride;
@@ -78,22 +82,28 @@ export function registerCompressCommands(program: Command): void {
     .option('--stride <n>', `scc: the tensor's stride, the distance in values to the same channel of the previous pixel (1 ... ${MAX_STRIDE}); scc needs it, or --shape and --layout`, intOption('--stride', 1, MAX_STRIDE))
     .option('--shape <dims>', 'scc: the tensor\'s dimensions, comma-separated (e.g. 1,56,56,64), with --layout instead of --stride', parseShape)
     .option('--layout <layout>', `scc: the axis order of --shape: ${KNOWN_LAYOUTS.join(', ')}`)
+    .option('--fpack-mode <mode>', 'fpack: split (exponent, then sign + mantissa), whole (8-bit floats: the byte), delta (8-bit floats: the byte\'s difference to x[i-S]) or auto (the smallest)', choiceOption('--fpack-mode', FPACK_MODE_CHOICES), 'auto')
     .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight (order-0, CC/x[i-S] static, x[i-1],x[i-2] adaptive), activation (P, or the per-block P/Q switch), other (the weight ones and P; the default)', choiceOption('--kind', TENSOR_KINDS))
     .addHelpText(
       'after',
-      '\nSupported dtypes per codec: apack uint8/int8/uint4/int4; ebpc uint8/int8/int16; zvc and raw all; scc uint8/int8.\n' +
-        '4-bit data packs two values per byte (lower index in the low nibble); int16 is little-endian.\n' +
-        '\nThe stride (scc only): scc predicts each value from its neighbours in the same block: the\n' +
+      '\nSupported dtypes per codec: apack uint8/int8/uint4/int4; ebpc uint8/int8/int16; zvc and raw all; scc uint8/int8;\n' +
+        'fpack bfloat16/float16/float8_e4m3/float8_e5m2.\n' +
+        '4-bit data packs two values per byte (lower index in the low nibble); 16-bit dtypes are little-endian.\n' +
+        'Float dtypes are bit patterns (NaN payloads, infinities and -0 come back exactly); float8_e4m3 is\n' +
+        'OCP E4M3FN, float8_e5m2 OCP E5M2.\n' +
+        '\nThe stride (scc, fpack): scc predicts each value from its neighbours in the same block: the\n' +
         'value before it and the same channel of the previous pixel, S values back. S is the product\n' +
         'of the innermost axes that make up one pixel: C for NHWC/HWC activations, O for HWIO and IO\n' +
         'weights, C*M for depthwise HWCM weights, 1 for channel-major layouts (NCHW, CHW, OIHW, OI).\n' +
         'Give it as --stride S, or let shimpack derive it from --shape and --layout. A wrong stride\n' +
         'still round-trips exactly; it only compresses worse. --stride, --shape, --layout and --kind\n' +
-        'with another codec are a usage error (that codec would ignore them).\n' +
+        'with another codec are a usage error (that codec would ignore them). fpack takes the stride\n' +
+        'when given (its exponent contexts use x[i-S] and x[i-1]) and works without it.\n' +
         '\nExamples:\n' +
         '  shimpack compress --codec apack --dtype int8 weights.bin -o weights.shpk\n' +
         '  shimpack compress --codec scc --dtype uint8 --kind activation --stride 64 act.bin -o act.shpk\n' +
-        '  shimpack compress --codec scc --dtype int8 --kind weight --shape 3,3,32,64 --layout HWIO w.bin -o w.shpk',
+        '  shimpack compress --codec scc --dtype int8 --kind weight --shape 3,3,32,64 --layout HWIO w.bin -o w.shpk\n' +
+        '  shimpack compress --codec fpack --dtype bfloat16 --stride 64 act.bf16.bin -o act.shpk',
     )
     .action(async (input: string, o: CompressOptions) => {
       const codec = codecByName(o.codec);
@@ -101,14 +111,21 @@ export function registerCompressCommands(program: Command): void {
         throw new CliError(`codec ${o.codec} does not support dtype ${o.dtype} (it supports ${codec.dtypes.join(', ')})`, EXIT_USAGE);
       }
       const stride = contextStride(o);
-      if (o.dtype === 'int16' && o.blockSize % 2 !== 0) throw new CliError('int16 data needs an even --block-size', EXIT_USAGE);
+      if (o.fpackMode !== 'auto' && o.codec !== 'fpack') throw new CliError('--fpack-mode is only for --codec fpack', EXIT_USAGE);
+      if (dtypeAlign(o.dtype) === 2 && o.blockSize % 2 !== 0) throw new CliError(`${o.dtype} data needs an even --block-size`, EXIT_USAGE);
       const data = readInput(input);
-      if (o.dtype === 'int16' && data.length % 2 !== 0) throw new CliError(`${input} holds ${data.length} bytes: int16 data needs an even length`);
+      if (dtypeAlign(o.dtype) === 2 && data.length % 2 !== 0) throw new CliError(`${input} holds ${data.length} bytes: ${o.dtype} data needs an even length`);
       const out = encodeContainer(data, {
         codec: o.codec,
         dtype: o.dtype,
         blockSize: o.blockSize,
-        codecOptions: { ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8, apackSearch: o.apackSearch, ...(stride === undefined ? {} : { stride, kind: o.kind }) },
+        codecOptions: {
+          ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8,
+          apackSearch: o.apackSearch,
+          fpackMode: o.fpackMode,
+          ...(stride === undefined ? {} : { stride }),
+          ...(o.kind === undefined ? {} : { kind: o.kind }),
+        },
       });
       await writeOutput(o.output, out);
       if (o.output !== '-') {

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { FLOAT_FORMATS, type FloatFormat } from '../../dataset/float-convert.ts';
 import { DEFAULT_DATA_DIR } from '../../dataset/manifest.ts';
 import { DatasetPayload } from '../../traces/dataset-payload.ts';
 import { TraceError } from '../../traces/errors.ts';
@@ -58,6 +59,7 @@ interface GenOptions {
   image?: string;
   bandwidth: number;
   codec?: RegionCodec;
+  format?: FloatFormat;
   output: string;
   gzip?: boolean;
   quiet?: boolean;
@@ -94,13 +96,19 @@ export function registerTraceCommands(program: Command): void {
     .option('--image <id>', 'activations of this input image (default: the model\'s first)')
     .option('--bandwidth <GB/s>', 'modelled DRAM bandwidth that spaces the bursts in time', positiveNumber('--bandwidth'), 16)
     .option('--codec <codec>', `codec every region asks for: ${REGION_CODECS.join(', ')} (default: none, the daemon chooses by kind)`, choiceOption('--codec', REGION_CODECS))
+    .option('--format <format>', `float data sets (../shared/data-float): the format to convert the float32 tensors to: ${Object.keys(FLOAT_FORMATS).join(', ')} (bfloat16, float16, float8_e4m3, float8_e5m2 regions)`, choiceOption('--format', Object.keys(FLOAT_FORMATS) as FloatFormat[]))
     .option('--gzip', 'gzip the output even without a .gz name')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
-      '\nEvery region record carries its tensor\'s shape and layout, so the daemon knows its stride\n' +
+      '\nA float data set (manifest dtype float32, e.g. ../shared/data-float) needs --format: every tensor\n' +
+        'is converted by the data set\'s rules (round to nearest even; fp8 with a per-tensor scale) and its\n' +
+        'region gets that float dtype (the daemon then picks fpack unless --codec says otherwise).\n' +
+        '\nEvery region record carries its tensor\'s shape and layout, so the daemon knows its stride\n' +
         '(scc needs it; other codecs ignore it).\n' +
-        '\nExample: shimpack trace gen --data ../shared/data --model faceapi-tiny-face-detector -o tiny.trace.gz',
+        '\nExamples:\n' +
+        '  shimpack trace gen --data ../shared/data --model faceapi-tiny-face-detector -o tiny.trace.gz\n' +
+        '  shimpack trace gen --data ../shared/data-float --format bf16 --model faceapi-tiny-face-detector -o tiny-bf16.trace.gz',
     )
     .action(async (o: GenOptions) =>
       asCli(async () => {
@@ -114,6 +122,7 @@ export function registerTraceCommands(program: Command): void {
           image: o.image,
           bandwidth: o.bandwidth,
           codec: o.codec,
+          format: o.format,
           gzip: o.gzip || undefined,
           progress: (done, total) => {
             bar ??= createProgress(total, 'trace gen', !o.quiet);

@@ -1,0 +1,79 @@
+import type { Codec, CodecModel, CodecOptions } from '../codec.ts';
+import { FLOAT_DTYPES, isFloatDtype, type Dtype, type FloatDtype } from '../dtype.ts';
+import { badArgument } from '../errors.ts';
+import { checkStride } from '../stride.ts';
+import { checkSupported } from '../support.ts';
+import { decodeBlock, encodeBlock, maxBlockBytes } from './coder.ts';
+import { buildEngine } from './engine.ts';
+import { fitParams } from './fit.ts';
+import { FPACK_MODES, parseParams, serialiseParams, type FpackParams } from './params.ts';
+
+/**
+ * fpack, the exponent-aware float codec (docs/float.md): per value, the
+ * exponent is group-coded given the class of a neighbour's exponent (x[i-S]
+ * for activations, as SCC), the sign and top mantissa bits are group-coded
+ * given the value's own exponent; 8-bit floats
+ * may instead code the whole byte given the neighbour's exponent. Tables per
+ * tensor, found by exact optimisation; blocks independent.
+ */
+export interface FpackModel extends CodecModel {
+  readonly codec: 'fpack';
+  readonly fpackParams: FpackParams;
+}
+
+function floatDtype(dtype: Dtype): FloatDtype {
+  if (!isFloatDtype(dtype)) throw badArgument(`fpack codes float dtypes, not ${dtype}`);
+  return dtype;
+}
+
+export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serialiseParams(p)): FpackModel {
+  const e = buildEngine(p);
+  const bytesPerValue = e.plan.bits / 8;
+  const describe = (): string => {
+    const kA = `${p.aClasses.length - 1}x${p.aClasses2.length - 1}`;
+    const groups = p.a.vmin.length - 1;
+    const nb = p.mode === 'split' ? `; B (sign + ${e.plan.mant} mantissa bits): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
+    const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
+    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; header ${params.length} bytes`;
+  };
+  return {
+    codec: 'fpack',
+    dtype: p.dtype,
+    params,
+    fpackParams: p,
+    maxEncodedBytes: (rawBytes) => maxBlockBytes(e, Math.floor(rawBytes / bytesPerValue)),
+    encodeBlock: (src, out) => {
+      if (bytesPerValue === 2 && (src.length & 1) !== 0) throw badArgument(`a ${p.dtype} block needs an even length, got ${src.length}`);
+      return encodeBlock(e, src, out);
+    },
+    decodeBlock: (src, out) => decodeBlock(e, src, out),
+    describe,
+  };
+}
+
+export const fpack: Codec = {
+  name: 'fpack',
+  id: 5,
+  dtypes: FLOAT_DTYPES,
+  fit(data: Uint8Array, dtype: Dtype, options?: CodecOptions): FpackModel {
+    checkSupported(fpack, dtype);
+    const d = floatDtype(dtype);
+    const stride = options?.stride === undefined ? undefined : checkStride(options.stride);
+    const mode = options?.fpackMode ?? 'auto';
+    if (mode !== 'auto' && !(FPACK_MODES as readonly string[]).includes(mode)) throw badArgument(`unknown fpack mode "${String(mode)}" (auto | ${FPACK_MODES.join(' | ')})`);
+    return fpackModelFromParams(fitParams(data, d, { stride, mode }));
+  },
+  load(params: Uint8Array, dtype: Dtype): FpackModel {
+    checkSupported(fpack, dtype);
+    return fpackModelFromParams(parseParams(params, floatDtype(dtype)), params.slice());
+  },
+};
+
+/** The parsed header of an fpack model (throws for other codecs' models). */
+export function fpackParamsOf(model: CodecModel): FpackParams {
+  const p = (model as Partial<FpackModel>).fpackParams;
+  if (model.codec !== 'fpack' || p === undefined) throw badArgument(`model of codec ${model.codec} is not an fpack model`);
+  return p;
+}
+
+export type { FpackParams, FpackMode } from './params.ts';

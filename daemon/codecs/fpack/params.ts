@@ -1,0 +1,238 @@
+import { BitReader, BitWriter } from '../bits.ts';
+import { floatLayout, type FloatDtype } from '../dtype.ts';
+import { CodecError, corrupt } from '../errors.ts';
+import { MAX_STRIDE } from '../stride.ts';
+
+/**
+ * The fpack tensor header (docs/float.md): the per-tensor tables of the
+ * exponent-aware float codec and their strict serialisation.
+ *
+ * A value is cut into fields by its dtype's layout (sign | exponent E |
+ * mantissa M). Two ways to code it:
+ * - split: symbol A is the exponent field, coded given the classes of two
+ *   neighbours' exponents (x[i-D1], x[i-D2]); symbol B is the sign and the
+ *   mantissa, coded given the class of the value's own exponent.
+ * - whole (8-bit dtypes only): symbol A is the whole byte, coded given the
+ *   classes of the neighbours' exponents.
+ * - delta (8-bit dtypes only): symbol A is the difference mod 256 between
+ *   the byte and the first neighbour's byte, both mapped to an
+ *   order-preserving code (sign-magnitude -> offset binary), given the same
+ *   contexts: smooth activation maps leave small differences.
+ * Each symbol is APack's group + offset: a table of at most 16 contiguous
+ * groups tiling the symbol's space, the group entropy-coded with a 10-bit
+ * count, the offset in the group raw.
+ */
+
+export const MAX_GROUPS = 16;
+export const MAX_CLASSES = 16;
+/** Most count rows of symbol A (k1 * k2). */
+export const MAX_A_ROWS = 64;
+export const COUNT_BITS = 10;
+export const COUNT_TOTAL = 1 << COUNT_BITS;
+const VERSION = 1;
+
+export const FPACK_MODES = ['split', 'whole', 'delta'] as const;
+export type FpackMode = (typeof FPACK_MODES)[number];
+
+/** One group table: vmin[0] = 0 < ... (non-decreasing) ... vmin[G] = space; one count row per context class. */
+export interface GroupTable {
+  readonly vmin: readonly number[];
+  /** counts[class][group], each row summing to COUNT_TOTAL; 0 exactly for empty groups. */
+  readonly counts: readonly (readonly number[])[];
+}
+
+export interface FpackParams {
+  readonly dtype: FloatDtype;
+  readonly mode: FpackMode;
+  /** First neighbour's distance in values (the stride S, 1, or 0 for none). */
+  readonly distance: number;
+  /** Second neighbour's distance (typically 1 when the first is S; 0 for none). */
+  readonly distance2: number;
+  /** Class bounds over the first neighbour's exponent axis [0, 2^E]: k1 + 1 entries. */
+  readonly aClasses: readonly number[];
+  /** Class bounds over the second neighbour's exponent axis: k2 + 1 entries (one class without a second neighbour). */
+  readonly aClasses2: readonly number[];
+  /** Symbol A's table: one partition, one count row per context (c1 * k2 + c2). */
+  readonly a: GroupTable;
+  /** Split mode: class bounds over the value's own exponent axis: kB + 1 entries. */
+  readonly bClasses: readonly number[];
+  /** Split mode: one table (own partition, one count row) per B class. */
+  readonly b: readonly GroupTable[];
+}
+
+/** Spaces and widths a dtype and mode give. */
+export interface FieldPlan {
+  readonly bits: 8 | 16;
+  readonly exp: number;
+  readonly mant: number;
+  readonly expSpace: number;
+  readonly aSpace: number;
+  readonly bSpace: number;
+}
+
+export function fieldPlan(dtype: FloatDtype, mode: FpackMode): FieldPlan {
+  const l = floatLayout(dtype);
+  if (mode !== 'split' && l.bits !== 8) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "${mode}" is for 8-bit floats, not ${dtype}`);
+  return {
+    bits: l.bits,
+    exp: l.exp,
+    mant: l.mant,
+    expSpace: 1 << l.exp,
+    aSpace: mode !== 'split' ? 256 : 1 << l.exp,
+    bSpace: mode !== 'split' ? 0 : 1 << (1 + l.mant),
+  };
+}
+
+const log2 = (space: number): number => Math.round(Math.log2(space));
+
+/** Checks a table's invariants; throws E_CORRUPT. */
+function checkTable(t: GroupTable, space: number, rows: number, what: string): void {
+  const g = t.vmin.length - 1;
+  if (g < 1 || g > MAX_GROUPS) throw corrupt(`${what}: ${g} groups (1 ... ${MAX_GROUPS})`);
+  if (t.vmin[0] !== 0 || t.vmin[g] !== space) throw corrupt(`${what}: groups must tile 0 ... ${space - 1}`);
+  if (t.counts.length !== rows) throw corrupt(`${what}: ${t.counts.length} count rows, expected ${rows}`);
+  for (let i = 0; i < g; i++) if (!(t.vmin[i + 1] >= t.vmin[i])) throw corrupt(`${what}: boundaries must be non-decreasing`);
+  for (const row of t.counts) {
+    if (row.length !== g) throw corrupt(`${what}: a count row has ${row.length} entries for ${g} groups`);
+    let sum = 0;
+    for (let i = 0; i < g; i++) {
+      const c = row[i];
+      const empty = t.vmin[i + 1] === t.vmin[i];
+      if (!Number.isInteger(c) || c < 0 || c > COUNT_TOTAL || (empty ? c !== 0 : c === 0)) throw corrupt(`${what}: count ${c} of group ${i} is invalid`);
+      sum += c;
+    }
+    if (sum !== COUNT_TOTAL) throw corrupt(`${what}: counts sum to ${sum}, not ${COUNT_TOTAL}`);
+  }
+}
+
+function checkClasses(bounds: readonly number[], axis: number, what: string): void {
+  const k = bounds.length - 1;
+  if (k < 1 || k > MAX_CLASSES) throw corrupt(`${what}: ${k} classes (1 ... ${MAX_CLASSES})`);
+  if (bounds[0] !== 0 || bounds[k] !== axis) throw corrupt(`${what}: classes must tile 0 ... ${axis - 1}`);
+  for (let i = 0; i < k; i++) if (!(bounds[i + 1] > bounds[i])) throw corrupt(`${what}: class bounds must increase`);
+}
+
+/** Throws E_CORRUPT unless the parameters are a valid model for their dtype. */
+export function checkParams(p: FpackParams): FieldPlan {
+  const f = fieldPlan(p.dtype, p.mode);
+  for (const d of [p.distance, p.distance2]) if (!Number.isInteger(d) || d < 0 || d > MAX_STRIDE) throw corrupt(`fpack neighbour distance ${d} is out of range`);
+  checkClasses(p.aClasses, f.expSpace, 'fpack A classes');
+  checkClasses(p.aClasses2, f.expSpace, 'fpack A classes of the second neighbour');
+  if (p.distance2 === 0 && p.aClasses2.length !== 2) throw corrupt('fpack has classes for a second neighbour it does not use');
+  const rows = (p.aClasses.length - 1) * (p.aClasses2.length - 1);
+  if (rows > MAX_A_ROWS) throw corrupt(`fpack A table has ${rows} contexts (at most ${MAX_A_ROWS})`);
+  checkTable(p.a, f.aSpace, rows, 'fpack A table');
+  if (p.mode === 'split') {
+    checkClasses(p.bClasses, f.expSpace, 'fpack B classes');
+    if (p.b.length !== p.bClasses.length - 1) throw corrupt(`fpack has ${p.b.length} B tables for ${p.bClasses.length - 1} classes`);
+    p.b.forEach((t, i) => checkTable(t, f.bSpace, 1, `fpack B table ${i}`));
+  } else if (p.b.length !== 0 || p.bClasses.length !== 0) throw corrupt(`fpack ${p.mode} mode carries B tables`);
+  if (p.mode === 'delta' && p.distance === 0) throw corrupt('fpack delta mode needs a neighbour');
+  return f;
+}
+
+// Layout, MSB-first, zero-padded to a byte:
+//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta) | 2 bits zero | 16 bits distance | 16 bits distance2
+//   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
+//   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
+//   split: classes (own exponent) | kB x table(bSpace, 1 row)
+//   table(space, rows): 4 bits G-1 | (G-1) x (log2 space + 1) bits inner vmin | rows x (count-1, 10 bits per non-empty group)
+
+function writeTable(w: BitWriter, t: GroupTable, space: number): void {
+  const g = t.vmin.length - 1;
+  w.write(g - 1, 4);
+  for (let i = 1; i < g; i++) w.write(t.vmin[i], log2(space) + 1);
+  for (const row of t.counts) for (let i = 0; i < g; i++) if (t.vmin[i + 1] > t.vmin[i]) w.write(row[i] - 1, COUNT_BITS);
+}
+
+function readTable(r: BitReader, space: number, rows: number): GroupTable {
+  const g = r.read(4) + 1;
+  const vmin = [0];
+  for (let i = 1; i < g; i++) vmin.push(r.read(log2(space) + 1));
+  vmin.push(space);
+  for (let i = 1; i <= g; i++) if (vmin[i] < vmin[i - 1] || vmin[i] > space) throw corrupt('fpack table boundaries must be non-decreasing and within the space');
+  const counts: number[][] = [];
+  for (let c = 0; c < rows; c++) {
+    const row: number[] = [];
+    for (let i = 0; i < g; i++) row.push(vmin[i + 1] > vmin[i] ? r.read(COUNT_BITS) + 1 : 0);
+    counts.push(row);
+  }
+  return { vmin, counts };
+}
+
+/** Bits of a table in the header. */
+export function tableBits(t: GroupTable, space: number): number {
+  const g = t.vmin.length - 1;
+  let nonEmpty = 0;
+  for (let i = 0; i < g; i++) if (t.vmin[i + 1] > t.vmin[i]) nonEmpty++;
+  return 4 + (g - 1) * (log2(space) + 1) + t.counts.length * nonEmpty * COUNT_BITS;
+}
+
+export function serialiseParams(p: FpackParams): Uint8Array {
+  const f = checkParams(p);
+  const buf = new Uint8Array(4096);
+  const w = new BitWriter(buf);
+  w.write(VERSION, 4);
+  w.write(FPACK_MODES.indexOf(p.mode), 2);
+  w.write(0, 2);
+  w.write(p.distance, 16);
+  w.write(p.distance2, 16);
+  const classes = (bounds: readonly number[]): void => {
+    w.write(bounds.length - 2, 4);
+    for (let i = 1; i + 1 < bounds.length; i++) w.write(bounds[i], f.exp + 1);
+  };
+  classes(p.aClasses);
+  classes(p.aClasses2);
+  writeTable(w, p.a, f.aSpace);
+  if (p.mode === 'split') {
+    classes(p.bClasses);
+    for (const t of p.b) writeTable(w, t, f.bSpace);
+  }
+  return buf.slice(0, w.finish());
+}
+
+/** Strict inverse of serialiseParams: anything malformed throws E_CORRUPT. */
+export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
+  if (buf.length < 5) throw corrupt(`fpack header of ${buf.length} bytes is too short`);
+  try {
+    const r = new BitReader(buf);
+    const version = r.read(4);
+    if (version !== VERSION) throw corrupt(`fpack header version ${version} is not ${VERSION}`);
+    const m = r.read(2);
+    if (m >= FPACK_MODES.length) throw corrupt(`fpack mode ${m} is unknown`);
+    const mode: FpackMode = FPACK_MODES[m];
+    if (r.read(2) !== 0) throw corrupt('fpack header reserved bits are not zero');
+    const distance = r.read(16);
+    const distance2 = r.read(16);
+    const f = fieldPlan(dtype, mode);
+    const classes = (): number[] => {
+      const k = r.read(4) + 1;
+      const b = [0];
+      for (let i = 1; i < k; i++) b.push(r.read(f.exp + 1));
+      b.push(f.expSpace);
+      return b;
+    };
+    const aClasses = classes();
+    checkClasses(aClasses, f.expSpace, 'fpack A classes');
+    const aClasses2 = classes();
+    checkClasses(aClasses2, f.expSpace, 'fpack A classes of the second neighbour');
+    const rows = (aClasses.length - 1) * (aClasses2.length - 1);
+    if (rows > MAX_A_ROWS) throw corrupt(`fpack A table has ${rows} contexts (at most ${MAX_A_ROWS})`);
+    const a = readTable(r, f.aSpace, rows);
+    let bClasses: number[] = [];
+    const b: GroupTable[] = [];
+    if (mode === 'split') {
+      bClasses = classes();
+      checkClasses(bClasses, f.expSpace, 'fpack B classes');
+      for (let i = 0; i + 1 < bClasses.length; i++) b.push(readTable(r, f.bSpace, 1));
+    }
+    if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
+    if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
+    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b };
+    checkParams(p);
+    return p;
+  } catch (e) {
+    if (e instanceof CodecError && e.code !== 'E_CORRUPT') throw corrupt(`malformed fpack header: ${e.message}`);
+    throw e;
+  }
+}
