@@ -9,10 +9,10 @@ import { fpack, fpackParamsOf } from '../daemon/codecs/fpack/index.ts';
 import { parseParams, serialiseParams } from '../daemon/codecs/fpack/params.ts';
 import { codecByName } from '../daemon/codecs/index.ts';
 import { randomBytes } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
-/** fast-check seed: fixed by default so a run is repeatable, FC_SEED to explore; printed on failure. */
-const SEED = Number(process.env.FC_SEED ?? 20261206);
-const fcOptions = (numRuns: number) => ({ seed: SEED, numRuns });
+/** Every property here runs with this seed (test/property.ts: printed on failure, SHIMPACK_FC_SEED explores). */
+const fcOptions = (numRuns: number) => ({ seed: 20261206, numRuns });
 
 const BLOCK = 4096;
 const width = (d: FloatDtype): number => (d === 'bfloat16' || d === 'float16' ? 2 : 1);
@@ -105,7 +105,7 @@ describe('fpack: the exponent-aware float codec', () => {
       );
       // A model fitted on other data still codes every bit pattern (the daemon fits on the first bytes written).
       const foreign = fpack.fit(activationLike(d, 3000, 8, 5), d, { stride: 8 });
-      fc.assert(
+      checkProperty(
         fc.property(tensor, fc.constantFrom(1, 3, 8, 300), (values, stride) => {
           const data = bytesOf(d, values);
           const m = fpack.fit(data, d, { stride });
@@ -138,7 +138,7 @@ describe('fpack: the exponent-aware float codec', () => {
       };
       for (let cut = 0; cut < len; cut += Math.max(1, len >> 6)) assert.match(outcome(good.subarray(0, cut)), /^E_(CORRUPT|TRUNCATED)$/, `cut at ${cut}`);
       assert.match(outcome(Uint8Array.of(...good, 0)), /^E_CORRUPT$/);
-      fc.assert(
+      checkProperty(
         fc.property(fc.nat(len - 1), fc.integer({ min: 1, max: 255 }), (at, flip) => {
           const bad = good.slice();
           bad[at] ^= flip;
@@ -150,7 +150,7 @@ describe('fpack: the exponent-aware float codec', () => {
       assert.equal(outcome(good), 'same');
       // In a container every corruption is caught: by the coder or by the block's CRC-32.
       const c = encodeContainer(data, { codec: 'fpack', dtype: d, codecOptions: { stride: 16 } });
-      fc.assert(
+      checkProperty(
         fc.property(fc.nat(c.length - 1), fc.integer({ min: 1, max: 255 }), (at, flip) => {
           const bad = c.slice();
           bad[at] ^= flip;
@@ -167,7 +167,7 @@ describe('fpack: the exponent-aware float codec', () => {
         assert.throws(() => fpack.load(p.subarray(0, cut), d), (e: unknown) => e instanceof CodecError && e.code === 'E_CORRUPT', `cut ${cut}`);
       }
       assert.throws(() => fpack.load(Uint8Array.of(...p, 0), d), (e: unknown) => e instanceof CodecError && e.code === 'E_CORRUPT');
-      fc.assert(
+      checkProperty(
         fc.property(fc.nat(p.length - 1), fc.integer({ min: 1, max: 255 }), (at, flip) => {
           const bad = p.slice();
           bad[at] ^= flip;
