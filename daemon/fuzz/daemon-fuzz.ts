@@ -135,8 +135,20 @@ async function hello(conn: RawConnection, token: string | undefined): Promise<vo
 export async function runDaemonFuzz(opts: DaemonFuzzOptions): Promise<DaemonFuzzSummary> {
   const sum: DaemonFuzzSummary = { cases: 0, answers: 0, errorAnswers: 0, closes: 0, reconnects: 0, byClass: {}, verifyOps: 0, findings: [] };
   const maxFrame = opts.maxFrameBytes ?? 16 << 20;
+  const regionsNow = async (): Promise<string[]> => {
+    const conn = await RawConnection.open(opts.url);
+    try {
+      await hello(conn, opts.token);
+      const r = await conn.call({ op: 'stats', id: 1 });
+      return r.ok ? ((r as unknown as { regions: { name: string }[] }).regions ?? []).map((x) => x.name) : [];
+    } finally {
+      conn.close();
+    }
+  };
   const verify = new VerifyLoop(sum.findings);
   await verify.start(opts.url, opts.verifyToken ?? opts.token, opts.seed);
+  // After the verify loop declared its region, which it frees itself.
+  const before = new Set(await regionsNow());
   const k = opts.connections ?? 2;
   let next = 0;
   const worker = async (w: number): Promise<void> => {
@@ -183,6 +195,15 @@ export async function runDaemonFuzz(opts: DaemonFuzzOptions): Promise<DaemonFuzz
     conn.close();
   };
   await Promise.all(Array.from({ length: k }, (_, w) => worker(w + opts.seed * 100)));
+  // Mutated declarations may have made regions under other names (a byte changed in "fz0-1"): free
+  // whatever this run added to the address space, so a fuzz run leaves the daemon as it found it.
+  const added = (await regionsNow()).filter((n) => !before.has(n));
+  if (added.length) {
+    const conn = await RawConnection.open(opts.url);
+    await hello(conn, opts.token);
+    for (const [i, name] of added.entries()) await conn.call({ op: 'free', id: i + 1, name });
+    conn.close();
+  }
   await verify.stop();
   sum.verifyOps = verify.ops;
   return sum;
