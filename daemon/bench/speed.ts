@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { CodecModel } from '../codecs/codec.ts';
-import { CODECS } from '../codecs/index.ts';
+import { CODECS, JS_CODECS } from '../codecs/index.ts';
+import { wasmOffReason } from '../codecs/wasm/instance.ts';
 import { contextOptions } from './context-options.ts';
 import { type Dataset, readTensor } from '../dataset/manifest.ts';
 
@@ -64,8 +65,13 @@ export function runSpeedBench(
   const corpusBytes = datas.reduce((s, d) => s + d.length, 0);
   const rows: SpeedRow[] = [];
 
-  for (const codec of CODECS) {
-    options.onStep?.(codec.name);
+  // Each codec, then its JS coders alone where its default is wasm ("apack (js)"), so one run measures the gain.
+  const runs = CODECS.flatMap((codec) => [
+    { codec, label: codec.name },
+    ...JS_CODECS.filter((js) => js.name === codec.name).map((js) => ({ codec: js, label: `${js.name} (js)` })),
+  ]);
+  for (const { codec, label } of runs) {
+    options.onStep?.(label);
     const blocks: Block[] = [];
     tensors.forEach((t, i) => {
       if (!codec.dtypes.includes(t.dtype)) return;
@@ -110,9 +116,9 @@ export function runSpeedBench(
       const dst = out.subarray(0, b.raw.length);
       if (b.storedRaw) dst.set(b.coded);
       else b.model.decodeBlock(b.coded, dst);
-      if (!dst.every((v, i) => v === b.raw[i])) throw new Error(`${codec.name} did not round-trip a block`);
+      if (!dst.every((v, i) => v === b.raw[i])) throw new Error(`${label} did not round-trip a block`);
     }
-    rows.push({ codec: codec.name, encodeMBps, decodeMBps, footprint: stored / bytes, blocks: blocks.length });
+    rows.push({ codec: label, encodeMBps, decodeMBps, footprint: stored / bytes, blocks: blocks.length });
   }
 
   options.onStep?.('zlib');
@@ -140,6 +146,8 @@ export function runSpeedBench(
     corpusBytes,
     tensors: tensors.length,
     rows,
-    note: 'single thread; table fitting excluded; MB = 10^6 raw bytes per second',
+    note:
+      'single thread; table fitting excluded; MB = 10^6 raw bytes per second; "(js)": the JS block coders alone; ' +
+      (wasmOffReason === undefined ? 'the others through WebAssembly where the codec has it' : `WebAssembly off (${wasmOffReason}): every row is JS`),
   };
 }

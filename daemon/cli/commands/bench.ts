@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
+import { CODECS, JS_CODECS } from '../../codecs/index.ts';
 import { runRatioBench, defaultColumns, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
 import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
@@ -99,8 +100,8 @@ export function registerBenchCommands(bench: Command): void {
     .option('--json', 'print JSON')
     .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; json?: boolean }) => {
       const ds = dataset(o.data);
-      const steps = ['codecs', 'zlib'];
-      const progress = createProgress(steps.length + 4, 'bench speed');
+      // one step per codec row (wasm and JS) and zlib
+      const progress = createProgress(CODECS.length + JS_CODECS.length + 1, 'bench speed');
       let n = 0;
       const report = runSpeedBench(ds, {
         blockSize: o.blockSize,

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { MEMORY_END } from './layout.ts';
+
+/**
+ * The codec WebAssembly module (assembly/*.ts, built by `npm run build:wasm`
+ * into build/codecs.wasm, which `npm ci` runs through `prepare`), one
+ * instance per thread: compiled synchronously, because lane worker threads
+ * load codecs synchronously too.
+ *
+ * `codecWasm` is null, and every codec runs its JS coder (the reference the
+ * wasm coders are bit-identical to), when SHIMPACK_WASM=0, when this Node
+ * lacks WebAssembly SIMD, or when the module was not built.
+ */
+
+export const WASM_FILE = new URL('./build/codecs.wasm', import.meta.url);
+
+/** The exports of assembly/index.ts. */
+export interface CodecExports {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  apackPrepare(slot: number): void;
+  apackEncode(slot: number, n: number, nibbles: number): number;
+  apackDecode(slot: number, n: number, nibbles: number, x: number, p: number, ransEnd: number, end: number): number;
+}
+
+export interface CodecWasm {
+  readonly exports: CodecExports;
+  /** All of the module's memory, as bytes (it never grows). */
+  readonly heap: Uint8Array;
+}
+
+/** The little of the WebAssembly JS API used here (the project's lib settings do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** Why the wasm path is off (for `bench speed` and the tests), or undefined when it is on. */
+export let wasmOffReason: string | undefined;
+
+function instantiate(): CodecWasm | null {
+  if (process.env.SHIMPACK_WASM === '0') {
+    wasmOffReason = 'SHIMPACK_WASM=0';
+    return null;
+  }
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (api === undefined) {
+    wasmOffReason = 'this Node has no WebAssembly';
+    return null;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(WASM_FILE);
+  } catch {
+    wasmOffReason = `${WASM_FILE.pathname} is missing (run npm run build:wasm)`;
+    return null;
+  }
+  try {
+    // throws a CompileError where SIMD is missing
+    const exports = new api.Instance(new api.Module(bytes), {}).exports as unknown as CodecExports;
+    const heap = new Uint8Array(exports.memory.buffer);
+    if (heap.length < MEMORY_END) throw new Error('memory smaller than layout.ts says');
+    return { exports, heap };
+  } catch (e) {
+    wasmOffReason = `the codec wasm module does not load here: ${(e as Error).message}`;
+    return null;
+  }
+}
+
+/** The per-thread codec wasm module, or null (see wasmOffReason). */
+export const codecWasm: CodecWasm | null = instantiate();
