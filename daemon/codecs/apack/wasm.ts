@@ -39,15 +39,20 @@ function load(c: CoderTables): number {
   const at = APACK_SLOTS + slot * APACK_SLOT_BYTES;
   heap.fill(0, at, at + APACK_SLOT_BYTES);
   const buf = exports.memory.buffer;
-  const dec = new Int32Array(buf, at + APACK_DEC, 2048);
+  const half = new Uint16Array(buf, at + APACK_DEC, 4096);
+  const word = new Int32Array(buf, at + APACK_DEC, 2048);
   for (let s = 0; s < 1024; s++) {
-    dec[2 * s] = c.slotStep[s];
-    dec[2 * s + 1] = c.slotGroup[s];
+    const step = c.slotStep[s];
+    half[4 * s] = step & 2047;
+    half[4 * s + 1] = step >> 11;
+    const g = c.slotGroup[s];
+    word[2 * s + 1] = (g >> 9) & 15 ? g : (g & 0x1fff) | 1 << 13;
   }
   new Int32Array(buf, at + APACK_ENC_STEP, 256).set(c.encStep);
   new Int32Array(buf, at + APACK_ENC_XMAX, 256).set(c.encXmax);
   new Int32Array(buf, at + APACK_ENC_OFFSET, 256).set(c.encOffset);
   exports.apackPrepare(at);
+  exports.apackForget();
   owner[slot] = c;
   slotOf.set(c, slot);
   return at;

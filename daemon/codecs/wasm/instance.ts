@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MEMORY_END } from './layout.ts';
+import { IO_BASE, MEMORY_END } from './layout.ts';
 
 /**
  * The codec WebAssembly module (assembly/*.ts, built by `npm run build:wasm`
@@ -16,10 +16,11 @@ export const WASM_FILE = new URL('./build/codecs.wasm', import.meta.url);
 
 /** The exports of assembly/index.ts. */
 export interface CodecExports {
-  readonly memory: { readonly buffer: ArrayBuffer };
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   apackPrepare(slot: number): void;
   apackEncode(slot: number, n: number, nibbles: number): number;
   apackDecode(slot: number, n: number, nibbles: number, x: number, p: number, ransEnd: number, end: number): number;
+  apackForget(): void;
 }
 
 export interface CodecWasm {
@@ -57,8 +58,11 @@ function instantiate(): CodecWasm | null {
   try {
     // throws a CompileError where SIMD is missing
     const exports = new api.Instance(new api.Module(bytes), {}).exports as unknown as CodecExports;
-    const heap = new Uint8Array(exports.memory.buffer);
-    if (heap.length < MEMORY_END) throw new Error('memory smaller than layout.ts says');
+    // the regions of layout.ts; the module itself only holds AssemblyScript's static data
+    const have = exports.memory.buffer.byteLength;
+    if (have > IO_BASE) throw new Error(`its static data reaches past ${IO_BASE} (layout.ts IO_BASE)`);
+    exports.memory.grow(Math.ceil((MEMORY_END - have) / 0x10000));
+    const heap = new Uint8Array(exports.memory.buffer); // never grows again
     return { exports, heap };
   } catch (e) {
     wasmOffReason = `the codec wasm module does not load here: ${(e as Error).message}`;

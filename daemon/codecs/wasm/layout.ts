@@ -26,9 +26,14 @@ export const SCRATCH_BYTES = 0x200000;
 
 /** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
 export const APACK_SLOTS = 0x610000;
-export const APACK_SLOT_COUNT = 16;
+export const APACK_SLOT_COUNT = 64;
 export const APACK_SLOT_BYTES = 0x4000;
-/** Within an APack slot: per rANS slot (x mod 1024) two i32, step (f | (slot - cum) << 11) and group (vmin | OL << 9 | size << 13). */
+/**
+ * Within an APack slot, per rANS slot (x mod 1024) 8 bytes: u16 count f,
+ * u16 slot - cum, i32 group vmin | OL << 9 | size << 13 (size at least 1
+ * where OL = 0, so "offset 0 < size" holds as in the JS decoder, which does
+ * not check there).
+ */
 export const APACK_DEC = 0;
 /** Per value, i32: f | cum << 11. */
 export const APACK_ENC_STEP = 0x2000;
@@ -40,20 +45,23 @@ export const APACK_ENC_OFFSET = 0x2800;
 export const APACK_ENC_RCP = 0x2c00;
 export const APACK_ENC_SHIFT = 0x3400;
 
+/** APack: the decoder's copy of the slot table of the model it decoded last (at a constant address). */
+export const APACK_CURRENT = 0x7a0000;
+export const APACK_CURRENT_BYTES = 0x2000;
+
 /** SCC: the channel class per block position (tap A = CC only). */
-export const SCC_CC = 0x650000;
+export const SCC_CC = 0x710000;
 export const SCC_CC_BYTES = 0x8000;
 /** SCC: the coded tables of the current block, 16 records of 128 bytes (see assembly/scc.ts). */
-export const SCC_RECORDS = 0x658000;
+export const SCC_RECORDS = 0x718000;
 /** SCC: a zero byte, read in place of bytes outside the block. */
-export const SCC_ZERO = 0x658ff0;
+export const SCC_ZERO = 0x718ff0;
 /** SCC: i32 detail of the last static-decoder error. */
-export const SCC_DETAIL = 0x658ff4;
+export const SCC_DETAIL = 0x718ff4;
 /** SCC engine slots (layout of one slot: assembly/scc.ts and scc/wasm.ts). */
-export const SCC_SLOTS = 0x660000;
+export const SCC_SLOTS = 0x720000;
 export const SCC_SLOT_COUNT = 16;
 export const SCC_SLOT_BYTES = 0x8000;
 
-/** End of the regions: the module's memory, in 64 KiB pages. */
-export const MEMORY_END = 0x6e0000;
-export const MEMORY_PAGES = 110;
+/** End of the regions: instance.ts grows the module's memory to here. */
+export const MEMORY_END = 0x7b0000;

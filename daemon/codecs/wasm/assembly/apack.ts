@@ -10,6 +10,7 @@
 // check is on a monotone position or sticky, so "some check failed" is
 // exact, and the JS coder then names the error).
 import {
+  APACK_CURRENT,
   APACK_DEC,
   APACK_ENC_OFFSET,
   APACK_ENC_RCP,
@@ -94,42 +95,73 @@ export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
   return w - OUT;
 }
 
+// The decoder reads its model's slot table from one fixed place (constant
+// addresses save an add on the state's dependency chain), copied there when
+// the model changes.
+let current: i32 = -1;
+
 /**
  * Decode n values (nibbles = 1: n even, packed low nibble first) into OUT,
  * from the rANS bytes at IN + p (state x already read) up to IN + ransEnd and
  * the offset stream from there to IN + end. 0: exact; 1: some check failed.
  * The caller leaves 2n + 8 readable bytes after the block.
+ *
+ * Per value: the rANS step (one table entry: f, slot - cum, group), its
+ * renormalisation, then the offset: OL bits read MSB-first at bit position
+ * `bit` of the offset stream through an unaligned 64-bit load. The JS decoder
+ * reads offset bytes one at a time as it needs them, so after the last value
+ * it has read ceil(bit / 8) bytes: that is the check here.
  */
 export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ransEnd: i32, end: i32): i32 {
-  p += IN;
-  let q = IN + ransEnd;
-  let acc: u32 = 0;
-  let nb: u32 = 0;
-  let bad: u32 = 0;
-  let pending: u32 = 0;
-  for (let i = 0; i < n; i++) {
-    const e = slot + APACK_DEC + ((x & 1023) << 3);
-    const step = load<u32>(e);
-    const g = load<u32>(e, 4);
-    x = (step & 2047) * (x >> 10) + (step >> 11);
-    // renormalise: 0, 1 or 2 bytes (x >= 2^13 here), from a big-endian u16
-    const k = <u32>(x < RANS_L) + <u32>(x < (1 << 15));
-    const two = <u32>bswap<u16>(load<u16>(p));
-    x = (x << (k << 3)) | (two >> (16 - (k << 3)));
-    p += <i32>k;
-    // offset: refill a byte when the bits run short (OL <= 8)
-    const ol = (g >> 9) & 15;
-    const refill = <u32>(nb < ol);
-    acc = (acc << (refill << 3)) | (<u32>load<u8>(q) & (0 - refill));
-    q += <i32>refill;
-    nb += (refill << 3) - ol;
-    const off = (acc >> nb) & ((1 << ol) - 1);
-    bad |= <u32>(ol != 0) & <u32>(off >= g >> 13);
-    const v = (g & 511) + off;
-    if (nibbles == 0) store<u8>(OUT + i, <u8>v);
-    else if ((i & 1) == 0) pending = v;
-    else store<u8>(OUT + (i >> 1), <u8>(pending | (v << 4)));
+  if (current != slot) {
+    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
+    current = slot;
   }
-  const ok = p == IN + ransEnd && x == RANS_L && q == IN + end && bad == 0 && (acc & ((1 << nb) - 1)) == 0;
+  p += IN;
+  const q = IN + ransEnd;
+  let bit: u32 = 0;
+  let bad: u32 = 0;
+  if (nibbles == 0) {
+    for (let i = 0; i < n; i++) {
+      const e = (x & 1023) << 3;
+      const g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      const ol = (g >> 9) & 15;
+      const off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>((g & 511) + off));
+    }
+  } else {
+    for (let i = 0; i < n >> 1; i++) {
+      let e = (x & 1023) << 3;
+      let g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      let ol = (g >> 9) & 15;
+      let off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      const lo = (g & 511) + off;
+      e = (x & 1023) << 3;
+      g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      ol = (g >> 9) & 15;
+      off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+    }
+  }
+  // the offset stream: exactly ceil(bit / 8) bytes, its padding bits zero
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const ok = p == IN + ransEnd && x == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
+}
+
+/** Forget the decoder's current table (apack/wasm.ts calls it when it refills a slot). */
+export function apackForget(): void {
+  current = -1;
 }
