@@ -21,6 +21,12 @@ export interface CodecExports {
   apackEncode(slot: number, n: number, nibbles: number): number;
   apackDecode(slot: number, n: number, nibbles: number, x: number, p: number, ransEnd: number, end: number): number;
   apackForget(): void;
+  zvcEncode8(n: number): number;
+  zvcDecode8(n: number, len: number): number;
+  zvcEncode16(n: number): number;
+  zvcDecode16(n: number, len: number): number;
+  zvcEncode4(n: number): number;
+  zvcDecode4(n: number, len: number): number;
 }
 
 export interface CodecWasm {

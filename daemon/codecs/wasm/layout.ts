@@ -49,6 +49,10 @@ export const APACK_ENC_SHIFT = 0x3400;
 export const APACK_CURRENT = 0x7a0000;
 export const APACK_CURRENT_BYTES = 0x2000;
 
+/** ZVC: per mask byte a 16-byte shuffle that spreads packed values to their lanes, and one that packs them. */
+export const ZVC_SPREAD = 0x7a2000;
+export const ZVC_PACK = 0x7a3000;
+
 /** SCC: the channel class per block position (tap A = CC only). */
 export const SCC_CC = 0x710000;
 export const SCC_CC_BYTES = 0x8000;
@@ -65,3 +69,4 @@ export const SCC_SLOT_BYTES = 0x8000;
 
 /** End of the regions: instance.ts grows the module's memory to here. */
 export const MEMORY_END = 0x7b0000;
+
