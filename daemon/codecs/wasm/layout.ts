@@ -56,16 +56,42 @@ export const ZVC_PACK = 0x7a3000;
 /** SCC: the channel class per block position (tap A = CC only). */
 export const SCC_CC = 0x710000;
 export const SCC_CC_BYTES = 0x8000;
-/** SCC: the coded tables of the current block, 16 records of 128 bytes (see assembly/scc.ts). */
+/**
+ * SCC: the coded tables of the current block, 16 records of 128 bytes: A, the
+ * fast estimators (u16 x 16); B, the slow ones; 8 x u16 zero; P, the
+ * inclusive prefix sums of the coding probabilities Q = (A + B) >> 4 (u16 x
+ * 16), so P[-1] = 0 (the last zero) and P[15] is the table total.
+ */
 export const SCC_RECORDS = 0x718000;
+export const SCC_RECORD_BYTES = 128;
+export const SCC_REC_A = 0;
+export const SCC_REC_B = 32;
+export const SCC_REC_P = 80;
 /** SCC: a zero byte, read in place of bytes outside the block. */
 export const SCC_ZERO = 0x718ff0;
 /** SCC: i32 detail of the last static-decoder error. */
 export const SCC_DETAIL = 0x718ff4;
-/** SCC engine slots (layout of one slot: assembly/scc.ts and scc/wasm.ts). */
+/** SCC engine slots, filled by scc/wasm/instance.ts. */
 export const SCC_SLOTS = 0x720000;
 export const SCC_SLOT_COUNT = 16;
 export const SCC_SLOT_BYTES = 0x8000;
+/** Within an SCC slot: ctxClass u8[256], map u8[512], groupBase / groupSize / groupOl i32[16], live u16[16]. */
+export const SCC_ENG_CTX = 0;
+export const SCC_ENG_MAP = 256;
+export const SCC_ENG_GROUP_BASE = 768;
+export const SCC_ENG_GROUP_SIZE = 832;
+export const SCC_ENG_GROUP_OL = 896;
+export const SCC_ENG_LIVE = 960;
+/** Static engines: count and cumulative count u16[16 tables x 16 groups], the group of each of 1024 slots per table u8. */
+export const SCC_ENG_FREQ = 2304;
+export const SCC_ENG_CUM = 2816;
+export const SCC_ENG_SLOT = 4096;
+/** Per value u8[256]: its group, its offset, its offset length. */
+export const SCC_ENG_SYM = 3328;
+export const SCC_ENG_OFF = 3584;
+export const SCC_ENG_OL = 3840;
+/** Adaptive engines: the initial table records (16 x SCC_RECORD_BYTES). */
+export const SCC_ENG_INIT = 20480;
 
 /** End of the regions: instance.ts grows the module's memory to here. */
 export const MEMORY_END = 0x7b0000;

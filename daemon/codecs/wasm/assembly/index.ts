@@ -2,3 +2,4 @@
 // thread (instance.ts). Memory addresses come from ../layout.ts.
 export { apackPrepare, apackEncode, apackDecode, apackForget } from './apack';
 export { zvcEncode8, zvcDecode8, zvcEncode16, zvcDecode16, zvcEncode4, zvcDecode4 } from './zvc';
+export { sccDecode, sccDecodeStatic, sccEncode } from './scc';
