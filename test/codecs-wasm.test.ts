@@ -125,11 +125,13 @@ describe('codec wasm coders', () => {
 
     it(`${pair.js.name}: the same blocks on property inputs (seed ${SEED})`, () => {
       fc.assert(
-        fc.property(skewed(3000), fc.integer({ min: 1, max: 3000 }), fc.constantFrom(...dtypes), (data, len, dtype) => {
+        fc.property(skewed(3000), fc.integer({ min: 1, max: 3000 }), fc.constantFrom(...dtypes), fc.boolean(), (data, len, dtype, wide) => {
           if (dtypeBits(dtype) === 16) len &= ~1;
           if (len === 0) return;
           const raw = data.subarray(0, len);
-          compareRoundTrip(modelsOf(pair, raw, dtype, optionsFor(pair.js)), raw, dtype);
+          // EBPC: blocks of 16 values where the words allow it
+          const options = { ...optionsFor(pair.js), ebpcBlockSize: wide && dtypeBits(dtype) === 16 ? (16 as const) : (8 as const) };
+          compareRoundTrip(modelsOf(pair, raw, dtype, options), raw, `${dtype} N=${options.ebpcBlockSize}`);
         }),
         { seed: SEED, numRuns: Math.ceil(150 * runs) },
       );
@@ -144,8 +146,10 @@ describe('codec wasm coders', () => {
           fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
           fc.integer({ min: -8, max: 8 }),
           fc.boolean(),
-          (raw, dtype, edits, resize, tail) => {
-            const m = modelsOf(pair, raw, dtype, optionsFor(pair.js));
+          fc.boolean(),
+          (raw, dtype, edits, resize, tail, wide) => {
+            const options = { ...optionsFor(pair.js), ebpcBlockSize: wide && dtypeBits(dtype) === 16 ? (16 as const) : (8 as const) };
+            const m = modelsOf(pair, raw, dtype, options);
             const coded = compareRoundTrip(m, raw, dtype);
             const broken = new Uint8Array(Math.max(0, coded.length + resize));
             broken.set(coded.subarray(0, broken.length));

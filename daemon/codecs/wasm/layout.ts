@@ -53,6 +53,12 @@ export const APACK_CURRENT_BYTES = 0x2000;
 export const ZVC_SPREAD = 0x7a2000;
 export const ZVC_PACK = 0x7a3000;
 
+/** EBPC: the ZNZ stream and the BPC stream of a block, each followed by zeros (what the JS reader reads past a stream's end). */
+export const EBPC_ZNZ = IN;
+export const EBPC_BPC = SCRATCH;
+/** EBPC: the decoder's planes, deltas and values of one BPC block. */
+export const EBPC_TMP = 0x7a4000;
+
 /** SCC: the channel class per block position (tap A = CC only). */
 export const SCC_CC = 0x710000;
 export const SCC_CC_BYTES = 0x8000;

@@ -1,0 +1,228 @@
+// EBPC block decoder: ebpc/streams.ts decodeEbpcInto, in AssemblyScript,
+// accepting exactly the streams it accepts. Each check returns 1 at once
+// (the JS decoder then names the error, ebpc/wasm.ts); 0: decoded.
+//
+// Why faster: the per-value ZNZ walk and the per-block plane walk run
+// without bounds checks on typed arrays, and reads past a stream's end need
+// no test: ebpc/wasm.ts copies each stream to its own region followed by
+// zeros, which is what the JS reader's window returns past the end.
+import { EBPC_BPC, EBPC_TMP, EBPC_ZNZ, OUT } from '../layout';
+
+const R = 16; // EBPC_MAX_ZERO_RUN
+const PLANES = EBPC_TMP; // i32[17]
+const DELTAS = EBPC_TMP + 128; // i32[16]
+const VALS = EBPC_TMP + 256; // i32[16]
+
+/** The 24 bits at bit position pos of the stream at base (zeros past its end). */
+@inline
+function peek24(base: i32, pos: i32): u32 {
+  const p = base + (pos >> 3);
+  const w = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
+  return (w << <u32>(pos & 7)) & 0xffffff;
+}
+
+/** Hacker's Delight transpose8 of the 8 bytes t[0..7] held in x (t0..t3) and y (t4..t7); returns them transposed, x in the high half. */
+@inline
+function transpose8(x: u32, y: u32): u64 {
+  let s = (x ^ (x >> 7)) & 0x00aa00aa;
+  x = x ^ s ^ (s << 7);
+  s = (y ^ (y >> 7)) & 0x00aa00aa;
+  y = y ^ s ^ (s << 7);
+  s = (x ^ (x >> 14)) & 0x0000cccc;
+  x = x ^ s ^ (s << 14);
+  s = (y ^ (y >> 14)) & 0x0000cccc;
+  y = y ^ s ^ (s << 14);
+  s = (x & 0xf0f0f0f0) | ((y >> 4) & 0x0f0f0f0f);
+  y = ((x << 4) & 0xf0f0f0f0) | (y & 0x0f0f0f0f);
+  return (<u64>s << 32) | <u64>y;
+}
+
+/** The byte k (0..7) of a transposed pair. */
+@inline
+function byteOf(t: u64, k: i32): i32 {
+  return <i32>((t >> <u64>(56 - (k << 3))) & 0xff);
+}
+
+/** planesToDeltas of streams.ts: signed deltas d[0..N-2] at DELTAS from PLANES. */
+function planesToDeltas(W: i32, N: i32): void {
+  if (N == 8) {
+    for (let q = 0; q < W; q += 8) {
+      let x: u32 = 0;
+      let y: u32 = 0;
+      for (let k = 0; k < 4; k++) x = (x << 8) | ((<u32>load<i32>(PLANES + ((q + 7 - k) << 2)) << 1) & 0xff);
+      for (let k = 4; k < 8; k++) y = (y << 8) | ((<u32>load<i32>(PLANES + ((q + 7 - k) << 2)) << 1) & 0xff);
+      const t = transpose8(x, y);
+      for (let r = 0; r < 7; r++) {
+        const v = byteOf(t, r) << q;
+        store<i32>(DELTAS + (r << 2), q == 0 ? v : load<i32>(DELTAS + (r << 2)) | v);
+      }
+    }
+    const sign = load<i32>(PLANES + (W << 2));
+    for (let j = 0; j < 7; j++) if ((sign >> (6 - j)) & 1) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (1 << W));
+    return;
+  }
+  const groups = N >> 3;
+  for (let j = 0; j < N - 1; j++) store<i32>(DELTAS + (j << 2), 0);
+  for (let g = 0; g < groups; g++) {
+    const place = 8 * (groups - 1 - g);
+    for (let q = 0; q < W; q += 8) {
+      let x: u32 = 0;
+      let y: u32 = 0;
+      for (let k = 0; k < 4; k++) x = (x << 8) | (((<u32>load<i32>(PLANES + ((q + 7 - k) << 2)) << 1) >> place) & 0xff);
+      for (let k = 4; k < 8; k++) y = (y << 8) | (((<u32>load<i32>(PLANES + ((q + 7 - k) << 2)) << 1) >> place) & 0xff);
+      const t = transpose8(x, y);
+      for (let r = 0; r < 8; r++) {
+        const j = 8 * g + r;
+        if (j < N - 1) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) | (byteOf(t, r) << q));
+      }
+    }
+  }
+  const sign = load<i32>(PLANES + (W << 2));
+  for (let j = 0; j < N - 1; j++) if ((sign >> (N - 2 - j)) & 1) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (1 << W));
+}
+
+// The BPC reader position (bits), between blocks.
+let bpos: i32 = 0;
+
+/** decodeBpcBlock of streams.ts into VALS; 0 or 1 (any check failed, or the stream ran out). */
+function decodeBpcBlock(W: i32, N: i32, bpcBits: i32): i32 {
+  const allOnes = (1 << (N - 1)) - 1;
+  const posBits = N == 8 ? 3 : 4;
+  const runBits = W == 8 ? 3 : 4;
+  let pos = bpos;
+  const base = <i32>(peek24(EBPC_BPC, pos) >> <u32>(24 - W));
+  pos += W;
+  let b = 0;
+  let prev = 0;
+  let afterRun = false;
+  while (b <= W) {
+    const w = <i32>peek24(EBPC_BPC, pos);
+    let p: i32;
+    if (w & 0x800000) {
+      // '1' + DBX
+      const x = (w >> (24 - N)) & allOnes;
+      pos += N;
+      const low = x & -x;
+      if (x == 0 || x == allOnes || x == low || x == low * 3 || x == prev) return 1;
+      p = x ^ prev;
+    } else if (w & 0x400000) {
+      // '01': one zero DBX plane
+      pos += 2;
+      if (afterRun) return 1;
+      store<i32>(PLANES + (b++ << 2), prev);
+      afterRun = true;
+      continue;
+    } else if (w & 0x200000) {
+      // '001' + (k-2): k zero DBX planes
+      const k = ((w >> (21 - runBits)) & (W - 1)) + 2;
+      pos += 3 + runBits;
+      if (afterRun) return 1;
+      if (b + k > W + 1) return 1;
+      for (const end = b + k; b < end; b++) store<i32>(PLANES + (b << 2), prev);
+      afterRun = true;
+      continue;
+    } else {
+      const sel = (w >> 19) & 3;
+      if (sel == 0) {
+        pos += 5;
+        p = allOnes ^ prev;
+      } else if (sel == 1) {
+        pos += 5;
+        if (prev == 0 || prev == allOnes) return 1;
+        p = 0;
+      } else {
+        const at = (w >> (19 - posBits)) & (N - 1);
+        pos += 5 + posBits;
+        let x: i32;
+        if (sel == 3) {
+          if (at > N - 2) return 1;
+          x = 1 << (N - 2 - at);
+        } else {
+          if (at > N - 3) return 1;
+          x = 3 << (N - 3 - at);
+        }
+        if (x == prev) return 1;
+        p = x ^ prev;
+      }
+    }
+    afterRun = false;
+    store<i32>(PLANES + (b++ << 2), p);
+    prev = p;
+  }
+  if (pos > bpcBits) return 1;
+  bpos = pos;
+  // rebuild the (W+1)-bit deltas from the planes and integrate them
+  const half = 1 << (W - 1);
+  planesToDeltas(W, N);
+  let v = (base << (32 - W)) >> (32 - W);
+  store<i32>(VALS, v);
+  for (let j = 0; j < N - 1; j++) {
+    v += load<i32>(DELTAS + (j << 2));
+    if (v < -half || v >= half) return 1;
+    store<i32>(VALS + ((j + 1) << 2), v);
+  }
+  return 0;
+}
+
+/** Whether a stream of `bits` used bits out of `bytes` bytes at base ends exactly in zero padding of its last W-bit word. */
+function endsClean(base: i32, bits: i32, bytes: i32, W: i32): bool {
+  const expected = ((bits + W - 1) / W) * (W >> 3);
+  if (bytes != expected) return false;
+  if ((bits & 7) != 0 && (<i32>load<u8>(base + (bits >> 3)) & (0xff >> (bits & 7))) != 0) return false;
+  for (let k = (bits + 7) >> 3; k < bytes; k++) if (load<u8>(base + k) != 0) return false;
+  return true;
+}
+
+/**
+ * Decode count values (W = 8: bytes; 16: int16 little-endian) into OUT from
+ * the ZNZ stream (znzBytes at EBPC_ZNZ) and the BPC stream (bpcBytes at
+ * EBPC_BPC), each followed by zeros. 0: exact; 1: some check failed.
+ */
+export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: i32): i32 {
+  const znzBits = znzBytes << 3;
+  const bpcBits = bpcBytes << 3;
+  const wide = W == 16;
+  let zpos = 0;
+  bpos = 0;
+  let used = N;
+  let blocks = 0;
+  let shortRun = false;
+  let i = 0;
+  while (i < count) {
+    const w = peek24(EBPC_ZNZ, zpos);
+    if (w & 0x800000) {
+      // a burst of '1's: every valid window bit is real (padding past the end is zero)
+      let ones = <i32>clz<u32>(~(w << 8));
+      if (ones > count - i) ones = count - i;
+      zpos += ones;
+      if (zpos > znzBits) return 1;
+      shortRun = false;
+      for (const end = i + ones; i < end; i++) {
+        if (used == N) {
+          if (decodeBpcBlock(W, N, bpcBits)) return 1;
+          blocks++;
+          used = 0;
+        }
+        const v = load<i32>(VALS + (used++ << 2));
+        if (v == 0) return 1;
+        if (wide) store<u16>(OUT + (i << 1), <u16>v);
+        else store<u8>(OUT + i, <u8>v);
+      }
+    } else {
+      const r = <i32>((w >> 19) & 15) + 1;
+      zpos += 5;
+      if (zpos > znzBits) return 1;
+      if (shortRun) return 1;
+      if (r > count - i) return 1;
+      shortRun = r < R;
+      if (wide) memory.fill(OUT + (i << 1), 0, r << 1);
+      else memory.fill(OUT + i, 0, r);
+      i += r;
+    }
+  }
+  // the rest of the last block is the encoder's zero padding
+  if (blocks > 0) for (let j = used; j < N; j++) if (load<i32>(VALS + (j << 2)) != 0) return 1;
+  if (!endsClean(EBPC_ZNZ, zpos, znzBytes, W)) return 1;
+  if (!endsClean(EBPC_BPC, bpos, bpcBytes, W)) return 1;
+  return 0;
+}
