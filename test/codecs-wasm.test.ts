@@ -147,7 +147,8 @@ describe('codec wasm coders', () => {
           fc.integer({ min: -8, max: 8 }),
           fc.boolean(),
           fc.boolean(),
-          (raw, dtype, edits, resize, tail, wide) => {
+          fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+          (raw, dtype, edits, resize, tail, wide, flips) => {
             const options = { ...optionsFor(pair.js), ebpcBlockSize: wide && dtypeBits(dtype) === 16 ? (16 as const) : (8 as const) };
             const m = modelsOf(pair, raw, dtype, options);
             const coded = compareRoundTrip(m, raw, dtype);
@@ -157,6 +158,14 @@ describe('codec wasm coders', () => {
             const from = tail ? broken.length - (broken.length >> 2) : 0;
             for (const [at, v] of edits) if (broken.length > from) broken[from + (at % (broken.length - from))] = v;
             compareDecode(m, broken, raw.length, `${dtype}: ${edits.length} edits${tail ? ' in the tail' : ''}, resized by ${resize}`);
+            // single bits flipped: the subtle damage (one symbol changed, the rest intact)
+            for (const at of flips) {
+              const flipped = coded.slice();
+              if (flipped.length === 0) break;
+              const bit = at % (flipped.length * 8);
+              flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+              compareDecode(m, flipped, raw.length, `${dtype}: bit ${bit} flipped`);
+            }
             // each bit of the last byte flipped (padding bits, for streams that end in them)
             for (let b = 0; b < 8 && coded.length > 0; b++) {
               const flipped = coded.slice();
@@ -172,6 +181,19 @@ describe('codec wasm coders', () => {
       );
     });
   }
+
+  it('ebpc: a zero run split in two (not canonical) is refused by both decoders alike', () => {
+    const pair = pairs.find((p) => p.js.name === 'ebpc')!;
+    const raw = Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 1);
+    const m = modelsOf(pair, raw, 'int8');
+    const coded = compareRoundTrip(m, raw, 'run of 7');
+    // [ZNZ length 1][ZNZ '1' '0 0110' '1' + pad][BPC]: the run of 7 as one symbol
+    assert.deepEqual([...coded.subarray(0, 2)], [1, 0x9a]);
+    // the same run as 3 + 4: '1' '0 0010' '0 0011' '1' + pad, two bytes
+    const split = Uint8Array.of(2, 0x88, 0x70, ...coded.subarray(2));
+    compareDecode(m, split, raw.length, 'split run');
+    assert.throws(() => m.wasm.decodeBlock(split, new Uint8Array(raw.length)), /follows a run shorter/);
+  });
 
   it('SHIMPACK_WASM=0 turns every codec to its JS coders, which round-trip', () => {
     const script = [
