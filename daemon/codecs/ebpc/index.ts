@@ -16,7 +16,7 @@ import {
   type EbpcBlockSize,
   type EbpcWordBits,
 } from './streams.ts';
-import { decodeStreamsWasm } from './wasm.ts';
+import { decodeStreamsWasm, encodeBlockWasm } from './wasm.ts';
 
 /**
  * EBPC as a shimpack codec. The word width W follows the dtype (8 for
@@ -48,6 +48,10 @@ function model(dtype: Dtype, blockSize: EbpcBlockSize, coders: Coders): CodecMod
     },
     encodeBlock(src, out) {
       const n = ebpcValueCount(src.length, W);
+      if (coders === 'wasm') {
+        const bytes = encodeBlockWasm(src, n, W, N, out);
+        if (bytes >= 0) return bytes;
+      }
       // ZNZ goes after room for the longest possible length prefix, then moves
       // down once its real length is known; the BPC stream follows it.
       const room = varintLength(znzMaxBytes(n, W));

@@ -1,13 +1,14 @@
 import { codecWasm } from '../wasm/instance.ts';
-import { EBPC_BPC, EBPC_ZNZ, IN_BYTES, OUT, SCRATCH_BYTES, WASM_MAX_RAW } from '../wasm/layout.ts';
+import { EBPC_BPC, EBPC_ZNZ, IN, IN_BYTES, OUT, SCRATCH_BYTES, WASM_MAX_RAW } from '../wasm/layout.ts';
 import type { EbpcBlockSize, EbpcWordBits } from './streams.ts';
 
 /**
- * EBPC decoding through the wasm decoder (wasm/assembly/ebpc.ts), which
- * accepts exactly what streams.ts decodeEbpcInto accepts and decodes it to
- * the same values; streams.ts stays the reference and the fallback: for
- * blocks larger than WASM_MAX_RAW, where the module is off, and to name the
- * error of a block the wasm decoder rejects.
+ * EBPC through the wasm coders (wasm/assembly/ebpc.ts): the encoder writes
+ * the same block as index.ts with streams.ts, and the decoder accepts exactly
+ * what streams.ts decodeEbpcInto accepts and decodes it to the same values.
+ * streams.ts stays the reference and the fallback: for blocks larger than
+ * WASM_MAX_RAW, where the module is off, and to name the error of a block
+ * the wasm decoder rejects.
  */
 
 const wasm = codecWasm;
@@ -46,4 +47,15 @@ export function decodeStreamsWasm(
   }
   out.set(heap.subarray(OUT, OUT + out.length));
   return true;
+}
+
+/** A whole block ([ZNZ length][ZNZ][BPC]) of the n values in src, into out; -1 when the wasm encoder does not take it. */
+export function encodeBlockWasm(src: Uint8Array, n: number, W: EbpcWordBits, N: EbpcBlockSize, out: Uint8Array): number {
+  // the ZNZ stream is built in the BPC region first: at most 5 bits per value
+  if (wasm === null || src.length > WASM_MAX_RAW || n === 0 || n > SCRATCH_BYTES / 2) return -1;
+  const { heap, exports } = wasm;
+  heap.set(src, IN);
+  const bytes = exports.ebpcEncode(n, W, N);
+  out.set(heap.subarray(OUT, OUT + bytes));
+  return bytes;
 }

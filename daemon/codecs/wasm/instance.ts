@@ -28,6 +28,7 @@ export interface CodecExports {
   zvcEncode4(n: number): number;
   zvcDecode4(n: number, len: number): number;
   ebpcDecode(count: number, W: number, N: number, znzBytes: number, bpcBytes: number): number;
+  ebpcEncode(n: number, W: number, N: number): number;
   sccDecode(n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number): number;
   sccDecodeStatic(n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, x0: number): number;
   sccEncode(n: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number): number;

@@ -6,7 +6,7 @@
 // without bounds checks on typed arrays, and reads past a stream's end need
 // no test: ebpc/wasm.ts copies each stream to its own region followed by
 // zeros, which is what the JS reader's window returns past the end.
-import { EBPC_BPC, EBPC_TMP, EBPC_ZNZ, OUT } from '../layout';
+import { EBPC_BPC, EBPC_TMP, EBPC_ZNZ, IN, OUT } from '../layout';
 
 const R = 16; // EBPC_MAX_ZERO_RUN
 const PLANES = EBPC_TMP; // i32[17]
@@ -225,4 +225,230 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
   if (!endsClean(EBPC_ZNZ, zpos, znzBytes, W)) return 1;
   if (!endsClean(EBPC_BPC, bpos, bpcBytes, W)) return 1;
   return 0;
+}
+
+// ---- encoder: encodeZnzInto and encodeBpcInto of streams.ts, bit for bit ----
+
+const BLOCK = EBPC_TMP + 384; // i32[16]
+
+/** Zero-pad the bits still in an accumulator to whole W-bit words; returns the end position. */
+@inline
+function flushPadded(start: i32, pos: i32, acc: u32, nacc: i32, W: i32): i32 {
+  if (nacc > 0) store<u8>(pos++, <u8>(acc << <u32>(8 - nacc)));
+  if (W == 16 && ((pos - start) & 1) != 0) store<u8>(pos++, 0);
+  return pos;
+}
+
+/** The ZNZ stream of the n values at IN, at base; returns its unpadded bit length. */
+function encodeZnz(n: i32, W: i32, base: i32): i32 {
+  let acc: u32 = 0;
+  let nacc = 0;
+  let pos = base;
+  let run = 0;
+  for (let i = 0; i < n; i++) {
+    const nonzero = W == 8 ? <i32>load<u8>(IN + i) : <i32>load<u16>(IN + (i << 1));
+    if (nonzero != 0) {
+      if (run > 0) {
+        // '0' + (run-1) in 4 bits, then this value's '1'
+        acc = (acc << 6) | (<u32>(run - 1) << 1) | 1;
+        nacc += 6;
+        run = 0;
+      } else {
+        acc = (acc << 1) | 1;
+        nacc++;
+      }
+    } else if (++run == R) {
+      // a full run is emitted at once, which is the greedy split of a longer one
+      acc = (acc << 5) | (R - 1);
+      nacc += 5;
+      run = 0;
+    } else continue;
+    if (nacc >= 8) {
+      nacc -= 8;
+      store<u8>(pos++, <u8>(acc >> <u32>nacc));
+      acc &= (1 << nacc) - 1;
+    }
+  }
+  if (run > 0) {
+    acc = (acc << 5) | <u32>(run - 1);
+    nacc += 5;
+    if (nacc >= 8) {
+      nacc -= 8;
+      store<u8>(pos++, <u8>(acc >> <u32>nacc));
+      acc &= (1 << nacc) - 1;
+    }
+  }
+  const bits = (pos - base) * 8 + nacc;
+  flushPadded(base, pos, acc, nacc, W);
+  return bits;
+}
+
+/** deltasToPlanes of streams.ts: PLANES[b] holds bit b of every delta at DELTAS (masked, non-negative), d[0] in its MSB. */
+function deltasToPlanes(W: i32, N: i32): void {
+  if (N == 8) {
+    for (let q = 0; q < W; q += 8) {
+      let x: u32 = 0;
+      let y: u32 = 0;
+      for (let r = 0; r < 4; r++) x = (x << 8) | ((<u32>load<i32>(DELTAS + (r << 2)) >> <u32>q) & 0xff);
+      for (let r = 4; r < 7; r++) y = (y << 8) | ((<u32>load<i32>(DELTAS + (r << 2)) >> <u32>q) & 0xff);
+      y <<= 8;
+      const t = transpose8(x, y);
+      for (let k = 0; k < 8; k++) store<i32>(PLANES + ((q + 7 - k) << 2), byteOf(t, k) >> 1);
+    }
+    let sign = 0;
+    for (let j = 0; j < 7; j++) sign |= ((load<i32>(DELTAS + (j << 2)) >> W) & 1) << (6 - j);
+    store<i32>(PLANES + (W << 2), sign);
+    return;
+  }
+  const groups = N >> 3;
+  for (let b = 0; b < W; b++) store<i32>(PLANES + (b << 2), 0);
+  for (let g = 0; g < groups; g++) {
+    const place = 8 * (groups - 1 - g); // group 0 is the most significant byte of a plane
+    for (let q = 0; q < W; q += 8) {
+      let x: u32 = 0;
+      let y: u32 = 0;
+      for (let r = 0; r < 8; r++) {
+        const j = 8 * g + r;
+        const v = j < N - 1 ? (<u32>load<i32>(DELTAS + (j << 2)) >> <u32>q) & 0xff : 0;
+        if (r < 4) x = (x << 8) | v;
+        else y = (y << 8) | v;
+      }
+      const t = transpose8(x, y);
+      for (let k = 0; k < 8; k++) {
+        const at = PLANES + ((q + 7 - k) << 2);
+        store<i32>(at, load<i32>(at) | (byteOf(t, k) << place));
+      }
+    }
+  }
+  let sign = 0;
+  for (let j = 0; j < N - 1; j++) sign |= ((load<i32>(DELTAS + (j << 2)) >> W) & 1) << (N - 2 - j);
+  // the tiles are N wide, a plane is N-1 bits: drop the always-zero last column
+  for (let b = 0; b < W; b++) store<i32>(PLANES + (b << 2), <i32>(<u32>load<i32>(PLANES + (b << 2)) >> 1));
+  store<i32>(PLANES + (W << 2), sign);
+}
+
+/** The BPC stream of the non-zero values at IN, at base; returns its unpadded bit length. */
+function encodeBpc(n: i32, W: i32, N: i32, base: i32): i32 {
+  const wordMask = (1 << W) - 1;
+  const deltaMask = (1 << (W + 1)) - 1;
+  const allOnes = (1 << (N - 1)) - 1;
+  const top = N - 2; // plane bit of d[0]
+  const posBits = N == 8 ? 3 : 4;
+  const runBits = W == 8 ? 3 : 4;
+  let acc: u32 = 0;
+  let nacc = 0;
+  let pos = base;
+  let i = 0;
+  for (;;) {
+    // gather the next N non-zero values (fewer at the end: zero-padded)
+    let fill = 0;
+    if (W == 8) {
+      while (fill < N && i < n) {
+        const v = <i32>load<i8>(IN + i++);
+        if (v != 0) store<i32>(BLOCK + (fill++ << 2), v);
+      }
+    } else {
+      while (fill < N && i < n) {
+        const v = <i32>load<i16>(IN + (i++ << 1));
+        if (v != 0) store<i32>(BLOCK + (fill++ << 2), v);
+      }
+    }
+    if (fill == 0) break;
+    for (let j = fill; j < N; j++) store<i32>(BLOCK + (j << 2), 0);
+    for (let j = 0; j < N - 1; j++) store<i32>(DELTAS + (j << 2), (load<i32>(BLOCK + ((j + 1) << 2)) - load<i32>(BLOCK + (j << 2))) & deltaMask);
+    deltasToPlanes(W, N);
+
+    acc = (acc << <u32>W) | <u32>(load<i32>(BLOCK) & wordMask); // base
+    nacc += W;
+    while (nacc >= 8) {
+      nacc -= 8;
+      store<u8>(pos++, <u8>(acc >> <u32>nacc));
+    }
+    acc &= (1 << nacc) - 1;
+    let prev = 0;
+    let run = 0; // zero DBX planes not yet emitted
+    for (let b = 0; b <= W; b++) {
+      const p = load<i32>(PLANES + (b << 2));
+      const x = p ^ prev; // DBX_b = DBP_b xor DBP_(b-1)
+      prev = p;
+      if (x == 0) {
+        run++;
+        continue;
+      }
+      if (run == 1) {
+        acc = (acc << 2) | 1; // '01'
+        nacc += 2;
+      } else if (run > 1) {
+        acc = (acc << <u32>(3 + runBits)) | <u32>((1 << runBits) | (run - 2)); // '001' + (k-2)
+        nacc += 3 + runBits;
+      }
+      run = 0;
+      // the first matching row of the symbol table wins
+      let code: i32;
+      let len: i32;
+      if (x == allOnes) {
+        code = 0; // '00000'
+        len = 5;
+      } else if (p == 0) {
+        code = 1; // '00001'
+        len = 5;
+      } else {
+        const low = x & -x;
+        if (x == low) {
+          code = (3 << posBits) | (top - (31 - clz<i32>(x))); // '00011' + pos
+          len = 5 + posBits;
+        } else if (x == low * 3) {
+          code = (2 << posBits) | (top - (31 - clz<i32>(x))); // '00010' + pos of the first one
+          len = 5 + posBits;
+        } else {
+          code = (1 << (N - 1)) | x; // '1' + DBX
+          len = N;
+        }
+      }
+      acc = (acc << <u32>len) | <u32>code;
+      nacc += len;
+      while (nacc >= 8) {
+        nacc -= 8;
+        store<u8>(pos++, <u8>(acc >> <u32>nacc));
+      }
+      acc &= (1 << nacc) - 1;
+    }
+    if (run == 1) {
+      acc = (acc << 2) | 1;
+      nacc += 2;
+    } else if (run > 1) {
+      acc = (acc << <u32>(3 + runBits)) | <u32>((1 << runBits) | (run - 2));
+      nacc += 3 + runBits;
+    }
+    while (nacc >= 8) {
+      nacc -= 8;
+      store<u8>(pos++, <u8>(acc >> <u32>nacc));
+    }
+    acc &= (1 << nacc) - 1;
+    if (fill < N) break;
+  }
+  const bits = (pos - base) * 8 + nacc;
+  flushPadded(base, pos, acc, nacc, W);
+  return bits;
+}
+
+/**
+ * Encode n values at IN (W = 8: bytes; 16: int16 little-endian) into OUT as
+ * ebpc/index.ts lays a block out: [ZNZ byte length, LEB128][ZNZ][BPC].
+ * Returns the bytes written.
+ */
+export function ebpcEncode(n: i32, W: i32, N: i32): i32 {
+  const znzBits = encodeZnz(n, W, EBPC_BPC);
+  const znzBytes = ((znzBits + W - 1) / W) * (W >> 3);
+  let w = OUT;
+  let len = <u32>znzBytes;
+  while (len >= 0x80) {
+    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
+    len >>= 7;
+  }
+  store<u8>(w++, <u8>len);
+  memory.copy(w, EBPC_BPC, znzBytes);
+  w += znzBytes;
+  const bpcBits = encodeBpc(n, W, N, w);
+  return w - OUT + ((bpcBits + W - 1) / W) * (W >> 3);
 }

@@ -3,4 +3,4 @@
 export { apackPrepare, apackEncode, apackDecode, apackForget } from './apack';
 export { zvcEncode8, zvcDecode8, zvcEncode16, zvcDecode16, zvcEncode4, zvcDecode4 } from './zvc';
 export { sccDecode, sccDecodeStatic, sccEncode } from './scc';
-export { ebpcDecode } from './ebpc';
+export { ebpcDecode, ebpcEncode } from './ebpc';
