@@ -16,9 +16,8 @@ const VALS = EBPC_TMP + 256; // i32[16]
 /** The 24 bits at bit position pos of the stream at base (zeros past its end). */
 @inline
 function peek24(base: i32, pos: i32): u32 {
-  const p = base + (pos >> 3);
-  const w = (<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2);
-  return (w << <u32>(pos & 7)) & 0xffffff;
+  // the 3 bytes at pos >> 3, as the JS window, through one unaligned big-endian load
+  return ((bswap<u32>(load<u32>(base + (pos >> 3))) >> 8) << <u32>(pos & 7)) & 0xffffff;
 }
 
 /** Hacker's Delight transpose8 of the 8 bytes t[0..7] held in x (t0..t3) and y (t4..t7); returns them transposed, x in the high half. */
@@ -215,8 +214,11 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
       if (shortRun) return 1;
       if (r > count - i) return 1;
       shortRun = r < R;
-      if (wide) memory.fill(OUT + (i << 1), 0, r << 1);
-      else memory.fill(OUT + i, 0, r);
+      // r <= 16 zeros: whole vectors (bytes past the run are written again by the values after it)
+      if (wide) {
+        v128.store(OUT + (i << 1), i32x4.splat(0));
+        v128.store(OUT + (i << 1), i32x4.splat(0), 16);
+      } else v128.store(OUT + i, i32x4.splat(0));
       i += r;
     }
   }
