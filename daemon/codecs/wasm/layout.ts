@@ -59,6 +59,9 @@ export const EBPC_BPC = SCRATCH;
 /** EBPC: the decoder's planes, deltas and values of one BPC block. */
 export const EBPC_TMP = 0x7a4000;
 
+/** APack: a byte the encoder stores to when it has no complete offset byte (stores without a branch). */
+export const APACK_SINK = 0x7a5000;
+
 /** SCC: the channel class per block position (tap A = CC only). */
 export const SCC_CC = 0x710000;
 export const SCC_CC_BYTES = 0x8000;

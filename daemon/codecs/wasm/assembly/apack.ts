@@ -17,6 +17,7 @@ import {
   APACK_ENC_SHIFT,
   APACK_ENC_STEP,
   APACK_ENC_XMAX,
+  APACK_SINK,
   IN,
   OUT,
   SCRATCH,
@@ -45,8 +46,24 @@ export function apackPrepare(slot: i32): void {
 /**
  * Encode n values (bytes, or nibbles when nibbles = 1, n even) at IN into
  * OUT: varint rANS length, rANS bytes, offsets. Returns the bytes written.
+ *
+ * One backward pass codes both streams: the rANS state's dependency chain
+ * leaves the core idle enough to write the offsets beside it for free. The
+ * offsets are MSB-first forwards, so a first pass sums their bits T; the
+ * backward pass then knows where each value's bits go (the zero padding
+ * fills [T, ceil8(T)) first) and stores a byte whenever 8 are complete.
  */
 export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
+  let total: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    total += load<u32>(slot + APACK_ENC_OFFSET + (v << 2)) >> 8;
+  }
+  const offBytes = <i32>((total + 7) >> 3);
+  // the offset bits at positions [cur, cur + nb) wait in acc (position cur + nb - 1 in bit 0); cur + nb stays byte-aligned
+  let cur = total;
+  let nb: u32 = (<u32>offBytes << 3) - total;
+  let acc: u32 = 0;
   let x: u32 = RANS_L;
   let p = SCRATCH + SCRATCH_BYTES;
   // rANS runs backwards so that the decoder runs forwards.
@@ -61,7 +78,17 @@ export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
     x >>= k << 3;
     const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
     const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
-    x = (q << 10) + (x - q * (step & 2047)) + (step >> 11);
+    // (q << 10) + (x - q * f) + cum, with one multiply on the state's dependency chain
+    x = x + q * (1024 - (step & 2047)) + (step >> 11);
+    // the value's offset bits in front of those waiting; a complete byte goes out (to APACK_SINK when there is none)
+    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
+    acc |= (o & 255) << nb;
+    nb += o >> 8;
+    cur -= o >> 8;
+    const full = nb >= 8;
+    store<u8>(select<i32>(SCRATCH + <i32>((cur + nb - 8) >> 3), APACK_SINK, full), <u8>acc);
+    acc >>= <u32>full << 3;
+    nb -= <u32>full << 3;
   }
   // the final state, big-endian
   p -= 4;
@@ -76,23 +103,8 @@ export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
   store<u8>(w++, <u8>len);
   memory.copy(w, p, ransLen);
   w += ransLen;
-  // Offsets, forwards, MSB-first, zero-padded: a byte is stored per value at
-  // w, which moves only once 8 bits are complete (OL <= 8 keeps nb < 16).
-  let acc: u32 = 0;
-  let nb: u32 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
-    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
-    const ol = o >> 8;
-    acc = (acc << ol) | (o & 255);
-    nb += ol;
-    const full = <u32>(nb >= 8);
-    nb -= full << 3;
-    store<u8>(w, <u8>(acc >> nb));
-    w += <i32>full;
-  }
-  if (nb > 0) store<u8>(w++, <u8>(acc << (8 - nb)));
-  return w - OUT;
+  memory.copy(w, SCRATCH, offBytes);
+  return w + offBytes - OUT;
 }
 
 // The decoder reads its model's slot table from one fixed place (constant
