@@ -107,6 +107,18 @@ export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
   return w + offBytes - OUT;
 }
 
+/**
+ * The ol <= 8 bits at bit position `bit` of the MSB-first stream at q (0 for
+ * ol = 0): they lie within the two bytes from bit >> 3. (Wasm has no byte
+ * swap instruction, so two byte loads beat a wider big-endian read.)
+ */
+@inline
+function offsetAt(q: i32, bit: u32, ol: u32): u32 {
+  const p = q + <i32>(bit >> 3);
+  const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
+  return ((two << (bit & 7)) & 0xffff) >> (16 - ol);
+}
+
 // The decoder reads its model's slot table from one fixed place (constant
 // addresses save an add on the state's dependency chain), copied there when
 // the model changes.
@@ -120,7 +132,7 @@ let current: i32 = -1;
  *
  * Per value: the rANS step (one table entry: f, slot - cum, group), its
  * renormalisation, then the offset: OL bits read MSB-first at bit position
- * `bit` of the offset stream through an unaligned 64-bit load. The JS decoder
+ * `bit` of the offset stream, without a refill branch. The JS decoder
  * reads offset bytes one at a time as it needs them, so after the last value
  * it has read ceil(bit / 8) bytes: that is the check here.
  */
@@ -140,7 +152,7 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
       const ol = (g >> 9) & 15;
-      const off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      const off = offsetAt(q, bit, ol);
       bit += ol;
       bad |= <u32>(off >= g >> 13);
       store<u8>(OUT + i, <u8>((g & 511) + off));
@@ -152,7 +164,7 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
       let ol = (g >> 9) & 15;
-      let off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      let off = offsetAt(q, bit, ol);
       bit += ol;
       bad |= <u32>(off >= g >> 13);
       const lo = (g & 511) + off;
@@ -161,7 +173,7 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
       ol = (g >> 9) & 15;
-      off = <u32>(((bswap<u64>(load<u64>(q + <i32>(bit >> 3))) << <u64>(bit & 7)) >> 1) >> <u64>(63 - ol));
+      off = offsetAt(q, bit, ol);
       bit += ol;
       bad |= <u32>(off >= g >> 13);
       store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));

@@ -16,8 +16,9 @@ const VALS = EBPC_TMP + 256; // i32[16]
 /** The 24 bits at bit position pos of the stream at base (zeros past its end). */
 @inline
 function peek24(base: i32, pos: i32): u32 {
-  // the 3 bytes at pos >> 3, as the JS window, through one unaligned big-endian load
-  return ((bswap<u32>(load<u32>(base + (pos >> 3))) >> 8) << <u32>(pos & 7)) & 0xffffff;
+  // the 3 bytes at pos >> 3, as the JS window (wasm has no byte swap: byte loads are cheaper than a swapped word)
+  const p = base + (pos >> 3);
+  return (((<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2)) << <u32>(pos & 7)) & 0xffffff;
 }
 
 /** Hacker's Delight transpose8 of the 8 bytes t[0..7] held in x (t0..t3) and y (t4..t7); returns them transposed, x in the high half. */
