@@ -57,8 +57,9 @@ function planesToDeltas(W: i32, N: i32): void {
         store<i32>(DELTAS + (r << 2), q == 0 ? v : load<i32>(DELTAS + (r << 2)) | v);
       }
     }
+    // the sign plane, without a branch per delta (its bits are data)
     const sign = load<i32>(PLANES + (W << 2));
-    for (let j = 0; j < 7; j++) if ((sign >> (6 - j)) & 1) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (1 << W));
+    for (let j = 0; j < 7; j++) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (((sign >> (6 - j)) & 1) << W));
     return;
   }
   const groups = N >> 3;
@@ -78,7 +79,7 @@ function planesToDeltas(W: i32, N: i32): void {
     }
   }
   const sign = load<i32>(PLANES + (W << 2));
-  for (let j = 0; j < N - 1; j++) if ((sign >> (N - 2 - j)) & 1) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (1 << W));
+  for (let j = 0; j < N - 1; j++) store<i32>(DELTAS + (j << 2), load<i32>(DELTAS + (j << 2)) - (((sign >> (N - 2 - j)) & 1) << W));
 }
 
 // The BPC reader position (bits), between blocks.
@@ -156,12 +157,14 @@ function decodeBpcBlock(W: i32, N: i32, bpcBits: i32): i32 {
   planesToDeltas(W, N);
   let v = (base << (32 - W)) >> (32 - W);
   store<i32>(VALS, v);
+  // the range check of every value at once: v + half must stay in [0, 2 half)
+  let out = 0;
   for (let j = 0; j < N - 1; j++) {
     v += load<i32>(DELTAS + (j << 2));
-    if (v < -half || v >= half) return 1;
+    out |= v + half;
     store<i32>(VALS + ((j + 1) << 2), v);
   }
-  return 0;
+  return <i32>((out & ~((half << 1) - 1)) != 0);
 }
 
 /** Whether a stream of `bits` used bits out of `bytes` bytes at base ends exactly in zero padding of its last W-bit word. */
