@@ -58,8 +58,6 @@ function load(c: CoderTables): number {
   return at;
 }
 
-/** Whether the wasm coders are on for this thread. */
-export const apackWasmOn = wasm !== null;
 
 /** encodeBlock of rans.ts, through wasm when it takes the block. */
 export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): number {

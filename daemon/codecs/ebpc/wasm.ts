@@ -15,8 +15,6 @@ const wasm = codecWasm;
 /** Zeros after each stream: more than the decoder can read past a stream's end before its checks stop it. */
 const SLACK = 256;
 
-/** Whether the wasm decoder is on for this thread. */
-export const ebpcWasmOn = wasm !== null;
 
 /**
  * Decode `count` values into out from the ZNZ stream src[znzStart, znzEnd)
