@@ -92,7 +92,7 @@ export function registerBenchCommands(bench: Command): void {
 
   bench
     .command('speed')
-    .description('single-core encode and decode MB/s per codec, with zlib deflate level 1 / inflate as reference')
+    .description('single-core encode and decode MB/s per codec (a codec that runs in WebAssembly also with its JS coders alone, "NAME (js)"), with zlib deflate level 1 / inflate as reference')
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--seconds <s>', 'minimum time per measurement', intOption('--seconds', 0, 600), 1)
