@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Launcher for the installed `shimpack` command: the sources are TypeScript,
-// run through tsx's loader so no build step is needed.
-import { register } from 'tsx/esm/api';
-import { fileURLToPath } from 'node:url';
+// Launcher for the installed `shimpack` command: runs the JavaScript that
+// `npm run build` (run by `npm ci` through `prepare`) compiled into dist/.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import(fileURLToPath(new URL('../daemon/cli/main.ts', import.meta.url)));
+const entry = new URL('../dist/daemon/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('shimpack: dist/ is missing: run `npm run build` (or `npm ci`) in the checkout first\n');
+  process.exit(1);
+}
+const { runCli } = await import(entry.href);
 await runCli(process.argv);

@@ -13,6 +13,9 @@ export interface DaemonConfig {
   readonly lanes: number;
   readonly blockSize: number;
   readonly burstBytes: number;
+  readonly lineBufferBytes: number;
+  readonly metadataCacheBytes: number;
+  readonly lineBufferIdleMs: number;
   readonly maxFrameBytes: number;
   readonly batchBytes: number;
   readonly laneBatchesInFlight: number;
@@ -58,6 +61,18 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'lanes', flag: '--lanes', env: 'SHIMPACK_LANES', kind: 'int', min: 1, max: 64, help: 'parallel codec lanes (worker threads)', defaultValue: () => availableParallelism() },
   { key: 'blockSize', flag: '--block-size', env: 'SHIMPACK_BLOCK_SIZE', kind: 'int', min: 64, max: 1 * MiB, help: 'default bytes per coded block (regions may override)', defaultValue: () => 4 * KiB },
   { key: 'burstBytes', flag: '--burst-bytes', env: 'SHIMPACK_BURST_BYTES', kind: 'int', min: 1, max: 4096, help: 'DRAM burst size for burst accounting', defaultValue: () => 64 },
+  {
+    key: 'lineBufferBytes',
+    flag: '--line-buffer-bytes',
+    env: 'SHIMPACK_LINE_BUFFER_BYTES',
+    kind: 'int',
+    min: 0,
+    max: 1024 * MiB,
+    help: 'on-chip buffer per lane where bursts gather into blocks (0: every access is a read-modify-write of its block, as before)',
+    defaultValue: () => 64 * KiB,
+  },
+  { key: 'metadataCacheBytes', flag: '--metadata-cache-bytes', env: 'SHIMPACK_METADATA_CACHE_BYTES', kind: 'int', min: 0, max: 1024 * MiB, help: 'cache of block metadata lines (2 B per block); a miss costs a DRAM burst (0: every lookup does)', defaultValue: () => 4 * KiB },
+  { key: 'lineBufferIdleMs', flag: '--line-buffer-idle-ms', env: 'SHIMPACK_LINE_BUFFER_IDLE_MS', kind: 'int', min: 0, max: 3_600_000, help: 'write buffered blocks back after this long without any access (0: only on completion, eviction, fence, flush, stats, free and shutdown)', defaultValue: () => 1000 },
   { key: 'maxFrameBytes', flag: '--max-frame-bytes', env: 'SHIMPACK_MAX_FRAME_BYTES', kind: 'int', min: 4 * KiB, max: 256 * MiB, help: 'largest request/response frame', defaultValue: () => 16 * MiB },
   { key: 'batchBytes', flag: '--batch-bytes', env: 'SHIMPACK_BATCH_BYTES', kind: 'int', min: 1, max: 64 * MiB, help: 'target raw bytes per message to a lane worker', defaultValue: () => 64 * KiB },
   { key: 'laneBatchesInFlight', flag: '--lane-batches', env: 'SHIMPACK_LANE_BATCHES', kind: 'int', min: 1, max: 16, help: 'batches a lane worker may hold at once', defaultValue: () => 2 },
@@ -83,7 +98,11 @@ export const SETTINGS: readonly SettingSpec[] = [
 
 export class ConfigError extends Error {
   readonly code = 'E_CONFIG';
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The config file could not be read (missing, no permission): the environment, not a usage error. */
+    readonly unreadable = false,
+  ) {
     super(message);
     this.name = 'ConfigError';
   }
@@ -107,7 +126,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(`cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, true);
   }
   let json: unknown;
   try {

@@ -32,9 +32,24 @@ export function overviewDashboard(): Dashboard {
   l.stat('Traffic ratio', TRAFFIC_RATIO_MEANING, 'suffix:×', [{ expr: ratio('') }], { w: 5, decimals: 2 });
   l.stat('Raw bandwidth', 'Uncompressed bytes per second the clients wrote and read.', 'Bps', [{ expr: `sum(${rate('shimpack_raw_bytes_total')})` }], { w: 5 });
   l.stat('Stored bandwidth', 'Coded block bytes per second moved to and from the backend.', 'Bps', [{ expr: `sum(${rate('shimpack_stored_bytes_total')})` }], { w: 5 });
-  l.stat('DRAM bursts saved', 'Share of the uncompressed DRAM bursts the stored blocks avoid (1 - stored/raw bursts).', 'percentunit', [
+  l.stat('DRAM bursts saved', 'Share of the bursts the clients moved that the DRAM behind the shim does not have to move (1 - DRAM/raw bursts; fills, write-backs and metadata included).', 'percentunit', [
     { expr: `1 - sum(${rate('shimpack_stored_bursts_total')}) / sum(${rate('shimpack_raw_bursts_total')})` },
   ], { w: 4 });
+
+  l.row('DRAM traffic');
+  l.timeseries('Raw vs DRAM bursts', 'Bursts per second the clients moved (raw) against the bursts the DRAM behind the shim moves: fills and raw-held bursts read, write-backs written, metadata lines (docs/daemon.md, "Line buffers").', 'cps', [
+    { expr: `sum(${rate('shimpack_raw_bursts_total')})`, legend: 'raw (client)' },
+    { expr: `sum by (op) (${rate('shimpack_stored_bursts_total')})`, legend: 'DRAM {{op}}' },
+  ], { w: 12, min: 0 });
+  l.timeseries('DRAM / raw bursts by region', 'DRAM bursts over the bursts the clients moved, per region: below 1 compression saves traffic, above 1 it costs traffic (scattered accesses each fetch a whole compressed block).', 'suffix:×', [
+    { expr: `sum by (region) (${rate('shimpack_stored_bursts_total')}) / sum by (region) (${rate('shimpack_raw_bursts_total')})`, legend: '{{region}}' },
+  ], { w: 12, min: 0 });
+  l.timeseries('Line buffer events', 'Per second: block accesses that hit or missed a buffered block, fills of compressed blocks, write-backs, evictions, metadata lookups and metadata cache misses.', 'cps', [
+    { expr: `sum by (event) (${rate('shimpack_line_buffer_events_total')})`, legend: '{{event}}' },
+  ], { w: 12, min: 0 });
+  l.timeseries('Line buffer hit rate', 'Share of block accesses that found their block in a line buffer.', 'percentunit', [
+    { expr: `sum(${rate('shimpack_line_buffer_events_total', `${SEL},event="hit"`)}) / sum(${rate('shimpack_line_buffer_events_total', `${SEL},event=~"hit|miss"`)})`, legend: 'hit rate' },
+  ], { w: 12, min: 0 });
 
   l.row('Bandwidth and compression');
   l.timeseries('Raw vs stored bandwidth by region and kind', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
@@ -53,7 +68,7 @@ export function overviewDashboard(): Dashboard {
     { expr: `sum by (region) (shimpack_region_raw_bytes{${SEL}})`, legend: '{{region}} raw' },
     { expr: `sum by (region) (shimpack_region_stored_bytes{${SEL}})`, legend: '{{region}} stored' },
   ], { min: 0 });
-  l.timeseries('DRAM bursts saved by region', 'Bursts per second the accesses would take uncompressed minus the bursts they take on stored blocks (read-modify-write reads included).', 'cps', [
+  l.timeseries('DRAM bursts saved by region', 'Bursts per second the clients moved minus the bursts the DRAM behind the shim moves (fills, write-backs, metadata).', 'cps', [
     { expr: `sum by (region) (${rate('shimpack_raw_bursts_total')}) - sum by (region) (${rate('shimpack_stored_bursts_total')})`, legend: '{{region}}' },
   ]);
   l.timeseries('Share of block writes stored raw', 'Block writes stored raw because coding did not make them smaller, over all block writes (always 100% for the raw codec).', 'percentunit', [

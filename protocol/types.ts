@@ -13,7 +13,7 @@ export const MAX_REGION_STRIDE = 65535;
 /** Most dimensions a region `shape` may have (section 4.2). */
 export const MAX_SHAPE_RANK = 8;
 
-export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'free'] as const;
+export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'flush', 'free'] as const;
 export type Op = (typeof OPS)[number];
 
 export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
@@ -136,11 +136,16 @@ export interface StatsRequest extends RequestBase {
 export interface FenceRequest extends RequestBase {
   readonly op: 'fence';
 }
+/** Like fence, and then every buffered block of the address space (or of `region`) is coded and stored. */
+export interface FlushRequest extends RequestBase {
+  readonly op: 'flush';
+  readonly region?: string;
+}
 export interface FreeRequest extends RequestBase {
   readonly op: 'free';
   readonly name: string;
 }
-export type Request = HelloRequest | RegionRequest | WriteRequest | ReadRequest | StatsRequest | FenceRequest | FreeRequest;
+export type Request = HelloRequest | RegionRequest | WriteRequest | ReadRequest | StatsRequest | FenceRequest | FlushRequest | FreeRequest;
 
 /** A request without its id, as the client builds it. */
 export type RequestBody<R extends Request = Request> = R extends Request ? Omit<R, 'id'> : never;
@@ -205,6 +210,21 @@ export interface RegionStats {
   readonly blocksRaw: number;
   readonly writes: number;
   readonly reads: number;
+  /** burstsStored split by DRAM direction: fills, raw-held bursts and metadata lines read; write-backs and metadata lines written. */
+  readonly dramReadBursts: number;
+  readonly dramWriteBursts: number;
+  /** Line buffers: block accesses served by a buffered block (hit) or needing a slot (miss). */
+  readonly bufferHits: number;
+  readonly bufferMisses: number;
+  /** Compressed blocks fetched whole into a slot, and buffered blocks coded and written back. */
+  readonly fills: number;
+  readonly writeBacks: number;
+  /** Slots given up to make room (a dirty one is written back first). */
+  readonly evictions: number;
+  /** Block metadata lookups and updates, those that missed the metadata cache, and the DRAM bursts metadata lines cost. */
+  readonly metadataAccesses: number;
+  readonly metadataMisses: number;
+  readonly metadataBursts: number;
 }
 export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration' | 'stride'> & {
   readonly regions: number;

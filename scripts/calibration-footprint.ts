@@ -4,7 +4,7 @@
  * bytes first. Shows how much the way a region is first written changes its
  * table (see protocol/README.md §4.2, calibration).
  *
- *   node --import tsx scripts/calibration-footprint.ts [model] [count]
+ *   node dist/scripts/calibration-footprint.js [model] [count]
  */
 import { ShimpackClient } from '../clients/ts/index.ts';
 import { configWith } from '../daemon/config.ts';

@@ -11,20 +11,19 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatReplaySummary } from '../daemon/cli/commands/replay.ts';
+import { DEFAULT_DATA_DIR } from '../daemon/dataset/manifest.ts';
 import { spawnDaemon } from '../daemon/server/spawn-daemon.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { replayTrace } from '../daemon/traces/replay.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '120' },
     model: { type: 'string', default: 'faceapi-tiny-face-detector' },
-    data: { type: 'string', default: join(ROOT, '..', 'shared', 'data') },
+    data: { type: 'string', default: DEFAULT_DATA_DIR },
     connections: { type: 'string', default: '1' },
     lanes: { type: 'string', default: '2' },
     'burst-bytes': { type: 'string', default: '64' },

@@ -22,6 +22,7 @@ import {
   type ApackTable,
 } from '../daemon/codecs/apack/table.ts';
 import { hasData, randomBytes, sampleTensors } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
 const BLOCK = 4096;
 const DTYPES: Dtype[] = ['uint8', 'int8', 'uint4', 'int4'];
@@ -103,7 +104,7 @@ describe('apack histogram', () => {
 
 describe('apack count quantisation', () => {
   it('spec §2.2 counts: sum 1024, >= 1 per non-empty group, 0 per empty group', () => {
-    fc.assert(
+    checkProperty(
       fc.property(fc.array(fc.tuple(fc.nat(100000), fc.nat(3)), { minLength: 1, maxLength: 16 }), (groups) => {
         const mass = groups.map(([m, s]) => (s === 0 ? 0 : m));
         const sizes = groups.map(([, s]) => s);
@@ -113,6 +114,7 @@ describe('apack count quantisation', () => {
           q.forEach((c, i) => (sizes[i] === 0 ? assert.equal(c, 0) : assert.ok(c >= 1)));
         }
       }),
+      { seed: 1101 },
     );
   });
 
@@ -131,7 +133,7 @@ describe('apack count quantisation', () => {
 
 describe('apack table search', () => {
   it('DP equals brute force over every partition of a 16-value space into <= 4 groups', () => {
-    fc.assert(
+    checkProperty(
       fc.property(hist16, (h) => {
         if (h.every((c) => c === 0)) return;
         let best = Infinity;
@@ -153,6 +155,7 @@ describe('apack table search', () => {
       }),
       {
         numRuns: 200,
+        seed: 1105,
         examples: [
           [[0, 0, 1, 7, 16, 0, 0, 0, 6, 0, 1, 0, 0, 730, 8, 0]], // once beat the refinement: an idle group's count
           [[11, 0, 0, 0, 996, 4, 0, 17, 0, 12, 0, 0, 0, 0, 0, 9]], // 0.09 % above: the better table moves two boundaries at once
@@ -162,7 +165,7 @@ describe('apack table search', () => {
   });
 
   it('the DP table never costs more than the heuristic table (real and quantised cost)', () => {
-    fc.assert(
+    checkProperty(
       fc.property(hist256, (h) => {
         if (h.every((c) => c === 0)) return;
         const o = optimalTable(h);
@@ -174,7 +177,7 @@ describe('apack table search', () => {
         // and neither beats the order-0 entropy
         assert.ok(tableCostBits(o, h) >= entropyBits(h) - 1e-6);
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 1102 },
     );
   });
 
@@ -194,7 +197,7 @@ describe('apack table search', () => {
 
 describe('apack table format', () => {
   it('round trips DP and heuristic tables, in tens of bytes', () => {
-    fc.assert(
+    checkProperty(
       fc.property(fc.oneof(hist256, hist16), (h) => {
         for (const t of [optimalTable(h), heuristicTable(h)]) {
           const bytes = serialiseTable(t);
@@ -202,7 +205,7 @@ describe('apack table format', () => {
           assert.deepEqual(parseTable(bytes), t);
         }
       }),
-      { numRuns: 30 },
+      { numRuns: 30, seed: 1103 },
     );
   });
 
@@ -289,7 +292,7 @@ describe('apack codec', () => {
       fc.tuple(fc.nat(3000), fc.integer({ min: 1, max: 1 << 30 })).map(([n, s]) => randomBytes(n, s)),
     );
     const foreign = [apack.fit(Uint8Array.of(0, 0, 0, 1), 'uint8'), apack.fit(Uint8Array.of(0x11, 0x10), 'uint4')];
-    fc.assert(
+    checkProperty(
       fc.property(pattern, fc.constantFrom(...DTYPES), fc.constantFrom<'optimal' | 'heuristic'>('optimal', 'heuristic'), (data, dtype, search) => {
         const m = apack.fit(data, dtype, { apackSearch: search });
         roundTrip(m, data);
@@ -298,7 +301,7 @@ describe('apack codec', () => {
         const other = dtype === 'uint4' || dtype === 'int4' ? foreign[1] : foreign[0];
         roundTrip(apack.load(other.params, dtype), data);
       }),
-      { numRuns: 150 },
+      { numRuns: 150, seed: 1104 },
     );
   });
 

@@ -21,8 +21,8 @@ interface Run {
   stdout: string;
 }
 
-function run(args: string[], entry: 'bin' | 'tsx' = 'bin', env: NodeJS.ProcessEnv = {}): Run {
-  const pre = entry === 'bin' ? ['bin/shimpack.js'] : ['--import', 'tsx', 'daemon/cli/main.ts'];
+function run(args: string[], entry: 'bin' | 'dist' = 'bin', env: NodeJS.ProcessEnv = {}): Run {
+  const pre = entry === 'bin' ? ['bin/shimpack.js'] : ['dist/daemon/cli/main.js'];
   const r = spawnSync(process.execPath, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 });
   return { code: r.status, stderr: r.stderr.toString(), stdout: r.stdout.toString() };
 }
@@ -39,11 +39,11 @@ function assertOneLine(r: Run, code: number, re: RegExp): void {
 describe('unexpected errors: exit 70, one line', () => {
   const script = (debug: boolean): Run => {
     const code =
-      "import { runCli } from './daemon/cli/main.ts';" +
+      "import { runCli } from './dist/daemon/cli/main.js';" +
       "setTimeout(() => { throw new Error('boom\\nsecond line'); }, 50);" +
       "await runCli(['node', 'shimpack', 'trace', '--help']);" +
       'await new Promise((r) => setTimeout(r, 1000));';
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
       cwd: ROOT,
       env: { ...process.env, SHIMPACK_DEBUG: debug ? '1' : '' },
     });
@@ -66,7 +66,7 @@ describe('unexpected errors: exit 70, one line', () => {
 });
 
 describe('trace info', () => {
-  for (const entry of ['bin', 'tsx'] as const) {
+  for (const entry of ['bin', 'dist'] as const) {
     it(`a missing file is one line, exit 1 (${entry})`, () => {
       assertOneLine(run(['trace', 'info', join(tmp, 'missing.trace')], entry), 1, /missing\.trace.*ENOENT/);
     });
@@ -91,7 +91,7 @@ describe('serve refuses to start with one line', () => {
     assertOneLine(run(['serve', '--lanes', '1', '--host', '192.0.2.1', '--token', 'x']), 1, /cannot listen on 192\.0\.2\.1:\d+: EADDRNOTAVAIL/);
   });
   it('a non-loopback address without a token: usage error, exit 2', () => {
-    assertOneLine(run(['serve', '--lanes', '1', '--host', '0.0.0.0'], 'tsx'), 2, /0\.0\.0\.0.*needs a token/);
+    assertOneLine(run(['serve', '--lanes', '1', '--host', '0.0.0.0'], 'dist'), 2, /0\.0\.0\.0.*needs a token/);
   });
   it('a missing --token-file: exit 1', () => {
     assertOneLine(run(['serve', '--lanes', '1', '--token-file', join(tmp, 'missing.tok')]), 1, /cannot read --token-file .*missing\.tok: ENOENT/);
@@ -143,7 +143,7 @@ describe('replay', () => {
     assert.match(first.stderr, /pass 1,/);
     assert.doesNotMatch(first.stderr, /pass 2/);
     assert.match(first.stdout, /1 pass\(es\)/);
-    assert.match(first.stdout, /stored bursts exceed raw bursts .*docs\/monitoring\.md/);
+    assert.match(first.stdout, /DRAM bursts exceed raw bursts .*docs\/daemon\.md/);
     // the regions are still there: the next replay cannot declare them, and must not loop on errors
     const again = run(['replay', trace, '-q', '--loop', '--duration', '30', '--url', daemon.url]);
     assertOneLine(again, 1, /E_REPLAY: the daemon refused region .* E_REGION_EXISTS/);

@@ -6,6 +6,7 @@ import { decodeContainer, encodeContainer, readContainerInfo } from '../daemon/c
 import { CODECS } from '../daemon/codecs/index.ts';
 import { DTYPES, type Dtype } from '../daemon/codecs/dtype.ts';
 import { hasData, randomBytes, sampleTensors } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
 const pairs = CODECS.flatMap((c) => c.dtypes.map((d) => ({ codec: c.name, dtype: d as Dtype })));
 /** Context codecs (scc) need a stride; the other codecs ignore it. */
@@ -39,7 +40,7 @@ describe('container round trip', () => {
     });
 
     it(`${codec}/${dtype}: property: any bytes, any block size`, () => {
-      fc.assert(
+      checkProperty(
         fc.property(
           fc.uint8Array({ maxLength: 5000 }),
           fc.integer({ min: 8, max: 1200 }),
@@ -53,7 +54,7 @@ describe('container round trip', () => {
             assert.ok(c.length <= d.length + maxGrowth(d.length, blockSize));
           },
         ),
-        { numRuns: 40 },
+        { numRuns: 40, seed: 3101 },
       );
     });
   }
@@ -130,11 +131,12 @@ describe('container errors', () => {
   it('absurd lengths and counts fail fast without allocating', () => {
     // header claiming 2^32 bytes in 16-byte blocks: hundreds of millions of index entries
     const h = Uint8Array.of(0x53, 0x48, 0x50, 0x4b, 1, 3, 1, 0, 16, 0x80, 0x80, 0x80, 0x80, 0x10, 0);
-    const t0 = Date.now();
+    // An index sized from the header would be gigabytes: external memory barely moves.
+    const before = process.memoryUsage().arrayBuffers;
     assert.equal(code(() => decodeContainer(h)), 'E_TRUNCATED');
     const big = Uint8Array.of(0x53, 0x48, 0x50, 0x4b, 1, 3, 1, 0, 16, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0);
     assert.equal(code(() => decodeContainer(big)), 'E_CORRUPT');
-    assert.ok(Date.now() - t0 < 1000);
+    assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20, 'no large allocation');
   });
 
   it('bad arguments: block size, odd int16 length, unsupported dtype', () => {

@@ -19,7 +19,8 @@ async function gauge(d: RunningDaemon, name: string): Promise<number> {
   return line ? Number(line.split(' ')[1]) : NaN;
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+/** Wait for a condition; the deadline only turns a hang into a message, it is no timing check. */
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);

@@ -87,3 +87,34 @@ describe('ordering hazards with many blocks in flight', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 });
+
+describe('ordering hazards with line buffers under pressure (two 256-byte slots per lane: evictions all the time)', () => {
+  let d: RunningDaemon;
+  before(async () => {
+    d = await startTestDaemon({ lanes: 3, batchBytes: 2048, laneBatchesInFlight: 3, lineBufferBytes: 512, metadataCacheBytes: 64 });
+  });
+  after(async () => {
+    await d.close();
+  });
+
+  for (const codec of ['apack', 'zvc', 'ebpc'] as const) {
+    it(`${codec}: pipelined reads on two connections see every earlier overlapping write; fences and flushes in between`, async () => {
+      const c = await connect(d);
+      const other = await connect(d);
+      const base = 0x100_0000 * (1 + ['apack', 'zvc', 'ebpc'].indexOf(codec));
+      await c.region({ name: `lb-${codec}`, base, size: 16384, dtype: 'int8', kind: 'weight', codec, blockBytes: 256 });
+      const n = await hammer(c, base, 16384, 1200, 31 + base);
+      assert.ok(n.reads > 300 && n.writes > 300);
+      // Acknowledged: another connection sees all of it, before and after the blocks are written back.
+      const mine = await c.read(base, 16384);
+      assert.deepEqual(Buffer.from(await other.read(base, 16384)), Buffer.from(mine));
+      await c.fence();
+      await other.flush(`lb-${codec}`);
+      assert.deepEqual(Buffer.from(await other.read(base, 16384)), Buffer.from(mine));
+      const s = (await other.stats(`lb-${codec}`)).regions[0];
+      assert.ok(s.evictions > 30, `evictions ${s.evictions}`);
+      await c.close();
+      await other.close();
+    });
+  }
+});

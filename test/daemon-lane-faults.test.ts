@@ -146,7 +146,7 @@ describe('a lane worker dies mid-block', () => {
     executor = new WorkerLaneExecutor(2, { exitOnMarker: true });
     executor.onLaneError = (lane, m) => laneMessages.push(`${lane}: ${m}`);
     // Small batches, several in flight: kills land on lanes holding answered-but-uncommitted batches too.
-    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3 }, { executor, backend: new SlowBackend() });
+    d = await startTestDaemon({ lanes: 2, batchBytes: 8192, laneBatchesInFlight: 3, lineBufferBytes: 0 }, { executor, backend: new SlowBackend() });
   });
   after(async () => {
     await d.close();
@@ -172,7 +172,7 @@ describe('a lane worker dies mid-block', () => {
     const progress = { acked: 0 };
     const killer = (async () => {
       for (let k = 0; k < kills; k++) {
-        // A replacement takes ~150 ms to start (it loads tsx): kill once the
+        // A replacement takes a moment to start: kill once the
         // lanes work again, at varying points of a batch.
         const seen = progress.acked;
         while (progress.acked < seen + 40) await sleep(5);
@@ -279,7 +279,7 @@ describe('a lane worker hangs', () => {
     const executor = new WorkerLaneExecutor(2, { hangOnMarker: true, batchTimeoutMs: 300 });
     const messages: string[] = [];
     executor.onLaneError = (lane, m) => messages.push(`${lane}: ${m}`);
-    const d = await startTestDaemon({ lanes: 2 }, { executor });
+    const d = await startTestDaemon({ lanes: 2, lineBufferBytes: 0 }, { executor });
     try {
       const c = await connect(d);
       const base = 1 << 20;
@@ -291,7 +291,7 @@ describe('a lane worker hangs', () => {
       const t0 = performance.now();
       await expectCode(c.write(base + 16384, poison), 'E_LANE_FAILED');
       const waited = performance.now() - t0;
-      assert.ok(waited >= 250 && waited < 10_000, `answered after ${waited.toFixed(0)} ms`);
+      assert.ok(waited >= 250, `answered after ${waited.toFixed(0)} ms, before the watchdog could stop the worker`);
       assert.ok(messages.some((m) => /hung: no answer to a batch for \d+ ms/.test(m)), messages.join('\n'));
       assert.equal(executor.restarts(0) + executor.restarts(1), 1);
       // The replacement serves the lane, and what was acknowledged before is intact.

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ShimpackClient } from '../clients/ts/index.ts';
+import type { BlockPut } from '../daemon/backend/backend.ts';
+import { InMemoryBackend } from '../daemon/backend/memory.ts';
 import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
@@ -103,7 +105,61 @@ describe('limits', () => {
       await d.close();
     }
   });
+
+  it('time spent waiting for the daemon\'s own answer is not idle time; idleness counts from the answer', async () => {
+    // A fence whose write-back the backend holds for 3.7 idle intervals, then
+    // a pause of 0.6 interval after its answer: the connection must stay open
+    // (idleness counted from the last frame would close it at the 4th
+    // interval), and close once it is truly idle for a whole interval. The
+    // line buffers' own idle write-back is off, so the fence does the write-back.
+    const ms = 1000;
+    const backend = new StallingBackend();
+    const d = await startTestDaemon({ lanes: 1, idleTimeoutMs: ms, lineBufferIdleMs: 0 }, { backend });
+    try {
+      const c = await ShimpackClient.connect(d.url);
+      const opened = Date.now();
+      let closed = false;
+      (c as unknown as { ws: WebSocket }).ws.once('close', () => (closed = true));
+      await c.region(region('slow', 0));
+      backend.stalling = true;
+      await c.write(0, testBytes(64, 2)); // acknowledged from the line buffer
+      const write = c.fence(); // waits for the write-back the backend holds
+      await new Promise((r) => setTimeout(r, opened + 3.7 * ms - Date.now()));
+      assert.ok(backend.stalledCalls > 0, 'the write-back is held by the backend');
+      assert.equal(closed, false, 'a connection waiting for its answer is not idle');
+      backend.stalling = false;
+      backend.release();
+      await write;
+      await new Promise((r) => setTimeout(r, 0.6 * ms));
+      assert.equal(closed, false, 'closed less than an idle interval after its answer');
+      assert.equal((await c.read(0, 4)).length, 4);
+      // Now nothing in flight and nothing sent: closed within a few intervals.
+      const deadline = Date.now() + 10 * ms;
+      while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(closed, true, 'an idle connection is closed');
+    } finally {
+      backend.release();
+      await d.close();
+    }
+  });
 });
+
+/** The in-memory store, whose puts wait while `stalling` until release(). */
+class StallingBackend extends InMemoryBackend {
+  stalling = false;
+  private stalled: (() => void)[] = [];
+  get stalledCalls(): number {
+    return this.stalled.length;
+  }
+  release(): void {
+    for (const go of this.stalled.splice(0)) go();
+  }
+  override putMany(puts: readonly BlockPut[]): Promise<void> {
+    if (!this.stalling) return super.putMany(puts);
+    const copy = puts.map((p) => ({ ref: p.ref, bytes: p.bytes.slice() }));
+    return new Promise((resolve) => this.stalled.push(() => resolve(super.putMany(copy))));
+  }
+}
 
 describe('access control and address spaces', () => {
   it('a non-loopback bind without a token is refused', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ShimpackClient } from '../clients/ts/index.ts';
+import { CLI_JS } from './helpers.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -14,7 +15,7 @@ describe('shimpack serve --port 0 --port-file', () => {
   it('writes the bound port once listening (same as the stderr line) and removes the file on exit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shimpack-port-'));
     const file = join(dir, 'port');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'serve', '--port', '0', '--lanes', '1', '--port-file', file], {
+    const child = spawn(process.execPath, [CLI_JS, 'serve', '--port', '0', '--lanes', '1', '--port-file', file], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -5,7 +5,6 @@ import WebSocket from 'ws';
 import { ShimpackClient, ShimpackError } from '../clients/ts/index.ts';
 import type { BlockPut, BlockRef, MemoryBackend } from '../daemon/backend/backend.ts';
 import { InMemoryBackend } from '../daemon/backend/memory.ts';
-import { CODECS } from '../daemon/codecs/index.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { ERROR_CODE_LIST, type ErrorCode } from '../protocol/types.ts';
 
@@ -135,9 +134,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     await sawCode(c.region({ name: 'a', base: 1 << 30, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc' }), 'E_REGION_EXISTS');
     await sawCode(c.stats('nope'), 'E_NO_SUCH_REGION');
     await sawCode(c.free('nope'), 'E_NO_SUCH_REGION');
-    const missing = (['apack', 'ebpc'] as const).find((n) => !CODECS.some((x) => x.name === n));
-    if (missing) await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int8', kind: 'weight', codec: missing }), 'E_UNSUPPORTED');
-    else await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int16', kind: 'weight', codec: 'apack' }), 'E_UNSUPPORTED');
+    await sawCode(c.region({ name: 'u', base: 1 << 30, size: 100, dtype: 'int16', kind: 'weight', codec: 'apack' }), 'E_UNSUPPORTED');
     await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'zvc', table: new Uint8Array([1, 2, 3]) }), 'E_BAD_TABLE');
     await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: [1, 2, 3] }), 'E_BAD_TABLE');
     await sawCode(c.region({ name: 't', base: 2 ** 31, size: 100, dtype: 'int8', kind: 'weight', codec: 'apack', histogram: new Array(256).fill(-1) }), 'E_BAD_TABLE');
@@ -168,7 +165,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
       }
     }
     const backend = new FailingBackend();
-    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 }, { backend });
     try {
       const k = await connect(t);
       await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
@@ -198,7 +195,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
       }
     }
     const backend = new TruncatingBackend();
-    const t = await startTestDaemon({ lanes: 1 }, { backend });
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 }, { backend });
     try {
       const k = await connect(t);
       await k.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'other', codec: 'zvc' });
@@ -214,7 +211,8 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
   });
 
   it('requests during shutdown get E_SHUTTING_DOWN, earlier ones their answers', async () => {
-    const t = await startTestDaemon({ lanes: 1 });
+    // Without line buffers, so the writes are still in the lanes when the shutdown starts.
+    const t = await startTestDaemon({ lanes: 1, lineBufferBytes: 0 });
     const k = await connect(t);
     await k.region({ name: 'r', base: 0, size: 1 << 20, dtype: 'int8', kind: 'other', codec: 'zvc' });
     const writes = Array.from({ length: 32 }, (_, i) => k.write(i * 32768, testBytes(32768, i)));

@@ -6,8 +6,8 @@ import { testBytes } from './daemon-harness.ts';
 
 /**
  * The real command in its own process, started the way `npm start` does
- * (node --import tsx): this also proves the TypeScript lane workers load
- * in a process launched that way.
+ * (node dist/daemon/cli/main.js): this also proves the compiled lane workers
+ * load in a process launched that way.
  */
 describe('shimpack serve as a process', () => {
   it('answers every request in flight on SIGTERM, then exits 0', async () => {

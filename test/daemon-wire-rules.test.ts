@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
-import { MAX_NESTING } from '../daemon/server/frame-check.ts';
+import { MAX_NESTING } from '../protocol/frame-check.ts';
 import { encodeFrame } from '../protocol/wire.ts';
 import { startTestDaemon } from './daemon-harness.ts';
 import { RawSocket } from './daemon-raw-socket.ts';

@@ -56,7 +56,7 @@ describe('daemon fuzzing', () => {
 describe('npm run fuzz fails clearly', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const run = (args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'daemon/fuzz/main.ts', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['dist/daemon/fuzz/main.js', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stderr: r.stderr };
   };
 

@@ -2,6 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadDataset, readTensor, tensorClass, type Dataset } from '../daemon/dataset/manifest.ts';
 
+/**
+ * The compiled CLI entry (what `shimpack` and `npm start` run): tests that
+ * spawn the CLI run it, built fresh by test/run.sh (`npm run build`).
+ */
+export const CLI_JS = fileURLToPath(new URL('../dist/daemon/cli/main.js', import.meta.url));
+
 /** The shared folder beside the checkout (../shared), as in CI. */
 export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 export const DATA_DIR = `${SHARED}data`;

@@ -7,15 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CODECS } from '../daemon/codecs/index.ts';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor, type TensorEntry } from '../daemon/dataset/manifest.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-scc-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const HAVE_SCC = CODECS.some((c) => (c.name as string) === 'scc');
-const NO_SCC = !HAVE_SCC && 'the scc codec is not registered in daemon/codecs/index.ts yet';
 const HAVE_DATA = existsSync(join(DEFAULT_DATA_DIR, 'manifest.json'));
 
 function shimpack(args: string[], input?: Uint8Array) {
@@ -68,7 +65,7 @@ describe('compress --stride/--shape/--layout/--kind: usage errors (exit 2, one l
     }
   });
 
-  it('scc without a stride, with half of --shape/--layout, a bad layout, a wrong rank, or a disagreeing --stride', { skip: NO_SCC }, () => {
+  it('scc without a stride, with half of --shape/--layout, a bad layout, a wrong rank, or a disagreeing --stride', () => {
     const cases: [string[], RegExp][] = [
       [[], /--codec scc needs the tensor's stride: --stride N .* or --shape and --layout/],
       [['--shape', '1,4,4,16'], /--shape and --layout go together/],
@@ -99,7 +96,7 @@ describe('compress --stride/--shape/--layout/--kind: usage errors (exit 2, one l
   });
 });
 
-describe('compress --codec scc round trips on real tensors', { skip: NO_SCC || (!HAVE_DATA && 'no ../shared/data') }, () => {
+describe('compress --codec scc round trips on real tensors', { skip: !HAVE_DATA && 'no ../shared/data' }, () => {
   /** Compress, decompress, compare; returns the container and inspect's JSON. */
   function roundTrip(path: string, bytes: Uint8Array, args: string[]): { container: Uint8Array; info: Record<string, unknown>; text: string } {
     const shpk = `${path}.${args.join('_').replace(/[^\w]/g, '')}.shpk`;

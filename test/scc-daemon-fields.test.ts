@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ShimpackClient } from '../clients/ts/index.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { validateRequest } from '../daemon/pipeline/validate.ts';
-import { ProtocolError } from '../daemon/pipeline/protocol-error.ts';
+import { ProtocolError } from '../protocol/protocol-error.ts';
 import type { RegionRequest } from '../protocol/types.ts';
 import { connect, expectCode, startTestDaemon } from './daemon-harness.ts';
 

@@ -11,6 +11,7 @@ import { WASM_OK, wasmDecoder } from '../daemon/codecs/scc/wasm/instance.ts';
 import { strideFromShape } from '../daemon/codecs/stride.ts';
 import { loadDataset, readTensor, tensorClass } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
+import { checkProperty } from './property.ts';
 
 // The wasm SCC block coders (daemon/codecs/wasm/assembly/scc.ts) against the
 // JS references (range.ts decodeAdaptiveJs / encodeAdaptiveJs, rans.ts
@@ -148,7 +149,7 @@ describe('scc wasm block decoders', () => {
 
   it('matches the reference on random tensors: any stride (1, > block), both dtypes, short blocks, corrupted blocks', () => {
     const plans = [...PLANS, 'switch' as const];
-    fc.assert(
+    checkProperty(
       fc.property(
         fc.integer({ min: 1, max: 3 * BLOCK + 700 }),
         fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 80 }), fc.integer({ min: BLOCK - 10, max: 2 * BLOCK + 10 })),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { traceInfo } from '../daemon/traces/info.ts';
+import { CLI_JS } from './helpers.ts';
 
 const sample = (p: string): string => fileURLToPath(new URL(`../../shared/traces/${p}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'trace-cli-'));
@@ -16,7 +17,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** Run the CLI as a child process (the test runner owns this process's stdout). */
 function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', ...args], { cwd: root }, (e, out, err) => {
+    execFile(process.execPath, [CLI_JS, ...args], { cwd: root }, (e, out, err) => {
       if (e && typeof e.code !== 'number') reject(e);
       else resolve({ code: e ? (e.code as number) : 0, out, err });
     });

@@ -10,6 +10,7 @@ import { resolveConfig } from '../daemon/config.ts';
 import type { OpRecord, RegionRecord, TraceRecord } from '../daemon/traces/format.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
+import { CLI_JS } from './helpers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'trace-record-'));
@@ -24,7 +25,7 @@ async function records(path: string): Promise<TraceRecord[]> {
 /** `shimpack replay FILE --url URL --json` as a real CLI process. */
 function replayCli(trace: string, url: string): Promise<{ status: number | null; summary: Record<string, unknown>; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'daemon/cli/main.ts', 'replay', trace, '--url', url, '--json', '--quiet'], { cwd: ROOT });
+    const p = spawn(process.execPath, [CLI_JS, 'replay', trace, '--url', url, '--json', '--quiet'], { cwd: ROOT });
     let out = '';
     let err = '';
     p.stdout.on('data', (b: Buffer) => (out += b.toString()));

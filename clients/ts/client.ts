@@ -18,6 +18,8 @@ export interface ConnectOptions {
   /** Sent in hello, shown in the daemon's logs. */
   readonly client?: string;
   readonly token?: string;
+  /** Address space to work in (hello's `space`; by default the token's own, or the unnamed default space). */
+  readonly space?: string;
   /**
    * Send requests issued in the same tick as one batch frame (default true).
    * Fewer frames, same semantics: the daemon applies batch members in order.
@@ -86,7 +88,7 @@ export class ShimpackClient {
       ws.once('error', (e) => reject(new ShimpackError('E_CONNECT', `cannot connect to ${url}: ${e.message}`)));
     });
     const c = new ShimpackClient(ws, opts.autoBatch ?? true);
-    c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token })) as HelloResponse;
+    c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token, ...(opts.space === undefined ? {} : { space: opts.space }) })) as HelloResponse;
     return c;
   }
 
@@ -111,6 +113,11 @@ export class ShimpackClient {
     await this.request({ op: 'fence' });
   }
 
+  /** Like fence, then the daemon codes and stores every buffered block (of `region`, or of the address space). */
+  async flush(region?: string): Promise<void> {
+    await this.request(region === undefined ? { op: 'flush' } : { op: 'flush', region });
+  }
+
   async free(name: string): Promise<void> {
     await this.request({ op: 'free', name });
   }
@@ -121,10 +128,12 @@ export class ShimpackClient {
     const id = this.nextId++;
     const p = new Promise<SuccessResponse>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.queue.push({ ...body, id });
-    if (!this.autoBatch) this.flush();
+    if (!this.autoBatch) this.sendQueued();
     else if (!this.flushQueued) {
+      // At the end of the event-loop turn, not the microtask: requests issued by the continuations of
+      // every answer in one frame (replay, pipelined emulators) then share one frame and one socket write.
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.sendQueued());
     }
     return p;
   }
@@ -147,14 +156,14 @@ export class ShimpackClient {
 
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.flush();
+    this.sendQueued();
     await new Promise<void>((resolve) => {
       this.ws.once('close', () => resolve());
       this.ws.close(1000);
     });
   }
 
-  private flush(): void {
+  private sendQueued(): void {
     this.flushQueued = false;
     if (this.queue.length === 0) return;
     const q = this.queue;

@@ -1,4 +1,3 @@
-import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockPut, BlockRef, MemoryBackend, StoredRegion } from './backend.ts';
 
 export type BackendOp = 'getMany' | 'putMany' | 'putRegion' | 'deleteRegion' | 'close';
@@ -7,15 +6,17 @@ export type BackendFailureKind = 'timeout' | 'error' | 'blocked';
 
 /**
  * The backend threw, rejected or did not answer within --backend-timeout-ms.
- * A ProtocolError, so the request it failed is answered E_BACKEND.
+ * The pipeline answers the requests it fails with E_BACKEND
+ * (pipeline/wire-error.ts); this layer knows nothing of the wire.
  */
-export class BackendError extends ProtocolError {
+export class BackendError extends Error {
+  readonly code = 'E_BACKEND';
   constructor(
     readonly op: BackendOp,
     readonly kind: BackendFailureKind,
     message: string,
   ) {
-    super('E_BACKEND', message);
+    super(message);
     this.name = 'BackendError';
   }
 }

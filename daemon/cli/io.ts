@@ -42,13 +42,29 @@ export function readInput(path: string): Uint8Array {
   }
 }
 
-/** Write a whole file, or stdout for `-`. */
-export function writeOutput(path: string, data: Uint8Array): void {
-  try {
-    writeFileSync(path === '-' ? 1 : path, data);
-  } catch (e) {
-    throw new CliError(`cannot write ${path === '-' ? 'standard output' : path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+/**
+ * Write a whole file, or stdout for `-`. Standard output goes through
+ * process.stdout, which waits for a pipe or terminal to take each chunk: once
+ * Node has opened it, a pipe's descriptor is non-blocking, and a synchronous
+ * write of more than the pipe holds (64 KiB) fails with EAGAIN.
+ */
+export async function writeOutput(path: string, data: Uint8Array): Promise<void> {
+  if (path !== '-') {
+    try {
+      writeFileSync(path, data);
+    } catch (e) {
+      throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return;
   }
+  await new Promise<void>((resolve, reject) => {
+    process.stdout.write(data, (e) => {
+      if (!e) resolve();
+      // The reader went away (`| head`): not an error of ours (runCli says the same of EPIPE).
+      else if ((e as NodeJS.ErrnoException).code === 'EPIPE') resolve();
+      else reject(new CliError(`cannot write standard output: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    });
+  });
 }
 
 /** Parse an integer option value strictly (commander's argParser). */

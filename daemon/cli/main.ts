@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { CodecError } from '../codecs/errors.ts';
+import { ShimpackError } from '../../clients/ts/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_STATUS_HELP, EXIT_USAGE, reportInternalError } from './io.ts';
 // --- command modules (one import per command family) ---
 import { registerCompressCommands } from './commands/compress.ts';
@@ -10,6 +11,8 @@ import { registerTraceCommands } from './commands/trace.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
+import { registerRegionCommands } from './commands/regions.ts';
+import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
 // --- end of command modules ---
 
 /**
@@ -22,7 +25,7 @@ export function buildProgram(): Command {
     .name('shimpack')
     .description(
       'Emulated inline memory-controller compression shim for deep-learning accelerators.\n' +
-        'Codecs: APack, EBPC, ZVC, raw.',
+        'Codecs: APack, EBPC, SCC (the shimpack context codec), ZVC, raw.',
     )
     .addHelpText(
       'after',
@@ -33,7 +36,10 @@ export function buildProgram(): Command {
         '  70  internal error (a bug; SHIMPACK_DEBUG=1 prints the stack trace)',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // Parser errors as one line like every other error (inherited by the commands added below).
+    .configureOutput({
+      outputError: (str, write) => write(`shimpack: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`),
+    })
     .exitOverride();
   const bench = program.command('bench').description('measure the codecs and the daemon on real tensors');
   bench.exitOverride();
@@ -45,6 +51,8 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerReplayCommand(program);
   registerBenchDaemonCommand(bench);
+  registerRegionCommands(program);
+  registerBenchTrafficCommand(bench);
   // --- end of command registrations ---
   polishHelp(program);
   return program;
@@ -76,12 +84,19 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // help and version are "errors" to commander; they already printed
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // No command, or a command family without its subcommand: the usage went to stderr.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : EXIT_USAGE;
       return EXIT_USAGE;
     }
     if (e instanceof CliError) {
       process.stderr.write(`shimpack: ${e.message}\n`);
       return e.exitCode;
+    }
+    if (e instanceof ShimpackError) {
+      // The daemon refused a request, or the connection went: its code and message say which.
+      process.stderr.write(`shimpack: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
     }
     if (e instanceof CodecError) {
       process.stderr.write(`shimpack: ${e.code}: ${e.message}\n`);
@@ -99,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The process entry (bin/shimpack.js and `node --import tsx daemon/cli/main.ts`):
+ * The process entry (bin/shimpack.js and `node dist/daemon/cli/main.js`):
  * anything not handled above, even thrown later from an event callback, is
  * reported as one "internal error" line and exit 70.
  */

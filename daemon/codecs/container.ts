@@ -249,7 +249,13 @@ export function decodeContainerBlock(bytes: Uint8Array, info: ContainerInfo, mod
   if (blk.storedRaw) out.set(src);
   else {
     if (!model) throw corrupt(`block ${index} is coded but the container has no codec parameters`);
-    model.decodeBlock(src, out);
+    try {
+      model.decodeBlock(src, out);
+    } catch (e) {
+      // Name the block, as the checksum error does: the codec alone cannot tell which one it was given.
+      if (e instanceof CodecError) throw new CodecError(e.code, `block ${index}: ${e.message}`);
+      throw e;
+    }
   }
   if (crcOf(out) !== blk.crc) throw new CodecError('E_CHECKSUM', `block ${index} does not match its checksum: the data is corrupt`);
 }

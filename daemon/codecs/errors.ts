@@ -9,7 +9,8 @@ export type CodecErrorCode =
   | 'E_VERSION' // container version this build does not read
   | 'E_UNSUPPORTED_DTYPE' // codec asked for a dtype it does not implement
   | 'E_BAD_ARGUMENT' // a parameter out of its range (block size, word width, table, ...)
-  | 'E_CHECKSUM'; // a block decoded, but not to the bytes that were encoded
+  | 'E_CHECKSUM' // a block decoded, but not to the bytes that were encoded
+  | 'E_COUNT_MISMATCH'; // bare EBPC streams: the value count given disagrees with what the streams hold
 
 export class CodecError extends Error {
   readonly code: CodecErrorCode;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Dtype } from '../codecs/dtype.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 /**
  * Reader for data sets in the `../shared/data` manifest format: a
@@ -29,7 +29,7 @@ export interface Dataset {
 }
 
 /** The repository's default data set: `../shared/data` beside the checkout. */
-export const DEFAULT_DATA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
+export const DEFAULT_DATA_DIR = resolve(PACKAGE_ROOT, '../shared/data');
 
 export class DatasetError extends Error {
   readonly code = 'E_DATASET';

@@ -1,6 +1,6 @@
 import type { Finding } from './codec-fuzz.ts';
 import type { CodecFuzzJob, CodecFuzzProgress } from './codec-fuzz-worker.ts';
-import { startTsWorker } from './worker-thread.ts';
+import { startFuzzWorker } from './worker-thread.ts';
 
 export interface CodecFuzzSummary {
   cases: number;
@@ -36,7 +36,7 @@ export async function runCodecFuzz(opts: CodecFuzzOptions): Promise<CodecFuzzSum
   while (next < end) {
     const current = new SharedArrayBuffer(8);
     const job: CodecFuzzJob = { first: next, count: end - next, corpusSeed: opts.corpusSeed ?? 1, timeBoundMs: opts.timeBoundMs ?? 1000, current, plantHangAtSeed: opts.plantHangAtSeed };
-    const w = startTsWorker(new URL('./codec-fuzz-worker.ts', import.meta.url), job);
+    const w = startFuzzWorker('daemon/fuzz/codec-fuzz-worker.js', job);
     let base = { done: 0, decoded: 0, codecErrors: 0 };
     const stoppedAt = await new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout;

@@ -2,7 +2,7 @@ import { ShimpackClient } from '../../clients/ts/index.ts';
 import { ERROR_CODE_LIST } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
 import { requestId } from '../pipeline/validate.ts';
-import { frameMalformation } from '../server/frame-check.ts';
+import { frameMalformation } from '../../protocol/frame-check.ts';
 import { fuzzFrame, type FuzzFrame } from './frame-gen.ts';
 import { RawConnection, type WireResponse } from './raw-connection.ts';
 import { Rng } from './rng.ts';

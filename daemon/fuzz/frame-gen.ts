@@ -51,6 +51,8 @@ export function plausibleRequest(rng: Rng, conn: number, id: number): Record<str
       return rng.chance(0.5) ? { op: 'stats', id } : { op: 'stats', id, region: nameOf(rng, conn) };
     case 'fence':
       return { op: 'fence', id };
+    case 'flush':
+      return rng.chance(0.5) ? { op: 'flush', id } : { op: 'flush', id, region: nameOf(rng, conn) };
     case 'free':
       return { op: 'free', id, name: nameOf(rng, conn) };
   }

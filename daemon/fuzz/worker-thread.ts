@@ -1,12 +1,11 @@
 import { Worker } from 'node:worker_threads';
+import { compiledModule } from '../package-root.ts';
 
 /**
- * Start a TypeScript module in a worker thread. On Node 20 tsx registers its
- * hooks in the main thread only, so the worker first registers tsx through
- * its API (as the lane workers do), then imports the entry.
+ * Start a fuzz module ('daemon/fuzz/codec-fuzz-worker.js') in a worker
+ * thread. It runs compiled (dist/), as the lane workers do: Node 20 applies
+ * tsx's loader hooks to the main thread only.
  */
-export function startTsWorker(entry: URL, workerData: unknown): Worker {
-  const load = `import(${JSON.stringify(entry.href)})`;
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return ${load}; })`;
-  return new Worker(bootstrap, { eval: true, workerData, name: 'shimpack-fuzz' });
+export function startFuzzWorker(path: string, workerData: unknown): Worker {
+  return new Worker(compiledModule(path), { workerData, name: 'shimpack-fuzz' });
 }

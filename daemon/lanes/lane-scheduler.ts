@@ -1,4 +1,6 @@
+import { Subject, catchError, concatMap, from, map, mergeMap, of } from 'rxjs';
 import type { BlockPut, BlockRef, MemoryBackend } from '../backend/backend.ts';
+import { BackendError } from '../backend/guarded.ts';
 import {
   JOB_BLOCK_LEN,
   JOB_DATA_OFF,
@@ -20,9 +22,9 @@ import {
   RES_OLD_MODE,
   RES_OUT_LEN,
   RES_OUT_OFF,
+  type LaneBatch,
   type LaneResult,
 } from './batch-format.ts';
-import { ProtocolError } from '../pipeline/protocol-error.ts';
 import type { BlockJob } from './block-job.ts';
 import { BufferPool } from './buffer-pool.ts';
 import type { LaneExecutor } from './executor.ts';
@@ -40,9 +42,9 @@ export interface LaneObserver {
   onBatch(lane: number, jobs: number, rawBytes: number, workerSec: number): void;
 }
 
-/** A backend failure for the batch's jobs: a typed one (E_BACKEND from the guarded backend) keeps its code. */
+/** A backend failure for the batch's jobs: the guarded backend's own (BackendError, answered E_BACKEND) is kept. */
 function backendFailure(what: 'read' | 'write', e: unknown): Error {
-  return e instanceof ProtocolError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
+  return e instanceof BackendError ? e : new Error(`backend ${what} failed: ${(e as Error)?.message ?? String(e)}`);
 }
 
 /** Placeholder for queue slots whose job went into a batch. */
@@ -50,6 +52,17 @@ const TAKEN: BlockJob = { kind: 'write', region: -1, index: -1, blockLen: 0, off
 
 /** Fixed per-job cost added to its byte count, so floods of tiny jobs saturate too. */
 const JOB_OVERHEAD_BYTES = 64;
+
+/** A batch handed to a lane's worker. */
+interface SentBatch {
+  readonly jobs: BlockJob[];
+  readonly seq: number;
+  readonly rawBytes: number;
+  readonly msg: LaneBatch;
+}
+
+/** What came back for it: the worker's result, or why there is none (the worker died). */
+type Answer = { readonly batch: SentBatch; readonly res: LaneResult; readonly error?: undefined } | { readonly batch: SentBatch; readonly error: Error };
 
 class LaneState {
   queue: BlockJob[] = [];
@@ -63,7 +76,8 @@ class LaneState {
   building = false;
   nextSeq = 0;
   committedSeq = 0;
-  commitChain: Promise<void> = Promise.resolve();
+  /** Batches as they are handed to the worker (the lane's batch stream). */
+  readonly sent = new Subject<SentBatch>();
   /** The executor's worker generation this lane's batches are built for. */
   generation = 0;
   /** The worker was replaced: no batch is built until the old worker's answered batches are committed. */
@@ -98,6 +112,22 @@ export class LaneScheduler {
     private readonly observer?: LaneObserver,
   ) {
     this.lanes = Array.from({ length: executor.lanes }, (_, i) => new LaneState(i));
+    // Per lane, at batch granularity: each batch goes to the worker as it is built (pump() bounds how
+    // many are out), and the answers are committed one after another in the order they come back, so a
+    // batch's blocks reach the backend, and its jobs complete, after every earlier batch's.
+    for (const l of this.lanes) {
+      l.sent
+        .pipe(
+          mergeMap((b) =>
+            from(this.executor.run(l.lane, b.msg)).pipe(
+              map((res): Answer => ({ batch: b, res })),
+              catchError((e: unknown) => of<Answer>({ batch: b, error: e as Error })),
+            ),
+          ),
+          concatMap((a) => from(this.settle(l, a))),
+        )
+        .subscribe();
+    }
   }
 
   get laneCount(): number {
@@ -269,20 +299,24 @@ export class LaneScheduler {
     l.building = false;
     const spare = l.spare;
     l.spare = [];
-    this.executor.run(l.lane, { type: 'batch', seq, builtAfter, jobs: desc, data: data.buffer, spare }).then(
-      (res) => this.commit(l, jobs, seq, res, rawBytes),
-      (e: unknown) => {
-        l.commitChain = l.commitChain.then(() => {
-          l.inflight--;
-          this.finish(l, jobs, e as Error);
-          this.pump(l);
-        });
-      },
-    );
+    l.sent.next({ jobs, seq, rawBytes, msg: { type: 'batch', seq, builtAfter, jobs: desc, data: data.buffer, spare } });
     this.pump(l);
   }
 
-  private commit(l: LaneState, jobs: BlockJob[], seq: number, res: LaneResult, rawBytes: number): void {
+  /** One answer, in turn: a dead worker's batch fails; a result is committed. Never rejects (the stream would end). */
+  private settle(l: LaneState, a: Answer): Promise<void> {
+    if (a.error) {
+      l.inflight--;
+      this.finish(l, a.batch.jobs, a.error);
+      this.pump(l);
+      return Promise.resolve();
+    }
+    return this.commit(l, a.batch.jobs, a.batch.seq, a.res, a.batch.rawBytes).catch((e: unknown) => {
+      process.stderr.write(`shimpack: internal error committing a batch of lane ${l.lane}: ${(e as Error)?.stack ?? String(e)}\n`);
+    });
+  }
+
+  private commit(l: LaneState, jobs: BlockJob[], seq: number, res: LaneResult, rawBytes: number): Promise<void> {
     // The worker keeps no view of the batch's buffers once it answered.
     this.buffers.give(res.jobs.buffer as ArrayBuffer);
     this.buffers.give(res.data);
@@ -300,7 +334,8 @@ export class LaneScheduler {
         puts.push({ ref: { region: job.region, index: job.index }, bytes: out.subarray(r[o + RES_OUT_OFF], r[o + RES_OUT_OFF] + r[o + RES_OUT_LEN]) });
       }
     }
-    l.commitChain = l.commitChain
+    // A backend that throws instead of rejecting fails the put like any other failure.
+    return Promise.resolve()
       .then(() => (puts.length ? this.backend.putMany(puts) : undefined))
       .then(
         () => {

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ControlMessage, LaneBatch, LaneResult, ModelMessage } from './batch-format.ts';
 import type { LaneExecutor } from './executor.ts';
 import { LaneFailedError } from './lane-failed-error.ts';
+import { compiledModule } from '../package-root.ts';
 
 type Reply = { ok: true; res: LaneResult } | { ok: false; type: string; message: string } | { ready: true };
 
@@ -60,7 +61,7 @@ class LaneSlot {
  * One worker thread per lane (not a pool): a lane must always be the same
  * thread, because it keeps the blocks it wrote until they are committed, and
  * a worker answers its messages in order, so a FIFO of pending promises per
- * lane matches replies to batches. The worker file is TypeScript.
+ * lane matches replies to batches. Workers run the compiled worker.js.
  *
  * A worker that dies is replaced: the batches that were on it fail with
  * LaneFailedError (their requests get E_LANE_FAILED), the new worker gets
@@ -73,7 +74,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
   private readonly slots: LaneSlot[] = [];
   /** The last model per region, re-sent to a replacement worker (dropped regions removed). */
   private readonly models = new Map<number, ModelMessage>();
-  private readonly bootstrap: string;
+  private readonly entry: URL;
   private closing = false;
   private readonly watchdog: NodeJS.Timeout;
   private readonly batchTimeoutMs: number;
@@ -86,13 +87,9 @@ export class WorkerLaneExecutor implements LaneExecutor {
     readonly lanes: number,
     private readonly options: WorkerLaneOptions = {},
   ) {
-    const entry = new URL('./worker.ts', import.meta.url).href;
-    const w0 = `import(${JSON.stringify(entry)})`;
-    // On Node 20, tsx registers its ESM hooks in the main thread only (it
-    // checks isMainThread), so a worker inherits `--import tsx` in execArgv
-    // but still cannot load .ts. The bootstrap registers tsx in the worker
-    // through tsx's own API, then imports the TypeScript entry.
-    this.bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return ${w0}; })`;
+    // Compiled JS even when this module runs from source (tests under tsx):
+    // Node 20 applies loader hooks to the main thread only.
+    this.entry = compiledModule('daemon/lanes/worker.js');
     for (let i = 0; i < lanes; i++) {
       const slot = new LaneSlot(i);
       this.slots.push(slot);
@@ -119,8 +116,7 @@ export class WorkerLaneExecutor implements LaneExecutor {
     if (this.closing) return;
     let w: Worker;
     try {
-      w = new Worker(this.bootstrap, {
-        eval: true,
+      w = new Worker(this.entry, {
         name: `shimpack-lane-${slot.lane}`,
         workerData: { exitOnMarker: this.options.exitOnMarker === true, hangOnMarker: this.options.hangOnMarker === true, marker: FAULT_MARKER },
       });

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { ERROR_CODE_LIST, OPS } from '../../protocol/types.ts';
-import { ACC_OPS, CodecTimeAccumulator, SeriesAccumulator } from './series-accumulator.ts';
+import { ACC_OPS, BUFFER_EVENTS, CodecTimeAccumulator, SeriesAccumulator } from './series-accumulator.ts';
 
 /** What the per-region storage gauges read at scrape time: the live regions' held bytes. */
 export interface HeldRegion {
@@ -34,6 +34,7 @@ export class DaemonMetrics {
   readonly storedBursts: Counter<'region' | 'kind' | 'codec' | 'op'>;
   readonly rawFallbackBlocks: Counter<'region' | 'kind' | 'codec'>;
   readonly blockWrites: Counter<'region' | 'kind' | 'codec'>;
+  readonly bufferEvents: Counter<'region' | 'kind' | 'codec' | 'event'>;
   readonly requestDuration: Histogram<'op'>;
   readonly codecSeconds: Counter<'lane' | 'codec' | 'op'>;
   readonly laneBatchDuration: Histogram<'lane'>;
@@ -71,10 +72,10 @@ export class DaemonMetrics {
       registers,
       collect: flush,
     });
-    this.rawBursts = new Counter({ name: 'shimpack_raw_bursts_total', help: 'DRAM bursts the accesses would take uncompressed', labelNames: bytesLabels, registers, collect: flush });
+    this.rawBursts = new Counter({ name: 'shimpack_raw_bursts_total', help: 'DRAM bursts the accesses would take uncompressed (op: the client request)', labelNames: bytesLabels, registers, collect: flush });
     this.storedBursts = new Counter({
       name: 'shimpack_stored_bursts_total',
-      help: 'DRAM bursts the accesses take on stored blocks (incl. read-modify-write reads)',
+      help: 'DRAM bursts the shim moves (op=read: fills, raw-held bursts and metadata lines read; op=write: write-backs and metadata lines written); stored/raw is the DRAM traffic ratio',
       labelNames: bytesLabels,
       registers,
       collect: flush,
@@ -90,6 +91,13 @@ export class DaemonMetrics {
       name: 'shimpack_block_writes_total',
       help: 'Block writes stored (whole-block or read-modify-write); raw_fallback_blocks / block_writes is the share stored raw',
       labelNames: ['region', 'kind', 'codec'] as const,
+      registers,
+      collect: flush,
+    });
+    this.bufferEvents = new Counter({
+      name: 'shimpack_line_buffer_events_total',
+      help: 'Line buffers: block accesses that hit or missed a buffered block, fills, write-backs, evictions, metadata lookups and metadata cache misses',
+      labelNames: ['region', 'kind', 'codec', 'event'] as const,
       registers,
       collect: flush,
     });
@@ -120,6 +128,16 @@ export class DaemonMetrics {
       labelNames: ['region', 'kind', 'codec'] as const,
       registers,
       collect: held('storedBytes'),
+    });
+    new Gauge({
+      name: 'shimpack_regions',
+      help: 'Regions declared and not freed, over every address space',
+      registers,
+      collect() {
+        let n = 0;
+        for (const _ of metricsSelf.heldRegions()) n++;
+        this.set(n);
+      },
     });
     this.requestDuration = new Histogram({
       name: 'shimpack_request_duration_seconds',
@@ -237,6 +255,7 @@ export class DaemonMetrics {
       // Zero the series so rates (and the raw share) have data before the first fallback.
       this.rawFallbackBlocks.inc(acc.labels, 0);
       this.blockWrites.inc(acc.labels, 0);
+      for (const event of BUFFER_EVENTS) this.bufferEvents.inc({ ...acc.labels, event }, 0);
     }
     return acc;
   }
@@ -267,6 +286,12 @@ export class DaemonMetrics {
       if (a.rawFallbackBlocks !== 0) this.rawFallbackBlocks.inc(a.labels, a.rawFallbackBlocks);
       if (a.blockWrites !== 0) this.blockWrites.inc(a.labels, a.blockWrites);
       a.rawFallbackBlocks = a.blockWrites = 0;
+      const ev = a.bufferEvents;
+      for (let i = 0; i < ev.length; i++) {
+        if (ev[i] === 0) continue;
+        this.bufferEvents.inc({ ...a.labels, event: BUFFER_EVENTS[i] }, ev[i]);
+        ev[i] = 0;
+      }
     }
     for (const c of this.codecTime.values()) {
       for (let lane = 0; lane < c.lanes; lane++) {

@@ -3,6 +3,16 @@ export const OP_WRITE = 0;
 export const OP_READ = 1;
 export const ACC_OPS = ['write', 'read'] as const;
 
+/** Line-buffer events, index into SeriesAccumulator.bufferEvents (label `event`). */
+export const EV_HIT = 0;
+export const EV_MISS = 1;
+export const EV_FILL = 2;
+export const EV_WRITEBACK = 3;
+export const EV_EVICTION = 4;
+export const EV_METADATA_ACCESS = 5;
+export const EV_METADATA_MISS = 6;
+export const BUFFER_EVENTS = ['hit', 'miss', 'fill', 'writeback', 'eviction', 'metadata_access', 'metadata_miss'] as const;
+
 /**
  * Counts of one `{region, kind, codec}` label set not yet handed to
  * prom-client. The engine adds plain numbers here for every block job (a
@@ -18,6 +28,8 @@ export class SeriesAccumulator {
   readonly storedBursts = new Float64Array(2);
   rawFallbackBlocks = 0;
   blockWrites = 0;
+  /** Indexed by EV_*. */
+  readonly bufferEvents = new Float64Array(BUFFER_EVENTS.length);
   /** Label objects, built once. */
   readonly labels: { readonly region: string; readonly kind: string; readonly codec: string };
   readonly opLabels: readonly [{ region: string; kind: string; codec: string; op: string }, { region: string; kind: string; codec: string; op: string }];

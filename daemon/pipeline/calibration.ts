@@ -1,8 +1,9 @@
 import type { Codec, CodecModel } from '../codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
+import { apackModelFromHistogram } from '../codecs/apack/index.ts';
 import { sccModelFromHistogram, sccParamsOf } from '../codecs/scc/index.ts';
 import type { Calibration, RegionKind } from '../../protocol/types.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 
 /**
  * How a region gets its codec parameters: a table given by the client, a
@@ -14,21 +15,6 @@ export interface ModelPlan {
   /** Serialised parameters now, or undefined when they come from the first bytes written. */
   readonly params?: Uint8Array;
 }
-
-type HistogramFit = (hist: ArrayLike<number>, dtype: Dtype) => { params: Uint8Array };
-
-/**
- * HOOK: APack's own histogram-to-table builder, if daemon/codecs/apack
- * exports it (`apackModelFromHistogram`). Loaded by a computed specifier so
- * the daemon builds and runs before that module exists; without it, a
- * histogram is turned into representative data and fitted (same table when
- * the codec fits from the byte histogram alone, which APack does).
- */
-const APACK_MODULE = '../codecs/apack/index.ts';
-const apackFromHistogram: HistogramFit | undefined = await import(APACK_MODULE).then(
-  (m: { apackModelFromHistogram?: HistogramFit }) => m.apackModelFromHistogram,
-  () => undefined,
-);
 
 /** What a context codec needs besides the data: the region's stride and kind. */
 export interface ContextOptions {
@@ -206,7 +192,7 @@ function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], 
     }
   }
   try {
-    if (codec.name === 'apack' && apackFromHistogram) return apackFromHistogram(histogram, dtype).params;
+    if (codec.name === 'apack') return apackModelFromHistogram(histogram, dtype).params;
     return codec.fit(sampleFromHistogram(histogram, total, dtype), dtype).params;
   } catch (e) {
     if (e instanceof ProtocolError) throw e;

@@ -20,9 +20,11 @@ import type {
   WriteRequest,
 } from '../../protocol/types.ts';
 import { PendingCalibration, planModel, usesContext, type ContextOptions } from './calibration.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
+import { toProtocolError } from './wire-error.ts';
 import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
+import { BufferedAccess, LineBuffers } from './line-buffers.ts';
 import { RegionTable } from './region-table.ts';
 
 /** Bytes a response frame needs beyond a read's data (map keys, id, bin header). */
@@ -49,6 +51,8 @@ export class Engine {
   /** Bytes pending context-codec (SCC) regions keep to fit their model from (also counted against --max-memory). */
   private calibrationBytes = 0;
   readonly scheduler: LaneScheduler;
+  /** The lanes' on-chip line buffers and the DRAM-side traffic count. */
+  readonly buffers: LineBuffers;
   readonly codecNames: string[] = CODECS.map((c) => c.name);
 
   constructor(
@@ -69,6 +73,47 @@ export class Engine {
       },
     );
     metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());
+    this.buffers = new LineBuffers(
+      {
+        lineBufferBytes: config.lineBufferBytes,
+        burstBytes: config.burstBytes,
+        metadataCacheBytes: config.metadataCacheBytes,
+        // ack => durable: with --sync always on the file backend every write is also written through.
+        writeThrough: config.sync === 'always' && config.backend.startsWith('file:'),
+        idleFlushMs: config.lineBufferIdleMs,
+      },
+      executor.lanes,
+      this.scheduler,
+      () => this.idleFlush(),
+    );
+  }
+
+  /** Nothing accessed for a while: every buffered block goes to the backend. */
+  private idleFlush(): void {
+    for (const t of this.spaces.values()) {
+      for (const r of t.all()) {
+        try {
+          this.calibrateNow(r);
+        } catch (e) {
+          process.stderr.write(`shimpack: ${(e as Error).message}\n`);
+        }
+        if (r.slots.size === 0 && r.outgoing.size === 0) continue;
+        this.buffers.flushRegion(r, false).catch((e: unknown) => {
+          process.stderr.write(`shimpack: writing back buffered blocks of region "${r.name}" failed (kept, retried at the next flush): ${(e as Error).message}\n`);
+        });
+      }
+    }
+  }
+
+  /**
+   * Write back the buffered blocks of an address space (or of one region of
+   * it): answered once they are stored. The `flush` request, `fence` and
+   * shutdown use it.
+   */
+  async flush(space = '', name?: string): Promise<void> {
+    const list = this.regionsNamed(space, name);
+    for (const r of list) this.calibrateNow(r);
+    await Promise.all(list.map((r) => this.buffers.flushRegion(r, false)));
   }
 
   get lanes(): number {
@@ -207,6 +252,23 @@ export class Engine {
       for (let i = first; i <= last; i++) p.touched.add(i);
       return;
     }
+    // The write that completes the window is coded with the new table: its own blocks need no second coding.
+    this.finishCalibration(region, rel, len);
+  }
+
+  /**
+   * A region calibrated from data that has seen fewer bytes than its window
+   * (a small tensor, or writes that stopped short): fit its table to what it
+   * has. `flush`, `fence`, `stats` and the idle write-back do this first, so
+   * the blocks they write back are coded, not held raw.
+   */
+  calibrateNow(region: Region): void {
+    if (region.pending && region.pending.seen > 0) this.finishCalibration(region, 0, 0);
+  }
+
+  /** Fit the pending region's table (once), hand it to the lanes and code again the blocks held raw meanwhile; [rel, rel+len) is being written whole. */
+  private finishCalibration(region: Region, rel: number, len: number): void {
+    const p = region.pending as PendingCalibration;
     let params: Uint8Array;
     try {
       params = p.fit(codecByName(region.codec));
@@ -218,11 +280,16 @@ export class Engine {
     this.installModel(region, params);
     region.calibration = 'first-write';
     this.persist(region);
-    // Blocks this write replaces whole need no second coding.
+    // Completed blocks the line buffers held back for the table go out now, coded with it.
+    this.buffers.calibrated(region);
+    // Blocks the completing write touches need no second coding (it codes them), nor do blocks still buffered dirty (written back with the table).
     const recode: number[] = [];
     for (const i of p.touched) {
       const start = i * region.blockBytes;
-      if (!(start >= rel && start + region.blockLen(i) <= rel + len)) recode.push(i);
+      if (start < rel + len && start + region.blockLen(i) > rel) continue;
+      if (region.slots.get(i)?.dirty) continue;
+      if (!region.held.has(i) && !region.outgoing.has(i)) continue;
+      recode.push(i);
     }
     if (recode.length) this.recode(region, recode);
   }
@@ -251,8 +318,11 @@ export class Engine {
     const table = this.table(space);
     const region = table.named(name);
     if (!region) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
-    region.live = false;
     table.remove(region);
+    // Buffered blocks are written back first, as a cache would before the memory is reused (counted as traffic).
+    await this.buffers.flushRegion(region, true).catch(() => undefined);
+    region.live = false;
+    this.buffers.drop(region);
     if (region.pending) {
       this.calibrationBytes -= region.pending.keptBytes;
       region.pending = undefined;
@@ -276,7 +346,7 @@ export class Engine {
     const len = req.data.length;
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
     // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
-    const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes;
+    const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
     const pend = region.pending;
     const more = len + (pend?.context ? Math.min(len, Math.max(0, pend.need - pend.keptBytes)) : 0);
     if (len > 0 && held + more > this.config.maxMemory) {
@@ -289,6 +359,11 @@ export class Engine {
     if (len === 0) {
       queueMicrotask(() => listener.accessDone(undefined));
       return;
+    }
+    if (this.buffers.buffers(region)) {
+      if (!this.buffers.opts.writeThrough) return this.buffered(region, 'write', req.addr, len, req.data, listener);
+      // Written through (--sync always): the buffers count, the lanes store before the ack.
+      this.buffered(region, 'write', req.addr, len, req.data, undefined);
     }
     this.pendingWriteBytes += len;
     this.runJobs(region, 'write', req.addr, len, req.data, listener);
@@ -307,7 +382,49 @@ export class Engine {
       queueMicrotask(() => listener.accessDone(undefined, out));
       return;
     }
+    if (this.buffers.buffers(region)) {
+      if (!this.buffers.opts.writeThrough) return this.buffered(region, 'read', req.addr, req.len, out, listener);
+      this.buffered(region, 'read', req.addr, req.len, out, undefined);
+    }
     this.runJobs(region, 'read', req.addr, req.len, out, listener);
+  }
+
+  /**
+   * Serve an access through the line buffers, block by block. Without a
+   * listener the buffers only count (write-through mode).
+   */
+  private buffered(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array, listener: AccessListener | undefined): void {
+    const rel = addr - region.base;
+    const bb = region.blockBytes;
+    const first = Math.floor(rel / bb);
+    const last = Math.floor((rel + len - 1) / bb);
+    const burst = this.config.burstBytes;
+    const acc = region.series ?? this.bindMetrics(region).series;
+    const op = kind === 'write' ? OP_WRITE : OP_READ;
+    acc.rawBytes[op] += len;
+    const access = new BufferedAccess(kind, listener ? buf : new Uint8Array(0), last - first + 2, listener ? (e, d) => this.settle(region, kind, listener, e, d) : noop);
+    for (let index = first; index <= last; index++) {
+      const blockStart = index * bb;
+      const offset = Math.max(rel, blockStart) - blockStart;
+      const end = Math.min(rel + len, blockStart + region.blockLen(index)) - blockStart;
+      // Raw bursts as everywhere: per block touched, the bursts covering the bytes it touches.
+      const rawBursts = burstsCovering(region.base + blockStart + offset, end - offset, burst);
+      region.burstsRaw += rawBursts;
+      acc.rawBursts[op] += rawBursts;
+      this.buffers.piece(region, access, index, offset, end - offset, listener ? blockStart + offset - rel : 0);
+    }
+    // One extra count, released here: a listener hears after this call returns (the session counts the request first).
+    if (listener && access.remaining === 1) queueMicrotask(() => access.pieceDone());
+    else access.pieceDone();
+  }
+
+  private settle(region: Region, kind: 'write' | 'read', listener: AccessListener, e: Error | undefined, data?: Uint8Array): void {
+    const failure = e && toProtocolError(e);
+    try {
+      listener.accessDone(failure, data);
+    } catch (err) {
+      process.stderr.write(`shimpack: internal error while answering a ${kind} of "${region.name}": ${(err as Error)?.stack ?? String(err)}\n`);
+    }
   }
 
   /** Split [addr, addr+len) into block jobs and submit them; the listener hears after the last. */
@@ -343,8 +460,8 @@ export class Engine {
     if (--a.remaining === 0) {
       region.leave();
       if (a.kind === 'write' && !a.internal) this.pendingWriteBytes -= a.buf.length;
-      // A typed failure (e.g. E_LANE_FAILED from a dead lane worker) keeps its code; anything else is internal.
-      const failure = a.failure && (a.internal || a.failure instanceof ProtocolError ? a.failure : new ProtocolError('E_INTERNAL', a.failure.message));
+      // A lower layer's failure gets its wire code (E_LANE_FAILED from a dead lane worker, E_BACKEND; wire-error.ts); anything else is internal.
+      const failure = a.failure && (a.internal ? a.failure : toProtocolError(a.failure));
       try {
         a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
       } catch (e) {
@@ -361,107 +478,120 @@ export class Engine {
     return { series, codecTime };
   }
 
-  /** Count one committed block job: plain numbers here, handed to prom-client when scraped. */
+  /**
+   * Count one committed block job: plain numbers here, handed to prom-client
+   * when scraped. Without line buffers, a write not covering its block is a
+   * read-modify-write of the stored block and is charged as one. With them,
+   * a raw region moves its bursts one for one, and a region written through
+   * (--sync always) was counted by the buffers already: only what is held
+   * changes here.
+   */
   private account(region: Region, kind: 'write' | 'read', index: number, blockLen: number, o: JobOutcome, addr: number, len: number): void {
     const burst = this.config.burstBytes;
     const acc = region.series ?? this.bindMetrics(region).series;
     const op = kind === 'write' ? OP_WRITE : OP_READ;
-    const oldPayload = o.oldLen >= 0 ? o.oldLen - STORED_HEADER_BYTES : 0;
-    const rawBursts = burstsCovering(addr, len, burst);
-    region.burstsRaw += rawBursts;
-    acc.rawBursts[op] += rawBursts;
-    acc.rawBytes[op] += len;
     (region.codecTime ?? this.bindMetrics(region).codecTime).seconds[o.lane * 2 + op] += o.codecSec;
+    const counted = this.buffers.buffers(region);
+    let rawBursts = 0;
+    if (!counted) {
+      rawBursts = burstsCovering(addr, len, burst);
+      region.burstsRaw += rawBursts;
+      acc.rawBursts[op] += rawBursts;
+      acc.rawBytes[op] += len;
+    }
+    const passThrough = this.buffers.enabled && !counted;
     if (kind === 'read') {
-      const sb = Math.ceil(oldPayload / burst);
-      region.burstsStored += sb;
-      acc.storedBursts[op] += sb;
-      acc.storedBytes[op] += oldPayload;
+      const oldPayload = o.oldLen >= 0 ? o.oldLen - STORED_HEADER_BYTES : 0;
+      acc.storedBytes[op] += passThrough ? len : oldPayload;
+      if (!counted) this.buffers.countDram(region, OP_READ, passThrough ? rawBursts : Math.ceil(oldPayload / burst));
       return;
     }
     const newPayload = o.storedLen - STORED_HEADER_BYTES;
-    const before = region.held.get(index);
-    const heldPayload = before === undefined ? 0 : before >>> 1;
-    // A partial write reads the old stored block first (read-modify-write).
-    const partial = len !== blockLen;
-    const sb = Math.ceil(newPayload / burst) + (partial ? Math.ceil(heldPayload / burst) : 0);
-    region.burstsStored += sb;
-    acc.storedBursts[op] += sb;
-    acc.storedBytes[op] += newPayload;
-    acc.blockWrites++;
-    if (before === undefined) {
-      region.blocksHeld++;
-      region.rawBytesStored += blockLen;
-    } else if (before & 1) region.blocksRaw--;
-    region.storedBytes += newPayload - heldPayload;
     const raw = o.mode === MODE_RAW;
-    region.held.set(index, newPayload * 2 + (raw ? 1 : 0));
-    if (raw) {
-      region.blocksRaw++;
-      acc.rawFallbackBlocks++;
+    const heldPayload = region.hold(index, blockLen, newPayload, raw);
+    acc.storedBytes[op] += passThrough ? len : newPayload;
+    acc.blockWrites++;
+    if (raw) acc.rawFallbackBlocks++;
+    if (counted) {
+      this.buffers.wroteThrough(region, index, blockLen, o.mode, newPayload);
+      return;
+    }
+    if (passThrough) this.buffers.countDram(region, OP_WRITE, rawBursts);
+    else {
+      this.buffers.countDram(region, OP_WRITE, Math.ceil(newPayload / burst));
+      // A partial write reads the old stored block first (read-modify-write).
+      if (len !== blockLen) this.buffers.countDram(region, OP_READ, Math.ceil(heldPayload / burst));
     }
   }
 
   /** A block coded again after calibration: only what is held changes. */
   private accountRecode(region: Region, index: number, blockLen: number, o: JobOutcome): void {
-    const newPayload = o.storedLen - STORED_HEADER_BYTES;
-    const before = region.held.get(index);
-    if (before === undefined) {
-      region.blocksHeld++;
-      region.rawBytesStored += blockLen;
-    } else if (before & 1) region.blocksRaw--;
-    region.storedBytes += newPayload - (before === undefined ? 0 : before >>> 1);
-    const raw = o.mode === MODE_RAW;
-    region.held.set(index, newPayload * 2 + (raw ? 1 : 0));
-    if (raw) region.blocksRaw++;
+    region.hold(index, blockLen, o.storedLen - STORED_HEADER_BYTES, o.mode === MODE_RAW);
+  }
+
+  /** The regions of an address space, or the one named (E_NO_SUCH_REGION if there is none). */
+  private regionsNamed(space: string, name: string | undefined): readonly Region[] {
+    const table = this.table(space);
+    if (name === undefined) return table.all();
+    const r = table.named(name);
+    if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
+    return [r];
   }
 
   stats(id: number, name?: string, space = ''): StatsResponse {
-    const table = this.table(space);
-    let list: readonly Region[];
-    if (name !== undefined) {
-      const r = table.named(name);
-      if (!r) throw new ProtocolError('E_NO_SUCH_REGION', `no region named "${name}"`);
-      list = [r];
-    } else list = table.all();
+    const list = this.regionsNamed(space, name);
     const regions = list.map((r) => r.stats());
-    const t = {
-      regions: regions.length,
-      bytesWritten: 0,
-      bytesRead: 0,
-      rawBytesStored: 0,
-      storedBytes: 0,
-      ratio: 1,
-      burstsRaw: 0,
-      burstsStored: 0,
-      blocksHeld: 0,
-      blocksRaw: 0,
-      writes: 0,
-      reads: 0,
-    };
-    for (const s of regions) {
-      t.bytesWritten += s.bytesWritten;
-      t.bytesRead += s.bytesRead;
-      t.rawBytesStored += s.rawBytesStored;
-      t.storedBytes += s.storedBytes;
-      t.burstsRaw += s.burstsRaw;
-      t.burstsStored += s.burstsStored;
-      t.blocksHeld += s.blocksHeld;
-      t.blocksRaw += s.blocksRaw;
-      t.writes += s.writes;
-      t.reads += s.reads;
-    }
+    const t: Record<string, number> = { regions: regions.length };
+    for (const k of TOTAL_FIELDS) t[k] = 0;
+    for (const s of regions) for (const k of TOTAL_FIELDS) t[k] += s[k];
     t.ratio = t.storedBytes > 0 ? t.rawBytesStored / t.storedBytes : 1;
-    const totals: StatsTotals = t;
+    const totals = t as unknown as StatsTotals;
     return { id, ok: true, regions, totals };
   }
 
   async close(): Promise<void> {
+    // Shutdown writes every buffered block back.
+    for (const t of this.spaces.values()) {
+      await Promise.all(
+        t.all().map((r) =>
+          this.buffers.flushRegion(r, true).catch((e: unknown) => {
+            process.stderr.write(`shimpack: writing back buffered blocks of region "${r.name}" at shutdown failed: ${(e as Error).message}\n`);
+          }),
+        ),
+      );
+    }
+    this.buffers.close();
     await this.scheduler.whenIdle();
     await this.executor.close();
     await this.backend.close();
   }
 }
+
+const noop = (): void => undefined;
+
+/** The counters stats sums over regions (ratio is computed, not summed). */
+const TOTAL_FIELDS = [
+  'bytesWritten',
+  'bytesRead',
+  'rawBytesStored',
+  'storedBytes',
+  'burstsRaw',
+  'burstsStored',
+  'blocksHeld',
+  'blocksRaw',
+  'writes',
+  'reads',
+  'dramReadBursts',
+  'dramWriteBursts',
+  'bufferHits',
+  'bufferMisses',
+  'fills',
+  'writeBacks',
+  'evictions',
+  'metadataAccesses',
+  'metadataMisses',
+  'metadataBursts',
+] as const satisfies readonly (keyof StatsTotals)[];
 
 /** Hears once when a read or write admitted by the engine is done (`data`: a read's bytes). */
 export interface AccessListener {

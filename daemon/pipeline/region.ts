@@ -3,6 +3,7 @@ import type { Dtype } from '../codecs/dtype.ts';
 import type { CodecTimeAccumulator, SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
 import type { PendingCalibration } from './calibration.ts';
+import type { Slot, SlotSnapshot } from './line-buffers.ts';
 
 let nextRegionId = 1;
 
@@ -37,6 +38,15 @@ export class Region {
    */
   readonly held = new Map<number, number>();
 
+  /** Blocks in the lanes' line buffers, by index. */
+  readonly slots = new Map<number, Slot>();
+  /** Buffered blocks on their way to the backend, by index (line-buffers.ts). */
+  readonly outgoing = new Map<number, { readonly data: Uint8Array; failed: boolean; readonly settled: Promise<void> }>();
+  /** Write-through mode: write-backs counted once the block's write-through commits (line-buffers.ts). */
+  readonly owedWriteBacks = new Map<number, SlotSnapshot>();
+  /** The last write-back of this region that failed since the last flush. */
+  writeBackFailure: Error | undefined;
+
   /** Metric accumulators of this region's label set (bound by the engine on first use). */
   series?: SeriesAccumulator;
   codecTime?: CodecTimeAccumulator;
@@ -51,6 +61,17 @@ export class Region {
   blocksRaw = 0;
   writes = 0;
   reads = 0;
+  /** Line buffers and DRAM-side traffic (burstsStored = dramReadBursts + dramWriteBursts). */
+  bufferHits = 0;
+  bufferMisses = 0;
+  fills = 0;
+  writeBacks = 0;
+  evictions = 0;
+  metadataAccesses = 0;
+  metadataMisses = 0;
+  metadataBursts = 0;
+  dramReadBursts = 0;
+  dramWriteBursts = 0;
 
   constructor(
     readonly name: string,
@@ -83,9 +104,31 @@ export class Region {
     if (--this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** True while some request of this region has block jobs in the lanes. */
+  get inLanes(): boolean {
+    return this.busy > 0;
+  }
+
   /** Resolves once no request of this region has block jobs in the lanes. */
   whenIdle(): Promise<void> {
     return this.busy === 0 ? Promise.resolve() : new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * The block is now held as `payload` stored bytes (raw: held uncoded).
+   * Returns the payload it held before (0 if none).
+   */
+  hold(index: number, blockLen: number, payload: number, raw: boolean): number {
+    const before = this.held.get(index);
+    if (before === undefined) {
+      this.blocksHeld++;
+      this.rawBytesStored += blockLen;
+    } else if (before & 1) this.blocksRaw--;
+    const heldPayload = before === undefined ? 0 : before >>> 1;
+    this.storedBytes += payload - heldPayload;
+    this.held.set(index, payload * 2 + (raw ? 1 : 0));
+    if (raw) this.blocksRaw++;
+    return heldPayload;
   }
 
   blockCount(): number {
@@ -118,6 +161,16 @@ export class Region {
       blocksRaw: this.blocksRaw,
       writes: this.writes,
       reads: this.reads,
+      dramReadBursts: this.dramReadBursts,
+      dramWriteBursts: this.dramWriteBursts,
+      bufferHits: this.bufferHits,
+      bufferMisses: this.bufferMisses,
+      fills: this.fills,
+      writeBacks: this.writeBacks,
+      evictions: this.evictions,
+      metadataAccesses: this.metadataAccesses,
+      metadataMisses: this.metadataMisses,
+      metadataBursts: this.metadataBursts,
     };
   }
 }

@@ -11,7 +11,7 @@ import {
   type Op,
   type Request,
 } from '../../protocol/types.ts';
-import { ProtocolError } from './protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 
 /**
  * Turn one decoded msgpack value into a typed request, or throw a
@@ -143,6 +143,8 @@ export function validateRequest(raw: unknown): Request {
       return { op: 'stats', id, region: optStr(m, 'region') };
     case 'fence':
       return { op: 'fence', id };
+    case 'flush':
+      return { op: 'flush', id, region: optStr(m, 'region') };
     case 'free':
       return { op: 'free', id, name: str(m, 'name') };
   }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { DaemonConfig } from '../config.ts';
-import { ProtocolError } from '../pipeline/protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 
 /** What a token grants: its own address space, and whether hello may name another. */
 interface Grant {

@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { MemoryBackend } from '../backend/backend.ts';
 import { GuardedBackend } from '../backend/guarded.ts';
@@ -9,6 +8,7 @@ import { openBackend } from '../backend/open.ts';
 import type { DaemonConfig } from '../config.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { WorkerLaneExecutor } from '../lanes/worker-executor.ts';
+import { BackendMetrics } from '../metrics/backend-metrics.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
@@ -68,20 +68,11 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     await recorder?.close().catch(() => undefined);
     throw e;
   }
-  // Every backend call under --backend-timeout-ms; failures answer E_BACKEND (backend/guarded.ts).
-  let backendFailures: Counter<'op' | 'kind'> | undefined;
-  let backendLateSettled: Counter<'op' | 'outcome'> | undefined;
-  const backend = new GuardedBackend(store, {
-    timeoutMs: config.backendTimeoutMs,
-    observer: {
-      onFailure: (op, kind) => backendFailures?.inc({ op, kind }),
-      onLateSettle: (op, completed) => backendLateSettled?.inc({ op, outcome: completed ? 'completed' : 'failed' }),
-    },
-  });
   const executor = parts.executor ?? new WorkerLaneExecutor(config.lanes, { batchTimeoutMs: config.laneTimeoutMs });
   const sessions = new Set<Session>();
   const state = { shuttingDown: false, recorder, access };
-  // The engine and metrics refer to each other through these probes only.
+  // The engine, backend and metrics refer to each other through these probes
+  // only, which run at scrape time, once everything exists.
   let engine: Engine | undefined;
   const metrics = new DaemonMetrics(config.metricsRegionLabels, executor.lanes, {
     laneDepth: (lane) => engine?.scheduler.depth(lane) ?? 0,
@@ -95,25 +86,10 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
       return n;
     },
   });
-  backendFailures = new Counter({
-    name: 'shimpack_backend_failures_total',
-    help: 'Backend calls answered as failed, by operation and kind (error: threw or rejected; timeout: no answer within --backend-timeout-ms; blocked: not issued, the region has a late call of that kind)',
-    labelNames: ['op', 'kind'] as const,
-    registers: [metrics.registry],
-  });
-  backendLateSettled = new Counter({
-    name: 'shimpack_backend_late_settled_total',
-    help: 'Backend calls answered as timed out that the backend finished later: completed (a write then did take effect) or failed',
-    labelNames: ['op', 'outcome'] as const,
-    registers: [metrics.registry],
-  });
-  new Gauge({
-    name: 'shimpack_backend_late_operations',
-    help: 'Backend calls answered as timed out that the backend has not finished yet (calls of the same kind, read or write, of their regions fail at once until then)',
-    registers: [metrics.registry],
-    collect() {
-      this.set(backend.lateOperations);
-    },
+  // Every backend call under --backend-timeout-ms; failures answer E_BACKEND (backend/guarded.ts, pipeline/wire-error.ts).
+  const backend = new GuardedBackend(store, {
+    timeoutMs: config.backendTimeoutMs,
+    observer: new BackendMetrics(metrics.registry, () => backend.lateOperations),
   });
   engine = new Engine(config, backend, executor, metrics);
   const eng = engine;

@@ -3,12 +3,13 @@ import type { WebSocket } from 'ws';
 import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
 import type { AccessListener, Engine } from '../pipeline/engine.ts';
-import { ProtocolError } from '../pipeline/protocol-error.ts';
+import { ProtocolError } from '../../protocol/protocol-error.ts';
 import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
+import { toProtocolError } from '../pipeline/wire-error.ts';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Op, type Request, type Response } from '../../protocol/types.ts';
 import { decodeFrame } from '../../protocol/wire.ts';
-import { frameMalformation } from './frame-check.ts';
+import { frameMalformation } from '../../protocol/frame-check.ts';
 import { packResponses } from './response-frames.ts';
 import type { RequestRecorder } from '../traces/request-recorder.ts';
 
@@ -29,11 +30,13 @@ function errorResponse(id: number | null, code: ErrorCode, message?: string): Re
   return { id, ok: false, code, message: message ?? ERROR_CODES[code] };
 }
 
-/** A fence's wait: answered when the requests admitted before it are. */
+/** A fence's (or flush's) wait: it goes on when the requests admitted before it are answered. */
 class FenceWait {
   constructor(
     public remaining: number,
     readonly record: InFlight,
+    /** flush: the region named, if any. */
+    readonly region: string | undefined,
   ) {}
 }
 
@@ -79,6 +82,8 @@ export class Session {
   /** drain(): called once nothing is outstanding. */
   private settledWaiters: (() => void)[] = [];
   private egress: Response[] = [];
+  /** Read data in `egress`, not yet packed into frames: answers served from the line buffers come faster than a turn ends. */
+  private egressBytes = 0;
   private flushQueued = false;
   private paused = false;
   private waitingForLanes = false;
@@ -88,6 +93,12 @@ export class Session {
   private sendWaiters: (() => void)[] = [];
   private subscription?: Subscription;
   private lastFrameAt = performance.now();
+  /**
+   * Since when the connection is idle for --idle-timeout-ms: the later of its
+   * last frame and the answer to its last outstanding request (time spent
+   * waiting for the daemon's own answers is not the client's idleness).
+   */
+  private idleSince = performance.now();
   /** Address space chosen at hello. */
   private space = '';
   private idleTimer?: NodeJS.Timeout;
@@ -109,7 +120,7 @@ export class Session {
     this.armIdle();
     const frames$ = new Observable<{ data: Buffer; isBinary: boolean }>((sub) => {
       const onMessage = (data: Buffer, isBinary: boolean): void => {
-        this.lastFrameAt = performance.now();
+        this.lastFrameAt = this.idleSince = performance.now();
         // ws.pause() stops reading the socket, but frames already received
         // are still emitted: hold them (their bytes are bounded by one socket
         // read) and admit them on resume.
@@ -163,15 +174,15 @@ export class Session {
     if (this.sendBytes > 0 && this.ws.readyState === this.ws.OPEN) await new Promise<void>((r) => this.sendWaiters.push(r));
   }
 
-  /** Close the connection once nothing is in flight and no frame came for --idle-timeout-ms. */
-  private armIdle(): void {
+  /** Close the connection once nothing was in flight and no frame came for --idle-timeout-ms. */
+  private armIdle(delay = this.config.idleTimeoutMs): void {
     const ms = this.config.idleTimeoutMs;
     if (!ms) return;
     this.idleTimer = setTimeout(() => {
-      const quiet = performance.now() - this.lastFrameAt;
+      const quiet = performance.now() - this.idleSince;
       if (this.outstanding.size === 0 && quiet >= ms) this.ws.close(4008, 'idle timeout');
-      else this.armIdle();
-    }, ms);
+      else this.armIdle(this.outstanding.size === 0 ? ms - quiet : ms);
+    }, Math.max(1, delay));
     this.idleTimer.unref();
   }
 
@@ -227,11 +238,11 @@ export class Session {
         this.accepted(req, rec);
         return;
       }
-      if (req.op === 'fence' && this.helloDone && this.outstanding.size > 0) {
-        // Answered once every request admitted before it is; the fence is
+      if ((req.op === 'fence' || req.op === 'flush') && this.helloDone && this.outstanding.size > 0) {
+        // Goes on once every request admitted before it is answered; the fence is
         // outstanding meanwhile, so a later fence or a drain waits for it too.
-        const rec = new InFlight(this, req.id, 'fence', 0, t0);
-        const wait = new FenceWait(this.outstanding.size, rec);
+        const rec = new InFlight(this, req.id, req.op, 0, t0);
+        const wait = new FenceWait(this.outstanding.size, rec, req.op === 'flush' ? req.region : undefined);
         for (const o of this.outstanding) (o.fences ??= []).push(wait);
         this.accepted(req, rec);
         return;
@@ -270,14 +281,23 @@ export class Session {
    */
   complete(rec: InFlight, r: Response): void {
     this.outstanding.delete(rec);
+    if (this.outstanding.size === 0) this.idleSince = performance.now();
     this.inflightCount--;
     this.inflightBytes -= rec.bytes;
     this.metrics.inflightRequests.dec();
     this.metrics.requestDuration.observe({ op: rec.op }, (performance.now() - rec.t0) / 1000);
     this.respond(r);
-    if (rec.fences) for (const f of rec.fences) if (--f.remaining === 0) this.complete(f.record, { id: f.record.id, ok: true });
+    if (rec.fences) for (const f of rec.fences) if (--f.remaining === 0) this.writeBack(f.record, f.region);
     if (this.outstanding.size === 0 && this.settledWaiters.length) for (const w of this.settledWaiters.splice(0)) w();
     this.checkPressure();
+  }
+
+  /** A fence or flush whose earlier requests are answered: the buffered blocks go to the backend, then it is answered. */
+  private writeBack(rec: InFlight, region: string | undefined): void {
+    this.engine.flush(this.space, region).then(
+      () => this.complete(rec, { id: rec.id, ok: true }),
+      (e: unknown) => this.complete(rec, this.fail(rec.id, e)),
+    );
   }
 
   private noHello(op: string): ProtocolError {
@@ -307,10 +327,20 @@ export class Session {
     switch (req.op) {
       case 'region':
         return this.engine.declareRegion(req, this.space);
-      case 'stats':
-        return this.engine.stats(id, req.region, this.space);
+      case 'stats': {
+        const { region } = req;
+        // Figures include every acknowledged write: buffered blocks are written back first (a failure there is
+        // answered by the next fence or flush; the stats still come).
+        if (region !== undefined) this.engine.stats(id, region, this.space); // E_NO_SUCH_REGION before any work
+        return this.engine.flush(this.space, region).then(
+          () => this.engine.stats(id, region, this.space),
+          () => this.engine.stats(id, region, this.space),
+        );
+      }
       case 'fence':
-        return { id, ok: true };
+        return this.engine.flush(this.space).then(() => ({ id, ok: true }));
+      case 'flush':
+        return this.engine.flush(this.space, req.region).then(() => ({ id, ok: true }));
       case 'free':
         return this.engine.free(req.name, this.space).then(() => ({ id, ok: true }));
       default:
@@ -319,13 +349,14 @@ export class Session {
   }
 
   fail(id: number | null, e: unknown): Response {
-    if (e instanceof ProtocolError) return errorResponse(id, e.code, e.message);
-    return errorResponse(id, 'E_INTERNAL', (e as Error)?.message ?? String(e));
+    const p = toProtocolError(e);
+    return errorResponse(id, p.code, p.message);
   }
 
   private respond(r: Response): void {
     if (!r.ok) this.metrics.errors.inc({ code: r.code });
     this.egress.push(r);
+    if (r.ok && 'data' in r) this.egressBytes += r.data.length;
     if (!this.flushQueued) {
       // Once per event-loop turn, not per microtask: answers of every lane
       // batch committed in this turn share one frame (one socket write).
@@ -343,6 +374,7 @@ export class Session {
     if (this.egress.length === 0) return;
     const list = this.egress;
     this.egress = [];
+    this.egressBytes = 0;
     if (this.ws.readyState !== this.ws.OPEN) return;
     const frames = packResponses(list, this.config.maxFrameBytes, () => this.metrics.errors.inc({ code: 'E_TOO_LARGE' }));
     for (const frame of frames) {
@@ -362,7 +394,7 @@ export class Session {
     let reason: PauseReason | undefined;
     if (this.engine.scheduler.saturated()) reason = 'lanes';
     else if (this.inflightCount >= this.config.connInflightRequests || this.inflightBytes >= this.config.connInflightBytes) reason = 'inflight';
-    else if (this.sendBytes >= this.config.sendBufferBytes) reason = 'send-buffer';
+    else if (this.sendBytes + this.egressBytes >= this.config.sendBufferBytes) reason = 'send-buffer';
     else if (this.host.recorder?.behind) reason = 'record';
     if (reason && !this.paused) {
       this.paused = true;

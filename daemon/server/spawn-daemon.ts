@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { PACKAGE_ROOT as ROOT, compiledModule } from '../package-root.ts';
 
 /** Daemons started here and not yet exited: killed when this process exits, so none is orphaned. */
 const running = new Set<ChildProcess>();
@@ -42,15 +41,16 @@ export interface SpawnDaemonOptions {
 }
 
 /**
- * Start `node --import tsx daemon/cli/main.ts serve ARGS` (what `npm start`
- * runs; pass `--port 0` for any free port) and wait for its one "listening on"
+ * Start `node dist/daemon/cli/main.js serve ARGS` (what `npm start`
+ * runs, compiled by `npm run build`; pass `--port 0` for any free port) and wait for its one "listening on"
  * line on stderr. Rejects with the daemon's own stderr if it exits first
  * (or, after killing it, if it does not listen in time). A daemon still
  * running when this process exits (process.exit, an uncaught error) is
  * killed then.
  */
 export async function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'daemon/cli/main.ts', 'serve', ...args], {
+  const entry = fileURLToPath(compiledModule('daemon/cli/main.js'));
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],

@@ -1,28 +1,62 @@
 import type { Metric, Registry } from 'prom-client';
 
 /**
- * What the status page polls once a second: cumulative counters straight
- * from the daemon's Prometheus registry (the page turns successive snapshots
- * into rates), so the page and /metrics can never disagree.
+ * What the status page polls once a second, read straight from the daemon's
+ * Prometheus registry so the page and /metrics can never disagree: what the
+ * live regions hold, the daemon's totals since it started, cumulative
+ * traffic counters (the page turns successive snapshots into rates),
+ * latency and the lanes.
  */
 export interface StatusSnapshot {
   /** Wall-clock milliseconds when the snapshot was taken. */
   readonly time: number;
+  /** Live regions only (a freed region is gone from here, as from `stats`). */
   readonly regions: RegionTotals[];
+  /** Regions declared and not freed, over every address space. */
+  readonly regionCount: number;
+  readonly totals: Totals;
   /** Request latency histogram: finite upper bounds in seconds, cumulative counts per op (last entry is +Inf). */
   readonly latency: { readonly le: number[]; readonly ops: Record<string, number[]> };
+  readonly lanes: LaneTotals[];
   readonly inflight: number;
   readonly connections: number;
 }
 
 export interface RegionTotals {
+  /** The region's metric label (SPACE/NAME in a named address space; "other" past --metrics-region-labels). */
   readonly region: string;
   readonly kind: string;
   readonly codec: string;
-  /** Uncompressed bytes moved, by op (write, read). */
+  /** Raw size of the blocks held, and their stored size (stats' rawBytesStored and storedBytes). */
+  readonly heldRaw: number;
+  readonly heldStored: number;
+  /** Uncompressed bytes moved since start, by op (write, read). */
   readonly raw: Record<string, number>;
-  /** Stored (coded) bytes moved, by op. */
+  /** Stored (coded) bytes moved since start, by op. */
   readonly stored: Record<string, number>;
+}
+
+export interface Totals {
+  /** Bytes the live regions hold, raw and stored: their ratio is what `stats` reports as totals.ratio. */
+  readonly heldRaw: number;
+  readonly heldStored: number;
+  /** Since the daemon started, freed regions included: bytes moved and DRAM bursts, uncompressed and as stored. */
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+  readonly rawBursts: number;
+  /** DRAM bursts behind the shim (fills, write-backs, metadata), and those split by direction. */
+  readonly storedBursts: number;
+  readonly dramReadBursts: number;
+  readonly dramWriteBursts: number;
+}
+
+export interface LaneTotals {
+  readonly lane: number;
+  /** Block jobs queued or in flight now. */
+  readonly depth: number;
+  /** Worker seconds spent on batches since start (the page turns it into a busy share). */
+  readonly busySeconds: number;
+  readonly restarts: number;
 }
 
 type Values = { labels: Record<string, string | number | undefined>; value: number; metricName?: string }[];
@@ -36,30 +70,51 @@ async function valuesOf(registry: Registry, name: string): Promise<Values> {
 /** Ops whose latency the page plots. */
 const LATENCY_OPS = ['write', 'read'];
 
+const total = (vals: Values): number => vals.reduce((a, v) => a + v.value, 0);
+
 export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> {
-  const [raw, stored, buckets, inflight, connections] = await Promise.all([
+  const [raw, stored, rawBursts, storedBursts, heldRaw, heldStored, count, buckets, depth, batchTime, restarts, inflight, connections] = await Promise.all([
     valuesOf(registry, 'shimpack_raw_bytes_total'),
     valuesOf(registry, 'shimpack_stored_bytes_total'),
+    valuesOf(registry, 'shimpack_raw_bursts_total'),
+    valuesOf(registry, 'shimpack_stored_bursts_total'),
+    valuesOf(registry, 'shimpack_region_raw_bytes'),
+    valuesOf(registry, 'shimpack_region_stored_bytes'),
+    valuesOf(registry, 'shimpack_regions'),
     valuesOf(registry, 'shimpack_request_duration_seconds'),
+    valuesOf(registry, 'shimpack_lane_queue_depth'),
+    valuesOf(registry, 'shimpack_lane_batch_duration_seconds'),
+    valuesOf(registry, 'shimpack_lane_restarts_total'),
     valuesOf(registry, 'shimpack_inflight_requests'),
     valuesOf(registry, 'shimpack_connections'),
   ]);
 
-  const regions = new Map<string, { region: string; kind: string; codec: string; raw: Record<string, number>; stored: Record<string, number> }>();
-  const add = (vals: Values, field: 'raw' | 'stored'): void => {
+  // The held gauges list exactly the live regions' label sets; traffic counters outlive a free, so they only add to those.
+  type Row = { region: string; kind: string; codec: string; heldRaw: number; heldStored: number; raw: Record<string, number>; stored: Record<string, number> };
+  const regions = new Map<string, Row>();
+  const key = (v: Values[number]): string => `${v.labels.region}\u0000${v.labels.kind}\u0000${v.labels.codec}`;
+  const held = (vals: Values, field: 'heldRaw' | 'heldStored'): void => {
     for (const v of vals) {
-      const region = String(v.labels.region);
-      let r = regions.get(region);
+      let r = regions.get(key(v));
       if (!r) {
-        r = { region, kind: String(v.labels.kind), codec: String(v.labels.codec), raw: {}, stored: {} };
-        regions.set(region, r);
+        r = { region: String(v.labels.region), kind: String(v.labels.kind), codec: String(v.labels.codec), heldRaw: 0, heldStored: 0, raw: {}, stored: {} };
+        regions.set(key(v), r);
       }
+      r[field] += v.value;
+    }
+  };
+  held(heldRaw, 'heldRaw');
+  held(heldStored, 'heldStored');
+  const moved = (vals: Values, field: 'raw' | 'stored'): void => {
+    for (const v of vals) {
+      const r = regions.get(key(v));
+      if (!r) continue;
       const op = String(v.labels.op);
       r[field][op] = (r[field][op] ?? 0) + v.value;
     }
   };
-  add(raw, 'raw');
-  add(stored, 'stored');
+  moved(raw, 'raw');
+  moved(stored, 'stored');
 
   const le: number[] = [];
   const ops: Record<string, number[]> = {};
@@ -74,11 +129,35 @@ export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> 
     series.push(v.value);
   }
 
+  const lanes = new Map<number, { lane: number; depth: number; busySeconds: number; restarts: number }>();
+  const lane = (v: Values[number]) => {
+    const n = Number(v.labels.lane);
+    let l = lanes.get(n);
+    if (!l) lanes.set(n, (l = { lane: n, depth: 0, busySeconds: 0, restarts: 0 }));
+    return l;
+  };
+  for (const v of depth) lane(v).depth = v.value;
+  for (const v of batchTime) if (v.metricName === 'shimpack_lane_batch_duration_seconds_sum') lane(v).busySeconds = v.value;
+  for (const v of restarts) lane(v).restarts = v.value;
+
+  const list = [...regions.values()].sort((a, b) => a.region.localeCompare(b.region));
   return {
     time: Date.now(),
-    regions: [...regions.values()].sort((a, b) => a.region.localeCompare(b.region)),
+    regions: list,
+    regionCount: total(count),
+    totals: {
+      heldRaw: list.reduce((a, r) => a + r.heldRaw, 0),
+      heldStored: list.reduce((a, r) => a + r.heldStored, 0),
+      rawBytes: total(raw),
+      storedBytes: total(stored),
+      rawBursts: total(rawBursts),
+      storedBursts: total(storedBursts),
+      dramReadBursts: total(storedBursts.filter((v) => v.labels.op === 'read')),
+      dramWriteBursts: total(storedBursts.filter((v) => v.labels.op === 'write')),
+    },
     latency: { le, ops },
-    inflight: inflight.reduce((a, v) => a + v.value, 0),
-    connections: connections.reduce((a, v) => a + v.value, 0),
+    lanes: [...lanes.values()].sort((a, b) => a.lane - b.lane),
+    inflight: total(inflight),
+    connections: total(connections),
   };
 }

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { fromRoot } from '../package-root.ts';
 import { takeSnapshot } from './snapshot.ts';
 
 /**
  * The live status page for users without Grafana: `GET /` serves a page
  * whose own small scripts (no CDN, no third-party code) poll
- * `/status.json` every second and draw per-region ratio, raw vs stored
- * bandwidth and latency.
+ * `/status.json` every second and show what the regions hold (ratio held
+ * per region), totals since start, traffic, latency and the lanes.
  */
 const ASSETS: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
@@ -16,8 +17,8 @@ const ASSETS: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['/status/status.css', { file: 'status.css', type: 'text/css; charset=utf-8' }],
 ]);
 
-/** Read once at startup: the page is a handful of small files. */
-const BODIES = new Map([...ASSETS].map(([path, a]) => [path, readFileSync(new URL(`./page/${a.file}`, import.meta.url))]));
+/** Read once at startup: the page is a handful of small files, served from the checkout (tsc does not copy them into dist/). */
+const BODIES = new Map([...ASSETS].map(([path, a]) => [path, readFileSync(fromRoot(`daemon/status/page/${a.file}`))]));
 
 export const STATUS_JSON_PATH = '/status.json';
 

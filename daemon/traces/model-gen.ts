@@ -150,7 +150,9 @@ export async function generateModelTrace(o: ModelTraceOptions): Promise<ModelTra
       w.region({
         name: regionName(t),
         base: base.get(t)!,
-        size: Math.ceil(t.bytes / REGION_ALIGN) * REGION_ALIGN,
+        // The tensor's own size (its base stays 4 KiB aligned): a last block shorter than the rest
+        // holds only the tensor's bytes, so the footprint and the traffic count the same bytes.
+        size: t.bytes,
         dtype: t.dtype,
         kind: t.kind,
         codec: o.codec,

@@ -1,5 +1,5 @@
 import { ShimpackClient } from '../../clients/ts/index.ts';
-import type { RegionRequest, StatsTotals } from '../../protocol/types.ts';
+import type { RegionRequest, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type OpRecord, type RegionRecord } from './format.ts';
@@ -24,8 +24,16 @@ export interface ReplayOptions {
   /** Requests in flight at most, over all connections (bounds memory). */
   readonly window: number;
   readonly token?: string;
+  /** Address space to replay in (hello's `space`; protocol/README.md section 4.1): its regions are apart from every other space's. */
+  readonly space?: string;
+  /** Added to every address of the trace (region bases, reads, writes): places a copy beside one already in the daemon. */
+  readonly addressOffset?: number;
+  /** Put before every region name of the trace (with addressOffset, a second copy in the same address space). */
+  readonly namePrefix?: string;
   /** Leave the replayed regions in the daemon (default: free them at the end). */
   readonly keepRegions?: boolean;
+  /** Declare every region with this codec instead of the trace's (raw: the like-for-like DRAM baseline). */
+  readonly codec?: WireCodec;
   /** Called about every 200 ms and once at the end. */
   readonly onProgress?: (p: ReplayProgress) => void;
   /** Abort (Ctrl-C): stop issuing, drain, summarise. */
@@ -112,6 +120,8 @@ function sliceOf(copies: number): number {
 export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   if (!Number.isInteger(o.copies) || o.copies < 1) throw new TraceError('E_REPLAY', 'connections must be a whole number >= 1');
   const slice = sliceOf(o.copies);
+  const offset = o.addressOffset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset >= MAX_ADDRESS) throw new TraceError('E_REPLAY', `the address offset must be a whole number of bytes in [0, 2^48), got ${offset}`);
   const daemonStart = await daemonMemory(o.url);
   const clients = new Map<string, ShimpackClient>();
   const connecting = new Map<string, Promise<ShimpackClient>>();
@@ -121,7 +131,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     if (c) return c;
     let p = connecting.get(key);
     if (!p) {
-      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token }).catch((e: Error & { code?: string }) => {
+      p = ShimpackClient.connect(o.url, { client: `shimpack replay copy ${copy} conn ${conn}`, token: o.token, space: o.space }).catch((e: Error & { code?: string }) => {
         // the client's E_CONNECT message already names the URL
         throw new TraceError('E_REPLAY', e.code === 'E_CONNECT' ? e.message.replace(/^E_CONNECT: /, '') : `cannot connect to ${o.url}: ${e.message}`);
       });
@@ -200,6 +210,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
 
   let loopOffsetNs = 0;
   let stop = false;
+  /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
+  let broken: unknown;
   try {
     do {
       pass++;
@@ -239,15 +251,17 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       loopOffsetNs += lastT + 1;
       if (!o.loop) break;
     } while (!stop && !timeUp());
-    await drain();
-  } finally {
-    await drain();
+  } catch (e) {
+    broken = e;
   }
+  await drain();
 
   let stats: StatsTotals | undefined;
   const any = clients.values().next().value as ShimpackClient | undefined;
-  if (any && !fatal) {
+  if (any && !fatal && !broken) {
     try {
+      // Buffered blocks go to the backend first, so the totals count their write-backs.
+      await any.flush();
       stats = (await any.stats()).totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);
@@ -265,9 +279,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       }
     }
   }
+  // Closed whatever happened: an open connection would keep the process alive.
   await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
   const seconds = elapsed();
   report(true);
+  if (broken) throw broken;
   if (fatal && ops === 0) throw fatal;
   if (refusedRegion) throw refusedRegion;
   if (fatal) problem(fatal.message);
@@ -292,16 +308,23 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     daemonEnd: await daemonMemory(o.url),
   };
 
+  /** A trace region's name in the daemon: the prefix, and `#k` for copy k when there are several. */
+  function regionName(name: string, copy: number): string {
+    return `${o.namePrefix ?? ''}${name}${o.copies > 1 ? `#${copy}` : ''}`;
+  }
+
   async function declareRegion(rec: RegionRecord): Promise<void> {
     const { type: _t, conn, origin: _o, ...spec } = rec;
     if (o.copies > 1 && rec.base + rec.size > slice) {
       throw new TraceError('E_REPLAY', `region ${rec.name} ends at 0x${(rec.base + rec.size).toString(16)}, beyond the 0x${slice.toString(16)}-byte slice of each of ${o.copies} copies`);
     }
     for (let copy = 0; copy < o.copies; copy++) {
-      const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
+      const name = regionName(rec.name, copy);
       if (declared[copy].has(name)) continue; // a later loop: the region is still there
       const c = await clientFor(copy, conn ?? 0);
-      const req = { ...spec, name, base: rec.base + copy * slice } as Omit<RegionRequest, 'id' | 'op'>;
+      const base = rec.base + offset + copy * slice;
+      if (base + rec.size > MAX_ADDRESS) throw new TraceError('E_REPLAY', `region ${name} moved by the address offset 0x${offset.toString(16)} would end at 0x${(base + rec.size).toString(16)}, beyond 2^48`);
+      const req = { ...spec, name, base, ...(o.codec ? { codec: o.codec } : {}) } as Omit<RegionRequest, 'id' | 'op'>;
       try {
         await c.region(req);
         declared[copy].set(name, { copy, conn: conn ?? 0, name });
@@ -316,7 +339,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   }
 
   function issue(rec: OpRecord, copy: number, c: ShimpackClient): void {
-    const shift = copy * slice;
+    const shift = offset + copy * slice;
     switch (rec.op) {
       case 'write': {
         writes++;
@@ -363,7 +386,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         track(c.fence(), () => `fence (t ${rec.t})`);
         return;
       case 'free': {
-        const name = o.copies > 1 ? `${rec.name}#${copy}` : rec.name;
+        const name = regionName(rec.name, copy);
         declared[copy].delete(name);
         track(c.free(name), () => `free ${name} (t ${rec.t})`);
         return;

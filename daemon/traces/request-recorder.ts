@@ -79,6 +79,8 @@ export class RequestRecorder {
           this.writer.op({ op: 'read', t, conn, addr: req.addr, len: req.len });
           break;
         case 'fence':
+        case 'flush':
+          // The trace format has no flush: a fence orders the same way, and the daemon writes back on fences too.
           this.writer.op({ op: 'fence', t, conn });
           break;
         case 'free':

@@ -30,7 +30,7 @@ from .errors import (ConnectionClosedError, FrameTooLargeError, ProtocolError, S
                      error_from_response)
 from .framing import take_frame
 from .payload import Payload
-from .requests import (PROTOCOL_VERSION, Request, fence_request, free_request, hello_request,
+from .requests import (PROTOCOL_VERSION, Request, fence_request, flush_request, free_request, hello_request,
                        raw_request, read_array_request, read_request, region_request,
                        stats_request, write_request)
 from .results import RegionInfo, ServerInfo, Stats
@@ -259,6 +259,10 @@ class AsyncClient:
     def fence(self) -> "asyncio.Future[None]":
         """Resolves after every earlier request of this connection has been answered."""
         return self.submit(fence_request())
+
+    def flush(self, region: Optional[str] = None) -> "asyncio.Future[None]":
+        """Like fence, then every buffered block (of ``region``, or of the address space) is written back."""
+        return self.submit(flush_request(region))
 
     def free(self, name: str) -> "asyncio.Future[None]":
         """Drop region ``name`` and its data (``NoSuchRegionError`` if unknown)."""
@@ -497,6 +501,10 @@ class AsyncBatch:
     def fence(self) -> "asyncio.Future[None]":
         """See :meth:`AsyncClient.fence`."""
         return self._add(fence_request())
+
+    def flush(self, region: Optional[str] = None) -> "asyncio.Future[None]":
+        """Like fence, then every buffered block (of ``region``, or of the address space) is written back."""
+        return self._add(flush_request(region))
 
     def free(self, name: str) -> "asyncio.Future[None]":
         """See :meth:`AsyncClient.free`."""

@@ -18,7 +18,7 @@ from typing import Any, Coroutine, Dict, List, Optional, Sequence, Type, TypeVar
 from .async_client import DEFAULT_URL, AsyncClient
 from .errors import ConnectionClosedError
 from .payload import Payload
-from .requests import (PROTOCOL_VERSION, Request, fence_request, free_request, hello_request,
+from .requests import (PROTOCOL_VERSION, Request, fence_request, flush_request, free_request, hello_request,
                        raw_request, read_array_request, read_request, region_request,
                        stats_request, write_request)
 from .results import RegionInfo, ServerInfo, Stats
@@ -150,6 +150,10 @@ class Client:
         """See :meth:`AsyncClient.fence`."""
         self._run(fence_request())
 
+    def flush(self, region: Optional[str] = None) -> None:
+        """Like fence, then every buffered block (of ``region``, or of the address space) is written back."""
+        self._run(flush_request(region))
+
     def free(self, name: str) -> None:
         """See :meth:`AsyncClient.free`."""
         self._run(free_request(name))
@@ -267,6 +271,10 @@ class Batch:
     def fence(self) -> "concurrent.futures.Future[None]":
         """See :meth:`AsyncClient.fence`."""
         return self._add(fence_request())
+
+    def flush(self, region: Optional[str] = None) -> "concurrent.futures.Future[None]":
+        """Like fence, then every buffered block (of ``region``, or of the address space) is written back."""
+        return self._add(flush_request(region))
 
     def free(self, name: str) -> "concurrent.futures.Future[None]":
         """See :meth:`AsyncClient.free`."""

@@ -130,6 +130,12 @@ def fence_request() -> Request:
     return Request("fence", {}, _none)
 
 
+def flush_request(region: Optional[str] = None) -> Request:
+    """``flush`` (section 4.6): like fence, then the daemon's line buffers write back every block of the
+    address space (or of ``region``); decodes to ``None``."""
+    return Request("flush", {} if region is None else {"region": region}, _none)
+
+
 def free_request(name: str) -> Request:
     """``free`` (section 4.7); decodes to ``None``."""
     return Request("free", {"name": name}, _none)

@@ -102,6 +102,10 @@ _COUNTERS = (
     ("writes", "writes"), ("reads", "reads"), ("blocksHeld", "blocks_held"),
     ("rawBytesStored", "raw_bytes_stored"), ("storedBytes", "stored_bytes"),
     ("blocksRaw", "blocks_raw"), ("burstsRaw", "bursts_raw"), ("burstsStored", "bursts_stored"),
+    ("dramReadBursts", "dram_read_bursts"), ("dramWriteBursts", "dram_write_bursts"),
+    ("bufferHits", "buffer_hits"), ("bufferMisses", "buffer_misses"), ("fills", "fills"),
+    ("writeBacks", "write_backs"), ("evictions", "evictions"), ("metadataAccesses", "metadata_accesses"),
+    ("metadataMisses", "metadata_misses"), ("metadataBursts", "metadata_bursts"),
 )
 
 
@@ -119,6 +123,16 @@ class Counters:
     blocks_raw: int
     bursts_raw: int
     bursts_stored: int
+    dram_read_bursts: int
+    dram_write_bursts: int
+    buffer_hits: int
+    buffer_misses: int
+    fills: int
+    write_backs: int
+    evictions: int
+    metadata_accesses: int
+    metadata_misses: int
+    metadata_bursts: int
     ratio: float
 
     @property

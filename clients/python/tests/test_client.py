@@ -5,7 +5,7 @@ python3-websockets; numpy is optional):
 
     /usr/bin/python3 -m unittest discover -s clients/python/tests -v
 
-The daemon is ``node --import tsx daemon/cli/main.ts serve --port 0``; the
+The daemon is ``node dist/daemon/cli/main.js serve --port 0`` (built by ``npm run build``); the
 port it bound is read from its "listening on ws://..." line on stderr.
 Regions are global to a daemon, so every test declares its own names and
 addresses (:func:`fresh`).
@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -54,7 +55,7 @@ class Daemon:
     """A shimpack daemon process on 127.0.0.1 with an OS-chosen port."""
 
     def __init__(self, *extra: str) -> None:
-        self.args = ["node", "--import", "tsx", "daemon/cli/main.ts", "serve", "--host",
+        self.args = ["node", "dist/daemon/cli/main.js", "serve", "--host",
                      "127.0.0.1", "--port", "0", "--lanes", "2", "--block-size", str(BLOCK),
                      "--burst-bytes", str(BURST), "--max-frame-bytes", str(MAX_FRAME), *extra]
         self.proc: Optional[subprocess.Popen] = None
@@ -412,9 +413,10 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(s.ratio, s.raw_bytes_stored / s.stored_bytes)
             # aligned bursts covering each access: 64 + 1 (bytes 100..109 of a block) + 2
             self.assertEqual(s.bursts_raw, BLOCK // BURST + 1 + 2)
-            # whole write moves one stored block; the partial write the new one (its old block
-            # was never written); the read one stored block
-            self.assertEqual(s.bursts_stored, 3 * (BLOCK // BURST))
+            # a raw region moves the bursts the client moves, one for one
+            self.assertEqual(s.bursts_stored, s.bursts_raw)
+            self.assertEqual(s.bursts_stored, s.dram_read_bursts + s.dram_write_bursts)
+            self.assertEqual(s.dram_read_bursts, 2)
             self.assertEqual(s.raw["name"], name)
             # totals over every region
             other, obase = fresh("st2")
@@ -448,6 +450,22 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             await fence
             self.assertEqual(done, ["w"] * 200 + ["fence"])
             await asyncio.gather(*futs)
+            await c.free(name)
+
+    async def test_flush_writes_buffered_blocks_back(self) -> None:
+        async with AsyncClient(URL) as c:
+            name, base = fresh("flush")
+            await c.region(name, base, 4 * BLOCK, "int8", "activation", codec="zvc")
+            await c.write(base + 100, bytes(range(64)))  # part of a block: waits in a line buffer
+            await c.flush(name)
+            st = (await c.stats(name)).regions[0]
+            self.assertEqual(st.blocks_held, 1)
+            self.assertEqual(st.write_backs, 1)
+            self.assertEqual(st.buffer_misses, 1)
+            self.assertEqual(st.bursts_stored, st.dram_read_bursts + st.dram_write_bursts)
+            await c.flush()  # the whole address space
+            with self.assertRaises(sc.NoSuchRegionError):
+                await c.flush("no-such-region-here")
             await c.free(name)
 
     async def test_free(self) -> None:
@@ -845,6 +863,31 @@ class NumpyTest(unittest.TestCase):
         for r in rows:
             self.assertGreater(float(r[7]), 0.9)  # a ratio was printed for every region
         self.assertTrue(any(float(r[7]) > 1.2 for r in rows))
+
+    def test_example_conv_emulator_without_numpy(self) -> None:
+        # A numpy that cannot be imported, ahead of any installed one: the example must not need it.
+        script = PY_ROOT / "examples" / "conv_emulator.py"
+        with tempfile.TemporaryDirectory() as blocker:
+            Path(blocker, "numpy.py").write_text("raise ImportError('numpy is blocked in this test')\n")
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([blocker, str(PY_ROOT)]))
+            p = subprocess.run([sys.executable, str(script), "--url", URL, "--channels", "4",
+                                "--filters", "8", "--size", "8"], cwd=REPO, env=env,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("conv3x3 4->8 on 8x8: all tensors read back identical", p.stdout)
+
+    def test_example_conv_emulator_no_daemon_one_line(self) -> None:
+        # Nothing listens on the discard port: one line on stderr, exit status 1, no traceback.
+        script = PY_ROOT / "examples" / "conv_emulator.py"
+        env = dict(os.environ, PYTHONPATH=str(PY_ROOT))
+        p = subprocess.run([sys.executable, str(script), "--url", "ws://127.0.0.1:9/"], cwd=REPO,
+                           env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertTrue(lines[0].startswith("conv_emulator.py: ws://127.0.0.1:9/: "), lines[0])
+        self.assertNotIn("Traceback", p.stderr)
 
 
 # --- a daemon of its own: token, then shutdown ---------------------------------------

@@ -1,7 +1,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
 import { CODECS } from '../../codecs/index.ts';
-import { defaultLaneCounts, runDaemonBench, type DaemonBenchRow } from '../../bench-daemon/run.ts';
+import type { DaemonBenchRow } from '../../bench-daemon/run.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
@@ -57,6 +57,8 @@ export function registerBenchDaemonCommand(bench: Command): void {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
+      // Loaded on use: the client and its WebSocket stack cost every other command's start.
+      const { defaultLaneCounts, runDaemonBench } = await import('../../bench-daemon/run.ts');
       const laneCounts = o.lanes ? o.lanes.split(',').map((x) => intOption('--lanes', 1, 64)(x)) : defaultLaneCounts();
       let dataset;
       try {

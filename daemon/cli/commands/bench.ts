@@ -3,8 +3,8 @@ import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs
 import { CODECS, JS_CODECS } from '../../codecs/index.ts';
 import { runRatioBench, defaultColumns, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
 import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
-import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
-import { CliError, intOption } from '../io.ts';
+import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../../dataset/manifest.ts';
+import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
 const pct = (x: number | undefined): string => (x === undefined ? '-' : (x * 100).toFixed(1));
@@ -69,6 +69,27 @@ export function formatSpeedReport(r: SpeedReport): string {
   ].join('\n');
 }
 
+/** --seconds: a number of seconds from 0 to 600, decimals allowed. */
+function secondsOption(v: string): number {
+  const n = /^\d+(\.\d+)?$|^\.\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 0 && n <= 600)) throw new CliError(`--seconds must be a number of seconds from 0 to 600 (e.g. 0.3), got "${v}"`, EXIT_USAGE);
+  return n;
+}
+
+/** --model / --tensor: the tensors of the data set to measure (all when neither is given). */
+function subset(ds: Dataset, o: { model?: string[]; tensor?: string[] }): Dataset {
+  if (!o.model?.length && !o.tensor?.length) return ds;
+  const models = new Set(ds.tensors.map((t) => t.model));
+  for (const m of o.model ?? []) {
+    if (!models.has(m)) throw new CliError(`--model ${m}: no such model in the data set (it has ${[...models].join(', ')})`, EXIT_USAGE);
+  }
+  const tensors = ds.tensors.filter((t) => (!o.model?.length || o.model.includes(t.model)) && (!o.tensor?.length || o.tensor.some((part) => t.file.includes(part))));
+  if (tensors.length === 0) throw new CliError(`no tensor of ${o.model?.length ? `model ${o.model.join(', ')}` : 'the data set'} has a file name containing ${o.tensor!.map((x) => `"${x}"`).join(' or ')}`, EXIT_USAGE);
+  return { ...ds, tensors };
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
 export function registerBenchCommands(bench: Command): void {
   bench
     .command('ratio')
@@ -76,10 +97,12 @@ export function registerBenchCommands(bench: Command): void {
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--no-brotli', 'skip brotli-11 (the slowest column)')
+    .option('--model <id>', 'only this model\'s tensors (repeat for several)', collect)
+    .option('--tensor <text>', 'only tensors whose file name contains this text (repeat for several)', collect)
     .option('--json', 'print the full report (per tensor and per group) as JSON')
-    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.')
-    .action((o: { data: string; blockSize: number; brotli: boolean; json?: boolean }) => {
-      const ds = dataset(o.data);
+    .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.\nExample: shimpack bench ratio --model faceapi-tiny-face-detector --tensor conv --no-brotli')
+    .action((o: { data: string; blockSize: number; brotli: boolean; json?: boolean; model?: string[]; tensor?: string[] }) => {
+      const ds = subset(dataset(o.data), o);
       const progress = createProgress(ds.tensors.length, 'bench ratio');
       const report = runRatioBench(ds, {
         blockSize: o.blockSize,
@@ -95,7 +118,7 @@ export function registerBenchCommands(bench: Command): void {
     .description('single-core encode and decode MB/s per codec (a codec that runs in WebAssembly also with its JS coders alone, "NAME (js)"), with zlib deflate level 1 / inflate as reference')
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
-    .option('--seconds <s>', 'minimum time per measurement', intOption('--seconds', 0, 600), 1)
+    .option('--seconds <s>', 'minimum time per measurement, in seconds (decimals allowed, e.g. 0.3)', secondsOption, 1)
     .option('--max-mb <mb>', 'use an evenly spread subset of at most this many MB', intOption('--max-mb', 1, 1 << 20))
     .option('--json', 'print JSON')
     .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; json?: boolean }) => {

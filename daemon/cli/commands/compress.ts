@@ -95,7 +95,7 @@ export function registerCompressCommands(program: Command): void {
         '  shimpack compress --codec scc --dtype uint8 --kind activation --stride 64 act.bin -o act.shpk\n' +
         '  shimpack compress --codec scc --dtype int8 --kind weight --shape 3,3,32,64 --layout HWIO w.bin -o w.shpk',
     )
-    .action((input: string, o: CompressOptions) => {
+    .action(async (input: string, o: CompressOptions) => {
       const codec = codecByName(o.codec);
       if (!codec.dtypes.includes(o.dtype)) {
         throw new CliError(`codec ${o.codec} does not support dtype ${o.dtype} (it supports ${codec.dtypes.join(', ')})`, EXIT_USAGE);
@@ -110,7 +110,7 @@ export function registerCompressCommands(program: Command): void {
         blockSize: o.blockSize,
         codecOptions: { ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8, apackSearch: o.apackSearch, ...(stride === undefined ? {} : { stride, kind: o.kind }) },
       });
-      writeOutput(o.output, out);
+      await writeOutput(o.output, out);
       if (o.output !== '-') {
         const ratio = data.length === 0 ? 1 : out.length / data.length;
         process.stderr.write(`${input}: ${data.length} -> ${out.length} bytes (footprint ${(ratio * 100).toFixed(1)} %)\n`);
@@ -122,9 +122,9 @@ export function registerCompressCommands(program: Command): void {
     .description('decompress a shimpack container (all parameters come from the container)')
     .argument('<in>', 'container file, or - for standard input')
     .requiredOption('-o, --output <file>', 'output file, or - for standard output')
-    .action((input: string, o: { output: string }) => {
+    .action(async (input: string, o: { output: string }) => {
       const { data } = decodeContainer(readInput(input));
-      writeOutput(o.output, data);
+      await writeOutput(o.output, data);
     });
 
   program

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CodecError } from '../../codecs/errors.ts';
-import { EBPC_MAX_COUNT, checkEbpcParams, decodeEbpcStreams, encodeEbpcStreams } from '../../codecs/ebpc/streams.ts';
+import { EBPC_MAX_COUNT, checkEbpcParams, decodeEbpcStreams, ebpcStreamValueCounts, encodeEbpcStreams } from '../../codecs/ebpc/streams.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput } from '../io.ts';
 
 /**
@@ -54,7 +54,7 @@ export function registerEbpcCommands(program: Command): void {
         '\nThe decoder needs the value count: keep it (printed with --verbose).\n' +
         'Example: shimpack ebpc encode act.bin --znz act.znz.bin --bpc act.bpc.bin -v',
     )
-    .action((input: string, o: StreamOptions & { znz: string; bpc: string; verbose?: boolean }) => {
+    .action(async (input: string, o: StreamOptions & { znz: string; bpc: string; verbose?: boolean }) => {
       const { W, N } = params(o);
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard output', EXIT_USAGE);
       const data = readInput(input);
@@ -65,8 +65,8 @@ export function registerEbpcCommands(program: Command): void {
       const count = data.length / (W / 8);
       if (count > EBPC_MAX_COUNT) throw new CliError(`${what} holds ${count} values, more than the ${EBPC_MAX_COUNT} of one transmission`, EXIT_BAD_INPUT);
       const s = encodeEbpcStreams(data, W, N);
-      writeOutput(o.znz, s.znz);
-      writeOutput(o.bpc, s.bpc);
+      await writeOutput(o.znz, s.znz);
+      await writeOutput(o.bpc, s.bpc);
       if (o.verbose) {
         process.stderr.write(
           `count=${count} W=${W} N=${N} R=16 znz_bits=${s.znzBits} znz_bytes=${s.znz.length} bpc_bits=${s.bpcBits} bpc_bytes=${s.bpc.length}\n`,
@@ -87,14 +87,25 @@ export function registerEbpcCommands(program: Command): void {
       'after',
       FILE_CONVENTIONS +
         '\nThe decoder is strict: a stream that ends early, has bytes after its last word, non-zero padding or\n' +
-        'any symbol the encoder cannot produce is reported as corrupt (exit status 1).\n' +
+        'any symbol the encoder cannot produce is reported as corrupt (exit status 1). A --count other than\n' +
+        'the number of values the ZNZ stream holds is E_COUNT_MISMATCH (exit status 1), saying how many it holds;\n' +
+        'where a last zero value cannot be told from padding, both counts decode and a note says so.\n' +
         'Example: shimpack ebpc decode --znz act.znz.bin --bpc act.bpc.bin --count 8192 -o act.bin',
     )
-    .action((o: StreamOptions & { znz: string; bpc: string; count: number; output: string }) => {
+    .action(async (o: StreamOptions & { znz: string; bpc: string; count: number; output: string }) => {
       const { W, N } = params(o);
       if (o.znz === '-' && o.bpc === '-') throw new CliError('--znz and --bpc cannot both be standard input', EXIT_USAGE);
       const znz = readInput(o.znz);
       const bpc = readInput(o.bpc);
-      writeOutput(o.output, decodeEbpcStreams(znz, bpc, o.count, W, N));
+      const values = decodeEbpcStreams(znz, bpc, o.count, W, N);
+      const holds = ebpcStreamValueCounts(znz, W);
+      if (holds.max > holds.min) {
+        // Both counts decode these streams: say which reading was taken, so an off-by-one --count is not silent.
+        process.stderr.write(
+          `shimpack: note: these streams decode as ${holds.min} or ${holds.max} values (a last zero value is five zero bits, like padding); ` +
+            `--count ${o.count} gives ${o.count === holds.max ? 'the longer, ending in that zero' : 'the shorter'}\n`,
+        );
+      }
+      await writeOutput(o.output, values);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { readTrace } from '../../traces/reader.ts';
 import { replayTrace, type DaemonMemory, type ReplaySummary } from '../../traces/replay.ts';
-import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, intOption } from '../io.ts';
+import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
+import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 import { asCli } from './trace.ts';
 
@@ -20,7 +21,11 @@ interface ReplayCliOptions {
   verify: boolean;
   window: number;
   token?: string;
+  space?: string;
+  addressOffset?: number;
+  namePrefix?: string;
   keepRegions?: boolean;
+  codec?: WireCodec;
   json?: boolean;
   quiet?: boolean;
 }
@@ -33,7 +38,7 @@ function parseSpeed(v: string): number | 'max' {
   return Number(m[1]);
 }
 
-function parseWsUrl(v: string): string {
+export function parseWsUrl(v: string): string {
   let u: URL;
   try {
     u = new URL(v);
@@ -44,6 +49,12 @@ function parseWsUrl(v: string): string {
     throw new CliError(`--url must be a ws:// or wss:// URL (the daemon's WebSocket), got "${v}"`, EXIT_USAGE);
   }
   return v;
+}
+
+function parseAddressOffset(v: string): number {
+  const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n >= 2 ** 48) throw new CliError(`--address-offset must be a whole number of bytes below 2^48 (decimal or 0x hex), got "${v}"`, EXIT_USAGE);
+  return n;
 }
 
 function parseDuration(v: string): number {
@@ -57,14 +68,23 @@ const mb = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b /
 const memory = (m: DaemonMemory | undefined): string => (m ? `RSS ${mb(m.rssBytes)}, heap ${mb(m.heapUsedBytes)}` : 'n/a (no /metrics)');
 
 export function formatReplaySummary(trace: string, s: ReplaySummary): string {
-  const ratio = s.stats ? `${s.stats.ratio.toFixed(3)} (${s.stats.rawBytesStored} raw bytes held in ${s.stats.storedBytes}; bursts ${s.stats.burstsRaw} -> ${s.stats.burstsStored})` : 'n/a';
+  const t = s.stats;
+  const ratio = t ? `${t.ratio.toFixed(3)} (${t.rawBytesStored} raw bytes held in ${t.storedBytes})` : 'n/a';
+  const n = (v: number): string => v.toLocaleString('en-US');
+  const dram = t
+    ? `raw ${n(t.burstsRaw)} bursts -> ${n(t.burstsStored)} bursts (${t.burstsRaw > 0 ? (t.burstsStored / t.burstsRaw).toFixed(3) : '1.000'}x): ${n(t.dramReadBursts)} read, ${n(t.dramWriteBursts)} written, ${n(t.metadataBursts)} of them metadata`
+    : 'n/a';
   return [
     `replay ${trace}: ${s.ops} ops (${s.writes} writes, ${s.reads} reads) in ${s.seconds.toFixed(2)} s, ${s.loops} pass(es), ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'} on ${s.connections} connection(s)`,
     `  bytes: ${mb(s.bytesWritten)} written, ${mb(s.bytesRead)} read, ${s.mbPerSecond.toFixed(1)} MB/s`,
     `  latency: p50 ${us(s.latencyNs.p50)}, p99 ${us(s.latencyNs.p99)}, max ${us(s.latencyNs.max)}`,
     `  compression ratio: ${ratio}`,
-    ...(s.stats && s.stats.burstsStored > s.stats.burstsRaw
-      ? ['  (stored bursts exceed raw bursts when accesses are smaller than a block: each touches a whole compressed block; see docs/monitoring.md)']
+    `  DRAM traffic: ${dram}`,
+    ...(t && t.bufferHits + t.bufferMisses > 0
+      ? [`  line buffers: ${n(t.bufferHits)} hits, ${n(t.bufferMisses)} misses, ${n(t.fills)} fills, ${n(t.writeBacks)} write-backs, ${n(t.evictions)} evictions; metadata ${n(t.metadataAccesses)} lookups, ${n(t.metadataMisses)} misses`]
+      : []),
+    ...(t && t.burstsStored > t.burstsRaw
+      ? ['  (DRAM bursts exceed raw bursts when accesses scatter over many compressed blocks: each fetches a whole block; see docs/daemon.md, "Line buffers")']
       : []),
     `  verified reads: ${s.verifiedReads} of ${s.reads}; mismatches: ${s.mismatches}; errors: ${s.errors}`,
     `  daemon memory: start ${memory(s.daemonStart)}, end ${memory(s.daemonEnd)}`,
@@ -95,7 +115,11 @@ export function registerReplayCommand(program: Command): void {
     .option('--no-verify', 'do not check reads')
     .option('--window <n>', 'requests in flight at most', intOption('--window', 1, 65536), 256)
     .option('--token <token>', 'token for hello, if the daemon wants one')
-    .option('--keep-regions', 'leave the regions in the daemon afterwards')
+    .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
+    .option('--address-offset <bytes>', 'add this to every address of the trace (decimal, or hex with 0x), to place it beside regions already there', parseAddressOffset)
+    .option('--name-prefix <prefix>', 'put this before every region name of the trace (with --address-offset: a second copy in the same space)')
+    .option('--keep-regions', 'leave the regions in the daemon afterwards (see them with shimpack regions, drop them with shimpack free)')
+    .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')}): e.g. raw, to compare DRAM bursts like for like`, choiceOption('--codec', WIRE_CODECS))
     .option('--json', 'print the summary as JSON')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -104,7 +128,9 @@ export function registerReplayCommand(program: Command): void {
         '(or a trace or daemon that cannot be used), 2 usage error, 70 internal error.\n' +
         'Examples:\n' +
         '  shimpack replay tiny.trace.gz --url ws://127.0.0.1:7420/\n' +
-        '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak',
+        '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak\n' +
+        '  shimpack replay tiny.trace.gz --keep-regions --space second          # a second copy in its own address space\n' +
+        '  shimpack replay tiny.trace.gz --address-offset 0x100000000 --name-prefix b/   # or beside the first, 4 GiB up',
     )
     .action(async (trace: string, o: ReplayCliOptions) =>
       asCli(async () => {
@@ -126,7 +152,11 @@ export function registerReplayCommand(program: Command): void {
             verify: o.verify,
             window: o.window,
             token: o.token,
+            space: o.space,
+            addressOffset: o.addressOffset,
+            namePrefix: o.namePrefix,
             keepRegions: o.keepRegions,
+            codec: o.codec,
             signal: abort.signal,
             onProgress: (p) => bar?.update(p.ops, `${p.seconds.toFixed(0)} s, pass ${p.pass}, ${p.mismatches} mismatches, ${p.errors} errors`),
           });

@@ -2,7 +2,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
 import { AccessConfigError } from '../../server/access.ts';
-import { ListenError, startDaemon, type RunningDaemon } from '../../server/daemon.ts';
+import type { RunningDaemon } from '../../server/daemon.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
 import { TraceError } from '../../traces/errors.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from '../io.ts';
@@ -46,10 +46,12 @@ export function registerServeCommand(program: Command): void {
       'Once listening, the daemon prints one line to stderr:\n' +
       '  shimpack: listening on ws://HOST:PORT/ (lanes ...); metrics http://HOST:PORT/metrics\n' +
       'With --port 0 (any free port) read PORT from that line or from --port-file FILE.\n' +
-      'The status page http://HOST:PORT/ shows lanes, regions and traffic live.\n' +
+      'The status page http://HOST:PORT/ shows, live: what the regions hold and their compression ratio,\n' +
+      'totals since start (bytes, bursts), traffic, latency, and the lanes (queue depth, busy).\n' +
       'Example: shimpack serve --port 7420 --lanes 2\n' +
       '\nExit status: 0 stopped by SIGTERM or SIGINT, 1 cannot start (port taken, address not here,\n' +
-      'unreadable --token-file, unwritable --record), 2 usage error, 70 internal error.',
+      'missing or unreadable --config file or --token-file, unwritable --record), 2 usage error (a bad\n' +
+      'flag, variable or config value), 70 internal error.',
   );
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const flags: Partial<Record<keyof DaemonConfig, unknown>> = {};
@@ -58,10 +60,12 @@ export function registerServeCommand(program: Command): void {
     try {
       config = resolveConfig(flags, process.env, opts.config);
     } catch (e) {
-      if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
+      if (e instanceof ConfigError) throw new CliError(e.message, e.unreadable ? EXIT_BAD_INPUT : EXIT_USAGE);
       throw e;
     }
     const heapGrowth = tuneHeapGrowth();
+    // Loaded here, not at the top: every other command (and --help, --version) starts without the server's modules.
+    const { ListenError, startDaemon } = await import('../../server/daemon.ts');
     let daemon: RunningDaemon;
     try {
       daemon = await startDaemon(config);

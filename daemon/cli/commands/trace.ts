@@ -41,6 +41,13 @@ const positiveNumber = (name: string) => (v: string): number => {
   return n;
 };
 
+/** --from: an import format, or ramulator1 / ramulator2 (one importer reads both; daemon/traces/ramulator.ts). */
+function parseImportFormat(v: string): ImportFormat {
+  const lower = v.toLowerCase();
+  if (lower === 'ramulator1' || lower === 'ramulator2') return 'ramulator';
+  return choiceOption('--from', [...IMPORT_FORMATS, 'ramulator1', 'ramulator2'] as const)(v) as ImportFormat;
+}
+
 const mib = (n: number): string => `${(n / 1048576).toFixed(2)} MiB`;
 
 interface GenOptions {
@@ -124,7 +131,7 @@ export function registerTraceCommands(program: Command): void {
     .command('import')
     .description('convert simulator traces (SCALE-Sim, DRAMsim3, Ramulator 1/2, DRAMSys STL) into a shimpack trace')
     .argument('<files...>', 'simulator trace files (plain or gzip)')
-    .requiredOption('--from <format>', `input format: ${IMPORT_FORMATS.join(', ')}`, choiceOption('--from', IMPORT_FORMATS))
+    .requiredOption('--from <format>', `input format: ${IMPORT_FORMATS.join(', ')} (ramulator reads Ramulator 1 and 2 traces; ramulator1 and ramulator2 are accepted for it)`, parseImportFormat)
     .requiredOption('-o, --output <file>', 'output trace (.gz: gzip-compressed)')
     .option('--data <dir>', 'take burst data from this data set\'s tensors, by region')
     .option('--model <id>', 'with --data: only this model\'s tensors')

@@ -1,5 +1,5 @@
 import { corrupt, truncated } from '../errors.ts';
-import { COUNT_BITS as TABLE_COUNT_BITS, type ApackTable } from './table.ts';
+import { COUNT_BITS, COUNT_TOTAL, type ApackTable } from './table.ts';
 
 /**
  * The APack block coder: group symbols through a static rANS coder (32-bit
@@ -14,17 +14,11 @@ import { COUNT_BITS as TABLE_COUNT_BITS, type ApackTable } from './table.ts';
  * with zero padding bits. Those checks catch most corruption.
  */
 
-// Local copies: under tsx's module transform an imported binding is a getter
-// call on every use, which costs 4x in the hot loops.
-const COUNT_BITS = 10;
-const COUNT_TOTAL = 1 << COUNT_BITS;
-if (COUNT_BITS !== TABLE_COUNT_BITS) throw new Error('APack coder and table disagree on the count precision');
-
 /** Lower bound of the normalised state interval [L, 256 L). */
-const RANS_L = 1 << 23;
+export const RANS_L = 1 << 23;
 const STATE_BYTES = 4;
 /** A symbol with count f renormalises while x >= f << RENORM_SHIFT (= ((L >> 10) << 8) * f). */
-const RENORM_SHIFT = 23 - COUNT_BITS + 8;
+export const RENORM_SHIFT = 23 - COUNT_BITS + 8;
 
 /**
  * Lookup tables derived once from an APack table (per model, not per block).

@@ -1,4 +1,4 @@
-import { badArgument, corrupt, truncated } from '../errors.ts';
+import { CodecError, badArgument, corrupt, truncated } from '../errors.ts';
 
 /**
  * The bare two-stream EBPC code (Cavigelli et al., JETCAS 2019) exactly as the
@@ -614,6 +614,50 @@ export function encodeEbpcStreams(values: Uint8Array, wordBits: 8 | 16, blockSiz
 }
 
 /**
+ * How many values a bare ZNZ stream holds, read from its symbols alone (the
+ * count is not in the streams). Trailing zero bits are taken as the last
+ * word's padding, so `min` counts up to the last '1' bit. A lone zero value
+ * (a run of 1) is coded as five zero bits, which padding cannot be told from:
+ * when five such bits fit before the end and may follow the last symbol,
+ * `max` is min + 1 and both counts decode the same streams (when only the
+ * longer reading ends in the stream's last word, both are that one).
+ */
+export function ebpcStreamValueCounts(znz: Uint8Array, wordBits: 8 | 16): { min: number; max: number } {
+  let last = -1;
+  for (let k = znz.length - 1; k >= 0; k--) {
+    if (znz[k] !== 0) {
+      // MSB first: the last 1 bit of the byte is its lowest set bit.
+      last = k * 8 + 7 - (31 - Math.clz32(znz[k] & -znz[k]));
+      break;
+    }
+  }
+  const total = znz.length * 8;
+  const bit = (p: number): number => (p < total ? (znz[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
+  let pos = 0;
+  let values = 0;
+  let shortRun = false;
+  while (pos <= last) {
+    if (bit(pos)) {
+      values++;
+      pos++;
+      shortRun = false;
+    } else {
+      let r = 0;
+      for (let k = 1; k <= 4; k++) r = (r << 1) | bit(pos + k);
+      values += r + 1;
+      pos += 5;
+      shortRun = r + 1 < EBPC_MAX_ZERO_RUN;
+    }
+  }
+  // Each reading must fill the stream to its last word, as the encoder does.
+  const exact = paddedStreamBytes(pos, wordBits) === znz.length;
+  const oneMore = !shortRun && pos + 5 <= total && paddedStreamBytes(pos + 5, wordBits) === znz.length;
+  if (oneMore && !exact) return { min: values + 1, max: values + 1 };
+  // Neither fits (zero bytes after the last word): the decoder reports that as corruption.
+  return { min: values, max: values + (exact && oneMore ? 1 : 0) };
+}
+
+/**
  * Decodes `count` values from the two EBPC streams. Returns `out` (allocated
  * when not given; it must hold exactly count·W/8 bytes). Throws CodecError
  * E_TRUNCATED when a stream ends early and E_CORRUPT for anything the encoder
@@ -634,6 +678,25 @@ export function decodeEbpcStreams(
   const bytes = count * (wordBits >>> 3);
   const dst = out ?? new Uint8Array(bytes);
   if (dst.length !== bytes) throw badArgument(`output buffer holds ${dst.length} bytes, ${count} values need ${bytes}`);
-  decodeEbpcInto(znz, 0, znz.length, bpc, 0, bpc.length, count, wordBits, blockSize, dst);
+  try {
+    decodeEbpcInto(znz, 0, znz.length, bpc, 0, bpc.length, count, wordBits, blockSize, dst);
+  } catch (e) {
+    // The count is not in the streams. Streams that decode whole under the
+    // count their ZNZ symbols hold were given the wrong count: say so, rather
+    // than "padding corruption" or "stream ended early".
+    if (!(e instanceof CodecError) || (e.code !== 'E_CORRUPT' && e.code !== 'E_TRUNCATED')) throw e;
+    const holds = ebpcStreamValueCounts(znz, wordBits);
+    for (const c of [holds.min, holds.max]) {
+      if (c === count || c > EBPC_MAX_COUNT) continue;
+      try {
+        decodeEbpcInto(znz, 0, znz.length, bpc, 0, bpc.length, c, wordBits, blockSize, new Uint8Array(c * (wordBits >>> 3)));
+      } catch {
+        continue;
+      }
+      const other = holds.max > holds.min ? ` (or ${c === holds.min ? holds.max : holds.min}: a last zero value cannot be told from the padding)` : '';
+      throw new CodecError('E_COUNT_MISMATCH', `the value count ${count} disagrees with the streams: the ZNZ stream holds ${c} values${other}, ${count < c ? 'more' : 'fewer'} than ${count}`);
+    }
+    throw e;
+  }
   return dst;
 }

@@ -1,4 +1,5 @@
 import type { Engine } from './engine.ts';
+import { RANS_L } from '../apack/rans.ts';
 import { decodeAdaptive, decodeAdaptiveJs, encodeAdaptive, encodeAdaptiveJs } from './range.ts';
 import { decodeStatic, encodeStatic } from './rans.ts';
 import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/instance.ts';
@@ -46,8 +47,6 @@ export function decodeBlockJs(e: Engine, cc: Uint8Array, src: Uint8Array, out: U
   else decodeStatic(e, cc, src, out, select);
 }
 
-/** rans.ts's lowest state (its encoder's start). */
-const RANS_L = 1 << 23;
 const wasm = wasmDecoder;
 
 /**

@@ -1,5 +1,6 @@
 import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
+import { ADAPTIVE_ONE as A_ONE, PROBABILITY_SHIFT as Q_SHIFT, SHIFT_FAST, SHIFT_SLOW } from './adaptive.ts';
 import { offsetScratch } from './offsets.ts';
 import { WASM_MAX_ENCODE, WASM_OK, WASM_UNSUPPORTED, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/instance.ts';
 
@@ -25,8 +26,7 @@ const wasm = wasmDecoder;
  * as the rest. The decoder checks that the two streams meet where the
  * encoder's flush rules say they must.
  *
- * Hot loops keep everything in locals (an imported binding is a getter call
- * per use under tsx); the adaptive update of adaptive.ts is one local
+ * The adaptive update of adaptive.ts is one local
  * function (adaptAfter) over only the groups whose estimators still move,
  * shared by the JS encoder and decoder. The wasm coders are the fast path;
  * these JS ones are their reference and fallback.
@@ -34,10 +34,6 @@ const wasm = wasmDecoder;
 
 const TOP = 1 << 24;
 const TWO32 = 4294967296;
-const A_ONE = 32768;
-const SHIFT_FAST = 5;
-const SHIFT_SLOW = 8;
-const Q_SHIFT = 4;
 
 // Per-thread adaptive state, reset at every block start.
 /** Both estimators of a group in one word: A in the low 16 bits, B in the high 16 (each ≤ 2^15). */

@@ -1,5 +1,7 @@
 import { corrupt, truncated } from '../errors.ts';
 import type { Engine } from './engine.ts';
+import { RANS_L, RENORM_SHIFT } from '../apack/rans.ts';
+import { COUNT_BITS } from './config.ts';
 import { offsetScratch } from './offsets.ts';
 
 /**
@@ -12,16 +14,8 @@ import { offsetScratch } from './offsets.ts';
  * The state is below 2^31, so the top bit of the first byte is free: it
  * carries a switched tensor's select bit. The encoder starts from state L and
  * runs backwards; the decoder must end in state L exactly where the offset
- * bytes begin.
- *
- * Hot loops keep everything in locals (an imported binding is a getter call
- * per use under tsx).
+ * bytes begin. The state bounds are APack's (apack/rans.ts).
  */
-
-const COUNT_BITS = 10;
-const RANS_L = 1 << 23;
-/** A symbol with count f renormalises while x ≥ f << RENORM_SHIFT. */
-const RENORM_SHIFT = 23 - COUNT_BITS + 8;
 
 // Per-thread scratch for the backwards-written rANS bytes.
 let ransScratch = new Uint8Array(8192);

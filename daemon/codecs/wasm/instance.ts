@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { IO_BASE, MEMORY_END } from './layout.ts';
 
 /**
@@ -12,7 +12,13 @@ import { IO_BASE, MEMORY_END } from './layout.ts';
  * lacks WebAssembly SIMD, or when the module was not built.
  */
 
-export const WASM_FILE = new URL('./build/codecs.wasm', import.meta.url);
+/**
+ * Where build/codecs.wasm is: beside this module in the sources, or, for the
+ * compiled copy in dist/daemon/codecs/wasm/, in the checkout's sources
+ * (asc writes it there; tsc does not copy it).
+ */
+const CANDIDATES = [new URL('./build/codecs.wasm', import.meta.url), new URL('../../../../daemon/codecs/wasm/build/codecs.wasm', import.meta.url)];
+export const WASM_FILE = CANDIDATES.find((u) => existsSync(u)) ?? CANDIDATES[0];
 
 /** The exports of assembly/index.ts. */
 export interface CodecExports {

@@ -3,7 +3,7 @@
 
 /**
  * @typedef {{ name: string, color: string, dash?: boolean, values: (number | null)[] }} Series
- * @typedef {{ times: number[], series: Series[], format: (v: number) => string, windowMs: number }} ChartData
+ * @typedef {{ times: number[], series: Series[], format: (v: number) => string, windowMs: number, minStep?: number }} ChartData
  */
 
 const PAD = { left: 64, right: 10, top: 8, bottom: 20 };
@@ -39,7 +39,8 @@ export function drawChart(canvas, data) {
   let points = 0;
   for (const s of data.series) for (const v of s.values) if (v !== null && Number.isFinite(v)) max = Math.max(max, v);
   if (max === 0) max = 1;
-  const step = niceStep(max, 4);
+  // No finer than the format can tell apart (else two ticks read "1 B/s").
+  const step = Math.max(niceStep(max, 4), data.minStep ?? 0);
   const top = Math.ceil((max * 1.05) / step) * step;
   const now = data.times.length ? data.times[data.times.length - 1] : Date.now();
   const x0 = PAD.left;
@@ -55,14 +56,21 @@ export function drawChart(canvas, data) {
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
-  for (let v = 0; v <= top + step / 2; v += step) {
+  const labels = [];
+  for (let k = 0; k * step <= top + step / 2; k++) {
+    const v = k * step;
     const y = Math.round(yOf(v)) + 0.5;
     ctx.beginPath();
     ctx.moveTo(x0, y);
     ctx.lineTo(x1, y);
     ctx.stroke();
-    ctx.fillText(data.format(v), x0 - 6, y);
+    const text = data.format(v);
+    // A label the format rounds to the previous one's text is left out rather than repeated.
+    if (text === labels[labels.length - 1]) continue;
+    labels.push(text);
+    ctx.fillText(text, x0 - 6, y);
   }
+  canvas.dataset.ticks = labels.join('|');
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   for (let s = 0; s < data.windowMs / 1000; s += 30) ctx.fillText(s === 0 ? 'now' : `-${s}s`, xOf(now - s * 1000), y0 + 4);

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../protocol/types.ts';
+import type { ErrorCode } from './types.ts';
 
 /** A request the daemon refuses: answered as {ok:false, code, message}. */
 export class ProtocolError extends Error {

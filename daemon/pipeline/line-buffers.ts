@@ -1,0 +1,687 @@
+import { MODE_CODED, MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
+import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
+import type { LaneScheduler } from '../lanes/lane-scheduler.ts';
+import { EV_EVICTION, EV_FILL, EV_HIT, EV_METADATA_ACCESS, EV_METADATA_MISS, EV_MISS, EV_WRITEBACK, OP_READ, OP_WRITE } from '../metrics/series-accumulator.ts';
+import { MetadataCache } from './metadata-cache.ts';
+import { toProtocolError } from './wire-error.ts';
+import type { Region } from './region.ts';
+
+/**
+ * The per-lane on-chip buffers of the shim, between the request path and
+ * the lanes' codecs: 64-byte bursts collect in a buffered block (one slot
+ * per block, LRU per lane), a block is coded and written back once, and a
+ * compressed block is fetched and decoded once for the run of bursts that
+ * reads it. The buffered bytes live on the main thread, so a lane worker
+ * that dies takes none of them along.
+ *
+ * The same slots count the DRAM-side traffic (docs/daemon.md, "Line
+ * buffers"): fills and write-backs of compressed blocks in bursts, raw-held
+ * blocks burst by burst, and metadata lookups through a metadata cache.
+ */
+
+export interface LineBufferOptions {
+  /** Buffer bytes per lane (0: no buffers; the engine then keeps the per-access read-modify-write). */
+  readonly lineBufferBytes: number;
+  readonly burstBytes: number;
+  readonly metadataCacheBytes: number;
+  /** `--sync always`: every write is also written through (and acknowledged once stored); the buffers then only count. */
+  readonly writeThrough: boolean;
+  /** Dirty blocks are written back after this long without any access (0: never). */
+  readonly idleFlushMs: number;
+}
+
+/** One request's share of a buffered block. */
+interface Piece {
+  readonly access: BufferedAccess;
+  readonly offset: number;
+  readonly len: number;
+  /** Position of the piece in the access buffer. */
+  readonly at: number;
+}
+
+/** A read or write served by the buffers: settles its listener after its last piece. */
+export class BufferedAccess {
+  failure: Error | undefined;
+  constructor(
+    readonly kind: 'write' | 'read',
+    readonly buf: Uint8Array,
+    public remaining: number,
+    readonly done: (error: Error | undefined, data?: Uint8Array) => void,
+  ) {}
+
+  pieceDone(e?: Error): void {
+    if (e) this.failure ??= e;
+    if (--this.remaining === 0) this.done(this.failure, this.failure || this.kind !== 'read' ? undefined : this.buf);
+  }
+}
+
+/** A buffered block. */
+export class Slot {
+  /** The block's raw bytes (absent in write-through mode, where the slot only counts). */
+  data: Uint8Array | undefined;
+  /** Accesses waiting for the block's fill, in arrival order; undefined once the slot holds the block. */
+  waiting: Piece[] | undefined;
+  /** Written since allocated or last written back. */
+  dirty = false;
+  /** A fill failed after writes went in: the bytes no write covered are missing (fetched again when needed). */
+  unfilled = false;
+  /** Written bytes since the last write-back: one range while writes are contiguous, a byte mask otherwise. */
+  lo = 0;
+  hi = 0;
+  mask: Uint8Array | undefined;
+  maskCount = 0;
+  /** How the block is held in DRAM: MODE_CODED, MODE_RAW, or -1 (never stored). */
+  storedMode = -1;
+  /** Raw-held block: which bursts were moved from DRAM (raw data is addressable burst by burst). */
+  validBursts: Uint8Array | undefined;
+  /** Bursts written since the last write-back (a raw-held block writes back only these). */
+  readonly dirtyBursts: Uint8Array;
+
+  constructor(
+    readonly region: Region,
+    readonly index: number,
+    readonly lane: number,
+    readonly len: number,
+    bursts: number,
+  ) {
+    this.dirtyBursts = new Uint8Array(bursts);
+  }
+
+  /** Were all of [off, end) written since the slot was allocated (or last written back)? */
+  covers(off: number, end: number): boolean {
+    if (!this.mask) return off >= this.lo && end <= this.hi;
+    for (let i = off; i < end; i++) if (this.mask[i] === 0) return false;
+    return true;
+  }
+
+  get complete(): boolean {
+    return this.mask ? this.maskCount === this.len : this.lo === 0 && this.hi === this.len;
+  }
+
+  /** Note bytes [off, end) as written. */
+  wrote(off: number, end: number): void {
+    this.dirty = true;
+    if (!this.mask) {
+      if (this.hi === this.lo) {
+        this.lo = off;
+        this.hi = end;
+        return;
+      }
+      // Contiguous or overlapping streams stay a range; anything else needs the mask.
+      if (off <= this.hi && end >= this.lo) {
+        if (off < this.lo) this.lo = off;
+        if (end > this.hi) this.hi = end;
+        return;
+      }
+      this.mask = new Uint8Array(this.len);
+      this.mask.fill(1, this.lo, this.hi);
+      this.maskCount = this.hi - this.lo;
+    }
+    const m = this.mask;
+    for (let i = off; i < end; i++) {
+      if (m[i] === 0) {
+        m[i] = 1;
+        this.maskCount++;
+      }
+    }
+  }
+
+  /** Written back: nothing is dirty any more. */
+  cleaned(): void {
+    this.dirty = false;
+    this.lo = this.hi = 0;
+    this.mask = undefined;
+    this.maskCount = 0;
+    this.dirtyBursts.fill(0);
+  }
+}
+
+/** A dirty block on its way to the backend (or back from a failed attempt): reads find it here until it is stored. */
+interface WriteBack {
+  readonly data: Uint8Array;
+  /** The attempt failed: the bytes wait here for the next flush. */
+  failed: boolean;
+  readonly settled: Promise<void>;
+}
+
+class Lane {
+  /** Buffered slots, least recently used first. */
+  readonly lru = new Set<Slot>();
+  bytes = 0;
+  /** The most recently used slot (skips the LRU update on runs of bursts to one block). */
+  mru: Slot | undefined;
+}
+
+/** Pooled block arrays by length, so slots and write-backs do not allocate per block. */
+class ArrayPool {
+  private readonly free = new Map<number, Uint8Array[]>();
+  take(len: number): Uint8Array {
+    return this.free.get(len)?.pop() ?? new Uint8Array(len);
+  }
+  give(a: Uint8Array): void {
+    let list = this.free.get(a.length);
+    if (!list) this.free.set(a.length, (list = []));
+    if (list.length < 64) list.push(a);
+  }
+}
+
+/** Count a buffer event for the region's metric series. */
+const event = (region: Region, ev: number): void => {
+  if (region.series) region.series.bufferEvents[ev]++;
+};
+
+const popcount = (flags: Uint8Array, from: number, to: number): number => {
+  let n = 0;
+  for (let i = from; i < to; i++) n += flags[i];
+  return n;
+};
+
+export class LineBuffers {
+  private readonly lanes: Lane[];
+  readonly metadata: MetadataCache;
+  private readonly pool = new ArrayPool();
+  private outgoingBytes = 0;
+  /** Raw bytes of dirty slots. */
+  private dirtyBytes = 0;
+  /** Accesses since the idle timer last looked. */
+  private activity = 0;
+  private readonly idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly opts: LineBufferOptions,
+    lanes: number,
+    private readonly scheduler: LaneScheduler,
+    /** Called when nothing was accessed for idleFlushMs: the engine writes the buffered blocks back. */
+    onIdle: () => void,
+  ) {
+    this.lanes = Array.from({ length: lanes }, () => new Lane());
+    this.metadata = new MetadataCache(opts.metadataCacheBytes, opts.burstBytes);
+    if (opts.idleFlushMs > 0) {
+      let seen = -1;
+      this.idleTimer = setInterval(() => {
+        if (this.activity === seen) onIdle();
+        seen = this.activity;
+      }, opts.idleFlushMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  get enabled(): boolean {
+    return this.opts.lineBufferBytes > 0;
+  }
+
+  /** Does this region's traffic go through the buffers? Raw data is addressable burst by burst and needs none. */
+  buffers(region: Region): boolean {
+    return this.opts.lineBufferBytes > 0 && region.codec !== 'raw';
+  }
+
+  /**
+   * Serve one block's share of an access through its slot. `done` is called
+   * when the piece is applied (at once, or after the block's fill).
+   */
+  piece(region: Region, access: BufferedAccess, index: number, offset: number, len: number, at: number): void {
+    this.activity++;
+    const slot = this.slotFor(region, index, access.kind === 'write' && offset === 0 && len === region.blockLen(index));
+    const p: Piece = { access, offset, len, at };
+    if (slot.waiting || slot.unfilled) {
+      // The block's old bytes are not here yet. With nothing queued ahead (order holds), a write goes
+      // into the slot at once and the fill later fills only the bytes no write covered; so does a read
+      // of bytes written since. Anything else waits for the fill.
+      const first = !slot.waiting || slot.waiting.length === 0;
+      if (first && slot.data && (access.kind === 'write' || slot.covers(offset, offset + len))) {
+        this.apply(slot, p);
+        this.streamOut(slot);
+        return;
+      }
+      if (!slot.waiting) this.fill(region, slot);
+      (slot.waiting as Piece[]).push(p);
+      return;
+    }
+    this.apply(slot, p);
+    this.streamOut(slot);
+  }
+
+  /**
+   * A completed block has nothing left to gather: it is written back now and
+   * its slot freed for the next stream ("streaming write"). A region waiting
+   * for its table keeps its blocks. Called after the pieces at hand are all
+   * applied, never between them.
+   */
+  private streamOut(s: Slot): void {
+    if (s.dirty && s.complete && !s.region.pending) this.writeBack(s, true);
+  }
+
+  /** The block's slot: a hit, or a new slot (filled from DRAM when the access needs the old bytes). */
+  private slotFor(region: Region, index: number, wholeWrite: boolean): Slot {
+    let s = region.slots.get(index);
+    const lane = this.lanes[(region.laneOffset + index) % this.lanes.length];
+    if (s) {
+      region.bufferHits++; event(region, EV_HIT);
+      if (lane.mru !== s) {
+        lane.lru.delete(s);
+        lane.lru.add(s);
+        lane.mru = s;
+      }
+      return s;
+    }
+    region.bufferMisses++; event(region, EV_MISS);
+    const burst = this.opts.burstBytes;
+    const len = region.blockLen(index);
+    s = new Slot(region, index, (region.laneOffset + index) % this.lanes.length, len, Math.ceil(len / burst));
+    region.slots.set(index, s);
+    lane.lru.add(s);
+    lane.mru = s;
+    lane.bytes += len;
+    this.evictOver(lane, s);
+    // The controller looks the block up before anything else: its size, mode, or "never written".
+    this.countMetadata(region, index, false);
+    const wb = region.outgoing.get(index);
+    if (!this.opts.writeThrough) s.data = this.pool.take(len);
+    if (wb) {
+      // Its bytes are still on chip, in the write-back queue: the slot takes them. A failed write-back
+      // stays there until a flush tries again; one under way is waited for, so that the miss is counted
+      // against the block as stored, as it would be had the write-back been faster (counts must not
+      // depend on how busy the lanes are).
+      s.data?.set(wb.data);
+      if (wb.failed) return s;
+      s.waiting = [];
+      void wb.settled.then(() => {
+        if (region.slots.get(index) !== s) return;
+        this.countMiss(region, s, wholeWrite);
+        this.release(s);
+      });
+      return s;
+    }
+    const stored = this.countMiss(region, s, wholeWrite);
+    if (stored === undefined) s.data?.fill(0);
+    else if (!wholeWrite && s.data) this.fill(region, s);
+    return s;
+  }
+
+  /**
+   * Count a miss against the block as stored: a compressed block is fetched
+   * whole (unless the access overwrites all of it), a raw-held one burst by
+   * burst as it is read. Returns the held entry (undefined: never stored).
+   */
+  private countMiss(region: Region, s: Slot, wholeWrite: boolean): number | undefined {
+    const held = region.held.get(s.index);
+    if (held === undefined) return undefined;
+    s.storedMode = held & 1 ? MODE_RAW : MODE_CODED;
+    // Bursts written already (while a write-back was waited for) are on chip.
+    if (s.storedMode === MODE_RAW) s.validBursts = s.dirtyBursts.slice();
+    else if (!wholeWrite) {
+      region.fills++;
+      event(region, EV_FILL);
+      this.countDram(region, OP_READ, Math.ceil((held >>> 1) / this.opts.burstBytes));
+    }
+    return held;
+  }
+
+  /** The slot holds its block now: apply what waited, in order, then maybe stream it out. */
+  private release(s: Slot): void {
+    const waiting = s.waiting ?? [];
+    s.waiting = undefined;
+    for (const p of waiting) this.apply(s, p);
+    this.streamOut(s);
+  }
+
+  /** Fetch and decode the stored block into the slot; accesses wait for it. */
+  private fill(region: Region, s: Slot): void {
+    s.waiting = [];
+    region.enter();
+    this.scheduler.submit(s.lane, new FillJob(this, s));
+  }
+
+  filled(s: Slot, o: JobOutcome | Error): void {
+    const region = s.region;
+    region.leave();
+    // Written whole meanwhile and streamed out: the old bytes are not needed any more.
+    if (region.slots.get(s.index) !== s) return;
+    if (o instanceof Error) {
+      const waiting = s.waiting ?? [];
+      s.waiting = undefined;
+      // Acknowledged writes went in: the slot stays, without the old bytes, until a fill succeeds.
+      if (s.dirty) s.unfilled = true;
+      else this.forget(s);
+      const e = toProtocolError(o);
+      for (const p of waiting) p.access.pieceDone(e);
+      return;
+    }
+    const data = s.data;
+    const old = o.bytes;
+    if (data && old) {
+      // Only the bytes no write covered come from the stored block.
+      if (s.mask) {
+        const m = s.mask;
+        for (let i = 0; i < data.length; i++) if (m[i] === 0) data[i] = old[i];
+      } else if (s.hi > s.lo) {
+        data.set(old.subarray(0, s.lo), 0);
+        data.set(old.subarray(s.hi), s.hi);
+      } else data.set(old);
+    }
+    s.unfilled = false;
+    if (region.series && o.oldLen > 0) region.series.storedBytes[OP_READ] += o.oldLen - STORED_HEADER_BYTES;
+    if (region.codecTime) region.codecTime.seconds[o.lane * 2 + OP_READ] += o.codecSec;
+    this.release(s);
+  }
+
+  private apply(s: Slot, p: Piece): void {
+    const burst = this.opts.burstBytes;
+    const region = s.region;
+    const end = p.offset + p.len;
+    const b0 = Math.floor(p.offset / burst);
+    const b1 = Math.ceil(end / burst);
+    if (p.access.kind === 'read') {
+      if (s.data) p.access.buf.set(s.data.subarray(p.offset, end), p.at);
+      if (s.validBursts) {
+        // Raw-held: only the bursts not yet moved cost DRAM reads.
+        const v = s.validBursts;
+        let n = 0;
+        for (let b = b0; b < b1; b++) {
+          if (v[b] === 0) {
+            v[b] = 1;
+            n++;
+          }
+        }
+        if (n) this.countDram(region, OP_READ, n);
+      }
+      p.access.pieceDone();
+      return;
+    }
+    if (s.data) s.data.set(p.access.buf.subarray(p.at, p.at + p.len), p.offset);
+    if (!s.dirty) this.dirtyBytes += s.len;
+    s.wrote(p.offset, end);
+    s.dirtyBursts.fill(1, b0, b1);
+    // Bursts written are on chip now: coding the block later need not read them.
+    s.validBursts?.fill(1, b0, b1);
+    p.access.pieceDone();
+  }
+
+  /** Make room in a lane: least recently used slots out (not the one being added, nor one being filled). */
+  private evictOver(lane: Lane, keep: Slot): void {
+    if (lane.bytes <= this.opts.lineBufferBytes) return;
+    for (const s of lane.lru) {
+      if (lane.bytes <= this.opts.lineBufferBytes) break;
+      if (s === keep || s.waiting || s.unfilled) continue;
+      s.region.evictions++;
+      event(s.region, EV_EVICTION);
+      if (s.dirty) this.writeBack(s, true);
+      else this.forget(s);
+    }
+  }
+
+  private forget(s: Slot): void {
+    const lane = this.lanes[s.lane];
+    if (!lane.lru.delete(s)) return;
+    if (s.dirty) {
+      this.dirtyBytes -= s.len;
+      s.dirty = false;
+    }
+    lane.bytes -= s.len;
+    if (lane.mru === s) lane.mru = undefined;
+    if (s.region.slots.get(s.index) === s) s.region.slots.delete(s.index);
+    if (s.data) this.pool.give(s.data);
+    s.data = undefined;
+  }
+
+  /**
+   * Code and store a dirty block (release: and free its slot). The bytes go
+   * into the region's write-back table first, where misses find them until
+   * the backend has them: an acknowledged write is in exactly one of slot,
+   * write-back table or backend at any time.
+   */
+  writeBack(s: Slot, release: boolean): Promise<void> {
+    const region = s.region;
+    if (s.dirty) this.dirtyBytes -= s.len;
+    if (this.opts.writeThrough) {
+      // Stored by the write-through already (or about to be): counted as the buffer would have written
+      // it, at the size of the next write-through of the block that commits (wroteThrough).
+      if (s.dirty) {
+        const was = { storedMode: s.storedMode, validBursts: s.validBursts, dirtyBursts: s.dirtyBursts.slice() };
+        const held = region.held.get(s.index);
+        if (held !== undefined && !region.inLanes) this.countWriteBack(region, s.index, s.len, was, held & 1 ? MODE_RAW : MODE_CODED, held >>> 1);
+        else region.owedWriteBacks.set(s.index, was);
+      }
+      s.cleaned();
+      if (release) this.forget(s);
+      return Promise.resolve();
+    }
+    const snapshot = { storedMode: s.storedMode, validBursts: s.validBursts, dirtyBursts: s.dirtyBursts.slice() };
+    s.cleaned();
+    let data: Uint8Array;
+    if (release) {
+      data = s.data as Uint8Array;
+      s.data = undefined;
+      this.forget(s);
+    } else {
+      data = this.pool.take(s.len);
+      data.set(s.data as Uint8Array);
+    }
+    return this.submitWriteBack(region, s.index, s.lane, data, snapshot, release ? undefined : s);
+  }
+
+  private submitWriteBack(region: Region, index: number, lane: number, data: Uint8Array, was: SlotSnapshot, kept: Slot | undefined): Promise<void> {
+    region.enter();
+    let settle!: () => void;
+    const wb: WriteBack = { data, failed: false, settled: new Promise<void>((r) => (settle = r)) };
+    const old = region.outgoing.get(index);
+    if (old) this.outgoingBytes -= old.data.length;
+    region.outgoing.set(index, wb);
+    this.outgoingBytes += data.length;
+    this.scheduler.submit(lane, new WriteBackJob(region, index, data, (o) => {
+      region.leave();
+      if (o instanceof Error) {
+        wb.failed = true;
+        region.writeBackFailure = o;
+        // The bytes stay on chip: in the table (read by misses), written back again by the next flush.
+        const slot = region.slots.get(index);
+        if (slot && !slot.waiting && slot.data) {
+          if (!slot.dirty) this.dirtyBytes += slot.len;
+          slot.dirty = true;
+          slot.dirtyBursts.fill(1);
+          if (region.outgoing.get(index) === wb) this.unqueue(region, index);
+          this.pool.give(data);
+        }
+        settle();
+        return;
+      }
+      if (region.live) {
+        const payload = o.storedLen - STORED_HEADER_BYTES;
+        region.hold(index, data.length, payload, o.mode === MODE_RAW);
+        const acc = region.series;
+        if (acc) {
+          acc.storedBytes[OP_WRITE] += payload;
+          acc.blockWrites++;
+          if (o.mode === MODE_RAW) acc.rawFallbackBlocks++;
+        }
+        if (region.codecTime) region.codecTime.seconds[o.lane * 2 + OP_WRITE] += o.codecSec;
+        this.countWriteBack(region, index, data.length, was, o.mode, payload);
+      }
+      if (kept && kept.region.slots.get(index) === kept) {
+        kept.storedMode = o.mode;
+        kept.validBursts = o.mode === MODE_RAW ? new Uint8Array(kept.dirtyBursts.length).fill(1) : undefined;
+      }
+      if (region.outgoing.get(index) === wb) {
+        this.unqueue(region, index);
+        this.pool.give(data);
+      }
+      settle();
+    }));
+    return wb.settled;
+  }
+
+  /** Write-through mode: a write of the block committed; count the write-back the buffer owes for it, if any. */
+  wroteThrough(region: Region, index: number, len: number, mode: number, payload: number): void {
+    const owed = region.owedWriteBacks.get(index);
+    if (!owed) return;
+    region.owedWriteBacks.delete(index);
+    this.countWriteBack(region, index, len, owed, mode, payload);
+  }
+
+  /** DRAM bursts of one write-back, by how the block was held before and how it is now. */
+  private countWriteBack(region: Region, index: number, len: number, s: SlotSnapshot, mode: number, payload: number): void {
+    const burst = this.opts.burstBytes;
+    let bursts: number;
+    let reads = 0;
+    if (mode === MODE_CODED) {
+      bursts = Math.ceil(payload / burst);
+      // Coding a raw-held block needs all of it: the bursts never moved are read first.
+      if (s.validBursts) reads = s.validBursts.length - popcount(s.validBursts, 0, s.validBursts.length);
+    } else if (s.storedMode === MODE_RAW) bursts = popcount(s.dirtyBursts, 0, s.dirtyBursts.length);
+    else bursts = Math.ceil(len / burst);
+    region.writeBacks++; event(region, EV_WRITEBACK);
+    if (reads) this.countDram(region, OP_READ, reads);
+    this.countDram(region, OP_WRITE, bursts);
+    this.countMetadata(region, index, true);
+  }
+
+  private countMetadata(region: Region, index: number, write: boolean): void {
+    const c = this.metadata.access(region.id, index, write);
+    region.metadataAccesses++;
+    event(region, EV_METADATA_ACCESS);
+    if (c.miss) {
+      region.metadataMisses++;
+      event(region, EV_METADATA_MISS);
+    }
+    if (c.readBursts) {
+      region.metadataBursts += c.readBursts;
+      this.countDram(region, OP_READ, c.readBursts);
+    }
+    if (c.writeBursts) {
+      region.metadataBursts += c.writeBursts;
+      this.countDram(region, OP_WRITE, c.writeBursts);
+    }
+  }
+
+  /** DRAM bursts in one direction (op: OP_READ or OP_WRITE). */
+  countDram(region: Region, op: number, bursts: number): void {
+    region.burstsStored += bursts;
+    if (op === OP_READ) region.dramReadBursts += bursts;
+    else region.dramWriteBursts += bursts;
+    if (region.series) region.series.storedBursts[op] += bursts;
+  }
+
+  /**
+   * Write back every dirty block of a region (and its failed write-backs)
+   * and the region's dirty metadata lines; resolves once all of it is
+   * stored, or rejects with the first failure. `release` also frees the
+   * slots (free, shutdown).
+   */
+  async flushRegion(region: Region, release: boolean): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const s of [...region.slots.values()]) {
+      if (s.waiting || s.unfilled) {
+        // Being filled (or to be filled again): its pieces are applied first, then it is flushed like the rest.
+        if (!s.waiting) this.fill(region, s);
+        const filled = new Promise<void>((resolve, reject) => {
+          s.waiting!.push({ access: new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), offset: 0, len: 0, at: 0 });
+        });
+        waits.push(filled.then(() => this.flushSlot(s, release)));
+        continue;
+      }
+      waits.push(this.flushSlot(s, release));
+    }
+    for (const [index, wb] of region.outgoing) {
+      if (wb.failed) {
+        waits.push(this.submitWriteBack(region, index, (region.laneOffset + index) % this.lanes.length, wb.data, { storedMode: MODE_CODED, validBursts: undefined, dirtyBursts: new Uint8Array(0) }, undefined));
+      } else waits.push(wb.settled);
+    }
+    region.writeBackFailure = undefined;
+    await Promise.all(waits);
+    this.metadata.clean((r) => {
+      if (r === region.id) {
+        region.metadataBursts++;
+        this.countDram(region, OP_WRITE, 1);
+      }
+    }, region.id);
+    const failure = region.writeBackFailure as Error | undefined;
+    if (failure) throw toProtocolError(failure);
+  }
+
+  private flushSlot(s: Slot, release: boolean): Promise<void> {
+    if (s.region.slots.get(s.index) !== s) return Promise.resolve();
+    if (s.dirty) return this.writeBack(s, release);
+    if (release) this.forget(s);
+    return Promise.resolve();
+  }
+
+  /** A region calibrated: its completed blocks, held back while it waited for its table, go out now. */
+  calibrated(region: Region): void {
+    for (const s of [...region.slots.values()]) if (!s.waiting && s.dirty && s.complete) this.writeBack(s, true);
+  }
+
+  /** A freed region: its slots and metadata lines are dead (write back first, with flushRegion, to count them). */
+  drop(region: Region): void {
+    for (const s of [...region.slots.values()]) this.forget(s);
+    for (const [index, wb] of region.outgoing) {
+      if (wb.failed) this.pool.give(wb.data);
+      this.unqueue(region, index);
+    }
+    this.metadata.drop(region.id);
+  }
+
+  private unqueue(region: Region, index: number): void {
+    const wb = region.outgoing.get(index);
+    if (!wb) return;
+    region.outgoing.delete(index);
+    this.outgoingBytes -= wb.data.length;
+  }
+
+  /** Raw bytes of buffered blocks not in the backend yet: dirty, on their way, or waiting to be tried again (counted against --max-memory). */
+  get pendingBytes(): number {
+    return this.dirtyBytes + this.outgoingBytes;
+  }
+
+  /** Bytes buffered in a lane's slots (status page, metrics). */
+  laneBytes(lane: number): number {
+    return this.lanes[lane].bytes;
+  }
+
+  close(): void {
+    if (this.idleTimer) clearInterval(this.idleTimer);
+  }
+}
+
+export type SlotSnapshot = Pick<Slot, 'storedMode' | 'validBursts' | 'dirtyBursts'>;
+
+/** Fetch a stored block whole (a read of all its bytes) into its slot. */
+class FillJob implements BlockJob {
+  readonly kind = 'read' as const;
+  readonly region: number;
+  readonly index: number;
+  readonly blockLen: number;
+  readonly offset = 0;
+  readonly len: number;
+  constructor(
+    private readonly buffers: LineBuffers,
+    private readonly slot: Slot,
+  ) {
+    this.region = slot.region.id;
+    this.index = slot.index;
+    this.blockLen = this.len = slot.len;
+  }
+  done(o: JobOutcome | Error): void {
+    this.buffers.filled(this.slot, o);
+  }
+}
+
+/** Code and store a whole block. */
+class WriteBackJob implements BlockJob {
+  readonly kind = 'write' as const;
+  readonly region: number;
+  readonly blockLen: number;
+  readonly offset = 0;
+  readonly len: number;
+  constructor(
+    region: Region,
+    readonly index: number,
+    readonly data: Uint8Array,
+    private readonly onDone: (o: JobOutcome | Error) => void,
+  ) {
+    this.region = region.id;
+    this.blockLen = this.len = data.length;
+  }
+  done(o: JobOutcome | Error): void {
+    this.onDone(o);
+  }
+}

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { checkProperty } from './property.ts';
+
+const TEST_DIR = new URL('./', import.meta.url);
+
+describe('property tests are seeded', () => {
+  it('every fast-check run in test/ goes through checkProperty (which needs a seed)', () => {
+    // (this file calls fast-check directly, to check the helper)
+    const bare: string[] = [];
+    for (const f of readdirSync(TEST_DIR).filter((n) => n.endsWith('.ts') && n !== 'property.ts' && n !== 'property-seeds.test.ts')) {
+      const text = readFileSync(new URL(f, TEST_DIR), 'utf8');
+      for (const m of text.matchAll(/\bfc\s*\.\s*(assert|check)\s*\(/g)) bare.push(`${f}: ${m[0]}`);
+    }
+    assert.deepEqual(bare, []);
+  });
+
+  it('a failure names its seed and reproduces with it', () => {
+    const failing = fc.property(fc.integer({ min: 0, max: 1000 }), (n) => n < 500);
+    const messages: string[] = [];
+    for (let k = 0; k < 2; k++) {
+      try {
+        checkProperty(failing, { seed: 4242, numRuns: 50 });
+      } catch (e) {
+        messages.push((e as Error).message);
+      }
+    }
+    assert.equal(messages.length, 2, 'the property must fail');
+    assert.match(messages[0], /^fast-check property failed with seed 4242 /);
+    assert.match(messages[0], /Counterexample: \[500\]/);
+    assert.equal(messages[0], messages[1], 'same seed, same failure');
+    // and fast-check's own report agrees on the seed
+    const details = fc.check(failing, { seed: 4242, numRuns: 50 });
+    assert.equal(details.seed, 4242);
+  });
+
+  it('SHIMPACK_FC_SEED must be an integer', () => {
+    const before = process.env.SHIMPACK_FC_SEED;
+    process.env.SHIMPACK_FC_SEED = 'x1';
+    try {
+      assert.throws(() => checkProperty(fc.property(fc.nat(), () => true), { seed: 1 }), /SHIMPACK_FC_SEED must be an integer, got "x1"/);
+    } finally {
+      if (before === undefined) delete process.env.SHIMPACK_FC_SEED;
+      else process.env.SHIMPACK_FC_SEED = before;
+    }
+  });
+});
