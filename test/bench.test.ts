@@ -7,7 +7,7 @@ import { defaultColumns, order0EntropyBits, runRatioBench } from '../daemon/benc
 import { nhwcToChannelMajor } from '../daemon/bench/layout.ts';
 import { runSpeedBench } from '../daemon/bench/speed.ts';
 import { loadDataset } from '../daemon/dataset/manifest.ts';
-import { CODECS } from '../daemon/codecs/index.ts';
+import { CODECS, JS_CODECS } from '../daemon/codecs/index.ts';
 import { formatRatioReport } from '../daemon/cli/commands/bench.ts';
 import { randomBytes } from './helpers.ts';
 
@@ -73,10 +73,12 @@ describe('bench', () => {
     assert.ok(r2.tensors.every((row) => row.footprint.scc === undefined));
   });
 
-  it('speed: every codec is measured and round-trips', () => {
+  it('speed: every codec is measured and round-trips, a wasm codec beside its JS coders', () => {
     const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0 });
+    const withJs = (name: string): string[] => [name, ...(JS_CODECS.some((c) => c.name === name) ? [`${name} (js)`] : [])];
     // fpack takes float dtypes only: it has no row on an 8-bit set.
-    assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.filter((c) => c.name !== 'fpack').map((c) => c.name), 'zlib deflate-1 / inflate']);
+    assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.filter((c) => c.name !== 'fpack').flatMap((c) => withJs(c.name)), 'zlib deflate-1 / inflate']);
+    for (const name of ['apack', 'ebpc', 'zvc', 'scc']) assert.ok(r.rows.some((x) => x.codec === `${name} (js)`), name);
     for (const row of r.rows) assert.ok(row.encodeMBps > 0 && row.decodeMBps > 0 && row.blocks > 0);
   });
 });

@@ -46,6 +46,23 @@ describe('codec decoder fuzzing', () => {
     }
   });
 
+  it('runs the wasm coders against their JS twins, and reports a disagreement', () => {
+    const c = new CodecCorpus(1);
+    for (const name of ['apack', 'ebpc', 'zvc', 'scc']) assert.ok(c.blocks.some((b) => b.model.codec === name && b.reference), `${name} has no JS reference in the corpus`);
+    // a "wasm" decoder that accepts everything the reference rejects
+    const s = c.blocks.find((b) => b.model.codec === 'apack' && b.reference)!;
+    const lenient: CodecModel = { ...s.model, decodeBlock: (_src, out) => out.fill(0) };
+    c.blocks.length = 0;
+    c.blocks.push({ ...s, target: 'lenient', model: lenient });
+    let hit: Finding | undefined;
+    for (let seed = 1; seed < 100 && !hit; seed++) {
+      const r = runCodecCase(c, seed, 1000);
+      if (typeof r !== 'string' && r.target === 'lenient') hit = r;
+    }
+    assert.ok(hit, 'the disagreement was not reported');
+    assert.match(hit.problem, /wasm and JS decoders disagree/);
+  });
+
   it('a decoder that hangs is caught by the watchdog, named by seed, and the run goes on', async () => {
     const s = await runCodecFuzz({ firstSeed: 100, cases: 400, plantHangAtSeed: 250, hangMs: 1500 });
     assert.equal(s.findings.length, 1);

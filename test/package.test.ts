@@ -23,8 +23,9 @@ function filesUnder(dir: string, ext: string): string[] {
 }
 
 describe('the package ships compiled JavaScript', () => {
-  it('npm ci builds dist/ (prepare), and start, the benches, soak and fuzz run it with plain node', () => {
-    assert.equal(pkg.scripts.prepare, 'npm run build');
+  it('npm ci builds the codec wasm module and dist/ (prepare), and start, the benches, soak and fuzz run it with plain node', () => {
+    assert.equal(pkg.scripts.prepare, 'npm run build:wasm && npm run build');
+    assert.match(pkg.scripts['build:wasm'], /^asc --config daemon\/codecs\/wasm\/asconfig\.json$/);
     assert.match(pkg.scripts.build, /^tsc -p tsconfig\.build\.json$/);
     for (const s of ['start', 'bench:ratio', 'bench:speed', 'bench:daemon', 'soak', 'fuzz']) assert.match(pkg.scripts[s], /^node dist\//, s);
   });

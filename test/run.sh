@@ -2,7 +2,7 @@
 # The default test run (npm test): type-check, build dist/ (the CLI, the
 # daemon and the lane workers the tests start run the compiled JS, so a stale
 # build is never tested), then every test/*.test.ts under node:test, then the
-# SCC suites once more on the JS fallback decoder (SHIMPACK_SCC_WASM=0).
+# SCC suites once more on the JS fallback coders (SHIMPACK_WASM=0).
 # Node 20 does not expand globs itself, so the shell does, and the runner's
 # summary counts real tests.
 #
@@ -37,10 +37,10 @@ if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 node --import tsx --test "${files[@]}"
 
 if [ $fast -eq 0 ]; then
-  # The SCC decoders' and encoders' JS fallback (what runs where WebAssembly
+  # The codecs' JS fallback coders (what runs where WebAssembly
   # SIMD is missing; lane workers inherit the setting): the codec suite and
   # the daemon suites. Not scc-wasm.test.ts, which compares the two (its JS
   # side runs in the main pass), nor the real-data sweeps, which exercise the
   # same coder paths at many times the cost.
-  SHIMPACK_SCC_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts
+  SHIMPACK_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts
 fi

@@ -71,8 +71,8 @@ const ALL_PLANS: [string, ConfigPlan[]][] = [
 ];
 
 describe('scc: registration and arguments', () => {
-  it('runs the coders this run asks for: WebAssembly, or the JS fallback under SHIMPACK_SCC_WASM=0 (test/run.sh runs this file both ways)', () => {
-    assert.equal(wasmDecoder === null, process.env.SHIMPACK_SCC_WASM === '0');
+  it('runs the coders this run asks for: WebAssembly, or the JS fallback under SHIMPACK_WASM=0 (test/run.sh runs this file both ways)', () => {
+    assert.equal(wasmDecoder === null, process.env.SHIMPACK_WASM === '0');
   });
 
   it('is codec 4, named scc, for 8-bit dtypes', () => {

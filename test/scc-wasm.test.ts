@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CodecError } from '../daemon/codecs/errors.ts';
@@ -8,14 +7,13 @@ import { buildEngine, ccPositions, type Engine } from '../daemon/codecs/scc/engi
 import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelFromHistogram, sccModelWith, sccParamsOf, type ConfigPlan } from '../daemon/codecs/scc/index.ts';
 import { decodeAdaptiveJs, encodeAdaptiveJs } from '../daemon/codecs/scc/range.ts';
 import { decodeStatic } from '../daemon/codecs/scc/rans.ts';
-import { GENERATED_FILE, WAT_FILE, assembleWat, generatedSource } from '../daemon/codecs/scc/wasm/assemble.ts';
 import { WASM_OK, wasmDecoder } from '../daemon/codecs/scc/wasm/instance.ts';
 import { strideFromShape } from '../daemon/codecs/stride.ts';
 import { loadDataset, readTensor, tensorClass } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
 import { checkProperty } from './property.ts';
 
-// The wasm SCC block coders (daemon/codecs/scc/wasm/decode.wat) against the
+// The wasm SCC block coders (daemon/codecs/wasm/assembly/scc.ts) against the
 // JS references (range.ts decodeAdaptiveJs / encodeAdaptiveJs, rans.ts
 // decodeStatic): the same bytes for every configuration, the same CodecError
 // for every broken block.
@@ -74,13 +72,9 @@ function roundTripBoth(data: Uint8Array, e: Engine, cc: Uint8Array, select: numb
 }
 
 describe('scc wasm block decoders', () => {
-  it('is available on this Node (WebAssembly SIMD)', () => {
-    assert.notEqual(wasmDecoder, null);
-  });
-
-  it('the committed decode-wasm.ts is what decode.wat assembles to', async () => {
-    const bytes = await assembleWat(readFileSync(WAT_FILE, 'utf8'));
-    assert.equal(readFileSync(GENERATED_FILE, 'utf8'), generatedSource(bytes), 'run `npm run build:wasm` and commit decode-wasm.ts');
+  it('is on here (the codec wasm module loads), unless SHIMPACK_WASM=0', () => {
+    if (process.env.SHIMPACK_WASM === '0') assert.equal(wasmDecoder, null);
+    else assert.notEqual(wasmDecoder, null);
   });
 
   describe('on real tensors', { skip: !hasData && 'no ../shared/data' }, () => {

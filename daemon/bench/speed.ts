@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Codec, CodecModel, CodecOptions } from '../codecs/codec.ts';
 import type { Dtype } from '../codecs/dtype.ts';
-import { CODECS } from '../codecs/index.ts';
+import { CODECS, JS_CODECS } from '../codecs/index.ts';
+import { wasmOffReason } from '../codecs/wasm/instance.ts';
 import { contextOptions } from './context-options.ts';
 import { type Dataset, type TensorEntry, readTensor } from '../dataset/manifest.ts';
 
@@ -138,7 +139,10 @@ export function runSpeedBench(
   const corpusBytes = datas.reduce((s, d) => s + d.length, 0);
   const rows: SpeedRow[] = [];
   const jobs: Job[] = [];
-  for (const codec of CODECS) {
+  // Each codec, then its JS coders alone where its default is wasm ("apack (js)"), so one run measures the gain.
+  const runs = CODECS.flatMap((codec) => [{ codec, js: false }, ...JS_CODECS.filter((j) => j.name === codec.name).map((j) => ({ codec: j, js: true }))]);
+  for (const { codec, js } of runs) {
+    const name = js ? `${codec.name} (js)` : codec.name;
     for (const f of formats) {
       const items: Job['items'][number][] = [];
       tensors.forEach((t, i) => {
@@ -148,7 +152,7 @@ export function runSpeedBench(
         if (codec.name === 'scc' && codecOptions === undefined) return;
         items.push({ data: datas[i], dtype: t.dtype, options: codecOptions ?? { kind: t.kind } });
       });
-      jobs.push({ label: f === undefined ? codec.name : `${codec.name} ${f}`, codec, items });
+      jobs.push({ label: f === undefined ? name : `${name} ${f}`, codec, items });
     }
   }
   // 8-bit floats through the 8-bit coder: APack over their bytes as uint8.
@@ -209,6 +213,8 @@ export function runSpeedBench(
     corpusBytes,
     tensors: tensors.length,
     rows,
-    note: `single thread; table fitting excluded; codec rows interleaved, best of ${ROUNDS} rounds; MB = 10^6 raw bytes per second`,
+    note:
+      `single thread; table fitting excluded; codec rows interleaved, best of ${ROUNDS} rounds; MB = 10^6 raw bytes per second; "(js)": the JS block coders alone; ` +
+      (wasmOffReason === undefined ? 'the others through WebAssembly where the codec has it' : `WebAssembly off (${wasmOffReason}): every row is JS`),
   };
 }

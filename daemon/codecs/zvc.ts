@@ -2,6 +2,7 @@ import type { Codec, CodecModel } from './codec.ts';
 import { DTYPES, dtypeBits, type Dtype } from './dtype.ts';
 import { corrupt } from './errors.ts';
 import { checkNoParams, checkSupported } from './support.ts';
+import { zvcCoders } from './zvc-wasm.ts';
 
 /**
  * Zero-value compression (cDMA, Rhu et al. 2018): a 1-bit non-zero mask per
@@ -129,10 +130,14 @@ function decode4(src: Uint8Array, out: Uint8Array): void {
   if (r !== src.length) throw corrupt(`ZVC block has ${src.length - r} bytes after its last value`);
 }
 
-function model(dtype: Dtype): CodecModel {
+/** Block coders: the wasm ones where they are on (zvc-wasm.ts), or the JS ones alone (the reference, for tests and `bench speed`). */
+type Coders = 'wasm' | 'js';
+
+function model(dtype: Dtype, coders: Coders): CodecModel {
   const bits = dtypeBits(dtype);
-  const enc = bits === 4 ? encode4 : bits === 16 ? encode16 : encode8;
-  const dec = bits === 4 ? decode4 : bits === 16 ? decode16 : decode8;
+  const encJs = bits === 4 ? encode4 : bits === 16 ? encode16 : encode8;
+  const decJs = bits === 4 ? decode4 : bits === 16 ? decode16 : decode8;
+  const { encode: enc, decode: dec } = coders === 'wasm' ? zvcCoders(bits, encJs, decJs) : { encode: encJs, decode: decJs };
   return {
     codec: 'zvc',
     dtype,
@@ -145,18 +150,25 @@ function model(dtype: Dtype): CodecModel {
   };
 }
 
-export const zvc: Codec = {
-  name: 'zvc',
-  id: 3,
-  // Float dtypes as their bit patterns: +0 is the zero value (-0 is stored as non-zero).
-  dtypes: DTYPES,
-  fit(_data, dtype) {
-    checkSupported(zvc, dtype);
-    return model(dtype);
-  },
-  load(params, dtype) {
-    checkSupported(zvc, dtype);
-    checkNoParams('zvc', params);
-    return model(dtype);
-  },
-};
+function zvcWith(coders: Coders): Codec {
+  const codec: Codec = {
+    name: 'zvc',
+    id: 3,
+    // Float dtypes as their bit patterns: +0 is the zero value (-0 is stored as non-zero).
+    dtypes: DTYPES,
+    fit(_data, dtype) {
+      checkSupported(codec, dtype);
+      return model(dtype, coders);
+    },
+    load(params, dtype) {
+      checkSupported(codec, dtype);
+      checkNoParams('zvc', params);
+      return model(dtype, coders);
+    },
+  };
+  return codec;
+}
+
+export const zvc: Codec = zvcWith('wasm');
+/** ZVC with the JS coders only: the reference the wasm coders must match. */
+export const zvcJs: Codec = zvcWith('js');

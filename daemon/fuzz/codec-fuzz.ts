@@ -2,7 +2,7 @@ import type { CodecModel } from '../codecs/codec.ts';
 import { decodeContainer, encodeContainer } from '../codecs/container.ts';
 import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
 import { CodecError } from '../codecs/errors.ts';
-import { CODECS, codecByName } from '../codecs/index.ts';
+import { CODECS, JS_CODECS, codecByName } from '../codecs/index.ts';
 import { ACT_P, ACT_Q, ORDER0, WEIGHT_CC, WEIGHT_NEIGHBOURS, sccModelWith, type ConfigPlan } from '../codecs/scc/index.ts';
 import { mutate } from './mutate.ts';
 import { Rng } from './rng.ts';
@@ -15,6 +15,11 @@ import { Rng } from './rng.ts';
  * a finding: another exception type, a case slower than the time bound,
  * writes outside the output (checked with guard bytes around it), or a
  * decoder that modified its input.
+ *
+ * Codecs whose default coders are WebAssembly (wasm/) are also run through
+ * their JS twins (JS_CODECS), the reference: the two must agree on every
+ * case, the same bytes or the same CodecError (code and message), and encode
+ * every block the same. Any disagreement is a finding.
  */
 
 export type CaseOutcome = 'decoded' | 'codec-error';
@@ -29,6 +34,8 @@ export interface Finding {
 export interface Sample {
   readonly target: string;
   readonly model: CodecModel;
+  /** The same model with the JS coders, where the default ones are wasm. */
+  readonly reference?: CodecModel;
   readonly raw: Uint8Array;
   readonly coded: Uint8Array;
 }
@@ -39,6 +46,23 @@ interface ContainerSample {
 }
 
 const GUARD = 16;
+
+/** The JS-coder twin of a model, where its codec's default coders are wasm. */
+function referenceOf(model: CodecModel): CodecModel | undefined {
+  return JS_CODECS.find((c) => c.name === model.codec)?.load(model.params, model.dtype);
+}
+
+/** A decode's result, comparable between the wasm and the JS coders. */
+function decodeOutcome(model: CodecModel, src: Uint8Array, outLen: number): string {
+  const out = new Uint8Array(outLen);
+  try {
+    model.decodeBlock(src, out);
+    return `bytes ${Buffer.from(out).toString('base64')}`;
+  } catch (e) {
+    if (e instanceof CodecError) return `${e.code}: ${e.message}`;
+    return `${(e as Error)?.name}: ${(e as Error)?.message}`;
+  }
+}
 const CANARY = 0xa5;
 
 /** Typical tensors: sparse (post-ReLU), narrow (quantised weights), uniform noise, constant. */
@@ -94,7 +118,7 @@ export class CodecCorpus {
             const raw = sampleData(rng, len, dtype, style);
             const slot = new Uint8Array(Math.max(len, model.maxEncodedBytes(len)));
             const n = model.encodeBlock(raw, slot);
-            this.blocks.push({ target: `${codec.name}/${dtype}/block${len}`, model, raw, coded: slot.slice(0, n) });
+            this.blocks.push({ target: `${codec.name}/${dtype}/block${len}`, model, reference: referenceOf(model), raw, coded: slot.slice(0, n) });
           }
           if (style < 3) {
             const tensor = sampleData(rng, 3000 + rng.int(3000), dtype, style);
@@ -116,7 +140,7 @@ export class CodecCorpus {
         const raw = channelData(rng, len, stride);
         const slot = new Uint8Array(model.maxEncodedBytes(len));
         const n = model.encodeBlock(raw, slot);
-        this.blocks.push({ target: `scc/uint8/${name}/block${len}`, model, raw, coded: slot.slice(0, n) });
+        this.blocks.push({ target: `scc/uint8/${name}/block${len}`, model, reference: referenceOf(model), raw, coded: slot.slice(0, n) });
       }
     }
   }
@@ -127,6 +151,11 @@ export class CodecCorpus {
       const out = new Uint8Array(s.raw.length);
       s.model.decodeBlock(s.coded, out);
       if (!out.every((v, i) => v === s.raw[i])) throw new Error(`corpus: ${s.target} does not round-trip`);
+      if (s.reference) {
+        const slot = new Uint8Array(Math.max(s.raw.length, s.reference.maxEncodedBytes(s.raw.length)));
+        const n = s.reference.encodeBlock(s.raw, slot);
+        if (!Buffer.from(slot.subarray(0, n)).equals(Buffer.from(s.coded))) throw new Error(`corpus: ${s.target}: wasm and JS encoders differ`);
+      }
     }
     for (const c of this.containers) decodeContainer(c.bytes);
   }
@@ -176,6 +205,11 @@ export function runCodecCase(corpus: CodecCorpus, seed: number, timeBoundMs: num
       if (outBox[i] !== CANARY || outBox[GUARD + outLen + i] !== CANARY) problem = 'decoder wrote outside its output';
     }
     if (!problem && !m.bytes.every((v, i) => v === src[i])) problem = 'decoder modified its input';
+    if (!problem && s.reference) {
+      const wasm = outcome === 'decoded' ? `bytes ${Buffer.from(out).toString('base64')}` : decodeOutcome(s.model, m.bytes, outLen);
+      const js = decodeOutcome(s.reference, m.bytes, outLen);
+      if (wasm !== js) problem = `wasm and JS decoders disagree: ${wasm.slice(0, 120)} | ${js.slice(0, 120)}`;
+    }
   } else if (kind < 8) {
     const p = rng.pick(corpus.params);
     target = p.target;
@@ -191,6 +225,11 @@ export function runCodecCase(corpus: CodecCorpus, seed: number, timeBoundMs: num
       const back = new Uint8Array(256);
       model.decodeBlock(slot.subarray(0, n), back);
       if (!back.every((v, i) => v === raw[i])) problem = 'a mutated table loads but does not round-trip';
+      const reference = referenceOf(model);
+      if (!problem && reference) {
+        const ref = new Uint8Array(slot.length);
+        if (!Buffer.from(ref.subarray(0, reference.encodeBlock(raw, ref))).equals(Buffer.from(slot.subarray(0, n)))) problem = 'wasm and JS encoders differ';
+      }
     } catch (e) {
       problem = classify(e);
       outcome = 'codec-error';

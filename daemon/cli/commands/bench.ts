@@ -6,7 +6,7 @@ import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../..
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { zstdAvailable } from '../../bench/reference.ts';
-import { CODECS } from '../../codecs/index.ts';
+import { CODECS, JS_CODECS } from '../../codecs/index.ts';
 import { FLOAT_FORMATS, isFloatFormat, type FloatFormat } from '../../dataset/float-convert.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
@@ -149,7 +149,7 @@ export function registerBenchCommands(bench: Command): void {
 
   bench
     .command('speed')
-    .description('single-core encode and decode MB/s per codec, with zlib deflate level 1 / inflate as reference')
+    .description('single-core encode and decode MB/s per codec (a codec that runs in WebAssembly also with its JS coders alone, "NAME (js)"), with zlib deflate level 1 / inflate as reference')
     .option('--data <dir>', 'data set folder holding manifest.json', DEFAULT_DATA_DIR)
     .option('-b, --block-size <bytes>', 'block size', intOption('--block-size', MIN_BLOCK_SIZE, MAX_BLOCK_SIZE), DEFAULT_BLOCK_SIZE)
     .option('--seconds <s>', 'minimum time per measurement, in seconds (decimals allowed, e.g. 0.3)', secondsOption, 1)
@@ -158,14 +158,14 @@ export function registerBenchCommands(bench: Command): void {
     .option('--reference <dir>', 'float data sets: an 8-bit data set whose APack speed is measured in the same run', DEFAULT_DATA_DIR)
     .option('--no-reference', 'float data sets: no 8-bit reference row')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
+    .addHelpText('after', '\nRows named "CODEC (js)" time the JS block coders alone, beside the default (WebAssembly) ones.\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
     .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; json?: boolean }) => {
       const ds = dataset(o.data, o.format);
       const floatSet = ds.tensors.some((t) => t.floatFormat !== undefined);
       const reference = floatSet && o.reference !== false ? dataset(o.reference) : undefined;
-      // One step per measured row: codecs (per format), the APack extras and zlib.
+      // One step per measured row: codecs and their JS twins (per format), the APack extras and zlib.
       const formats = new Set(ds.tensors.map((t) => t.floatFormat)).size;
-      const progress = createProgress(CODECS.length * formats + 4, 'bench speed');
+      const progress = createProgress((CODECS.length + JS_CODECS.length) * formats + 4, 'bench speed');
       let n = 0;
       const report = runSpeedBench(ds, {
         blockSize: o.blockSize,

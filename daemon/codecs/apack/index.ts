@@ -3,7 +3,8 @@ import type { Dtype } from '../dtype.ts';
 import { badArgument } from '../errors.ts';
 import { checkSupported } from '../support.ts';
 import { checkHistogram, entropyBits, histogram, valueCount, valueSpaceOf } from './histogram.ts';
-import { buildCoderTables, decodeBlock, encodeBlock, maxBlockBytes } from './rans.ts';
+import { buildCoderTables, decodeBlock as decodeBlockJs, encodeBlock as encodeBlockJs, maxBlockBytes } from './rans.ts';
+import { decodeBlock, encodeBlock } from './wasm.ts';
 import { describeTable, heuristicTable, optimalTable, parseTable, serialiseTable, tableCostBits, type ApackTable } from './table.ts';
 
 /**
@@ -20,7 +21,10 @@ export interface ApackModel extends CodecModel {
 
 export const APACK_DTYPES: readonly Dtype[] = ['uint8', 'int8', 'uint4', 'int4'];
 
-function modelFromTable(table: ApackTable, dtype: Dtype): ApackModel {
+/** Block coders: the wasm ones where they are on (wasm.ts), or rans.ts alone (the reference, for tests and `bench speed`). */
+type Coders = 'wasm' | 'js';
+
+function modelFromTable(table: ApackTable, dtype: Dtype, coders: Coders = 'wasm'): ApackModel {
   const space = valueSpaceOf(dtype);
   if (table.space !== space) throw badArgument(`APack table is for a ${table.space}-value space, dtype ${dtype} needs ${space}`);
   const coder = buildCoderTables(table);
@@ -31,8 +35,8 @@ function modelFromTable(table: ApackTable, dtype: Dtype): ApackModel {
     table,
     params,
     maxEncodedBytes: (rawBytes) => maxBlockBytes(coder, valueCount(dtype, rawBytes)),
-    encodeBlock: (src, out) => encodeBlock(coder, src, out),
-    decodeBlock: (src, out) => decodeBlock(coder, src, out),
+    encodeBlock: coders === 'wasm' ? (src, out) => encodeBlock(coder, src, out) : (src, out) => encodeBlockJs(coder, src, out),
+    decodeBlock: coders === 'wasm' ? (src, out) => decodeBlock(coder, src, out) : (src, out) => decodeBlockJs(coder, src, out),
     describe: () => describeTable(table),
   };
 }
@@ -43,19 +47,26 @@ function searchTable(hist: ArrayLike<number>, search: ApackSearch | undefined): 
   throw badArgument(`unknown APack table search "${String(search)}" (optimal | heuristic)`);
 }
 
-export const apack: Codec = {
-  name: 'apack',
-  id: 1,
-  dtypes: APACK_DTYPES,
-  fit(data, dtype, options) {
-    checkSupported(apack, dtype);
-    return modelFromTable(searchTable(histogram(data, dtype), options?.apackSearch), dtype);
-  },
-  load(params, dtype) {
-    checkSupported(apack, dtype);
-    return modelFromTable(parseTable(params, valueSpaceOf(dtype)), dtype);
-  },
-};
+function apackWith(coders: Coders): Codec {
+  const codec: Codec = {
+    name: 'apack',
+    id: 1,
+    dtypes: APACK_DTYPES,
+    fit(data, dtype, options) {
+      checkSupported(codec, dtype);
+      return modelFromTable(searchTable(histogram(data, dtype), options?.apackSearch), dtype, coders);
+    },
+    load(params, dtype) {
+      checkSupported(codec, dtype);
+      return modelFromTable(parseTable(params, valueSpaceOf(dtype)), dtype, coders);
+    },
+  };
+  return codec;
+}
+
+export const apack: Codec = apackWith('wasm');
+/** APack with the JS coders only (rans.ts): the reference the wasm coders must match. */
+export const apackJs: Codec = apackWith('js');
 
 /**
  * A model from a value histogram (256 bins for 8-bit dtypes, 16 for 4-bit),

@@ -16,6 +16,7 @@ import {
   type EbpcBlockSize,
   type EbpcWordBits,
 } from './streams.ts';
+import { decodeStreamsWasm, encodeBlockWasm } from './wasm.ts';
 
 /**
  * EBPC as a shimpack codec. The word width W follows the dtype (8 for
@@ -30,7 +31,10 @@ function wordBitsOf(dtype: Dtype): EbpcWordBits {
   return dtypeBits(dtype) === 16 ? 16 : 8;
 }
 
-function model(dtype: Dtype, blockSize: EbpcBlockSize): CodecModel {
+/** Block decoder: the wasm one where it is on (wasm.ts), or streams.ts alone (the reference, for tests and `bench speed`). */
+type Coders = 'wasm' | 'js';
+
+function model(dtype: Dtype, blockSize: EbpcBlockSize, coders: Coders): CodecModel {
   const W = wordBitsOf(dtype);
   const N = blockSize;
   const bytesPerValue = W >>> 3;
@@ -44,6 +48,10 @@ function model(dtype: Dtype, blockSize: EbpcBlockSize): CodecModel {
     },
     encodeBlock(src, out) {
       const n = ebpcValueCount(src.length, W);
+      if (coders === 'wasm') {
+        const bytes = encodeBlockWasm(src, n, W, N, out);
+        if (bytes >= 0) return bytes;
+      }
       // ZNZ goes after room for the longest possible length prefix, then moves
       // down once its real length is known; the BPC stream follows it.
       const room = varintLength(znzMaxBytes(n, W));
@@ -61,28 +69,36 @@ function model(dtype: Dtype, blockSize: EbpcBlockSize): CodecModel {
       if (varintLength(znzBytes) !== znzStart) throw corrupt('EBPC ZNZ length is not minimally encoded');
       const znzEnd = znzStart + znzBytes;
       if (znzEnd > src.length) throw corrupt(`EBPC ZNZ length ${znzBytes} runs past the ${src.length}-byte block`);
-      decodeEbpcInto(src, znzStart, znzEnd, src, znzEnd, src.length, n, W, N, out);
+      const js = (): void => decodeEbpcInto(src, znzStart, znzEnd, src, znzEnd, src.length, n, W, N, out);
+      if (coders === 'js' || !decodeStreamsWasm(src, znzStart, znzEnd, n, W, N, out, js)) js();
     },
     describe: () => `W=${W} N=${N} R=${EBPC_MAX_ZERO_RUN}`,
   };
 }
 
-export const ebpc: Codec = {
-  name: 'ebpc',
-  id: 2,
-  dtypes: ['uint8', 'int8', 'int16'],
-  fit(_data, dtype, options) {
-    checkSupported(ebpc, dtype);
-    const N = options?.ebpcBlockSize ?? 8;
-    checkEbpcParams(wordBitsOf(dtype), N);
-    return model(dtype, N);
-  },
-  load(params, dtype) {
-    checkSupported(ebpc, dtype);
-    if (params.length !== 1) throw corrupt(`EBPC parameters are 1 byte (the block size), got ${params.length}`);
-    const N = params[0];
-    const W = wordBitsOf(dtype);
-    if ((N !== 8 && N !== 16) || N > W) throw corrupt(`EBPC block size byte ${N} is not valid for ${dtype} (W=${W})`);
-    return model(dtype, N);
-  },
-};
+function ebpcWith(coders: Coders): Codec {
+  const codec: Codec = {
+    name: 'ebpc',
+    id: 2,
+    dtypes: ['uint8', 'int8', 'int16'],
+    fit(_data, dtype, options) {
+      checkSupported(codec, dtype);
+      const N = options?.ebpcBlockSize ?? 8;
+      checkEbpcParams(wordBitsOf(dtype), N);
+      return model(dtype, N, coders);
+    },
+    load(params, dtype) {
+      checkSupported(codec, dtype);
+      if (params.length !== 1) throw corrupt(`EBPC parameters are 1 byte (the block size), got ${params.length}`);
+      const N = params[0];
+      const W = wordBitsOf(dtype);
+      if ((N !== 8 && N !== 16) || N > W) throw corrupt(`EBPC block size byte ${N} is not valid for ${dtype} (W=${W})`);
+      return model(dtype, N, coders);
+    },
+  };
+  return codec;
+}
+
+export const ebpc: Codec = ebpcWith('wasm');
+/** EBPC with the JS decoder only (streams.ts): the reference the wasm decoder must match. */
+export const ebpcJs: Codec = ebpcWith('js');

@@ -10,7 +10,7 @@
  *
  * This file is the reference definition (used by the ideal-cost model and the
  * tests); range.ts's adaptAfter is the same update over only the groups
- * whose estimators still move, and wasm/decode.wat its SIMD form.
+ * whose estimators still move, and ../wasm/assembly/scc.ts its SIMD form.
  */
 export const ADAPTIVE_ONE = 1 << 15;
 export const ADAPTIVE_INIT_FLOOR = 8;

@@ -1,6 +1,6 @@
 import type { Engine } from './engine.ts';
 import { RANS_L } from '../apack/rans.ts';
-import { decodeAdaptive, encodeAdaptive } from './range.ts';
+import { decodeAdaptive, decodeAdaptiveJs, encodeAdaptive, encodeAdaptiveJs } from './range.ts';
 import { decodeStatic, encodeStatic } from './rans.ts';
 import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/instance.ts';
 
@@ -12,7 +12,7 @@ import { WASM_OK, wasmDecoder, wasmError, wasmFits, wasmTakes } from './wasm/ins
  * bit of the first byte for the configuration-select bit of a switched
  * tensor.
  *
- * Decoding goes through the wasm decoders (wasm/decode.wat: bit-identical,
+ * Decoding goes through the wasm decoders (../wasm/assembly/scc.ts: bit-identical,
  * several times faster) where the runtime has WebAssembly SIMD; range.ts and
  * rans.ts stay the reference and the fallback.
  */
@@ -34,6 +34,17 @@ export function encodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out:
 export function decodeBlockWith(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
   if (e.adaptive) decodeAdaptive(e, cc, src, out, select);
   else decodeStaticFast(e, cc, src, out, select);
+}
+
+/** encodeBlockWith through the JS reference coders alone (tests, `bench speed`). */
+export function encodeBlockJs(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number {
+  return e.adaptive ? encodeAdaptiveJs(e, cc, src, out, select) : encodeStatic(e, cc, src, out, select);
+}
+
+/** decodeBlockWith through the JS reference coders alone (tests, `bench speed`). */
+export function decodeBlockJs(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): void {
+  if (e.adaptive) decodeAdaptiveJs(e, cc, src, out, select);
+  else decodeStatic(e, cc, src, out, select);
 }
 
 const wasm = wasmDecoder;

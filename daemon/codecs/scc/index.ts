@@ -78,6 +78,19 @@ export const scc: Codec = {
   },
 };
 
+/** SCC with the JS reference coders only: what the wasm coders must match bit for bit. */
+export const sccJs: Codec = {
+  ...scc,
+  fit(data, dtype, options) {
+    const m = fitScc(data, dtype, options);
+    return modelFromParams(m.sccParams, dtype, m.params, 'js');
+  },
+  load(params, dtype) {
+    checkSupported(scc, dtype);
+    return modelFromParams(parseParams(params), dtype, params.slice(), 'js');
+  },
+};
+
 /**
  * A valid adaptive model from only a 256-bin value histogram (e.g. a
  * calibration histogram a client supplies): one adaptive order-0 table fitted

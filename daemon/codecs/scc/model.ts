@@ -1,7 +1,7 @@
 import type { CodecModel } from '../codec.ts';
 import type { Dtype } from '../dtype.ts';
 import { corrupt } from '../errors.ts';
-import { NO_SELECT, decodeBlockWith, decodeSelect, encodeBlockWith, maxBlockBytes } from './coder.ts';
+import { NO_SELECT, decodeBlockJs, decodeBlockWith as decodeWasm, decodeSelect, encodeBlockJs, encodeBlockWith as encodeWasm, maxBlockBytes } from './coder.ts';
 import { FIT_BLOCK, describeConfig, serialiseParams, type SccParams } from './config.ts';
 import { buildEngine, ccPositions, type Engine } from './engine.ts';
 
@@ -14,7 +14,13 @@ export interface SccModel extends CodecModel {
 // Scratch for the second encoding of a switched block, per thread.
 let alt = new Uint8Array(0);
 
-export function modelFromParams(p: SccParams, dtype: Dtype, params: Uint8Array = serialiseParams(p)): SccModel {
+/**
+ * `coders`: the wasm coders where they are on (coder.ts), or the JS reference
+ * coders alone (for tests and `bench speed`).
+ */
+export function modelFromParams(p: SccParams, dtype: Dtype, params: Uint8Array = serialiseParams(p), coders: 'wasm' | 'js' = 'wasm'): SccModel {
+  const encodeBlockWith = coders === 'wasm' ? encodeWasm : encodeBlockJs;
+  const decodeBlockWith = coders === 'wasm' ? decodeWasm : decodeBlockJs;
   const engines: Engine[] = p.configs.map((c) => buildEngine(c, p.stride));
   let ccAt = ccPositions(p, FIT_BLOCK);
   const ccFor = (n: number): Uint8Array => {

@@ -109,7 +109,7 @@ function adaptAfter(k: number, s: number): void {
  */
 export function encodeAdaptive(e: Engine, cc: Uint8Array, src: Uint8Array, out: Uint8Array, select: number): number {
   const n = src.length;
-  // the wasm encoder (wasm/decode.wat, byte-identical) where it can take the block
+  // the wasm encoder (../wasm/assembly/scc.ts, byte-identical) where it can take the block
   if (wasm !== null && n > 0 && n <= WASM_MAX_ENCODE && wasmFits(e)) return wasm.encodeAdaptive(e, cc, src, out, select);
   return encodeAdaptiveJs(e, cc, src, out, select);
 }
@@ -216,7 +216,7 @@ function initialCode(src: Uint8Array): number {
  * NO_SELECT or the already-read select bit (which the decoder re-applies to
  * its range). Throws CodecError on any inconsistency; never reads out of range.
  *
- * Uses the wasm SIMD decoder (wasm/decode.wat, bit-identical, several times
+ * Uses the wasm SIMD decoder (../wasm/assembly/scc.ts, bit-identical, several times
  * faster) where the runtime has it and the block fits its buffers, else the
  * JS reference below.
  */

@@ -1,12 +1,37 @@
 import { type CodecError, corrupt, truncated } from '../../errors.ts';
+import { codecWasm } from '../../wasm/instance.ts';
+import {
+  IN,
+  OUT,
+  SCC_CC,
+  SCC_DETAIL,
+  SCC_ENG_CTX,
+  SCC_ENG_CUM,
+  SCC_ENG_FREQ,
+  SCC_ENG_GROUP_BASE,
+  SCC_ENG_GROUP_OL,
+  SCC_ENG_GROUP_SIZE,
+  SCC_ENG_INIT,
+  SCC_ENG_LIVE,
+  SCC_ENG_MAP,
+  SCC_ENG_OFF,
+  SCC_ENG_OL,
+  SCC_ENG_SLOT,
+  SCC_ENG_SYM,
+  SCC_RECORD_BYTES,
+  SCC_REC_A,
+  SCC_REC_B,
+  SCC_REC_P,
+  SCC_SLOTS,
+  SCC_SLOT_BYTES,
+  SCC_SLOT_COUNT,
+} from '../../wasm/layout.ts';
 import type { Engine } from '../engine.ts';
-import { DECODE_WASM_BASE64 } from './decode-wasm.ts';
 
 /**
- * The wasm SCC block coders (decode.wat: the adaptive and static decoders and
- * the adaptive encoder), one instance per thread: compiled synchronously
- * (lane worker threads load codecs synchronously too), only where
- * WebAssembly SIMD exists; otherwise `wasmDecoder` is null and range.ts /
+ * The wasm SCC block coders (wasm/assembly/scc.ts: the adaptive and static
+ * decoders and the adaptive encoder) in the codec module of this thread
+ * (wasm/instance.ts); where it is off, `wasmDecoder` is null and range.ts /
  * rans.ts code in JS (they stay the reference).
  *
  * Per block: the block is copied in, the values copied out. Each engine's
@@ -15,14 +40,12 @@ import { DECODE_WASM_BASE64 } from './decode-wasm.ts';
  * lane worker decodes blocks of several regions interleaved.
  */
 
-// Memory layout: see decode.wat.
-const SRC = 0;
-const OUT = 0x10000;
-const CC = 0x20000;
-const DETAIL = 0x30ff4;
-const ENGINES = 0x40000;
-const SLOT_BYTES = 0x8000;
-const SLOTS = 16;
+const SRC = IN;
+const CC = SCC_CC;
+const DETAIL = SCC_DETAIL;
+const ENGINES = SCC_SLOTS;
+const SLOT_BYTES = SCC_SLOT_BYTES;
+const SLOTS = SCC_SLOT_COUNT;
 /** Whether a block of `bytes` bytes for `values` values fits the wasm buffers (larger ones go to the JS decoders). */
 export function wasmTakes(bytes: number, values: number): boolean {
   return values <= 0x4000 && bytes + 2 * values + 8 <= 0x10000;
@@ -31,12 +54,12 @@ export function wasmTakes(bytes: number, values: number): boolean {
 /** Largest block the wasm encoder takes (its offset scratch holds 0x8000 bytes). */
 export const WASM_MAX_ENCODE = 0x4000;
 
-/** Result codes of decode.wat. */
+/** Result codes of wasm/assembly/scc.ts. */
 export const WASM_OK = 0;
 /** A table total beyond what the wasm decoder handles: decode with the JS reference instead. */
 export const WASM_UNSUPPORTED = 6;
 
-/** The CodecError the JS reference decoders throw for the same inconsistency (decode.wat's result codes). */
+/** The CodecError the JS reference decoders throw for the same inconsistency (scc.ts's result codes). */
 export function wasmError(rc: number, detail: number): CodecError {
   switch (rc) {
     case 1:
@@ -81,30 +104,13 @@ export interface WasmDecoder {
   detail(): number;
 }
 
-/** The little of the WebAssembly JS API used here (the project's lib settings do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
 function compile(): WasmDecoder | null {
-  if (process.env.SHIMPACK_SCC_WASM === '0') return null;
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) return null;
-  let exports: Record<string, unknown>;
-  try {
-    // Synchronous, so lane worker threads can load it too; throws a
-    // CompileError where SIMD or bulk memory is missing.
-    const module = new api.Module(Buffer.from(DECODE_WASM_BASE64, 'base64'));
-    exports = new api.Instance(module, {}).exports;
-  } catch {
-    return null;
-  }
-  const memory = exports.memory as { buffer: ArrayBuffer };
-  const runAdaptive = exports.decode as AdaptiveFn;
-  const runStatic = exports.decodeStatic as StaticFn;
-  const runEncode = exports.encode as EncodeFn;
-  const heap = new Uint8Array(memory.buffer); // fixed size: the module never grows its memory
+  if (codecWasm === null) return null;
+  const { exports, heap } = codecWasm;
+  const memory = exports.memory;
+  const runAdaptive = exports.sccDecode as AdaptiveFn;
+  const runStatic = exports.sccDecodeStatic as StaticFn;
+  const runEncode = exports.sccEncode as EncodeFn;
   const detail = new Int32Array(memory.buffer, DETAIL, 1);
   const slotOf = new WeakMap<Engine, number>();
   const owner: (Engine | undefined)[] = new Array(SLOTS).fill(undefined);
@@ -117,30 +123,30 @@ function compile(): WasmDecoder | null {
     nextSlot = (nextSlot + 1) % SLOTS;
     const at = ENGINES + slot * SLOT_BYTES;
     heap.fill(0, at, at + SLOT_BYTES);
-    heap.set(e.ctxClass.subarray(0, 256), at);
-    heap.set(e.map, at + 256);
-    const words = new Int32Array(memory.buffer, at + 768, 48);
-    words.set(e.groupBase, 0);
-    words.set(e.groupSize, 16);
-    words.set(e.groupOl, 32);
-    new Uint16Array(memory.buffer, at + 960, 16).set(e.live);
-    heap.set(e.symOf, at + 3328);
-    heap.set(e.offOf, at + 3584);
-    heap.set(e.olOf, at + 3840);
+    heap.set(e.ctxClass.subarray(0, 256), at + SCC_ENG_CTX);
+    heap.set(e.map, at + SCC_ENG_MAP);
+    new Int32Array(memory.buffer, at + SCC_ENG_GROUP_BASE, 16).set(e.groupBase);
+    new Int32Array(memory.buffer, at + SCC_ENG_GROUP_SIZE, 16).set(e.groupSize);
+    new Int32Array(memory.buffer, at + SCC_ENG_GROUP_OL, 16).set(e.groupOl);
+    new Uint16Array(memory.buffer, at + SCC_ENG_LIVE, 16).set(e.live);
+    heap.set(e.symOf, at + SCC_ENG_SYM);
+    heap.set(e.offOf, at + SCC_ENG_OFF);
+    heap.set(e.olOf, at + SCC_ENG_OL);
     if (e.adaptive) {
-      // initial table records of 64 u16: A, B (both the initial estimators), 8 zeros, P
-      const rec = new Uint16Array(memory.buffer, at + 20480, 16 * 64);
+      // initial table records: A, B (both the initial estimators), zeros, P
+      const u16 = SCC_RECORD_BYTES / 2;
+      const rec = new Uint16Array(memory.buffer, at + SCC_ENG_INIT, 16 * u16);
       for (let t = 0; t < e.tables; t++) {
         let acc = 0;
         for (let g = 0; g < 16; g++) {
-          rec[t * 64 + g] = rec[t * 64 + 16 + g] = e.init[t * 16 + g];
-          rec[t * 64 + 40 + g] = acc += e.initQ[t * 16 + g];
+          rec[t * u16 + SCC_REC_A / 2 + g] = rec[t * u16 + SCC_REC_B / 2 + g] = e.init[t * 16 + g];
+          rec[t * u16 + SCC_REC_P / 2 + g] = acc += e.initQ[t * 16 + g];
         }
       }
     } else {
-      new Uint16Array(memory.buffer, at + 2304, 256).set(e.freq);
-      new Uint16Array(memory.buffer, at + 2816, 256).set(e.cum);
-      heap.set(e.slot, at + 4096);
+      new Uint16Array(memory.buffer, at + SCC_ENG_FREQ, 256).set(e.freq);
+      new Uint16Array(memory.buffer, at + SCC_ENG_CUM, 256).set(e.cum);
+      heap.set(e.slot, at + SCC_ENG_SLOT);
     }
     owner[slot] = e;
     slotOf.set(e, slot);
@@ -191,7 +197,7 @@ function compile(): WasmDecoder | null {
   };
 }
 
-/** The per-thread wasm decoder, or null where WebAssembly SIMD is unavailable (or SHIMPACK_SCC_WASM=0). */
+/** The per-thread wasm decoder, or null where the codec wasm module is off (wasm/instance.ts: SHIMPACK_WASM=0, no SIMD, not built). */
 export const wasmDecoder: WasmDecoder | null = compile();
 
 /**
@@ -199,7 +205,7 @@ export const wasmDecoder: WasmDecoder | null = compile();
  * per table (always, for tables whose counts sum to 1024: 2^15 plus the
  * floors). The decay only shrinks a sum above its fixed point (about
  * 2^15 + 465 for A, 2^15 + 3825 for B), so the table totals (A + B) >> 4
- * stay below 5000 and decode.wat's u16 prefix sums are exact.
+ * stay below 5000 and scc.ts's u16 prefix sums are exact.
  */
 const INIT_SUM_LIMIT = 40000;
 

@@ -1,0 +1,191 @@
+// APack block coders: the loops of apack/rans.ts, bit for bit, in
+// AssemblyScript. The JS side (apack/wasm.ts) parses the block header and
+// fills the model slot; these functions run the per-value loops only.
+//
+// Why faster than the JS loops: no bounds checks, renormalisation without
+// branches (the byte count is computed from compares, then applied), and the
+// encoder divides by a multiply with a per-value reciprocal instead of a
+// float division. The arithmetic is the same rANS as the JS coder: same
+// state, same bytes, same checks (deferred to the end of the block: every
+// check is on a monotone position or sticky, so "some check failed" is
+// exact, and the JS coder then names the error).
+import {
+  APACK_CURRENT,
+  APACK_DEC,
+  APACK_ENC_OFFSET,
+  APACK_ENC_RCP,
+  APACK_ENC_SHIFT,
+  APACK_ENC_STEP,
+  APACK_ENC_XMAX,
+  APACK_SINK,
+  IN,
+  OUT,
+  SCRATCH,
+  SCRATCH_BYTES,
+} from '../layout';
+
+const RANS_L: u32 = 1 << 23;
+
+/** Fill the encoder's reciprocals of a slot whose tables the JS side wrote: floor(x / f) = (x * m) >> (31 + l) for x < 2^31, l = ceil(log2 f), m = ceil(2^(31 + l) / f). */
+export function apackPrepare(slot: i32): void {
+  for (let v = 0; v < 256; v++) {
+    const f = <u64>(load<i32>(slot + APACK_ENC_STEP + (v << 2)) & 2047);
+    if (f == 0) {
+      store<u64>(slot + APACK_ENC_RCP + (v << 3), 0);
+      store<i32>(slot + APACK_ENC_SHIFT + (v << 2), 0);
+      continue;
+    }
+    let l: u64 = 0;
+    while ((<u64>1 << l) < f) l++;
+    const s = 31 + l;
+    store<u64>(slot + APACK_ENC_RCP + (v << 3), ((<u64>1 << s) + f - 1) / f);
+    store<i32>(slot + APACK_ENC_SHIFT + (v << 2), <i32>s);
+  }
+}
+
+/**
+ * Encode n values (bytes, or nibbles when nibbles = 1, n even) at IN into
+ * OUT: varint rANS length, rANS bytes, offsets. Returns the bytes written.
+ *
+ * One backward pass codes both streams: the rANS state's dependency chain
+ * leaves the core idle enough to write the offsets beside it for free. The
+ * offsets are MSB-first forwards, so a first pass sums their bits T; the
+ * backward pass then knows where each value's bits go (the zero padding
+ * fills [T, ceil8(T)) first) and stores a byte whenever 8 are complete.
+ */
+export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
+  let total: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    total += load<u32>(slot + APACK_ENC_OFFSET + (v << 2)) >> 8;
+  }
+  const offBytes = <i32>((total + 7) >> 3);
+  // the offset bits at positions [cur, cur + nb) wait in acc (position cur + nb - 1 in bit 0); cur + nb stays byte-aligned
+  let cur = total;
+  let nb: u32 = (<u32>offBytes << 3) - total;
+  let acc: u32 = 0;
+  let x: u32 = RANS_L;
+  let p = SCRATCH + SCRATCH_BYTES;
+  // rANS runs backwards so that the decoder runs forwards.
+  for (let i = n - 1; i >= 0; i--) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    // renormalise (at most 2 bytes: x < 2^31 ends at most f * 2^21 - 1 >= 2^21 - 1):
+    // both candidate bytes are stored, p moves by the number that count
+    const xm = load<u32>(slot + APACK_ENC_XMAX + (v << 2));
+    store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
+    const k = <u32>(x > xm) + <u32>((x >> 8) > xm);
+    p -= <i32>k;
+    x >>= k << 3;
+    const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
+    const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
+    // (q << 10) + (x - q * f) + cum, with one multiply on the state's dependency chain
+    x = x + q * (1024 - (step & 2047)) + (step >> 11);
+    // the value's offset bits in front of those waiting; a complete byte goes out (to APACK_SINK when there is none)
+    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
+    acc |= (o & 255) << nb;
+    nb += o >> 8;
+    cur -= o >> 8;
+    const full = nb >= 8;
+    store<u8>(select<i32>(SCRATCH + <i32>((cur + nb - 8) >> 3), APACK_SINK, full), <u8>acc);
+    acc >>= <u32>full << 3;
+    nb -= <u32>full << 3;
+  }
+  // the final state, big-endian
+  p -= 4;
+  store<u32>(p, bswap<u32>(x));
+  const ransLen = SCRATCH + SCRATCH_BYTES - p;
+  let w = OUT;
+  let len = <u32>ransLen;
+  while (len >= 0x80) {
+    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
+    len >>= 7;
+  }
+  store<u8>(w++, <u8>len);
+  memory.copy(w, p, ransLen);
+  w += ransLen;
+  memory.copy(w, SCRATCH, offBytes);
+  return w + offBytes - OUT;
+}
+
+/**
+ * The ol <= 8 bits at bit position `bit` of the MSB-first stream at q (0 for
+ * ol = 0): they lie within the two bytes from bit >> 3. (Wasm has no byte
+ * swap instruction, so two byte loads beat a wider big-endian read.)
+ */
+@inline
+function offsetAt(q: i32, bit: u32, ol: u32): u32 {
+  const p = q + <i32>(bit >> 3);
+  const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
+  return ((two << (bit & 7)) & 0xffff) >> (16 - ol);
+}
+
+// The decoder reads its model's slot table from one fixed place (constant
+// addresses save an add on the state's dependency chain), copied there when
+// the model changes.
+let current: i32 = -1;
+
+/**
+ * Decode n values (nibbles = 1: n even, packed low nibble first) into OUT,
+ * from the rANS bytes at IN + p (state x already read) up to IN + ransEnd and
+ * the offset stream from there to IN + end. 0: exact; 1: some check failed.
+ * The caller leaves 2n + 8 readable bytes after the block.
+ *
+ * Per value: the rANS step (one table entry: f, slot - cum, group), its
+ * renormalisation, then the offset: OL bits read MSB-first at bit position
+ * `bit` of the offset stream, without a refill branch. The JS decoder
+ * reads offset bytes one at a time as it needs them, so after the last value
+ * it has read ceil(bit / 8) bytes: that is the check here.
+ */
+export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ransEnd: i32, end: i32): i32 {
+  if (current != slot) {
+    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
+    current = slot;
+  }
+  p += IN;
+  const q = IN + ransEnd;
+  let bit: u32 = 0;
+  let bad: u32 = 0;
+  if (nibbles == 0) {
+    for (let i = 0; i < n; i++) {
+      const e = (x & 1023) << 3;
+      const g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      const ol = (g >> 9) & 15;
+      const off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>((g & 511) + off));
+    }
+  } else {
+    for (let i = 0; i < n >> 1; i++) {
+      let e = (x & 1023) << 3;
+      let g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      let ol = (g >> 9) & 15;
+      let off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      const lo = (g & 511) + off;
+      e = (x & 1023) << 3;
+      g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      ol = (g >> 9) & 15;
+      off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+    }
+  }
+  // the offset stream: exactly ceil(bit / 8) bytes, its padding bits zero
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const ok = p == IN + ransEnd && x == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  return ok ? 0 : 1;
+}
+
+/** Forget the decoder's current table (apack/wasm.ts calls it when it refills a slot). */
+export function apackForget(): void {
+  current = -1;
+}

@@ -1,0 +1,107 @@
+/**
+ * The one table of the codec WebAssembly memory: the AssemblyScript coders
+ * (assembly/*.ts) and the TypeScript side (instance.ts and the codecs'
+ * wasm.ts files) both import these constants, so neither hand-types an
+ * address. Plain integer constants only: this file compiles as
+ * AssemblyScript (as i32) and as TypeScript alike.
+ *
+ * Below IO_BASE: AssemblyScript's own static data (build.ts checks it ends there).
+ */
+
+/** Start of the regions below; AssemblyScript's static data must end before it. */
+export const IO_BASE = 0x10000;
+
+/** Raw block bytes a wasm coder takes at most; larger blocks go to the JS coders. */
+export const WASM_MAX_RAW = 0x40000;
+
+/** Input: the coded block (decode) or the raw block (encode), then slack the decoders may over-read. */
+export const IN = 0x10000;
+export const IN_BYTES = 0x200000;
+/** Output: the raw block (decode) or the coded block (encode). */
+export const OUT = 0x210000;
+export const OUT_BYTES = 0x200000;
+/** Scratch: APack's backwards-written rANS bytes, SCC's forwards offset bytes. */
+export const SCRATCH = 0x410000;
+export const SCRATCH_BYTES = 0x200000;
+
+/** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
+export const APACK_SLOTS = 0x610000;
+export const APACK_SLOT_COUNT = 64;
+export const APACK_SLOT_BYTES = 0x4000;
+/**
+ * Within an APack slot, per rANS slot (x mod 1024) 8 bytes: u16 count f,
+ * u16 slot - cum, i32 group vmin | OL << 9 | size << 13 (size at least 1
+ * where OL = 0, so "offset 0 < size" holds as in the JS decoder, which does
+ * not check there).
+ */
+export const APACK_DEC = 0;
+/** Per value, i32: f | cum << 11. */
+export const APACK_ENC_STEP = 0x2000;
+/** Per value, i32: renormalise while x > this. */
+export const APACK_ENC_XMAX = 0x2400;
+/** Per value, i32: offset | OL << 8. */
+export const APACK_ENC_OFFSET = 0x2800;
+/** Per value, u64 multiplier m and i32 shift s with floor(x / f) = (x * m) >> s for x < 2^31 (filled by apackPrepare). */
+export const APACK_ENC_RCP = 0x2c00;
+export const APACK_ENC_SHIFT = 0x3400;
+
+/** APack: the decoder's copy of the slot table of the model it decoded last (at a constant address). */
+export const APACK_CURRENT = 0x7a0000;
+export const APACK_CURRENT_BYTES = 0x2000;
+
+/** ZVC: per mask byte a 16-byte shuffle that spreads packed values to their lanes, and one that packs them. */
+export const ZVC_SPREAD = 0x7a2000;
+export const ZVC_PACK = 0x7a3000;
+
+/** EBPC: the ZNZ stream and the BPC stream of a block, each followed by zeros (what the JS reader reads past a stream's end). */
+export const EBPC_ZNZ = IN;
+export const EBPC_BPC = SCRATCH;
+/** EBPC: the decoder's planes, deltas and values of one BPC block. */
+export const EBPC_TMP = 0x7a4000;
+
+/** APack: a byte the encoder stores to when it has no complete offset byte (stores without a branch). */
+export const APACK_SINK = 0x7a5000;
+
+/** SCC: the channel class per block position (tap A = CC only). */
+export const SCC_CC = 0x710000;
+export const SCC_CC_BYTES = 0x8000;
+/**
+ * SCC: the coded tables of the current block, 16 records of 128 bytes: A, the
+ * fast estimators (u16 x 16); B, the slow ones; 8 x u16 zero; P, the
+ * inclusive prefix sums of the coding probabilities Q = (A + B) >> 4 (u16 x
+ * 16), so P[-1] = 0 (the last zero) and P[15] is the table total.
+ */
+export const SCC_RECORDS = 0x718000;
+export const SCC_RECORD_BYTES = 128;
+export const SCC_REC_A = 0;
+export const SCC_REC_B = 32;
+export const SCC_REC_P = 80;
+/** SCC: a zero byte, read in place of bytes outside the block. */
+export const SCC_ZERO = 0x718ff0;
+/** SCC: i32 detail of the last static-decoder error. */
+export const SCC_DETAIL = 0x718ff4;
+/** SCC engine slots, filled by scc/wasm/instance.ts. */
+export const SCC_SLOTS = 0x720000;
+export const SCC_SLOT_COUNT = 16;
+export const SCC_SLOT_BYTES = 0x8000;
+/** Within an SCC slot: ctxClass u8[256], map u8[512], groupBase / groupSize / groupOl i32[16], live u16[16]. */
+export const SCC_ENG_CTX = 0;
+export const SCC_ENG_MAP = 256;
+export const SCC_ENG_GROUP_BASE = 768;
+export const SCC_ENG_GROUP_SIZE = 832;
+export const SCC_ENG_GROUP_OL = 896;
+export const SCC_ENG_LIVE = 960;
+/** Static engines: count and cumulative count u16[16 tables x 16 groups], the group of each of 1024 slots per table u8. */
+export const SCC_ENG_FREQ = 2304;
+export const SCC_ENG_CUM = 2816;
+export const SCC_ENG_SLOT = 4096;
+/** Per value u8[256]: its group, its offset, its offset length. */
+export const SCC_ENG_SYM = 3328;
+export const SCC_ENG_OFF = 3584;
+export const SCC_ENG_OL = 3840;
+/** Adaptive engines: the initial table records (16 x SCC_RECORD_BYTES). */
+export const SCC_ENG_INIT = 20480;
+
+/** End of the regions: instance.ts grows the module's memory to here. */
+export const MEMORY_END = 0x7b0000;
+
