@@ -2,7 +2,6 @@ import type { DaemonConfig } from '../config.ts';
 import type { MemoryBackend } from './backend.ts';
 import { FileBackend, type SyncMode } from './file.ts';
 import { InMemoryBackend } from './memory.ts';
-import { RedisBackend } from './redis.ts';
 import { channelTag } from './redis-keys.ts';
 import { isRedisUrl, parseRedisUrl } from './redis-url.ts';
 
@@ -22,6 +21,8 @@ export async function openBackend(config: DaemonConfig, hooks: OpenHooks = {}): 
   if (config.backend === 'memory') return new InMemoryBackend();
   if (isRedisUrl(config.backend)) {
     const ch = hooks.channel ?? { index: 0, channels: 1 };
+    // Loaded only when asked for: ioredis costs every CLI start ~100 ms otherwise.
+    const { RedisBackend } = await import('./redis.ts');
     return RedisBackend.open({
       target: parseRedisUrl(config.backend),
       channel: channelTag(ch.index, ch.channels),

@@ -3,6 +3,7 @@ import type { BlockPut, BlockRef, MemoryBackend, StoredRegion } from './backend.
 import type { SyncMode } from './file.ts';
 import { GROUP_BLOCKS, blocksKey, blocksKeyStem, groupsKey, layoutKey, regionsKey } from './redis-keys.ts';
 import { describeTarget, type RedisTarget } from './redis-url.ts';
+import { BackendOpenError } from './open-error.ts';
 
 export interface RedisBackendOptions {
   readonly target: RedisTarget;
@@ -20,13 +21,7 @@ export interface RedisBackendOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Redis cannot be used at start (unreachable, refused, a different layout): the daemon does not start. */
-export class BackendOpenError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackendOpenError';
-  }
-}
+export { BackendOpenError };
 
 type Client = Redis | Cluster;
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { runTrafficSweep, type TrafficRow } from '../../bench/traffic.ts';
+import type { TrafficRow } from '../../bench/traffic.ts';
 import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
@@ -55,6 +55,8 @@ export function registerBenchTrafficCommand(bench: Command): void {
     .action(async (trace: string, o: { blockSize: number[]; lineBufferBytes: number[]; metadataCacheBytes?: number; codec?: WireCodec; lanes: number; json?: boolean }) => {
       const total = o.blockSize.length * o.lineBufferBytes.length;
       const progress = createProgress(total, 'bench traffic');
+      // Loaded when the sweep runs (it brings the client and daemon stack).
+      const { runTrafficSweep } = await import('../../bench/traffic.ts');
       const rows = await runTrafficSweep({
         trace,
         blockSizes: o.blockSize,

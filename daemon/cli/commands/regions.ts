@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ShimpackClient } from '../../../clients/ts/index.ts';
+import type { ShimpackClient } from '../../../clients/ts/index.ts';
 import type { RegionStats } from '../../../protocol/types.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE } from '../io.ts';
 import { parseWsUrl } from './replay.ts';
@@ -24,6 +24,8 @@ function addConnectOptions(cmd: Command): Command {
 
 async function open(o: ConnectCliOptions, what: string): Promise<ShimpackClient> {
   try {
+    // Loaded when the command runs: the client stack is not every CLI start's cost.
+    const { ShimpackClient } = await import('../../../clients/ts/index.ts');
     return await ShimpackClient.connect(o.url, { client: `shimpack ${what}`, token: o.token, space: o.space });
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readTrace } from '../../traces/reader.ts';
-import { replayTrace, type DaemonMemory, type ReplaySummary } from '../../traces/replay.ts';
+import type { DaemonMemory, ReplaySummary } from '../../traces/replay.ts';
 import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
@@ -148,6 +148,8 @@ export function registerReplayCommand(program: Command): void {
         const bar = showBar ? createProgress(total, 'replay', true) : undefined;
         let s: ReplaySummary;
         try {
+          // Loaded when replay runs: the client stack (ws, msgpackr) is not every CLI start's cost.
+          const { replayTrace } = await import('../../traces/replay.ts');
           s = await replayTrace({
             trace,
             url: o.url ?? ['ws://127.0.0.1:7420/'],

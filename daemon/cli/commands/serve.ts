@@ -1,7 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, SETTINGS, resolveConfig, type DaemonConfig } from '../../config.ts';
-import { BackendOpenError } from '../../backend/redis.ts';
+import { BackendOpenError } from '../../backend/open-error.ts';
 import { describeTarget, isRedisUrl, parseRedisUrl } from '../../backend/redis-url.ts';
 import { AccessConfigError } from '../../server/access.ts';
 import type { RunningDaemon } from '../../server/daemon.ts';
