@@ -83,7 +83,7 @@ export class Engine {
         lineBufferBytes: config.lineBufferBytes,
         burstBytes: config.burstBytes,
         metadataCacheBytes: config.metadataCacheBytes,
-        // ack => durable: with --sync always on the file backend every write is also written through.
+        // ack => durable: with --sync always on a persistent backend (file, Redis) every write is also written through.
         writeThrough: config.sync === 'always' && config.backend !== 'memory',
         idleFlushMs: config.lineBufferIdleMs,
       },

@@ -137,7 +137,7 @@ export class Slot {
 }
 
 /** A dirty block on its way to the backend (or back from a failed attempt): reads find it here until it is stored. */
-interface WriteBack {
+export interface WriteBack {
   readonly data: Uint8Array;
   /** The attempt failed: the bytes wait here for the next flush. */
   failed: boolean;
@@ -630,11 +630,6 @@ export class LineBuffers {
   /** Raw bytes of buffered blocks not in the backend yet: dirty, on their way, or waiting to be tried again (counted against --max-memory). */
   get pendingBytes(): number {
     return this.dirtyBytes + this.outgoingBytes;
-  }
-
-  /** Bytes buffered in a lane's slots (status page, metrics). */
-  laneBytes(lane: number): number {
-    return this.lanes[lane].bytes;
   }
 
   close(): void {

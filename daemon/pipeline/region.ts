@@ -3,7 +3,7 @@ import type { Dtype } from '../codecs/dtype.ts';
 import type { CodecTimeAccumulator, SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
 import type { PendingCalibration } from './calibration.ts';
-import type { Slot, SlotSnapshot } from './line-buffers.ts';
+import type { Slot, SlotSnapshot, WriteBack } from './line-buffers.ts';
 
 let nextRegionId = 1;
 
@@ -41,7 +41,7 @@ export class Region {
   /** Blocks in the lanes' line buffers, by index. */
   readonly slots = new Map<number, Slot>();
   /** Buffered blocks on their way to the backend, by index (line-buffers.ts). */
-  readonly outgoing = new Map<number, { readonly data: Uint8Array; failed: boolean; readonly settled: Promise<void> }>();
+  readonly outgoing = new Map<number, WriteBack>();
   /** Write-through mode: write-backs counted once the block's write-through commits (line-buffers.ts). */
   readonly owedWriteBacks = new Map<number, SlotSnapshot>();
   /** The last write-back of this region that failed since the last flush. */
