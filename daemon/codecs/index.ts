@@ -2,7 +2,7 @@ import type { Codec, CodecName } from './codec.ts';
 import { CodecError } from './errors.ts';
 import { apack, apackJs } from './apack/index.ts';
 import { ebpc, ebpcJs } from './ebpc/index.ts';
-import { fpack } from './fpack/index.ts';
+import { fpack, fpackJs } from './fpack/index.ts';
 import { raw } from './raw.ts';
 import { scc, sccJs } from './scc/index.ts';
 import { zvc, zvcJs } from './zvc.ts';
@@ -14,7 +14,7 @@ export const CODECS: readonly Codec[] = [apack, ebpc, zvc, raw, scc, fpack];
  * default path is WebAssembly (wasm/): the reference those coders match bit
  * for bit, measured beside them by `bench speed` and compared by the tests.
  */
-export const JS_CODECS: readonly Codec[] = [apackJs, ebpcJs, zvcJs, sccJs];
+export const JS_CODECS: readonly Codec[] = [apackJs, ebpcJs, zvcJs, sccJs, fpackJs];
 
 export function codecByName(name: string): Codec {
   const c = CODECS.find((x) => x.name === name);

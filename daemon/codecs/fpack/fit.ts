@@ -112,6 +112,13 @@ interface BFit extends PartFit {
   readonly tables: GroupTable[];
 }
 
+/** A's partition of the exponent axis in split mode (fitA finds the same: it depends on the exponents' histogram only). */
+function exponentGroups(ex: Uint8Array, plan: FieldPlan): number[] {
+  const hist = new Float64Array(plan.aSpace);
+  for (let i = 0; i < ex.length; i++) hist[ex[i]]++;
+  return bestPartition(hist);
+}
+
 /** Symbol A (`sym`: exponent, whole byte or delta) given the classes of two neighbours' exponents (distances D1, D2; 0 = none). */
 function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2: number): AFit {
   const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
@@ -207,8 +214,14 @@ function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2:
   return best!;
 }
 
-/** Symbol B (sign and mantissa) given the class of the value's own exponent. */
-function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
+/**
+ * Symbol B (sign and mantissa) given the class of the value's own exponent.
+ * Every B class is a union of A's groups (`aGroups`: A's partition of the
+ * exponent axis), so a decoder knows the B class from A's group alone, i.e.
+ * from A's rANS slot, before A's offset is read: B's rANS step then follows
+ * A's without waiting for the exponent (docs/float.md, speed).
+ */
+function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan, aGroups: readonly number[]): BFit {
   const n = vals.length;
   const SB = plan.bSpace;
   const E = plan.expSpace;
@@ -221,11 +234,30 @@ function fitB(vals: Uint16Array, ex: Uint8Array, plan: FieldPlan): BFit {
     joint[ex[i] * SB + b]++;
     ctxCount[ex[i]]++;
   }
-  const present = presentAxis(ctxCount);
-  if (present.length === 0) present.push(0);
+  // The axis: A's groups that hold a value (each at its first exponent); a class bound is a group's start.
+  const present: number[] = [];
+  const units: [number, number][] = [];
+  for (let g = 0; g + 1 < aGroups.length; g++) {
+    let m = 0;
+    for (let e = aGroups[g]; e < aGroups[g + 1]; e++) m += ctxCount[e];
+    if (m > 0) {
+      present.push(aGroups[g]);
+      units.push([aGroups[g], aGroups[g + 1]]);
+    }
+  }
+  if (present.length === 0) {
+    present.push(0);
+    units.push([0, 0]);
+  }
   const P = present.length;
   const pre = new Float64Array((P + 1) * SB);
-  for (let j = 0; j < P; j++) for (let b = 0; b < SB; b++) pre[(j + 1) * SB + b] = pre[j * SB + b] + joint[present[j] * SB + b];
+  for (let j = 0; j < P; j++) {
+    for (let b = 0; b < SB; b++) {
+      let m = 0;
+      for (let e = units[j][0]; e < units[j][1]; e++) m += joint[e * SB + b];
+      pre[(j + 1) * SB + b] = pre[j * SB + b] + m;
+    }
+  }
   const hist = (lo: number, hi: number): Float64Array => {
     const h = new Float64Array(SB);
     for (let b = 0; b < SB; b++) h[b] = pre[hi * SB + b] - pre[lo * SB + b];
@@ -284,7 +316,7 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
     const vals = valuesOf(data, plan);
     const ex = new Uint8Array(vals.length);
     for (let i = 0; i < vals.length; i++) ex[i] = (vals[i] >> plan.mant) & (plan.expSpace - 1);
-    const b = mode === 'split' ? fitB(vals, ex, plan) : undefined;
+    const b = mode === 'split' ? fitB(vals, ex, plan, exponentGroups(ex, plan)) : undefined;
     const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
     const S = options.stride !== undefined && options.stride < blockValues ? options.stride : 0;
     const taps: [number, number][] = S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];

@@ -3,10 +3,14 @@ import { FLOAT_DTYPES, isFloatDtype, type Dtype, type FloatDtype } from '../dtyp
 import { badArgument } from '../errors.ts';
 import { checkStride } from '../stride.ts';
 import { checkSupported } from '../support.ts';
-import { decodeBlock, encodeBlock, maxBlockBytes } from './coder.ts';
+import { decodeBlock as decodeBlockJs, encodeBlock, maxBlockBytes } from './coder.ts';
 import { buildEngine } from './engine.ts';
 import { fitParams } from './fit.ts';
 import { FPACK_MODES, parseParams, serialiseParams, type FpackParams } from './params.ts';
+import { decodeBlock as decodeBlockWasm } from './wasm.ts';
+
+/** Block decoder: wasm's where it is on (wasm.ts), or coder.ts alone (the reference, for tests and `bench speed`). */
+type Coders = 'wasm' | 'js';
 
 /**
  * fpack, the exponent-aware float codec (docs/float.md): per value, the
@@ -26,8 +30,9 @@ function floatDtype(dtype: Dtype): FloatDtype {
   return dtype;
 }
 
-export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serialiseParams(p)): FpackModel {
+export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serialiseParams(p), coders: Coders = 'wasm'): FpackModel {
   const e = buildEngine(p);
+  const decodeBlock = coders === 'wasm' ? decodeBlockWasm : decodeBlockJs;
   const bytesPerValue = e.plan.bits / 8;
   const describe = (): string => {
     const kA = `${p.aClasses.length - 1}x${p.aClasses2.length - 1}`;
@@ -51,23 +56,31 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
   };
 }
 
-export const fpack: Codec = {
-  name: 'fpack',
-  id: 5,
-  dtypes: FLOAT_DTYPES,
-  fit(data: Uint8Array, dtype: Dtype, options?: CodecOptions): FpackModel {
-    checkSupported(fpack, dtype);
-    const d = floatDtype(dtype);
-    const stride = options?.stride === undefined ? undefined : checkStride(options.stride);
-    const mode = options?.fpackMode ?? 'auto';
-    if (mode !== 'auto' && !(FPACK_MODES as readonly string[]).includes(mode)) throw badArgument(`unknown fpack mode "${String(mode)}" (auto | ${FPACK_MODES.join(' | ')})`);
-    return fpackModelFromParams(fitParams(data, d, { stride, mode }));
-  },
-  load(params: Uint8Array, dtype: Dtype): FpackModel {
-    checkSupported(fpack, dtype);
-    return fpackModelFromParams(parseParams(params, floatDtype(dtype)), params.slice());
-  },
-};
+function fpackWith(coders: Coders): Codec {
+  const codec: Codec = {
+    name: 'fpack',
+    id: 5,
+    dtypes: FLOAT_DTYPES,
+    fit(data: Uint8Array, dtype: Dtype, options?: CodecOptions): FpackModel {
+      checkSupported(codec, dtype);
+      const d = floatDtype(dtype);
+      const stride = options?.stride === undefined ? undefined : checkStride(options.stride);
+      const mode = options?.fpackMode ?? 'auto';
+      if (mode !== 'auto' && !(FPACK_MODES as readonly string[]).includes(mode)) throw badArgument(`unknown fpack mode "${String(mode)}" (auto | ${FPACK_MODES.join(' | ')})`);
+      const p = fitParams(data, d, { stride, mode });
+      return fpackModelFromParams(p, serialiseParams(p), coders);
+    },
+    load(params: Uint8Array, dtype: Dtype): FpackModel {
+      checkSupported(codec, dtype);
+      return fpackModelFromParams(parseParams(params, floatDtype(dtype)), params.slice(), coders);
+    },
+  };
+  return codec;
+}
+
+export const fpack: Codec = fpackWith('wasm');
+/** fpack with coder.ts's decoder only: the reference the wasm decoder matches bit for bit. */
+export const fpackJs: Codec = fpackWith('js');
 
 /** The parsed header of an fpack model (throws for other codecs' models). */
 export function fpackParamsOf(model: CodecModel): FpackParams {

@@ -102,6 +102,33 @@ export const SCC_ENG_OL = 3840;
 /** Adaptive engines: the initial table records (16 x SCC_RECORD_BYTES). */
 export const SCC_ENG_INIT = 20480;
 
+/**
+ * fpack (assembly/fpack.ts, fpack/wasm.ts): ORDER code and its inverse (u8[256] each); the
+ * decoder's history of exponents (split) or bytes (whole, delta): n zeros then the n values
+ * decoded; model slots.
+ */
+export const FPACK_ORDER = 0x7a6000;
+export const FPACK_ORDER_DECODE = 0x7a6100;
+export const FPACK_HIST = 0x7b0000;
+export const FPACK_HIST_BYTES = 0x80000;
+export const FPACK_SLOTS = 0x830000;
+export const FPACK_SLOT_COUNT = 16;
+export const FPACK_SLOT_BYTES = 0x52000;
+/**
+ * Within an fpack slot (the tables of fpack/engine.ts, widened): per (A context, rANS slot)
+ * and per (B class, rANS slot) u32 f | (slot - cum) << 11 | group << 21, so one load gives the
+ * rANS step; per group i32 vmin | OL << 11 | size << 15 (A: one partition; B: 16 per class);
+ * u8[256] maps from a neighbour's exponent (split) or byte (whole, delta) to its A context
+ * part, and from the value's exponent to its B class.
+ */
+export const FPACK_A_STEP = 0;
+export const FPACK_B_STEP = 0x40000;
+export const FPACK_B_GI = 0x50000;
+export const FPACK_A_GI = 0x50400;
+export const FPACK_A_CLASS = 0x50500;
+export const FPACK_A_CLASS2 = 0x50600;
+export const FPACK_B_CLASS = 0x50700;
+
 /** End of the regions: instance.ts grows the module's memory to here. */
-export const MEMORY_END = 0x7b0000;
+export const MEMORY_END = 0xd50000;
 

@@ -1,0 +1,132 @@
+import { codecWasm } from '../wasm/instance.ts';
+import {
+  FPACK_A_CLASS,
+  FPACK_A_CLASS2,
+  FPACK_A_GI,
+  FPACK_A_STEP,
+  FPACK_B_CLASS,
+  FPACK_B_GI,
+  FPACK_B_STEP,
+  FPACK_HIST,
+  FPACK_HIST_BYTES,
+  FPACK_SLOTS,
+  FPACK_SLOT_BYTES,
+  FPACK_SLOT_COUNT,
+  IN,
+  IN_BYTES,
+  OUT,
+  WASM_MAX_RAW,
+} from '../wasm/layout.ts';
+import { decodeBlock as decodeBlockJs } from './coder.ts';
+import type { Engine } from './engine.ts';
+
+/**
+ * fpack's decoder through wasm (wasm/assembly/fpack.ts), bit-identical to
+ * coder.ts, which stays the reference and the fallback: for blocks the wasm
+ * regions do not take, where the module is off, and to name the error of a
+ * block the wasm decoder rejects (it only says "some check failed"). The
+ * encoder is coder.ts's (a shim loads its tables once; decode is the read
+ * path).
+ *
+ * Each model's tables live in one of 16 slots of wasm memory, filled when a
+ * model is first seen (cached by identity, slots reused round-robin), because
+ * a lane worker decodes blocks of several regions interleaved.
+ */
+
+const wasm = codecWasm;
+if (wasm !== null) wasm.exports.fpackPrepare();
+const slotOf = new WeakMap<Engine, number>();
+const owner: (Engine | undefined)[] = new Array(FPACK_SLOT_COUNT).fill(undefined);
+let nextSlot = 0;
+
+/** Per (row, rANS slot t): f | (t - cum) << 11 | group << 21, from the engine's slot -> group and (row, group) -> f | cum << 11 tables. */
+function steps(slot: Uint8Array, fc: Int32Array, to: Uint32Array): void {
+  for (let k = 0; k < slot.length; k++) {
+    const g = slot[k];
+    const e = fc[((k >> 10) << 4) | g];
+    to[k] = (e & 2047) | (((k & 1023) - (e >> 11)) << 11) | (g << 21);
+  }
+}
+
+/** Per A group its B class, when every A group lies within one B class (fit.ts makes such models); else undefined. */
+function groupClasses(e: Engine): Uint8Array | undefined {
+  const c = new Uint8Array(16);
+  for (let g = 0; g < 16; g++) {
+    const gi = e.aGI[g];
+    const vmin = gi & 2047;
+    const size = gi >>> 15;
+    for (let v = vmin; v < vmin + size; v++) if (e.bClassOf[v] !== e.bClassOf[vmin]) return undefined;
+    if (size > 0) c[g] = e.bClassOf[vmin];
+  }
+  return c;
+}
+
+/** Per slot: 1 where its model takes the decoder's by-group path. */
+const byGroup = new Uint8Array(FPACK_SLOT_COUNT);
+
+function load(e: Engine): number {
+  const cached = slotOf.get(e);
+  if (cached !== undefined && owner[cached] === e) return FPACK_SLOTS + cached * FPACK_SLOT_BYTES;
+  const { heap, exports } = wasm!;
+  const slot = nextSlot;
+  nextSlot = (nextSlot + 1) % FPACK_SLOT_COUNT;
+  const at = FPACK_SLOTS + slot * FPACK_SLOT_BYTES;
+  heap.fill(0, at, at + FPACK_SLOT_BYTES);
+  const buf = exports.memory.buffer;
+  const aSteps = new Uint32Array(buf, at + FPACK_A_STEP, e.aSlot.length);
+  steps(e.aSlot, e.aFC, aSteps);
+  const classOfGroup = e.whole ? undefined : groupClasses(e);
+  if (classOfGroup) for (let k = 0; k < aSteps.length; k++) aSteps[k] |= classOfGroup[aSteps[k] >>> 21] << 25;
+  byGroup[slot] = classOfGroup ? 1 : 0;
+  new Int32Array(buf, at + FPACK_A_GI, 16).set(e.aGI);
+  if (e.whole) {
+    heap.set(e.byteClass1, at + FPACK_A_CLASS);
+    heap.set(e.byteClass2, at + FPACK_A_CLASS2);
+  } else {
+    heap.set(e.aClassOf, at + FPACK_A_CLASS);
+    heap.set(e.aClassOf2, at + FPACK_A_CLASS2);
+    heap.set(e.bClassOf, at + FPACK_B_CLASS);
+    steps(e.bSlot, e.bFC, new Uint32Array(buf, at + FPACK_B_STEP, e.bSlot.length));
+    new Int32Array(buf, at + FPACK_B_GI, e.bGI.length).set(e.bGI);
+  }
+  owner[slot] = e;
+  slotOf.set(e, slot);
+  return at;
+}
+
+/** decodeBlock of coder.ts, through wasm when it takes the block; the same CodecError for a broken one. */
+export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
+  const wide = e.plan.bits === 16;
+  const n = wide ? out.length >> 1 : out.length;
+  // the decoder may read 2 bytes per value past the rANS stream and 19 bits per value past the bit stream before its checks catch a broken block
+  if (wasm === null || n === 0 || (wide && (out.length & 1) !== 0) || out.length > WASM_MAX_RAW || 2 * n > FPACK_HIST_BYTES || src.length + 5 * n + 8 > IN_BYTES) {
+    return decodeBlockJs(e, src, out);
+  }
+  // the header, as coder.ts reads it; anything unusual goes to coder.ts, which names the error
+  let ransLen = 0;
+  let p = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    if (p >= src.length) return decodeBlockJs(e, src, out);
+    const b = src[p++];
+    ransLen += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      if (b === 0 && shift > 0) return decodeBlockJs(e, src, out);
+      break;
+    }
+  }
+  const ransEnd = p + ransLen;
+  if (ransLen < 4 || ransEnd > src.length || src[p] >= 0x80) return decodeBlockJs(e, src, out);
+  const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+  if (x < 1 << 23) return decodeBlockJs(e, src, out);
+  const slot = load(e);
+  const { heap, exports } = wasm;
+  heap.set(src, IN);
+  const rc = e.whole
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, e.distance, e.distance2, x, p + 4, ransEnd, src.length)
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, e.distance, e.distance2, x, p + 4, ransEnd, src.length, byGroup[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES]);
+  if (rc !== 0) {
+    decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
+    throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');
+  }
+  out.set(e.whole ? heap.subarray(FPACK_HIST + n, FPACK_HIST + 2 * n) : heap.subarray(OUT, OUT + out.length));
+}
