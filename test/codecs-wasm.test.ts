@@ -88,7 +88,7 @@ const skewed = (len: number): fc.Arbitrary<Uint8Array> =>
     });
 
 function optionsFor(codec: Codec): CodecOptions | undefined {
-  return codec.name === 'scc' ? { stride: 16, kind: 'activation' } : undefined;
+  return codec.name === 'scc' || codec.name === 'fpack' ? { stride: 16, kind: 'activation' } : undefined;
 }
 
 describe('codec wasm coders', () => {
@@ -102,7 +102,9 @@ describe('codec wasm coders', () => {
     // SCC fits are slow (a search over configurations): fewer runs; test/scc-wasm.test.ts covers it further
     const runs = pair.js.name === 'scc' ? 0.1 : 1;
 
-    it(`${pair.js.name}: the same blocks as the JS coder on real tensors (${dtypes.join(', ')})`, { skip: !hasData && 'no ../shared/data' }, () => {
+    // fpack takes float tensors: test/fpack-wasm.test.ts compares it on ../shared/data-float
+    const realSkip = pair.js.name === 'fpack' ? 'float dtypes: test/fpack-wasm.test.ts' : !hasData && 'no ../shared/data';
+    it(`${pair.js.name}: the same blocks as the JS coder on real tensors (${dtypes.join(', ')})`, { skip: realSkip }, () => {
       const ds = loadDataset(DATA_DIR);
       // every 12th tensor, at most 8 blocks of each, spread over the tensor
       const picks = ds.tensors.filter((_, i) => i % (pair.js.name === 'scc' ? 36 : 12) === 0);

@@ -216,8 +216,9 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   const signAt = e.plan.bits - 1;
   const mMask = (1 << M) - 1;
   // Where the neighbours' exponents are read: index base + i (distance 0 reads the zeroed half).
-  const b1 = n - (e.distance === 0 ? n : e.distance);
-  const b2 = n - (e.distance2 === 0 ? n : e.distance2);
+  // a distance of 0 (none) or of n or more (a block shorter than it) reads the zeroed half only
+  const b1 = n - (e.distance === 0 ? n : Math.min(n, e.distance));
+  const b2 = n - (e.distance2 === 0 ? n : Math.min(n, e.distance2));
   const { aClassOf, aClassOf2, bClassOf, aSlot, aFC, aGI, bSlot, bFC, bGI } = e;
   const end = src.length;
   if (wideOut.length < n) wideOut = new Uint16Array(n);
@@ -299,8 +300,9 @@ function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   const delta = e.delta;
   const OC = ORDER_CODE;
   const OD = ORDER_DECODE;
-  const b1 = n - (e.distance === 0 ? n : e.distance);
-  const b2 = n - (e.distance2 === 0 ? n : e.distance2);
+  // a distance of 0 (none) or of n or more (a block shorter than it) reads the zeroed half only
+  const b1 = n - (e.distance === 0 ? n : Math.min(n, e.distance));
+  const b2 = n - (e.distance2 === 0 ? n : Math.min(n, e.distance2));
   const { byteClass1, byteClass2, aSlot, aFC, aGI } = e;
   const end = src.length;
   let { x, p, q, acc, nb } = st;

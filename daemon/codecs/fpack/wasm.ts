@@ -121,9 +121,12 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const slot = load(e);
   const { heap, exports } = wasm;
   heap.set(src, IN);
+  // a block shorter than a distance: its neighbours all lie before the block start (as at distance n)
+  const d1 = Math.min(n, e.distance);
+  const d2 = Math.min(n, e.distance2);
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, e.distance, e.distance2, x, p + 4, ransEnd, src.length)
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, e.distance, e.distance2, x, p + 4, ransEnd, src.length, byGroup[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, x, p + 4, ransEnd, src.length)
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, x, p + 4, ransEnd, src.length, byGroup[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES]);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');

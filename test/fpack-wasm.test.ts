@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { contextOptions } from '../daemon/bench/context-options.ts';
+import type { CodecModel } from '../daemon/codecs/codec.ts';
+import { FLOAT_DTYPES, type FloatDtype } from '../daemon/codecs/dtype.ts';
+import { CodecError } from '../daemon/codecs/errors.ts';
+import { fpack, fpackJs, fpackModelFromParams, fpackParamsOf } from '../daemon/codecs/fpack/index.ts';
+import type { FpackParams } from '../daemon/codecs/fpack/params.ts';
+import { codecWasm } from '../daemon/codecs/wasm/instance.ts';
+import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
+import { FLOAT_FORMATS, type FloatFormat } from '../daemon/dataset/float-convert.ts';
+import { randomBytes } from './helpers.ts';
+import { checkProperty } from './property.ts';
+
+// fpack's wasm decoder (daemon/codecs/wasm/assembly/fpack.ts) against coder.ts,
+// the JS decoder it must match bit for bit: real float tensors in all four
+// formats, seeded property inputs full of special values, models on both of
+// the wasm split paths (B class from A's group, or from the exponent), and
+// corrupt blocks (the same CodecError, code and message).
+
+const FLOAT_DIR = resolve(DEFAULT_DATA_DIR, '../data-float');
+const hasFloat = existsSync(join(FLOAT_DIR, 'manifest.json'));
+const SEED = 1717;
+const BLOCK = 4096;
+const width = (d: FloatDtype): number => (d === 'bfloat16' || d === 'float16' ? 2 : 1);
+
+type Outcome = { ok: true; bytes: string } | { ok: false; code: string; message: string };
+
+function decodeWith(m: CodecModel, block: Uint8Array, rawLength: number): Outcome {
+  try {
+    const out = new Uint8Array(rawLength).fill(0xa5);
+    m.decodeBlock(block, out);
+    return { ok: true, bytes: Buffer.from(out).toString('hex') };
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    return { ok: false, code: e.code, message: e.message };
+  }
+}
+
+/** Encodes with the JS coder, decodes with both: both give the raw bytes back. */
+function compareRoundTrip(w: CodecModel, j: CodecModel, raw: Uint8Array, what: string): Uint8Array {
+  const buf = new Uint8Array(j.maxEncodedBytes(raw.length));
+  const coded = buf.slice(0, j.encodeBlock(raw, buf));
+  const hex = Buffer.from(raw).toString('hex');
+  assert.deepEqual(decodeWith(j, coded, raw.length), { ok: true, bytes: hex }, `${what}: the JS decoder`);
+  assert.deepEqual(decodeWith(w, coded, raw.length), { ok: true, bytes: hex }, `${what}: the wasm decoder`);
+  return coded;
+}
+
+/** Special bit patterns of each format among skewed ones: ±0, infinities, NaNs with payloads, subnormals, extremes. */
+const SPECIALS: Record<FloatDtype, number[]> = {
+  bfloat16: [0x0000, 0x8000, 0x7f80, 0xff80, 0x7fc0, 0xffc1, 0x7f81, 0x7fff, 0x0001, 0x807f, 0x0080, 0x7f7f, 0xff7f, 0x3f80],
+  float16: [0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e00, 0xfe01, 0x7c01, 0x7fff, 0x0001, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x3c00],
+  float8_e4m3: [0x00, 0x80, 0x7f, 0xff, 0x7e, 0xfe, 0x01, 0x87, 0x08, 0x38],
+  float8_e5m2: [0x00, 0x80, 0x7c, 0xfc, 0x7d, 0x7e, 0xff, 0x7b, 0x01, 0x83, 0x04, 0x3c],
+};
+
+/** n values of dtype d: mostly near one magnitude, some specials, optionally all equal. */
+const floats = (maxValues: number): fc.Arbitrary<{ d: FloatDtype; raw: Uint8Array; stride: number }> =>
+  fc
+    .tuple(fc.constantFrom(...FLOAT_DTYPES), fc.integer({ min: 1, max: maxValues }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 40 }))
+    .map(([d, n, seed, kind, stride]) => {
+      const r = randomBytes(4 * n, seed);
+      const sp = SPECIALS[d];
+      const vals = Array.from({ length: n }, (_, i) => {
+        if (kind === 0) return sp[seed % sp.length]; // all equal
+        if (kind === 1 || r[4 * i] < 20) return sp[r[4 * i + 1] % sp.length];
+        const base = width(d) === 2 ? (d === 'bfloat16' ? 0x3c00 : 0x3000) : 0x30;
+        return (base + ((r[4 * i + 2] | (r[4 * i + 3] << 8)) & (width(d) === 2 ? 0x3ff : 0x1f))) | (r[4 * i + 1] & 0x80 ? (width(d) === 2 ? 0x8000 : 0x80) : 0);
+      });
+      const raw = new Uint8Array(n * width(d));
+      vals.forEach((v, i) => {
+        if (width(d) === 1) raw[i] = v;
+        else {
+          raw[2 * i] = v & 255;
+          raw[2 * i + 1] = v >> 8;
+        }
+      });
+      return { d, raw, stride };
+    });
+
+/** The same model with B classes that cut A's groups (a model older fits made): the wasm decoder's exponent path. */
+function unaligned(p: FpackParams): FpackParams | undefined {
+  if (p.mode !== 'split') return undefined;
+  for (let g = 0; g + 1 < p.a.vmin.length; g++) {
+    const [lo, hi] = [p.a.vmin[g], p.a.vmin[g + 1]];
+    if (hi - lo < 2) continue;
+    // split the group's exponents in two B classes, both with B table 0 (any valid table codes every pattern)
+    const cut = lo + 1;
+    const bounds = [...new Set([...p.bClasses.filter((b) => b < cut), cut, ...p.bClasses.filter((b) => b > cut)])].sort((a, b) => a - b);
+    return { ...p, bClasses: bounds, b: bounds.slice(1).map(() => p.b[0]) };
+  }
+  return undefined;
+}
+
+describe('fpack wasm decoder', () => {
+  it('is on unless SHIMPACK_WASM=0', () => {
+    if (process.env.SHIMPACK_WASM !== '0') assert.notEqual(codecWasm, null);
+  });
+
+  it('decodes real float tensors as the JS decoder does, in all four formats', { skip: !hasFloat && 'no ../shared/data-float' }, () => {
+    let blocks = 0;
+    for (const f of Object.keys(FLOAT_FORMATS) as FloatFormat[]) {
+      const ds = loadDataset(FLOAT_DIR, [f]);
+      for (const t of ds.tensors.filter((_, i) => i % 10 === 0)) {
+        const data = readTensor(ds, t);
+        const w = fpack.fit(data.subarray(0, 65536), t.dtype, contextOptions(t));
+        const j = fpackJs.load(w.params, t.dtype);
+        const step = Math.max(BLOCK, Math.floor(data.length / 6 / BLOCK) * BLOCK);
+        for (let off = 0; off < data.length; off += step) {
+          compareRoundTrip(w, j, data.subarray(off, Math.min(data.length, off + BLOCK)), `${f} ${t.file} @${off}`);
+          blocks++;
+        }
+      }
+    }
+    assert.ok(blocks > 100, `only ${blocks} blocks compared`);
+  });
+
+  it('decodes a block shorter than the neighbour distance (a tensor tail) in every mode', () => {
+    // coder.ts used to index before its history there: the block decoded to wrong bytes, silently
+    for (const d of FLOAT_DTYPES) {
+      const modes = width(d) === 1 ? (['split', 'whole', 'delta'] as const) : (['split'] as const);
+      for (const fpackMode of modes) {
+        const long = new Uint8Array(4096).map((_, i) => (i % 7 === 0 ? 0x80 : 0x38 + (i % 5)));
+        const w = fpack.fit(long, d, { stride: 64, kind: 'activation', fpackMode });
+        assert.ok(fpackParamsOf(w).distance >= 64, `${d} ${fpackMode}: a model with a neighbour at 64`);
+        const j = fpackJs.load(w.params, d);
+        for (const values of [1, 3, 63, 64, 65]) compareRoundTrip(w, j, long.subarray(0, values * width(d)), `${d} ${fpackMode}: ${values} values`);
+      }
+    }
+  });
+
+  it(`decodes property inputs as the JS decoder does, on both split paths (seed ${SEED})`, () => {
+    let unalignedRuns = 0;
+    checkProperty(
+      fc.property(floats(2500), ({ d, raw, stride }) => {
+        const w = fpack.fit(raw, d, { stride, kind: 'activation' });
+        compareRoundTrip(w, fpackJs.load(w.params, d), raw, d);
+        const u = unaligned(fpackParamsOf(w));
+        if (u) {
+          unalignedRuns++;
+          compareRoundTrip(fpackModelFromParams(u), fpackModelFromParams(u, undefined, 'js'), raw, `${d} unaligned`);
+        }
+      }),
+      { seed: SEED, numRuns: 200 },
+    );
+    assert.ok(unalignedRuns > 20, `the exponent path ran ${unalignedRuns} times`);
+  });
+
+  it(`rejects corrupt blocks with the JS decoder's CodecError (seed ${SEED})`, () => {
+    checkProperty(
+      fc.property(
+        floats(2048),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: -8, max: 8 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
+        ({ d, raw, stride }, edits, resize, flips) => {
+          const w = fpack.fit(raw, d, { stride, kind: 'activation' });
+          const j = fpackJs.load(w.params, d);
+          const coded = compareRoundTrip(w, j, raw, d);
+          const same = (block: Uint8Array, len: number, what: string): void => assert.deepEqual(decodeWith(w, block, len), decodeWith(j, block, len), what);
+          const broken = new Uint8Array(Math.max(0, coded.length + resize));
+          broken.set(coded.subarray(0, broken.length));
+          for (const [at, v] of edits) if (broken.length > 0) broken[at % broken.length] = v;
+          same(broken, raw.length, `${d}: edited, resized by ${resize}`);
+          for (const at of flips) {
+            const flipped = coded.slice();
+            const bit = at % (flipped.length * 8);
+            flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+            same(flipped, raw.length, `${d}: bit ${bit} flipped`);
+          }
+          for (let b = 0; b < 8; b++) {
+            const flipped = coded.slice();
+            flipped[flipped.length - 1] ^= 1 << b;
+            same(flipped, raw.length, `${d}: last byte bit ${b} flipped`);
+          }
+          same(coded, raw.length + width(d), `${d}: one value more`);
+          if (raw.length > width(d)) same(coded, raw.length - width(d), `${d}: one value fewer`);
+        },
+      ),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+});
