@@ -61,8 +61,16 @@ function groupClasses(e: Engine): Uint8Array | undefined {
   return c;
 }
 
-/** Per slot: 1 where its model takes the decoder's by-group path. */
+/** How many neighbours the A context reads: 0 (one context row), 1 (the second has one class) or 2. */
+function ctxOf(e: Engine): number {
+  if (e.aFC.length <= 16) return 0;
+  const k2 = e.whole ? Math.max(...e.byteClass2) + 1 : Math.max(...e.aClassOf2) + 1;
+  return k2 === 1 ? 1 : 2;
+}
+
+/** Per slot: 1 where its model takes the decoder's by-group path; how many neighbours its A context reads. */
 const byGroup = new Uint8Array(FPACK_SLOT_COUNT);
+const ctxs = new Uint8Array(FPACK_SLOT_COUNT);
 
 function load(e: Engine): number {
   const cached = slotOf.get(e);
@@ -78,6 +86,7 @@ function load(e: Engine): number {
   const classOfGroup = e.whole ? undefined : groupClasses(e);
   if (classOfGroup) for (let k = 0; k < aSteps.length; k++) aSteps[k] |= classOfGroup[aSteps[k] >>> 21] << 25;
   byGroup[slot] = classOfGroup ? 1 : 0;
+  ctxs[slot] = ctxOf(e);
   new Int32Array(buf, at + FPACK_A_GI, 16).set(e.aGI);
   if (e.whole) {
     heap.set(e.byteClass1, at + FPACK_A_CLASS);
@@ -125,8 +134,8 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const d1 = Math.min(n, e.distance);
   const d2 = Math.min(n, e.distance2);
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, x, p + 4, ransEnd, src.length)
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, x, p + 4, ransEnd, src.length, byGroup[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, x, p + 4, ransEnd, src.length, ctxs[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES])
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, x, p + 4, ransEnd, src.length, byGroup[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES], ctxs[(slot - FPACK_SLOTS) / FPACK_SLOT_BYTES]);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');
