@@ -205,7 +205,7 @@ describe('codec wasm coders', () => {
       "import { CODECS } from './daemon/codecs/index.ts';",
       'if (codecWasm !== null) throw new Error("wasm still on");',
       'const raw = new Uint8Array(4096).map((_, i) => (i * 7) % 13);',
-      // Every codec that takes bytes (fpack takes float dtypes only, and has no wasm path).
+      // Every codec that takes bytes (fpack takes float dtypes only: test/fpack-wasm.test.ts covers its JS decoder).
       "for (const c of CODECS.filter((x) => x.dtypes.includes('uint8'))) { const m = c.fit(raw, 'uint8', { stride: 16, kind: 'activation' }); const b = new Uint8Array(m.maxEncodedBytes(raw.length));",
       '  const coded = b.subarray(0, m.encodeBlock(raw, b)); const out = new Uint8Array(raw.length); m.decodeBlock(coded, out);',
       '  if (!out.every((v, i) => v === raw[i])) throw new Error(c.name + " does not round-trip"); }',
