@@ -10,7 +10,9 @@
 import {
   FPACK_A_CLASS,
   FPACK_A_CLASS2,
+  FPACK_A_FC,
   FPACK_A_GI,
+  FPACK_A_SLOT8,
   FPACK_A_STEP,
   FPACK_B_CLASS,
   FPACK_B_GI,
@@ -60,6 +62,18 @@ function finish(x: u32, p: i32, ransEnd: i32, q: i32, bit: u32, end: i32, bad: u
   return ok ? 0 : 1;
 }
 
+/**
+ * A's step entry for context `row` at state x: from the u32 table, or (compact = 1) from the
+ * u8 slot table and the per-group entry, whose "cum" becomes "slot - cum" here.
+ */
+@inline
+function aStep(compact: i32, s: i32, row: i32, x: u32): u32 {
+  if (!compact) return load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
+  const t = x & 1023;
+  const e = load<u32>(s + (((row << 4) | <i32>load<u8>(s + ((row << 10) | <i32>t), FPACK_A_SLOT8)) << 2), FPACK_A_FC);
+  return (e & 0xffe007ff) | ((t - ((e >> 11) & 1023)) << 11);
+}
+
 /** Decoder state shared by the loops: rANS byte position, bit position of the offsets, sticky check flag. */
 let pos: i32 = 0;
 let bitPos: u32 = 0;
@@ -71,7 +85,7 @@ let bad: u32 = 0;
  * context (no history kept); 1, the first neighbour's class; 2, both.
  */
 @inline
-function splitByGroup(ctx: i32, wide: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, x: u32, q: i32): u32 {
+function splitByGroup(ctx: i32, wide: i32, compact: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, x: u32, q: i32): u32 {
   const at = FPACK_HIST + n;
   const signAt: u32 = wide ? 15 : 7;
   const mMask: u32 = (1 << m) - 1;
@@ -83,7 +97,7 @@ function splitByGroup(ctx: i32, wide: i32, s: i32, n: i32, m: u32, b1: i32, b2: 
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const sa = load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
+    const sa = aStep(compact, s, row, x);
     x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
     // renormalise without a branch: a step leaves x >= 2^13, so at most 2 bytes, both read, p moves by those that count
     let two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
@@ -131,7 +145,7 @@ function splitByGroup(ctx: i32, wide: i32, s: i32, n: i32, m: u32, b1: i32, b2: 
  * exponent (fit.ts makes such models). 0: exact; 1: some check failed. The
  * caller leaves 5n + 8 readable bytes after the block.
  */
-export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32): i32 {
+export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
   // exponents at FPACK_HIST + n + i after n zeros: a neighbour before the block start (or none) reads exponent 0
   memory.fill(FPACK_HIST, 0, n);
   const at = FPACK_HIST + n;
@@ -144,14 +158,22 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
   if (byGroup) {
     bitPos = 0;
     bad = 0;
-    if (wide) {
-      if (ctx == 0) x = splitByGroup(0, 1, s, n, m, b1, b2, x, q);
-      else if (ctx == 1) x = splitByGroup(1, 1, s, n, m, b1, b2, x, q);
-      else x = splitByGroup(2, 1, s, n, m, b1, b2, x, q);
+    if (compact) {
+      if (wide) {
+        if (ctx == 1) x = splitByGroup(1, 1, 1, s, n, m, b1, b2, x, q);
+        else x = splitByGroup(2, 1, 1, s, n, m, b1, b2, x, q);
+      } else {
+        if (ctx == 1) x = splitByGroup(1, 0, 1, s, n, m, b1, b2, x, q);
+        else x = splitByGroup(2, 0, 1, s, n, m, b1, b2, x, q);
+      }
+    } else if (wide) {
+      if (ctx == 0) x = splitByGroup(0, 1, 0, s, n, m, b1, b2, x, q);
+      else if (ctx == 1) x = splitByGroup(1, 1, 0, s, n, m, b1, b2, x, q);
+      else x = splitByGroup(2, 1, 0, s, n, m, b1, b2, x, q);
     } else {
-      if (ctx == 0) x = splitByGroup(0, 0, s, n, m, b1, b2, x, q);
-      else if (ctx == 1) x = splitByGroup(1, 0, s, n, m, b1, b2, x, q);
-      else x = splitByGroup(2, 0, s, n, m, b1, b2, x, q);
+      if (ctx == 0) x = splitByGroup(0, 0, 0, s, n, m, b1, b2, x, q);
+      else if (ctx == 1) x = splitByGroup(1, 0, 0, s, n, m, b1, b2, x, q);
+      else x = splitByGroup(2, 0, 0, s, n, m, b1, b2, x, q);
     }
     return finish(x, pos, ransEnd, q, bitPos, end, bad);
   }
@@ -191,7 +213,7 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
 
 /** The whole / delta loop, inlined per constant (ctx, delta) as splitByGroup. */
 @inline
-function whole(ctx: i32, delta: i32, s: i32, n: i32, b1: i32, b2: i32, x: u32, q: i32): u32 {
+function whole(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: i32, x: u32, q: i32): u32 {
   const at = FPACK_HIST + n;
   let p = pos;
   let bit = bitPos;
@@ -201,7 +223,7 @@ function whole(ctx: i32, delta: i32, s: i32, n: i32, b1: i32, b2: i32, x: u32, q
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const st = load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
+    const st = aStep(compact, s, row, x);
     x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
     const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
     const k = <i32>(x < RANS_L) + <i32>(x < (1 << 15));
@@ -228,7 +250,7 @@ function whole(ctx: i32, delta: i32, s: i32, n: i32, b1: i32, b2: i32, x: u32, q
  * order-preserving difference to x[i - d1]. Arguments and result as
  * fpackDecodeSplit's.
  */
-export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, ctx: i32): i32 {
+export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, ctx: i32, compact: i32): i32 {
   // bytes at FPACK_HIST + n + i after n zeros: a neighbour before the block start reads +0
   memory.fill(FPACK_HIST, 0, n);
   const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
@@ -237,14 +259,22 @@ export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, x
   pos = p + IN;
   bitPos = 0;
   bad = 0;
-  if (delta) {
-    if (ctx == 0) x = whole(0, 1, s, n, b1, b2, x, q);
-    else if (ctx == 1) x = whole(1, 1, s, n, b1, b2, x, q);
-    else x = whole(2, 1, s, n, b1, b2, x, q);
+  if (compact) {
+    if (delta) {
+      if (ctx == 1) x = whole(1, 1, 1, s, n, b1, b2, x, q);
+      else x = whole(2, 1, 1, s, n, b1, b2, x, q);
+    } else {
+      if (ctx == 1) x = whole(1, 0, 1, s, n, b1, b2, x, q);
+      else x = whole(2, 0, 1, s, n, b1, b2, x, q);
+    }
+  } else if (delta) {
+    if (ctx == 0) x = whole(0, 1, 0, s, n, b1, b2, x, q);
+    else if (ctx == 1) x = whole(1, 1, 0, s, n, b1, b2, x, q);
+    else x = whole(2, 1, 0, s, n, b1, b2, x, q);
   } else {
-    if (ctx == 0) x = whole(0, 0, s, n, b1, b2, x, q);
-    else if (ctx == 1) x = whole(1, 0, s, n, b1, b2, x, q);
-    else x = whole(2, 0, s, n, b1, b2, x, q);
+    if (ctx == 0) x = whole(0, 0, 0, s, n, b1, b2, x, q);
+    else if (ctx == 1) x = whole(1, 0, 0, s, n, b1, b2, x, q);
+    else x = whole(2, 0, 0, s, n, b1, b2, x, q);
   }
   return finish(x, pos, ransEnd, q, bitPos, end, bad);
 }
