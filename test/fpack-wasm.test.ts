@@ -133,6 +133,20 @@ describe('fpack wasm decoder', () => {
     }
   });
 
+  it(`fits B classes that are unions of A's groups (the wasm by-group path; seed ${SEED})`, () => {
+    checkProperty(
+      fc.property(floats(3000), ({ d, raw, stride }) => {
+        const p = fpackParamsOf(fpack.fit(raw, d, { stride, kind: 'activation', fpackMode: 'split' }));
+        for (let g = 0; g + 1 < p.a.vmin.length; g++) {
+          const [lo, hi] = [p.a.vmin[g], p.a.vmin[g + 1]];
+          // no B class bound strictly inside the group
+          assert.ok(!p.bClasses.some((b) => b > lo && b < hi), `${d}: A group [${lo}, ${hi}) is cut by B classes ${p.bClasses.join(',')}`);
+        }
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+
   it(`decodes property inputs as the JS decoder does, on both split paths (seed ${SEED})`, () => {
     let unalignedRuns = 0;
     checkProperty(
