@@ -90,7 +90,7 @@ describe('energy and shadow settings: every error', () => {
     const d = resolveConfig({}, {});
     assert.equal(d.memory, 'hbm2');
     assert.equal(d.shadow, '');
-    assert.equal(d.shadowSample, 16);
+    assert.equal(d.shadowSample, 32);
   });
 
   it('serve with a bad --memory or --shadow exits 2 with one line saying what is wrong', () => {

@@ -71,7 +71,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--backend <spec>', 'backend of the daemons started: memory, file:DIR, redis://HOST:PORT or redis-cluster://HOST:PORT,... (as serve --backend)', 'memory')
     .option('--channels <n>', 'start N channel daemons (serve --channel i/N) on that backend and drive them through the channel client', intOption('--channels', 1, 64), 1)
     .option('--shadow <list>', 'also run every lane count with serve --shadow LIST (after a run without), and print the throughput cost')
-    .option('--shadow-sample <n>', 'with --shadow: serve --shadow-sample N (default: the daemon\'s, 16)', intOption('--shadow-sample', 1, 1_000_000))
+    .option('--shadow-sample <n>', 'with --shadow: serve --shadow-sample N (default: the daemon\'s, 32)', intOption('--shadow-sample', 1, 1_000_000))
     .option('--json', 'print JSON instead of a table')
     .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; shadow?: string; shadowSample?: number; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
@@ -92,7 +92,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
         const sample = o.shadowSample === undefined ? [] : ['--shadow-sample', String(o.shadowSample)];
         variants = [
           { label: 'plain', args: [] },
-          { label: `shadow 1/${o.shadowSample ?? 16}`, args: ['--shadow', o.shadow, ...sample] },
+          { label: `shadow 1/${o.shadowSample ?? 32}`, args: ['--shadow', o.shadow, ...sample] },
         ];
       }
       const laneCounts = o.lanes ? o.lanes.split(',').map((x) => intOption('--lanes', 1, 64)(x)) : defaultLaneCounts();
