@@ -40,14 +40,22 @@ async function headerNumber(trace: string, key: string): Promise<number | undefi
   return undefined;
 }
 
+export interface DramRecording {
+  readonly replay: ReplaySummary;
+  readonly recorder: DramRecorder;
+  readonly burstBytes: number;
+  /** The trace header's clockMhz (imported traces), else 1000 (cycle = ns). */
+  readonly clockMhz: number;
+}
+
 /**
  * Replay a trace through a daemon embedded in this process, with an
- * observer on its line buffers, and write the DRAM-side request stream.
+ * observer on its line buffers, and keep the DRAM-side request stream.
  * For a reproducible stream the replay sends one request at a time and the
  * daemon never flushes on its own (--line-buffer-idle-ms 0): every burst
  * then belongs to a known op, whose trace time it gets (dram-recorder.ts).
  */
-export async function replayToDram(o: DramReplayOptions): Promise<DramReplayResult> {
+export async function recordDram(o: Omit<DramReplayOptions, 'out' | 'format'>): Promise<DramRecording> {
   const burstBytes = o.daemon?.burstBytes ?? (await headerNumber(o.trace, 'burstBytes')) ?? 64;
   const clockMhz = o.clockMhz ?? (await headerNumber(o.trace, 'clockMhz')) ?? 1000;
   if (!(clockMhz > 0)) throw new TraceError('E_DRAM_EXPORT', `the clock must be > 0 MHz, got ${clockMhz}`);
@@ -76,6 +84,12 @@ export async function replayToDram(o: DramReplayOptions): Promise<DramReplayResu
   } finally {
     await daemon.close();
   }
-  const exported = await writeDramTrace(recorder, o.out, o.format, { clockMhz, burstBytes });
-  return { replay, export: exported };
+  return { replay, recorder, burstBytes, clockMhz };
+}
+
+/** recordDram, then the stream written as a simulator trace. */
+export async function replayToDram(o: DramReplayOptions): Promise<DramReplayResult> {
+  const r = await recordDram(o);
+  const exported = await writeDramTrace(r.recorder, o.out, o.format, { clockMhz: r.clockMhz, burstBytes: r.burstBytes });
+  return { replay: r.replay, export: exported };
 }
