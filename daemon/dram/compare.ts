@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DaemonConfig } from '../config.ts';
@@ -87,13 +87,15 @@ function streamBursts(r: DramRecording, codec: string): DramStreamBursts {
  * Replay a trace twice through the shim, codec raw (the like-for-like
  * baseline) and compressed, export both DRAM-side streams as DRAMsim3
  * traces at each configuration's clock, and run DRAMsim3 on them. Both
- * streams of a configuration run for the same number of cycles: enough for
- * the raw one (the longer) to finish, checked by DRAMsim3's own counts.
+ * streams of a configuration run for the same number of cycles: the last
+ * request's cycle plus a drain margin, doubled from 1000 cycles until
+ * DRAMsim3's own counts say both streams are done.
  */
 export async function runDramComparison(o: DramComparisonOptions): Promise<DramComparison> {
   if (o.configs.length === 0) throw new DramError('E_DRAM_CONFIG', 'no DRAMsim3 configuration given');
   const build = await ensureDramsim3(o.dramsim3, { cacheDir: o.cacheDir, onProgress: o.onProgress });
   const configs: DramConfigInfo[] = o.configs.map((c) => parseDramConfig(resolveConfig(build.dir, c)));
+  if (o.workDir !== undefined) mkdirSync(o.workDir, { recursive: true });
   const work = o.workDir ?? mkdtempSync(join(tmpdir(), 'shimpack-dram-'));
   const stem = basename(o.trace).replace(/\.trace(\.gz)?$|\.gz$/, '');
   try {
@@ -118,9 +120,10 @@ export async function runDramComparison(o: DramComparisonOptions): Promise<DramC
       const rawExport = await writeDramTrace(raw.recorder, files.raw, 'dramsim3', { clockMhz, burstBytes: raw.burstBytes });
       const compExport = await writeDramTrace(comp.recorder, files.compressed, 'dramsim3', { clockMhz, burstBytes: comp.burstBytes });
       const last = Math.max(rawExport.lastCycle, compExport.lastCycle);
-      // Enough even if every burst queued behind the last request on one channel, BL/2 cycles each,
-      // plus room for row misses and refresh; doubled until DRAMsim3 reports every request done.
-      let margin = Math.ceil((rawExport.bursts * cfg.burstLength) / 2) + 20000;
+      // Cycles past the last request for the queues to drain: doubled from a small start until DRAMsim3
+      // reports every request of both streams done, so idle cycles after the stream (background energy
+      // that belongs to no traffic) stay under about half of the drain time.
+      let margin = 1000;
       for (let attempt = 1; ; attempt++) {
         const cycles = last + margin;
         o.onProgress?.(`DRAMsim3 ${name}: ${cycles.toLocaleString('en-US')} cycles, raw and compressed`);
@@ -145,7 +148,8 @@ export async function runDramComparison(o: DramComparisonOptions): Promise<DramC
           });
           break;
         }
-        if (attempt === 4) throw new DramError('E_DRAM_RUN', `DRAMsim3 ${name} did not finish the trace in ${cycles} cycles`);
+        // A margin of 2^20 times 1000 cycles is beyond any queue: something else is wrong.
+        if (attempt === 20) throw new DramError('E_DRAM_RUN', `DRAMsim3 ${name} did not finish the trace in ${cycles} cycles`);
         margin *= 2;
       }
     }
