@@ -9,7 +9,9 @@ import { ensureDramsim3 } from '../daemon/dram/build-cache.ts';
 import { runDramComparison, type DramComparison, type DramConfigComparison } from '../daemon/dram/compare.ts';
 import { DramError } from '../daemon/dram/errors.ts';
 import { parseDramsim3Json } from '../daemon/dram/parse.ts';
+import { importTrace } from '../daemon/traces/import-trace.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
+import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic.ts';
 import { DATA_DIR, SHARED, hasData } from './helpers.ts';
 
 /**
@@ -58,7 +60,8 @@ function assertScales(c: DramConfigComparison, r: DramComparison): void {
     const parts = s.energyPj.read + s.energyPj.write + s.energyPj.activate + s.energyPj.refresh + s.energyPj.background;
     assert.ok(Math.abs(parts - s.energyPj.total) <= 1e-6 * s.energyPj.total, `${c.config}: the terms add up to DRAMsim3's total`);
   }
-  assert.equal(c.raw.cycles, c.compressed.cycles);
+  // Each stream runs until it is done, no sooner than its last request.
+  for (const s of [c.raw, c.compressed]) assert.ok(s.cycles > c.lastRequestCycle * 0.9 && s.cycles <= c.lastRequestCycle * 1.5 + 100000, `${c.config}: ${s.cycles} cycles`);
 }
 
 describe('DRAMsim3 runs of a model trace', { skip: hasData ? false : 'no ../shared/data' }, () => {
@@ -87,8 +90,21 @@ describe('DRAMsim3 runs of a model trace', { skip: hasData ? false : 'no ../shar
     assertScales(c, r);
   });
 
-  it('dram run prints the comparison (CLI, cached build)', () => {
-    const p = spawnSync(process.execPath, ['bin/shimpack.js', 'dram', 'run', trace, '--dramsim3', SRC, '--config', 'HBM2_8Gb_x128', '--codec', 'zvc', '-q'], { cwd: ROOT, encoding: 'utf8' });
+  it('dram run prints the comparison (CLI, cached build)', async () => {
+    // A short trace: 500 requests of the DRAMsim3 example, imported.
+    const small = join(dir, 'small.trace');
+    await importTrace({
+      format: 'dramsim3',
+      files: [`${SHARED}traces/dramsim3/example.trace`],
+      out: small,
+      payload: new SyntheticPayload(parseSyntheticSpec('relu:sparsity=0.7')),
+      burstBytes: 64,
+      wordBytes: 1,
+      clockMhz: 1000,
+      window: 1 << 20,
+      maxRequests: 500,
+    });
+    const p = spawnSync(process.execPath, ['bin/shimpack.js', 'dram', 'run', small, '--dramsim3', SRC, '--config', 'HBM2_8Gb_x128', '--codec', 'zvc', '-q'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(p.status, 0, p.stderr);
     assert.match(p.stdout, /HBM2_8Gb_x128 \(HBM, 8 channel\(s\), 1000 MHz\)/);
     for (const row of ['read energy', 'write energy', 'activate energy', 'refresh energy', 'background energy', 'total energy', 'bandwidth']) assert.match(p.stdout, new RegExp(row));
