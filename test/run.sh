@@ -25,6 +25,7 @@ SLOW=(
   test/fuzz-daemon.test.ts test/fuzz-codecs.test.ts test/bench-daemon.test.ts
   test/python-client.test.ts test/monitoring-prometheus.test.ts test/monitoring-status-page.test.ts
   test/backend-redis.test.ts test/channels.test.ts
+  test/dram-export.test.ts test/dram-dramsim3.test.ts
 )
 
 shopt -s nullglob
