@@ -10,10 +10,16 @@ export const MAX_ADDRESS = 2 ** 48;
 
 /** Largest region `stride` (section 4.2): the SCC tensor header holds it in 16 bits. */
 export const MAX_REGION_STRIDE = 65535;
+/** Most elements in one `writev` / `readv` (section 4.8); more: E_TOO_LARGE. */
+export const MAX_VECTOR_ELEMENTS = 65536;
+
+/** Bytes a read response needs beyond its data (map keys, id, bin header): reads and readv totals stop at maxFrameBytes minus this. */
+export const READ_RESPONSE_OVERHEAD = 64;
+
 /** Most dimensions a region `shape` may have (section 4.2). */
 export const MAX_SHAPE_RANK = 8;
 
-export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'flush', 'free'] as const;
+export const OPS = ['hello', 'region', 'write', 'read', 'stats', 'fence', 'flush', 'free', 'writev', 'readv'] as const;
 export type Op = (typeof OPS)[number];
 
 export const REGION_KINDS = ['weight', 'activation', 'other'] as const;
@@ -131,6 +137,19 @@ export interface ReadRequest extends RequestBase {
   readonly addr: number;
   readonly len: number;
 }
+/** Element i writes data[sum(lens[0..i)), + lens[i]) at addrs[i], as a single write would, in array order (section 4.8). */
+export interface WritevRequest extends RequestBase {
+  readonly op: 'writev';
+  readonly addrs: readonly number[];
+  readonly lens: readonly number[];
+  readonly data: Uint8Array;
+}
+/** Element i reads lens[i] bytes at addrs[i], as a single read would, in array order (section 4.9). */
+export interface ReadvRequest extends RequestBase {
+  readonly op: 'readv';
+  readonly addrs: readonly number[];
+  readonly lens: readonly number[];
+}
 export interface StatsRequest extends RequestBase {
   readonly op: 'stats';
   readonly region?: string;
@@ -147,7 +166,7 @@ export interface FreeRequest extends RequestBase {
   readonly op: 'free';
   readonly name: string;
 }
-export type Request = HelloRequest | RegionRequest | WriteRequest | ReadRequest | StatsRequest | FenceRequest | FlushRequest | FreeRequest;
+export type Request = HelloRequest | RegionRequest | WriteRequest | ReadRequest | StatsRequest | FenceRequest | FlushRequest | FreeRequest | WritevRequest | ReadvRequest;
 
 /** A request without its id, as the client builds it. */
 export type RequestBody<R extends Request = Request> = R extends Request ? Omit<R, 'id'> : never;
@@ -186,6 +205,21 @@ export interface RegionResponse extends OkResponse {
 }
 export interface ReadResponse extends OkResponse {
   readonly data: Uint8Array;
+}
+/** An element of a writev/readv that did not apply: its index in the request, and the code a single write/read of it would get. */
+export interface VectorFailure {
+  readonly index: number;
+  readonly code: string;
+  readonly message: string;
+}
+/** writev answer: the elements that did not apply (empty when all did), in index order. */
+export interface WritevResponse extends OkResponse {
+  readonly failed: VectorFailure[];
+}
+/** readv answer: sum(lens) bytes, element i at sum(lens[0..i)); a failed element's bytes are zero. */
+export interface ReadvResponse extends OkResponse {
+  readonly data: Uint8Array;
+  readonly failed: VectorFailure[];
 }
 export type Calibration = 'none' | 'table' | 'histogram' | 'first-write' | 'pending';
 
@@ -283,5 +317,5 @@ export interface StatsResponse extends OkResponse {
   readonly totals: StatsTotals;
   readonly memory: MemoryModelInfo;
 }
-export type SuccessResponse = HelloResponse | OkResponse | RegionResponse | ReadResponse | StatsResponse;
+export type SuccessResponse = HelloResponse | OkResponse | RegionResponse | ReadResponse | StatsResponse | WritevResponse | ReadvResponse;
 export type Response = SuccessResponse | ErrorResponse;

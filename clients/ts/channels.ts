@@ -1,5 +1,5 @@
 import { splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
-import type { HelloResponse, RegionRequest, RegionResponse, RegionStats, ShadowStats, StatsResponse, StatsTotals } from '../../protocol/types.ts';
+import type { HelloResponse, RegionRequest, RegionResponse, RegionStats, ShadowStats, StatsResponse, StatsTotals, VectorFailure } from '../../protocol/types.ts';
 import { ShimpackClient, type ConnectOptions } from './client.ts';
 import { ShimpackError } from './errors.ts';
 
@@ -66,6 +66,33 @@ export function mergeStats(answers: readonly StatsResponse[]): StatsResponse {
     totals.shadow = shadowTotals.map((t) => ({ ...t, estimatedStoredBytes: answers.reduce((a, x) => a + (x.totals.shadow?.find((y) => y.codec === t.codec)?.estimatedStoredBytes ?? 0), 0) }));
   }
   return { id: answers[0]?.id ?? 0, ok: true, regions, totals: totals as unknown as StatsTotals, memory: answers[0]?.memory };
+}
+
+/** One channel's share of a vector. */
+interface VectorPlan {
+  readonly addrs: number[];
+  readonly lens: number[];
+  /** The caller's element index of each piece. */
+  readonly element: number[];
+  /** Offset of the piece in its element (the first failed piece in address order names the element's code). */
+  readonly within: number[];
+  /** Offset of the piece in the caller's payload. */
+  readonly from: number[];
+  bytes: number;
+}
+
+/** Per-channel failures back to the caller's element indexes: one per element, its first failed piece's, in index order. */
+function mergeFailures(plan: readonly VectorPlan[], answers: readonly VectorFailure[][]): VectorFailure[] {
+  const byElement = new Map<number, { within: number; f: VectorFailure }>();
+  answers.forEach((failed, c) => {
+    for (const f of failed) {
+      const index = plan[c].element[f.index];
+      const within = plan[c].within[f.index];
+      const seen = byElement.get(index);
+      if (!seen || within < seen.within) byElement.set(index, { within, f: { index, code: f.code, message: f.message } });
+    }
+  });
+  return [...byElement.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v.f);
 }
 
 /**
@@ -143,6 +170,69 @@ export class ChannelClient {
     const out = new Uint8Array(len);
     for (let k = 0; k < pieces.length; k++) out.set(parts[k], pieces[k].offset);
     return out;
+  }
+
+  /**
+   * Each element cut at granule boundaries (section 8); each channel gets one
+   * vector of its pieces, in element order. An element fails (with the
+   * caller's index) when any of its pieces does; its other pieces may have applied.
+   */
+  async writev(addrs: ArrayLike<number>, lens: ArrayLike<number>, data: Uint8Array): Promise<VectorFailure[]> {
+    if (this.channels.length === 1) return this.channels[0].writev(addrs, lens, data);
+    const plan = this.planVector(addrs, lens);
+    const answers = await Promise.all(
+      plan.map((p, c) => {
+        if (p.addrs.length === 0) return [];
+        const part = new Uint8Array(p.bytes);
+        for (let j = 0, at = 0; j < p.addrs.length; at += p.lens[j], j++) part.set(data.subarray(p.from[j], p.from[j] + p.lens[j]), at);
+        return this.channels[c].writev(p.addrs, p.lens, part);
+      }),
+    );
+    return mergeFailures(plan, answers);
+  }
+
+  /** Like writev: the pieces' bytes are put back in element order. */
+  async readv(addrs: ArrayLike<number>, lens: ArrayLike<number>): Promise<{ data: Uint8Array; failed: VectorFailure[] }> {
+    if (this.channels.length === 1) return this.channels[0].readv(addrs, lens);
+    const plan = this.planVector(addrs, lens);
+    let total = 0;
+    for (let i = 0; i < lens.length; i++) total += lens[i];
+    const answers = await Promise.all(plan.map((p, c) => (p.addrs.length === 0 ? { data: new Uint8Array(0), failed: [] } : this.channels[c].readv(p.addrs, p.lens))));
+    const out = new Uint8Array(total);
+    plan.forEach((p, c) => {
+      const got = answers[c].data;
+      for (let j = 0, at = 0; j < p.addrs.length; at += p.lens[j], j++) out.set(got.subarray(at, at + p.lens[j]), p.from[j]);
+    });
+    // A failed element reads as zeros as a whole, as from one daemon.
+    const failed = mergeFailures(plan, answers.map((a) => a.failed));
+    let off = 0;
+    const starts = new Float64Array(lens.length);
+    for (let i = 0; i < lens.length; i++) {
+      starts[i] = off;
+      off += lens[i];
+    }
+    for (const f of failed) out.fill(0, starts[f.index], starts[f.index] + lens[f.index]);
+    return { data: out, failed };
+  }
+
+  /** Per channel, the pieces of a vector: their addresses, lengths, caller's element, offset in the element and in the caller's payload. */
+  private planVector(addrs: ArrayLike<number>, lens: ArrayLike<number>): VectorPlan[] {
+    if (addrs.length !== lens.length) throw new ShimpackError('E_BAD_FIELD', `addrs has ${addrs.length} elements, lens ${lens.length}: they must match`);
+    const plan: VectorPlan[] = this.channels.map(() => ({ addrs: [], lens: [], element: [], within: [], from: [], bytes: 0 }));
+    let from = 0;
+    for (let i = 0; i < addrs.length; i++) {
+      for (const piece of splitByChannel(addrs[i], lens[i], this.layout)) {
+        const p = plan[piece.channel];
+        p.addrs.push(piece.addr);
+        p.lens.push(piece.len);
+        p.element.push(i);
+        p.within.push(piece.offset);
+        p.from.push(from + piece.offset);
+        p.bytes += piece.len;
+      }
+      from += lens[i];
+    }
+    return plan;
   }
 
   async stats(region?: string): Promise<StatsResponse> {

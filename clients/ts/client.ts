@@ -4,6 +4,9 @@ import {
   type ErrorResponse,
   type HelloResponse,
   type ReadResponse,
+  type ReadvResponse,
+  type VectorFailure,
+  type WritevResponse,
   type RegionRequest,
   type RegionResponse,
   type RequestBody,
@@ -103,6 +106,29 @@ export class ShimpackClient {
   /** The bytes come back as a view into the received frame. */
   async read(addr: number, len: number): Promise<Uint8Array> {
     return ((await this.request({ op: 'read', addr, len })) as ReadResponse).data;
+  }
+
+  /**
+   * Burst vector write (protocol section 4.8): element i writes
+   * data[sum(lens[0..i)), + lens[i]) at addrs[i], in order, each as a single
+   * write would. Resolves once every applied element is committed, with the
+   * elements that did not apply (empty when all did); rejects only when the
+   * request as a whole is refused (E_BAD_FIELD, E_TOO_LARGE, E_BUSY, ...).
+   */
+  async writev(addrs: ArrayLike<number>, lens: ArrayLike<number>, data: Uint8Array): Promise<VectorFailure[]> {
+    // Plain arrays: msgpackr would encode typed arrays as extension types, which the protocol does not use.
+    const r = (await this.request({ op: 'writev', addrs: Array.from(addrs), lens: Array.from(lens), data })) as WritevResponse;
+    return r.failed;
+  }
+
+  /**
+   * Burst vector read (section 4.9): `data` holds element i at
+   * sum(lens[0..i)); a failed element's bytes are zero and it is listed in
+   * `failed`. The bytes are a view into the received frame.
+   */
+  async readv(addrs: ArrayLike<number>, lens: ArrayLike<number>): Promise<{ data: Uint8Array; failed: VectorFailure[] }> {
+    const r = (await this.request({ op: 'readv', addrs: Array.from(addrs), lens: Array.from(lens) })) as ReadvResponse;
+    return { data: r.data, failed: r.failed };
   }
 
   stats(region?: string): Promise<StatsResponse> {

@@ -55,6 +55,15 @@ export function plausibleRequest(rng: Rng, conn: number, id: number): Record<str
       return rng.chance(0.5) ? { op: 'flush', id } : { op: 'flush', id, region: nameOf(rng, conn) };
     case 'free':
       return { op: 'free', id, name: nameOf(rng, conn) };
+    case 'writev':
+    case 'readv': {
+      // A few bursts near addr (the vector fuzzing proper is the replay/fuzz helper's part of issue 14).
+      const n = 1 + rng.int(8);
+      const addrs = Array.from({ length: n }, () => addr + rng.int(4096));
+      const lens = Array.from({ length: n }, () => rng.int(129));
+      const total = lens.reduce((a, b) => a + b, 0);
+      return rng.chance(0.5) ? { op: 'writev', id, addrs, lens, data: rng.bytes(total) } : { op: 'readv', id, addrs, lens };
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import {
   MAX_ADDRESS,
   MAX_REGION_STRIDE,
   MAX_SHAPE_RANK,
+  MAX_VECTOR_ELEMENTS,
   OPS,
   REGION_KINDS,
   WIRE_CODECS,
@@ -98,6 +99,30 @@ function regionStride(m: Fields): { stride?: number; shape?: number[]; layout?: 
   return { stride: derived, shape: [...shape], layout };
 }
 
+/**
+ * A writev/readv's `addrs` and `lens` (section 4.8): arrays of one length
+ * 1 ... MAX_VECTOR_ELEMENTS of integers in range. One pass, no copy: the
+ * decoded arrays are used as they are.
+ */
+function vector(m: Fields): { addrs: number[]; lens: number[]; total: number } {
+  const addrs = m.addrs;
+  const lens = m.lens;
+  if (!Array.isArray(addrs)) throw bad('addrs', 'an array of integers', addrs);
+  if (!Array.isArray(lens)) throw bad('lens', 'an array of integers', lens);
+  if (addrs.length !== lens.length) throw new ProtocolError('E_BAD_FIELD', `fields "addrs" (${addrs.length} elements) and "lens" (${lens.length}) must have the same length`);
+  if (addrs.length === 0) throw new ProtocolError('E_BAD_FIELD', 'fields "addrs" and "lens" must have at least one element');
+  if (addrs.length > MAX_VECTOR_ELEMENTS) throw new ProtocolError('E_TOO_LARGE', `a vector of ${addrs.length} elements has more than ${MAX_VECTOR_ELEMENTS}`);
+  let total = 0;
+  for (let i = 0; i < addrs.length; i++) {
+    const a = addrs[i] as unknown;
+    const n = lens[i] as unknown;
+    if (typeof a !== 'number' || !Number.isSafeInteger(a) || a < 0 || a >= MAX_ADDRESS) throw bad(`addrs[${i}]`, `an integer in [0, ${MAX_ADDRESS - 1}]`, a);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_ADDRESS) throw bad(`lens[${i}]`, `an integer in [0, ${MAX_ADDRESS}]`, n);
+    total += n;
+  }
+  return { addrs: addrs as number[], lens: lens as number[], total };
+}
+
 export function validateRequest(raw: unknown): Request {
   const id = requestId(raw);
   if (id === null) throw new ProtocolError('E_MALFORMED', `a request is a msgpack map with an integer "id" in [0, ${MAX_REQUEST_ID}]`);
@@ -148,5 +173,15 @@ export function validateRequest(raw: unknown): Request {
       return { op: 'flush', id, region: optStr(m, 'region') };
     case 'free':
       return { op: 'free', id, name: str(m, 'name') };
+    case 'writev': {
+      const data = bin(m, 'data');
+      const { addrs, lens, total } = vector(m);
+      if (total !== data.length) throw new ProtocolError('E_BAD_FIELD', `field "data" holds ${data.length} bytes but "lens" add up to ${total}`);
+      return { op: 'writev', id, addrs, lens, data };
+    }
+    case 'readv': {
+      const { addrs, lens } = vector(m);
+      return { op: 'readv', id, addrs, lens };
+    }
   }
 }
