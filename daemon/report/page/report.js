@@ -50,7 +50,7 @@
       ctx.setLineDash([]);
       ctx.fillStyle = '#1d2330';
       ctx.font = '11px system-ui, sans-serif';
-      if (horizontal) { ctx.textAlign = 'left'; ctx.fillText(opts.label, at + 4, area.bottom - 4); } else { ctx.textAlign = 'right'; ctx.fillText(opts.label, area.right - 4, at - 4); }
+      if (horizontal) { var right = at > area.right - 120; ctx.textAlign = right ? 'right' : 'left'; ctx.fillText(opts.label, right ? at - 4 : at + 4, area.bottom - 4); } else { ctx.textAlign = 'right'; ctx.fillText(opts.label, area.right - 4, at - 4); }
       ctx.restore();
     },
   };
@@ -67,7 +67,8 @@
       type: spec.logScale ? 'logarithmic' : 'linear',
       beginAtZero: !spec.logScale,
       title: { display: true, text: spec.valueTitle },
-      ticks: { callback: function (v) { return f.tick(Number(v)); } },
+      // Whole numbers only where the values are counts (no 0.5 bursts on the axis).
+      ticks: { precision: spec.valueFormat === 'int' ? 0 : undefined, callback: function (v) { return f.tick(Number(v)); } },
       grid: { color: '#e9ecf1' },
     };
     var categoryAxis = {
