@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { MAX_CHANNELS, parseChannel } from '../protocol/channel.ts';
 import { isRedisUrl, parseRedisUrl } from './backend/redis-url.ts';
+import { CODEC_NAMES } from './codecs/codec.ts';
+import { DEFAULT_CODEC_CLOCK_MHZ, MAX_GBPS, MAX_PJ_PER_BIT, MEMORY_NAMES, memoryModel } from './energy/index.ts';
 
 /**
  * Daemon settings. Each comes from, in decreasing precedence: a command-line
@@ -43,9 +45,20 @@ export interface DaemonConfig {
   /** "I/N": this daemon serves memory channel I of N (protocol/channel.ts). */
   readonly channel: string;
   readonly channelGranule: number;
+  /** DRAM type of the energy and time model (energy/memory.ts). */
+  readonly memory: string;
+  /** Energy per bit and bandwidth given directly (0: the --memory preset's). */
+  readonly memoryPjPerBit: number;
+  readonly memoryGbps: number;
+  /** Clock of the codec engines, one per lane (energy/codec-cost.ts). */
+  readonly codecClockMhz: number;
+  /** Codecs the lanes also code sampled blocks with, comma-separated ('' = off). */
+  readonly shadow: string;
+  /** Shadow-code one block in this many (by block index). */
+  readonly shadowSample: number;
 }
 
-type Kind = 'int' | 'string';
+type Kind = 'int' | 'string' | 'number';
 export interface SettingSpec {
   readonly key: keyof DaemonConfig;
   readonly flag: string;
@@ -55,6 +68,24 @@ export interface SettingSpec {
   readonly max?: number;
   readonly help: string;
   readonly defaultValue: () => number | string;
+}
+
+/** Codecs `--shadow` takes: every coding codec (raw would only repeat the raw size). */
+export const SHADOW_CODECS = CODEC_NAMES.filter((c) => c !== 'raw');
+
+/** The `--shadow` list, checked: known coding codecs, each once ([] when off). */
+export function parseShadowList(v: string): string[] {
+  if (v.trim() === '') return [];
+  const list = v.split(',').map((x) => x.trim());
+  for (const c of list) {
+    if (c === '') throw new ConfigError(`shadow must be codec names separated by commas (${SHADOW_CODECS.join(',')}), got ${JSON.stringify(v)}`);
+    if (!(SHADOW_CODECS as readonly string[]).includes(c)) {
+      throw new ConfigError(`shadow: unknown codec "${c}"${c === 'raw' ? ' (raw codes nothing: its figure is the raw size)' : ''}; shadow codecs: ${SHADOW_CODECS.join(', ')}`);
+    }
+  }
+  const dup = list.find((c, i) => list.indexOf(c) !== i);
+  if (dup) throw new ConfigError(`shadow names codec "${dup}" twice`);
+  return list;
 }
 
 const KiB = 1024;
@@ -100,6 +131,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'SHIMPACK_IDLE_TIMEOUT_MS', kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'close connections with nothing in flight and no frame for this long (0: never)', defaultValue: () => 3_600_000 },
   { key: 'metricsRegionLabels', flag: '--metrics-region-labels', env: 'SHIMPACK_METRICS_REGION_LABELS', kind: 'int', min: 0, max: 10_000, help: 'distinct region names used as metric labels (SPACE/NAME in a named address space); later regions share region="other"', defaultValue: () => 64 },
   { key: 'record', flag: '--record', env: 'SHIMPACK_RECORD', kind: 'string', help: 'record every request as a trace to this file (gzip when it ends in .gz)', defaultValue: () => '' },
+  { key: 'memory', flag: '--memory', env: 'SHIMPACK_MEMORY', kind: 'string', help: `DRAM type of the energy and time model: ${MEMORY_NAMES.join('|')} (docs/energy.md cites each figure)`, defaultValue: () => 'hbm2' },
+  { key: 'memoryPjPerBit', flag: '--memory-pj-per-bit', env: 'SHIMPACK_MEMORY_PJ_PER_BIT', kind: 'number', min: 0, max: MAX_PJ_PER_BIT, help: 'DRAM energy per bit moved, pJ (overrides the --memory preset; 0: the preset\'s)', defaultValue: () => 0 },
+  { key: 'memoryGbps', flag: '--memory-gbps', env: 'SHIMPACK_MEMORY_GBPS', kind: 'number', min: 0, max: MAX_GBPS, help: 'DRAM peak bandwidth, GB/s (overrides the --memory preset; 0: the preset\'s)', defaultValue: () => 0 },
+  { key: 'codecClockMhz', flag: '--codec-clock-mhz', env: 'SHIMPACK_CODEC_CLOCK_MHZ', kind: 'int', min: 1, max: 100_000, help: 'clock of the codec engines (one per lane) for the codec time in stats', defaultValue: () => DEFAULT_CODEC_CLOCK_MHZ },
+  { key: 'shadow', flag: '--shadow', env: 'SHIMPACK_SHADOW', kind: 'string', help: `also code sampled blocks with these codecs, comma-separated (${SHADOW_CODECS.join(',')}), changing nothing stored; stats report what each would have stored ('' = off)`, defaultValue: () => '' },
+  { key: 'shadowSample', flag: '--shadow-sample', env: 'SHIMPACK_SHADOW_SAMPLE', kind: 'int', min: 1, max: 1_000_000, help: 'shadow-code one block in N (blocks whose index is a multiple of N)', defaultValue: () => 16 },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },
 ];
 
@@ -119,6 +156,14 @@ function parseValue(spec: SettingSpec, raw: unknown, source: string): number | s
   if (spec.kind === 'string') {
     if (typeof raw !== 'string') throw new ConfigError(`${source}: ${spec.key} must be a string`);
     return raw;
+  }
+  if (spec.kind === 'number') {
+    const x = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(x)) throw new ConfigError(`${source}: ${spec.key} must be a number, got ${JSON.stringify(raw)}`);
+    if ((spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max)) {
+      throw new ConfigError(`${source}: ${spec.key} must be between ${spec.min} and ${spec.max}, got ${x}`);
+    }
+    return x;
   }
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isSafeInteger(n)) throw new ConfigError(`${source}: ${spec.key} must be a whole number, got ${JSON.stringify(raw)}`);
@@ -182,6 +227,12 @@ export function resolveConfig(
   }
   if (!['always', 'batch', 'none'].includes(cfg.sync)) throw new ConfigError(`sync must be always, batch or none, got ${JSON.stringify(cfg.sync)}`);
   if (cfg.blockSize % 2 !== 0) throw new ConfigError(`blockSize must be even (int16 blocks hold whole values), got ${cfg.blockSize}`);
+  try {
+    memoryModel(cfg.memory, cfg.memoryPjPerBit || undefined, cfg.memoryGbps || undefined);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  parseShadowList(cfg.shadow);
   return cfg;
 }
 

@@ -231,13 +231,57 @@ export interface RegionStats {
   readonly metadataAccesses: number;
   readonly metadataMisses: number;
   readonly metadataBursts: number;
+  /** First-order DRAM energy (J) and transfer time (s) of burstsRaw and burstsStored under the daemon's memory model (`memory`), and raw minus stored. */
+  readonly dramEnergyRawJ: number;
+  readonly dramEnergyStoredJ: number;
+  readonly dramEnergySavedJ: number;
+  readonly dramTimeRawS: number;
+  readonly dramTimeStoredS: number;
+  readonly dramTimeSavedS: number;
+  /** Values the codec engines encoded and decoded for this region, and the engine-seconds that takes at the codec clock (0 for raw). */
+  readonly codecValues: number;
+  readonly codecTimeS: number;
+  /** With --shadow: what each shadow codec would have stored for this region, from sampled blocks. */
+  readonly shadow?: ShadowStats[];
 }
-export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration' | 'stride'> & {
+
+/** How a shadow codec's figures stand in a region. */
+export type ShadowStatus = 'ok' | 'pending' | 'skipped';
+
+export interface ShadowStats {
+  readonly codec: WireCodec;
+  /** ok: coding sampled blocks; pending: waiting for its table (calibration); skipped: cannot code this region (see reason). */
+  readonly status: ShadowStatus;
+  readonly reason?: string;
+  /** Sampled blocks held, their raw bytes, and what the codec stores for them (payload, a block that does not shrink counted raw). */
+  readonly sampledBlocks: number;
+  readonly sampledRawBytes: number;
+  readonly sampledStoredBytes: number;
+  /** sampledRawBytes / sampledStoredBytes (1 when nothing sampled). */
+  readonly ratio: number;
+  /** rawBytesStored / ratio: the region's held bytes as this codec would store them (0 when nothing sampled). */
+  readonly estimatedStoredBytes: number;
+}
+
+/** The energy and time model in use (daemon flags --memory, --memory-pj-per-bit, --memory-gbps, --codec-clock-mhz). */
+export interface MemoryModelInfo {
+  /** A preset name (hbm2, hbm3, ddr4, ddr5, lpddr4, lpddr5, gddr6) or "custom". */
+  readonly name: string;
+  readonly pjPerBit: number;
+  readonly gbps: number;
+  readonly burstBytes: number;
+  readonly codecClockMhz: number;
+}
+
+export type StatsTotals = Omit<RegionStats, 'name' | 'kind' | 'dtype' | 'codec' | 'base' | 'size' | 'blockBytes' | 'calibration' | 'stride' | 'shadow'> & {
   readonly regions: number;
+  /** With --shadow: per codec, summed over the listed regions whose status is ok (`status` ok, no reason). */
+  readonly shadow?: ShadowStats[];
 };
 export interface StatsResponse extends OkResponse {
   readonly regions: RegionStats[];
   readonly totals: StatsTotals;
+  readonly memory: MemoryModelInfo;
 }
 export type SuccessResponse = HelloResponse | OkResponse | RegionResponse | ReadResponse | StatsResponse;
 export type Response = SuccessResponse | ErrorResponse;

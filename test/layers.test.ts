@@ -33,6 +33,8 @@ const FORBIDDEN: Record<string, readonly string[]> = {
   'daemon/lanes': ['daemon/server/', 'daemon/pipeline/', 'daemon/metrics/', 'protocol/'],
   'daemon/pipeline': ['daemon/server/'],
   'daemon/metrics': ['daemon/server/', 'daemon/pipeline/', 'daemon/lanes/'],
+  // The energy and time model: pure functions that the daemon, the CLI and reports share.
+  'daemon/energy': ['daemon/server/', 'daemon/pipeline/', 'daemon/lanes/', 'daemon/metrics/', 'daemon/backend/', 'daemon/codecs/', 'protocol/'],
 };
 
 describe('layers point one way', () => {

@@ -1,5 +1,5 @@
 import { splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
-import type { HelloResponse, RegionRequest, RegionResponse, RegionStats, StatsResponse, StatsTotals } from '../../protocol/types.ts';
+import type { HelloResponse, RegionRequest, RegionResponse, RegionStats, ShadowStats, StatsResponse, StatsTotals } from '../../protocol/types.ts';
 import { ShimpackClient, type ConnectOptions } from './client.ts';
 import { ShimpackError } from './errors.ts';
 
@@ -9,6 +9,29 @@ const countersOf = (o: object): string[] => Object.keys(o).filter((k) => typeof 
 
 const ratioOf = (raw: number, stored: number): number => (stored > 0 ? raw / stored : 1);
 
+/** Shadow figures of one region (or the totals) over channels: sampled sums add up, a codec is ok on any channel that codes it. */
+function mergeShadow(lists: readonly (readonly ShadowStats[] | undefined)[], rawBytesStored: number): ShadowStats[] | undefined {
+  const first = lists.find((l) => l !== undefined);
+  if (!first) return undefined;
+  return first.map((f) => {
+    const all = lists.flatMap((l) => l?.filter((x) => x.codec === f.codec) ?? []);
+    const ok = all.filter((x) => x.status === 'ok');
+    const pick = ok[0] ?? all.find((x) => x.status === 'pending') ?? f;
+    const raw = ok.reduce((a, x) => a + x.sampledRawBytes, 0);
+    const stored = ok.reduce((a, x) => a + x.sampledStoredBytes, 0);
+    return {
+      codec: f.codec,
+      status: pick.status,
+      ...(pick.reason === undefined ? {} : { reason: pick.reason }),
+      sampledBlocks: ok.reduce((a, x) => a + x.sampledBlocks, 0),
+      sampledRawBytes: raw,
+      sampledStoredBytes: stored,
+      ratio: ratioOf(raw, stored),
+      estimatedStoredBytes: raw > 0 ? Math.round((rawBytesStored * stored) / raw) : 0,
+    };
+  });
+}
+
 /**
  * Merge the stats answers of all channels (protocol/README.md section 8):
  * counters (every numeric field but the declaration's and the ratio) add up, ratios are recomputed from the sums, a region is pending
@@ -16,9 +39,12 @@ const ratioOf = (raw: number, stored: number): number => (stored > 0 ? raw / sto
  */
 export function mergeStats(answers: readonly StatsResponse[]): StatsResponse {
   const byName = new Map<string, Record<string, unknown>>();
+  const shadows = new Map<string, (readonly ShadowStats[] | undefined)[]>();
   for (const a of answers) {
     for (const r of a.regions) {
       const m = byName.get(r.name);
+      if (!shadows.has(r.name)) shadows.set(r.name, []);
+      shadows.get(r.name)?.push(r.shadow);
       if (!m) {
         byName.set(r.name, { ...r });
         continue;
@@ -27,11 +53,19 @@ export function mergeStats(answers: readonly StatsResponse[]): StatsResponse {
       if (r.calibration === 'pending') m.calibration = 'pending';
     }
   }
-  const regions = [...byName.values()].map((m) => ({ ...m, ratio: ratioOf(m.rawBytesStored as number, m.storedBytes as number) }) as unknown as RegionStats);
-  const totals: Record<string, number> = { regions: regions.length };
-  for (const a of answers) for (const k of countersOf(a.totals)) totals[k] = (totals[k] ?? 0) + (a.totals as unknown as Record<string, number>)[k];
-  totals.ratio = ratioOf(totals.rawBytesStored, totals.storedBytes);
-  return { id: answers[0]?.id ?? 0, ok: true, regions, totals: totals as unknown as StatsTotals };
+  const regions = [...byName.values()].map((m) => {
+    const shadow = mergeShadow(shadows.get(m.name as string) ?? [], m.rawBytesStored as number);
+    return { ...m, ratio: ratioOf(m.rawBytesStored as number, m.storedBytes as number), ...(shadow ? { shadow } : {}) } as unknown as RegionStats;
+  });
+  const totals: Record<string, unknown> = { regions: regions.length };
+  for (const a of answers) for (const k of countersOf(a.totals)) totals[k] = ((totals[k] as number | undefined) ?? 0) + (a.totals as unknown as Record<string, number>)[k];
+  totals.ratio = ratioOf(totals.rawBytesStored as number, totals.storedBytes as number);
+  const shadowTotals = mergeShadow(answers.map((a) => a.totals.shadow), 0);
+  if (shadowTotals) {
+    // Totals estimate per codec: the sum of the regions' estimates.
+    totals.shadow = shadowTotals.map((t) => ({ ...t, estimatedStoredBytes: answers.reduce((a, x) => a + (x.totals.shadow?.find((y) => y.codec === t.codec)?.estimatedStoredBytes ?? 0), 0) }));
+  }
+  return { id: answers[0]?.id ?? 0, ok: true, regions, totals: totals as unknown as StatsTotals, memory: answers[0]?.memory };
 }
 
 /**

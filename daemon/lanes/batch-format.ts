@@ -60,6 +60,23 @@ export interface LaneResult {
   /** The batch's own buffers, given back for reuse: the worker keeps no view of them. */
   readonly jobs: Float64Array;
   readonly data: ArrayBuffer;
+  /** Shadow coding (ModelMessage.shadow): SHADOW_FIELDS values per sampled block and shadow codec. */
+  readonly shadow?: Float64Array;
+}
+
+/** Fields of one record in `LaneResult.shadow`. */
+export const SHADOW_REGION = 0;
+export const SHADOW_INDEX = 1;
+export const SHADOW_BLOCK_LEN = 2;
+export const SHADOW_SLOT = 3; // position of the codec in ShadowSpec.models' slot numbers
+export const SHADOW_PAYLOAD = 4; // stored payload: the coded size, or the block length when coding did not shrink it
+export const SHADOW_FIELDS = 5;
+
+/** The other codecs a region's sampled blocks are also coded with; nothing they code is stored. */
+export interface ShadowSpec {
+  /** Blocks whose index is a multiple of this are coded. */
+  readonly sample: number;
+  readonly models: readonly { readonly slot: number; readonly codec: string; readonly params: Uint8Array }[];
 }
 
 /** Binds a region id to a codec model in every lane (sent before any job of that region). */
@@ -69,6 +86,8 @@ export interface ModelMessage {
   readonly codec: string;
   readonly dtype: string;
   readonly params: Uint8Array;
+  /** Shadow codecs of the region (absent: none). */
+  readonly shadow?: ShadowSpec;
 }
 
 /** Forget a region: its model and any cached blocks. */

@@ -24,6 +24,7 @@ import {
   RES_OLD_MODE,
   RES_OUT_LEN,
   RES_OUT_OFF,
+  SHADOW_FIELDS,
   STORED_HEADER_BYTES,
   type LaneBatch,
   type LaneMessage,
@@ -76,15 +77,25 @@ export class LaneProcessor {
   private readonly blocks = new BlockPool();
   /** out/results buffers handed back by the main thread. */
   private readonly buffers = new BufferPool(8);
+  /** Shadow codecs by region: sampled blocks are coded with these too, and only their sizes reported. */
+  private readonly shadows = new Map<number, { sample: number; models: { slot: number; model: CodecModel }[] }>();
+  /** Shadow records of the batch being run (SHADOW_FIELDS numbers each). */
+  private shadowOut: number[] = [];
+  private shadowScratch = new Uint8Array(0);
 
   handle(msg: LaneMessage): LaneResult | undefined {
     if (msg.type === 'model') {
       if (!isDtype(msg.dtype)) throw new Error(`lane: unknown dtype ${msg.dtype}`);
       this.models.set(msg.region, codecByName(msg.codec).load(msg.params, msg.dtype));
+      const dtype = msg.dtype;
+      if (msg.shadow && msg.shadow.models.length) {
+        this.shadows.set(msg.region, { sample: msg.shadow.sample, models: msg.shadow.models.map((m) => ({ slot: m.slot, model: codecByName(m.codec).load(m.params, dtype) })) });
+      } else this.shadows.delete(msg.region);
       return undefined;
     }
     if (msg.type === 'drop') {
       this.models.delete(msg.region);
+      this.shadows.delete(msg.region);
       // Its entries in `order` are skipped at eviction (no longer in the map).
       this.recent.delete(msg.region);
       return undefined;
@@ -124,7 +135,28 @@ export class LaneProcessor {
         errors[j] = (e as Error).message;
       }
     }
-    return { seq: b.seq, results, out: out.buffer, errors, batchSec: (performance.now() - t0) / 1000, jobs: b.jobs, data: b.data };
+    const res: LaneResult = { seq: b.seq, results, out: out.buffer, errors, batchSec: (performance.now() - t0) / 1000, jobs: b.jobs, data: b.data };
+    if (this.shadowOut.length === 0) return res;
+    const shadow = Float64Array.from(this.shadowOut);
+    this.shadowOut.length = 0;
+    return { ...res, shadow };
+  }
+
+  /**
+   * Code a sampled block with the region's shadow codecs and note what each
+   * would store (payload; raw size when it does not shrink, as the real path
+   * holds such blocks raw). Nothing of it is stored, and its time is not
+   * codec time of the region.
+   */
+  private shadowCode(region: number, index: number, raw: Uint8Array): void {
+    const sh = this.shadows.get(region);
+    if (!sh || index % sh.sample !== 0) return;
+    for (const { slot, model } of sh.models) {
+      const room = Math.max(raw.length, model.maxEncodedBytes(raw.length));
+      if (this.shadowScratch.length < room) this.shadowScratch = new Uint8Array(room);
+      const coded = model.encodeBlock(raw, this.shadowScratch.subarray(0, room));
+      this.shadowOut.push(region, index, raw.length, slot, Math.min(coded, raw.length));
+    }
   }
 
   /** Committed batches are in the backend now: their cached blocks are no longer needed. */
@@ -244,6 +276,7 @@ export class LaneProcessor {
     out[w] = mode;
     const stored = STORED_HEADER_BYTES + size;
     this.remember(b.seq, region, index, raw, stored, mode);
+    if (this.shadows.size) this.shadowCode(region, index, raw);
     res[r + RES_OUT_LEN] = stored;
     res[r + RES_MODE] = mode;
     res[r + RES_CODEC_SEC] = codecSec;

@@ -40,6 +40,10 @@ export interface LaneSchedulerOptions {
 
 export interface LaneObserver {
   onBatch(lane: number, jobs: number, rawBytes: number, workerSec: number): void;
+  /** A committed batch's shadow records (batch-format.ts SHADOW_*), when the lane coded any. */
+  onShadow?(records: Float64Array): void;
+  /** Each committed job, before its done(): what the codec engine did (`results`: the job's RES_* record at `at`). */
+  onJob?(job: BlockJob, results: Float64Array, at: number): void;
 }
 
 /** A backend failure for the batch's jobs: the guarded backend's own (BackendError, answered E_BACKEND) is kept. */
@@ -342,6 +346,7 @@ export class LaneScheduler {
           l.committedSeq = seq;
           l.inflight--;
           this.observer?.onBatch(l.lane, jobs.length, rawBytes, res.batchSec);
+          if (res.shadow) this.observer?.onShadow?.(res.shadow);
           // Released before the jobs complete: a connection their answers unpause sees the lanes as they now are.
           this.release(l, jobs);
           for (let j = 0; j < jobs.length; j++) {
@@ -351,6 +356,7 @@ export class LaneScheduler {
               job.done(new Error(res.errors[j] ?? 'lane job failed'));
               continue;
             }
+            this.observer?.onJob?.(job, r, o);
             const off = r[o + RES_OUT_OFF];
             job.done({
               lane: l.lane,

@@ -34,7 +34,11 @@ port.on('message', (msg: LaneMessage) => {
   try {
     const res = lane.handle(msg);
     // The batch's own buffers go back too, for the main thread to reuse.
-    if (res) port.postMessage({ ok: true, res }, [res.results.buffer as ArrayBuffer, res.out, res.jobs.buffer as ArrayBuffer, res.data]);
+    if (res) {
+      const transfer = [res.results.buffer as ArrayBuffer, res.out, res.jobs.buffer as ArrayBuffer, res.data];
+      if (res.shadow) transfer.push(res.shadow.buffer as ArrayBuffer);
+      port.postMessage({ ok: true, res }, transfer);
+    }
   } catch (e) {
     // A control message failed (bad model) or a batch broke as a whole.
     port.postMessage({ ok: false, type: msg.type, message: (e as Error).message });

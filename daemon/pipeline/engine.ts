@@ -2,8 +2,9 @@ import type { MemoryBackend } from '../backend/backend.ts';
 import type { Codec, CodecName } from '../codecs/codec.ts';
 import { CODECS, codecByName } from '../codecs/index.ts';
 import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
-import type { DaemonConfig } from '../config.ts';
-import { MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
+import { parseShadowList, type DaemonConfig } from '../config.ts';
+import { memoryModel } from '../energy/index.ts';
+import { MODE_CODED, MODE_RAW, RES_MODE, RES_OLD_MODE, SHADOW_BLOCK_LEN, SHADOW_FIELDS, SHADOW_INDEX, SHADOW_PAYLOAD, SHADOW_REGION, SHADOW_SLOT, STORED_HEADER_BYTES } from '../lanes/batch-format.ts';
 import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
 import type { LaneExecutor } from '../lanes/executor.ts';
 import { LaneScheduler } from '../lanes/lane-scheduler.ts';
@@ -14,6 +15,7 @@ import type {
   RegionKind,
   RegionRequest,
   RegionResponse,
+  MemoryModelInfo,
   StatsResponse,
   StatsTotals,
   WireCodec,
@@ -23,7 +25,8 @@ import { parseChannel, servesRange, splitByChannel, type ChannelLayout } from '.
 import { PendingCalibration, needsStride, planModel, usesContext, type ContextOptions } from './calibration.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { toProtocolError } from './wire-error.ts';
-import { Region } from './region.ts';
+import { Region, type EnergyContext } from './region.ts';
+import { RegionShadow, shadowTotals } from './shadow.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { BufferedAccess, LineBuffers } from './line-buffers.ts';
 import { RegionTable } from './region-table.ts';
@@ -57,6 +60,12 @@ export class Engine {
   readonly codecNames: string[] = CODECS.map((c) => c.name);
   /** The memory channel this daemon serves (--channel, --channel-granule). */
   readonly channel: ChannelLayout & { readonly index: number };
+  /** The energy and time model of stats (--memory, --codec-clock-mhz). */
+  readonly energy: EnergyContext;
+  /** --shadow codecs, in slot order (empty: off). */
+  readonly shadowCodecs: readonly WireCodec[];
+  /** Live regions by id, for what the lanes report by id (shadow sizes, codec work). */
+  private readonly byId = new Map<number, Region>();
 
   constructor(
     readonly config: DaemonConfig,
@@ -73,8 +82,12 @@ export class Engine {
           metrics.laneBatchDuration.observe({ lane: String(lane) }, sec);
           metrics.laneBatchBytes.observe({ lane: String(lane) }, rawBytes);
         },
+        onShadow: (records) => this.shadowRecords(records),
+        onJob: (job, results, at) => this.codecWork(job, results, at),
       },
     );
+    this.energy = { memory: memoryModel(config.memory, config.memoryPjPerBit || undefined, config.memoryGbps || undefined), burstBytes: config.burstBytes, codecClockMhz: config.codecClockMhz };
+    this.shadowCodecs = parseShadowList(config.shadow) as WireCodec[];
     const ch = parseChannel(config.channel) ?? { index: 0, channels: 1 };
     this.channel = { ...ch, granule: config.channelGranule };
     metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());
@@ -91,6 +104,68 @@ export class Engine {
       this.scheduler,
       () => this.idleFlush(),
     );
+  }
+
+  /** Sizes the lanes' shadow codecs reported for sampled blocks (batch-format.ts SHADOW_*). */
+  private shadowRecords(rec: Float64Array): void {
+    for (let o = 0; o < rec.length; o += SHADOW_FIELDS) {
+      this.byId.get(rec[o + SHADOW_REGION])?.shadow?.record(rec[o + SHADOW_INDEX], rec[o + SHADOW_BLOCK_LEN], rec[o + SHADOW_SLOT], rec[o + SHADOW_PAYLOAD]);
+    }
+  }
+
+  /**
+   * What a committed job cost the codec engine: a write encodes its block
+   * (with the region's codec: not while it waits for its table, when blocks
+   * are held raw); a read, or a write not covering its block, decodes the
+   * coded block it starts from.
+   */
+  private codecWork(job: BlockJob, r: Float64Array, at: number): void {
+    const region = this.byId.get(job.region);
+    if (!region || region.codec === 'raw') return;
+    if (job.kind === 'write' && !region.pending) region.codedBytes += job.blockLen;
+    if ((job.kind === 'read' || job.len !== job.blockLen) && r[at + RES_OLD_MODE] === MODE_CODED && r[at + RES_MODE] >= 0) region.codedBytes += job.blockLen;
+  }
+
+  /** Bind the region's lane model (its table, or raw while it waits for one) and its shadow codecs, in every lane. */
+  private broadcastModel(region: Region): void {
+    const shadow = region.shadow?.spec();
+    const base =
+      region.modelReady && region.params
+        ? { codec: region.codec, params: region.params }
+        : { codec: 'raw', params: codecByName('raw').fit(new Uint8Array(0), region.dtype).params };
+    this.executor.broadcast({ type: 'model', region: region.id, codec: base.codec, dtype: region.dtype, params: base.params, ...(shadow ? { shadow } : {}) });
+  }
+
+  /** A new region's shadow codecs (--shadow). */
+  private attachShadow(region: Region): void {
+    if (this.shadowCodecs.length) region.shadow = new RegionShadow(region, this.shadowCodecs, this.config.shadowSample);
+    this.byId.set(region.id, region);
+  }
+
+  /**
+   * The shadow codecs fitted from data have their window (or a flush asks
+   * for what there is): fit them, hand them to the lanes, and code again the
+   * sampled blocks stored meanwhile, so every sampled block is counted with
+   * the tables. While the region itself waits for its table the blocks are
+   * coded again anyway, once it has it.
+   */
+  private finishShadow(region: Region, rel: number, len: number): void {
+    const sh = region.shadow;
+    const p = sh?.pending;
+    if (!sh || !p || !sh.fitPending()) return;
+    this.calibrationBytes -= p.keptBytes;
+    this.broadcastModel(region);
+    if (region.pending) return;
+    const recode: number[] = [];
+    for (const i of p.touched) {
+      if (i % sh.sample !== 0) continue;
+      const start = i * region.blockBytes;
+      if (start < rel + len && start + region.blockLen(i) > rel) continue;
+      if (region.slots.get(i)?.dirty) continue;
+      if (!region.held.has(i) && !region.outgoing.has(i)) continue;
+      recode.push(i);
+    }
+    if (recode.length) this.recode(region, recode);
   }
 
   /** Nothing accessed for a while: every buffered block goes to the backend. */
@@ -150,6 +225,7 @@ export class Engine {
       const region = new Region(m.name, m.base, m.size, m.dtype, m.kind, m.codec, m.blockBytes, this.lanes, this.metrics.regionLabel(m.name, m.space), m.calibration, s.id);
       region.space = m.space;
       region.stride = m.stride;
+      this.attachShadow(region);
       this.table(m.space).add(region);
       this.bindMetrics(region);
       if (m.params) this.installModel(region, m.params);
@@ -216,6 +292,7 @@ export class Engine {
     );
     region.space = space;
     region.stride = req.stride;
+    this.attachShadow(region);
     table.add(region);
     this.bindMetrics(region);
     if (plan.params) this.installModel(region, plan.params);
@@ -225,9 +302,10 @@ export class Engine {
   }
 
   private installModel(region: Region, params: Uint8Array): void {
-    this.executor.broadcast({ type: 'model', region: region.id, codec: region.codec, dtype: region.dtype, params });
     region.modelReady = true;
     region.params = params;
+    region.shadow?.regionTable(params);
+    this.broadcastModel(region);
   }
 
   /**
@@ -236,8 +314,7 @@ export class Engine {
    * (MODE_RAW blocks read back without any model, whatever table comes later).
    */
   private startPending(region: Region): void {
-    const raw = codecByName('raw');
-    this.executor.broadcast({ type: 'model', region: region.id, codec: 'raw', dtype: region.dtype, params: raw.fit(new Uint8Array(0), region.dtype).params });
+    this.broadcastModel(region);
     // A context codec is fitted to the bytes themselves (at its stride), so those are kept too.
     const codec = codecByName(region.codec);
     const context = usesContext(codec) && (region.stride !== undefined || !needsStride(codec)) ? { stride: region.stride, kind: region.kind } : undefined;
@@ -251,9 +328,21 @@ export class Engine {
    * that completes calibration is coded with the new table.
    */
   private calibrate(region: Region, addr: number, len: number, data: Uint8Array): void {
-    const p = region.pending;
-    if (!p || len === 0) return;
+    if (len === 0) return;
     const rel = addr - region.base;
+    const sp = region.shadow?.pending;
+    if (sp) {
+      const keptBefore = sp.keptBytes;
+      sp.add(data, rel);
+      this.calibrationBytes += sp.keptBytes - keptBefore;
+      if (!sp.ready) {
+        const first = Math.floor(rel / region.blockBytes);
+        const last = Math.floor((rel + len - 1) / region.blockBytes);
+        for (let i = first; i <= last; i++) sp.touched.add(i);
+      } else this.finishShadow(region, rel, len);
+    }
+    const p = region.pending;
+    if (!p) return;
     const keptBefore = p.keptBytes;
     p.add(data, rel);
     this.calibrationBytes += p.keptBytes - keptBefore;
@@ -274,6 +363,7 @@ export class Engine {
    * the blocks they write back are coded, not held raw.
    */
   calibrateNow(region: Region): void {
+    if (region.shadow?.pending && region.shadow.pending.seen > 0) this.finishShadow(region, 0, 0);
     if (region.pending && region.pending.seen > 0) this.finishCalibration(region, 0, 0);
   }
 
@@ -338,11 +428,16 @@ export class Engine {
       this.calibrationBytes -= region.pending.keptBytes;
       region.pending = undefined;
     }
+    if (region.shadow?.pending) {
+      this.calibrationBytes -= region.shadow.pending.keptBytes;
+      region.shadow.pending = undefined;
+    }
     // Requests admitted before the free still have jobs queued for the lanes:
     // they are answered in order (a read still sees an earlier write), so the
     // lanes keep the model, and the backend the blocks, until they are done.
     await region.whenIdle();
     this.executor.broadcast({ type: 'drop', region: region.id });
+    this.byId.delete(region.id);
     await this.backend.deleteRegion(region.id);
   }
 
@@ -364,8 +459,8 @@ export class Engine {
     if (len > 0 && held + more > this.config.maxMemory) {
       throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
     }
-    // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
-    if (region.pending) this.calibrate(region, req.addr, len, req.data);
+    // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing); so do shadow codecs fitted from data.
+    if (region.pending || region.shadow?.pending) this.calibrate(region, req.addr, len, req.data);
     region.writes++;
     region.bytesWritten += len;
     if (len === 0) {
@@ -564,13 +659,19 @@ export class Engine {
 
   stats(id: number, name?: string, space = ''): StatsResponse {
     const list = this.regionsNamed(space, name);
-    const regions = list.map((r) => r.stats());
+    const regions = list.map((r) => r.stats(this.energy));
     const t: Record<string, number> = { regions: regions.length };
     for (const k of TOTAL_FIELDS) t[k] = 0;
     for (const s of regions) for (const k of TOTAL_FIELDS) t[k] += s[k];
     t.ratio = t.storedBytes > 0 ? t.rawBytesStored / t.storedBytes : 1;
-    const totals = t as unknown as StatsTotals;
-    return { id, ok: true, regions, totals };
+    const totals = (this.shadowCodecs.length ? { ...t, shadow: shadowTotals(this.shadowCodecs, regions) } : t) as unknown as StatsTotals;
+    return { id, ok: true, regions, totals, memory: this.memoryInfo() };
+  }
+
+  /** The energy and time model, as stats reports it. */
+  memoryInfo(): MemoryModelInfo {
+    const e = this.energy;
+    return { name: e.memory.name, pjPerBit: e.memory.pjPerBit, gbps: e.memory.gbps, burstBytes: e.burstBytes, codecClockMhz: e.codecClockMhz };
   }
 
   async close(): Promise<void> {
@@ -615,6 +716,14 @@ const TOTAL_FIELDS = [
   'metadataAccesses',
   'metadataMisses',
   'metadataBursts',
+  'dramEnergyRawJ',
+  'dramEnergyStoredJ',
+  'dramEnergySavedJ',
+  'dramTimeRawS',
+  'dramTimeStoredS',
+  'dramTimeSavedS',
+  'codecValues',
+  'codecTimeS',
 ] as const satisfies readonly (keyof StatsTotals)[];
 
 /** Hears once when a read or write admitted by the engine is done (`data`: a read's bytes). */

@@ -1,8 +1,10 @@
 import type { CodecName } from '../codecs/codec.ts';
-import type { Dtype } from '../codecs/dtype.ts';
+import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
+import { codecSeconds, trafficEnergy, type MemoryModel } from '../energy/index.ts';
 import type { CodecTimeAccumulator, SeriesAccumulator } from '../metrics/series-accumulator.ts';
 import type { Calibration, RegionKind, RegionStats } from '../../protocol/types.ts';
 import type { PendingCalibration } from './calibration.ts';
+import type { RegionShadow } from './shadow.ts';
 import type { Slot, SlotSnapshot, WriteBack } from './line-buffers.ts';
 
 let nextRegionId = 1;
@@ -72,6 +74,10 @@ export class Region {
   metadataBursts = 0;
   dramReadBursts = 0;
   dramWriteBursts = 0;
+  /** Bytes the codec engines encoded and decoded (write-backs, fills, read-modify-writes). */
+  codedBytes = 0;
+  /** With --shadow: the other codecs' figures for this region. */
+  shadow?: RegionShadow;
 
   constructor(
     readonly name: string,
@@ -139,7 +145,8 @@ export class Region {
     return Math.min(this.blockBytes, this.size - index * this.blockBytes);
   }
 
-  stats(): RegionStats {
+  stats(model: EnergyContext): RegionStats {
+    const values = (this.codedBytes * 8) / dtypeBits(this.dtype);
     return {
       name: this.name,
       kind: this.kind,
@@ -171,6 +178,17 @@ export class Region {
       metadataAccesses: this.metadataAccesses,
       metadataMisses: this.metadataMisses,
       metadataBursts: this.metadataBursts,
+      ...trafficEnergy(this.burstsRaw, this.burstsStored, model.burstBytes, model.memory),
+      codecValues: values,
+      codecTimeS: codecSeconds(this.codec, values, model.codecClockMhz),
+      ...(this.shadow ? { shadow: this.shadow.stats(this.rawBytesStored) } : {}),
     };
   }
+}
+
+/** What stats need to turn counts into energy and time. */
+export interface EnergyContext {
+  readonly memory: MemoryModel;
+  readonly burstBytes: number;
+  readonly codecClockMhz: number;
 }
