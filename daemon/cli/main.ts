@@ -14,6 +14,7 @@ import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
 import { registerRegionCommands } from './commands/regions.ts';
 import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerDramCommands } from './commands/dram.ts';
 // --- end of command modules ---
 
 /**
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerRegionCommands(program);
   registerBenchTrafficCommand(bench);
   registerReportCommand(program);
+  registerDramCommands(program);
   // --- end of command registrations ---
   polishHelp(program);
   return program;

@@ -29,6 +29,7 @@ import { Region, type EnergyContext } from './region.ts';
 import { RegionShadow, shadowTotals } from './shadow.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { BufferedAccess, LineBuffers } from './line-buffers.ts';
+import { DRAM_DIRECT } from './dram-observer.ts';
 import { RegionTable } from './region-table.ts';
 
 /** Bytes a response frame needs beyond a read's data (map keys, id, bin header). */
@@ -562,7 +563,10 @@ export class Engine {
       const pieceAt = blockStart + offset - rel; // position of this piece in the request buffer
       const pieceLen = end - offset;
       const data = kind === 'write' ? buf.subarray(pieceAt, pieceAt + pieceLen) : undefined;
-      this.scheduler.submit((region.laneOffset + index) % this.lanes, new PieceJob(access, index, blockLen, offset, pieceLen, pieceAt, data));
+      const job = new PieceJob(access, index, blockLen, offset, pieceLen, pieceAt, data);
+      // The DRAM trace export stamps the piece's bursts with the moment it was asked for, not when its lane finished.
+      if (this.buffers.observer) job.mark = this.buffers.observer.mark();
+      this.scheduler.submit((region.laneOffset + index) % this.lanes, job);
     }
   }
 
@@ -574,7 +578,7 @@ export class Engine {
     else {
       if (job.kind === 'read' && o.bytes) a.buf.set(o.bytes, job.pieceAt);
       if (region.live && a.internal) this.accountRecode(region, job.index, job.blockLen, o);
-      else if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len);
+      else if (region.live) this.account(region, job.kind, job.index, job.blockLen, o, region.base + job.index * region.blockBytes + job.offset, job.len, job.mark);
     }
     if (--a.remaining === 0) {
       region.leave();
@@ -605,7 +609,7 @@ export class Engine {
    * (--sync always) was counted by the buffers already: only what is held
    * changes here.
    */
-  private account(region: Region, kind: 'write' | 'read', index: number, blockLen: number, o: JobOutcome, addr: number, len: number): void {
+  private account(region: Region, kind: 'write' | 'read', index: number, blockLen: number, o: JobOutcome, addr: number, len: number, mark: number): void {
     const burst = this.config.burstBytes;
     const acc = region.series ?? this.bindMetrics(region).series;
     const op = kind === 'write' ? OP_WRITE : OP_READ;
@@ -619,10 +623,16 @@ export class Engine {
       acc.rawBytes[op] += len;
     }
     const passThrough = this.buffers.enabled && !counted;
+    const observer = this.buffers.observer;
+    const blockAddr = region.base + index * region.blockBytes;
     if (kind === 'read') {
       const oldPayload = o.oldLen >= 0 ? o.oldLen - STORED_HEADER_BYTES : 0;
       acc.storedBytes[op] += passThrough ? len : oldPayload;
-      if (!counted) this.buffers.countDram(region, OP_READ, passThrough ? rawBursts : Math.ceil(oldPayload / burst));
+      if (!counted) {
+        const n = passThrough ? rawBursts : Math.ceil(oldPayload / burst);
+        this.buffers.countDram(region, OP_READ, n);
+        if (observer && n) observer.bursts(mark, DRAM_DIRECT, false, passThrough ? Math.floor(addr / burst) * burst : blockAddr, n);
+      }
       return;
     }
     const newPayload = o.storedLen - STORED_HEADER_BYTES;
@@ -635,11 +645,17 @@ export class Engine {
       this.buffers.wroteThrough(region, index, blockLen, o.mode, newPayload);
       return;
     }
-    if (passThrough) this.buffers.countDram(region, OP_WRITE, rawBursts);
-    else {
+    if (passThrough) {
+      this.buffers.countDram(region, OP_WRITE, rawBursts);
+      if (observer) observer.bursts(mark, DRAM_DIRECT, true, Math.floor(addr / burst) * burst, rawBursts);
+    } else {
       this.buffers.countDram(region, OP_WRITE, Math.ceil(newPayload / burst));
       // A partial write reads the old stored block first (read-modify-write).
       if (len !== blockLen) this.buffers.countDram(region, OP_READ, Math.ceil(heldPayload / burst));
+      if (observer) {
+        if (len !== blockLen && heldPayload > 0) observer.bursts(mark, DRAM_DIRECT, false, blockAddr, Math.ceil(heldPayload / burst));
+        if (newPayload > 0) observer.bursts(mark, DRAM_DIRECT, true, blockAddr, Math.ceil(newPayload / burst));
+      }
     }
   }
 
@@ -756,6 +772,8 @@ class Access {
 class PieceJob implements BlockJob {
   readonly kind: 'write' | 'read';
   readonly region: number;
+  /** The DRAM observer's mark when the piece was asked for (0 without an observer). */
+  mark = 0;
   constructor(
     readonly access: Access,
     readonly index: number,

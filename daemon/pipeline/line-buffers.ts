@@ -2,6 +2,7 @@ import { MODE_CODED, MODE_RAW, STORED_HEADER_BYTES } from '../lanes/batch-format
 import type { BlockJob, JobOutcome } from '../lanes/block-job.ts';
 import type { LaneScheduler } from '../lanes/lane-scheduler.ts';
 import { EV_EVICTION, EV_FILL, EV_HIT, EV_METADATA_ACCESS, EV_METADATA_MISS, EV_MISS, EV_WRITEBACK, OP_READ, OP_WRITE } from '../metrics/series-accumulator.ts';
+import { DRAM_FILL, DRAM_METADATA, DRAM_WRITEBACK, metadataLineAddress, type DramObserver } from './dram-observer.ts';
 import { MetadataCache } from './metadata-cache.ts';
 import { toProtocolError } from './wire-error.ts';
 import type { Region } from './region.ts';
@@ -186,6 +187,10 @@ export class LineBuffers {
   /** Accesses since the idle timer last looked. */
   private activity = 0;
   private readonly idleTimer: NodeJS.Timeout | undefined;
+  /** Sees every DRAM burst counted, with its address (the DRAM trace export); unset in normal runs. */
+  observer: DramObserver | undefined;
+  /** With an observer: regions by id, to place the metadata lines the cache evicts. */
+  private readonly observed = new Map<number, Region>();
 
   constructor(
     readonly opts: LineBufferOptions,
@@ -275,6 +280,7 @@ export class LineBuffers {
     this.evictOver(lane, s);
     // The controller looks the block up before anything else: its size, mode, or "never written".
     this.countMetadata(region, index, false);
+    const mark = this.observer ? this.observer.mark() : 0;
     const wb = region.outgoing.get(index);
     if (!this.opts.writeThrough) s.data = this.pool.take(len);
     if (wb) {
@@ -287,12 +293,12 @@ export class LineBuffers {
       s.waiting = [];
       void wb.settled.then(() => {
         if (region.slots.get(index) !== s) return;
-        this.countMiss(region, s, wholeWrite);
+        this.countMiss(region, s, wholeWrite, mark);
         this.release(s);
       });
       return s;
     }
-    const stored = this.countMiss(region, s, wholeWrite);
+    const stored = this.countMiss(region, s, wholeWrite, mark);
     if (stored === undefined) s.data?.fill(0);
     else if (!wholeWrite && s.data) this.fill(region, s);
     return s;
@@ -303,7 +309,7 @@ export class LineBuffers {
    * whole (unless the access overwrites all of it), a raw-held one burst by
    * burst as it is read. Returns the held entry (undefined: never stored).
    */
-  private countMiss(region: Region, s: Slot, wholeWrite: boolean): number | undefined {
+  private countMiss(region: Region, s: Slot, wholeWrite: boolean, mark: number): number | undefined {
     const held = region.held.get(s.index);
     if (held === undefined) return undefined;
     s.storedMode = held & 1 ? MODE_RAW : MODE_CODED;
@@ -312,7 +318,9 @@ export class LineBuffers {
     else if (!wholeWrite) {
       region.fills++;
       event(region, EV_FILL);
-      this.countDram(region, OP_READ, Math.ceil((held >>> 1) / this.opts.burstBytes));
+      const n = Math.ceil((held >>> 1) / this.opts.burstBytes);
+      this.countDram(region, OP_READ, n);
+      this.observer?.bursts(mark, DRAM_FILL, false, region.base + s.index * region.blockBytes, n);
     }
     return held;
   }
@@ -376,11 +384,13 @@ export class LineBuffers {
       if (s.validBursts) {
         // Raw-held: only the bursts not yet moved cost DRAM reads.
         const v = s.validBursts;
+        const mark = this.observer ? this.observer.mark() : 0;
         let n = 0;
         for (let b = b0; b < b1; b++) {
           if (v[b] === 0) {
             v[b] = 1;
             n++;
+            this.observer?.bursts(mark, DRAM_FILL, false, region.base + s.index * region.blockBytes + b * burst, 1);
           }
         }
         if (n) this.countDram(region, OP_READ, n);
@@ -439,7 +449,7 @@ export class LineBuffers {
       if (s.dirty) {
         const was = { storedMode: s.storedMode, validBursts: s.validBursts, dirtyBursts: s.dirtyBursts.slice() };
         const held = region.held.get(s.index);
-        if (held !== undefined && !region.inLanes) this.countWriteBack(region, s.index, s.len, was, held & 1 ? MODE_RAW : MODE_CODED, held >>> 1);
+        if (held !== undefined && !region.inLanes) this.countWriteBack(region, s.index, s.len, was, held & 1 ? MODE_RAW : MODE_CODED, held >>> 1, this.observer ? this.observer.mark() : 0);
         else region.owedWriteBacks.set(s.index, was);
       }
       s.cleaned();
@@ -447,6 +457,7 @@ export class LineBuffers {
       return Promise.resolve();
     }
     const snapshot = { storedMode: s.storedMode, validBursts: s.validBursts, dirtyBursts: s.dirtyBursts.slice() };
+    const mark = this.observer ? this.observer.mark() : 0;
     s.cleaned();
     let data: Uint8Array;
     if (release) {
@@ -457,10 +468,11 @@ export class LineBuffers {
       data = this.pool.take(s.len);
       data.set(s.data as Uint8Array);
     }
-    return this.submitWriteBack(region, s.index, s.lane, data, snapshot, release ? undefined : s);
+    return this.submitWriteBack(region, s.index, s.lane, data, snapshot, release ? undefined : s, mark);
   }
 
-  private submitWriteBack(region: Region, index: number, lane: number, data: Uint8Array, was: SlotSnapshot, kept: Slot | undefined): Promise<void> {
+  /** `mark`: the observer's mark when the write-back was decided (its bursts are counted once it is coded). */
+  private submitWriteBack(region: Region, index: number, lane: number, data: Uint8Array, was: SlotSnapshot, kept: Slot | undefined, mark: number): Promise<void> {
     region.enter();
     let settle!: () => void;
     const wb: WriteBack = { data, failed: false, settled: new Promise<void>((r) => (settle = r)) };
@@ -495,7 +507,7 @@ export class LineBuffers {
           if (o.mode === MODE_RAW) acc.rawFallbackBlocks++;
         }
         if (region.codecTime) region.codecTime.seconds[o.lane * 2 + OP_WRITE] += o.codecSec;
-        this.countWriteBack(region, index, data.length, was, o.mode, payload);
+        this.countWriteBack(region, index, data.length, was, o.mode, payload, mark);
       }
       if (kept && kept.region.slots.get(index) === kept) {
         kept.storedMode = o.mode;
@@ -515,11 +527,11 @@ export class LineBuffers {
     const owed = region.owedWriteBacks.get(index);
     if (!owed) return;
     region.owedWriteBacks.delete(index);
-    this.countWriteBack(region, index, len, owed, mode, payload);
+    this.countWriteBack(region, index, len, owed, mode, payload, this.observer ? this.observer.mark() : 0);
   }
 
   /** DRAM bursts of one write-back, by how the block was held before and how it is now. */
-  private countWriteBack(region: Region, index: number, len: number, s: SlotSnapshot, mode: number, payload: number): void {
+  private countWriteBack(region: Region, index: number, len: number, s: SlotSnapshot, mode: number, payload: number, mark: number): void {
     const burst = this.opts.burstBytes;
     let bursts: number;
     let reads = 0;
@@ -532,11 +544,41 @@ export class LineBuffers {
     region.writeBacks++; event(region, EV_WRITEBACK);
     if (reads) this.countDram(region, OP_READ, reads);
     this.countDram(region, OP_WRITE, bursts);
-    this.countMetadata(region, index, true);
+    if (this.observer) this.observeWriteBack(region, index, len, s, mode, bursts, mark);
+    this.countMetadata(region, index, true, mark);
   }
 
-  private countMetadata(region: Region, index: number, write: boolean): void {
+  /** The addresses of countWriteBack's bursts (docs/dram.md, "Address layout"). */
+  private observeWriteBack(region: Region, index: number, len: number, s: SlotSnapshot, mode: number, bursts: number, mark: number): void {
+    const o = this.observer as DramObserver;
+    const burst = this.opts.burstBytes;
+    const at = region.base + index * region.blockBytes;
+    if (mode === MODE_CODED) {
+      const v = s.validBursts;
+      if (v) for (let b = 0; b < v.length; b++) if (v[b] === 0) o.bursts(mark, DRAM_WRITEBACK, false, at + b * burst, 1);
+      if (bursts) o.bursts(mark, DRAM_WRITEBACK, true, at, bursts);
+    } else if (s.storedMode === MODE_RAW) {
+      const d = s.dirtyBursts;
+      for (let b = 0; b < d.length; b++) if (d[b] === 1) o.bursts(mark, DRAM_WRITEBACK, true, at + b * burst, 1);
+    } else o.bursts(mark, DRAM_WRITEBACK, true, at, Math.ceil(len / burst));
+  }
+
+  /** DRAM address of metadata line `line` of a region. */
+  private metadataAddress(region: Region, line: number): number {
+    const perLine = this.metadata.entriesPerLine;
+    return metadataLineAddress(region.base + line * perLine * region.blockBytes, this.opts.burstBytes, perLine);
+  }
+
+  private countMetadata(region: Region, index: number, write: boolean, mark = this.observer ? this.observer.mark() : 0): void {
     const c = this.metadata.access(region.id, index, write);
+    if (this.observer) {
+      this.observed.set(region.id, region);
+      if (c.readBursts) this.observer.bursts(mark, DRAM_METADATA, false, this.metadataAddress(region, Math.floor(index / this.metadata.entriesPerLine)), c.readBursts);
+      if (c.writeBursts) {
+        const owner = this.observed.get(c.evictedRegion);
+        if (owner) this.observer.bursts(mark, DRAM_METADATA, true, this.metadataAddress(owner, c.evictedLine), c.writeBursts);
+      }
+    }
     region.metadataAccesses++;
     event(region, EV_METADATA_ACCESS);
     if (c.miss) {
@@ -583,15 +625,17 @@ export class LineBuffers {
     }
     for (const [index, wb] of region.outgoing) {
       if (wb.failed) {
-        waits.push(this.submitWriteBack(region, index, (region.laneOffset + index) % this.lanes.length, wb.data, { storedMode: MODE_CODED, validBursts: undefined, dirtyBursts: new Uint8Array(0) }, undefined));
+        waits.push(this.submitWriteBack(region, index, (region.laneOffset + index) % this.lanes.length, wb.data, { storedMode: MODE_CODED, validBursts: undefined, dirtyBursts: new Uint8Array(0) }, undefined, this.observer ? this.observer.mark() : 0));
       } else waits.push(wb.settled);
     }
     region.writeBackFailure = undefined;
     await Promise.all(waits);
-    this.metadata.clean((r) => {
+    const mark = this.observer ? this.observer.mark() : 0;
+    this.metadata.clean((r, line) => {
       if (r === region.id) {
         region.metadataBursts++;
         this.countDram(region, OP_WRITE, 1);
+        this.observer?.bursts(mark, DRAM_METADATA, true, this.metadataAddress(region, line), 1);
       }
     }, region.id);
     const failure = region.writeBackFailure as Error | undefined;
@@ -618,6 +662,7 @@ export class LineBuffers {
       this.unqueue(region, index);
     }
     this.metadata.drop(region.id);
+    this.observed.delete(region.id);
   }
 
   private unqueue(region: Region, index: number): void {

@@ -13,6 +13,9 @@ export interface MetadataCost {
   readBursts: number;
   writeBursts: number;
   miss: boolean;
+  /** With writeBursts: the region and line of the dirty line evicted (for the DRAM trace export's address). */
+  evictedRegion: number;
+  evictedLine: number;
 }
 
 export class MetadataCache {
@@ -21,7 +24,7 @@ export class MetadataCache {
   private readonly capacity: number;
   readonly entriesPerLine: number;
   /** Reused result: one access at a time, no allocation per access. */
-  private readonly cost: MetadataCost = { readBursts: 0, writeBursts: 0, miss: false };
+  private readonly cost: MetadataCost = { readBursts: 0, writeBursts: 0, miss: false, evictedRegion: -1, evictedLine: -1 };
 
   constructor(cacheBytes: number, burstBytes: number) {
     this.entriesPerLine = Math.max(1, Math.floor(burstBytes / METADATA_ENTRY_BYTES));
@@ -47,26 +50,34 @@ export class MetadataCache {
     // With no cache every access goes to DRAM: a lookup reads the line, an update writes it (read-modify-write).
     c.readBursts = 1;
     if (this.capacity === 0) {
-      if (write) c.writeBursts = 1;
+      if (write) {
+        c.writeBursts = 1;
+        c.evictedRegion = region;
+        c.evictedLine = Math.floor(index / this.entriesPerLine);
+      }
       return c;
     }
     if (this.lines.size >= this.capacity) {
       const [oldKey, oldDirty] = this.lines.entries().next().value as [number, boolean];
       this.lines.delete(oldKey);
-      if (oldDirty) c.writeBursts = 1;
+      if (oldDirty) {
+        c.writeBursts = 1;
+        c.evictedRegion = Math.floor(oldKey / 2 ** 32);
+        c.evictedLine = oldKey % 2 ** 32;
+      }
     }
     this.lines.set(key, write);
     return c;
   }
 
-  /** Write back every dirty line (of one region, or all): returns the write bursts, per region. */
-  clean(onLine: (region: number) => void, region?: number): void {
+  /** Write back every dirty line (of one region, or all): one call per line written. */
+  clean(onLine: (region: number, line: number) => void, region?: number): void {
     for (const [key, dirty] of this.lines) {
       if (!dirty) continue;
       const r = Math.floor(key / 2 ** 32);
       if (region !== undefined && r !== region) continue;
       this.lines.set(key, false);
-      onLine(r);
+      onLine(r, key % 2 ** 32);
     }
   }
 

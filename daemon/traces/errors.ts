@@ -14,7 +14,8 @@ export type TraceErrorCode =
   | 'E_IMPORT_INPUT' // an input cannot be imported as asked (unknown operand, empty file, ...)
   | 'E_SYNTHETIC_SPEC' // a --synthetic spec does not parse
   | 'E_TRACE_DATA' // a data set cannot back the trace (unknown model, no tensors of a kind)
-  | 'E_REPLAY'; // replay could not run (connection, protocol error)
+  | 'E_REPLAY' // replay could not run (connection, protocol error)
+  | 'E_DRAM_EXPORT'; // the DRAM trace export cannot run as asked (needs the embedded daemon, one copy, no loop)
 
 export interface SyntaxLocation {
   readonly file: string;

@@ -34,6 +34,8 @@ export interface ReplayOptions {
   readonly keepRegions?: boolean;
   /** Declare every region with this codec instead of the trace's (raw: the like-for-like DRAM baseline). */
   readonly codec?: WireCodec;
+  /** Called just before each op is sent (the DRAM trace export stamps the traffic it causes with its time). */
+  readonly onOp?: (rec: OpRecord) => void;
   /** Called about every 200 ms and once at the end. */
   readonly onProgress?: (p: ReplayProgress) => void;
   /** Abort (Ctrl-C): stop issuing, drain, summarise. */
@@ -253,6 +255,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         }
         for (let copy = 0; copy < o.copies; copy++) {
           await slot();
+          o.onOp?.(rec);
           issue(rec, copy, await clientFor(copy, rec.conn ?? 0));
           ops++;
         }

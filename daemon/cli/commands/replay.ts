@@ -5,6 +5,8 @@ import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 import { asCli } from './trace.ts';
+import { DRAM_FORMATS, type DramFormat } from '../../traces/dram-export.ts';
+import { replayWithDramTrace } from './replay-dram.ts';
 
 /**
  * `shimpack replay TRACE`: play a trace against a running daemon, verify
@@ -28,6 +30,9 @@ interface ReplayCliOptions {
   codec?: WireCodec;
   json?: boolean;
   quiet?: boolean;
+  dramTrace?: string;
+  dramFormat: DramFormat;
+  dramClockMhz?: number;
 }
 
 function parseSpeed(v: string): number | 'max' {
@@ -125,6 +130,13 @@ export function registerReplayCommand(program: Command): void {
     .option('--name-prefix <prefix>', 'put this before every region name of the trace (with --address-offset: a second copy in the same space)')
     .option('--keep-regions', 'leave the regions in the daemon afterwards (see them with shimpack regions, drop them with shimpack free)')
     .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')}): e.g. raw, to compare DRAM bursts like for like`, choiceOption('--codec', WIRE_CODECS))
+    .option('--dram-trace <file>', 'also write the request stream that reaches DRAM behind the shim (fills, write-backs, metadata; docs/dram.md); runs an embedded daemon, so no --url')
+    .option('--dram-format <format>', `format of --dram-trace: ${DRAM_FORMATS.join(', ')}`, choiceOption('--dram-format', DRAM_FORMATS), 'dramsim3' as const)
+    .option('--dram-clock-mhz <mhz>', '--dram-trace cycles per microsecond (default: the trace\'s clockMhz if imported, else 1000: cycle = ns)', (v: string) => {
+      const n = Number(v);
+      if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--dram-clock-mhz must be a number > 0, got "${v}"`, EXIT_USAGE);
+      return n;
+    })
     .option('--json', 'print the summary as JSON')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -136,10 +148,17 @@ export function registerReplayCommand(program: Command): void {
         '  shimpack replay tiny.trace.gz --loop --duration 3600 --connections 4   # an hour-long soak\n' +
         '  shimpack replay tiny.trace.gz --keep-regions --space second          # a second copy in its own address space\n' +
         '  shimpack replay tiny.trace.gz --address-offset 0x100000000 --name-prefix b/   # or beside the first, 4 GiB up\n' +
-        '  shimpack replay tiny.trace.gz --url ws://host-a:7420/ --url ws://host-b:7420/   # 2 channels (docs/scaling.md)',
+        '  shimpack replay tiny.trace.gz --url ws://host-a:7420/ --url ws://host-b:7420/   # 2 channels (docs/scaling.md)\n' +
+        '  shimpack replay tiny.trace.gz --dram-trace tiny.dram.trace            # the DRAM-side stream, for DRAMsim3 (docs/dram.md)\n' +
+        '\n--dram-trace starts a daemon inside this command (default settings, 2 lanes, no idle flush) and\n' +
+        'replays one request at a time, so the stream is reproducible; --window and --url do not apply.',
     )
     .action(async (trace: string, o: ReplayCliOptions) =>
       asCli(async () => {
+        if (o.dramTrace !== undefined) {
+          await replayWithDramTrace(trace, { ...o, dramTrace: o.dramTrace }, () => countOps(trace));
+          return;
+        }
         const abort = new AbortController();
         const onSigint = (): void => abort.abort();
         process.once('SIGINT', onSigint);
