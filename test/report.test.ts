@@ -161,9 +161,13 @@ describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () 
       layers: [{ layer: evil, regions: 1, burstsRaw: 2, dramReadBursts: 1, dramWriteBursts: 1, metadataBursts: 0 }],
       totals: { burstsRaw: 2, dramReadBursts: 1, dramWriteBursts: 1, metadataBursts: 0, fills: 1, writeBacks: 1, bufferHits: 0, bufferMisses: 1, footprint: 0.5, verifiedReads: 1, reads: 1 },
       shadow: absent(`no shadow ${evil}`),
-      energy: present([{ memory: evil, pjPerBit: 3.9, gbPerSecond: 256, raw: { energyJ: 2e-9, timeS: 5e-10 }, dram: { energyJ: 1e-9, timeS: 2.5e-10 }, source: evil }]),
+      energy: present({ rows: [{ memory: evil, pjPerBit: 3.9, gbPerSecond: 256, estimate: true, raw: { energyJ: 2e-9, timeS: 5e-10 }, dram: { energyJ: 1e-9, timeS: 2.5e-10 }, source: evil }], codecTimeS: 1e-6, codecClockMhz: 1000 }),
       sweep: absent('not asked'),
-      dramsim3: present([{ config: evil, raw: { cycles: 100, bandwidthGBps: 1, energyPj: { read: 10, write: 10, activate: 5, refresh: 20, total: 45 } }, compressed: { cycles: 80, bandwidthGBps: 1, energyPj: { read: 5, write: 5, activate: 3, refresh: 20, total: 33 } } }]),
+      dramsim3: present({
+        rawBursts: 2,
+        compressedBursts: 1,
+        configs: [{ config: evil, protocol: 'HBM2', clockMhz: 1000, cycles: 100, raw: { bandwidthGBps: 1, fixedEnergyShare: 0.4, energyPj: { read: 10, write: 10, activate: 5, refresh: 20, background: 5, total: 50 } }, compressed: { bandwidthGBps: 1, fixedEnergyShare: 0.5, energyPj: { read: 5, write: 5, activate: 3, refresh: 20, background: 5, total: 38 } } }],
+      }),
     };
     const file = join(dir, 'evil.html');
     writeFileSync(file, renderReport(d, loadAssets()));

@@ -7,7 +7,11 @@ import { traceInfo } from '../traces/info.ts';
 import { ReportError } from './errors.ts';
 import { groupLayers, layerOf } from './layers.ts';
 import { replayForRegions } from './replay-regions.ts';
-import { absent, present, type DramSimData, type EnergyRow, type RegionTraffic, type ReportData, type Section, type ShadowData } from './types.ts';
+import { trafficEnergy } from '../energy/index.ts';
+import { DramError } from '../dram/errors.ts';
+import type { MemoryChoice } from './memory-list.ts';
+import type { RegionReplay } from './replay-regions.ts';
+import { absent, present, type DramSimData, type EnergyData, type RegionTraffic, type ReportData, type Section, type ShadowData, type ShadowFigures } from './types.ts';
 
 export interface ReportOptions {
   readonly trace: string;
@@ -15,12 +19,14 @@ export interface ReportOptions {
   readonly lineBufferBytes: number;
   readonly lanes: number;
   readonly codec?: WireCodec;
-  /** Memory types for the energy and time section (names or pJ/bit:GB/s specs). */
-  readonly memory: readonly string[];
+  /** Memory types for the energy and time section (memory-list.ts). */
+  readonly memory: readonly MemoryChoice[];
+  /** Shadow codecs and their sample (one block in N); none: no shadow coding. */
+  readonly shadow?: { readonly codecs: readonly string[]; readonly sample: number };
   /** The block-size and buffer sweep, when asked. */
   readonly sweep?: { readonly blockSizes: readonly number[]; readonly lineBufferBytes: readonly number[] };
   /** DRAMsim3 source folder and configuration names, when asked. */
-  readonly dramsim3?: { readonly dir: string; readonly configs: readonly string[] };
+  readonly dramsim3?: { readonly dir: string; readonly configs: readonly string[]; readonly cacheDir?: string };
   readonly title?: string;
   /** Long steps say what they are doing (stderr progress in the CLI). */
   readonly onStep?: (step: string, done: number, total: number) => void;
@@ -44,7 +50,7 @@ export async function collectReport(o: ReportOptions): Promise<ReportData> {
     lineBufferBytes: o.lineBufferBytes,
     lanes: o.lanes,
     codec: o.codec,
-    daemonArgs: ['--burst-bytes', String(burstBytes)],
+    daemonArgs: ['--burst-bytes', String(burstBytes), ...(o.shadow ? ['--shadow', o.shadow.codecs.join(','), '--shadow-sample', String(o.shadow.sample)] : [])],
     onProgress: (p) => o.onStep?.('replay', p.ops, totalOps),
   });
   // Trace order, which for model traces is weights then maps, layer by layer.
@@ -67,6 +73,30 @@ export async function collectReport(o: ReportOptions): Promise<ReportData> {
       storedBytesHeld: r.storedBytes,
     }));
   const t = replay.totals;
+
+  let dramsim3: ReportData['dramsim3'] = absent('Not run: pass --dramsim3 DIR --dram-config NAME to run the raw and the compressed request streams through DRAMsim3.');
+  if (o.dramsim3) {
+    // Loaded only when asked: it brings the DRAM export and the runner.
+    const { runDramComparison } = await import('../dram/compare.ts');
+    const dramOpts = o.dramsim3;
+    const c = await runDramComparison({
+      trace: o.trace,
+      dramsim3: dramOpts.dir,
+      configs: dramOpts.configs,
+      codec: o.codec,
+      cacheDir: dramOpts.cacheDir,
+      daemon: { lanes: o.lanes, blockSize: o.blockBytes, lineBufferBytes: o.lineBufferBytes },
+      onProgress: (line) => o.onStep?.(`dramsim3: ${line}`, 0, 0),
+    }).catch((e: unknown) => {
+      throw e instanceof DramError ? new ReportError('E_REPORT_DRAMSIM', `${e.code}: ${e.message}`) : e;
+    });
+    const run = (x: (typeof c.configs)[number]['raw']): DramSimData['configs'][number]['raw'] => ({ bandwidthGBps: x.bandwidthGBs, energyPj: x.energyPj, fixedEnergyShare: x.fixedEnergyShare });
+    dramsim3 = present({
+      rawBursts: c.raw.bursts,
+      compressedBursts: c.compressed.bursts,
+      configs: c.configs.map((x) => ({ config: x.config, protocol: x.protocol, clockMhz: x.clockMhz, cycles: x.cycles, raw: run(x.raw), compressed: run(x.compressed) })),
+    });
+  }
 
   let sweep: ReportData['sweep'] = absent('Not asked: run with --sweep to replay the trace once per block size and line-buffer size.');
   if (o.sweep) {
@@ -113,10 +143,10 @@ export async function collectReport(o: ReportOptions): Promise<ReportData> {
       verifiedReads: replay.verifiedReads,
       reads: replay.reads,
     },
-    shadow: shadowSection(),
-    energy: energySection(o.memory),
+    shadow: shadowSection(replay, o.shadow),
+    energy: energySection(replay, o.memory),
     sweep,
-    dramsim3: o.dramsim3 ? dramsimSection() : absent('Not run: pass --dramsim3 DIR --dram-config NAME to run the raw and the compressed request streams through DRAMsim3.'),
+    dramsim3,
   };
 }
 
@@ -129,16 +159,38 @@ function packageVersion(): string {
   }
 }
 
-// The parts below come from the energy/shadow and DRAM export work (issue 15);
-// until this build has them the page says so instead of showing numbers.
-function shadowSection(): Section<ShadowData> {
-  return absent('Shadow coding is not part of this build, so there are no per-codec footprints to show.');
+/** What each shadow codec would have stored, per region, from the daemon's stats. */
+function shadowSection(replay: RegionReplay, shadow: ReportOptions['shadow']): Section<ShadowData> {
+  if (!shadow) return absent('Not asked: shadow coding was turned off (--no-shadow).');
+  const regions = replay.regions.map((r) => {
+    const byCodec: Record<string, ShadowFigures> = {};
+    for (const s of r.shadow ?? []) {
+      byCodec[s.codec] = { status: s.status, reason: s.reason, sampledBlocks: s.sampledBlocks, rawBytes: s.sampledRawBytes, storedBytes: s.sampledStoredBytes };
+    }
+    return { name: r.name, kind: r.kind, codec: r.codec, byCodec };
+  });
+  if (!regions.some((r) => Object.values(r.byCodec).some((f) => f.status === 'ok' && f.rawBytes > 0))) {
+    return absent(`No region had a block sampled for shadow coding (one block in ${shadow.sample}); try a smaller --shadow-sample.`);
+  }
+  return present({ sample: shadow.sample, codecs: shadow.codecs, regions });
 }
 
-function energySection(_memory: readonly string[]): Section<readonly EnergyRow[]> {
-  return absent('The DRAM energy and time model is not part of this build.');
-}
-
-function dramsimSection(): Section<readonly DramSimData[]> {
-  return absent('The DRAMsim3 runner is not part of this build.');
+/** The first-order model (daemon/energy) on each memory type, over the replay's bursts. */
+function energySection(replay: RegionReplay, memory: readonly MemoryChoice[]): Section<EnergyData> {
+  if (memory.length === 0) return absent('Not asked: no memory type given (--memory).');
+  const t = replay.totals;
+  const burstBytes = replay.memory.burstBytes;
+  const rows = memory.map((m) => {
+    const e = trafficEnergy(t.burstsRaw, t.dramReadBursts + t.dramWriteBursts, burstBytes, m.model);
+    return {
+      memory: m.label,
+      pjPerBit: m.model.pjPerBit,
+      gbPerSecond: m.model.gbps,
+      source: m.source,
+      estimate: m.estimate,
+      raw: { energyJ: e.dramEnergyRawJ, timeS: e.dramTimeRawS },
+      dram: { energyJ: e.dramEnergyStoredJ, timeS: e.dramTimeStoredS },
+    };
+  });
+  return present({ rows, codecTimeS: t.codecTimeS, codecClockMhz: replay.memory.codecClockMhz });
 }

@@ -1,5 +1,5 @@
 import { ShimpackClient } from '../../clients/ts/index.ts';
-import type { RegionStats, StatsTotals, WireCodec } from '../../protocol/types.ts';
+import type { MemoryModelInfo, RegionStats, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { spawnDaemon } from '../server/spawn-daemon.ts';
 import { replayTrace, type ReplayProgress } from '../traces/replay.ts';
 import { ReportError } from './errors.ts';
@@ -18,6 +18,8 @@ export interface RegionReplayOptions {
 export interface RegionReplay {
   readonly regions: readonly RegionStats[];
   readonly totals: StatsTotals;
+  /** The daemon's energy model settings (burst size, codec clock). */
+  readonly memory: MemoryModelInfo;
   readonly reads: number;
   readonly verifiedReads: number;
 }
@@ -43,7 +45,7 @@ export async function replayForRegions(o: RegionReplayOptions): Promise<RegionRe
     const client = await ShimpackClient.connect(daemon.url);
     try {
       const st = await client.stats();
-      return { regions: st.regions, totals: st.totals, reads: s.reads, verifiedReads: s.verifiedReads };
+      return { regions: st.regions, totals: st.totals, memory: st.memory, reads: s.reads, verifiedReads: s.verifiedReads };
     } finally {
       await client.close();
     }

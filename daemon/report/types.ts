@@ -62,37 +62,64 @@ export interface TrafficTotals {
  * What shadow coding says each codec would have stored: per region and codec,
  * the raw bytes of the sampled blocks and what the codec made of them.
  */
+export interface ShadowFigures {
+  /** ok: figures from sampled blocks; pending: waiting for calibration; skipped: the codec cannot code the region (reason). */
+  readonly status: 'ok' | 'pending' | 'skipped';
+  readonly reason?: string;
+  readonly sampledBlocks: number;
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+}
+
 export interface ShadowData {
   readonly sample: number;
   readonly codecs: readonly string[];
-  readonly regions: readonly { readonly name: string; readonly kind: RegionKind; readonly byCodec: Readonly<Record<string, { readonly rawBytes: number; readonly storedBytes: number }>> }[];
+  readonly regions: readonly { readonly name: string; readonly kind: RegionKind; readonly codec: string; readonly byCodec: Readonly<Record<string, ShadowFigures>> }[];
 }
 
-/** Energy and transfer time of the replayed traffic on one memory type. */
+/** Energy and transfer time of the replayed traffic on one memory type (daemon/energy). */
 export interface EnergyRow {
   readonly memory: string;
   readonly pjPerBit: number;
   readonly gbPerSecond: number;
-  /** Where the defaults come from (docs). */
+  /** Where the figures come from, and whether they are estimates (docs/energy.md). */
   readonly source?: string;
+  readonly estimate: boolean;
   readonly raw: { readonly energyJ: number; readonly timeS: number };
   readonly dram: { readonly energyJ: number; readonly timeS: number };
-  /** The codec hardware's own energy, when the model gives it (included in neither of the above). */
-  readonly codecEnergyJ?: number;
 }
 
-/** One DRAMsim3 run: cycles, bandwidth and energy by component (pJ). */
+export interface EnergyData {
+  readonly rows: readonly EnergyRow[];
+  /** Engine-seconds the codec engines spent (one engine per lane) at the codec clock. */
+  readonly codecTimeS: number;
+  readonly codecClockMhz: number;
+}
+
+/** One stream through DRAMsim3: bandwidth and energy by component (pJ, as DRAMsim3 gives them). */
 export interface DramSimRun {
-  readonly cycles: number;
   readonly bandwidthGBps: number;
-  readonly energyPj: { readonly read: number; readonly write: number; readonly activate: number; readonly refresh: number; readonly total: number };
+  readonly energyPj: { readonly read: number; readonly write: number; readonly activate: number; readonly refresh: number; readonly background: number; readonly total: number };
+  /** (refresh + background) / total: the energy that does not scale with traffic. */
+  readonly fixedEnergyShare: number;
 }
 
 /** The raw and the compressed request streams through DRAMsim3 on one configuration. */
-export interface DramSimData {
+export interface DramSimConfig {
   readonly config: string;
+  readonly protocol: string;
+  readonly clockMhz: number;
+  /** Cycles simulated, the same for both streams. */
+  readonly cycles: number;
   readonly raw: DramSimRun;
   readonly compressed: DramSimRun;
+}
+
+export interface DramSimData {
+  /** Bursts of each stream as the shim sent them to DRAM. */
+  readonly rawBursts: number;
+  readonly compressedBursts: number;
+  readonly configs: readonly DramSimConfig[];
 }
 
 export interface ReportData {
@@ -120,7 +147,7 @@ export interface ReportData {
   readonly layers: readonly LayerTraffic[];
   readonly totals: TrafficTotals;
   readonly shadow: Section<ShadowData>;
-  readonly energy: Section<readonly EnergyRow[]>;
+  readonly energy: Section<EnergyData>;
   readonly sweep: Section<readonly TrafficRow[]>;
-  readonly dramsim3: Section<readonly DramSimData[]>;
+  readonly dramsim3: Section<DramSimData>;
 }

@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
+import { SHADOW_CODECS, parseShadowList } from '../../config.ts';
 import { ReportError } from '../../report/errors.ts';
+import { parseMemoryChoice, type MemoryChoice } from '../../report/memory-list.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption, writeOutput } from '../io.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { intList } from './bench-traffic.ts';
@@ -15,7 +17,10 @@ interface ReportCliOptions {
   lineBufferBytes: number;
   lanes: number;
   codec?: WireCodec;
-  memory: string[];
+  memory: MemoryChoice[];
+  shadow: string[] | false;
+  shadowSample: number;
+  cacheDir?: string;
   sweep?: boolean;
   sweepBlockSizes: number[];
   sweepLineBufferBytes: number[];
@@ -30,6 +35,27 @@ const list = (name: string) => (v: string): string[] => {
   if (items.length === 0) throw new CliError(`${name} needs at least one value`, EXIT_USAGE);
   return items;
 };
+
+function memoryList(v: string): MemoryChoice[] {
+  try {
+    return list('--memory')(v).map(parseMemoryChoice);
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(e.message.startsWith('--memory') ? e.message : `--memory: ${e.message}`, EXIT_USAGE);
+    throw e;
+  }
+}
+
+function shadowList(v: string): string[] {
+  try {
+    const codecs = parseShadowList(v);
+    if (codecs.length === 0) throw new Error('--shadow needs at least one codec (or --no-shadow)');
+    return codecs;
+  } catch (e) {
+    throw new CliError(`--${(e as Error).message.replace(/^-*/, '')}`, EXIT_USAGE);
+  }
+}
+
+const DEFAULT_SHADOW = ['apack', 'ebpc', 'scc', 'zvc'];
 
 /**
  * `shimpack report TRACE -o report.html`: replay a trace through an embedded
@@ -46,12 +72,16 @@ export function registerReportCommand(program: Command): void {
     .option('--line-buffer-bytes <n>', 'line buffer per lane in bytes (0: read-modify-write per access)', intOption('--line-buffer-bytes', 0, 1 << 30), 65536)
     .option('--lanes <n>', 'lanes of the embedded daemon', intOption('--lanes', 1, 64), Math.min(2, availableParallelism()))
     .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')})`, choiceOption('--codec', WIRE_CODECS))
-    .option('--memory <list>', 'memory types for the energy and time section, comma-separated', list('--memory'), ['hbm2', 'ddr4'])
+    .option('--memory <list>', 'memory types for the energy and time section, comma-separated: hbm2, hbm3, ddr4, ddr5, lpddr4, lpddr5, gddr6, or custom:PJ_PER_BIT:GB_PER_S', memoryList, memoryList('hbm2,ddr4'))
+    .option('--shadow <codecs>', `codecs the lanes also code sampled blocks with, for the footprint per codec (${SHADOW_CODECS.join(', ')})`, shadowList, DEFAULT_SHADOW)
+    .option('--no-shadow', 'no shadow coding (no footprint per codec)')
+    .option('--shadow-sample <n>', 'shadow-code one block in N', intOption('--shadow-sample', 1, 1_000_000), 1)
     .option('--sweep', 'also replay once per block size and line-buffer size (as bench traffic does)')
     .option('--sweep-block-sizes <list>', 'block sizes of the sweep, comma-separated bytes', intList('--sweep-block-sizes', 64, 1 << 20), [256, 1024, 4096])
     .option('--sweep-line-buffer-bytes <list>', 'line-buffer sizes per lane of the sweep, comma-separated bytes', intList('--sweep-line-buffer-bytes', 0, 1 << 30), [0, 65536])
     .option('--dramsim3 <dir>', 'DRAMsim3 source folder: run the raw and the compressed streams through it (with --dram-config)')
     .option('--dram-config <names>', 'DRAMsim3 configuration names, comma-separated (e.g. HBM2_8Gb_x128,DDR4_8Gb_x8_3200)', list('--dram-config'))
+    .option('--cache-dir <dir>', 'where DRAMsim3 is built (default: $SHIMPACK_CACHE_DIR, else ~/.cache/shimpack)')
     .option('--title <text>', 'the page title (default: the trace\'s model or file name)')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
@@ -100,8 +130,9 @@ export function registerReportCommand(program: Command): void {
             lanes: o.lanes,
             codec: o.codec,
             memory: o.memory,
+            shadow: o.shadow === false ? undefined : { codecs: o.shadow, sample: o.shadowSample },
             sweep: sweep ? { blockSizes: o.sweepBlockSizes, lineBufferBytes: o.sweepLineBufferBytes } : undefined,
-            dramsim3: o.dramsim3 !== undefined && o.dramConfig !== undefined ? { dir: o.dramsim3, configs: o.dramConfig } : undefined,
+            dramsim3: o.dramsim3 !== undefined && o.dramConfig !== undefined ? { dir: o.dramsim3, configs: o.dramConfig, cacheDir: o.cacheDir } : undefined,
             title: o.title,
             onStep,
           });

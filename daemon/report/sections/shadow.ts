@@ -1,5 +1,5 @@
 import { COLORS, absentSection, chartSlot, esc, int, pct, table, type ChartSpec, type SectionOutput } from '../html.ts';
-import type { ReportData, ShadowData } from '../types.ts';
+import type { ReportData, ShadowData, ShadowFigures } from '../types.ts';
 
 const TITLE = 'Footprint per codec (shadow coding)';
 
@@ -14,7 +14,7 @@ export function shadowSection(d: ReportData): SectionOutput {
     for (const r of s.regions) {
       if (kind !== undefined && r.kind !== kind) continue;
       const c = r.byCodec[codec];
-      if (!c) continue;
+      if (!c || c.status !== 'ok') continue;
       raw += c.rawBytes;
       stored += c.storedBytes;
     }
@@ -31,13 +31,19 @@ export function shadowSection(d: ReportData): SectionOutput {
     reference: { value: 1, label: 'raw' },
     height: 300,
   };
-  const rows = s.regions.map((r) => [esc(r.name), esc(r.kind), ...s.codecs.map((c) => (r.byCodec[c] && r.byCodec[c].rawBytes > 0 ? pct(r.byCodec[c].storedBytes / r.byCodec[c].rawBytes) : '–'))]);
+  const cell = (f: ShadowFigures | undefined): string => {
+    if (!f) return '–';
+    if (f.status !== 'ok') return `<span class="muted" title="${esc(f.reason ?? '')}">${esc(f.status)}</span>`;
+    return f.rawBytes > 0 ? pct(f.storedBytes / f.rawBytes) : '–';
+  };
+  const rows = s.regions.map((r) => [esc(r.name), esc(r.kind), esc(r.codec), ...s.codecs.map((c) => cell(r.byCodec[c]))]);
   const html = `<section class="card" id="shadow">
 <h2>${esc(TITLE)}</h2>
-<p class="lead">What each codec would have stored for the same blocks: the lanes also coded one block in ${esc(int(s.sample))} with every codec below, changing nothing that is stored. Lower is better.</p>
+<p class="lead">What each codec would have stored for the same blocks: the lanes also coded ${s.sample === 1 ? 'every block' : `one block in ${esc(int(s.sample))}`} with every codec below, changing nothing that is stored
+(payload bytes; a block that does not shrink counts raw). Lower is better. A codec that cannot code a region (pending calibration, or skipped) is left out of its sums.</p>
 ${chartSlot(chart, 'Stored ÷ raw bytes per codec, over all sampled blocks and per region kind')}
 <details><summary>Per-region footprints</summary>
-${table('shadow-table', ['region', 'kind', ...s.codecs], rows, 2)}
+${table('shadow-table', ['region', 'kind', 'stored as', ...s.codecs], rows, 3)}
 </details>
 </section>`;
   return { html, charts: [chart] };
