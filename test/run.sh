@@ -24,7 +24,9 @@ SLOW=(
   test/daemon-kill9.test.ts test/daemon-lane-faults.test.ts test/line-buffers-traces.test.ts
   test/fuzz-daemon.test.ts test/fuzz-codecs.test.ts test/bench-daemon.test.ts
   test/python-client.test.ts test/monitoring-prometheus.test.ts test/monitoring-status-page.test.ts
-  test/backend-redis.test.ts test/channels.test.ts test/report.test.ts
+  test/backend-redis.test.ts test/channels.test.ts
+  test/dram-export.test.ts test/dram-dramsim3.test.ts
+  test/report.test.ts
 )
 
 shopt -s nullglob
