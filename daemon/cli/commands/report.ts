@@ -110,6 +110,14 @@ export function registerReportCommand(program: Command): void {
         const onStep = (label: string, done: number, total: number): void => {
           if (o.quiet) return;
           const name = label.split(':')[0];
+          if (total === 0) {
+            // Steps without a count (the DRAMsim3 build and runs): one line each.
+            bar?.stop();
+            bar = undefined;
+            step = '';
+            process.stderr.write(`report ${label}\n`);
+            return;
+          }
           if (name !== step) {
             bar?.stop();
             step = name;
