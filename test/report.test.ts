@@ -10,7 +10,7 @@ import { loadAssets } from '../daemon/report/assets.ts';
 import { renderReport } from '../daemon/report/render.ts';
 import { absent, present, type ReportData } from '../daemon/report/types.ts';
 import { traceInfo } from '../daemon/traces/info.ts';
-import { CLI_JS, DATA_DIR, hasData } from './helpers.ts';
+import { CLI_JS, DATA_DIR, SHARED, hasData } from './helpers.ts';
 
 /**
  * `shimpack report` end to end: a model trace generated from ../shared/data,
@@ -21,6 +21,7 @@ import { CLI_JS, DATA_DIR, hasData } from './helpers.ts';
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} not found (apt-get install chromium)` : !hasData ? '../shared/data not found' : false;
+const hasCmake = ['cmake', 'g++'].every((tool) => (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, tool))));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -103,12 +104,12 @@ describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () 
     const url = pathToFileURL(html).href;
     const { page, errors, foreign } = await open(browser, url);
     const ink = (await page.evaluate(INK)) as [string, number, number][];
-    assert.deepEqual(ink.map((c) => c[0]).sort(), ['chart-layers', 'chart-regions', 'chart-sweep-footprint', 'chart-sweep-traffic']);
+    assert.deepEqual(ink.map((c) => c[0]).sort(), ['chart-energy', 'chart-layers', 'chart-regions', 'chart-shadow', 'chart-sweep-footprint', 'chart-sweep-traffic', 'chart-time']);
     for (const [id, colored, points] of ink) {
       assert.ok(points > 0, `${id} plotted no values`);
       assert.ok(colored > 200, `${id} has only ${colored} coloured pixels`);
     }
-    assert.equal(await page.getAttribute('body', 'data-charts'), '4');
+    assert.equal(await page.getAttribute('body', 'data-charts'), '7');
 
     // Per layer and region: one chart point per layer and dataset, one bar per region of the trace.
     const info = await traceInfo(trace);
@@ -132,12 +133,36 @@ describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () 
     assert.equal(num(sweepRows[1][3]), dram, 'sweep row at 4 KiB / 64 KiB vs the main replay');
     assert.equal(((await page.textContent('#kpi-bursts b')) ?? '').split(' ')[0], dram.toLocaleString('en-US'));
 
-    // Sections without data say why, and show no numbers.
-    assert.match((await page.textContent('#dramsim3 .why')) ?? '', /^Not run: pass --dramsim3 DIR --dram-config NAME/);
-    for (const id of ['shadow', 'energy', 'dramsim3']) {
-      assert.ok(await page.$(`#${id} .why`), `${id} says why it has no data`);
-      assert.equal(await page.$(`#${id} canvas, #${id} table`), null, `${id} shows no numbers`);
+    // Shadow coding at sample 1 codes every block held: for a region's own codec it must find the
+    // region's own stored size (payload ÷ raw of the blocks held), within a point.
+    const shadowHead = await page.$$eval('#shadow-table thead th', (ths) => ths.map((th) => th.textContent ?? ''));
+    assert.deepEqual(shadowHead, ['region', 'kind', 'stored as', 'apack', 'ebpc', 'scc', 'zvc']);
+    const shadowRows = await page.$$eval('#shadow-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.equal(shadowRows.length, info.regions.length);
+    let compared = 0;
+    for (const row of shadowRows) {
+      const own = shadowHead.indexOf(row[2]);
+      const held = regionRows.find((x) => x[0] === row[0]);
+      if (own < 0 || !held || !/%$/.test(row[own]) || held[10] === '–') continue;
+      const shadowPct = Number.parseFloat(row[own]);
+      const heldPct = 100 / Number.parseFloat(held[10]);
+      assert.ok(Math.abs(shadowPct - heldPct) <= 1, `${row[0]}: shadow ${row[2]} ${shadowPct} % vs held ${heldPct.toFixed(2)} %`);
+      compared++;
     }
+    assert.ok(compared >= info.regions.length / 2, `compared ${compared} regions with their own codec`);
+
+    // The energy model is linear in bursts: what it saves is what the bursts save, on every memory type.
+    const energyRows = await page.$$eval('#energy-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.deepEqual(energyRows.map((row) => row[0]), ['hbm2', 'ddr4']);
+    const burstsSaved = 100 * (1 - dram / num(totalRow[5]));
+    for (const row of energyRows) {
+      assert.ok(Math.abs(Number.parseFloat(row[5]) - burstsSaved) < 0.06, `${row[0]} energy saved ${row[5]} vs bursts ${burstsSaved.toFixed(2)} %`);
+      assert.ok(Math.abs(Number.parseFloat(row[8]) - burstsSaved) < 0.06, `${row[0]} time saved ${row[8]} vs bursts ${burstsSaved.toFixed(2)} %`);
+    }
+
+    // DRAMsim3 was not asked for: its section says so and shows no numbers.
+    assert.match((await page.textContent('#dramsim3 .why')) ?? '', /^Not run: pass --dramsim3 DIR --dram-config NAME/);
+    assert.equal(await page.$('#dramsim3 canvas, #dramsim3 table'), null);
 
     const shot = join(mkdtempSync(join(tmpdir(), 'shimpack-report-shot-')), 'report.png');
     await page.screenshot({ path: shot, fullPage: true });
@@ -146,6 +171,28 @@ describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () 
     writeFileSync(join(shot, '..', 'report.html'), text);
     assert.deepEqual(foreign, [], 'requests outside the page');
     assert.deepEqual(errors, [], 'errors in the page');
+    await page.close();
+  });
+
+  it('with --dramsim3: the DRAMsim3 section shows both streams per configuration (a short imported trace)', { skip: !hasCmake ? 'cmake or g++ not found (apt-get install cmake g++)' : false }, async () => {
+    // 2,000 requests of the DRAMsim3 sample keep both DRAMsim3 runs short; DRAMsim3 is built once into the cache.
+    const small = join(dir, 'dram-sample.trace');
+    const imp = await run('trace', 'import', '--from', 'dramsim3', join(SHARED, 'traces/dramsim3/example.trace'), '--synthetic', 'relu:sparsity=0.6,seed=7', '--max-requests', '2000', '-o', small, '-q');
+    assert.equal(imp.code, 0, imp.err);
+    const out = join(dir, 'dram-report.html');
+    const r = await run('report', small, '-o', out, '--no-shadow', '--memory', 'hbm2', '--dramsim3', join(SHARED, 'tools/dramsim3'), '--dram-config', 'HBM2_8Gb_x128');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /report dramsim3: /, 'DRAMsim3 steps are reported');
+    const { page, errors, foreign } = await open(browser, pathToFileURL(out).href);
+    const rows = await page.$$eval('#dramsim3-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.deepEqual(rows.map((x) => [x[0], x[1]]), [['HBM2_8Gb_x128', 'raw'], ['HBM2_8Gb_x128', 'compressed']]);
+    for (const x of rows) assert.match(x[9], /^[\d.]+ [µnmp]?J$/, `total energy ${x[9]}`);
+    assert.match((await page.textContent('#shadow .why')) ?? '', /turned off \(--no-shadow\)/, 'shadow coding was turned off, and the page says so');
+    const ink = (await page.evaluate(INK)) as [string, number, number][];
+    const dramsim = ink.find((c) => c[0] === 'chart-dramsim3-energy');
+    assert.ok(dramsim && dramsim[1] > 200 && dramsim[2] === 10, `DRAMsim3 chart: ${JSON.stringify(dramsim)}`);
+    assert.deepEqual(foreign, []);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 
@@ -201,6 +248,15 @@ describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () 
     assert.match(noOut.err, /--output/);
     const badList = await run('report', trace, '-o', join(dir, 'x.html'), '--sweep-block-sizes', '1024,x');
     assert.equal(badList.code, 2);
+    const badMemory = await run('report', trace, '-o', join(dir, 'x.html'), '--memory', 'hbm2,hbm9');
+    assert.equal(badMemory.code, 2);
+    assert.match(badMemory.err, /--memory: "hbm9" is neither a memory type \(hbm2, .*\) nor custom:PJ_PER_BIT:GB_PER_S/);
+    const badCustom = await run('report', trace, '-o', join(dir, 'x.html'), '--memory', 'custom:0:100');
+    assert.equal(badCustom.code, 2);
+    assert.match(badCustom.err, /pJ\/bit must be a number above 0/);
+    const badShadow = await run('report', trace, '-o', join(dir, 'x.html'), '--shadow', 'apack,gzip');
+    assert.equal(badShadow.code, 2);
+    assert.match(badShadow.err, /unknown codec "gzip"/);
     const help = await run('report', '--help');
     assert.equal(help.code, 0);
     for (const opt of ['--output', '--memory', '--sweep', '--dramsim3', '--dram-config', '--block-size', '--line-buffer-bytes']) assert.ok(help.out.includes(opt), `--help lists ${opt}`);

@@ -68,7 +68,15 @@
       beginAtZero: !spec.logScale,
       title: { display: true, text: spec.valueTitle },
       // Whole numbers only where the values are counts (no 0.5 bursts on the axis).
-      ticks: { precision: spec.valueFormat === 'int' ? 0 : undefined, callback: function (v) { return f.tick(Number(v)); } },
+      ticks: {
+        precision: spec.valueFormat === 'int' ? 0 : undefined,
+        callback: function (v) {
+          var x = Number(v);
+          // A log axis labels 1, 2 and 5 of each decade only (its other ticks would overlap).
+          if (spec.logScale) { var m = x / Math.pow(10, Math.floor(Math.log10(x) + 1e-9)); if ([1, 2, 5].indexOf(Math.round(m * 1e6) / 1e6) < 0) return ''; }
+          return f.tick(x);
+        },
+      },
       grid: { color: '#e9ecf1' },
     };
     var categoryAxis = {
