@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { DaemonConfig } from '../config.ts';
 import type { WireCodec } from '../../protocol/types.ts';
 import { writeDramTrace } from '../traces/dram-export.ts';
+import { TraceError } from '../traces/errors.ts';
 import { recordDram, type DramRecording } from '../traces/dram-replay.ts';
 import { ensureDramsim3 } from './build-cache.ts';
 import { DramError } from './errors.ts';
@@ -49,9 +50,7 @@ export interface DramConfigComparison {
   readonly protocol: string;
   readonly clockMhz: number;
   readonly channels: number;
-  /** Cycles simulated for both streams (the same, so background energies compare). */
-  readonly cycles: number;
-  /** Cycle of the last request in the raw trace (the trace's own time span). */
+  /** Cycle of the last request sent (the trace's own time span); each stream's `cycles` is when DRAMsim3 had done all of it. */
   readonly lastRequestCycle: number;
   readonly raw: DramStreamSim;
   readonly compressed: DramStreamSim;
@@ -63,6 +62,44 @@ export interface DramComparison {
   readonly raw: DramStreamBursts;
   readonly compressed: DramStreamBursts;
   readonly configs: readonly DramConfigComparison[];
+}
+
+/**
+ * Run a stream for as few cycles as finish it: DRAMsim3 simulates exactly
+ * -c cycles, and the cycles after the last request is done would charge
+ * background energy to no traffic. The drain margin past the last request
+ * doubles from 1000 cycles until DRAMsim3 counts every request done, then
+ * is halved down to 0.5 % of the cycles (at least 100). Returns the stats of
+ * the shortest run that finished.
+ */
+async function untilDone(binary: string, config: string, trace: string, bursts: number, last: number, outDir: string): Promise<DramSimStats> {
+  let lastMargin = -1;
+  const run = async (margin: number): Promise<DramSimStats | undefined> => {
+    lastMargin = margin;
+    const s = await runDramsim3(binary, config, trace, last + margin, outDir);
+    return s.readsDone + s.writesDone >= bursts ? s : undefined;
+  };
+  let lo = 0;
+  let hi = 1000;
+  let best = await run(hi);
+  for (let i = 0; !best; i++) {
+    // 2^20 times 1000 cycles past the last request is beyond any queue: something else is wrong.
+    if (i === 20) throw new DramError('E_DRAM_RUN', `DRAMsim3 did not finish ${trace} in ${last + hi} cycles`);
+    lo = hi;
+    hi *= 2;
+    best = await run(hi);
+  }
+  while (hi - lo > Math.max(100, 0.005 * (last + hi))) {
+    const mid = Math.floor((lo + hi) / 2);
+    const s = await run(mid);
+    if (s) {
+      hi = mid;
+      best = s;
+    } else lo = mid;
+  }
+  // The last run may have been one that did not finish: run the best again so outDir holds its output.
+  if (lastMargin !== hi) await run(hi);
+  return best;
 }
 
 function resolveConfig(buildDir: string, name: string): string {
@@ -86,14 +123,21 @@ function streamBursts(r: DramRecording, codec: string): DramStreamBursts {
 /**
  * Replay a trace twice through the shim, codec raw (the like-for-like
  * baseline) and compressed, export both DRAM-side streams as DRAMsim3
- * traces at each configuration's clock, and run DRAMsim3 on them. Both
- * streams of a configuration run for the same number of cycles: enough for
- * the raw one (the longer) to finish, checked by DRAMsim3's own counts.
+ * traces at each configuration's clock, and run DRAMsim3 on each until it
+ * is done (untilDone): a stream that finishes sooner is charged fewer
+ * cycles of background energy.
  */
 export async function runDramComparison(o: DramComparisonOptions): Promise<DramComparison> {
   if (o.configs.length === 0) throw new DramError('E_DRAM_CONFIG', 'no DRAMsim3 configuration given');
+  // Before a build of a minute: a trace that is not there fails at once.
+  try {
+    statSync(o.trace);
+  } catch (e) {
+    throw new TraceError('E_TRACE_IO', `cannot read ${o.trace}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const build = await ensureDramsim3(o.dramsim3, { cacheDir: o.cacheDir, onProgress: o.onProgress });
   const configs: DramConfigInfo[] = o.configs.map((c) => parseDramConfig(resolveConfig(build.dir, c)));
+  if (o.workDir !== undefined) mkdirSync(o.workDir, { recursive: true });
   const work = o.workDir ?? mkdtempSync(join(tmpdir(), 'shimpack-dram-'));
   const stem = basename(o.trace).replace(/\.trace(\.gz)?$|\.gz$/, '');
   try {
@@ -118,36 +162,23 @@ export async function runDramComparison(o: DramComparisonOptions): Promise<DramC
       const rawExport = await writeDramTrace(raw.recorder, files.raw, 'dramsim3', { clockMhz, burstBytes: raw.burstBytes });
       const compExport = await writeDramTrace(comp.recorder, files.compressed, 'dramsim3', { clockMhz, burstBytes: comp.burstBytes });
       const last = Math.max(rawExport.lastCycle, compExport.lastCycle);
-      // Enough even if every burst queued behind the last request on one channel, BL/2 cycles each,
-      // plus room for row misses and refresh; doubled until DRAMsim3 reports every request done.
-      let margin = Math.ceil((rawExport.bursts * cfg.burstLength) / 2) + 20000;
-      for (let attempt = 1; ; attempt++) {
-        const cycles = last + margin;
-        o.onProgress?.(`DRAMsim3 ${name}: ${cycles.toLocaleString('en-US')} cycles, raw and compressed`);
-        const simRaw = await runDramsim3(build.binary, cfg.path, files.raw, cycles, join(work, `${stem}.${name}.raw.out`));
-        const simComp = await runDramsim3(build.binary, cfg.path, files.compressed, cycles, join(work, `${stem}.${name}.compressed.out`));
-        const done = (s: DramSimStats, bursts: number): boolean => s.readsDone + s.writesDone >= bursts;
-        if (done(simRaw, rawExport.bursts) && done(simComp, compExport.bursts)) {
-          const withShare = (s: DramSimStats, traceFile: string): DramStreamSim => ({
-            ...s,
-            traceFile,
-            fixedEnergyShare: s.energyPj.total > 0 ? (s.energyPj.refresh + s.energyPj.background) / s.energyPj.total : 0,
-          });
-          results.push({
-            config: name,
-            protocol: cfg.protocol,
-            clockMhz,
-            channels: cfg.channels,
-            cycles,
-            lastRequestCycle: last,
-            raw: withShare(simRaw, files.raw),
-            compressed: withShare(simComp, files.compressed),
-          });
-          break;
-        }
-        if (attempt === 4) throw new DramError('E_DRAM_RUN', `DRAMsim3 ${name} did not finish the trace in ${cycles} cycles`);
-        margin *= 2;
-      }
+      o.onProgress?.(`DRAMsim3 ${name}: raw and compressed, each until its last request is done`);
+      const simRaw = await untilDone(build.binary, cfg.path, files.raw, rawExport.bursts, rawExport.lastCycle, join(work, `${stem}.${name}.raw.out`));
+      const simComp = await untilDone(build.binary, cfg.path, files.compressed, compExport.bursts, compExport.lastCycle, join(work, `${stem}.${name}.compressed.out`));
+      const withShare = (s: DramSimStats, traceFile: string): DramStreamSim => ({
+        ...s,
+        traceFile,
+        fixedEnergyShare: s.energyPj.total > 0 ? (s.energyPj.refresh + s.energyPj.background) / s.energyPj.total : 0,
+      });
+      results.push({
+        config: name,
+        protocol: cfg.protocol,
+        clockMhz,
+        channels: cfg.channels,
+        lastRequestCycle: Math.max(rawExport.lastCycle, compExport.lastCycle),
+        raw: withShare(simRaw, files.raw),
+        compressed: withShare(simComp, files.compressed),
+      });
     }
     return { trace: o.trace, dramsim3: { dir: build.dir, key: build.key, built: build.built }, raw: streamBursts(raw, 'raw'), compressed: streamBursts(comp, o.codec ?? 'trace'), configs: results };
   } finally {

@@ -1,5 +1,6 @@
 import type { DaemonConfig } from '../config.ts';
 import { configWith } from '../config.ts';
+import { InlineLaneExecutor } from '../lanes/inline-executor.ts';
 import { startDaemon } from '../server/daemon.ts';
 import type { WireCodec } from '../../protocol/types.ts';
 import { writeDramTrace, type DramExportSummary, type DramFormat } from './dram-export.ts';
@@ -51,16 +52,20 @@ export interface DramRecording {
 /**
  * Replay a trace through a daemon embedded in this process, with an
  * observer on its line buffers, and keep the DRAM-side request stream.
- * For a reproducible stream the replay sends one request at a time and the
- * daemon never flushes on its own (--line-buffer-idle-ms 0): every burst
- * then belongs to a known op, whose trace time it gets (dram-recorder.ts).
+ * For a reproducible stream the replay sends one request at a time, the
+ * lanes run inline and the daemon never flushes on its own
+ * (--line-buffer-idle-ms 0): every burst then belongs to a known op, whose
+ * trace time it gets (dram-recorder.ts).
  */
 export async function recordDram(o: Omit<DramReplayOptions, 'out' | 'format'>): Promise<DramRecording> {
   const burstBytes = o.daemon?.burstBytes ?? (await headerNumber(o.trace, 'burstBytes')) ?? 64;
   const clockMhz = o.clockMhz ?? (await headerNumber(o.trace, 'clockMhz')) ?? 1000;
   if (!(clockMhz > 0)) throw new TraceError('E_DRAM_EXPORT', `the clock must be > 0 MHz, got ${clockMhz}`);
   const recorder = new DramRecorder();
-  const daemon = await startDaemon(configWith({ lanes: 2, ...o.daemon, host: '127.0.0.1', port: 0, burstBytes, lineBufferIdleMs: 0, record: '' }));
+  const config = configWith({ lanes: 2, ...o.daemon, host: '127.0.0.1', port: 0, burstBytes, lineBufferIdleMs: 0, record: '' });
+  // Lanes on this thread: with one request at a time, thread hand-offs would be most of the time, and
+  // inline lanes finish jobs in a fixed order, so the stream does not depend on thread timing either.
+  const daemon = await startDaemon(config, { executor: new InlineLaneExecutor(config.lanes) });
   let replay: ReplaySummary;
   try {
     daemon.engine.buffers.observer = recorder;

@@ -39,10 +39,11 @@ function configTable(c: DramConfigComparison): string {
     ['write commands', c.raw.writeCmds, c.compressed.writeCmds, n],
     ['activates', c.raw.actCmds, c.compressed.actCmds, n],
     ['bandwidth (GB/s)', c.raw.bandwidthGBs, c.compressed.bandwidthGBs, (v) => v.toFixed(3)],
+    ['cycles', c.raw.cycles, c.compressed.cycles, n],
   ];
   const lines = rows.map(([k, r, p, f]) => `  ${k.padEnd(20)}${f(r).padStart(18)}${f(p).padStart(18)}${change(r, p).padStart(10)}`);
   return [
-    `${c.config} (${c.protocol}, ${c.channels} channel(s), ${c.clockMhz.toFixed(0)} MHz): ${n(c.cycles)} cycles simulated, last request at cycle ${n(c.lastRequestCycle)}`,
+    `${c.config} (${c.protocol}, ${c.channels} channel(s), ${c.clockMhz.toFixed(0)} MHz): last request sent at cycle ${n(c.lastRequestCycle)}; cycles: until DRAMsim3 had done every request (within 0.5 %)`,
     `  ${''.padEnd(20)}${'raw'.padStart(18)}${'compressed'.padStart(18)}${'change'.padStart(10)}`,
     ...lines,
     `  energy that does not scale with traffic (refresh + background): ${(c.raw.fixedEnergyShare * 100).toFixed(1)}% of raw, ${(c.compressed.fixedEnergyShare * 100).toFixed(1)}% of compressed`,
