@@ -136,7 +136,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'memoryGbps', flag: '--memory-gbps', env: 'SHIMPACK_MEMORY_GBPS', kind: 'number', min: 0, max: MAX_GBPS, help: 'DRAM peak bandwidth, GB/s (overrides the --memory preset; 0: the preset\'s)', defaultValue: () => 0 },
   { key: 'codecClockMhz', flag: '--codec-clock-mhz', env: 'SHIMPACK_CODEC_CLOCK_MHZ', kind: 'int', min: 1, max: 100_000, help: 'clock of the codec engines (one per lane) for the codec time in stats', defaultValue: () => DEFAULT_CODEC_CLOCK_MHZ },
   { key: 'shadow', flag: '--shadow', env: 'SHIMPACK_SHADOW', kind: 'string', help: `also code sampled blocks with these codecs, comma-separated (${SHADOW_CODECS.join(',')}), changing nothing stored; stats report what each would have stored ('' = off)`, defaultValue: () => '' },
-  { key: 'shadowSample', flag: '--shadow-sample', env: 'SHIMPACK_SHADOW_SAMPLE', kind: 'int', min: 1, max: 1_000_000, help: 'shadow-code one block in N (blocks whose index is a multiple of N)', defaultValue: () => 16 },
+  { key: 'shadowSample', flag: '--shadow-sample', env: 'SHIMPACK_SHADOW_SAMPLE', kind: 'int', min: 1, max: 1_000_000, help: 'shadow-code one block in N (blocks whose index is a multiple of N)', defaultValue: () => 32 },
   { key: 'shutdownTimeoutMs', flag: '--shutdown-timeout-ms', env: 'SHIMPACK_SHUTDOWN_TIMEOUT_MS', kind: 'int', min: 0, max: 600_000, help: 'how long SIGTERM waits for in-flight requests', defaultValue: () => 10_000 },
 ];
 

@@ -27,7 +27,7 @@ export interface GridPos {
 }
 
 /** Grafana unit ids used here (see Grafana's value formats); `suffix:×` is a custom unit for ratios. */
-export type Unit = 'Bps' | 'bytes' | 'short' | 's' | 'percentunit' | 'reqps' | 'cps' | 'suffix:×';
+export type Unit = 'Bps' | 'bytes' | 'short' | 's' | 'percentunit' | 'reqps' | 'cps' | 'suffix:×' | 'watt' | 'joule';
 
 export interface Panel {
   readonly id: number;

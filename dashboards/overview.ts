@@ -51,6 +51,23 @@ export function overviewDashboard(): Dashboard {
     { expr: `sum(${rate('shimpack_line_buffer_events_total', `${SEL},event="hit"`)}) / sum(${rate('shimpack_line_buffer_events_total', `${SEL},event=~"hit|miss"`)})`, legend: 'hit rate' },
   ], { w: 12, min: 0 });
 
+  l.row('DRAM energy and time (first-order model, --memory)');
+  l.stat('DRAM energy saved', 'Share of the traffic-proportional DRAM energy the compressed stream saves: 1 - stored/raw energy under the memory model (shimpack_memory_model_info).', 'percentunit', [
+    { expr: `1 - sum(${rate('shimpack_dram_energy_joules_total', `${SEL},traffic="stored"`)}) / sum(${rate('shimpack_dram_energy_joules_total', `${SEL},traffic="raw"`)})` },
+  ], { w: 6, h: 8 });
+  l.timeseries('DRAM power, raw vs stored', 'Joules per second (watts) of DRAM traffic under the memory model: the raw bursts the clients moved, against the bursts the shim moves (fills, write-backs, metadata). Background and refresh power are not modelled.', 'watt', [
+    { expr: `sum by (traffic) (${rate('shimpack_dram_energy_joules_total')})`, legend: '{{traffic}}' },
+  ], { w: 9, min: 0 });
+  l.timeseries('DRAM power saved by region', 'Raw minus stored DRAM power per region (negative: compression costs traffic there, e.g. scattered accesses to compressed blocks).', 'watt', [
+    { expr: `sum by (region) (${rate('shimpack_dram_energy_joules_total', `${SEL},traffic="raw"`)}) - sum by (region) (${rate('shimpack_dram_energy_joules_total', `${SEL},traffic="stored"`)})`, legend: '{{region}}' },
+  ], { w: 9 });
+  l.timeseries('DRAM busy share, raw vs stored', 'Transfer seconds per second at the memory model\'s peak bandwidth: the share of time the DRAM interface would be busy with the raw and with the compressed traffic.', 'percentunit', [
+    { expr: `sum by (traffic) (${rate('shimpack_dram_transfer_seconds_total')})`, legend: '{{traffic}}' },
+  ], { w: 12, min: 0 });
+  l.timeseries('Shadow codecs: storage ratio by codec', 'With --shadow: raw / stored bytes each shadow codec would take for the sampled blocks of the selected live regions (one block in --shadow-sample), beside the regions\' own codecs.', 'suffix:×', [
+    { expr: `sum by (shadow) (shimpack_shadow_sampled_raw_bytes{${SEL}}) / sum by (shadow) (shimpack_shadow_sampled_stored_bytes{${SEL}})`, legend: '{{shadow}}' },
+  ], { w: 12, min: 0 });
+
   l.row('Bandwidth and compression');
   l.timeseries('Raw vs stored bandwidth by region and kind', 'Uncompressed bytes the clients moved against the coded bytes the backend moved.', 'Bps', [
     { expr: `sum by (region, kind) (${rate('shimpack_raw_bytes_total')})`, legend: '{{region}} ({{kind}}) raw' },

@@ -48,6 +48,20 @@ export function regionDashboard(): Dashboard {
     { expr: `sum by (op) (${rate('shimpack_raw_bytes_total')}) - sum by (op) (${rate('shimpack_stored_bytes_total')})`, legend: '{{op}}' },
   ]);
 
+  l.timeseries('DRAM power, raw vs stored', 'Joules per second (watts) of this region\'s DRAM traffic under the memory model (--memory): raw bursts against the bursts the shim moves.', 'watt', [
+    { expr: `sum by (traffic) (${rate('shimpack_dram_energy_joules_total')})`, legend: '{{traffic}}' },
+  ], { min: 0 });
+  l.timeseries('DRAM energy saved', 'Joules saved so far: raw minus stored DRAM energy of this region (negative when compression costs traffic).', 'joule', [
+    { expr: `sum(shimpack_dram_energy_joules_total{${SEL},traffic="raw"}) - sum(shimpack_dram_energy_joules_total{${SEL},traffic="stored"})`, legend: 'saved' },
+  ]);
+  l.timeseries('DRAM transfer time, raw vs stored', 'Transfer seconds so far at the memory model\'s peak bandwidth, raw against stored traffic.', 's', [
+    { expr: `sum by (traffic) (shimpack_dram_transfer_seconds_total{${SEL}})`, legend: '{{traffic}}' },
+  ], { min: 0 });
+  l.bargauge('Shadow codecs: what each would store', 'With --shadow: the region\'s held bytes as each shadow codec would store them (estimated from its sampled blocks), beside what the region\'s codec stores.', 'bytes', [
+    { expr: `sum by (shadow) (shimpack_shadow_estimated_stored_bytes{${SEL}})`, legend: '{{shadow}}' },
+    { expr: `sum(shimpack_region_stored_bytes{${SEL}})`, legend: 'stored (own codec)' },
+  ]);
+
   return dashboard({
     uid: 'shimpack-region',
     title: 'shimpack region drill-down',

@@ -68,7 +68,8 @@ describe('monitoring against a real Prometheus', { skip, timeout: 120_000 }, () 
 
   before(async () => {
     process.once('exit', killProm); // also when the run is interrupted
-    daemon = await startTestDaemon({ lanes: 2 });
+    // --shadow: the shadow panels need series (one block in 4 keeps the cost small).
+    daemon = await startTestDaemon({ lanes: 2, shadow: 'apack,ebpc,zvc', shadowSample: 4 });
     traffic = await startTraffic(daemon.url);
     const port = await freePort();
     promUrl = `http://127.0.0.1:${port}`;
@@ -196,6 +197,15 @@ describe('monitoring against a real Prometheus', { skip, timeout: 120_000 }, () 
     assert.ok(rawShare.some((s) => s.metric.codec === 'raw' && Number(s.value[1]) > 0), `raw codec stores its block writes raw: ${JSON.stringify(rawShare)}`);
     const errors = await query('sum by (code) (rate(shimpack_errors_total[10s])) > 0');
     assert.deepEqual(errors.map((s) => s.metric.code), ['E_OUT_OF_REGION']);
+    // Energy follows the bursts: hbm2 (the default) is 3.9 pJ/bit, 64 B bursts.
+    const perBurst = await query('sum(shimpack_dram_energy_joules_total{traffic="raw"}) / sum(shimpack_raw_bursts_total)');
+    assert.ok(perBurst.length === 1 && Math.abs(Number(perBurst[0].value[1]) / (64 * 8 * 3.9e-12) - 1) < 1e-9, `joules per raw burst ${JSON.stringify(perBurst)}`);
+    const model = await query('shimpack_memory_model_info');
+    assert.deepEqual(model.map((s) => [s.metric.memory, s.metric.pj_per_bit, s.metric.gbps]), [['hbm2', '3.9', '256']]);
+    // Shadow figures: no codec stores more than raw (blocks that do not shrink count raw), APack compresses the real tensors.
+    const shadow = await query('sum by (shadow) (shimpack_shadow_sampled_raw_bytes) / sum by (shadow) (shimpack_shadow_sampled_stored_bytes)');
+    assert.deepEqual(shadow.map((s) => s.metric.shadow).sort(), ['apack', 'ebpc', 'zvc']);
+    assert.ok(shadow.every((s) => Number(s.value[1]) >= 1) && Number(shadow.find((s) => s.metric.shadow === 'apack')?.value[1]) > 1, JSON.stringify(shadow));
     const up = await query('up{job="shimpack"}');
     assert.equal(up.length, 1);
     assert.equal(up[0].value[1], '1');

@@ -33,6 +33,12 @@ export interface DaemonBenchOptions {
   readonly backend?: string;
   /** Start this many channel daemons (--channel i/N), driven through the channel client. Default 1. */
   readonly channels?: number;
+  /**
+   * Daemon settings to compare, each a labelled list of serve flags (e.g.
+   * shadow coding on and off): per lane count, every variant gets its own
+   * daemons, one after the other. Default: one unlabelled variant.
+   */
+  readonly variants?: readonly { readonly label: string; readonly args: readonly string[] }[];
 }
 
 /** One daemon or all channels of a channelled memory: the same calls. */
@@ -48,6 +54,8 @@ export interface PhaseResult {
 
 export interface DaemonBenchRow {
   readonly codec: string;
+  /** The variant's label (DaemonBenchOptions.variants), '' when there is one. */
+  readonly variant: string;
   readonly lanes: number;
   readonly write: PhaseResult;
   readonly read: PhaseResult;
@@ -176,11 +184,12 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
   const { data, stride } = benchData(o.dataset, o.dataBytes);
   const rows: DaemonBenchRow[] = [];
   const laneCounts = o.url ? [0] : o.laneCounts;
-  for (const laneCount of laneCounts) {
+  const variants = o.variants ?? [{ label: '', args: [] }];
+  for (const laneCount of laneCounts) for (const variant of variants) {
     // The real daemon in its own process (as `npm start` runs it), so clients and daemon do not share a thread.
     const n = o.channels ?? 1;
     const backend = o.backend ? ['--backend', o.backend] : [];
-    const daemons = o.url ? [] : await Promise.all(Array.from({ length: n }, (_, i) => spawnDaemon(['--port', '0', '--lanes', String(laneCount), ...backend, ...(n > 1 ? ['--channel', `${i}/${n}`] : [])])));
+    const daemons = o.url ? [] : await Promise.all(Array.from({ length: n }, (_, i) => spawnDaemon(['--port', '0', '--lanes', String(laneCount), ...backend, ...variant.args, ...(n > 1 ? ['--channel', `${i}/${n}`] : [])])));
     const urls = o.url ? [o.url] : daemons.map((d) => d.url);
     try {
       for (const codec of o.codecs) {
@@ -208,9 +217,9 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
         }
         // Paced writes rewrote the same bytes: the read-back above still holds.
         const st = await clients[0].stats(names[0]);
-        rows.push({ codec, lanes, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
+        rows.push({ codec, variant: variant.label, lanes, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
         log(
-          `${codec} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
+          `${codec}${variant.label ? ` (${variant.label})` : ''} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
             (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : ''),
         );
         await Promise.all(clients.map((c, i) => c.free(names[i])));

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
-import { ERROR_CODE_LIST, OPS } from '../../protocol/types.ts';
+import { ERROR_CODE_LIST, OPS, type ShadowStats } from '../../protocol/types.ts';
+import { dramJoules, dramSeconds, type MemoryModel } from '../energy/index.ts';
 import { ACC_OPS, BUFFER_EVENTS, CodecTimeAccumulator, SeriesAccumulator } from './series-accumulator.ts';
 
 /** What the per-region storage gauges read at scrape time: the live regions' held bytes. */
@@ -11,6 +12,8 @@ export interface HeldRegion {
   readonly rawBytesStored: number;
   /** Stored payload bytes of those blocks (stats' storedBytes). */
   readonly storedBytes: number;
+  /** With --shadow: what the other codecs would store (pipeline/shadow.ts). */
+  readonly shadow?: { stats(rawBytesStored: number): readonly ShadowStats[] };
 }
 
 /**
@@ -44,6 +47,12 @@ export class DaemonMetrics {
   readonly connectionsTotal: Counter;
   readonly errors: Counter<'code'>;
   readonly socketPauses: Counter<'reason'>;
+  readonly dramEnergy: Counter<'region' | 'kind' | 'codec' | 'op' | 'traffic'>;
+  readonly dramSeconds: Counter<'region' | 'kind' | 'codec' | 'op' | 'traffic'>;
+  /** Joules and seconds per DRAM burst under the memory model (setEnergyModel); 0 until set. */
+  private joulesPerBurst = 0;
+  private secondsPerBurst = 0;
+  private memoryInfo: Gauge<'memory' | 'pj_per_bit' | 'gbps'>;
 
   constructor(
     private readonly regionLabelCap: number,
@@ -62,6 +71,8 @@ export class DaemonMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const bytesLabels = ['region', 'kind', 'codec', 'op'] as const;
+    // Gauges' collect() runs with the gauge as `this`.
+    const metricsSelf = this;
     // Every per-block counter pulls the pending deltas in when scraped (the first one flushes them all).
     const flush = (): void => this.flush();
     this.rawBytes = new Counter({ name: 'shimpack_raw_bytes_total', help: 'Uncompressed bytes clients wrote (op=write) or read (op=read)', labelNames: bytesLabels, registers, collect: flush });
@@ -80,6 +91,47 @@ export class DaemonMetrics {
       registers,
       collect: flush,
     });
+    const energyLabels = ['region', 'kind', 'codec', 'op', 'traffic'] as const;
+    this.dramEnergy = new Counter({
+      name: 'shimpack_dram_energy_joules_total',
+      help: 'First-order DRAM energy of the traffic under the memory model (--memory): traffic="raw" for the raw bursts, "stored" for the bursts the shim moves; raw minus stored is what compression saved',
+      labelNames: energyLabels,
+      registers,
+      collect: flush,
+    });
+    this.dramSeconds = new Counter({
+      name: 'shimpack_dram_transfer_seconds_total',
+      help: 'DRAM transfer time of the traffic at the memory model\'s peak bandwidth (--memory): traffic="raw" or "stored", as shimpack_dram_energy_joules_total',
+      labelNames: energyLabels,
+      registers,
+      collect: flush,
+    });
+    this.memoryInfo = new Gauge({ name: 'shimpack_memory_model_info', help: 'The energy and time model in use (value 1): memory type, pJ per bit, GB/s', labelNames: ['memory', 'pj_per_bit', 'gbps'] as const, registers });
+    const shadowGauge = (name: string, help: string, field: 'sampledRawBytes' | 'sampledStoredBytes' | 'estimatedStoredBytes') =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['region', 'kind', 'codec', 'shadow'] as const,
+        registers,
+        collect() {
+          this.reset();
+          const sums = new Map<string, { labels: { region: string; kind: string; codec: string; shadow: string }; v: number }>();
+          for (const r of metricsSelf.heldRegions()) {
+            if (!r.shadow) continue;
+            for (const sh of r.shadow.stats(r.rawBytesStored)) {
+              if (sh.status !== 'ok') continue;
+              const key = `${r.metricLabel}\u0000${r.kind}\u0000${r.codec}\u0000${sh.codec}`;
+              const e = sums.get(key);
+              if (e) e.v += sh[field];
+              else sums.set(key, { labels: { region: r.metricLabel, kind: r.kind, codec: r.codec, shadow: sh.codec }, v: sh[field] });
+            }
+          }
+          for (const e of sums.values()) this.set(e.labels, e.v);
+        },
+      });
+    shadowGauge('shimpack_shadow_sampled_raw_bytes', 'Shadow codecs (--shadow): raw bytes of the sampled blocks each live region holds, per shadow codec', 'sampledRawBytes');
+    shadowGauge('shimpack_shadow_sampled_stored_bytes', 'Shadow codecs: what the shadow codec would store for those sampled blocks (payload); sampled_raw / sampled_stored is its ratio', 'sampledStoredBytes');
+    shadowGauge('shimpack_shadow_estimated_stored_bytes', 'Shadow codecs: the region\'s held bytes as the shadow codec would store them (held raw bytes / its sampled ratio)', 'estimatedStoredBytes');
     this.rawFallbackBlocks = new Counter({
       name: 'shimpack_raw_fallback_blocks_total',
       help: 'Block writes stored raw because coding did not make them smaller',
@@ -102,7 +154,6 @@ export class DaemonMetrics {
       collect: flush,
     });
     // Bytes held now, per region: their ratio is the storage compression ratio (stats' ratio).
-    const metricsSelf = this;
     const held = (field: 'rawBytesStored' | 'storedBytes') =>
       function (this: Gauge<'region' | 'kind' | 'codec'>): void {
         this.reset(); // freed regions disappear
@@ -245,6 +296,14 @@ export class DaemonMetrics {
     for (const reason of ['lanes', 'inflight', 'send-buffer', 'record']) this.socketPauses.inc({ reason }, 0);
   }
 
+  /** The DRAM model behind shimpack_dram_energy_joules_total and shimpack_dram_transfer_seconds_total (set once, by the engine). */
+  setEnergyModel(memory: MemoryModel, burstBytes: number): void {
+    this.joulesPerBurst = dramJoules(1, burstBytes, memory);
+    this.secondsPerBurst = dramSeconds(1, burstBytes, memory);
+    this.memoryInfo.reset();
+    this.memoryInfo.set({ memory: memory.name, pj_per_bit: String(memory.pjPerBit), gbps: String(memory.gbps) }, 1);
+  }
+
   /** The accumulator of a region's label set (shared by regions past the label cap). */
   seriesFor(regionLabel: string, kind: string, codec: string): SeriesAccumulator {
     const key = `${regionLabel}\u0000${kind}\u0000${codec}`;
@@ -256,6 +315,10 @@ export class DaemonMetrics {
       this.rawFallbackBlocks.inc(acc.labels, 0);
       this.blockWrites.inc(acc.labels, 0);
       for (const event of BUFFER_EVENTS) this.bufferEvents.inc({ ...acc.labels, event }, 0);
+      for (const l of acc.energyLabels) {
+        this.dramEnergy.inc(l, 0);
+        this.dramSeconds.inc(l, 0);
+      }
     }
     return acc;
   }
@@ -280,6 +343,14 @@ export class DaemonMetrics {
           this.storedBytes.inc(l, a.storedBytes[op]);
           this.rawBursts.inc(l, a.rawBursts[op]);
           this.storedBursts.inc(l, a.storedBursts[op]);
+          if (this.joulesPerBurst > 0) {
+            const raw = a.energyLabels[op * 2];
+            const stored = a.energyLabels[op * 2 + 1];
+            this.dramEnergy.inc(raw, a.rawBursts[op] * this.joulesPerBurst);
+            this.dramEnergy.inc(stored, a.storedBursts[op] * this.joulesPerBurst);
+            this.dramSeconds.inc(raw, a.rawBursts[op] * this.secondsPerBurst);
+            this.dramSeconds.inc(stored, a.storedBursts[op] * this.secondsPerBurst);
+          }
           a.rawBytes[op] = a.storedBytes[op] = a.rawBursts[op] = a.storedBursts[op] = 0;
         }
       }

@@ -32,6 +32,8 @@ export class SeriesAccumulator {
   readonly bufferEvents = new Float64Array(BUFFER_EVENTS.length);
   /** Label objects, built once. */
   readonly labels: { readonly region: string; readonly kind: string; readonly codec: string };
+  /** Labels of the DRAM energy and time series: index op * 2 + (0 raw, 1 stored). */
+  readonly energyLabels: readonly { region: string; kind: string; codec: string; op: string; traffic: string }[];
   readonly opLabels: readonly [{ region: string; kind: string; codec: string; op: string }, { region: string; kind: string; codec: string; op: string }];
 
   constructor(region: string, kind: string, codec: string) {
@@ -39,6 +41,12 @@ export class SeriesAccumulator {
     this.opLabels = [
       { region, kind, codec, op: 'write' },
       { region, kind, codec, op: 'read' },
+    ];
+    this.energyLabels = [
+      { region, kind, codec, op: 'write', traffic: 'raw' },
+      { region, kind, codec, op: 'write', traffic: 'stored' },
+      { region, kind, codec, op: 'read', traffic: 'raw' },
+      { region, kind, codec, op: 'read', traffic: 'stored' },
     ];
   }
 }

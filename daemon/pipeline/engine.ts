@@ -89,6 +89,7 @@ export class Engine {
     );
     this.energy = { memory: memoryModel(config.memory, config.memoryPjPerBit || undefined, config.memoryGbps || undefined), burstBytes: config.burstBytes, codecClockMhz: config.codecClockMhz };
     this.shadowCodecs = parseShadowList(config.shadow) as WireCodec[];
+    metrics.setEnergyModel(this.energy.memory, this.energy.burstBytes);
     const ch = parseChannel(config.channel) ?? { index: 0, channels: 1 };
     this.channel = { ...ch, granule: config.channelGranule };
     metrics.heldRegions = () => [...this.spaces.values()].flatMap((t) => t.all());

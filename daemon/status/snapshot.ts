@@ -20,6 +20,17 @@ export interface StatusSnapshot {
   readonly lanes: LaneTotals[];
   readonly inflight: number;
   readonly connections: number;
+  /** The energy and time model (--memory): name, pJ per bit, GB/s; absent before the engine set it. */
+  readonly memory?: { readonly name: string; readonly pjPerBit: number; readonly gbps: number };
+  /** With --shadow: per shadow codec, the sampled blocks' raw and stored bytes over the live regions, and its estimate of what they would take. */
+  readonly shadow: ShadowTotals[];
+}
+
+export interface ShadowTotals {
+  readonly codec: string;
+  readonly sampledRaw: number;
+  readonly sampledStored: number;
+  readonly estimatedStored: number;
 }
 
 export interface RegionTotals {
@@ -48,6 +59,11 @@ export interface Totals {
   readonly storedBursts: number;
   readonly dramReadBursts: number;
   readonly dramWriteBursts: number;
+  /** Since start: first-order DRAM energy (J) and transfer time (s) of the raw and of the stored bursts under the memory model. */
+  readonly rawJoules: number;
+  readonly storedJoules: number;
+  readonly rawTransferSeconds: number;
+  readonly storedTransferSeconds: number;
 }
 
 export interface LaneTotals {
@@ -73,7 +89,7 @@ const LATENCY_OPS = ['write', 'read'];
 const total = (vals: Values): number => vals.reduce((a, v) => a + v.value, 0);
 
 export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> {
-  const [raw, stored, rawBursts, storedBursts, heldRaw, heldStored, count, buckets, depth, batchTime, restarts, inflight, connections] = await Promise.all([
+  const [raw, stored, rawBursts, storedBursts, heldRaw, heldStored, count, buckets, depth, batchTime, restarts, inflight, connections, joules, transfer, memoryInfo, shRaw, shStored, shEst] = await Promise.all([
     valuesOf(registry, 'shimpack_raw_bytes_total'),
     valuesOf(registry, 'shimpack_stored_bytes_total'),
     valuesOf(registry, 'shimpack_raw_bursts_total'),
@@ -87,7 +103,27 @@ export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> 
     valuesOf(registry, 'shimpack_lane_restarts_total'),
     valuesOf(registry, 'shimpack_inflight_requests'),
     valuesOf(registry, 'shimpack_connections'),
+    valuesOf(registry, 'shimpack_dram_energy_joules_total'),
+    valuesOf(registry, 'shimpack_dram_transfer_seconds_total'),
+    valuesOf(registry, 'shimpack_memory_model_info'),
+    valuesOf(registry, 'shimpack_shadow_sampled_raw_bytes'),
+    valuesOf(registry, 'shimpack_shadow_sampled_stored_bytes'),
+    valuesOf(registry, 'shimpack_shadow_estimated_stored_bytes'),
   ]);
+  const traffic = (vals: Values, t: string): number => total(vals.filter((v) => v.labels.traffic === t));
+  const shadow = new Map<string, { codec: string; sampledRaw: number; sampledStored: number; estimatedStored: number }>();
+  const addShadow = (vals: Values, field: 'sampledRaw' | 'sampledStored' | 'estimatedStored'): void => {
+    for (const v of vals) {
+      const codec = String(v.labels.shadow);
+      let e = shadow.get(codec);
+      if (!e) shadow.set(codec, (e = { codec, sampledRaw: 0, sampledStored: 0, estimatedStored: 0 }));
+      e[field] += v.value;
+    }
+  };
+  addShadow(shRaw, 'sampledRaw');
+  addShadow(shStored, 'sampledStored');
+  addShadow(shEst, 'estimatedStored');
+  const mem = memoryInfo.find((v) => v.value === 1);
 
   // The held gauges list exactly the live regions' label sets; traffic counters outlive a free, so they only add to those.
   type Row = { region: string; kind: string; codec: string; heldRaw: number; heldStored: number; raw: Record<string, number>; stored: Record<string, number> };
@@ -154,10 +190,16 @@ export async function takeSnapshot(registry: Registry): Promise<StatusSnapshot> 
       storedBursts: total(storedBursts),
       dramReadBursts: total(storedBursts.filter((v) => v.labels.op === 'read')),
       dramWriteBursts: total(storedBursts.filter((v) => v.labels.op === 'write')),
+      rawJoules: traffic(joules, 'raw'),
+      storedJoules: traffic(joules, 'stored'),
+      rawTransferSeconds: traffic(transfer, 'raw'),
+      storedTransferSeconds: traffic(transfer, 'stored'),
     },
     latency: { le, ops },
     lanes: [...lanes.values()].sort((a, b) => a.lane - b.lane),
     inflight: total(inflight),
     connections: total(connections),
+    ...(mem ? { memory: { name: String(mem.labels.memory), pjPerBit: Number(mem.labels.pj_per_bit), gbps: Number(mem.labels.gbps) } } : {}),
+    shadow: [...shadow.values()].sort((a, b) => a.codec.localeCompare(b.codec)),
   };
 }

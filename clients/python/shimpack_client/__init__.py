@@ -23,11 +23,11 @@ from .errors import (ERROR_CLASSES, AlreadyHelloError, AuthError, BadFieldError,
                      ShuttingDownError, TooLargeError, UnknownOpError, UnsupportedError,
                      VersionError, error_from_response)
 from .requests import PROTOCOL_VERSION, Request
-from .results import Counters, RegionInfo, RegionStats, ServerInfo, Stats, Totals
+from .results import Counters, MemoryModel, RegionInfo, RegionStats, ServerInfo, ShadowStats, Stats, Totals
 
 __all__ = [
     "DEFAULT_URL", "PROTOCOL_VERSION", "AsyncClient", "AsyncBatch", "Client", "Batch", "connect",
-    "Request", "ServerInfo", "RegionInfo", "RegionStats", "Totals", "Counters", "Stats",
+    "Request", "ServerInfo", "RegionInfo", "RegionStats", "Totals", "Counters", "Stats", "ShadowStats", "MemoryModel",
     "ShimpackError", "ERROR_CLASSES", "error_from_response", "MalformedError", "UnknownOpError",
     "BadFieldError", "NoHelloError", "VersionError", "AuthError", "AlreadyHelloError",
     "FrameTooLargeError", "TooLargeError", "OutOfRegionError", "CrossRegionError",

@@ -15,10 +15,31 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .blocking import Client
 from .errors import ChannelsError
 from .payload import Payload, as_payload
-from .results import Counters, RegionInfo, RegionStats, Stats, Totals
+from .results import Counters, RegionInfo, RegionStats, ShadowStats, Stats, Totals
 
 # Every counter of section 4.5 (all fields of Counters but the ratio).
 _COUNTER_ATTRS = tuple(f.name for f in fields(Counters) if f.name != "ratio")
+
+
+def _merge_shadow(lists: Sequence[Optional[List[ShadowStats]]], raw_bytes_stored: int) -> Optional[List[ShadowStats]]:
+    """Shadow figures over channels: sampled sums add up, a codec is ok on any channel that codes it."""
+    first = next((x for x in lists if x is not None), None)
+    if first is None:
+        return None
+    out = []
+    for f in first:
+        every = [s for x in lists if x is not None for s in x if s.codec == f.codec]
+        ok = [s for s in every if s.status == "ok"]
+        pick = ok[0] if ok else next((s for s in every if s.status == "pending"), f)
+        raw = sum(s.sampled_raw_bytes for s in ok)
+        stored = sum(s.sampled_stored_bytes for s in ok)
+        est = round(raw_bytes_stored * stored / raw) if raw > 0 else 0
+        if raw_bytes_stored < 0:  # totals: the regions' estimates add up
+            est = sum(s.estimated_stored_bytes for s in ok)
+        out.append(ShadowStats(codec=f.codec, status=pick.status, reason=pick.reason,
+                               sampled_blocks=sum(s.sampled_blocks for s in ok), sampled_raw_bytes=raw,
+                               sampled_stored_bytes=stored, ratio=_ratio(raw, stored), estimated_stored_bytes=est))
+    return out
 
 
 def channel_of(addr: int, channels: int, granule: int) -> int:
@@ -47,8 +68,10 @@ def _ratio(raw: int, stored: int) -> float:
 def merge_stats(answers: Sequence[Stats]) -> Stats:
     """Counters add up, ratios are recomputed from the sums, a region is pending while any channel is."""
     merged: Dict[str, RegionStats] = {}
+    shadows: Dict[str, List[Optional[List[ShadowStats]]]] = {}
     for a in answers:
         for r in a.regions:
+            shadows.setdefault(r.name, []).append(r.shadow)
             m = merged.get(r.name)
             if m is None:
                 merged[r.name] = r
@@ -56,11 +79,14 @@ def merge_stats(answers: Sequence[Stats]) -> Stats:
             sums: Dict[str, Any] = {k: getattr(m, k) + getattr(r, k) for k in _COUNTER_ATTRS}
             calibration = "pending" if "pending" in (m.calibration, r.calibration) else m.calibration
             merged[r.name] = replace(m, calibration=calibration, **sums)
-    regions = [replace(r, ratio=_ratio(r.raw_bytes_stored, r.stored_bytes)) for r in merged.values()]
+    regions = [replace(r, ratio=_ratio(r.raw_bytes_stored, r.stored_bytes),
+                       shadow=_merge_shadow(shadows[r.name], r.raw_bytes_stored)) for r in merged.values()]
     totals: Dict[str, Any] = {k: sum(getattr(a.totals, k) for a in answers) for k in _COUNTER_ATTRS}
     return Stats(regions=regions, totals=Totals(regions=len(regions), raw={},
+                                                shadow=_merge_shadow([a.totals.shadow for a in answers], -1),
                                                 ratio=_ratio(totals["raw_bytes_stored"],
-                                                             totals["stored_bytes"]), **totals))
+                                                             totals["stored_bytes"]), **totals),
+                 memory=answers[0].memory if answers else None)
 
 
 class ChannelClient:

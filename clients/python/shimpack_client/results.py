@@ -108,6 +108,65 @@ _COUNTERS = (
     ("metadataMisses", "metadata_misses"), ("metadataBursts", "metadata_bursts"),
 )
 
+# Energy and time of the traffic under the daemon's memory model, and the codec engines' work (section 4.5): numbers, not whole.
+_FLOAT_COUNTERS = (
+    ("dramEnergyRawJ", "dram_energy_raw_j"), ("dramEnergyStoredJ", "dram_energy_stored_j"),
+    ("dramEnergySavedJ", "dram_energy_saved_j"), ("dramTimeRawS", "dram_time_raw_s"),
+    ("dramTimeStoredS", "dram_time_stored_s"), ("dramTimeSavedS", "dram_time_saved_s"),
+    ("codecValues", "codec_values"), ("codecTimeS", "codec_time_s"),
+)
+
+
+@dataclass(frozen=True)
+class ShadowStats:
+    """What a shadow codec (daemon ``--shadow``) would store for a region, or summed in totals (section 4.5).
+
+    ``status`` is ``"ok"``, ``"pending"`` (waiting for its table) or ``"skipped"`` (``reason`` says why).
+    """
+
+    codec: str
+    status: str
+    sampled_blocks: int
+    sampled_raw_bytes: int
+    sampled_stored_bytes: int
+    ratio: float
+    estimated_stored_bytes: int
+    reason: Optional[str] = None
+
+    @classmethod
+    def from_response(cls, msg: Mapping[str, Any]) -> "ShadowStats":
+        reason = msg.get("reason")
+        return cls(codec=_str(msg, "codec"), status=_str(msg, "status"),
+                   sampled_blocks=_int(msg, "sampledBlocks"), sampled_raw_bytes=_int(msg, "sampledRawBytes"),
+                   sampled_stored_bytes=_int(msg, "sampledStoredBytes"), ratio=_float(msg, "ratio"),
+                   estimated_stored_bytes=_int(msg, "estimatedStoredBytes"),
+                   reason=reason if isinstance(reason, str) else None)
+
+
+def _shadow(msg: Mapping[str, Any]) -> Optional[List[ShadowStats]]:
+    value = msg.get("shadow")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise ProtocolError("field 'shadow' is not a list of maps")
+    return [ShadowStats.from_response(x) for x in value]
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """The daemon's energy and time model (stats ``memory``): ``--memory`` preset or ``"custom"``."""
+
+    name: str
+    pj_per_bit: float
+    gbps: float
+    burst_bytes: int
+    codec_clock_mhz: float
+
+    @classmethod
+    def from_response(cls, msg: Mapping[str, Any]) -> "MemoryModel":
+        return cls(name=_str(msg, "name"), pj_per_bit=_float(msg, "pjPerBit"), gbps=_float(msg, "gbps"),
+                   burst_bytes=_int(msg, "burstBytes"), codec_clock_mhz=_float(msg, "codecClockMhz"))
+
 
 @dataclass(frozen=True)
 class Counters:
@@ -133,6 +192,14 @@ class Counters:
     metadata_accesses: int
     metadata_misses: int
     metadata_bursts: int
+    dram_energy_raw_j: float
+    dram_energy_stored_j: float
+    dram_energy_saved_j: float
+    dram_time_raw_s: float
+    dram_time_stored_s: float
+    dram_time_saved_s: float
+    codec_values: float
+    codec_time_s: float
     ratio: float
 
     @property
@@ -143,6 +210,7 @@ class Counters:
 
 def _counters(msg: Mapping[str, Any]) -> Dict[str, Any]:
     values: Dict[str, Any] = {attr: _int(msg, wire) for wire, attr in _COUNTERS}
+    values.update({attr: _float(msg, wire) for wire, attr in _FLOAT_COUNTERS})
     values["ratio"] = _float(msg, "ratio")
     return values
 
@@ -161,6 +229,8 @@ class RegionStats(Counters):
     calibration: str = ""
     #: The region's stride (given or derived from shape and layout); None when declared without.
     stride: Optional[int] = None
+    #: With daemon --shadow: what each shadow codec would store for this region.
+    shadow: Optional[List[ShadowStats]] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -169,7 +239,7 @@ class RegionStats(Counters):
                    codec=_str(msg, "codec"), base=_int(msg, "base"), size=_int(msg, "size"),
                    block_bytes=_int(msg, "blockBytes"), calibration=_str(msg, "calibration"),
                    stride=_int(msg, "stride") if msg.get("stride") is not None else None,
-                   raw=dict(msg), **_counters(msg))
+                   shadow=_shadow(msg), raw=dict(msg), **_counters(msg))
 
 
 @dataclass(frozen=True)
@@ -177,11 +247,13 @@ class Totals(Counters):
     """Counters summed over the listed regions; ``regions`` is how many."""
 
     regions: int = 0
+    #: With daemon --shadow: per shadow codec, summed over the regions where it is ok.
+    shadow: Optional[List[ShadowStats]] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_response(cls, msg: Mapping[str, Any]) -> "Totals":
-        return cls(regions=_int(msg, "regions"), raw=dict(msg), **_counters(msg))
+        return cls(regions=_int(msg, "regions"), shadow=_shadow(msg), raw=dict(msg), **_counters(msg))
 
 
 @dataclass(frozen=True)
@@ -190,6 +262,8 @@ class Stats:
 
     regions: List[RegionStats]
     totals: Totals
+    #: The energy and time model behind the dram_energy_* and dram_time_* fields (None from an older daemon).
+    memory: Optional[MemoryModel] = None
 
     @classmethod
     def from_response(cls, msg: Mapping[str, Any]) -> "Stats":
@@ -199,8 +273,10 @@ class Stats:
             raise ProtocolError("field 'regions' is not a list of maps")
         if not isinstance(totals, dict):
             raise ProtocolError("field 'totals' is not a map")
+        memory = msg.get("memory")
         return cls(regions=[RegionStats.from_response(r) for r in regions],
-                   totals=Totals.from_response(totals))
+                   totals=Totals.from_response(totals),
+                   memory=MemoryModel.from_response(memory) if isinstance(memory, dict) else None)
 
     def region(self, name: str) -> RegionStats:
         """The statistics of the region called ``name`` (KeyError if not listed)."""

@@ -418,6 +418,15 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             self.assertEqual(s.bursts_stored, s.dram_read_bursts + s.dram_write_bursts)
             self.assertEqual(s.dram_read_bursts, 2)
             self.assertEqual(s.raw["name"], name)
+            # energy and time follow the bursts under the daemon's memory model; raw codes nothing
+            m = st.memory
+            self.assertIsNotNone(m)
+            per_burst = m.burst_bytes * 8 * m.pj_per_bit * 1e-12
+            self.assertAlmostEqual(s.dram_energy_stored_j / per_burst, s.bursts_stored, places=6)
+            self.assertAlmostEqual(s.dram_energy_saved_j, 0.0, places=15)
+            self.assertAlmostEqual(s.dram_time_raw_s * m.gbps * 1e9, s.bursts_raw * m.burst_bytes, places=3)
+            self.assertEqual((s.codec_values, s.codec_time_s), (0.0, 0.0))
+            self.assertIsNone(s.shadow)
             # totals over every region
             other, obase = fresh("st2")
             await c.region(other, obase, BLOCK, "uint8", "activation")

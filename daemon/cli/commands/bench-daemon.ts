@@ -4,6 +4,7 @@ import { CODECS } from '../../codecs/index.ts';
 import type { DaemonBenchRow } from '../../bench-daemon/run.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
+import { ConfigError, parseShadowList } from '../../config.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
 
 function parseRate(v: string): number | 'half' {
@@ -15,9 +16,11 @@ function parseRate(v: string): number | 'half' {
 
 function formatRows(rows: DaemonBenchRow[]): string {
   const paced = rows.some((r) => r.paced);
-  const header = ['codec', 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
+  const variants = rows.some((r) => r.variant);
+  const header = ['codec', ...(variants ? ['daemon'] : []), 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
   const body = rows.map((r) => [
     r.codec,
+    ...(variants ? [r.variant] : []),
     String(r.lanes),
     (r.write.bytes / r.write.seconds / 1e6).toFixed(1),
     (r.write.ops / r.write.seconds).toFixed(0),
@@ -34,6 +37,19 @@ function formatRows(rows: DaemonBenchRow[]): string {
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
   return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** Per codec and lane count: write and read throughput with shadow coding against without (same run). */
+function shadowCost(rows: DaemonBenchRow[]): string[] {
+  const out: string[] = [];
+  for (const s of rows.filter((r) => r.variant.startsWith('shadow'))) {
+    const base = rows.find((r) => r.variant === 'plain' && r.codec === s.codec && r.lanes === s.lanes);
+    if (!base) continue;
+    const mbs = (p: DaemonBenchRow['write']): number => p.bytes / p.seconds;
+    const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)} %`;
+    out.push(`shadow cost, ${s.codec} lanes=${s.lanes}: write ${pct(mbs(base.write), mbs(s.write))}, read ${pct(mbs(base.read), mbs(s.read))} throughput`);
+  }
+  return out;
 }
 
 /** `shimpack bench daemon`: the real daemon over loopback with the real client. */
@@ -54,13 +70,31 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--url <ws-url>', 'bench this running daemon instead of starting one per lane count')
     .option('--backend <spec>', 'backend of the daemons started: memory, file:DIR, redis://HOST:PORT or redis-cluster://HOST:PORT,... (as serve --backend)', 'memory')
     .option('--channels <n>', 'start N channel daemons (serve --channel i/N) on that backend and drive them through the channel client', intOption('--channels', 1, 64), 1)
+    .option('--shadow <list>', 'also run every lane count with serve --shadow LIST (after a run without), and print the throughput cost')
+    .option('--shadow-sample <n>', 'with --shadow: serve --shadow-sample N (default: the daemon\'s, 32)', intOption('--shadow-sample', 1, 1_000_000))
     .option('--json', 'print JSON instead of a table')
-    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; json?: boolean }) => {
+    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; shadow?: string; shadowSample?: number; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
       // Loaded on use: the client and its WebSocket stack cost every other command's start.
       const { defaultLaneCounts, runDaemonBench } = await import('../../bench-daemon/run.ts');
+      let variants: { label: string; args: string[] }[] | undefined;
+      if (o.shadowSample !== undefined && o.shadow === undefined) throw new CliError('--shadow-sample goes with --shadow', EXIT_USAGE);
+      if (o.shadow !== undefined) {
+        if (o.url) throw new CliError('--shadow starts its own daemons: not with --url', EXIT_USAGE);
+        try {
+          if (parseShadowList(o.shadow).length === 0) throw new ConfigError('--shadow needs at least one codec');
+        } catch (e) {
+          if (e instanceof ConfigError) throw new CliError(e.message, EXIT_USAGE);
+          throw e;
+        }
+        const sample = o.shadowSample === undefined ? [] : ['--shadow-sample', String(o.shadowSample)];
+        variants = [
+          { label: 'plain', args: [] },
+          { label: `shadow 1/${o.shadowSample ?? 32}`, args: ['--shadow', o.shadow, ...sample] },
+        ];
+      }
       const laneCounts = o.lanes ? o.lanes.split(',').map((x) => intOption('--lanes', 1, 64)(x)) : defaultLaneCounts();
       let dataset;
       try {
@@ -74,7 +108,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
       // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
       const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(
-        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url, backend: o.backend, channels: o.channels },
+        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url, backend: o.backend, channels: o.channels, variants },
         (l) => process.stderr.write(`${l}\n`),
       );
       const machine = { cpus: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
@@ -86,6 +120,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
+        for (const l of shadowCost(rows)) process.stdout.write(`${l}\n`);
         // The figure after the run counts this run's own daemon and client too; only the one before tells of other work.
         process.stdout.write(
           `machine: ${machine.cpus} CPUs, 1-min load average ${machine.loadAverageBefore.toFixed(2)} before the run (${machine.loadAverageAfter.toFixed(2)} after, this run included)` +

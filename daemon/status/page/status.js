@@ -185,6 +185,29 @@ function renderLanes(lanes) {
   rows('#lanes', lanes, (l) => [String(l.lane), fmtCount(l.depth), l.busy === null ? '–' : `${(l.busy * 100).toFixed(0)}%`, fmtCount(l.restarts)], (l) => l.lane);
 }
 
+/** Joules with an SI prefix. */
+function fmtJoules(j) {
+  const a = Math.abs(j);
+  const [div, unit] = a >= 1 ? [1, 'J'] : a >= 1e-3 ? [1e-3, 'mJ'] : a >= 1e-6 ? [1e-6, 'µJ'] : a >= 1e-9 ? [1e-9, 'nJ'] : [1e-12, 'pJ'];
+  return j === 0 ? '0 J' : `${(j / div).toPrecision(3)} ${unit}`;
+}
+
+function renderShadow(list) {
+  document.getElementById('shadow-card').hidden = list.length === 0;
+  rows('#shadow', list, (s) => [s.codec, fmtBytes(s.sampledRaw), fmtBytes(s.sampledStored), s.sampledStored > 0 ? fmtRatio(s.sampledRaw / s.sampledStored) : '–', fmtBytes(s.estimatedStored)], (s) => s.codec);
+}
+
+function renderEnergy(t, memory) {
+  const set = (id, text) => (document.getElementById(id).textContent = text);
+  set('energy-raw', fmtJoules(t.rawJoules));
+  set('energy-stored', fmtJoules(t.storedJoules));
+  set('energy-saved', fmtJoules(t.rawJoules - t.storedJoules));
+  set('time-raw', fmtSeconds(t.rawTransferSeconds));
+  set('time-stored', fmtSeconds(t.storedTransferSeconds));
+  set('time-saved', fmtSeconds(t.rawTransferSeconds - t.storedTransferSeconds));
+  set('memory-model', memory ? `${memory.name}: ${memory.pjPerBit} pJ/bit, ${memory.gbps} GB/s` : 'no memory model');
+}
+
 function renderTotals(t) {
   const set = (id, text) => (document.getElementById(id).textContent = text);
   set('held-raw', fmtBytes(t.heldRaw));
@@ -219,6 +242,8 @@ function render() {
   else {
     const s = last.snap;
     renderTotals(s.totals);
+    renderEnergy(s.totals, s.memory);
+    renderShadow(s.shadow ?? []);
     const held = s.totals.heldStored > 0 ? fmtRatio(s.totals.heldRaw / s.totals.heldStored) : '–';
     summary.textContent = `${s.regionCount} regions · ${s.connections} connections · ${s.inflight} in flight · ${fmtBytes(s.totals.heldRaw)} held in ${fmtBytes(s.totals.heldStored)} (ratio ${held}) · ${s.lanes.length} lanes`;
   }
