@@ -90,11 +90,11 @@ export async function collectReport(o: ReportOptions): Promise<ReportData> {
     }).catch((e: unknown) => {
       throw e instanceof DramError ? new ReportError('E_REPORT_DRAMSIM', `${e.code}: ${e.message}`) : e;
     });
-    const run = (x: (typeof c.configs)[number]['raw']): DramSimData['configs'][number]['raw'] => ({ bandwidthGBps: x.bandwidthGBs, energyPj: x.energyPj, fixedEnergyShare: x.fixedEnergyShare });
+    const run = (x: (typeof c.configs)[number]['raw']): DramSimData['configs'][number]['raw'] => ({ cycles: x.cycles, bandwidthGBps: x.bandwidthGBs, energyPj: x.energyPj, fixedEnergyShare: x.fixedEnergyShare });
     dramsim3 = present({
       rawBursts: c.raw.bursts,
       compressedBursts: c.compressed.bursts,
-      configs: c.configs.map((x) => ({ config: x.config, protocol: x.protocol, clockMhz: x.clockMhz, cycles: x.cycles, raw: run(x.raw), compressed: run(x.compressed) })),
+      configs: c.configs.map((x) => ({ config: x.config, protocol: x.protocol, clockMhz: x.clockMhz, raw: run(x.raw), compressed: run(x.compressed) })),
     });
   }
 

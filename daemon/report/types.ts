@@ -98,6 +98,8 @@ export interface EnergyData {
 
 /** One stream through DRAMsim3: bandwidth and energy by component (pJ, as DRAMsim3 gives them). */
 export interface DramSimRun {
+  /** Cycles until DRAMsim3 had served the whole stream. */
+  readonly cycles: number;
   readonly bandwidthGBps: number;
   readonly energyPj: { readonly read: number; readonly write: number; readonly activate: number; readonly refresh: number; readonly background: number; readonly total: number };
   /** (refresh + background) / total: the energy that does not scale with traffic. */
@@ -109,8 +111,6 @@ export interface DramSimConfig {
   readonly config: string;
   readonly protocol: string;
   readonly clockMhz: number;
-  /** Cycles simulated, the same for both streams. */
-  readonly cycles: number;
   readonly raw: DramSimRun;
   readonly compressed: DramSimRun;
 }

@@ -32,7 +32,7 @@ export function dramsimSection(d: ReportData): SectionOutput {
       return [
         esc(r.config),
         which,
-        int(r.cycles),
+        int(x.cycles),
         esc(`${x.bandwidthGBps.toFixed(2)} GB/s`),
         ...PARTS.map((p) => si(x.energyPj[p] * 1e-12, 'J')),
         si(x.energyPj.total * 1e-12, 'J'),
@@ -45,7 +45,7 @@ export function dramsimSection(d: ReportData): SectionOutput {
   const html = `<section class="card" id="dramsim3">
 <h2>${esc(TITLE)}</h2>
 <p class="lead">The request stream that reaches DRAM without compression (codec raw: ${esc(int(rawBursts))} bursts) and behind the shim (${esc(int(compressedBursts))} bursts,
-${esc(rawBursts > 0 ? pct(compressedBursts / rawBursts) : '–')} of raw), simulated in DRAMsim3 for the same number of cycles.
+${esc(rawBursts > 0 ? pct(compressedBursts / rawBursts) : '–')} of raw), simulated in DRAMsim3 until each stream was served (cycles).
 Refresh and background energy are paid per cycle whatever the traffic: the fixed share says how much of the total they are.</p>
 ${chartSlot(energy, 'DRAMsim3 energy by component, raw and compressed, per configuration')}
 ${table('dramsim3-table', ['config', 'stream', 'cycles', 'bandwidth', 'read', 'write', 'activate', 'refresh', 'background', 'total', 'fixed share', 'read+write saved', 'total saved'], body, 2)}
