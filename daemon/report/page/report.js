@@ -50,7 +50,7 @@
       ctx.setLineDash([]);
       ctx.fillStyle = '#1d2330';
       ctx.font = '11px system-ui, sans-serif';
-      if (horizontal) { var right = at > area.right - 120; ctx.textAlign = right ? 'right' : 'left'; ctx.fillText(opts.label, right ? at - 4 : at + 4, area.bottom - 4); } else { ctx.textAlign = 'right'; ctx.fillText(opts.label, area.right - 4, at - 4); }
+      if (horizontal) { var right = at > area.right - 120; ctx.textAlign = right ? 'right' : 'left'; ctx.fillText(opts.label, right ? at - 4 : at + 4, area.bottom - 4); } else { ctx.textAlign = 'right'; ctx.fillText(opts.label, area.right - 4, at - 14 < area.top ? at + 12 : at - 4); }
       ctx.restore();
     },
   };
