@@ -74,7 +74,7 @@ async function open(browser: Browser, url: string): Promise<Opened> {
   return { page, errors, foreign };
 }
 
-describe('shimpack report in headless Chromium', { skip, timeout: 300_000 }, () => {
+describe('shimpack report in headless Chromium', { skip, timeout: 600_000 }, () => {
   let browser: Browser;
   const trace = join(dir, 'tiny.trace.gz');
   const html = join(dir, 'tiny-report.html');

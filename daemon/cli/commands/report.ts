@@ -17,13 +17,14 @@ interface ReportCliOptions {
   lineBufferBytes: number;
   lanes: number;
   codec?: WireCodec;
-  memory: MemoryChoice[];
-  shadow: string[] | false;
+  memory?: MemoryChoice[];
+  /** A list, absent (the default list) or false (--no-shadow). */
+  shadow?: string[] | false;
   shadowSample: number;
   cacheDir?: string;
   sweep?: boolean;
-  sweepBlockSizes: number[];
-  sweepLineBufferBytes: number[];
+  sweepBlockSizes?: number[];
+  sweepLineBufferBytes?: number[];
   dramsim3?: string;
   dramConfig?: string[];
   title?: string;
@@ -56,6 +57,7 @@ function shadowList(v: string): string[] {
 }
 
 const DEFAULT_SHADOW = ['apack', 'ebpc', 'scc', 'zvc'];
+const DEFAULT_MEMORY = ['hbm2', 'ddr4'];
 
 /**
  * `shimpack report TRACE -o report.html`: replay a trace through an embedded
@@ -72,13 +74,13 @@ export function registerReportCommand(program: Command): void {
     .option('--line-buffer-bytes <n>', 'line buffer per lane in bytes (0: read-modify-write per access)', intOption('--line-buffer-bytes', 0, 1 << 30), 65536)
     .option('--lanes <n>', 'lanes of the embedded daemon', intOption('--lanes', 1, 64), Math.min(2, availableParallelism()))
     .option('--codec <codec>', `declare every region with this codec instead of the trace's (${WIRE_CODECS.join(', ')})`, choiceOption('--codec', WIRE_CODECS))
-    .option('--memory <list>', 'memory types for the energy and time section, comma-separated: hbm2, hbm3, ddr4, ddr5, lpddr4, lpddr5, gddr6, or custom:PJ_PER_BIT:GB_PER_S', memoryList, memoryList('hbm2,ddr4'))
-    .option('--shadow <codecs>', `codecs the lanes also code sampled blocks with, for the footprint per codec (${SHADOW_CODECS.join(', ')})`, shadowList, DEFAULT_SHADOW)
+    .option('--memory <list>', 'memory types for the energy and time section, comma-separated: hbm2, hbm3, ddr4, ddr5, lpddr4, lpddr5, gddr6, or custom:PJ_PER_BIT:GB_PER_S (default: hbm2,ddr4)', memoryList)
+    .option('--shadow <codecs>', `codecs the lanes also code sampled blocks with, for the footprint per codec: ${SHADOW_CODECS.join(', ')} (default: ${DEFAULT_SHADOW.join(',')})`, shadowList)
     .option('--no-shadow', 'no shadow coding (no footprint per codec)')
     .option('--shadow-sample <n>', 'shadow-code one block in N', intOption('--shadow-sample', 1, 1_000_000), 1)
     .option('--sweep', 'also replay once per block size and line-buffer size (as bench traffic does)')
-    .option('--sweep-block-sizes <list>', 'block sizes of the sweep, comma-separated bytes', intList('--sweep-block-sizes', 64, 1 << 20), [256, 1024, 4096])
-    .option('--sweep-line-buffer-bytes <list>', 'line-buffer sizes per lane of the sweep, comma-separated bytes', intList('--sweep-line-buffer-bytes', 0, 1 << 30), [0, 65536])
+    .option('--sweep-block-sizes <list>', 'block sizes of the sweep, comma-separated bytes (default: 256,1024,4096)', intList('--sweep-block-sizes', 64, 1 << 20))
+    .option('--sweep-line-buffer-bytes <list>', 'line-buffer sizes per lane of the sweep, comma-separated bytes (default: 0,65536)', intList('--sweep-line-buffer-bytes', 0, 1 << 30))
     .option('--dramsim3 <dir>', 'DRAMsim3 source folder: run the raw and the compressed streams through it (with --dram-config)')
     .option('--dram-config <names>', 'DRAMsim3 configuration names, comma-separated (e.g. HBM2_8Gb_x128,DDR4_8Gb_x8_3200)', list('--dram-config'))
     .option('--cache-dir <dir>', 'where DRAMsim3 is built (default: $SHIMPACK_CACHE_DIR, else ~/.cache/shimpack)')
@@ -87,13 +89,13 @@ export function registerReportCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nThe page opens offline: Chart.js (from node_modules) and the data are inlined. Sections this run has\n' +
-        'no data for (no --sweep, no --dramsim3, a part this build lacks) say so instead of showing numbers.\n' +
+        'no data for (no --sweep, no --dramsim3, --no-shadow) say so instead of showing numbers.\n' +
         'Examples:\n' +
         '  shimpack trace gen --model faceapi-tiny-face-detector -o tiny.trace.gz\n' +
         '  shimpack report tiny.trace.gz -o tiny.html\n' +
         '  shimpack report tiny.trace.gz -o tiny.html --sweep --sweep-block-sizes 256,1024,4096 --memory hbm2,ddr4,lpddr4',
     )
-    .action(async (trace: string, o: ReportCliOptions, cmd: Command) =>
+    .action(async (trace: string, o: ReportCliOptions) =>
       asCli(async () => {
         if ((o.dramsim3 === undefined) !== (o.dramConfig === undefined)) {
           throw new CliError('--dramsim3 DIR and --dram-config NAME go together', EXIT_USAGE);
@@ -104,7 +106,7 @@ export function registerReportCommand(program: Command): void {
         // Fail now rather than after minutes of replay.
         if (o.output !== '-' && !existsSync(dirname(resolve(o.output)))) throw new CliError(`cannot write ${o.output}: its folder does not exist`);
         // Giving the sweep's lists asks for the sweep.
-        const sweep = o.sweep === true || cmd.getOptionValueSource('sweepBlockSizes') === 'cli' || cmd.getOptionValueSource('sweepLineBufferBytes') === 'cli';
+        const sweep = o.sweep === true || o.sweepBlockSizes !== undefined || o.sweepLineBufferBytes !== undefined;
         let bar: Progress | undefined;
         let step = '';
         const onStep = (label: string, done: number, total: number): void => {
@@ -137,9 +139,9 @@ export function registerReportCommand(program: Command): void {
             lineBufferBytes: o.lineBufferBytes,
             lanes: o.lanes,
             codec: o.codec,
-            memory: o.memory,
-            shadow: o.shadow === false ? undefined : { codecs: o.shadow, sample: o.shadowSample },
-            sweep: sweep ? { blockSizes: o.sweepBlockSizes, lineBufferBytes: o.sweepLineBufferBytes } : undefined,
+            memory: o.memory ?? DEFAULT_MEMORY.map(parseMemoryChoice),
+            shadow: o.shadow === false ? undefined : { codecs: o.shadow ?? DEFAULT_SHADOW, sample: o.shadowSample },
+            sweep: sweep ? { blockSizes: o.sweepBlockSizes ?? [256, 1024, 4096], lineBufferBytes: o.sweepLineBufferBytes ?? [0, 65536] } : undefined,
             dramsim3: o.dramsim3 !== undefined && o.dramConfig !== undefined ? { dir: o.dramsim3, configs: o.dramConfig, cacheDir: o.cacheDir } : undefined,
             title: o.title,
             onStep,
