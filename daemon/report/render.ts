@@ -24,7 +24,7 @@ export function renderReport(d: ReportData, assets: ReportAssets): string {
     tr.source ? `made by ${tr.source}` : undefined,
     `${int(tr.ops)} operations`,
     `${bytes(tr.writeBytes)} written, ${bytes(tr.readBytes)} read`,
-    d.settings.codec ? `every region as ${d.settings.codec}` : 'codecs as the trace declares them',
+    d.settings.codec ? `every region as ${d.settings.codec}` : 'codecs as the trace declares them (else the daemon\'s choice by kind)',
   ].filter((x): x is string => x !== undefined);
   return `<!doctype html>
 <html lang="en">
