@@ -107,6 +107,23 @@ describe('energy and shadow settings: every error', () => {
   });
 });
 
+describe('bench daemon --shadow: usage errors', () => {
+  it('refuses a bad list, --shadow-sample alone and --shadow with --url (exit 2, one line)', () => {
+    for (const [args, re] of [
+      [['--shadow', 'apack,nope'], /unknown codec "nope"/],
+      [['--shadow', ''], /at least one codec/],
+      [['--shadow-sample', '4'], /--shadow-sample goes with --shadow/],
+      [['--shadow', 'zvc', '--url', 'ws://127.0.0.1:1/'], /not with --url/],
+      [['--shadow', 'zvc', '--shadow-sample', '0'], /--shadow-sample/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [CLI_JS, 'bench', 'daemon', '--codec', 'zvc', ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+});
+
 describe('stats: energy, time and codec engine time', () => {
   it('follow the bursts and the coded values under the configured model, per region and in totals', async () => {
     const d = await startTestDaemon({ lanes: 2, memory: 'ddr4', memoryPjPerBit: 20, codecClockMhz: 500, lineBufferIdleMs: 0 });

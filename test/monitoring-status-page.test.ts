@@ -35,7 +35,7 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    daemon = await startTestDaemon({ lanes: 2 });
+    daemon = await startTestDaemon({ lanes: 2, shadow: 'apack,zvc', shadowSample: 4 });
     base = `http://127.0.0.1:${daemon.port}`;
     traffic = await startTraffic(daemon.url);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -100,6 +100,15 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
     assert.deepEqual(await page.$$eval('#legend-dram span', (ss) => ss.map((s) => s.textContent)), ['raw bursts', 'DRAM read', 'DRAM written']);
     assert.match((await page.textContent('#bursts-share')) ?? '', /^\d+\.\d+× the raw bursts$/);
     assert.match((await page.textContent('#bursts-read')) ?? '', /^[\d,]+$/);
+    // DRAM energy and time under the memory model (hbm2 by default), raw against stored; shadow codecs (--shadow) in their table.
+    assert.match((await page.textContent('#energy-raw')) ?? '', /^\d[\d.]* [mµnp]?J$/);
+    assert.match((await page.textContent('#energy-saved')) ?? '', /^-?\d[\d.]* [mµnp]?J$/);
+    assert.match((await page.textContent('#memory-model')) ?? '', /^hbm2: 3\.9 pJ\/bit, 256 GB\/s$/);
+    assert.match((await page.textContent('#time-stored')) ?? '', /s$/);
+    await page.waitForFunction(`document.querySelectorAll('#shadow tbody tr').length === 2`, undefined, { timeout: 10_000, polling: 250 });
+    const shadowRows = await page.$$eval('#shadow tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    assert.deepEqual(shadowRows.map((r) => r[0]), ['apack', 'zvc']);
+    assert.ok(shadowRows.every((r) => /×$/.test(r[3])), JSON.stringify(shadowRows));
     const legend = await page.$$eval('#legend-ratio span', (ss) => ss.map((s) => s.textContent));
     assert.equal(legend.length, want);
     // The canvases really have ink on them, not just a counter.

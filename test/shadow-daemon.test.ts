@@ -15,7 +15,8 @@ import { DEFAULT_DATA_DIR } from '../daemon/dataset/manifest.ts';
 import { CALIBRATION_BYTES } from '../daemon/pipeline/calibration.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { replayTrace } from '../daemon/traces/replay.ts';
-import type { RegionStats } from '../protocol/types.ts';
+import type { RegionStats, ShadowStats, StatsResponse } from '../protocol/types.ts';
+import { mergeStats } from '../clients/ts/channels.ts';
 import { connect, startTestDaemon, testBytes } from './daemon-harness.ts';
 
 const HAVE_DATA = existsSync(join(DEFAULT_DATA_DIR, 'manifest.json'));
@@ -138,5 +139,69 @@ describe('shadow coding changes nothing stored', () => {
     }
     assert.equal(results[0].stored, results[1].stored);
     assert.equal(results[0].bursts, results[1].bursts);
+  });
+});
+
+describe('shadow codec status per region', () => {
+  it('skips codecs that cannot code the region (dtype, stride), waits for a table, then reports', async () => {
+    const d = await startTestDaemon({ lanes: 1, shadow: 'apack,ebpc,scc,zvc', shadowSample: 1, lineBufferIdleMs: 0 });
+    try {
+      const c = await connect(d);
+      await c.region({ name: 'i16', base: 0, size: 8192, dtype: 'int16', kind: 'activation', codec: 'zvc' });
+      await c.region({ name: 'act', base: 1 << 20, size: 256 * 1024, dtype: 'uint8', kind: 'activation', codec: 'ebpc' });
+      const by = async (name: string) => Object.fromEntries((await c.stats(name)).regions[0].shadow!.map((s) => [s.codec, s]));
+      const i16 = await by('i16');
+      assert.equal(i16.apack.status, 'skipped');
+      assert.match(i16.apack.reason!, /apack does not support dtype int16/);
+      assert.equal(i16.scc.status, 'skipped');
+      assert.equal(i16.ebpc.status, 'ok'); // EBPC takes int16 (W = 16)
+      assert.equal(i16.zvc.status, 'ok');
+      let act = await by('act');
+      assert.equal(act.scc.status, 'skipped');
+      assert.match(act.scc.reason!, /needs the region's stride/);
+      assert.equal(act.apack.status, 'pending'); // nothing written: no table yet
+      // 8 KiB written in bursts: below the 64 KiB window; a flush fits the table on what there is, the sampled blocks are coded again.
+      const data = testBytes(8192, 11, 0.6);
+      for (let o = 0; o < data.length; o += 64) await c.write((1 << 20) + o, data.subarray(o, o + 64));
+      await c.flush();
+      act = await by('act');
+      assert.equal(act.apack.status, 'ok');
+      assert.equal(act.apack.sampledBlocks, 2);
+      assert.equal(act.apack.sampledRawBytes, 8192);
+      assert.ok(act.apack.ratio > 1.2, `${act.apack.ratio}`);
+      assert.equal(act.ebpc.sampledBlocks, 2);
+      // The estimate scales the sampled ratio to what the region holds.
+      const r = (await c.stats('act')).regions[0];
+      assert.equal(act.apack.estimatedStoredBytes, Math.round((r.rawBytesStored * act.apack.sampledStoredBytes) / act.apack.sampledRawBytes));
+      // Totals: per codec, over the regions where it is ok.
+      const t = (await c.stats()).totals.shadow!;
+      assert.deepEqual(t.map((x) => x.codec), ['apack', 'ebpc', 'scc', 'zvc']);
+      assert.equal(t.find((x) => x.codec === 'scc')!.sampledBlocks, 0);
+      assert.equal(t.find((x) => x.codec === 'zvc')!.sampledBlocks, 2);
+      await c.close();
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+describe('channel clients merge shadow figures', () => {
+  it('sampled sums add up, ratios and estimates are recomputed, ok wins over pending', () => {
+    const sh = (status: 'ok' | 'pending', raw: number, stored: number, est: number): ShadowStats => ({ codec: 'apack', status, sampledBlocks: raw / 4096, sampledRawBytes: raw, sampledStoredBytes: stored, ratio: stored ? raw / stored : 1, estimatedStoredBytes: est });
+    const region = (shadow: ShadowStats, held: number) => ({ name: 'x', rawBytesStored: held, storedBytes: held / 2, shadow: [shadow] }) as unknown as RegionStats;
+    const answer = (shadow: ShadowStats, held: number): StatsResponse => ({
+      id: 1,
+      ok: true,
+      regions: [region(shadow, held)],
+      totals: { rawBytesStored: held, storedBytes: held / 2, regions: 1, shadow: [shadow] } as unknown as StatsResponse['totals'],
+      memory: { name: 'hbm2', pjPerBit: 3.9, gbps: 256, burstBytes: 64, codecClockMhz: 1000 },
+    });
+    const m = mergeStats([answer(sh('ok', 8192, 4096, 16384), 32768), answer(sh('pending', 0, 0, 0), 32768), answer(sh('ok', 4096, 1024, 4096), 16384)]);
+    const s = m.regions[0].shadow![0];
+    assert.deepEqual([s.status, s.sampledBlocks, s.sampledRawBytes, s.sampledStoredBytes], ['ok', 3, 12288, 5120]);
+    assert.equal(s.ratio, 12288 / 5120);
+    assert.equal(s.estimatedStoredBytes, Math.round((81920 * 5120) / 12288));
+    assert.equal(m.totals.shadow![0].estimatedStoredBytes, 16384 + 4096);
+    assert.equal(m.memory.name, 'hbm2');
   });
 });

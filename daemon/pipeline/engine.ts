@@ -454,10 +454,12 @@ export class Engine {
     const len = req.data.length;
     this.checkChannel(req.addr, len);
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
-    // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
+    // Worst case the new blocks are stored raw (and a pending SCC region, or its pending SCC shadow, keeps a copy to fit from): refuse before anything changes.
     const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
     const pend = region.pending;
-    const more = len + (pend?.context ? Math.min(len, Math.max(0, pend.need - pend.keptBytes)) : 0);
+    const spend = region.shadow?.pending;
+    const keeps = (p: typeof pend): number => (p?.context ? Math.min(len, Math.max(0, p.need - p.keptBytes)) : 0);
+    const more = len + keeps(pend) + keeps(spend);
     if (len > 0 && held + more > this.config.maxMemory) {
       throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
     }
