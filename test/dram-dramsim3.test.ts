@@ -34,27 +34,36 @@ const isDramError = (code: string) => (e: unknown): boolean => {
 
 /**
  * DRAMsim3 charges a fixed energy per READ and per WRITE command, so read
- * and write energy go exactly as the commands do. Commands differ from the
- * bursts sent only where DRAMsim3 itself says so: reads answered from its
- * write buffer (num_write_buf_hits, no command) and writes still in the
- * write buffer when the run ends (it drains only above 8 entries per
- * channel). The energy ratio compressed/raw must lie within the burst
- * ratio widened by exactly those two slacks, and nothing more.
+ * and write energy go exactly as the commands do (checked to 1e-9). A
+ * command per burst sent, except where DRAMsim3's controller merges a
+ * request into one already queued (controller.cc, AddTransaction): a read
+ * of an address with a write pending is answered from the write buffer, a
+ * read or write of an address already queued joins it. Those cost no
+ * command and depend on timing, not on burst counts: on this trace 205 of
+ * the 36,936 raw reads on HBM2 (0.55 %). So each stream's commands lie
+ * within 2 % below its bursts, and the compressed/raw energy ratio within
+ * 2 % of the burst ratio.
  */
+const MERGED = 0.02;
 function assertScales(c: DramConfigComparison, r: DramComparison): void {
-  const within = (what: string, eRaw: number, eComp: number, bRaw: number, bComp: number, slackRaw: number, slackComp: number): void => {
+  const within = (what: string, eRaw: number, eComp: number, cRaw: number, cComp: number, bRaw: number, bComp: number): void => {
+    const label = `${c.config} ${what}`;
+    assert.ok(Math.abs(eRaw / cRaw - eComp / cComp) <= 1e-9 * (eRaw / cRaw), `${label}: energy per command differs (${eRaw / cRaw} vs ${eComp / cComp} pJ)`);
+    for (const [cmds, bursts] of [[cRaw, bRaw], [cComp, bComp]]) {
+      assert.ok(cmds <= bursts && cmds >= (1 - MERGED) * bursts, `${label}: ${cmds} commands for ${bursts} bursts`);
+    }
     const ratio = eComp / eRaw;
-    const lo = (bComp - slackComp) / bRaw;
-    const hi = bComp / (bRaw - slackRaw);
-    assert.ok(ratio >= lo - 1e-9 && ratio <= hi + 1e-9, `${c.config} ${what}: energy ratio ${ratio.toFixed(4)}, bursts say ${(bComp / bRaw).toFixed(4)} (allowed ${lo.toFixed(4)}..${hi.toFixed(4)})`);
-    assert.ok(eComp < eRaw, `${c.config} ${what}: compressed ${eComp} pJ is not below raw ${eRaw} pJ`);
+    const predicted = bComp / bRaw;
+    assert.ok(Math.abs(ratio / predicted - 1) <= MERGED, `${label}: energy ratio ${ratio.toFixed(4)}, bursts say ${predicted.toFixed(4)}`);
+    assert.ok(eComp < eRaw, `${label}: compressed ${eComp} pJ is not below raw ${eRaw} pJ`);
   };
-  within('read', c.raw.energyPj.read, c.compressed.energyPj.read, r.raw.readBursts, r.compressed.readBursts, c.raw.writeBufferHits, c.compressed.writeBufferHits);
-  const residue = 8 * c.channels;
-  within('write', c.raw.energyPj.write, c.compressed.energyPj.write, r.raw.writeBursts, r.compressed.writeBursts, residue, residue);
-  // Every burst sent reached DRAMsim3.
-  assert.equal(c.raw.readsDone + c.raw.writesDone, r.raw.bursts);
-  assert.equal(c.compressed.readsDone + c.compressed.writesDone, r.compressed.bursts);
+  within('read', c.raw.energyPj.read, c.compressed.energyPj.read, c.raw.readCmds, c.compressed.readCmds, r.raw.readBursts, r.compressed.readBursts);
+  within('write', c.raw.energyPj.write, c.compressed.energyPj.write, c.raw.writeCmds, c.compressed.writeCmds, r.raw.writeBursts, r.compressed.writeBursts);
+  // Every burst sent reached DRAMsim3 (whose trace reader takes the last line twice at the end of the file).
+  for (const [s, bursts] of [[c.raw, r.raw.bursts], [c.compressed, r.compressed.bursts]] as const) {
+    const done = s.readsDone + s.writesDone;
+    assert.ok(done === bursts || done === bursts + 1, `${c.config}: ${done} requests done of ${bursts}`);
+  }
   for (const s of [c.raw, c.compressed]) {
     assert.ok(s.fixedEnergyShare > 0 && s.fixedEnergyShare < 1, `${c.config}: share ${s.fixedEnergyShare}`);
     const parts = s.energyPj.read + s.energyPj.write + s.energyPj.activate + s.energyPj.refresh + s.energyPj.background;

@@ -12,8 +12,6 @@ export interface DramSimStats {
   readonly writeCmds: number;
   readonly actCmds: number;
   readonly refCmds: number;
-  /** Reads answered from the write buffer (no DRAM command, no energy). */
-  readonly writeBufferHits: number;
   /** Sum over channels of DRAMsim3's average_bandwidth, GB/s over the cycles simulated. */
   readonly bandwidthGBs: number;
   readonly energyPj: {
@@ -70,7 +68,6 @@ export function parseDramsim3Json(file: string): DramSimStats {
     writeCmds: sum('num_write_cmds'),
     actCmds: sum('num_act_cmds'),
     refCmds: opt('num_ref_cmds') + opt('num_refb_cmds'),
-    writeBufferHits: opt('num_write_buf_hits'),
     bandwidthGBs: sum('average_bandwidth'),
     energyPj: {
       read: sum('read_energy'),

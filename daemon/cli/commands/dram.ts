@@ -77,8 +77,9 @@ export function registerDramCommands(program: Command): void {
       'after',
       '\nThe trace is replayed twice through a daemon embedded in this command, one request at a\n' +
         'time: with codec raw (what DRAM sees without the shim) and compressed. Each DRAM-side stream\n' +
-        '(fills, write-backs, metadata; docs/dram.md) runs through dramsim3main for the same number of\n' +
-        'cycles. Energies are DRAMsim3\'s, in pJ (printed in uJ).\n' +
+        '(fills, write-backs, metadata; docs/dram.md) runs through dramsim3main until DRAMsim3 has done\n' +
+        'all of it (its cycles, within 0.5 %). Energies are DRAMsim3\'s, in pJ (printed in uJ); the\n' +
+        'share that does not scale with traffic is refresh + background over the total.\n' +
         'Needs cmake, make and g++ the first time (Debian: apt-get install cmake g++ make).\n' +
         '\nExit status: 0 ok, 1 bad input, a failed build or run, 2 usage error, 70 internal error.\n' +
         'Example:\n' +
