@@ -115,6 +115,7 @@ describe('shimpack report in headless Chromium', { skip, timeout: 600_000 }, () 
     const info = await traceInfo(trace);
     const regionRows = await page.$$eval('#regions-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     assert.deepEqual(regionRows.slice(0, -1).map((row) => row[0]), info.regions.map((x) => x.name), 'every region, in trace order');
+    assert.equal(await page.$('#freed'), null, 'a model trace frees nothing');
     const num = (s: string): number => Number(s.replace(/[,×]/g, ''));
     const totalRow = regionRows[regionRows.length - 1];
     assert.equal(totalRow[0], 'all regions');
@@ -204,6 +205,7 @@ describe('shimpack report in headless Chromium', { skip, timeout: 600_000 }, () 
       shimpackVersion: '0.0.0',
       trace: { path: `/tmp/${evil}.trace`, fileBytes: 1, ops: 2, writeBytes: 64, readBytes: 64, burstBytes: 64 },
       settings: { blockBytes: 4096, lineBufferBytes: 65536, lanes: 1 },
+      freedRegions: [evil],
       regions: [{ name: evil, layer: evil, kind: 'activation', codec: 'zvc', dtype: 'int8', sizeBytes: 64, blockBytes: 4096, burstsRaw: 2, dramReadBursts: 1, dramWriteBursts: 1, metadataBursts: 0, rawBytesHeld: 64, storedBytesHeld: 32 }],
       layers: [{ layer: evil, regions: 1, burstsRaw: 2, dramReadBursts: 1, dramWriteBursts: 1, metadataBursts: 0 }],
       totals: { burstsRaw: 2, dramReadBursts: 1, dramWriteBursts: 1, metadataBursts: 0, fills: 1, writeBacks: 1, bufferHits: 0, bufferMisses: 1, footprint: 0.5, verifiedReads: 1, reads: 1 },
@@ -222,6 +224,7 @@ describe('shimpack report in headless Chromium', { skip, timeout: 600_000 }, () 
     assert.equal(await page.$$eval('img', (imgs) => imgs.length), 0, 'no element came from the data');
     assert.equal(await page.title(), `title ${evil}`);
     assert.equal(await page.textContent('#regions-table tbody tr td'), evil);
+    assert.match((await page.textContent('#freed')) ?? '', /freed 1 region\(s\)/);
     assert.equal(await page.getAttribute('body', 'data-charts'), String(2 + 2 + 1), 'traffic, energy and DRAMsim3 charts');
     assert.deepEqual(foreign, []);
     assert.deepEqual(errors, []);

@@ -129,6 +129,7 @@ export async function collectReport(o: ReportOptions): Promise<ReportData> {
     },
     settings: { blockBytes: o.blockBytes, lineBufferBytes: o.lineBufferBytes, lanes: o.lanes, codec: o.codec },
     regions,
+    freedRegions: info.regions.map((r) => r.name).filter((n) => !replay.regions.some((r) => r.name === n)),
     layers: groupLayers(regions),
     totals: {
       burstsRaw: t.burstsRaw,

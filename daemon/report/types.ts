@@ -144,6 +144,8 @@ export interface ReportData {
     readonly codec?: WireCodec;
   };
   readonly regions: readonly RegionTraffic[];
+  /** Regions the trace freed before its end: gone from stats, so their traffic is only in the totals. */
+  readonly freedRegions: readonly string[];
   readonly layers: readonly LayerTraffic[];
   readonly totals: TrafficTotals;
   readonly shadow: Section<ShadowData>;

@@ -63,6 +63,7 @@ export function trafficSection(d: ReportData): SectionOutput {
 <p class="lead">Bursts the accelerator moved (raw: what DRAM moves without the shim) against the bursts DRAM moved behind the shim:
 compressed-block fills and raw-held bursts read, write-backs written, metadata lines in both. One replay of the trace through an embedded daemon
 (block ${esc(d.settings.blockBytes)} B, line buffer ${esc(bytes(d.settings.lineBufferBytes))} per lane, written back only on completion, eviction or at the end).</p>
+${d.freedRegions.length > 0 ? `<p class="note" id="freed">The trace freed ${esc(d.freedRegions.length)} region(s) before its end (${esc(d.freedRegions.slice(0, 5).join(', '))}${d.freedRegions.length > 5 ? ', …' : ''}): their traffic counts in the totals but not per layer or region.</p>` : ''}
 ${chartSlot(layers, 'Raw bursts beside DRAM bursts (read and written, stacked) per layer')}
 ${chartSlot(regions, 'DRAM bursts ÷ raw bursts per region; below the dashed line the shim saves traffic')}
 <p class="legend">${kinds.map((k) => `<span><i style="background:${COLORS[k]}"></i>${esc(k)}</span>`).join('')}</p>
