@@ -18,7 +18,6 @@ export const DRAM_WRITEBACK = 1; // a buffered block coded and stored (and the r
 export const DRAM_METADATA = 2; // a metadata line read on a miss, or written back when dirty
 export const DRAM_DIRECT = 3; // a request served without buffers (codec raw, or no line buffers)
 export type DramCause = typeof DRAM_FILL | typeof DRAM_WRITEBACK | typeof DRAM_METADATA | typeof DRAM_DIRECT;
-export const DRAM_CAUSE_NAMES = ['fill', 'writeback', 'metadata', 'direct'] as const;
 
 export interface DramObserver {
   /**
