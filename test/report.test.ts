@@ -10,6 +10,7 @@ import { loadAssets } from '../daemon/report/assets.ts';
 import { renderReport } from '../daemon/report/render.ts';
 import { absent, present, type ReportData } from '../daemon/report/types.ts';
 import { traceInfo } from '../daemon/traces/info.ts';
+import { TraceWriter } from '../daemon/traces/writer.ts';
 import { CLI_JS, DATA_DIR, SHARED, hasData } from './helpers.ts';
 
 /**
@@ -240,6 +241,14 @@ describe('shimpack report in headless Chromium', { skip, timeout: 600_000 }, () 
     const bad = await run('report', notTrace, '-o', join(dir, 'x.html'));
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^shimpack: E_TRACE_/m);
+    // A trace with a region and nothing done to it: nothing to report on.
+    const empty = join(dir, 'empty.trace');
+    const w = new TraceWriter(empty, { source: 'test' });
+    w.region({ name: 'r', base: 0, size: 4096, dtype: 'int8', kind: 'activation' });
+    await w.close();
+    const none = await run('report', empty, '-o', join(dir, 'x.html'));
+    assert.equal(none.code, 1);
+    assert.match(none.err, /^shimpack: E_REPORT_INPUT: .*empty\.trace has no operations to report on$/m);
     const noDir = await run('report', trace, '-o', join(dir, 'no', 'such', 'x.html'));
     assert.equal(noDir.code, 1);
     assert.match(noDir.err, /its folder does not exist/);
