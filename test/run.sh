@@ -26,6 +26,7 @@ SLOW=(
   test/python-client.test.ts test/monitoring-prometheus.test.ts test/monitoring-status-page.test.ts
   test/backend-redis.test.ts test/channels.test.ts
   test/dram-export.test.ts test/dram-dramsim3.test.ts
+  test/report.test.ts
 )
 
 shopt -s nullglob

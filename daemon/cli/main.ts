@@ -13,6 +13,7 @@ import { registerReplayCommand } from './commands/replay.ts';
 import { registerBenchDaemonCommand } from './commands/bench-daemon.ts';
 import { registerRegionCommands } from './commands/regions.ts';
 import { registerBenchTrafficCommand } from './commands/bench-traffic.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { registerDramCommands } from './commands/dram.ts';
 // --- end of command modules ---
 
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerBenchDaemonCommand(bench);
   registerRegionCommands(program);
   registerBenchTrafficCommand(bench);
+  registerReportCommand(program);
   registerDramCommands(program);
   // --- end of command registrations ---
   polishHelp(program);

@@ -5,7 +5,7 @@ import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
-function intList(name: string, min: number, max: number): (v: string) => number[] {
+export function intList(name: string, min: number, max: number): (v: string) => number[] {
   const one = intOption(name, min, max);
   return (v) => {
     const list = v.split(',').map((x) => one(x.trim()));
