@@ -57,6 +57,28 @@ describe('shimpack compress / decompress / inspect', () => {
     assert.match(missing.stderr, /cannot read .*ENOENT/);
   });
 
+  it('--fit-bytes fits the table to a prefix, as the daemon fits a region to its first writes', () => {
+    // The first 4 KiB hold values 200-207, the rest small values (skewed towards 0): a table fitted to the prefix codes the rest worse.
+    const t = randomBytes(65536, 21).map((v, i) => (i < 4096 ? 200 | (v & 7) : (v * v) >> 10));
+    const file = join(tmp, 'fit.bin');
+    writeFileSync(file, t);
+    const whole = shimpack(['compress', '--codec', 'apack', file, '-o', join(tmp, 'fit-whole.shpk')]);
+    const prefix = shimpack(['compress', '--codec', 'apack', '--fit-bytes', '4096', file, '-o', join(tmp, 'fit-prefix.shpk')]);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(prefix.code, 0, prefix.stderr);
+    assert.ok(readFileSync(join(tmp, 'fit-prefix.shpk')).length > readFileSync(join(tmp, 'fit-whole.shpk')).length);
+    const d = shimpack(['decompress', join(tmp, 'fit-prefix.shpk'), '-o', '-']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(new Uint8Array(d.stdout), t);
+    // A prefix longer than the tensor is the whole tensor.
+    const all = shimpack(['compress', '--codec', 'apack', '--fit-bytes', '1000000', file, '-o', join(tmp, 'fit-all.shpk')]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(readFileSync(join(tmp, 'fit-all.shpk')), readFileSync(join(tmp, 'fit-whole.shpk')));
+    const bad = shimpack(['compress', '--codec', 'apack', '--fit-bytes', '0', file, '-o', join(tmp, 'x')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--fit-bytes/);
+  });
+
   it('usage errors exit 2', () => {
     assert.equal(shimpack(['compress', '--codec', 'lz4', input, '-o', join(tmp, 'x')]).code, 2);
     assert.equal(shimpack(['compress', '--block-size', '3', '--codec', 'zvc', input, '-o', join(tmp, 'x')]).code, 2);

@@ -27,6 +27,7 @@ interface CompressOptions {
   layout?: string;
   kind?: TensorKind;
   fpackMode: (typeof FPACK_MODE_CHOICES)[number];
+  fitBytes?: number;
 }
 
 /** `--shape 1,56,56,64`: dimensions separated by commas (or x). */
@@ -83,6 +84,7 @@ export function registerCompressCommands(program: Command): void {
     .option('--shape <dims>', 'scc: the tensor\'s dimensions, comma-separated (e.g. 1,56,56,64), with --layout instead of --stride', parseShape)
     .option('--layout <layout>', `scc: the axis order of --shape: ${KNOWN_LAYOUTS.join(', ')}`)
     .option('--fpack-mode <mode>', 'fpack: split (exponent, then sign + mantissa), whole (8-bit floats: the byte), delta (8-bit floats: the byte\'s difference to x[i-S]) or auto (the smallest)', choiceOption('--fpack-mode', FPACK_MODE_CHOICES), 'auto')
+    .option('--fit-bytes <n>', 'fit the table (apack, scc, fpack) to the first N bytes only, not the whole tensor; the daemon fits a region to its first 65536 bytes written, so --fit-bytes 65536 shows what it would store', intOption('--fit-bytes', 1, MAX_BLOCK_SIZE))
     .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight (order-0, CC/x[i-S] static, x[i-1],x[i-2] adaptive), activation (P, or the per-block P/Q switch), other (the weight ones and P; the default)', choiceOption('--kind', TENSOR_KINDS))
     .addHelpText(
       'after',
@@ -115,18 +117,17 @@ export function registerCompressCommands(program: Command): void {
       if (dtypeAlign(o.dtype) === 2 && o.blockSize % 2 !== 0) throw new CliError(`${o.dtype} data needs an even --block-size`, EXIT_USAGE);
       const data = readInput(input);
       if (dtypeAlign(o.dtype) === 2 && data.length % 2 !== 0) throw new CliError(`${input} holds ${data.length} bytes: ${o.dtype} data needs an even length`);
-      const out = encodeContainer(data, {
-        codec: o.codec,
-        dtype: o.dtype,
-        blockSize: o.blockSize,
-        codecOptions: {
-          ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8,
-          apackSearch: o.apackSearch,
-          fpackMode: o.fpackMode,
-          ...(stride === undefined ? {} : { stride }),
-          ...(o.kind === undefined ? {} : { kind: o.kind }),
-        },
-      });
+      const codecOptions = {
+        ebpcBlockSize: o.ebpcBlock === '16' ? 16 : 8,
+        apackSearch: o.apackSearch,
+        fpackMode: o.fpackMode,
+        ...(stride === undefined ? {} : { stride }),
+        ...(o.kind === undefined ? {} : { kind: o.kind }),
+      } as const;
+      // Fitted to a prefix as the daemon fits a region to its first writes (dtype-aligned: a 16-bit value is never cut).
+      const fitEnd = o.fitBytes === undefined ? data.length : Math.min(data.length, o.fitBytes - (o.fitBytes % dtypeAlign(o.dtype)));
+      const model = o.fitBytes === undefined ? undefined : codec.fit(data.subarray(0, fitEnd), o.dtype, codecOptions);
+      const out = encodeContainer(data, { codec: o.codec, dtype: o.dtype, blockSize: o.blockSize, codecOptions, ...(model ? { model } : {}) });
       await writeOutput(o.output, out);
       if (o.output !== '-') {
         const ratio = data.length === 0 ? 1 : out.length / data.length;
