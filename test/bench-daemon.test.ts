@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ShimpackClient } from '../clients/ts/index.ts';
+import { spawnEchoFloor } from '../daemon/bench-daemon/echo-floor.ts';
 import { benchData, runDaemonBench } from '../daemon/bench-daemon/run.ts';
 import { CODECS } from '../daemon/codecs/index.ts';
 import { DEFAULT_DATA_DIR, loadDataset } from '../daemon/dataset/manifest.ts';
+import { CLI_JS } from './helpers.ts';
 import { haveRedis, startRedis } from './redis-harness.ts';
 
 describe('bench daemon', () => {
@@ -29,6 +33,14 @@ describe('bench daemon', () => {
       assert.ok(r.write.ops > 0 && r.read.ops > 0);
       assert.equal(r.paced?.ops, 200, 'every paced write was acknowledged');
       assert.ok((r.paced?.p99us ?? 0) >= (r.paced?.p50us ?? 0));
+      // The latency floor: the same 200 paced writes at the same rate, against the echo server.
+      const { paced, floor } = r;
+      assert.ok(paced && floor, `${r.codec}: a paced row has its floor`);
+      assert.equal(floor.ops, 200, 'every write to the echo floor was answered');
+      assert.equal(floor.offeredPerSecond, paced.offeredPerSecond, 'the floor is measured at the daemon\'s paced rate');
+      assert.equal(floor.bytes, 200 * 4096);
+      assert.ok(floor.p50us > 0 && floor.p99us >= floor.p50us, `${r.codec}: floor p50 ${floor.p50us} us, p99 ${floor.p99us} us`);
+      assert.equal(r.p99OverFloor, paced.p99us / floor.p99us);
     }
     const ratio = (codec: string): number => rows.find((r) => r.codec === codec)?.ratio ?? NaN;
     assert.ok(ratio('apack') > 1.2, `APack on int8 weights compresses (ratio ${ratio('apack')})`);
@@ -90,6 +102,54 @@ describe('bench daemon', () => {
     } finally {
       await redis.stop();
     }
+  });
+
+  it('without --rate there is no paced phase and no floor', { timeout: 60_000 }, async () => {
+    const rows = await runDaemonBench({ codecs: ['raw'], connections: 1, seconds: 1, writeBytes: 4096, depth: 2, laneCounts: [1], dataset: loadDataset(DEFAULT_DATA_DIR), dataBytes: 64 * 1024 });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].paced, undefined);
+    assert.equal(rows[0].floor, undefined);
+    assert.equal(rows[0].p99OverFloor, undefined);
+  });
+
+  it('the echo floor server answers every request of single and batched frames with {id, ok: true}, over each of several connections', { timeout: 60_000 }, async () => {
+    const echo = await spawnEchoFloor();
+    try {
+      const a = await ShimpackClient.connect(echo.url);
+      const b = await ShimpackClient.connect(echo.url, { autoBatch: false });
+      // a's 50 requests go out as one batch frame (same tick); b's one frame each.
+      const got = await Promise.all([...Array.from({ length: 50 }, (_, i) => a.request({ op: 'write', addr: i * 64, data: new Uint8Array(64) })), ...Array.from({ length: 5 }, () => b.request({ op: 'fence' }))]);
+      assert.equal(got.length, 55);
+      for (const r of got) assert.deepEqual(Object.keys(r).sort(), ['id', 'ok']);
+      assert.deepEqual(
+        got.slice(0, 50).map((r) => r.id),
+        Array.from({ length: 50 }, (_, i) => i + 2), // id 1 was hello
+      );
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      assert.equal(await echo.stop(), 0, 'the echo server exits cleanly on SIGTERM');
+    }
+  });
+
+  it('the CLI prints the floor and p99/floor beside the paced figures, in the table and in --json', { timeout: 120_000 }, async () => {
+    const run = promisify(execFile);
+    const args = [CLI_JS, 'bench', 'daemon', '--codec', 'raw', '--lanes', '1', '--duration', '1', '--warmup', '0', '--depth', '2', '--data-bytes', '65536', '--rate', '100'];
+    const table = (await run(process.execPath, args)).stdout;
+    assert.match(table, /floor: the same paced writes against a bare ws echo through one worker-thread hop/);
+    const [header, , row] = table.split('\n').slice(1);
+    const cols = header.trim().split(/\s{2,}/);
+    const cells = row.trim().split(/\s+/);
+    assert.equal(cells.length, cols.length, table);
+    const at = (name: string): number => Number(cells[cols.indexOf(name)]);
+    assert.ok(at('floor p99 us') > 0, table);
+    // p99/floor of the printed (rounded) figures, within their rounding.
+    assert.ok(Math.abs(at('p99/floor') - at('pw p99 us') / at('floor p99 us')) <= 0.01 + (0.5 * (at('p99/floor') + 1)) / at('floor p99 us'), table);
+    const json = JSON.parse((await run(process.execPath, [...args, '--json'])).stdout) as { rows: { paced: { p99us: number; offeredPerSecond: number }; floor: { ops: number; p99us: number; offeredPerSecond: number }; p99OverFloor: number }[] };
+    const r = json.rows[0];
+    assert.equal(r.floor.ops, 100);
+    assert.equal(r.floor.offeredPerSecond, 100);
+    assert.ok(r.floor.p99us > 0);
+    assert.equal(r.p99OverFloor, r.paced.p99us / r.floor.p99us);
   });
 
   it('takes its data from weight tensors of one stride, the one with the most bytes', () => {

@@ -22,7 +22,7 @@ describe('property tests are seeded', () => {
     const messages: string[] = [];
     for (let k = 0; k < 2; k++) {
       try {
-        checkProperty(failing, { seed: 4242, numRuns: 50 });
+        withEnv('SHIMPACK_FC_RUNS', undefined, () => checkProperty(failing, { seed: 4242, numRuns: 50 }));
       } catch (e) {
         messages.push((e as Error).message);
       }
@@ -36,14 +36,35 @@ describe('property tests are seeded', () => {
     assert.equal(details.seed, 4242);
   });
 
+  it('SHIMPACK_FC_RUNS=F runs the first F of each property\'s cases, same seed, same order (test:fast sets 0.25)', () => {
+    const seen = (runs: string | undefined): number[] => {
+      const out: number[] = [];
+      withEnv('SHIMPACK_FC_RUNS', runs, () => checkProperty(fc.property(fc.integer(), (n) => (out.push(n), true)), { seed: 77, numRuns: 40 }));
+      return out;
+    };
+    const full = seen(undefined);
+    const quarter = seen('0.25');
+    assert.equal(full.length, 40);
+    assert.equal(quarter.length, 10);
+    assert.deepEqual(quarter, full.slice(0, 10));
+    assert.equal(seen('0.001').length, 1, 'at least one run');
+    for (const bad of ['0', '-1', 'x']) assert.throws(() => seen(bad), new RegExp(`SHIMPACK_FC_RUNS must be a number > 0 .*got "${bad}"`));
+  });
+
   it('SHIMPACK_FC_SEED must be an integer', () => {
-    const before = process.env.SHIMPACK_FC_SEED;
-    process.env.SHIMPACK_FC_SEED = 'x1';
-    try {
-      assert.throws(() => checkProperty(fc.property(fc.nat(), () => true), { seed: 1 }), /SHIMPACK_FC_SEED must be an integer, got "x1"/);
-    } finally {
-      if (before === undefined) delete process.env.SHIMPACK_FC_SEED;
-      else process.env.SHIMPACK_FC_SEED = before;
-    }
+    withEnv('SHIMPACK_FC_SEED', 'x1', () => assert.throws(() => checkProperty(fc.property(fc.nat(), () => true), { seed: 1 }), /SHIMPACK_FC_SEED must be an integer, got "x1"/));
   });
 });
+
+/** Run `f` with the variable set to `value` (unset for undefined), then restore it. */
+function withEnv(name: string, value: string | undefined, f: () => void): void {
+  const before = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    f();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}

@@ -7,11 +7,15 @@ import fc from 'fast-check';
  * after it gives the counterexample and its replay path).
  * SHIMPACK_FC_SEED=N runs every property with seed N instead, to explore
  * beyond the fixed cases; a failure found that way names N the same way.
+ * SHIMPACK_FC_RUNS=F runs F times each property's numRuns (at least 1):
+ * `npm run test:fast` sets 0.25. Same seed, so the cases are the first of
+ * the full run's, in the same order: what fails there fails in `npm test`.
  */
 export function checkProperty<Ts>(property: fc.IProperty<Ts>, params: fc.Parameters<Ts> & { readonly seed: number }): void {
   const seed = seedFor(params.seed);
+  const numRuns = runsFor(params.numRuns ?? fc.readConfigureGlobal().numRuns ?? 100);
   try {
-    fc.assert(property, { ...params, seed });
+    fc.assert(property, { ...params, seed, numRuns });
   } catch (e) {
     throw withSeed(e, seed);
   }
@@ -33,6 +37,14 @@ function seedFor(fixed: number): number {
   const n = Number(env);
   if (!Number.isSafeInteger(n)) throw new Error(`SHIMPACK_FC_SEED must be an integer, got "${env}"`);
   return n;
+}
+
+function runsFor(fixed: number): number {
+  const env = process.env.SHIMPACK_FC_RUNS;
+  if (env === undefined || env === '') return fixed;
+  const f = Number(env);
+  if (!(f > 0) || !Number.isFinite(f)) throw new Error(`SHIMPACK_FC_RUNS must be a number > 0 (a fraction of each property's runs), got "${env}"`);
+  return Math.max(1, Math.ceil(fixed * f));
 }
 
 function withSeed(e: unknown, seed: number): Error {

@@ -7,19 +7,26 @@
 # summary counts real tests.
 #
 # --fast (npm run test:fast, the edit loop): the same minus the slow suites
-# listed in SLOW below and the fallback pass.
+# listed in SLOW below and the fallback pass, with each property test at a
+# quarter of its runs (SHIMPACK_FC_RUNS: the first quarter of the same
+# seeded cases, test/property.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
 if [ "${1:-}" = "--fast" ]; then fast=1; fi
 
-npx --no-install tsc -p tsconfig.json
-npx --no-install tsc -p tsconfig.build.json
+# tsc itself, not through npx (npx costs about as much CPU as an incremental
+# check). Both configs are incremental: their build info is kept in dist/, so
+# removing dist/ rebuilds everything.
+node_modules/.bin/tsc -p tsconfig.json
+node_modules/.bin/tsc -p tsconfig.build.json
 
-# The slowest suites (real-data sweeps, fuzzing, crash loops, benchmarks,
-# external programs): left out of --fast, which keeps the rest under ~90 s.
+# The slowest suites (real-data sweeps and replays, fuzzing, crash loops,
+# benchmarks, external programs): left out of --fast, and run on their own
+# after the others in the full run.
 SLOW=(
   test/scc-dataset.test.ts test/scc-cli.test.ts test/scc-wasm.test.ts test/dataset-roundtrip.test.ts
+  test/fpack-dataset.test.ts test/fpack-replay.test.ts
   test/trace-replay.test.ts test/trace-import.test.ts
   test/daemon-kill9.test.ts test/daemon-lane-faults.test.ts test/line-buffers-traces.test.ts
   test/fuzz-daemon.test.ts test/fuzz-codecs.test.ts test/bench-daemon.test.ts
@@ -30,19 +37,28 @@ SLOW=(
 )
 
 shopt -s nullglob
-files=()
+quick=()
+slow=()
 for f in test/*.test.ts; do
-  if [ $fast -eq 1 ] && [[ " ${SLOW[*]} " == *" $f "* ]]; then continue; fi
-  files+=("$f")
+  if [[ " ${SLOW[*]} " == *" $f "* ]]; then slow+=("$f"); else quick+=("$f"); fi
 done
-if [ ${#files[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-node --import tsx --test "${files[@]}"
+if [ ${#quick[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 
-if [ $fast -eq 0 ]; then
-  # The codecs' JS fallback coders (what runs where WebAssembly
-  # SIMD is missing; lane workers inherit the setting): the codec suite and
-  # the daemon suites. Not scc-wasm.test.ts, which compares the two (its JS
-  # side runs in the main pass), nor the real-data sweeps, which exercise the
-  # same coder paths at many times the cost.
-  SHIMPACK_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts
+# Two test files at a time: most of a file's time is spent starting processes
+# (tsx, CLI runs, daemons) and waiting on them, so two share 2 cores well.
+# Tests bind free loopback ports and their own temp dirs, so files never meet.
+# The slow suites run one at a time (crash loops, benchmarks and fuzzers
+# measure or stress the machine).
+if [ $fast -eq 1 ]; then
+  SHIMPACK_FC_RUNS="${SHIMPACK_FC_RUNS:-0.25}" node --import tsx --test --test-concurrency=2 "${quick[@]}"
+  exit 0
 fi
+node --import tsx --test --test-concurrency=2 "${quick[@]}"
+node --import tsx --test --test-concurrency=1 "${slow[@]}"
+
+# The codecs' JS fallback coders (what runs where WebAssembly
+# SIMD is missing; lane workers inherit the setting): the codec suite and
+# the daemon suites. Not scc-wasm.test.ts, which compares the two (its JS
+# side runs in the main pass), nor the real-data sweeps, which exercise the
+# same coder paths at many times the cost.
+SHIMPACK_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts

@@ -3,7 +3,8 @@ import { ChannelClient, ShimpackClient } from '../../clients/ts/index.ts';
 import { strideFromShape } from '../codecs/stride.ts';
 import type { Dataset } from '../dataset/manifest.ts';
 import { readTensor } from '../dataset/manifest.ts';
-import { spawnDaemon } from '../server/spawn-daemon.ts';
+import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
+import { spawnEchoFloor } from './echo-floor.ts';
 
 export interface DaemonBenchOptions {
   readonly codecs: readonly string[];
@@ -31,7 +32,8 @@ export interface DaemonBenchOptions {
   /**
    * Also measure write latency at a fixed offered rate (open loop, writes/s
    * over all connections): a number, or 'half' for half the write peak just
-   * measured in the same row.
+   * measured in the same row. Each such row also gets the latency floor at
+   * the same rate (echo-floor.ts).
    */
   readonly rate?: number | 'half';
   /** Use this running daemon (ws://...) instead of starting one per lane count. */
@@ -68,8 +70,16 @@ export interface DaemonBenchRow {
   readonly vector: number;
   readonly write: PhaseResult;
   readonly read: PhaseResult;
-  /** Writes at a fixed offered rate, latency from each write's due time. */
+  /** Writes at a fixed offered rate, latency from each write's send. */
   readonly paced?: PhaseResult & { readonly offeredPerSecond: number };
+  /**
+   * The same paced writes, same client, right after, against a bare ws echo
+   * through one worker-thread hop (echo-floor-server.ts): what the machine
+   * gives any server built like the daemon, before any of its work.
+   */
+  readonly floor?: PhaseResult & { readonly offeredPerSecond: number };
+  /** paced.p99us / floor.p99us. */
+  readonly p99OverFloor?: number;
   readonly ratio: number;
   readonly verified: boolean;
 }
@@ -272,7 +282,10 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
     const backend = o.backend ? ['--backend', o.backend] : [];
     const daemons = o.url ? [] : await Promise.all(Array.from({ length: n }, (_, i) => spawnDaemon(['--port', '0', '--lanes', String(laneCount), ...backend, ...variant.args, ...(n > 1 ? ['--channel', `${i}/${n}`] : [])])));
     const urls = o.url ? [o.url] : daemons.map((d) => d.url);
+    let echo: SpawnedDaemon | undefined;
     try {
+      // The latency floor's server, beside the daemon: idle while the daemon is measured, as the daemon is while the floor is.
+      if (o.rate !== undefined) echo = await spawnEchoFloor();
       for (const codec of o.codecs) {
         const clients: BenchClient[] = await Promise.all(Array.from({ length: o.connections }, () => (urls.length > 1 ? ChannelClient.connect(urls, { client: 'bench' }) : ShimpackClient.connect(urls[0], { client: 'bench' }))));
         const lanes = clients[0].hello.lanes;
@@ -296,27 +309,41 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
           const write = await run(o, 'write');
           const read = await run(o, 'read');
           let paced: DaemonBenchRow['paced'];
+          let floor: DaemonBenchRow['floor'];
           // The paced phase sends single writes: it belongs to the rows of single requests.
-          if (o.rate !== undefined && vector === 1) {
+          if (o.rate !== undefined && echo && vector === 1) {
             const offered = o.rate === 'half' ? write.ops / write.seconds / 2 : o.rate;
             paced = { ...(await pacedWrites(clients, data, o, offered)), offeredPerSecond: offered };
+            floor = { ...(await floorWrites(echo.url, data, o, offered)), offeredPerSecond: offered };
           }
           // Paced writes rewrote the same bytes: the read-back above still holds.
           const st = await clients[0].stats(names[0]);
-          rows.push({ codec, variant: variant.label, lanes, vector, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
+          const p99OverFloor = paced && floor ? paced.p99us / floor.p99us : undefined;
+          rows.push({ codec, variant: variant.label, lanes, vector, write, read, paced, floor, p99OverFloor, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
           log(
             `${codec}${variant.label ? ` (${variant.label})` : ''} lanes=${lanes}${vector > 1 ? ` vector=${vector}` : ''}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s (${(write.ops / write.seconds).toFixed(0)} bursts/s), read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
-              (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : ''),
+              (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : '') +
+              (floor ? ` (floor p99 ${floor.p99us.toFixed(0)} us, ${p99OverFloor?.toFixed(1)}x)` : ''),
           );
         }
         await Promise.all(clients.map((c, i) => c.free(names[i])));
         await Promise.all(clients.map((c) => c.close()));
       }
     } finally {
-      await Promise.all(daemons.map((d) => d.stop()));
+      await Promise.all([...daemons, ...(echo ? [echo] : [])].map((d) => d.stop()));
     }
   }
   return rows;
+}
+
+/** pacedWrites against the echo floor, over as many connections of the same client. */
+async function floorWrites(url: string, data: Uint8Array, o: DaemonBenchOptions, rate: number): Promise<PhaseResult> {
+  const clients = await Promise.all(Array.from({ length: o.connections }, () => ShimpackClient.connect(url, { client: 'bench-floor' })));
+  try {
+    return await pacedWrites(clients, data, o, rate);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
 }
 
 export function defaultLaneCounts(): number[] {

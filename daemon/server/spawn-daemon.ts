@@ -48,9 +48,18 @@ export interface SpawnDaemonOptions {
  * running when this process exits (process.exit, an uncaught error) is
  * killed then.
  */
-export async function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
-  const entry = fileURLToPath(compiledModule('daemon/cli/main.js'));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, 'serve', ...args], {
+export function spawnDaemon(args: readonly string[], options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
+  return spawnListening('daemon/cli/main.js', ['serve', ...args], 'shimpack serve', options);
+}
+
+/**
+ * Start `node dist/MODULE ARGS` and wait for "listening on ws://..." on its
+ * stderr, as spawnDaemon does for `serve` (used also for the echo server of
+ * `bench daemon`'s latency floor). `what` names it in errors.
+ */
+export async function spawnListening(module: string, args: readonly string[], what: string, options: SpawnDaemonOptions = {}): Promise<SpawnedDaemon> {
+  const entry = fileURLToPath(compiledModule(module));
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'],
@@ -65,7 +74,7 @@ export async function spawnDaemon(args: readonly string[], options: SpawnDaemonO
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`shimpack serve did not report its port within ${options.timeoutMs ?? 30_000} ms: ${stderr.trim()}`));
+      reject(new Error(`${what} did not report its port within ${options.timeoutMs ?? 30_000} ms: ${stderr.trim()}`));
     }, options.timeoutMs ?? 30_000);
     const onData = (): void => {
       const m = /listening on (ws:\/\/\S+\/)/.exec(stderr);
@@ -77,7 +86,7 @@ export async function spawnDaemon(args: readonly string[], options: SpawnDaemonO
     child.stderr?.on('data', onData);
     void exited.then(([code, signal]) => {
       clearTimeout(timer);
-      reject(new Error(`shimpack serve exited (${code ?? signal}) before listening: ${stderr.trim()}`));
+      reject(new Error(`${what} exited (${code ?? signal}) before listening: ${stderr.trim()}`));
     });
   });
   const port = Number(/:(\d+)\/$/.exec(url)?.[1]);

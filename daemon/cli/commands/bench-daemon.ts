@@ -22,7 +22,7 @@ function parseVectors(v: string): number[] {
 function formatRows(rows: DaemonBenchRow[]): string {
   const paced = rows.some((r) => r.paced);
   const variants = rows.some((r) => r.variant);
-  const header = ['codec', ...(variants ? ['daemon'] : []), 'lanes', 'vector', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
+  const header = ['codec', ...(variants ? ['daemon'] : []), 'lanes', 'vector', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us', 'floor p99 us', 'p99/floor'] : []), 'ratio', 'verified'];
   const body = rows.map((r) => [
     r.codec,
     ...(variants ? [r.variant] : []),
@@ -36,7 +36,7 @@ function formatRows(rows: DaemonBenchRow[]): string {
     (r.read.ops / r.read.seconds).toFixed(0),
     r.read.p50us.toFixed(0),
     r.read.p99us.toFixed(0),
-    ...(paced ? (r.paced ? [r.paced.offeredPerSecond.toFixed(0), r.paced.p50us.toFixed(0), r.paced.p99us.toFixed(0)] : ['', '', '']) : []),
+    ...(paced ? (r.paced ? [r.paced.offeredPerSecond.toFixed(0), r.paced.p50us.toFixed(0), r.paced.p99us.toFixed(0), r.floor?.p99us.toFixed(0) ?? '', r.p99OverFloor?.toFixed(2) ?? ''] : ['', '', '', '', '']) : []),
     r.ratio.toFixed(2),
     r.verified ? 'yes' : 'NO',
   ]);
@@ -73,7 +73,11 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--lanes <list>', 'comma-separated lane counts (default: 1 and the CPU count)')
     .option('--data <dir>', 'data set directory', DEFAULT_DATA_DIR)
     .option('--data-bytes <n>', 'bytes of real weight tensors to cycle through per connection', intOption('--data-bytes', 4096, 1 << 30), 8 << 20)
-    .option('--rate <r>', 'then write at this fixed offered rate (writes/s, open loop) and report its latency; "half": half the write peak just measured', parseRate)
+    .option(
+      '--rate <r>',
+      'then write at this fixed offered rate (writes/s, open loop) and report its latency, beside the latency floor: the same paced writes against a bare ws echo through one worker-thread hop, and p99/floor; "half": half the write peak just measured',
+      parseRate,
+    )
     .option('--url <ws-url>', 'bench this running daemon instead of starting one per lane count')
     .option('--backend <spec>', 'backend of the daemons started: memory, file:DIR, redis://HOST:PORT or redis-cluster://HOST:PORT,... (as serve --backend)', 'memory')
     .option('--channels <n>', 'start N channel daemons (serve --channel i/N) on that backend and drive them through the channel client', intOption('--channels', 1, 64), 1)
@@ -124,7 +128,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
         process.stdout.write(
           `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte ${o.vector.some((n) => n > 1) ? 'bursts (vector N: N per request, ops count bursts)' : 'requests'} on real int8 weights, ${o.duration} s per phase after ${o.warmup} s of warm-up writes` +
             `${o.url ? '' : `; backend ${o.backend.replace(/\/\/[^@/]*@/, '//')}${o.channels > 1 ? `, ${o.channels} channel daemons` : ''}`}` +
-            `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
+            `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send; floor: the same paced writes against a bare ws echo through one worker-thread hop` : ''}\n`,
         );
         process.stdout.write(`${formatRows(rows)}\n`);
         for (const l of shadowCost(rows)) process.stdout.write(`${l}\n`);
