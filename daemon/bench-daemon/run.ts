@@ -16,6 +16,13 @@ export interface DaemonBenchOptions {
    */
   readonly warmupSeconds?: number;
   readonly writeBytes: number;
+  /**
+   * Bursts per request, one row each (default [1]): 1 sends single write and
+   * read requests; N > 1 sends writev/readv of N bursts of `writeBytes`
+   * (protocol 4.8), taken from one span of N bursts in a shuffled order. Row
+   * `ops` count bursts, not requests; latencies are per request.
+   */
+  readonly vectors?: readonly number[];
   /** Requests each connection keeps in flight. */
   readonly depth: number;
   readonly laneCounts: readonly number[];
@@ -49,6 +56,8 @@ export interface PhaseResult {
 export interface DaemonBenchRow {
   readonly codec: string;
   readonly lanes: number;
+  /** Bursts per request (1: single writes and reads). */
+  readonly vector: number;
   readonly write: PhaseResult;
   readonly read: PhaseResult;
   /** Writes at a fixed offered rate, latency from each write's due time. */
@@ -90,6 +99,78 @@ export function benchData(ds: Dataset, bytes: number): { readonly data: Uint8Arr
     if (p === bytes) break;
   }
   return { data: out.subarray(0, p), stride };
+}
+
+/**
+ * The data in vector order: window w of `n` bursts holds, at position j, the
+ * burst of slot w*n + perm[j] (perm a seeded shuffle), so a vector is a
+ * scattered set of bursts, not one contiguous write in disguise.
+ */
+interface VectorLayout {
+  readonly n: number;
+  readonly perm: Int32Array;
+  readonly data: Uint8Array;
+  readonly windows: number;
+}
+
+function vectorLayout(data: Uint8Array, writeBytes: number, n: number): VectorLayout {
+  const perm = new Int32Array(n);
+  for (let j = 0; j < n; j++) perm[j] = j;
+  let s = 0x9e3779b9 | 0;
+  for (let j = n - 1; j > 0; j--) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const k = (s >>> 0) % (j + 1);
+    [perm[j], perm[k]] = [perm[k], perm[j]];
+  }
+  const windows = Math.floor(Math.floor(data.length / writeBytes) / n);
+  const out = new Uint8Array(windows * n * writeBytes);
+  for (let w = 0; w < windows; w++) {
+    for (let j = 0; j < n; j++) {
+      const slot = w * n + perm[j];
+      out.set(data.subarray(slot * writeBytes, (slot + 1) * writeBytes), (w * n + j) * writeBytes);
+    }
+  }
+  return { n, perm, data: out, windows };
+}
+
+/** Closed loop with writev/readv of `v.n` bursts; ops count bursts. */
+async function vectorPhase(clients: BenchClient[], v: VectorLayout, o: DaemonBenchOptions, kind: 'write' | 'read'): Promise<PhaseResult & { verified: boolean }> {
+  if (v.windows === 0) throw new Error(`--vector ${v.n} bursts of ${o.writeBytes} B do not fit in --data-bytes`);
+  const lat: number[] = [];
+  let ops = 0;
+  let verified = true;
+  const span = v.n * o.writeBytes;
+  const t0 = performance.now();
+  const end = t0 + o.seconds * 1000;
+  const lens = new Array<number>(v.n).fill(o.writeBytes);
+  await Promise.all(
+    clients.map(async (c, ci) => {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        const addrs = new Array<number>(v.n);
+        while (performance.now() < end) {
+          const w = next++ % v.windows;
+          for (let j = 0; j < v.n; j++) addrs[j] = ci * 2 ** 32 + (w * v.n + v.perm[j]) * o.writeBytes;
+          const want = v.data.subarray(w * span, (w + 1) * span);
+          const s = performance.now();
+          if (kind === 'write') {
+            if ((await c.writev(addrs, lens, want)).length) verified = false;
+          } else {
+            const got = await c.readv(addrs, lens);
+            if (got.failed.length || Buffer.compare(view(got.data), view(want)) !== 0) verified = false;
+          }
+          lat.push(performance.now() - s);
+          ops += v.n;
+        }
+      };
+      await Promise.all(Array.from({ length: o.depth }, worker));
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const sorted = Float64Array.from(lat).sort();
+  return { ops, bytes: ops * o.writeBytes, seconds, p50us: quantile(sorted, 0.5) * 1000, p99us: quantile(sorted, 0.99) * 1000, verified };
 }
 
 /**
@@ -198,21 +279,27 @@ export async function runDaemonBench(o: DaemonBenchOptions, log: (line: string) 
             for (let p = 0; p < data.length; p += chunk) await c.write(i * 2 ** 32 + p, data.subarray(p, Math.min(data.length, p + chunk)));
           }),
         );
-        if (o.warmupSeconds) await phase(clients, data, { ...o, seconds: o.warmupSeconds }, 'write');
-        const write = await phase(clients, data, o, 'write');
-        const read = await phase(clients, data, o, 'read');
-        let paced: DaemonBenchRow['paced'];
-        if (o.rate !== undefined) {
-          const offered = o.rate === 'half' ? write.ops / write.seconds / 2 : o.rate;
-          paced = { ...(await pacedWrites(clients, data, o, offered)), offeredPerSecond: offered };
+        for (const vector of o.vectors ?? [1]) {
+          // Vector rows use the same bytes at the same addresses, so the read-back verifies either way.
+          const layout = vector > 1 ? vectorLayout(data, o.writeBytes, vector) : undefined;
+          const run = (opts: DaemonBenchOptions, kind: 'write' | 'read'): Promise<PhaseResult & { verified: boolean }> => (layout ? vectorPhase(clients, layout, opts, kind) : phase(clients, data, opts, kind));
+          if (o.warmupSeconds) await run({ ...o, seconds: o.warmupSeconds }, 'write');
+          const write = await run(o, 'write');
+          const read = await run(o, 'read');
+          let paced: DaemonBenchRow['paced'];
+          // The paced phase sends single writes: it belongs to the rows of single requests.
+          if (o.rate !== undefined && vector === 1) {
+            const offered = o.rate === 'half' ? write.ops / write.seconds / 2 : o.rate;
+            paced = { ...(await pacedWrites(clients, data, o, offered)), offeredPerSecond: offered };
+          }
+          // Paced writes rewrote the same bytes: the read-back above still holds.
+          const st = await clients[0].stats(names[0]);
+          rows.push({ codec, lanes, vector, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
+          log(
+            `${codec} lanes=${lanes}${vector > 1 ? ` vector=${vector}` : ''}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s (${(write.ops / write.seconds).toFixed(0)} bursts/s), read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
+              (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : ''),
+          );
         }
-        // Paced writes rewrote the same bytes: the read-back above still holds.
-        const st = await clients[0].stats(names[0]);
-        rows.push({ codec, lanes, write, read, paced, ratio: st.regions[0].ratio, verified: write.verified && read.verified });
-        log(
-          `${codec} lanes=${lanes}: write ${(write.bytes / write.seconds / 1e6).toFixed(1)} MB/s, read ${(read.bytes / read.seconds / 1e6).toFixed(1)} MB/s` +
-            (paced ? `, writes at ${paced.offeredPerSecond.toFixed(0)}/s: p50 ${paced.p50us.toFixed(0)} us, p99 ${paced.p99us.toFixed(0)} us` : ''),
-        );
         await Promise.all(clients.map((c, i) => c.free(names[i])));
         await Promise.all(clients.map((c) => c.close()));
       }

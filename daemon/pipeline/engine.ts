@@ -9,15 +9,18 @@ import type { LaneExecutor } from '../lanes/executor.ts';
 import { LaneScheduler } from '../lanes/lane-scheduler.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
 import { OP_READ, OP_WRITE, type CodecTimeAccumulator, type SeriesAccumulator } from '../metrics/series-accumulator.ts';
-import type {
-  ReadRequest,
-  RegionKind,
-  RegionRequest,
-  RegionResponse,
-  StatsResponse,
-  StatsTotals,
-  WireCodec,
-  WriteRequest,
+import {
+  READ_RESPONSE_OVERHEAD,
+  type ReadRequest,
+  type ReadvRequest,
+  type WritevRequest,
+  type RegionKind,
+  type RegionRequest,
+  type RegionResponse,
+  type StatsResponse,
+  type StatsTotals,
+  type WireCodec,
+  type WriteRequest,
 } from '../../protocol/types.ts';
 import { parseChannel, servesRange, splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
 import { PendingCalibration, needsStride, planModel, usesContext, type ContextOptions } from './calibration.ts';
@@ -27,9 +30,7 @@ import { Region } from './region.ts';
 import { decodeRegionMeta, encodeRegionMeta } from './region-meta.ts';
 import { BufferedAccess, LineBuffers } from './line-buffers.ts';
 import { RegionTable } from './region-table.ts';
-
-/** Bytes a response frame needs beyond a read's data (map keys, id, bin header). */
-const READ_RESPONSE_OVERHEAD = 64;
+import { BlockGroup, RunJob, VectorAccess, VectorBufferedAccess, type VectorListener } from './vector.ts';
 
 /** DRAM bursts covering [addr, addr + len) with bursts aligned to their size. */
 function burstsCovering(addr: number, len: number, burst: number): number {
@@ -357,17 +358,7 @@ export class Engine {
     const len = req.data.length;
     this.checkChannel(req.addr, len);
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
-    // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
-    const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
-    const pend = region.pending;
-    const more = len + (pend?.context ? Math.min(len, Math.max(0, pend.need - pend.keptBytes)) : 0);
-    if (len > 0 && held + more > this.config.maxMemory) {
-      throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
-    }
-    // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
-    if (region.pending) this.calibrate(region, req.addr, len, req.data);
-    region.writes++;
-    region.bytesWritten += len;
+    this.admitWrite(region, req.addr, len, req.data);
     if (len === 0) {
       queueMicrotask(() => listener.accessDone(undefined));
       return;
@@ -378,7 +369,22 @@ export class Engine {
       this.buffered(region, 'write', req.addr, len, req.data, undefined);
     }
     this.pendingWriteBytes += len;
-    this.runJobs(region, 'write', req.addr, len, req.data, listener);
+    this.runJobs(region, 'write', req.addr, len, req.data, listener, -1);
+  }
+
+  /** A write's checks and counts before its bytes go anywhere (throws: nothing changed). */
+  private admitWrite(region: Region, addr: number, len: number, data: Uint8Array): void {
+    // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
+    const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
+    const pend = region.pending;
+    const more = len + (pend?.context ? Math.min(len, Math.max(0, pend.need - pend.keptBytes)) : 0);
+    if (len > 0 && held + more > this.config.maxMemory) {
+      throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
+    }
+    // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
+    if (region.pending) this.calibrate(region, addr, len, data);
+    region.writes++;
+    region.bytesWritten += len;
   }
 
   /** Before anything else: an access of another channel's addresses changes nothing. */
@@ -410,7 +416,196 @@ export class Engine {
       if (!this.buffers.opts.writeThrough) return this.buffered(region, 'read', req.addr, req.len, out, listener);
       this.buffered(region, 'read', req.addr, req.len, out, undefined);
     }
-    this.runJobs(region, 'read', req.addr, req.len, out, listener);
+    this.runJobs(region, 'read', req.addr, req.len, out, listener, -1);
+  }
+
+  /**
+   * Admit a writev (protocol 4.8): each element as write() would take it, in
+   * order; an element whose checks fail is refused alone. `listener` hears
+   * once every element has settled. Returns the vector (which elements were
+   * refused at admission).
+   */
+  writev(req: WritevRequest, space: string, listener: VectorListener): VectorAccess {
+    return this.vector('write', req.addrs, req.lens, req.data, space, listener);
+  }
+
+  /** Admit a readv (protocol 4.9): like writev; E_TOO_LARGE (whole) when the answer would not fit a frame. */
+  readv(req: ReadvRequest, space: string, listener: VectorListener): VectorAccess {
+    let total = 0;
+    for (let i = 0; i < req.lens.length; i++) total += req.lens[i];
+    if (total > this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD) {
+      throw new ProtocolError('E_TOO_LARGE', `readv of ${total} bytes exceeds the largest response (${this.config.maxFrameBytes - READ_RESPONSE_OVERHEAD} bytes)`);
+    }
+    return this.vector('read', req.addrs, req.lens, new Uint8Array(total), space, listener);
+  }
+
+  /**
+   * The elements of a vector, in order. Per element only the checks and
+   * counts of a single access run; its bytes go into one shared buffered
+   * access (line-buffered regions) or into per-block groups served by one
+   * lane job per covered run (raw regions, which the buffers pass through),
+   * so a burst costs no promise, closure or lane job of its own. Regions
+   * without line buffers (--line-buffer-bytes 0) keep one read-modify-write
+   * per element, which is what their DRAM counts describe.
+   */
+  private vector(kind: 'write' | 'read', addrs: readonly number[], lens: readonly number[], buf: Uint8Array, space: string, listener: VectorListener): VectorAccess {
+    const n = addrs.length;
+    const starts = new Float64Array(n + 1);
+    for (let i = 0, at = 0; i <= n; i++) {
+      starts[i] = at;
+      if (i < n) at += lens[i];
+    }
+    const v = new VectorAccess(kind, buf, starts, listener);
+    const table = this.table(space);
+    const burst = this.config.burstBytes;
+    const passThrough = this.buffers.enabled;
+    let shared: VectorBufferedAccess | undefined;
+    const groups: BlockGroup[] = [];
+    let groupIndex: Map<Region, Map<number, BlockGroup>> | undefined;
+    let last: BlockGroup | undefined;
+    let region: Region | undefined;
+    for (let i = 0; i < n; i++) {
+      const addr = addrs[i];
+      const len = lens[i];
+      const at = starts[i];
+      try {
+        this.checkChannel(addr, len);
+        // Runs of bursts mostly stay in one region: look it up again only when they leave it.
+        if (!region || addr < region.base || addr + Math.max(len, 1) > region.end) region = table.lookup(addr, Math.max(len, 1));
+        if (kind === 'write') this.admitWrite(region, addr, len, buf.subarray(at, at + len));
+        else {
+          region.reads++;
+          region.bytesRead += len;
+        }
+      } catch (e) {
+        v.refuse(i, e);
+        continue;
+      }
+      if (len === 0) continue;
+      if (this.buffers.buffers(region)) {
+        if (!this.buffers.opts.writeThrough) {
+          if (!shared) {
+            shared = new VectorBufferedAccess(v);
+            v.remaining++;
+          }
+          this.bufferedPieces(region, kind, addr, len, shared, at);
+          continue;
+        }
+        this.buffered(region, kind, addr, len, buf, undefined);
+      }
+      if (kind === 'write') this.pendingWriteBytes += len;
+      if (!passThrough || this.buffers.buffers(region)) {
+        // Read-modify-write per element (no line buffers), or written through: as a single access.
+        v.remaining++;
+        this.runJobs(region, kind, addr, len, buf.subarray(at, at + len), v, i);
+        continue;
+      }
+      const rel = addr - region.base;
+      const bb = region.blockBytes;
+      const firstBlock = Math.floor(rel / bb);
+      const lastBlock = Math.floor((rel + len - 1) / bb);
+      for (let index = firstBlock; index <= lastBlock; index++) {
+        const blockStart = index * bb;
+        const offset = Math.max(rel, blockStart) - blockStart;
+        const end = Math.min(rel + len, blockStart + region.blockLen(index)) - blockStart;
+        let g = last !== undefined && last.region === region && last.index === index ? last : undefined;
+        if (!g) {
+          groupIndex ??= new Map();
+          let byIndex = groupIndex.get(region);
+          if (!byIndex) groupIndex.set(region, (byIndex = new Map()));
+          g = byIndex.get(index);
+          if (!g) {
+            byIndex.set(index, (g = new BlockGroup(v, region, index, region.blockLen(index))));
+            groups.push(g);
+          }
+          last = g;
+        }
+        g.add(offset, end - offset, at + blockStart + offset - rel, i, burstsCovering(region.base + blockStart + offset, end - offset, burst));
+      }
+    }
+    for (const g of groups) this.submitGroup(g);
+    if (shared) shared.pieceDone();
+    // The session counts the request when this returns: the listener hears after.
+    queueMicrotask(() => v.partDone());
+    return v;
+  }
+
+  /** A block group's runs to its lane: written bytes assembled in element order (later elements win). */
+  private submitGroup(g: BlockGroup): void {
+    const v = g.vector;
+    const region = g.region;
+    region.enter();
+    v.remaining++;
+    const runs = g.runs();
+    g.remaining = runs.length / 2;
+    const p = g.pieces;
+    let scratch: Uint8Array;
+    if (v.kind === 'write' && p.length === 4) scratch = v.buf.subarray(p[2], p[2] + p[1]);
+    else {
+      scratch = new Uint8Array(g.hi - g.lo);
+      if (v.kind === 'write') for (let k = 0; k < p.length; k += 4) scratch.set(v.buf.subarray(p[k + 2], p[k + 2] + p[k + 1]), p[k] - g.lo);
+    }
+    g.scratch = scratch;
+    const lane = (region.laneOffset + g.index) % this.lanes;
+    for (let r = 0; r < runs.length; r += 2) {
+      const s = runs[r];
+      const e = runs[r + 1];
+      this.scheduler.submit(lane, new RunJob(g, v.kind, s, e - s, v.kind === 'write' ? scratch.subarray(s - g.lo, e - g.lo) : undefined, this.onRunDone));
+    }
+  }
+
+  private readonly onRunDone = (job: RunJob, o: JobOutcome | Error): void => this.runDone(job, o);
+
+  /** A run of a block group is done; after the group's last, its elements settle and count as single accesses would. */
+  private runDone(job: RunJob, o: JobOutcome | Error): void {
+    const g = job.group;
+    if (o instanceof Error) g.failure ??= o;
+    else {
+      g.last = o;
+      g.codecSec += o.codecSec;
+      if (job.kind === 'read' && o.bytes) (g.scratch as Uint8Array).set(o.bytes, job.offset - g.lo);
+    }
+    if (--g.remaining > 0) return;
+    const region = g.region;
+    const v = g.vector;
+    region.leave();
+    if (v.kind === 'write') this.pendingWriteBytes -= g.bytes;
+    const p = g.pieces;
+    if (g.failure) {
+      for (let k = 0; k < p.length; k += 4) v.fail(p[k + 3], g.failure);
+      // A run that did commit changed what the block holds.
+      if (v.kind === 'write' && g.last && region.live) region.hold(g.index, g.blockLen, g.last.storedLen - STORED_HEADER_BYTES, g.last.mode === MODE_RAW);
+    } else {
+      if (v.kind === 'read') {
+        const scratch = g.scratch as Uint8Array;
+        for (let k = 0; k < p.length; k += 4) v.buf.set(scratch.subarray(p[k] - g.lo, p[k] + p[k + 1] - g.lo), p[k + 2]);
+      }
+      if (region.live) this.accountGroup(g, g.last as JobOutcome);
+    }
+    g.scratch = undefined;
+    v.partDone();
+  }
+
+  /** A raw region's group, counted as its pieces would be one by one (account(), pass-through case). */
+  private accountGroup(g: BlockGroup, o: JobOutcome): void {
+    const region = g.region;
+    const acc = region.series ?? this.bindMetrics(region).series;
+    const op = g.vector.kind === 'write' ? OP_WRITE : OP_READ;
+    (region.codecTime ?? this.bindMetrics(region).codecTime).seconds[o.lane * 2 + op] += g.codecSec;
+    region.burstsRaw += g.rawBursts;
+    acc.rawBursts[op] += g.rawBursts;
+    acc.rawBytes[op] += g.bytes;
+    acc.storedBytes[op] += g.bytes;
+    if (op === OP_READ) {
+      this.buffers.countDram(region, OP_READ, g.rawBursts);
+      return;
+    }
+    const raw = o.mode === MODE_RAW;
+    region.hold(g.index, g.blockLen, o.storedLen - STORED_HEADER_BYTES, raw);
+    const pieces = g.pieces.length / 4;
+    acc.blockWrites += pieces;
+    if (raw) acc.rawFallbackBlocks += pieces;
+    this.buffers.countDram(region, OP_WRITE, g.rawBursts);
   }
 
   /**
@@ -418,6 +613,19 @@ export class Engine {
    * listener the buffers only count (write-through mode).
    */
   private buffered(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array, listener: AccessListener | undefined): void {
+    const access = new BufferedAccess(kind, listener ? buf : new Uint8Array(0), 1, listener ? (e, d) => this.settle(region, kind, listener, e, d) : noop);
+    this.bufferedPieces(region, kind, addr, len, access, listener ? 0 : -1);
+    // One extra count, released here: a listener hears after this call returns (the session counts the request first).
+    if (listener && access.remaining === 1) queueMicrotask(() => access.pieceDone());
+    else access.pieceDone();
+  }
+
+  /**
+   * Hand the blocks of [addr, addr+len) to the line buffers as pieces of
+   * `access` (counted in its `remaining`); the bytes are at `at0` in its
+   * buffer (-1: count only, no bytes).
+   */
+  private bufferedPieces(region: Region, kind: 'write' | 'read', addr: number, len: number, access: BufferedAccess, at0: number): void {
     const rel = addr - region.base;
     const bb = region.blockBytes;
     const first = Math.floor(rel / bb);
@@ -426,7 +634,7 @@ export class Engine {
     const acc = region.series ?? this.bindMetrics(region).series;
     const op = kind === 'write' ? OP_WRITE : OP_READ;
     acc.rawBytes[op] += len;
-    const access = new BufferedAccess(kind, listener ? buf : new Uint8Array(0), last - first + 2, listener ? (e, d) => this.settle(region, kind, listener, e, d) : noop);
+    access.remaining += last - first + 1;
     for (let index = first; index <= last; index++) {
       const blockStart = index * bb;
       const offset = Math.max(rel, blockStart) - blockStart;
@@ -435,11 +643,8 @@ export class Engine {
       const rawBursts = burstsCovering(region.base + blockStart + offset, end - offset, burst);
       region.burstsRaw += rawBursts;
       acc.rawBursts[op] += rawBursts;
-      this.buffers.piece(region, access, index, offset, end - offset, listener ? blockStart + offset - rel : 0);
+      this.buffers.piece(region, access, index, offset, end - offset, at0 >= 0 ? at0 + blockStart + offset - rel : 0);
     }
-    // One extra count, released here: a listener hears after this call returns (the session counts the request first).
-    if (listener && access.remaining === 1) queueMicrotask(() => access.pieceDone());
-    else access.pieceDone();
   }
 
   private settle(region: Region, kind: 'write' | 'read', listener: AccessListener, e: Error | undefined, data?: Uint8Array): void {
@@ -452,13 +657,13 @@ export class Engine {
   }
 
   /** Split [addr, addr+len) into block jobs and submit them; the listener hears after the last. */
-  private runJobs(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array, listener: AccessListener): void {
+  private runJobs(region: Region, kind: 'write' | 'read', addr: number, len: number, buf: Uint8Array, listener: AccessListener, tag: number): void {
     const rel = addr - region.base;
     const first = Math.floor(rel / region.blockBytes);
     const last = Math.floor((rel + len - 1) / region.blockBytes);
     // free() waits until the region's admitted requests are out of the lanes.
     region.enter();
-    const access = new Access(this, region, kind, buf, last - first + 1, listener);
+    const access = new Access(this, region, kind, buf, last - first + 1, listener, false, tag);
     for (let index = first; index <= last; index++) {
       const blockStart = index * region.blockBytes;
       const blockLen = region.blockLen(index);
@@ -487,7 +692,7 @@ export class Engine {
       // A lower layer's failure gets its wire code (E_LANE_FAILED from a dead lane worker, E_BACKEND; wire-error.ts); anything else is internal.
       const failure = a.failure && (a.internal ? a.failure : toProtocolError(a.failure));
       try {
-        a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf);
+        a.listener.accessDone(failure, failure || a.kind !== 'read' ? undefined : a.buf, a.tag);
       } catch (e) {
         // A bug in whoever listens must not cut short the lane batch this job came in (its other jobs, its accounting).
         process.stderr.write(`shimpack: internal error while answering a ${a.kind}: ${(e as Error)?.stack ?? String(e)}\n`);
@@ -617,9 +822,9 @@ const TOTAL_FIELDS = [
   'metadataBursts',
 ] as const satisfies readonly (keyof StatsTotals)[];
 
-/** Hears once when a read or write admitted by the engine is done (`data`: a read's bytes). */
+/** Hears once when a read or write admitted by the engine is done (`data`: a read's bytes; `tag`: the element of a vector, else -1). */
 export interface AccessListener {
-  accessDone(error: Error | undefined, data?: Uint8Array): void;
+  accessDone(error: Error | undefined, data?: Uint8Array, tag?: number): void;
 }
 
 /** One read or write being split into block jobs: what its pieces share. */
@@ -636,6 +841,8 @@ class Access {
     readonly listener: AccessListener,
     /** The daemon's own work (coding blocks again after calibration), not a client request. */
     readonly internal = false,
+    /** Passed back to the listener: a vector's element index (-1 for a single access). */
+    readonly tag = -1,
   ) {}
 }
 

@@ -49,7 +49,8 @@ export class BufferedAccess {
     readonly done: (error: Error | undefined, data?: Uint8Array) => void,
   ) {}
 
-  pieceDone(e?: Error): void {
+  /** `at`: the failed piece's position in the access buffer (a vector maps it to its element). */
+  pieceDone(e?: Error, _at?: number): void {
     if (e) this.failure ??= e;
     if (--this.remaining === 0) this.done(this.failure, this.failure || this.kind !== 'read' ? undefined : this.buf);
   }
@@ -344,7 +345,7 @@ export class LineBuffers {
       if (s.dirty) s.unfilled = true;
       else this.forget(s);
       const e = toProtocolError(o);
-      for (const p of waiting) p.access.pieceDone(e);
+      for (const p of waiting) p.access.pieceDone(e, p.at);
       return;
     }
     const data = s.data;

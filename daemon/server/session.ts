@@ -3,11 +3,12 @@ import type { WebSocket } from 'ws';
 import type { DaemonConfig } from '../config.ts';
 import type { DaemonMetrics } from '../metrics/metrics.ts';
 import type { AccessListener, Engine } from '../pipeline/engine.ts';
+import type { VectorListener } from '../pipeline/vector.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import type { Access } from './access.ts';
 import { requestId, validateRequest } from '../pipeline/validate.ts';
 import { toProtocolError } from '../pipeline/wire-error.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Op, type Request, type Response } from '../../protocol/types.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Op, type Request, type Response, type VectorFailure } from '../../protocol/types.ts';
 import { decodeFrame } from '../../protocol/wire.ts';
 import { frameMalformation } from '../../protocol/frame-check.ts';
 import { packResponses } from './response-frames.ts';
@@ -45,7 +46,7 @@ class FenceWait {
  * traffic) hear from the engine through accessDone, so a request costs this
  * one object rather than a chain of promises.
  */
-class InFlight implements AccessListener {
+class InFlight implements AccessListener, VectorListener {
   /** Fences admitted after this request, waiting for it. */
   fences: FenceWait[] | undefined;
   constructor(
@@ -59,6 +60,10 @@ class InFlight implements AccessListener {
 
   accessDone(error: Error | undefined, data?: Uint8Array): void {
     this.session.complete(this, error ? this.session.fail(this.id, error) : data ? { id: this.id, ok: true, data } : { id: this.id, ok: true });
+  }
+
+  vectorDone(failed: VectorFailure[], data: Uint8Array | undefined): void {
+    this.session.complete(this, data ? { id: this.id, ok: true, data, failed } : { id: this.id, ok: true, failed });
   }
 }
 
@@ -226,7 +231,7 @@ export class Session {
     const t0 = performance.now();
     try {
       // Pausing the socket bounds frames, not the requests inside one batch frame: a hard cap does.
-      if (this.inflightCount >= this.config.maxOutstanding && (req.op === 'write' || req.op === 'read' || req.op === 'free')) {
+      if (this.inflightCount >= this.config.maxOutstanding && (req.op === 'write' || req.op === 'read' || req.op === 'free' || req.op === 'writev' || req.op === 'readv')) {
         return this.respond(errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`));
       }
       if (req.op === 'write' || req.op === 'read') {
@@ -236,6 +241,17 @@ export class Session {
         if (req.op === 'write') this.engine.write(req, this.space, rec);
         else this.engine.read(req, this.space, rec);
         this.accepted(req, rec);
+        return;
+      }
+      if (req.op === 'writev' || req.op === 'readv') {
+        if (!this.helloDone) throw this.noHello(req.op);
+        // One request of --max-outstanding / --conn-inflight; its bytes count like a write's data or a read's length (protocol 4.10).
+        let bytes = 0;
+        if (req.op === 'writev') bytes = req.data.length;
+        else for (let i = 0; i < req.lens.length; i++) bytes += req.lens[i];
+        const rec = new InFlight(this, req.id, req.op, bytes, t0);
+        const v = req.op === 'writev' ? this.engine.writev(req, this.space, rec) : this.engine.readv(req, this.space, rec);
+        this.accepted(req, rec, v.refused);
         return;
       }
       if ((req.op === 'fence' || req.op === 'flush') && this.helloDone && this.outstanding.size > 0) {
@@ -265,8 +281,8 @@ export class Session {
   }
 
   /** Accepted (nothing threw): record it in arrival order and count it until it completes. */
-  private accepted(req: Request, rec: InFlight): void {
-    this.host.recorder?.record(this.recordConn, req);
+  private accepted(req: Request, rec: InFlight, refused?: Uint8Array): void {
+    this.host.recorder?.record(this.recordConn, req, refused);
     this.inflightCount++;
     this.inflightBytes += rec.bytes;
     this.metrics.inflightRequests.inc();

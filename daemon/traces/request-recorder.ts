@@ -14,6 +14,9 @@ import { TraceWriter } from './writer.ts';
  * (disk full), recording stops with one message on stderr; the daemon keeps
  * serving.
  *
+ * A `writev` / `readv` is recorded as its elements, each a write or read
+ * record, in array order (those refused at admission left out).
+ *
  * What is not in the trace: `hello` and `stats` (no trace record for them),
  * reads and writes of zero bytes (the format requires len > 0), and requests
  * refused at admission (malformed, out of region, overlapping region, ...),
@@ -59,8 +62,8 @@ export class RequestRecorder {
     return this.drainWait;
   }
 
-  /** Append an accepted request of connection `conn`. */
-  record(conn: number, req: Request): void {
+  /** Append an accepted request of connection `conn`; a vector as its elements, but those `refused` at admission. */
+  record(conn: number, req: Request, refused?: Uint8Array): void {
     if (this.failed) return;
     const t = Number(process.hrtime.bigint() - this.t0);
     try {
@@ -78,6 +81,27 @@ export class RequestRecorder {
           if (req.len === 0) return;
           this.writer.op({ op: 'read', t, conn, addr: req.addr, len: req.len });
           break;
+        case 'writev': {
+          // As its elements: a replay makes the same accesses in the same order (protocol 4.10).
+          let at = 0;
+          for (let i = 0; i < req.addrs.length; i++) {
+            const len = req.lens[i];
+            if (len > 0 && !refused?.[i]) {
+              this.writer.op({ op: 'write', t, conn, addr: req.addrs[i], len, data: req.data.subarray(at, at + len) });
+              this.recorded++;
+            }
+            at += len;
+          }
+          return;
+        }
+        case 'readv':
+          for (let i = 0; i < req.addrs.length; i++) {
+            if (req.lens[i] > 0 && !refused?.[i]) {
+              this.writer.op({ op: 'read', t, conn, addr: req.addrs[i], len: req.lens[i] });
+              this.recorded++;
+            }
+          }
+          return;
         case 'fence':
         case 'flush':
           // The trace format has no flush: a fence orders the same way, and the daemon writes back on fences too.

@@ -5,6 +5,7 @@ import type { DaemonBenchRow } from '../../bench-daemon/run.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { tuneHeapGrowth } from '../../server/heap-tuning.ts';
+import { MAX_VECTOR_ELEMENTS } from '../../../protocol/types.ts';
 
 function parseRate(v: string): number | 'half' {
   if (v === 'half') return 'half';
@@ -13,12 +14,17 @@ function parseRate(v: string): number | 'half' {
   return n;
 }
 
+function parseVectors(v: string): number[] {
+  return v.split(',').map((x) => intOption('--vector', 1, MAX_VECTOR_ELEMENTS)(x));
+}
+
 function formatRows(rows: DaemonBenchRow[]): string {
   const paced = rows.some((r) => r.paced);
-  const header = ['codec', 'lanes', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
+  const header = ['codec', 'lanes', 'vector', 'write MB/s', 'write ops/s', 'w p50 us', 'w p99 us', 'read MB/s', 'read ops/s', 'r p50 us', 'r p99 us', ...(paced ? ['paced w/s', 'pw p50 us', 'pw p99 us'] : []), 'ratio', 'verified'];
   const body = rows.map((r) => [
     r.codec,
     String(r.lanes),
+    String(r.vector),
     (r.write.bytes / r.write.seconds / 1e6).toFixed(1),
     (r.write.ops / r.write.seconds).toFixed(0),
     r.write.p50us.toFixed(0),
@@ -46,6 +52,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--duration <s>', 'seconds per phase (write, read) per codec and lane count', intOption('--duration', 1, 600), 2)
     .option('--warmup <s>', 'untimed seconds of writes before each codec and lane count is measured (0: none)', intOption('--warmup', 0, 600), 1)
     .option('--write-bytes <n>', 'bytes per write/read request', intOption('--write-bytes', 1, 1 << 24), 4096)
+    .option('--vector <list>', 'bursts per request, comma-separated, one row each: 1 sends single write/read requests, N > 1 sends writev/readv of N bursts of --write-bytes (scattered over a span of N bursts); ops and ops/s (and write.ops, read.ops in --json) count bursts, not requests; p50/p99 are per request; --rate applies to rows of 1', parseVectors, [1])
     .option('--depth <n>', 'requests in flight per connection', intOption('--depth', 1, 4096), 32)
     .option('--lanes <list>', 'comma-separated lane counts (default: 1 and the CPU count)')
     .option('--data <dir>', 'data set directory', DEFAULT_DATA_DIR)
@@ -55,7 +62,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--backend <spec>', 'backend of the daemons started: memory, file:DIR, redis://HOST:PORT or redis-cluster://HOST:PORT,... (as serve --backend)', 'memory')
     .option('--channels <n>', 'start N channel daemons (serve --channel i/N) on that backend and drive them through the channel client', intOption('--channels', 1, 64), 1)
     .option('--json', 'print JSON instead of a table')
-    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; json?: boolean }) => {
+    .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; vector: number[]; json?: boolean }) => {
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);
@@ -74,14 +81,14 @@ export function registerBenchDaemonCommand(bench: Command): void {
       // Other work on the machine takes cores from the daemon and the client: say so next to the figures.
       const loadBefore = loadavg()[0];
       const rows = await runDaemonBench(
-        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, rate: o.rate, url: o.url, backend: o.backend, channels: o.channels },
+        { codecs, connections: o.connections, seconds: o.duration, warmupSeconds: o.warmup, writeBytes: o.writeBytes, depth: o.depth, laneCounts, dataset, dataBytes: o.dataBytes, vectors: o.vector, rate: o.rate, url: o.url, backend: o.backend, channels: o.channels },
         (l) => process.stderr.write(`${l}\n`),
       );
       const machine = { cpus: availableParallelism(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
       if (o.json) process.stdout.write(`${JSON.stringify({ options: { ...o, codecs, laneCounts }, machine, rows }, null, 2)}\n`);
       else {
         process.stdout.write(
-          `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte requests on real int8 weights, ${o.duration} s per phase after ${o.warmup} s of warm-up writes` +
+          `${o.connections} connections x ${o.depth} in flight, ${o.writeBytes}-byte ${o.vector.some((n) => n > 1) ? 'bursts (vector N: N per request, ops count bursts)' : 'requests'} on real int8 weights, ${o.duration} s per phase after ${o.warmup} s of warm-up writes` +
             `${o.url ? '' : `; backend ${o.backend.replace(/\/\/[^@/]*@/, '//')}${o.channels > 1 ? `, ${o.channels} channel daemons` : ''}`}` +
             `${o.rate !== undefined ? `; paced: open-loop writes at ${o.rate === 'half' ? 'half the write peak' : `${o.rate}/s`}, latency from each write's send` : ''}\n`,
         );
