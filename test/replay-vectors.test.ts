@@ -118,7 +118,8 @@ describe('replay with burst vectors', () => {
     assert.equal(vec.errors, 2, vec.problems.join('\n'));
     assert.equal(vec.mismatches, 1, vec.problems.join('\n'));
     assert.equal(vec.verifiedReads, 3);
-    assert.deepEqual(vec.problems, one.problems);
+    // The same lines (singles may finish in another order: a refusal is answered before the commits of its window).
+    assert.deepEqual([...vec.problems].sort(), [...one.problems].sort());
     assert.equal(vec.errors, one.errors);
     assert.equal(vec.mismatches, one.mismatches);
     assert.match(vec.problems.join('\n'), /write 0x30000\+8 \(t 1\): E_OUT_OF_REGION/);
