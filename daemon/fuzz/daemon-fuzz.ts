@@ -58,8 +58,59 @@ export function expectedIds(f: FuzzFrame, maxFrameBytes: number): (number | null
   return items.map(requestId);
 }
 
+/** The codes a failed element of a writev/readv may carry (protocol section 4.8): those of a single write or read. */
+const ELEMENT_CODES = new Set(['E_OUT_OF_REGION', 'E_CROSS_REGION', 'E_WRONG_CHANNEL', 'E_MEMORY_FULL', 'E_BACKEND', 'E_LANE_FAILED']);
+
+/** The writev/readv requests of a frame by id, to check their answers against (ids repeat only in mutants). */
+export function vectorRequestsOf(f: FuzzFrame): Map<number, { op: 'writev' | 'readv'; lens: number[] }> {
+  const out = new Map<number, { op: 'writev' | 'readv'; lens: number[] }>();
+  if (!f.binary) return out;
+  let msg: unknown;
+  try {
+    msg = decodeFrame(f.data as Uint8Array);
+  } catch {
+    return out;
+  }
+  for (const q of (Array.isArray(msg) ? msg : [msg]) as Record<string, unknown>[]) {
+    if (q && typeof q === 'object' && (q.op === 'writev' || q.op === 'readv') && typeof q.id === 'number' && Array.isArray(q.lens)) {
+      if (out.has(q.id)) out.delete(q.id);
+      else out.set(q.id, { op: q.op, lens: q.lens as number[] });
+    }
+  }
+  return out;
+}
+
+/**
+ * An ok answer to a writev/readv: `failed` lists distinct element indexes in
+ * ascending order, each with a single access's code and a message; a readv's
+ * data holds exactly sum(lens) bytes, and zeros where an element failed.
+ */
+export function checkVectorAnswer(req: { op: 'writev' | 'readv'; lens: number[] }, r: WireResponse): string | undefined {
+  const failed = (r as { failed?: unknown }).failed;
+  if (!Array.isArray(failed)) return `${req.op} answer without a failed array`;
+  let last = -1;
+  for (const e of failed as { index?: unknown; code?: unknown; message?: unknown }[]) {
+    if (!e || typeof e.index !== 'number' || !Number.isInteger(e.index) || e.index <= last || e.index >= req.lens.length) return `${req.op} failed entry with a bad index: ${JSON.stringify(e).slice(0, 100)}`;
+    last = e.index;
+    if (typeof e.code !== 'string' || !ELEMENT_CODES.has(e.code)) return `${req.op} element ${e.index} failed with ${String(e.code)}, not a single access's code`;
+    if (typeof e.message !== 'string' || e.message === '') return `${req.op} element ${e.index} failed without a message`;
+  }
+  if (req.op === 'readv') {
+    const total = req.lens.reduce((a, b) => a + b, 0);
+    if (!(r.data instanceof Uint8Array) || r.data.length !== total) return `readv answered ${r.data instanceof Uint8Array ? r.data.length : 'no'} bytes for lens adding up to ${total}`;
+    const offsets: number[] = [];
+    for (let i = 0, off = 0; i < req.lens.length; off += req.lens[i], i++) offsets.push(off);
+    for (const e of failed as { index: number }[]) {
+      const from = offsets[e.index];
+      for (let k = from; k < from + req.lens[e.index]; k++) if (r.data[k] !== 0) return `readv element ${e.index} failed but its bytes are not zero`;
+    }
+  }
+  return undefined;
+}
+
 function check(f: FuzzFrame, want: (number | null)[], got: WireResponse[]): string | undefined {
   if (got.length !== want.length) return `${want.length} requests, ${got.length} answers`;
+  const vectors = vectorRequestsOf(f);
   const pending = new Map<number | null, number>();
   for (const id of want) pending.set(id, (pending.get(id) ?? 0) + 1);
   for (const r of got) {
@@ -69,6 +120,9 @@ function check(f: FuzzFrame, want: (number | null)[], got: WireResponse[]): stri
     if (typeof r.ok !== 'boolean') return 'answer without boolean ok';
     if (r.ok) {
       if (f.code) return `expected ${f.code}, got ok`;
+      const v = typeof r.id === 'number' ? vectors.get(r.id) : undefined;
+      const bad = v && checkVectorAnswer(v, r);
+      if (bad) return bad;
       continue;
     }
     if (!r.code || !KNOWN.has(r.code)) return `undocumented code ${String(r.code)}`;
