@@ -13,8 +13,10 @@ import { Rng } from './rng.ts';
  * request in the frame, with its id (null when it has none), every error
  * code documented and never E_INTERNAL; a frame that is not msgpack gets
  * E_MALFORMED with id null and the connection is closed with 1007, nothing
- * else closes. Meanwhile a separate client runs a write/read-back loop on its
- * own region, which must see no error and no wrong byte.
+ * else closes. Answers to writev/readv are checked element by element
+ * (checkVectorAnswer). Meanwhile a separate client runs a write/read-back
+ * loop on its own region, singles and vectors, which must see no error and
+ * no wrong byte.
  */
 export interface DaemonFuzzOptions {
   readonly url: string;
@@ -151,6 +153,10 @@ class VerifyLoop {
     this.done = (async () => {
       try {
         while (!this.stopped) {
+          if (rng.chance(0.5)) {
+            if (!(await this.vectorRound(c, rng, base, size, shadow))) return;
+            continue;
+          }
           const at = rng.int(size - 5000);
           const data = rng.bytes(1 + rng.int(4096)).map((v) => (v < 128 ? 0 : v));
           const w = c.write(base + at, data);
@@ -173,6 +179,50 @@ class VerifyLoop {
         await c.close();
       }
     })();
+  }
+
+  /**
+   * A writev of bursts (overlapping at times: the later wins) and, pipelined
+   * behind it, a readv over them and one element past the region's end, which
+   * must fail alone with E_OUT_OF_REGION and read as zeros. False on a finding.
+   */
+  private async vectorRound(c: ShimpackClient, rng: Rng, base: number, size: number, shadow: Uint8Array): Promise<boolean> {
+    const n = 1 + rng.int(48);
+    const addrs: number[] = [];
+    const lens: number[] = [];
+    let at = rng.int(size - 64 * 1024);
+    for (let i = 0; i < n; i++) {
+      const len = rng.pick([64, 64, rng.int(300)]);
+      addrs.push(at);
+      lens.push(len);
+      at += rng.chance(0.2) ? -rng.int(Math.min(at, 64)) : len + (rng.chance(0.2) ? rng.int(512) : 0);
+    }
+    const data = rng.bytes(lens.reduce((a, b) => a + b, 0)).map((v) => (v < 128 ? 0 : v));
+    for (let i = 0, off = 0; i < n; off += lens[i], i++) shadow.set(data.subarray(off, off + lens[i]), addrs[i]);
+    const w = c.writev(addrs.map((a) => base + a), lens, data);
+    const rAddrs = [...addrs.map((a) => base + a), base + size + rng.int(4096)];
+    const rLens = [...lens, 1 + rng.int(64)];
+    const back = await c.readv(rAddrs, rLens);
+    const wFailed = await w;
+    this.ops += 2;
+    if (wFailed.length > 0) {
+      this.findings.push(`verify: writev inside the region failed: ${JSON.stringify(wFailed).slice(0, 200)}`);
+      return false;
+    }
+    if (back.failed.length !== 1 || back.failed[0].index !== n || back.failed[0].code !== 'E_OUT_OF_REGION') {
+      this.findings.push(`verify: readv failures ${JSON.stringify(back.failed).slice(0, 200)}, expected only element ${n} (past the region) with E_OUT_OF_REGION`);
+      return false;
+    }
+    for (let i = 0, off = 0; i < rLens.length; off += rLens[i], i++) {
+      for (let k = 0; k < rLens[i]; k++) {
+        const want = i < n ? shadow[addrs[i] + k] : 0;
+        if (back.data[off + k] !== want) {
+          this.findings.push(`verify: readv element ${i} byte ${k} (address ${rAddrs[i] + k}) reads ${back.data[off + k]}, expected ${want}`);
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   async stop(): Promise<void> {
