@@ -35,6 +35,36 @@ describe('bench daemon', () => {
     assert.ok(ratio('scc') > 1.2, `SCC on int8 weights compresses (ratio ${ratio('scc')})`);
   });
 
+  it('--vector 1,16: a row of single requests and one of 16-burst writev/readv, ops counting bursts, read back verified', { timeout: 120_000 }, async () => {
+    const rows = await runDaemonBench({
+      codecs: ['raw', 'apack'],
+      connections: 1,
+      seconds: 1,
+      warmupSeconds: 0,
+      writeBytes: 64,
+      vectors: [1, 16],
+      depth: 4,
+      laneCounts: [1],
+      dataset: loadDataset(DEFAULT_DATA_DIR),
+      dataBytes: 64 * 1024,
+      rate: 100,
+    });
+    assert.deepEqual(
+      rows.map((r) => `${r.codec}/${r.vector}`),
+      ['raw/1', 'raw/16', 'apack/1', 'apack/16'],
+    );
+    for (const r of rows) {
+      assert.ok(r.verified, `${r.codec} vector ${r.vector}: read-back differs`);
+      assert.ok(r.write.ops > 0 && r.read.ops > 0);
+      assert.equal(r.write.bytes, r.write.ops * 64);
+      if (r.vector === 16) {
+        assert.equal(r.write.ops % 16, 0, 'ops count bursts, 16 per request');
+        assert.equal(r.read.ops % 16, 0);
+        assert.equal(r.paced, undefined, 'the paced phase belongs to the rows of single requests');
+      } else assert.equal(r.paced?.ops, 100);
+    }
+  });
+
   it('--channels 2 --backend redis://: two channel daemons on one Redis, driven through the channel client, read back verified', { skip: haveRedis() ? false : 'redis-server not installed', timeout: 120_000 }, async () => {
     const redis = await startRedis();
     try {

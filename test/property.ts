@@ -17,6 +17,16 @@ export function checkProperty<Ts>(property: fc.IProperty<Ts>, params: fc.Paramet
   }
 }
 
+/** checkProperty for async properties (fc.asyncProperty): awaited, same seed rules. */
+export async function checkAsyncProperty<Ts>(property: fc.IAsyncProperty<Ts>, params: fc.Parameters<Ts> & { readonly seed: number }): Promise<void> {
+  const seed = seedFor(params.seed);
+  try {
+    await fc.assert(property, { ...params, seed });
+  } catch (e) {
+    throw withSeed(e, seed);
+  }
+}
+
 function seedFor(fixed: number): number {
   const env = process.env.SHIMPACK_FC_SEED;
   if (env === undefined || env === '') return fixed;

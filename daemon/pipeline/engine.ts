@@ -358,7 +358,7 @@ export class Engine {
     const len = req.data.length;
     this.checkChannel(req.addr, len);
     const region = this.table(space).lookup(req.addr, Math.max(len, 1));
-    this.admitWrite(region, req.addr, len, req.data);
+    this.admitWrite(region, req.addr, len, req.data, 0);
     if (len === 0) {
       queueMicrotask(() => listener.accessDone(undefined));
       return;
@@ -372,8 +372,8 @@ export class Engine {
     this.runJobs(region, 'write', req.addr, len, req.data, listener, -1);
   }
 
-  /** A write's checks and counts before its bytes go anywhere (throws: nothing changed). */
-  private admitWrite(region: Region, addr: number, len: number, data: Uint8Array): void {
+  /** A write's checks and counts before its bytes go anywhere (throws: nothing changed); its bytes are buf[at, at + len). */
+  private admitWrite(region: Region, addr: number, len: number, buf: Uint8Array, at: number): void {
     // Worst case the new blocks are stored raw (and a pending SCC region keeps a copy to fit from): refuse before anything changes.
     const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
     const pend = region.pending;
@@ -382,7 +382,7 @@ export class Engine {
       throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
     }
     // A region calibrated from data counts what it is written until it has seen enough (zero-length writes add nothing).
-    if (region.pending) this.calibrate(region, addr, len, data);
+    if (region.pending) this.calibrate(region, addr, len, at === 0 && len === buf.length ? buf : buf.subarray(at, at + len));
     region.writes++;
     region.bytesWritten += len;
   }
@@ -472,7 +472,7 @@ export class Engine {
         this.checkChannel(addr, len);
         // Runs of bursts mostly stay in one region: look it up again only when they leave it.
         if (!region || addr < region.base || addr + Math.max(len, 1) > region.end) region = table.lookup(addr, Math.max(len, 1));
-        if (kind === 'write') this.admitWrite(region, addr, len, buf.subarray(at, at + len));
+        if (kind === 'write') this.admitWrite(region, addr, len, buf, at);
         else {
           region.reads++;
           region.bytesRead += len;

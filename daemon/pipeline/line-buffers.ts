@@ -223,22 +223,22 @@ export class LineBuffers {
   piece(region: Region, access: BufferedAccess, index: number, offset: number, len: number, at: number): void {
     this.activity++;
     const slot = this.slotFor(region, index, access.kind === 'write' && offset === 0 && len === region.blockLen(index));
-    const p: Piece = { access, offset, len, at };
+    // A Piece object only when it has to wait: a burst served at once (the usual case) allocates nothing here.
     if (slot.waiting || slot.unfilled) {
       // The block's old bytes are not here yet. With nothing queued ahead (order holds), a write goes
       // into the slot at once and the fill later fills only the bytes no write covered; so does a read
       // of bytes written since. Anything else waits for the fill.
       const first = !slot.waiting || slot.waiting.length === 0;
       if (first && slot.data && (access.kind === 'write' || slot.covers(offset, offset + len))) {
-        this.apply(slot, p);
+        this.apply(slot, access, offset, len, at);
         this.streamOut(slot);
         return;
       }
       if (!slot.waiting) this.fill(region, slot);
-      (slot.waiting as Piece[]).push(p);
+      (slot.waiting as Piece[]).push({ access, offset, len, at });
       return;
     }
-    this.apply(slot, p);
+    this.apply(slot, access, offset, len, at);
     this.streamOut(slot);
   }
 
@@ -322,7 +322,7 @@ export class LineBuffers {
   private release(s: Slot): void {
     const waiting = s.waiting ?? [];
     s.waiting = undefined;
-    for (const p of waiting) this.apply(s, p);
+    for (const p of waiting) this.apply(s, p.access, p.offset, p.len, p.at);
     this.streamOut(s);
   }
 
@@ -366,14 +366,14 @@ export class LineBuffers {
     this.release(s);
   }
 
-  private apply(s: Slot, p: Piece): void {
+  private apply(s: Slot, access: BufferedAccess, offset: number, len: number, at: number): void {
     const burst = this.opts.burstBytes;
     const region = s.region;
-    const end = p.offset + p.len;
-    const b0 = Math.floor(p.offset / burst);
+    const end = offset + len;
+    const b0 = Math.floor(offset / burst);
     const b1 = Math.ceil(end / burst);
-    if (p.access.kind === 'read') {
-      if (s.data) p.access.buf.set(s.data.subarray(p.offset, end), p.at);
+    if (access.kind === 'read') {
+      if (s.data) access.buf.set(s.data.subarray(offset, end), at);
       if (s.validBursts) {
         // Raw-held: only the bursts not yet moved cost DRAM reads.
         const v = s.validBursts;
@@ -386,16 +386,16 @@ export class LineBuffers {
         }
         if (n) this.countDram(region, OP_READ, n);
       }
-      p.access.pieceDone();
+      access.pieceDone();
       return;
     }
-    if (s.data) s.data.set(p.access.buf.subarray(p.at, p.at + p.len), p.offset);
+    if (s.data) s.data.set(access.buf.subarray(at, at + len), offset);
     if (!s.dirty) this.dirtyBytes += s.len;
-    s.wrote(p.offset, end);
+    s.wrote(offset, end);
     s.dirtyBursts.fill(1, b0, b1);
     // Bursts written are on chip now: coding the block later need not read them.
     s.validBursts?.fill(1, b0, b1);
-    p.access.pieceDone();
+    access.pieceDone();
   }
 
   /** Make room in a lane: least recently used slots out (not the one being added, nor one being filled). */

@@ -60,8 +60,7 @@ export class VectorAccess {
       if (s[mid] <= at) lo = mid;
       else hi = mid - 1;
     }
-    // Zero-length elements share their start with the next one: the piece is the one with bytes.
-    while (lo > 0 && s[lo + 1] === s[lo]) lo--;
+    // The last start at or below `at`: zero-length elements before it share its start and hold no bytes.
     return lo;
   }
 

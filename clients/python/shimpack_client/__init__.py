@@ -23,7 +23,7 @@ from .errors import (ERROR_CLASSES, AlreadyHelloError, AuthError, BadFieldError,
                      ShuttingDownError, TooLargeError, UnknownOpError, UnsupportedError,
                      VersionError, error_from_response)
 from .requests import PROTOCOL_VERSION, Request
-from .results import Counters, RegionInfo, RegionStats, ServerInfo, Stats, Totals
+from .results import Counters, RegionInfo, RegionStats, ServerInfo, Stats, Totals, VectorFailure
 
 __all__ = [
     "DEFAULT_URL", "PROTOCOL_VERSION", "AsyncClient", "AsyncBatch", "Client", "Batch", "connect",
@@ -34,7 +34,7 @@ __all__ = [
     "RegionOverlapError", "RegionExistsError", "NoSuchRegionError", "UnsupportedError",
     "BadTableError", "BusyError", "LaneFailedError", "BackendError", "ShuttingDownError", "InternalError", "ConnectionClosedError",
     "ProtocolError", "WrongChannelError", "ChannelsError", "ChannelClient", "channel_of",
-    "split_by_channel", "merge_stats",
+    "split_by_channel", "merge_stats", "VectorFailure",
 ]
 
 __version__ = "0.1.0"

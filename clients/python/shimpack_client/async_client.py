@@ -32,8 +32,8 @@ from .framing import take_frame
 from .payload import Payload
 from .requests import (PROTOCOL_VERSION, Request, fence_request, flush_request, free_request, hello_request,
                        raw_request, read_array_request, read_request, region_request,
-                       stats_request, write_request)
-from .results import RegionInfo, ServerInfo, Stats
+                       readv_request, stats_request, write_request, writev_request)
+from .results import RegionInfo, ServerInfo, Stats, VectorFailure
 
 log = logging.getLogger("shimpack_client")
 
@@ -244,6 +244,21 @@ class AsyncClient:
         (``length > maxFrameBytes - 64``).
         """
         return self.submit(read_request(addr, length))
+
+    def writev(self, addrs: Sequence[int], lens: Sequence[int], data: Payload
+               ) -> "asyncio.Future[List[VectorFailure]]":
+        """Burst vector write (protocol section 4.8): element i writes ``lens[i]`` bytes of
+        ``data`` (packed in element order) at ``addrs[i]``, in order, each as a single write.
+        Resolves once every applied element is committed, to the elements that did not apply
+        (index, code, message; empty when all did). Whole-request errors raise as for write.
+        """
+        return self.submit(writev_request(addrs, lens, data))
+
+    def readv(self, addrs: Sequence[int], lens: Sequence[int]
+              ) -> "asyncio.Future[Tuple[bytes, List[VectorFailure]]]":
+        """Burst vector read (section 4.9): ``(data, failures)``, element i at ``sum(lens[:i])``;
+        a failed element's bytes are zero."""
+        return self.submit(readv_request(addrs, lens))
 
     def read_array(self, addr: int, dtype: Any, shape: Union[int, Sequence[int]]
                    ) -> "asyncio.Future[Any]":
@@ -489,6 +504,16 @@ class AsyncBatch:
     def read(self, addr: int, length: int) -> "asyncio.Future[bytes]":
         """See :meth:`AsyncClient.read`."""
         return self._add(read_request(addr, length))
+
+    def writev(self, addrs: Sequence[int], lens: Sequence[int], data: Payload
+               ) -> "asyncio.Future[List[VectorFailure]]":
+        """See :meth:`AsyncClient.writev`."""
+        return self._add(writev_request(addrs, lens, data))
+
+    def readv(self, addrs: Sequence[int], lens: Sequence[int]
+              ) -> "asyncio.Future[Tuple[bytes, List[VectorFailure]]]":
+        """See :meth:`AsyncClient.readv`."""
+        return self._add(readv_request(addrs, lens))
 
     def read_array(self, addr: int, dtype: Any, shape: Union[int, Sequence[int]]
                    ) -> "asyncio.Future[Any]":

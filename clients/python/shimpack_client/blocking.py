@@ -13,15 +13,15 @@ import asyncio
 import concurrent.futures
 import threading
 from types import TracebackType
-from typing import Any, Coroutine, Dict, List, Optional, Sequence, Type, TypeVar, Union
+from typing import Any, Coroutine, Dict, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 from .async_client import DEFAULT_URL, AsyncClient
 from .errors import ConnectionClosedError
 from .payload import Payload
 from .requests import (PROTOCOL_VERSION, Request, fence_request, flush_request, free_request, hello_request,
                        raw_request, read_array_request, read_request, region_request,
-                       stats_request, write_request)
-from .results import RegionInfo, ServerInfo, Stats
+                       readv_request, stats_request, write_request, writev_request)
+from .results import RegionInfo, ServerInfo, Stats, VectorFailure
 
 T = TypeVar("T")
 
@@ -137,6 +137,14 @@ class Client:
     def read(self, addr: int, length: int) -> bytes:
         """See :meth:`AsyncClient.read`."""
         return self._run(read_request(addr, length))
+
+    def writev(self, addrs: Sequence[int], lens: Sequence[int], data: Payload) -> List[VectorFailure]:
+        """See :meth:`AsyncClient.writev`: the elements that did not apply (empty when all did)."""
+        return self._run(writev_request(addrs, lens, data))
+
+    def readv(self, addrs: Sequence[int], lens: Sequence[int]) -> Tuple[bytes, List[VectorFailure]]:
+        """See :meth:`AsyncClient.readv`: ``(data, failures)``."""
+        return self._run(readv_request(addrs, lens))
 
     def read_array(self, addr: int, dtype: Any, shape: Union[int, Sequence[int]]) -> Any:
         """See :meth:`AsyncClient.read_array` (needs numpy)."""
@@ -258,6 +266,16 @@ class Batch:
     def read(self, addr: int, length: int) -> "concurrent.futures.Future[bytes]":
         """See :meth:`AsyncClient.read`."""
         return self._add(read_request(addr, length))
+
+    def writev(self, addrs: Sequence[int], lens: Sequence[int], data: Payload
+               ) -> "concurrent.futures.Future[List[VectorFailure]]":
+        """See :meth:`AsyncClient.writev`."""
+        return self._add(writev_request(addrs, lens, data))
+
+    def readv(self, addrs: Sequence[int], lens: Sequence[int]
+              ) -> "concurrent.futures.Future[Tuple[bytes, List[VectorFailure]]]":
+        """See :meth:`AsyncClient.readv`."""
+        return self._add(readv_request(addrs, lens))
 
     def read_array(self, addr: int, dtype: Any, shape: Union[int, Sequence[int]]
                    ) -> "concurrent.futures.Future[Any]":

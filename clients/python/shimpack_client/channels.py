@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .blocking import Client
 from .errors import ChannelsError
 from .payload import Payload, as_payload
-from .results import Counters, RegionInfo, RegionStats, Stats, Totals
+from .results import Counters, RegionInfo, RegionStats, Stats, Totals, VectorFailure
 
 # Every counter of section 4.5 (all fields of Counters but the ratio).
 _COUNTER_ATTRS = tuple(f.name for f in fields(Counters) if f.name != "ratio")
@@ -140,6 +140,68 @@ class ChannelClient:
     def read(self, addr: int, length: int) -> bytes:
         pieces = split_by_channel(addr, length, self.channels, self.granule)
         return b"".join(self.clients[ch].read(at, n) for ch, at, n, _ in pieces)
+
+    def _plan(self, addrs: Sequence[int], lens: Sequence[int]) -> List[List[Tuple[int, int, int, int, int]]]:
+        """Per channel, the pieces of a vector: (addr, length, element, offset in element, offset in payload)."""
+        if len(addrs) != len(lens):
+            raise ValueError(f"addrs has {len(addrs)} elements, lens {len(lens)}: they must match")
+        plan: List[List[Tuple[int, int, int, int, int]]] = [[] for _ in self.clients]
+        start = 0
+        for i, (addr, length) in enumerate(zip(addrs, lens)):
+            for ch, at, n, off in split_by_channel(addr, length, self.channels, self.granule):
+                plan[ch].append((at, n, i, off, start + off))
+            start += length
+        return plan
+
+    @staticmethod
+    def _merge_failures(plan: List[List[Tuple[int, int, int, int, int]]],
+                        answers: List[List[VectorFailure]]) -> List[VectorFailure]:
+        """One failure per element (its first failed piece's, by offset), with the caller's index."""
+        by_element: Dict[int, Tuple[int, VectorFailure]] = {}
+        for ch, failed in enumerate(answers):
+            for f in failed:
+                _, _, element, within, _ = plan[ch][f.index]
+                seen = by_element.get(element)
+                if seen is None or within < seen[0]:
+                    by_element[element] = (within, VectorFailure(element, f.code, f.message))
+        return [by_element[k][1] for k in sorted(by_element)]
+
+    def writev(self, addrs: Sequence[int], lens: Sequence[int], data: Payload) -> List[VectorFailure]:
+        """Each element cut at granule boundaries; each channel gets one vector of its pieces.
+        An element fails (caller's index) when any of its pieces does; its other pieces may have applied."""
+        view = memoryview(as_payload(data)).cast("B")
+        plan = self._plan(addrs, lens)
+        answers: List[List[VectorFailure]] = []
+        for ch, pieces in enumerate(plan):
+            if not pieces:
+                answers.append([])
+                continue
+            part = b"".join(bytes(view[p[4]:p[4] + p[1]]) for p in pieces)
+            answers.append(self.clients[ch].writev([p[0] for p in pieces], [p[1] for p in pieces], part))
+        return self._merge_failures(plan, answers)
+
+    def readv(self, addrs: Sequence[int], lens: Sequence[int]) -> Tuple[bytes, List[VectorFailure]]:
+        """Like :meth:`writev`; the pieces' bytes are put back in element order, failed elements zero."""
+        plan = self._plan(addrs, lens)
+        out = bytearray(sum(lens))
+        answers: List[List[VectorFailure]] = []
+        for ch, pieces in enumerate(plan):
+            if not pieces:
+                answers.append([])
+                continue
+            got, failed = self.clients[ch].readv([p[0] for p in pieces], [p[1] for p in pieces])
+            at = 0
+            for p in pieces:
+                out[p[4]:p[4] + p[1]] = got[at:at + p[1]]
+                at += p[1]
+            answers.append(failed)
+        failed_all = self._merge_failures(plan, answers)
+        starts = [0]
+        for n in lens:
+            starts.append(starts[-1] + n)
+        for f in failed_all:
+            out[starts[f.index]:starts[f.index + 1]] = bytes(lens[f.index])
+        return bytes(out), failed_all
 
     def stats(self, region: Optional[str] = None) -> Stats:
         return merge_stats([c.stats(region) for c in self.clients])

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import ProtocolError
 from .payload import Payload, as_counts, as_payload, byte_length, to_array
-from .results import RegionInfo, ServerInfo, Stats
+from .results import RegionInfo, ServerInfo, Stats, VectorFailure
 
 PROTOCOL_VERSION = 1
 
@@ -118,6 +118,40 @@ def read_array_request(addr: int, dtype: Any, shape: Union[int, Sequence[int]]) 
     n, dims = byte_length(dtype, shape)
     inner = read_request(addr, n)
     return Request("read", inner.fields, lambda msg: to_array(inner.decode(msg), dtype, dims))
+
+
+def _vector(addrs: Sequence[int], lens: Sequence[int]) -> Tuple[List[int], List[int], int]:
+    if isinstance(addrs, (str, bytes)) or isinstance(lens, (str, bytes)):
+        raise TypeError("addrs and lens must be sequences of integers")
+    a = [_index(x, "addrs element") for x in addrs]
+    n = [_index(x, "lens element") for x in lens]
+    if len(a) != len(n):
+        raise ValueError(f"addrs has {len(a)} elements, lens {len(n)}: they must match")
+    return a, n, sum(n)
+
+
+def writev_request(addrs: Sequence[int], lens: Sequence[int], data: Payload) -> Request:
+    """``writev`` (section 4.8): element i writes ``lens[i]`` bytes of ``data`` (packed in order) at
+    ``addrs[i]``; decodes to the list of :class:`VectorFailure` (empty when every element applied)."""
+    a, n, total = _vector(addrs, lens)
+    payload = as_payload(data)
+    if len(payload) != total:
+        raise ValueError(f"data holds {len(payload)} bytes but lens add up to {total}")
+    return Request("writev", {"addrs": a, "lens": n, "data": payload}, VectorFailure.list_from)
+
+
+def readv_request(addrs: Sequence[int], lens: Sequence[int]) -> Request:
+    """``readv`` (section 4.9); decodes to ``(bytes, failures)``: element i at ``sum(lens[:i])``,
+    a failed element's bytes zero."""
+    a, n, total = _vector(addrs, lens)
+
+    def decode(msg: Mapping[str, Any]) -> Tuple[bytes, List[VectorFailure]]:
+        data = _data(msg)
+        if len(data) != total:
+            raise ProtocolError(f"readv of {total} bytes returned {len(data)}")
+        return data, VectorFailure.list_from(msg)
+
+    return Request("readv", {"addrs": a, "lens": n}, decode)
 
 
 def stats_request(region: Optional[str] = None) -> Request:

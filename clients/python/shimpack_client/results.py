@@ -208,3 +208,26 @@ class Stats:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class VectorFailure:
+    """An element of a ``writev``/``readv`` that did not apply (protocol section 4.8):
+    its index in the request and the code a single write or read of it would get."""
+
+    index: int
+    code: str
+    message: str
+
+    @staticmethod
+    def list_from(msg: Mapping[str, Any]) -> List["VectorFailure"]:
+        failed = _get(msg, "failed")
+        if not isinstance(failed, list):
+            raise ProtocolError(f"vector response field 'failed' is not an array: {failed!r}"[:400])
+        out = []
+        for f in failed:
+            if not isinstance(f, Mapping):
+                raise ProtocolError(f"vector failure is not a map: {f!r}"[:400])
+            out.append(VectorFailure(as_int(_get(f, "index"), "index"), str(_get(f, "code")), str(f.get("message", ""))))
+        return out
+

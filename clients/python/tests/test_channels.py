@@ -79,5 +79,20 @@ class ChannelClientTest(unittest.TestCase):
             ChannelClient([DAEMONS[0].url]).connect()
 
 
+    def test_vectors_are_split_per_channel_and_keep_the_caller_indexes(self) -> None:
+        with ChannelClient([d.url for d in DAEMONS]) as c:
+            base = 1 << 24
+            c.region("py-chv", base=base, size=1 << 16, dtype="uint8", kind="other", codec="raw")
+            addrs = [base + 10, base + GRANULE - 20, base + (1 << 16) - 4, base + GRANULE + 200]
+            lens = [30, 100, 16, 64]
+            data = bytes(range(210))
+            failed = c.writev(addrs, lens, data)
+            self.assertEqual([(f.index, f.code) for f in failed], [(2, "E_OUT_OF_REGION")])
+            got, rfailed = c.readv(addrs, lens)
+            self.assertEqual([(f.index, f.code) for f in rfailed], [(2, "E_OUT_OF_REGION")])
+            self.assertEqual(got, data[:130] + bytes(16) + data[146:])
+            self.assertEqual(c.read(base + GRANULE - 20, 100), data[30:130])
+            c.free("py-chv")
+
 if __name__ == "__main__":
     unittest.main()

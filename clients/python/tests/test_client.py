@@ -394,6 +394,52 @@ class AsyncOpsTest(unittest.IsolatedAsyncioTestCase):
             for name in (n1, n2, n3):
                 await c.free(name)
 
+    async def test_writev_and_readv_mean_their_elements(self) -> None:
+        async with AsyncClient(URL) as c:
+            n1, base = fresh("vec")
+            n2 = n1 + "-next"
+            await c.region(n1, base, BLOCK, "int8", "other", codec="raw")
+            await c.region(n2, base + BLOCK, BLOCK, "int8", "weight", codec="apack")
+            rng = random.Random(1414)
+            addrs = [base + 64, base + BLOCK + 128, base + 10 * BLOCK, base + BLOCK - 2, base + 64, base + 300]
+            lens = [64, 64, 8, 4, 32, 0]
+            data = bytes(rng.randrange(256) for _ in range(sum(lens)))
+            failed = await c.writev(addrs, lens, data)
+            self.assertEqual([(f.index, f.code) for f in failed], [(2, "E_OUT_OF_REGION"), (3, "E_CROSS_REGION")])
+            self.assertIsInstance(failed[0], sc.VectorFailure)
+            self.assertTrue(failed[0].message)
+            # Later elements win: [64, 96) holds element 4, [96, 128) element 0's second half.
+            self.assertEqual(await c.read(base + 64, 64), data[140:172] + data[32:64])
+            got, rfailed = await c.readv([base + BLOCK + 128, base + 10 * BLOCK, base + 64], [64, 8, 64])
+            self.assertEqual([(f.index, f.code) for f in rfailed], [(1, "E_OUT_OF_REGION")])
+            self.assertEqual(got, data[64:128] + bytes(8) + data[140:172] + data[32:64])
+            # Pipelined with singles: applied in the order sent.
+            w = c.write(base + 1000, b"abcd")
+            v = c.readv([base + 1000], [4])
+            v2 = c.writev([base + 1000], [4], b"wxyz")
+            r = c.read(base + 1000, 4)
+            await w
+            self.assertEqual((await v)[0], b"abcd")
+            self.assertEqual(await v2, [])
+            self.assertEqual(await r, b"wxyz")
+            # Whole-request refusals raise as for write and read.
+            with self.assertRaises(sc.BadFieldError):
+                await c.request("readv", addrs=[base], lens=[1, 2])
+            with self.assertRaises(sc.TooLargeError):
+                await c.readv([base, base + 1], [c.server.max_read_bytes, 1])
+            with self.assertRaises(ValueError):
+                c.writev([base], [4], b"abc")
+            async with c.batch() as b:
+                fw = b.writev([base + 2000], [2], b"hi")
+                fr = b.readv([base + 2000], [2])
+            self.assertEqual(fw.result(), [])
+            self.assertEqual(fr.result(), (b"hi", []))
+            s = await c.stats(n1)
+            # Every applied element counts as one access (protocol 4.10).
+            self.assertEqual(s.regions[0].writes, 6)
+            for name in (n1, n2):
+                await c.free(name)
+
     async def test_stats_counters(self) -> None:
         async with AsyncClient(URL) as c:
             name, base = fresh("st")
@@ -725,6 +771,19 @@ class BlockingTest(unittest.TestCase):
         self.assertTrue(c.closed)
         with self.assertRaises(sc.ConnectionClosedError):
             c.fence()
+
+    def test_vectors_blocking(self) -> None:
+        with Client(URL, timeout=30) as c:
+            name, base = fresh("blkv")
+            c.region(name, base, 2 * BLOCK, "int8", "other", codec="zvc")
+            self.assertEqual(c.writev([base, base + BLOCK], [3, 3], b"abcdef"), [])
+            self.assertEqual(c.readv([base + BLOCK, base], [3, 3]), (b"def" + b"abc", []))
+            with c.batch() as b:
+                f = b.readv([base, base + 5 * BLOCK], [2, 2])
+            data, failed = f.result()
+            self.assertEqual(data, b"ab\0\0")
+            self.assertEqual([x.code for x in failed], ["E_OUT_OF_REGION"])
+            c.free(name)
 
     def test_hello_and_module_connect(self) -> None:
         c = Client(URL)
