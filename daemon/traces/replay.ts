@@ -198,11 +198,12 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-  // Window geometry: at most `window` bursts in flight over all copies, as `inFlight` vectors of `perWindow` bursts each.
+  // Window geometry: at most `window` bursts in flight over all copies, as `inFlight` vectors of `perWindow`
+  // bursts each; a window takes at most half of it, so at least two are in flight (one is answered while the next goes).
   const vectorOpt = o.vector ?? DEFAULT_VECTOR;
   if (!Number.isInteger(vectorOpt) || vectorOpt < 0 || vectorOpt > MAX_VECTOR_ELEMENTS) throw new TraceError('E_REPLAY', `the vector size must be a whole number in [0, ${MAX_VECTOR_ELEMENTS}], got ${vectorOpt}`);
   let useVectors = vectorOpt > 0;
-  const perWindow = Math.max(1, Math.min(vectorOpt || DEFAULT_VECTOR, Math.floor(o.window / o.copies)));
+  const perWindow = Math.max(1, Math.min(vectorOpt || DEFAULT_VECTOR, Math.floor(o.window / (2 * o.copies))));
   const inFlight = Math.max(1, Math.floor(o.window / (perWindow * o.copies)));
   let pool: ReplayWindowPool | undefined;
   let windowBytes = MAX_WINDOW_BYTES;
