@@ -133,11 +133,13 @@ describe('replay with burst vectors', () => {
     await assert.rejects(replay(t.path, daemon.url, { vector: 70_000 }), /vector size/);
   });
 
-  it('falls back to single requests against a daemon that does not know writev / readv', async () => {
+  it('falls back to single requests against a daemon that does not know writev / readv, within --window', async () => {
     // A stand-in for an older daemon: hello, region, write, read, stats, flush, free over a flat memory;
     // any other op (writev, readv) is refused with E_UNKNOWN_OP, as the daemon's validator does.
     const mem = new Uint8Array(1 << 22);
     const seen = new Map<string, number>();
+    let outstanding = 0;
+    let maxOutstanding = 0;
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((r) => wss.once('listening', () => r()));
     wss.on('connection', (ws) => {
@@ -167,12 +169,20 @@ describe('replay with burst vectors', () => {
               return { id, ok: false, code: 'E_UNKNOWN_OP', message: `unknown op "${op}"` };
           }
         };
-        ws.send(encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
+        // Answered a little later, so the replay has many requests out at once: the most ever unanswered is kept.
+        const n = Array.isArray(msg) ? msg.length : 1;
+        outstanding += n;
+        maxOutstanding = Math.max(maxOutstanding, outstanding);
+        const out = encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg));
+        setTimeout(() => {
+          outstanding -= n;
+          ws.send(out);
+        }, 3);
       });
     });
     try {
       const t = await sequentialTrace('old.trace');
-      const s = await replay(t.path, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { vector: 256 });
+      const s = await replay(t.path, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { vector: 256, window: 64 });
       assert.equal(s.errors, 0, s.problems.join('\n'));
       assert.equal(s.mismatches, 0, s.problems.join('\n'));
       assert.equal(s.verifiedReads, 600);
@@ -180,6 +190,8 @@ describe('replay with burst vectors', () => {
       assert.equal(seen.get('read'), 600);
       assert.equal(seen.get('readv'), 1, 'only the probe');
       assert.equal(seen.get('writev'), undefined);
+      // --window bounds the bursts in flight (the probe and the region go before any burst).
+      assert.ok(maxOutstanding <= 64, `at most ${maxOutstanding} requests unanswered, window 64`);
     } finally {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
