@@ -366,6 +366,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   } catch (e) {
     broken ??= e;
   }
+  // Stopped part way (duration, Ctrl-C, a lost connection): close the trace file, or its stream would stay open.
+  await records?.return?.(undefined).catch(() => undefined);
 
   let stats: StatsTotals | undefined;
   const any = clients.values().next().value as ChannelClient | undefined;
