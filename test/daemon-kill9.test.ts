@@ -10,13 +10,14 @@ import { startDaemon } from '../daemon/server/daemon.ts';
 import { testBytes } from './daemon-harness.ts';
 
 describe('file backend: crash consistency and restart', () => {
-  it('kill -9 under write load, 20 restarts: every acknowledged write reads back exactly', async () => {
+  it('kill -9 under write load (singles and writev), 20 restarts: every acknowledged write reads back exactly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shimpack-kill9-'));
     try {
       const r = await runKillLoop({ restarts: 20, dir, seed: 20240 });
       assert.deepEqual(r.findings, []);
       assert.equal(r.restarts, 20);
       assert.ok(r.ackedWrites > 500, `acknowledged writes: ${r.ackedWrites}`);
+      assert.ok(r.ackedVectors > 0, `acknowledged writev requests: ${r.ackedVectors}`);
       assert.equal(r.blocksVerified, 20 * 128);
     } finally {
       rmSync(dir, { recursive: true, force: true });

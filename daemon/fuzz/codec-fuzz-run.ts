@@ -38,12 +38,21 @@ export async function runCodecFuzz(opts: CodecFuzzOptions): Promise<CodecFuzzSum
     const job: CodecFuzzJob = { first: next, count: end - next, corpusSeed: opts.corpusSeed ?? 1, timeBoundMs: opts.timeBoundMs ?? 1000, current, plantHangAtSeed: opts.plantHangAtSeed };
     const w = startFuzzWorker('daemon/fuzz/codec-fuzz-worker.js', job);
     let base = { done: 0, decoded: 0, codecErrors: 0 };
+    let ready = false;
     const stoppedAt = await new Promise<number>((resolve, reject) => {
       let timer: NodeJS.Timeout;
       // Building the corpus takes a moment: the first deadline is generous.
       const arm = (ms: number): void => {
         clearTimeout(timer);
         timer = setTimeout(() => {
+          if (!ready) {
+            // Still building its corpus (a loaded machine): no case ran, so no seed hung. Resuming "after
+            // seed 0" would restart the run at seed 1 with a negative case count; stop it with a finding instead.
+            sum.findings.push({ seed: next, target: 'codec', how: 'startup', problem: `the worker did not build its corpus within ${ms} ms` });
+            void w.terminate();
+            resolve(-1);
+            return;
+          }
           const seed = new Float64Array(current)[0];
           sum.findings.push({ seed, target: 'codec', how: 'see seed', problem: `no progress for ${ms} ms: hang` });
           void w.terminate();
@@ -52,6 +61,7 @@ export async function runCodecFuzz(opts: CodecFuzzOptions): Promise<CodecFuzzSum
       };
       arm(60_000);
       w.on('message', (p: CodecFuzzProgress) => {
+        ready = true;
         arm(opts.hangMs ?? 10_000);
         sum.findings.push(...p.findings);
         base = { done: p.done, decoded: p.decoded, codecErrors: p.codecErrors };
@@ -67,6 +77,7 @@ export async function runCodecFuzz(opts: CodecFuzzOptions): Promise<CodecFuzzSum
         reject(e);
       });
     });
+    if (stoppedAt === -1) break;
     sum.cases += stoppedAt === end ? base.done : stoppedAt - next;
     sum.decoded += base.decoded;
     sum.codecErrors += base.codecErrors;

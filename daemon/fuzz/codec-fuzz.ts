@@ -1,5 +1,5 @@
 import type { CodecModel } from '../codecs/codec.ts';
-import { decodeContainer, encodeContainer } from '../codecs/container.ts';
+import { decodeContainer, decodeContainerBlock, encodeContainer, readContainerInfo } from '../codecs/container.ts';
 import { dtypeAlign, type Dtype } from '../codecs/dtype.ts';
 import { CodecError } from '../codecs/errors.ts';
 import { CODECS, JS_CODECS, codecByName } from '../codecs/index.ts';
@@ -18,8 +18,9 @@ import { Rng } from './rng.ts';
  *
  * Codecs whose default coders are WebAssembly (wasm/) are also run through
  * their JS twins (JS_CODECS), the reference: the two must agree on every
- * case, the same bytes or the same CodecError (code and message), and encode
- * every block the same. Any disagreement is a finding.
+ * case (blocks, tables and whole containers), the same bytes or the same
+ * CodecError (code and message), and encode every block the same. Any
+ * disagreement is a finding.
  */
 
 export type CaseOutcome = 'decoded' | 'codec-error';
@@ -50,6 +51,25 @@ const GUARD = 16;
 /** The JS-coder twin of a model, where its codec's default coders are wasm. */
 function referenceOf(model: CodecModel): CodecModel | undefined {
   return JS_CODECS.find((c) => c.name === model.codec)?.load(model.params, model.dtype);
+}
+
+/** decodeContainer with the JS twin of the container's codec; undefined when its default coders are JS already. */
+function containerWithJs(bytes: Uint8Array): string | undefined {
+  try {
+    const info = readContainerInfo(bytes);
+    const twin = JS_CODECS.find((c) => c.name === info.codec);
+    if (!twin || twin === codecByName(info.codec)) return undefined;
+    const model = info.wholeTensorRaw ? undefined : twin.load(info.params, info.dtype);
+    const data = new Uint8Array(info.totalBytes);
+    for (let b = 0; b < info.blocks.length; b++) {
+      const start = b * info.blockSize;
+      decodeContainerBlock(bytes, info, model, b, data.subarray(start, start + info.blocks[b].rawBytes));
+    }
+    return `bytes ${Buffer.from(data).toString('base64')}`;
+  } catch (e) {
+    if (e instanceof CodecError) return `${e.code}: ${e.message}`;
+    return `${(e as Error)?.name}: ${(e as Error)?.message}`;
+  }
 }
 
 /** A decode's result, comparable between the wasm and the JS coders. */
@@ -239,11 +259,18 @@ export function runCodecCase(corpus: CodecCorpus, seed: number, timeBoundMs: num
     target = c.target;
     const m = mutate(rng, c.bytes, rng.pick(corpus.containers).bytes);
     how = m.how.join('+');
+    let wasm = '';
     try {
-      decodeContainer(m.bytes);
+      wasm = `bytes ${Buffer.from(decodeContainer(m.bytes).data).toString('base64')}`;
     } catch (e) {
       problem = classify(e);
       outcome = 'codec-error';
+      if (e instanceof CodecError) wasm = `${e.code}: ${e.message}`;
+    }
+    // The same container through the JS coders, where the codec's default ones are wasm: same bytes or same error.
+    if (!problem || outcome === 'codec-error') {
+      const js = containerWithJs(m.bytes);
+      if (js !== undefined && wasm !== '' && js !== wasm) problem = `wasm and JS container decodes disagree: ${wasm.slice(0, 120)} | ${js.slice(0, 120)}`;
     }
   }
   const ms = performance.now() - t0;

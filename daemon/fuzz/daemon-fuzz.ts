@@ -13,8 +13,10 @@ import { Rng } from './rng.ts';
  * request in the frame, with its id (null when it has none), every error
  * code documented and never E_INTERNAL; a frame that is not msgpack gets
  * E_MALFORMED with id null and the connection is closed with 1007, nothing
- * else closes. Meanwhile a separate client runs a write/read-back loop on its
- * own region, which must see no error and no wrong byte.
+ * else closes. Answers to writev/readv are checked element by element
+ * (checkVectorAnswer). Meanwhile a separate client runs a write/read-back
+ * loop on its own region, singles and vectors, which must see no error and
+ * no wrong byte.
  */
 export interface DaemonFuzzOptions {
   readonly url: string;
@@ -58,8 +60,59 @@ export function expectedIds(f: FuzzFrame, maxFrameBytes: number): (number | null
   return items.map(requestId);
 }
 
+/** The codes a failed element of a writev/readv may carry (protocol section 4.8): those of a single write or read. */
+const ELEMENT_CODES = new Set(['E_OUT_OF_REGION', 'E_CROSS_REGION', 'E_WRONG_CHANNEL', 'E_MEMORY_FULL', 'E_BACKEND', 'E_LANE_FAILED']);
+
+/** The writev/readv requests of a frame by id, to check their answers against (ids repeat only in mutants). */
+export function vectorRequestsOf(f: FuzzFrame): Map<number, { op: 'writev' | 'readv'; lens: number[] }> {
+  const out = new Map<number, { op: 'writev' | 'readv'; lens: number[] }>();
+  if (!f.binary) return out;
+  let msg: unknown;
+  try {
+    msg = decodeFrame(f.data as Uint8Array);
+  } catch {
+    return out;
+  }
+  for (const q of (Array.isArray(msg) ? msg : [msg]) as Record<string, unknown>[]) {
+    if (q && typeof q === 'object' && (q.op === 'writev' || q.op === 'readv') && typeof q.id === 'number' && Array.isArray(q.lens)) {
+      if (out.has(q.id)) out.delete(q.id);
+      else out.set(q.id, { op: q.op, lens: q.lens as number[] });
+    }
+  }
+  return out;
+}
+
+/**
+ * An ok answer to a writev/readv: `failed` lists distinct element indexes in
+ * ascending order, each with a single access's code and a message; a readv's
+ * data holds exactly sum(lens) bytes, and zeros where an element failed.
+ */
+export function checkVectorAnswer(req: { op: 'writev' | 'readv'; lens: number[] }, r: WireResponse): string | undefined {
+  const failed = (r as { failed?: unknown }).failed;
+  if (!Array.isArray(failed)) return `${req.op} answer without a failed array`;
+  let last = -1;
+  for (const e of failed as { index?: unknown; code?: unknown; message?: unknown }[]) {
+    if (!e || typeof e.index !== 'number' || !Number.isInteger(e.index) || e.index <= last || e.index >= req.lens.length) return `${req.op} failed entry with a bad index: ${JSON.stringify(e).slice(0, 100)}`;
+    last = e.index;
+    if (typeof e.code !== 'string' || !ELEMENT_CODES.has(e.code)) return `${req.op} element ${e.index} failed with ${String(e.code)}, not a single access's code`;
+    if (typeof e.message !== 'string' || e.message === '') return `${req.op} element ${e.index} failed without a message`;
+  }
+  if (req.op === 'readv') {
+    const total = req.lens.reduce((a, b) => a + b, 0);
+    if (!(r.data instanceof Uint8Array) || r.data.length !== total) return `readv answered ${r.data instanceof Uint8Array ? r.data.length : 'no'} bytes for lens adding up to ${total}`;
+    const offsets: number[] = [];
+    for (let i = 0, off = 0; i < req.lens.length; off += req.lens[i], i++) offsets.push(off);
+    for (const e of failed as { index: number }[]) {
+      const from = offsets[e.index];
+      for (let k = from; k < from + req.lens[e.index]; k++) if (r.data[k] !== 0) return `readv element ${e.index} failed but its bytes are not zero`;
+    }
+  }
+  return undefined;
+}
+
 function check(f: FuzzFrame, want: (number | null)[], got: WireResponse[]): string | undefined {
   if (got.length !== want.length) return `${want.length} requests, ${got.length} answers`;
+  const vectors = vectorRequestsOf(f);
   const pending = new Map<number | null, number>();
   for (const id of want) pending.set(id, (pending.get(id) ?? 0) + 1);
   for (const r of got) {
@@ -69,6 +122,9 @@ function check(f: FuzzFrame, want: (number | null)[], got: WireResponse[]): stri
     if (typeof r.ok !== 'boolean') return 'answer without boolean ok';
     if (r.ok) {
       if (f.code) return `expected ${f.code}, got ok`;
+      const v = typeof r.id === 'number' ? vectors.get(r.id) : undefined;
+      const bad = v && checkVectorAnswer(v, r);
+      if (bad) return bad;
       continue;
     }
     if (!r.code || !KNOWN.has(r.code)) return `undocumented code ${String(r.code)}`;
@@ -97,6 +153,10 @@ class VerifyLoop {
     this.done = (async () => {
       try {
         while (!this.stopped) {
+          if (rng.chance(0.5)) {
+            if (!(await this.vectorRound(c, rng, base, size, shadow))) return;
+            continue;
+          }
           const at = rng.int(size - 5000);
           const data = rng.bytes(1 + rng.int(4096)).map((v) => (v < 128 ? 0 : v));
           const w = c.write(base + at, data);
@@ -119,6 +179,50 @@ class VerifyLoop {
         await c.close();
       }
     })();
+  }
+
+  /**
+   * A writev of bursts (overlapping at times: the later wins) and, pipelined
+   * behind it, a readv over them and one element past the region's end, which
+   * must fail alone with E_OUT_OF_REGION and read as zeros. False on a finding.
+   */
+  private async vectorRound(c: ShimpackClient, rng: Rng, base: number, size: number, shadow: Uint8Array): Promise<boolean> {
+    const n = 1 + rng.int(48);
+    const addrs: number[] = [];
+    const lens: number[] = [];
+    let at = rng.int(size - 64 * 1024);
+    for (let i = 0; i < n; i++) {
+      const len = rng.pick([64, 64, rng.int(300)]);
+      addrs.push(at);
+      lens.push(len);
+      at += rng.chance(0.2) ? -rng.int(Math.min(at, 64)) : len + (rng.chance(0.2) ? rng.int(512) : 0);
+    }
+    const data = rng.bytes(lens.reduce((a, b) => a + b, 0)).map((v) => (v < 128 ? 0 : v));
+    for (let i = 0, off = 0; i < n; off += lens[i], i++) shadow.set(data.subarray(off, off + lens[i]), addrs[i]);
+    const w = c.writev(addrs.map((a) => base + a), lens, data);
+    const rAddrs = [...addrs.map((a) => base + a), base + size + rng.int(4096)];
+    const rLens = [...lens, 1 + rng.int(64)];
+    const back = await c.readv(rAddrs, rLens);
+    const wFailed = await w;
+    this.ops += 2;
+    if (wFailed.length > 0) {
+      this.findings.push(`verify: writev inside the region failed: ${JSON.stringify(wFailed).slice(0, 200)}`);
+      return false;
+    }
+    if (back.failed.length !== 1 || back.failed[0].index !== n || back.failed[0].code !== 'E_OUT_OF_REGION') {
+      this.findings.push(`verify: readv failures ${JSON.stringify(back.failed).slice(0, 200)}, expected only element ${n} (past the region) with E_OUT_OF_REGION`);
+      return false;
+    }
+    for (let i = 0, off = 0; i < rLens.length; off += rLens[i], i++) {
+      for (let k = 0; k < rLens[i]; k++) {
+        const want = i < n ? shadow[addrs[i] + k] : 0;
+        if (back.data[off + k] !== want) {
+          this.findings.push(`verify: readv element ${i} byte ${k} (address ${rAddrs[i] + k}) reads ${back.data[off + k]}, expected ${want}`);
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   async stop(): Promise<void> {

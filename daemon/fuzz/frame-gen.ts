@@ -1,4 +1,4 @@
-import { OPS, WIRE_DTYPES, type ErrorCode } from '../../protocol/types.ts';
+import { MAX_VECTOR_ELEMENTS, OPS, WIRE_DTYPES, type ErrorCode } from '../../protocol/types.ts';
 import { encodeFrame } from '../../protocol/wire.ts';
 import { mutate } from './mutate.ts';
 import type { Rng } from './rng.ts';
@@ -56,14 +56,70 @@ export function plausibleRequest(rng: Rng, conn: number, id: number): Record<str
     case 'free':
       return { op: 'free', id, name: nameOf(rng, conn) };
     case 'writev':
-    case 'readv': {
-      // A few bursts near addr (the vector fuzzing proper is the replay/fuzz helper's part of issue 14).
-      const n = 1 + rng.int(8);
-      const addrs = Array.from({ length: n }, () => addr + rng.int(4096));
-      const lens = Array.from({ length: n }, () => rng.int(129));
-      const total = lens.reduce((a, b) => a + b, 0);
-      return rng.chance(0.5) ? { op: 'writev', id, addrs, lens, data: rng.bytes(total) } : { op: 'readv', id, addrs, lens };
+    case 'readv':
+      return vectorRequest(rng, id, addr);
+  }
+}
+
+/**
+ * A valid writev or readv: 1 to 64 bursts (now and then up to 2000) of 0 to
+ * 300 bytes, near `addr` or scattered over the fuzzer's span, overlapping at
+ * times, so that elements land inside, across and outside regions.
+ */
+export function vectorRequest(rng: Rng, id: number, addr: number): Record<string, unknown> {
+  const n = 1 + rng.int(rng.chance(0.05) ? 2000 : 64);
+  const near = rng.chance(0.7);
+  const addrs: number[] = [];
+  const lens: number[] = [];
+  let at = addr;
+  for (let i = 0; i < n; i++) {
+    const len = rng.chance(0.1) ? 0 : rng.pick([64, 64, 1 + rng.int(300)]);
+    // Consecutive bursts, a step back (overlap), or a jump.
+    if (near) at = rng.chance(0.8) ? at : rng.chance(0.5) ? Math.max(0, at - rng.int(128)) : at + rng.int(8192);
+    else at = FUZZ_BASE + rng.int(FUZZ_SPAN);
+    addrs.push(at);
+    lens.push(len);
+    at += len;
+  }
+  const total = lens.reduce((a, b) => a + b, 0);
+  return rng.chance(0.5) ? { op: 'writev', id, addrs, lens, data: rng.bytes(total) } : { op: 'readv', id, addrs, lens };
+}
+
+/** A vector request broken in a way the protocol names (section 4.8): the code every answer must carry. */
+function vectorMutant(rng: Rng, id: number): { req: Record<string, unknown>; code: ErrorCode } {
+  const v = vectorRequest(rng, id, FUZZ_BASE + rng.int(FUZZ_SPAN));
+  const addrs = v.addrs as unknown[];
+  const lens = v.lens as unknown[];
+  const i = rng.int(addrs.length);
+  switch (rng.int(8)) {
+    case 0:
+      (rng.chance(0.5) ? addrs : lens).push(rng.int(64));
+      return { req: v, code: 'E_BAD_FIELD' }; // lengths differ
+    case 1:
+      return { req: { ...v, addrs: [], lens: [], ...(v.op === 'writev' ? { data: new Uint8Array(0) } : {}) }, code: 'E_BAD_FIELD' };
+    case 2:
+      addrs[i] = rng.pick([-1, 1.5, 2 ** 48, 2 ** 53, NaN, '1', null, [], true]);
+      return { req: v, code: 'E_BAD_FIELD' };
+    case 3:
+      lens[i] = rng.pick([-1, 0.5, 2 ** 48 + 1, Infinity, 'x', null, {}]);
+      return { req: v, code: 'E_BAD_FIELD' };
+    case 4:
+      return { req: { ...v, [rng.pick(['addrs', 'lens'])]: rng.pick([null, 7, 'abc', new Uint8Array(4), { 0: 1 }]) }, code: 'E_BAD_FIELD' };
+    case 5: {
+      // writev whose data is not the sum of the lengths (or not bytes at all); readv asking for more than a frame.
+      if (v.op === 'readv') return { req: { ...v, lens: lens.map((x, k) => (k === i ? 2 ** 40 : x)) }, code: 'E_TOO_LARGE' };
+      const d = v.data as Uint8Array;
+      return { req: { ...v, data: rng.pick([d.subarray(0, Math.max(0, d.length - 1 - rng.int(8))), new Uint8Array(d.length + 1 + rng.int(8)), 'text', [1, 2]]) }, code: 'E_BAD_FIELD' };
     }
+    case 6: {
+      // One element more than MAX_VECTOR_ELEMENTS (zero-length bursts keep the frame small).
+      const n = MAX_VECTOR_ELEMENTS + 1;
+      const base = FUZZ_BASE + rng.int(FUZZ_SPAN);
+      return { req: { op: v.op, id, addrs: new Array<number>(n).fill(base), lens: new Array<number>(n).fill(0), ...(v.op === 'writev' ? { data: new Uint8Array(0) } : {}) }, code: 'E_TOO_LARGE' };
+    }
+    default:
+      delete v[rng.pick(v.op === 'writev' ? ['addrs', 'lens', 'data'] : ['addrs', 'lens'])];
+      return { req: v, code: 'E_BAD_FIELD' };
   }
 }
 
@@ -99,7 +155,7 @@ function hugeLength(rng: Rng): Uint8Array {
   return Uint8Array.from([...head, ...rng.bytes(rng.int(40))]);
 }
 
-export const FRAME_CLASSES = ['plausible', 'batch', 'field-mutant', 'unknown-op', 'no-id', 'byte-mutant', 'garbage', 'text', 'deep', 'huge-length', 'garbage-batch'] as const;
+export const FRAME_CLASSES = ['plausible', 'batch', 'vector', 'vector-batch', 'vector-mutant', 'field-mutant', 'unknown-op', 'no-id', 'byte-mutant', 'garbage', 'text', 'deep', 'huge-length', 'garbage-batch'] as const;
 
 export function fuzzFrame(rng: Rng, conn: number, nextId: () => number): FuzzFrame {
   const klass = rng.pick(FRAME_CLASSES);
@@ -108,6 +164,21 @@ export function fuzzFrame(rng: Rng, conn: number, nextId: () => number): FuzzFra
       return { klass, binary: true, data: encodeFrame(plausibleRequest(rng, conn, nextId())) };
     case 'batch':
       return { klass, binary: true, data: encodeFrame(Array.from({ length: rng.int(20) }, () => plausibleRequest(rng, conn, nextId()))) };
+    case 'vector':
+      return { klass, binary: true, data: encodeFrame(vectorRequest(rng, nextId(), FUZZ_BASE + rng.int(FUZZ_SPAN))) };
+    case 'vector-batch': {
+      // A region, vectors into it and around it, then its free: elements both apply and fail.
+      const base = FUZZ_BASE + rng.int(FUZZ_SPAN);
+      const name = nameOf(rng, conn);
+      const size = 64 + rng.int(1 << 14);
+      const region = { op: 'region', id: nextId(), name, base, size, dtype: 'int8', kind: rng.pick(['weight', 'activation', 'other']), codec: rng.pick([undefined, 'apack', 'ebpc', 'zvc', 'raw']), blockBytes: rng.pick([undefined, 64, 256, 4096]) };
+      const vectors = Array.from({ length: 1 + rng.int(6) }, () => vectorRequest(rng, nextId(), base + rng.int(size)));
+      return { klass, binary: true, data: encodeFrame([region, ...vectors, { op: 'free', id: nextId(), name }]) };
+    }
+    case 'vector-mutant': {
+      const m = vectorMutant(rng, nextId());
+      return { klass, binary: true, code: m.code, data: encodeFrame(m.req) };
+    }
     case 'field-mutant':
       return { klass, binary: true, data: encodeFrame(fieldMutant(rng, plausibleRequest(rng, conn, nextId()))) };
     case 'unknown-op':

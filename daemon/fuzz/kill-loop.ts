@@ -6,7 +6,8 @@ import { Rng } from './rng.ts';
 /**
  * Crash-consistency loop for a persistent backend: start `shimpack serve
  * --backend file:DIR` (or `opts.backend`, e.g. Redis), write under load (whole and partial blocks, several
- * codecs, an APack region calibrated from its first write), kill -9 the
+ * codecs, an APack region calibrated from its first write; a third of the
+ * writes as writev vectors over several blocks), kill -9 the
  * daemon at a random moment, restart it on the same directory and check
  * every block: it must hold exactly what the acknowledged writes put there,
  * or additionally the one write to it that was in flight at the kill.
@@ -33,6 +34,8 @@ export interface KillLoopOptions {
 export interface KillLoopResult {
   restarts: number;
   ackedWrites: number;
+  /** Acknowledged writev requests (their elements are counted in ackedWrites). */
+  ackedVectors: number;
   blocksVerified: number;
   findings: string[];
 }
@@ -80,7 +83,7 @@ function tail(text: string): string {
  * waited for, so no daemon outlives the loop.
  */
 export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult> {
-  const res: KillLoopResult = { restarts: 0, ackedWrites: 0, blocksVerified: 0, findings: [] };
+  const res: KillLoopResult = { restarts: 0, ackedWrites: 0, ackedVectors: 0, blocksVerified: 0, findings: [] };
   const rng = new Rng(opts.seed);
   const slots = REGIONS.map((r) => Array.from({ length: r.slots }, (): Slot => ({ acked: new Uint8Array(r.block) })));
   const [lo, hi] = opts.loadMs ?? [150, 500];
@@ -140,28 +143,52 @@ export async function runKillLoop(opts: KillLoopOptions): Promise<KillLoopResult
       // Load until the kill.
       const writers = Array.from({ length: 6 }, async () => {
         while (!killing) {
-          const ri = rng.int(REGIONS.length);
-          const r = REGIONS[ri];
-          const si = rng.int(r.slots);
-          const s = slots[ri][si];
-          if (s.pending) {
+          // A third of the writes go as one writev of bursts to several blocks (protocol section 4.8):
+          // each element is a write of its own, so each block keeps its acknowledged bytes, or those plus its element.
+          const pieces: { ri: number; si: number; offset: number; data: Uint8Array }[] = [];
+          const want = rng.chance(0.33) ? 2 + rng.int(5) : 1;
+          for (let tries = 0; pieces.length < want && tries < 4 * want; tries++) {
+            const ri = rng.int(REGIONS.length);
+            const r = REGIONS[ri];
+            const si = rng.int(r.slots);
+            const s = slots[ri][si];
+            if (s.pending) continue;
+            const whole = rng.chance(0.6);
+            const offset = whole ? 0 : rng.int(r.block - 1);
+            const data = tensorBytes(rng, whole ? r.block : 1 + rng.int(r.block - offset - 1));
+            s.pending = { offset, data };
+            pieces.push({ ri, si, offset, data });
+          }
+          if (pieces.length === 0) {
             await new Promise((x) => setImmediate(x));
             continue;
           }
-          const whole = rng.chance(0.6);
-          const offset = whole ? 0 : rng.int(r.block - 1);
-          const data = tensorBytes(rng, whole ? r.block : 1 + rng.int(r.block - offset - 1));
-          s.pending = { offset, data };
+          const at = (p: (typeof pieces)[number]): number => REGIONS[p.ri].base + p.si * REGIONS[p.ri].block + p.offset;
           try {
-            await client.write(r.base + si * r.block + offset, data);
+            if (want === 1) await client.write(at(pieces[0]), pieces[0].data);
+            else {
+              const failed = await client.writev(
+                pieces.map(at),
+                pieces.map((p) => p.data.length),
+                Buffer.concat(pieces.map((p) => p.data)),
+              );
+              if (failed.length > 0 && !killing) {
+                res.findings.push(`cycle ${cycle}: writev elements failed before the kill: ${failed.map((f) => `${f.index} ${f.code}: ${f.message}`).join('; ')}`);
+                return;
+              }
+            }
           } catch (e) {
-            // After our kill: this write stays pending (it may or may not have been stored).
+            // After our kill: these writes stay pending (each may or may not have been stored).
             if (!killing) res.findings.push(`cycle ${cycle}: a write failed before the kill: ${(e as Error).message}${diedAlone ? `; ${diedAlone}` : ''}`);
             return;
           }
-          s.acked.set(data, offset);
-          s.pending = undefined;
-          res.ackedWrites++;
+          if (want > 1) res.ackedVectors++;
+          for (const p of pieces) {
+            const s = slots[p.ri][p.si];
+            s.acked.set(p.data, p.offset);
+            s.pending = undefined;
+            res.ackedWrites++;
+          }
         }
       });
       await new Promise((x) => setTimeout(x, lo + rng.int(hi - lo + 1)));

@@ -183,7 +183,7 @@ async function killPhase(): Promise<void> {
       onCycle: (c, a) => c % 10 === 0 && log(`kill -9: restart ${c}/${restarts}, ${a} acknowledged writes (${seconds(t2)} s)`),
     });
     if (k.restarts < restarts && k.findings.length === 0) log(`kill -9: --kill-seconds ${killSeconds} reached after ${k.restarts} restarts`);
-    log(`kill -9: ${k.restarts} restarts, ${k.ackedWrites} acknowledged writes, ${k.blocksVerified} block checks, ${k.findings.length} findings; ${seconds(t2)} s`);
+    log(`kill -9: ${k.restarts} restarts, ${k.ackedWrites} acknowledged writes (${k.ackedVectors} writev), ${k.blocksVerified} block checks, ${k.findings.length} findings; ${seconds(t2)} s`);
     for (const f of k.findings.slice(0, 20)) log(`  FINDING ${f}`);
     if (k.findings.length) failed = true;
   } finally {

@@ -6,7 +6,8 @@ import { RawConnection, type WireResponse } from './raw-connection.ts';
  * Protocol misuse with exact expected answers: requests before hello, use of
  * freed regions, writes racing a free in the same batch and across frames,
  * and a region declared again after free (it must read as zero: nothing of
- * a write still in flight at the free may land in it).
+ * a write still in flight at the free may land in it), and vectors whose
+ * elements fail exactly as the single accesses of them do.
  */
 export async function runMisuse(url: string, token: string | undefined, tag: number): Promise<string[]> {
   const findings: string[] = [];
@@ -17,6 +18,8 @@ export async function runMisuse(url: string, token: string | undefined, tag: num
   const c = await RawConnection.open(url);
   try {
     expect('read before hello', await c.call({ op: 'read', id: 1, addr: 0, len: 4 }), 'E_NO_HELLO');
+    expect('writev before hello', await c.call({ op: 'writev', id: 1, addrs: [0], lens: [1], data: new Uint8Array(1) }), 'E_NO_HELLO');
+    expect('readv before hello', await c.call({ op: 'readv', id: 1, addrs: [0], lens: [1] }), 'E_NO_HELLO');
     expect('region before hello', await c.call({ op: 'region', id: 2, name: 'x', base: 0, size: 64, dtype: 'int8', kind: 'other' }), 'E_NO_HELLO');
     expect('free before hello', await c.call({ op: 'free', id: 3, name: 'x' }), 'E_NO_HELLO');
     expect('hello', await c.call({ op: 'hello', id: 4, version: 1, token }), 'ok');
@@ -63,6 +66,7 @@ export async function runMisuse(url: string, token: string | undefined, tag: num
       const read = tail.find((r) => r.id === 52);
       if (!read?.data || read.data.length !== 65536 || read.data.some((v) => v !== 0)) findings.push('misuse race: data written before free visible after redeclare');
     }
+    await vectorMisuse(c, base, name, findings);
     expect('final free', await c.call({ op: 'free', id: 60, name }), 'ok');
   } catch (e) {
     findings.push(`misuse: ${(e as Error).message}`);
@@ -70,4 +74,54 @@ export async function runMisuse(url: string, token: string | undefined, tag: num
     c.close();
   }
   return findings;
+}
+
+/**
+ * Vectors over the (declared) region at `base` and around it: every element
+ * that fails must carry the code the single write or read of it gets, the
+ * others apply, and a freed region's elements all fail.
+ */
+async function vectorMisuse(c: RawConnection, base: number, name: string, findings: string[]): Promise<void> {
+  // In the region; crossing its end (65536 bytes); past it; below it; zero bytes inside; overlapping the first.
+  const addrs = [base + 64, base + 65536 - 16, base + 65536 + 100, base - 64, base + 4096, base + 96];
+  const lens = [64, 64, 32, 32, 0, 64];
+  const data = new Uint8Array(lens.reduce((a, b) => a + b, 0)).map((_, i) => 1 + (i % 250));
+  let id = 100;
+  const singles: (string | 'ok')[] = [];
+  for (let i = 0, off = 0; i < addrs.length; off += lens[i], i++) {
+    // Other bytes than the vector's, so the read-back below tells them apart.
+    const r = await c.call({ op: 'write', id: id++, addr: addrs[i], data: data.subarray(off, off + lens[i]).map((v) => v ^ 0xff) });
+    singles.push(r.ok ? 'ok' : (r.code as string));
+  }
+  const codesOf = (r: WireResponse): (string | 'ok')[] => {
+    const failed = ((r as { failed?: { index: number; code: string }[] }).failed ?? []);
+    return addrs.map((_, i) => failed.find((f) => f.index === i)?.code ?? 'ok');
+  };
+  const wv = await c.call({ op: 'writev', id: id++, addrs, lens, data });
+  if (!wv.ok) findings.push(`misuse writev: refused whole with ${wv.code} (${wv.message})`);
+  else if (codesOf(wv).join() !== singles.join()) findings.push(`misuse writev: element codes ${codesOf(wv).join()}, singles got ${singles.join()}`);
+  const readSingles: (string | 'ok')[] = [];
+  for (let i = 0; i < addrs.length; i++) {
+    const r = await c.call({ op: 'read', id: id++, addr: addrs[i], len: lens[i] });
+    readSingles.push(r.ok ? 'ok' : (r.code as string));
+  }
+  const rv = await c.call({ op: 'readv', id: id++, addrs, lens });
+  if (!rv.ok) findings.push(`misuse readv: refused whole with ${rv.code} (${rv.message})`);
+  else {
+    if (codesOf(rv).join() !== readSingles.join()) findings.push(`misuse readv: element codes ${codesOf(rv).join()}, singles got ${readSingles.join()}`);
+    // Element 0 reads what element 0 wrote, except its last 32 bytes, which element 5 (base + 96) overwrote.
+    const want = new Uint8Array(64);
+    want.set(data.subarray(0, 32), 0);
+    want.set(data.subarray(64 + 64 + 32 + 32, 64 + 64 + 32 + 32 + 32), 32);
+    if (!rv.data || rv.data.subarray(0, 64).some((v, i) => v !== want[i])) findings.push('misuse readv: element 0 does not read the bytes the writev left there (later elements win)');
+  }
+  expect2(findings, 'free before vector', await c.call({ op: 'free', id: id++, name }));
+  const after = await c.call({ op: 'writev', id: id++, addrs: [base, base + 64], lens: [4, 4], data: new Uint8Array(8) });
+  if (!after.ok || codesOf(after).slice(0, 2).join() !== 'E_OUT_OF_REGION,E_OUT_OF_REGION') findings.push(`misuse writev after free: ${after.ok ? codesOf(after).slice(0, 2).join() : after.code}, expected both elements E_OUT_OF_REGION`);
+  // Declared again for the caller's final free.
+  expect2(findings, 'declare again', await c.call({ op: 'region', id: id++, name, base, size: 65536, dtype: 'int8', kind: 'activation', codec: 'zvc', blockBytes: 4096 }));
+}
+
+function expect2(findings: string[], what: string, r: WireResponse): void {
+  if (!r.ok) findings.push(`misuse ${what}: expected ok, got ${r.code} (${r.message})`);
 }

@@ -77,12 +77,14 @@ export async function recordDram(o: Omit<DramReplayOptions, 'out' | 'format'>): 
       copies: 1,
       loop: false,
       verify: o.verify ?? true,
+      // One op at a time, each a single request: every counted burst is stamped with the time of the op that caused it.
       window: 1,
+      vector: 0,
       codec: o.codec,
       signal: o.signal,
-      onOp: (rec) => {
-        recorder.time = rec.t;
-        ops++;
+      onSend: (t, n) => {
+        recorder.time = t;
+        ops += n;
       },
       onProgress: () => o.onProgress?.(ops),
     });

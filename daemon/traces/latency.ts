@@ -12,12 +12,13 @@ export class LatencyHistogram {
   private n = 0;
   private maxNs = 0;
 
-  add(ns: number): void {
-    this.n++;
+  /** Record `count` samples of `ns` (the bursts of one vector share its latency). */
+  add(ns: number, count = 1): void {
+    this.n += count;
     if (ns > this.maxNs) this.maxNs = ns;
     let b = ns <= MIN_NS ? 0 : Math.floor(Math.log10(ns / MIN_NS) * PER_DECADE) + 1;
     if (b >= this.counts.length) b = this.counts.length - 1;
-    this.counts[b]++;
+    this.counts[b] += count;
   }
 
   get count(): number {

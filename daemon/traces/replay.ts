@@ -1,11 +1,13 @@
+import { Subject, concatMap, lastValueFrom, mergeMap, startWith, takeWhile } from 'rxjs';
 import { ChannelClient } from '../../clients/ts/index.ts';
-import type { RegionRequest, StatsTotals, WireCodec } from '../../protocol/types.ts';
+import { MAX_VECTOR_ELEMENTS, type RegionRequest, type StatsTotals, type WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
-import { MAX_ADDRESS, type OpRecord, type RegionRecord } from './format.ts';
+import { MAX_ADDRESS, type RegionRecord, type TraceRecord } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
 import { WriteOverlay } from './overlay.ts';
 import { readTrace } from './reader.ts';
+import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
 
 export interface ReplayOptions {
   readonly trace: string;
@@ -21,8 +23,10 @@ export interface ReplayOptions {
   readonly durationS?: number;
   /** Check every read (default true). */
   readonly verify: boolean;
-  /** Requests in flight at most, over all connections (bounds memory). */
+  /** Bursts (trace ops) in flight at most, over all connections (bounds memory). */
   readonly window: number;
+  /** Bursts per writev/readv request (default 256); 0 sends one request per burst. */
+  readonly vector?: number;
   readonly token?: string;
   /** Address space to replay in (hello's `space`; protocol/README.md section 4.1): its regions are apart from every other space's. */
   readonly space?: string;
@@ -34,8 +38,11 @@ export interface ReplayOptions {
   readonly keepRegions?: boolean;
   /** Declare every region with this codec instead of the trace's (raw: the like-for-like DRAM baseline). */
   readonly codec?: WireCodec;
-  /** Called just before each op is sent (the DRAM trace export stamps the traffic it causes with its time). */
-  readonly onOp?: (rec: OpRecord) => void;
+  /**
+   * Called just before each window is sent, with the trace time of its first op and its op count (the DRAM
+   * trace export, at --window 1, stamps the traffic each op causes with its time).
+   */
+  readonly onSend?: (t: number, ops: number) => void;
   /** Called about every 200 ms and once at the end. */
   readonly onProgress?: (p: ReplayProgress) => void;
   /** Abort (Ctrl-C): stop issuing, drain, summarise. */
@@ -84,6 +91,14 @@ export interface ReplaySummary {
 }
 
 const MAX_PROBLEMS = 10;
+/** Bursts per vector unless told. */
+export const DEFAULT_VECTOR = 256;
+/** Most bytes one window carries: a vector's frame stays well below the daemon's limit and the lane batches. */
+const MAX_WINDOW_BYTES = 1024 * 1024;
+/** Room in a frame for the request fields beside the bytes. */
+const FRAME_SLACK = 64 * 1024;
+/** Paced replay (--speed 1x, Nx): ops due within this many ms of a window's first go in that window. */
+const PACE_MS = 1;
 
 /** Fetch the daemon's RSS and heap from its /metrics (prom-client default metric names). */
 export async function daemonMemory(url: string): Promise<DaemonMemory | undefined> {
@@ -176,39 +191,6 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let keepShadow = o.verify;
   const declared: Map<string, { copy: number; conn: number; name: string }>[] = Array.from({ length: o.copies }, () => new Map());
 
-  // in-flight window
-  let inflight = 0;
-  let wake: (() => void) | undefined;
-  const release = (): void => {
-    inflight--;
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const slot = async (): Promise<void> => {
-    while (inflight >= o.window) await new Promise<void>((r) => (wake = r));
-    inflight++;
-  };
-  const drain = async (): Promise<void> => {
-    while (inflight > 0) await new Promise<void>((r) => (wake = r));
-  };
-  const track = (p: Promise<unknown>, what: () => string, onDone?: (v: unknown) => void): void => {
-    const t0 = process.hrtime.bigint();
-    p.then(
-      (v) => {
-        latency.add(Number(process.hrtime.bigint() - t0));
-        onDone?.(v);
-        release();
-      },
-      (e: Error & { code?: string }) => {
-        errors++;
-        problem(`${what()}: ${e.message}`);
-        if (e.code === 'E_CLOSED') fatal ??= new TraceError('E_REPLAY', `connection lost: ${e.message}`);
-        release();
-      },
-    );
-  };
-
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   const timeUp = (): boolean => (o.durationS !== undefined && elapsed() >= o.durationS) || (o.signal?.aborted ?? false) || fatal !== undefined || refusedRegion !== undefined;
@@ -221,54 +203,176 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   };
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+  // Window geometry: at most `window` bursts in flight over all copies, as `inFlight` vectors of `perWindow`
+  // bursts each; a window takes at most half of it, so at least two are in flight (one is answered while the next goes).
+  const vectorOpt = o.vector ?? DEFAULT_VECTOR;
+  if (!Number.isInteger(vectorOpt) || vectorOpt < 0 || vectorOpt > MAX_VECTOR_ELEMENTS) throw new TraceError('E_REPLAY', `the vector size must be a whole number in [0, ${MAX_VECTOR_ELEMENTS}], got ${vectorOpt}`);
+  let useVectors = vectorOpt > 0;
+  const perWindow = Math.max(1, Math.min(vectorOpt || DEFAULT_VECTOR, Math.floor(o.window / (2 * o.copies))));
+  const inFlight = Math.max(1, Math.floor(o.window / (perWindow * o.copies)));
+  let pool: ReplayWindowPool | undefined;
+  let windowBytes = MAX_WINDOW_BYTES;
+
   let loopOffsetNs = 0;
-  let stop = false;
   /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
   let broken: unknown;
-  try {
-    do {
-      pass++;
-      let lastT = 0;
-      for await (const rec of readTrace(o.trace)) {
-        if (timeUp()) {
-          stop = true;
+  let records: AsyncIterator<TraceRecord> | undefined;
+  /** A record read that belongs to the next window. */
+  let held: TraceRecord | undefined;
+  let lastT = 0;
+  let ended = false;
+
+  /** The next record of the replay (passes chained for --loop), or undefined at the end. */
+  const nextRecord = async (): Promise<TraceRecord | undefined> => {
+    if (held) {
+      const r = held;
+      held = undefined;
+      return r;
+    }
+    for (;;) {
+      if (!records) {
+        pass++;
+        lastT = 0;
+        records = readTrace(o.trace);
+      }
+      const r = await records.next();
+      if (!r.done) return r.value;
+      records = undefined;
+      loops++;
+      loopOffsetNs += lastT + 1;
+      if (!o.loop || timeUp()) return undefined;
+    }
+  };
+
+  /**
+   * Assemble the next window in trace order: declare the regions met on the
+   * way, then gather consecutive ops of one kind and connection, up to
+   * `perWindow` bursts and `windowBytes` bytes and, when paced, those due
+   * within PACE_MS of the first. Waits until its first op is due. Resolves
+   * null at the end of the replay (trace done, time up, a refused region, a
+   * broken trace: the pipeline then drains what is in flight).
+   */
+  const nextWindow = async (): Promise<ReplayWindow | null> => {
+    if (ended) return null;
+    try {
+      const w = await fillWindow();
+      if (w) return w;
+    } catch (e) {
+      broken = e;
+    }
+    ended = true;
+    return null;
+  };
+
+  const fillWindow = async (): Promise<ReplayWindow | null> => {
+    let w: ReplayWindow | undefined;
+    let firstDueMs = 0;
+    for (;;) {
+      if (!w && timeUp()) return null;
+      const rec = await nextRecord();
+      if (rec === undefined) break;
+      if (rec.type !== 'op') {
+        if (w) {
+          held = rec;
           break;
         }
         if (rec.type === 'header') {
           if (rec.readsCarryCrc === true) keepShadow = false;
-          continue;
-        }
-        if (rec.type === 'end') continue;
-        if (rec.type === 'region') {
+        } else if (rec.type === 'region') {
           await declareRegion(rec);
-          if (refusedRegion) {
-            stop = true;
-            break;
-          }
-          continue;
+          if (refusedRegion) return null;
         }
-        if (rec.t > lastT) lastT = rec.t;
-        if (o.speed !== 'max') {
-          const dueMs = (loopOffsetNs + rec.t) / 1e6 / o.speed;
-          const wait = dueMs - (performance.now() - started);
-          if (wait > 1) await sleep(wait);
-        }
-        for (let copy = 0; copy < o.copies; copy++) {
-          await slot();
-          o.onOp?.(rec);
-          issue(rec, copy, await clientFor(copy, rec.conn ?? 0));
-          ops++;
-        }
-        report();
+        continue;
       }
-      loops++;
-      loopOffsetNs += lastT + 1;
-      if (!o.loop) break;
-    } while (!stop && !timeUp());
+      const conn = rec.conn ?? 0;
+      const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + rec.t) / 1e6 / o.speed;
+      if (w) {
+        const fits =
+          rec.op === w.kind &&
+          conn === w.conn &&
+          w.n < perWindow &&
+          (rec.op === 'fence' || rec.op === 'free' || w.bytes + rec.len <= windowBytes) &&
+          dueMs - firstDueMs < PACE_MS;
+        if (!fits) {
+          held = rec;
+          break;
+        }
+      } else {
+        w = pool!.take();
+        w.kind = rec.op;
+        w.conn = conn;
+        firstDueMs = dueMs;
+        for (let copy = 0; copy < o.copies; copy++) w.clients.push(await clientFor(copy, conn));
+      }
+      if (rec.t > lastT) lastT = rec.t;
+      if (rec.op === 'fence' || rec.op === 'free') {
+        w.single = rec;
+        w.n = 1;
+        break;
+      }
+      const i = w.n++;
+      w.addrs[i] = rec.addr;
+      w.lens[i] = rec.len;
+      w.ts[i] = rec.t;
+      if (rec.op === 'write') {
+        w.ensureData(rec.len);
+        w.data.set(rec.data, w.bytes);
+        w.bytes += rec.len;
+        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(rec.addr, rec.data);
+      } else {
+        w.bytes += rec.len;
+        w.crcs[i] = rec.crc ?? NO_CRC;
+        if (o.verify && rec.crc === undefined && keepShadow) {
+          w.expects ??= Array.from({ length: o.copies }, () => []);
+          for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(rec.addr, rec.len);
+        }
+      }
+    }
+    if (!w) return null;
+    if (o.speed !== 'max') {
+      const wait = firstDueMs - (performance.now() - started);
+      if (wait > 1) await sleep(wait);
+    }
+    ops += w.n * o.copies;
+    if (w.kind === 'write') {
+      writes += w.n * o.copies;
+      bytesWritten += w.bytes * o.copies;
+    } else if (w.kind === 'read') {
+      reads += w.n * o.copies;
+      bytesRead += w.bytes * o.copies;
+    }
+    report();
+    return w;
+  };
+
+  try {
+    // Connect (and learn the daemon's frame limit and whether it serves vectors) before the first window.
+    const first = await clientFor(0, 0);
+    windowBytes = Math.max(1, Math.min(MAX_WINDOW_BYTES, Math.floor((first.hello.maxFrameBytes - FRAME_SLACK) / (inFlight * o.copies))));
+    if (useVectors) useVectors = await servesVectors(first);
+    pool = new ReplayWindowPool(perWindow, Math.min(windowBytes, perWindow * 64));
+    // Replay pacing as a stream of windows: a credit per window in flight pulls the next window
+    // (in trace order, paced), which is sent at once; its answer returns the credit. RxJS runs per
+    // window, never per burst, and the credits bound what is in flight and what is read ahead.
+    const credits = new Subject<void>();
+    await lastValueFrom(
+      credits.pipe(
+        startWith(...Array.from({ length: inFlight }, () => undefined)),
+        concatMap(() => nextWindow()),
+        takeWhile((w): w is ReplayWindow => w !== null),
+        mergeMap(async (w) => {
+          await sendWindow(w);
+          pool!.give(w);
+          credits.next();
+        }),
+      ),
+      { defaultValue: undefined },
+    );
   } catch (e) {
-    broken = e;
+    broken ??= e;
   }
-  await drain();
+  // Stopped part way (duration, Ctrl-C, a lost connection): close the trace file, or its stream would stay open.
+  await records?.return?.(undefined).catch(() => undefined);
 
   let stats: StatsTotals | undefined;
   const any = clients.values().next().value as ChannelClient | undefined;
@@ -352,59 +456,147 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     }
   }
 
-  function issue(rec: OpRecord, copy: number, c: ChannelClient): void {
-    const shift = offset + copy * slice;
-    switch (rec.op) {
-      case 'write': {
-        writes++;
-        bytesWritten += rec.len;
-        if (keepShadow) shadows[copy].write(rec.addr, rec.data);
-        track(c.write(rec.addr + shift, rec.data), () => `write 0x${rec.addr.toString(16)}+${rec.len} (t ${rec.t})`);
-        return;
+  /** Describe burst i of a window, as the problem lines of single accesses do. */
+  function where(w: ReplayWindow, i: number, copy: number): string {
+    const a = `0x${w.addrs[i].toString(16)}+${w.lens[i]} (t ${w.ts[i]}${o.copies > 1 ? `, copy ${copy}` : ''})`;
+    return `${w.kind} ${a}`;
+  }
+
+  function failed(w: ReplayWindow, i: number, copy: number, text: string): void {
+    errors++;
+    problem(`${where(w, i, copy)}: ${text}`);
+  }
+
+  /** A request of the window was refused as a whole (or its connection lost): every burst it carried failed. */
+  function refused(w: ReplayWindow, copy: number, e: Error & { code?: string }, from = 0, to = w.n): void {
+    for (let i = from; i < to; i++) failed(w, i, copy, e.message);
+    if (e.code === 'E_CLOSED') fatal ??= new TraceError('E_REPLAY', `connection lost: ${e.message}`);
+  }
+
+  /** Check read i of a window (its bytes at got[off, off + len)) against its CRC or the bytes the replay wrote. */
+  function verifyRead(w: ReplayWindow, i: number, copy: number, got: Uint8Array): void {
+    if (!o.verify) return;
+    const len = w.lens[i];
+    if (got.length !== len) {
+      mismatches++;
+      problem(`${where(w, i, copy)}: got ${got.length} bytes`);
+      return;
+    }
+    const crc = w.crcs[i];
+    if (crc !== NO_CRC) {
+      verifiedReads++;
+      const have = crc32(got);
+      if (have !== crc) {
+        mismatches++;
+        problem(`${where(w, i, copy)}: CRC-32 ${have.toString(16).padStart(8, '0')}, trace says ${crc.toString(16).padStart(8, '0')}`);
       }
-      case 'read': {
-        reads++;
-        bytesRead += rec.len;
-        const crc = rec.crc;
-        const expect = o.verify && crc === undefined && keepShadow ? shadows[copy].snapshot(rec.addr, rec.len) : undefined;
-        const where = (): string => `read 0x${rec.addr.toString(16)}+${rec.len} (t ${rec.t}${o.copies > 1 ? `, copy ${copy}` : ''})`;
-        track(c.read(rec.addr + shift, rec.len), where, (v) => {
-          if (!o.verify) return;
-          const got = v as Uint8Array;
-          if (got.length !== rec.len) {
-            mismatches++;
-            problem(`${where()}: got ${got.length} bytes`);
-            return;
-          }
-          if (crc !== undefined) {
-            verifiedReads++;
-            const have = crc32(got);
-            if (have !== crc) {
-              mismatches++;
-              problem(`${where()}: CRC-32 ${have.toString(16).padStart(8, '0')}, trace says ${crc.toString(16).padStart(8, '0')}`);
-            }
-          } else if (expect) {
-            verifiedReads++;
-            for (let i = 0; i < got.length; i++) {
-              if (expect.known[i] && expect.data[i] !== got[i]) {
-                mismatches++;
-                problem(`${where()}: byte ${i} is 0x${got[i].toString(16)}, the trace wrote 0x${expect.data[i].toString(16)}`);
-                break;
-              }
-            }
-          }
-        });
-        return;
-      }
-      case 'fence':
-        track(c.fence(), () => `fence (t ${rec.t})`);
-        return;
-      case 'free': {
-        const name = regionName(rec.name, copy);
-        declared[copy].delete(name);
-        track(c.free(name), () => `free ${name} (t ${rec.t})`);
-        return;
+      return;
+    }
+    const expect = w.expects?.[copy][i];
+    if (!expect) return;
+    verifiedReads++;
+    for (let k = 0; k < got.length; k++) {
+      if (expect.known[k] && expect.data[k] !== got[k]) {
+        mismatches++;
+        problem(`${where(w, i, copy)}: byte ${k} is 0x${got[k].toString(16)}, the trace wrote 0x${expect.data[k].toString(16)}`);
+        break;
       }
     }
+  }
+
+  /** Send a window on every copy's connection and account for the answers; never rejects. */
+  async function sendWindow(w: ReplayWindow): Promise<void> {
+    if (o.copies === 1) return sendCopy(w, 0);
+    await Promise.all(w.clients.map((_c, copy) => sendCopy(w, copy)));
+  }
+
+  async function sendCopy(w: ReplayWindow, copy: number): Promise<void> {
+    const c = w.clients[copy];
+    const shift = offset + copy * slice;
+    o.onSend?.(w.single ? w.single.t : w.ts[0], w.n);
+    const t0 = process.hrtime.bigint();
+    const done = (): void => latency.add(Number(process.hrtime.bigint() - t0), w.n);
+    if (w.single) {
+      const rec = w.single;
+      let p: Promise<void>;
+      let what: string;
+      if (rec.op === 'fence') {
+        what = `fence (t ${rec.t})`;
+        p = c.fence();
+      } else {
+        const name = regionName(rec.name, copy);
+        declared[copy].delete(name);
+        what = `free ${name} (t ${rec.t})`;
+        p = c.free(name);
+      }
+      try {
+        await p;
+        done();
+      } catch (e) {
+        errors++;
+        problem(`${what}: ${(e as Error).message}`);
+        if ((e as { code?: string }).code === 'E_CLOSED') fatal ??= new TraceError('E_REPLAY', `connection lost: ${(e as Error).message}`);
+      }
+      return;
+    }
+    if (!useVectors) return sendSingles(w, copy, c, shift, done);
+    const addrs = w.addrsFor(copy, shift);
+    const lens = w.lens.subarray(0, w.n);
+    try {
+      if (w.kind === 'write') {
+        const bad = await c.writev(addrs, lens, w.data.subarray(0, w.bytes));
+        done();
+        for (const f of bad) failed(w, f.index, copy, `${f.code}: ${f.message}`);
+      } else {
+        const { data, failed: bad } = await c.readv(addrs, lens);
+        done();
+        let next = 0;
+        let off = 0;
+        for (let i = 0; i < w.n; i++) {
+          const len = w.lens[i];
+          if (next < bad.length && bad[next].index === i) {
+            failed(w, i, copy, `${bad[next].code}: ${bad[next].message}`);
+            next++;
+          } else verifyRead(w, i, copy, data.subarray(off, off + len));
+          off += len;
+        }
+      }
+    } catch (e) {
+      refused(w, copy, e as Error & { code?: string });
+    }
+  }
+
+  /** A daemon without vectors (or --vector 0): the window's bursts as single requests, pipelined. */
+  async function sendSingles(w: ReplayWindow, copy: number, c: ChannelClient, shift: number, done: () => void): Promise<void> {
+    const calls: Promise<Uint8Array | void>[] = [];
+    let off = 0;
+    for (let i = 0; i < w.n; i++) {
+      const len = w.lens[i];
+      calls.push(w.kind === 'write' ? c.write(w.addrs[i] + shift, w.data.subarray(off, off + len)) : c.read(w.addrs[i] + shift, len));
+      if (w.kind === 'write') off += len;
+    }
+    const answers = await Promise.allSettled(calls);
+    done();
+    for (let i = 0; i < w.n; i++) {
+      const a = answers[i];
+      if (a.status === 'rejected') refused(w, copy, a.reason as Error & { code?: string }, i, i + 1);
+      else if (w.kind === 'read') verifyRead(w, i, copy, a.value as Uint8Array);
+    }
+  }
+}
+
+/**
+ * Whether the daemon behind `c` answers burst vectors (protocol section 4.8):
+ * a daemon that predates them refuses a `readv` (E_UNKNOWN_OP). The probe
+ * reads zero bytes at address 0 on every channel, which changes nothing.
+ * A lost connection is not a refusal: the replay stops as it would anyway.
+ */
+async function servesVectors(c: ChannelClient): Promise<boolean> {
+  try {
+    await Promise.all(c.channels.map((ch) => ch.readv([0], [0])));
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'E_CLOSED') throw new TraceError('E_REPLAY', `connection lost: ${(e as Error).message}`);
+    return false;
   }
 }

@@ -22,6 +22,7 @@ interface ReplayCliOptions {
   duration?: number;
   verify: boolean;
   window: number;
+  vector: number;
   token?: string;
   space?: string;
   addressOffset?: number;
@@ -123,7 +124,8 @@ export function registerReplayCommand(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds', parseDuration)
     .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote', true)
     .option('--no-verify', 'do not check reads')
-    .option('--window <n>', 'requests in flight at most (1024 bursts of 64 B: one 64 KiB lane batch)', intOption('--window', 1, 65536), 1024)
+    .option('--window <n>', 'bursts in flight at most, over all connections (1024 bursts of 64 B: one 64 KiB lane batch)', intOption('--window', 1, 65536), 1024)
+    .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), 256)
     .option('--token <token>', 'token for hello, if the daemon wants one')
     .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
     .option('--address-offset <bytes>', 'add this to every address of the trace (decimal, or hex with 0x), to place it beside regions already there', parseAddressOffset)
@@ -178,6 +180,7 @@ export function registerReplayCommand(program: Command): void {
             durationS: o.duration,
             verify: o.verify,
             window: o.window,
+            vector: o.vector,
             token: o.token,
             space: o.space,
             addressOffset: o.addressOffset,

@@ -1,0 +1,100 @@
+import type { ChannelClient } from '../../clients/ts/index.ts';
+import type { FenceOp, FreeOp } from './format.ts';
+
+/** What a CRC-less read must return, where the replay itself wrote the bytes (WriteOverlay.snapshot). */
+export interface ExpectedBytes {
+  readonly data: Uint8Array;
+  readonly known: Uint8Array;
+}
+
+/** No CRC for this read (crcs[] holds CRC-32s, which are never negative). */
+export const NO_CRC = -1;
+
+/**
+ * One pacing window of one trace connection: a run of consecutive writes, or
+ * of consecutive reads, in trace order, sent as one `writev` / `readv` per
+ * copy (protocol/README.md sections 4.8, 4.9); or one fence or free. A run
+ * never mixes reads and writes, and windows go out in trace order on the
+ * connection, so a read after a write to the same bytes sees it: the daemon
+ * applies a connection's requests, and a vector's elements, in order.
+ *
+ * Windows are pooled (ReplayWindowPool): their typed arrays are filled in
+ * place, so the replay allocates nothing per burst while it assembles them.
+ */
+export class ReplayWindow {
+  kind: 'write' | 'read' | 'fence' | 'free' = 'write';
+  conn = 0;
+  /** Bursts (trace ops) held. */
+  n = 0;
+  /** Bytes the bursts move: sum of lens (a write window's data sits packed in data[0, bytes)). */
+  bytes = 0;
+  /** Trace addresses (before a copy's shift). */
+  readonly addrs: Float64Array;
+  readonly lens: Float64Array;
+  /** Trace times, for messages. */
+  readonly ts: Float64Array;
+  /** CRC-32 each read must have, NO_CRC where the trace gives none. */
+  readonly crcs: Float64Array;
+  /** Per copy: the addresses shifted into the copy's slice (only when a shift applies). */
+  readonly shifted: Float64Array[] = [];
+  data: Uint8Array;
+  /** Per copy, per read: the bytes a CRC-less read must return (only for traces without read CRCs). */
+  expects: (ExpectedBytes | undefined)[][] | undefined;
+  /** The fence or free this window carries. */
+  single: FenceOp | FreeOp | undefined;
+  /** The client of each copy for this window's connection. */
+  readonly clients: ChannelClient[] = [];
+
+  constructor(readonly capacity: number, dataBytes: number) {
+    this.addrs = new Float64Array(capacity);
+    this.lens = new Float64Array(capacity);
+    this.ts = new Float64Array(capacity);
+    this.crcs = new Float64Array(capacity);
+    this.data = new Uint8Array(dataBytes);
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.bytes = 0;
+    this.expects = undefined;
+    this.single = undefined;
+    this.clients.length = 0;
+  }
+
+  /** Room for `len` more bytes of write data: a write longer than the buffer gets a larger one. */
+  ensureData(len: number): void {
+    if (this.bytes + len <= this.data.length) return;
+    const grown = new Uint8Array(Math.max(this.data.length * 2, this.bytes + len));
+    grown.set(this.data.subarray(0, this.bytes));
+    this.data = grown;
+  }
+
+  /** The addresses of copy `copy`, shifted by `shift` (the same array for every window of that copy). */
+  addrsFor(copy: number, shift: number): Float64Array {
+    if (shift === 0) return this.addrs.subarray(0, this.n);
+    let s = this.shifted[copy];
+    if (!s) s = this.shifted[copy] = new Float64Array(this.capacity);
+    for (let i = 0; i < this.n; i++) s[i] = this.addrs[i] + shift;
+    return s.subarray(0, this.n);
+  }
+}
+
+/** A free list of windows: at most `inFlight + 1` exist at once (those sent plus the one being filled). */
+export class ReplayWindowPool {
+  private readonly free: ReplayWindow[] = [];
+
+  constructor(
+    private readonly capacity: number,
+    private readonly dataBytes: number,
+  ) {}
+
+  take(): ReplayWindow {
+    const w = this.free.pop() ?? new ReplayWindow(this.capacity, this.dataBytes);
+    w.reset();
+    return w;
+  }
+
+  give(w: ReplayWindow): void {
+    this.free.push(w);
+  }
+}
