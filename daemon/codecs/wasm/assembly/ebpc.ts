@@ -200,16 +200,39 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
       zpos += ones;
       if (zpos > znzBits) return 1;
       shortRun = false;
-      for (const end = i + ones; i < end; i++) {
+      const end = i + ones;
+      while (i < end) {
         if (used == N) {
           if (decodeBpcBlock(W, N, bpcBits)) return 1;
           blocks++;
           used = 0;
         }
-        const v = load<i32>(VALS + (used++ << 2));
-        if (v == 0) return 1;
-        if (wide) store<u16>(OUT + (i << 1), <u16>v);
-        else store<u8>(OUT + i, <u8>v);
+        // the next `take` values of the BPC block at once, by vectors: 16 values
+        // are narrowed and stored (the ones past `take` are written again by what
+        // follows; past the block's count nothing is copied out), none may be zero
+        let take = N - used;
+        if (take > end - i) take = end - i;
+        const at = VALS + (used << 2);
+        const a = v128.load(at);
+        const b = v128.load(at, 16);
+        const c = v128.load(at, 32);
+        const d = v128.load(at, 48);
+        const zero = i32x4.splat(0);
+        const zeros =
+          i32x4.bitmask(i32x4.eq(a, zero)) |
+          (i32x4.bitmask(i32x4.eq(b, zero)) << 4) |
+          (i32x4.bitmask(i32x4.eq(c, zero)) << 8) |
+          (i32x4.bitmask(i32x4.eq(d, zero)) << 12);
+        if (zeros & ((1 << take) - 1)) return 1;
+        // the values are in range (W bits, signed): the saturating narrows keep them exactly
+        const lo = i16x8.narrow_i32x4_s(a, b);
+        const hi = i16x8.narrow_i32x4_s(c, d);
+        if (wide) {
+          v128.store(OUT + (i << 1), lo);
+          v128.store(OUT + (i << 1), hi, 16);
+        } else v128.store(OUT + i, i8x16.narrow_i16x8_s(lo, hi));
+        i += take;
+        used += take;
       }
     } else {
       const r = <i32>((w >> 19) & 15) + 1;
