@@ -154,11 +154,26 @@ function decodeBpcBlock(W: i32, N: i32, bpcBits: i32): i32 {
   bpos = pos;
   // rebuild the (W+1)-bit deltas from the planes and integrate them
   const half = 1 << (W - 1);
-  planesToDeltas(W, N);
   let v = (base << (32 - W)) >> (32 - W);
   store<i32>(VALS, v);
   // the range check of every value at once: v + half must stay in [0, 2 half)
   let out = 0;
+  if (W == 8 && N == 8) {
+    // the 8-bit data's case, planesToDeltas fused with the integration: the deltas stay in registers
+    let x: u32 = 0;
+    let y: u32 = 0;
+    for (let k = 0; k < 4; k++) x = (x << 8) | ((<u32>load<i32>(PLANES + ((7 - k) << 2)) << 1) & 0xff);
+    for (let k = 4; k < 8; k++) y = (y << 8) | ((<u32>load<i32>(PLANES + ((7 - k) << 2)) << 1) & 0xff);
+    const t = transpose8(x, y);
+    const sign = load<i32>(PLANES + (8 << 2));
+    for (let j = 0; j < 7; j++) {
+      v += byteOf(t, j) - (((sign >> (6 - j)) & 1) << 8);
+      out |= v + half;
+      store<i32>(VALS + ((j + 1) << 2), v);
+    }
+    return <i32>((out & ~((half << 1) - 1)) != 0);
+  }
+  planesToDeltas(W, N);
   for (let j = 0; j < N - 1; j++) {
     v += load<i32>(DELTAS + (j << 2));
     out |= v + half;
