@@ -80,5 +80,13 @@ describe('bench', () => {
     assert.deepEqual(r.rows.map((x) => x.codec), [...CODECS.filter((c) => c.name !== 'fpack').flatMap((c) => withJs(c.name)), 'zlib deflate-1 / inflate']);
     for (const name of ['apack', 'ebpc', 'zvc', 'scc']) assert.ok(r.rows.some((x) => x.codec === `${name} (js)`), name);
     for (const row of r.rows) assert.ok(row.encodeMBps > 0 && row.decodeMBps > 0 && row.blocks > 0);
+    assert.match(r.note, /per second;/);
+  });
+
+  it('speed --clock cpu: the same rows, timed by the process CPU time, and the note says so', () => {
+    const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0, clock: 'cpu' });
+    assert.ok(r.rows.some((x) => x.codec === 'zlib deflate-1 / inflate'));
+    for (const row of r.rows) assert.ok(Number.isFinite(row.encodeMBps) && row.encodeMBps > 0 && Number.isFinite(row.decodeMBps) && row.decodeMBps > 0, row.codec);
+    assert.match(r.note, /per CPU second of the process/);
   });
 });

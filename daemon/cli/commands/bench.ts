@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
 import { runRatioBench, defaultColumns, spreadSubset, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
-import { runSpeedBench, type SpeedReport } from '../../bench/speed.ts';
+import { runSpeedBench, type SpeedClock, type SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../../dataset/manifest.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -98,6 +98,12 @@ export function formatSpeedReport(r: SpeedReport): string {
 }
 
 /** --seconds: a number of seconds from 0 to 600, decimals allowed. */
+/** bench speed --clock: what a measurement's time is. */
+function clockOption(v: string): SpeedClock {
+  if (v !== 'wall' && v !== 'cpu') throw new CliError(`--clock takes wall or cpu, got "${v}"`, EXIT_USAGE);
+  return v;
+}
+
 function secondsOption(v: string): number {
   const n = /^\d+(\.\d+)?$|^\.\d+$/.test(v) ? Number(v) : NaN;
   if (!(n >= 0 && n <= 600)) throw new CliError(`--seconds must be a number of seconds from 0 to 600 (e.g. 0.3), got "${v}"`, EXIT_USAGE);
@@ -157,9 +163,10 @@ export function registerBenchCommands(bench: Command): void {
     .option('--format <list>', 'float data sets: the formats to convert to, all (default) or a comma-separated list of bf16, fp16, e4m3, e5m2')
     .option('--reference <dir>', 'float data sets: an 8-bit data set whose APack speed is measured in the same run', DEFAULT_DATA_DIR)
     .option('--no-reference', 'float data sets: no 8-bit reference row')
+    .option('--clock <wall|cpu>', 'time measurements by the wall clock, or by the CPU time of this process (user + system, all its threads): on a shared machine a wall-clock time also counts the moments the bench waited for a core', clockOption, 'wall')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nRows named "CODEC (js)" time the JS block coders alone, beside the default (WebAssembly) ones.\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
-    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; json?: boolean }) => {
+    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; clock: SpeedClock; json?: boolean }) => {
       const ds = dataset(o.data, o.format);
       const floatSet = ds.tensors.some((t) => t.floatFormat !== undefined);
       const reference = floatSet && o.reference !== false ? dataset(o.reference) : undefined;
@@ -172,6 +179,7 @@ export function registerBenchCommands(bench: Command): void {
         minSeconds: o.seconds,
         maxBytes: o.maxMb === undefined ? undefined : o.maxMb * 1e6,
         reference,
+        clock: o.clock,
         onStep: (what) => progress.update(++n, what),
       });
       progress.stop();

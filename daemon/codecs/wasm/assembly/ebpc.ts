@@ -154,11 +154,26 @@ function decodeBpcBlock(W: i32, N: i32, bpcBits: i32): i32 {
   bpos = pos;
   // rebuild the (W+1)-bit deltas from the planes and integrate them
   const half = 1 << (W - 1);
-  planesToDeltas(W, N);
   let v = (base << (32 - W)) >> (32 - W);
   store<i32>(VALS, v);
   // the range check of every value at once: v + half must stay in [0, 2 half)
   let out = 0;
+  if (W == 8 && N == 8) {
+    // the 8-bit data's case, planesToDeltas fused with the integration: the deltas stay in registers
+    let x: u32 = 0;
+    let y: u32 = 0;
+    for (let k = 0; k < 4; k++) x = (x << 8) | ((<u32>load<i32>(PLANES + ((7 - k) << 2)) << 1) & 0xff);
+    for (let k = 4; k < 8; k++) y = (y << 8) | ((<u32>load<i32>(PLANES + ((7 - k) << 2)) << 1) & 0xff);
+    const t = transpose8(x, y);
+    const sign = load<i32>(PLANES + (8 << 2));
+    for (let j = 0; j < 7; j++) {
+      v += byteOf(t, j) - (((sign >> (6 - j)) & 1) << 8);
+      out |= v + half;
+      store<i32>(VALS + ((j + 1) << 2), v);
+    }
+    return <i32>((out & ~((half << 1) - 1)) != 0);
+  }
+  planesToDeltas(W, N);
   for (let j = 0; j < N - 1; j++) {
     v += load<i32>(DELTAS + (j << 2));
     out |= v + half;
@@ -200,16 +215,39 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
       zpos += ones;
       if (zpos > znzBits) return 1;
       shortRun = false;
-      for (const end = i + ones; i < end; i++) {
+      const end = i + ones;
+      while (i < end) {
         if (used == N) {
           if (decodeBpcBlock(W, N, bpcBits)) return 1;
           blocks++;
           used = 0;
         }
-        const v = load<i32>(VALS + (used++ << 2));
-        if (v == 0) return 1;
-        if (wide) store<u16>(OUT + (i << 1), <u16>v);
-        else store<u8>(OUT + i, <u8>v);
+        // the next `take` values of the BPC block at once, by vectors: 16 values
+        // are narrowed and stored (the ones past `take` are written again by what
+        // follows; past the block's count nothing is copied out), none may be zero
+        let take = N - used;
+        if (take > end - i) take = end - i;
+        const at = VALS + (used << 2);
+        const a = v128.load(at);
+        const b = v128.load(at, 16);
+        const c = v128.load(at, 32);
+        const d = v128.load(at, 48);
+        const zero = i32x4.splat(0);
+        const zeros =
+          i32x4.bitmask(i32x4.eq(a, zero)) |
+          (i32x4.bitmask(i32x4.eq(b, zero)) << 4) |
+          (i32x4.bitmask(i32x4.eq(c, zero)) << 8) |
+          (i32x4.bitmask(i32x4.eq(d, zero)) << 12);
+        if (zeros & ((1 << take) - 1)) return 1;
+        // the values are in range (W bits, signed): the saturating narrows keep them exactly
+        const lo = i16x8.narrow_i32x4_s(a, b);
+        const hi = i16x8.narrow_i32x4_s(c, d);
+        if (wide) {
+          v128.store(OUT + (i << 1), lo);
+          v128.store(OUT + (i << 1), hi, 16);
+        } else v128.store(OUT + i, i8x16.narrow_i16x8_s(lo, hi));
+        i += take;
+        used += take;
       }
     } else {
       const r = <i32>((w >> 19) & 15) + 1;
