@@ -159,9 +159,18 @@ export class Engine {
     this.calibrationBytes -= p.keptBytes;
     this.broadcastModel(region);
     if (region.pending) return;
+    this.recodeTouched(region, p.touched, rel, len, sh.sample);
+  }
+
+  /**
+   * Code again the stored blocks of `touched` (every `sample`-th): not those the
+   * write at [rel, rel + len) touches (it codes them), nor those still buffered
+   * dirty (written back with the table).
+   */
+  private recodeTouched(region: Region, touched: Iterable<number>, rel: number, len: number, sample: number): void {
     const recode: number[] = [];
-    for (const i of p.touched) {
-      if (i % sh.sample !== 0) continue;
+    for (const i of touched) {
+      if (i % sample !== 0) continue;
       const start = i * region.blockBytes;
       if (start < rel + len && start + region.blockLen(i) > rel) continue;
       if (region.slots.get(i)?.dirty) continue;
@@ -386,16 +395,7 @@ export class Engine {
     this.persist(region);
     // Completed blocks the line buffers held back for the table go out now, coded with it.
     this.buffers.calibrated(region);
-    // Blocks the completing write touches need no second coding (it codes them), nor do blocks still buffered dirty (written back with the table).
-    const recode: number[] = [];
-    for (const i of p.touched) {
-      const start = i * region.blockBytes;
-      if (start < rel + len && start + region.blockLen(i) > rel) continue;
-      if (region.slots.get(i)?.dirty) continue;
-      if (!region.held.has(i) && !region.outgoing.has(i)) continue;
-      recode.push(i);
-    }
-    if (recode.length) this.recode(region, recode);
+    this.recodeTouched(region, p.touched, rel, len, 1);
   }
 
   /**
