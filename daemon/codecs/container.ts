@@ -21,9 +21,9 @@ import { readVarint, varintLength, writeVarint } from './varint.ts';
  */
 export const MAGIC = Uint8Array.of(0x53, 0x48, 0x50, 0x4b); // "SHPK"
 export const FORMAT_VERSION = 1;
-export const DEFAULT_BLOCK_SIZE = 4096;
-export const MIN_BLOCK_SIZE = 16;
-export const MAX_BLOCK_SIZE = 1 << 24;
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './block-size.ts';
+
+export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './block-size.ts';
 /** Largest tensor a container may announce (absurd lengths are corruption, not an allocation). */
 export const MAX_TOTAL_BYTES = 2 ** 32;
 const MAX_PARAMS_BYTES = 4096;

@@ -13,8 +13,9 @@ import { Dramsim3Importer } from './dramsim3.ts';
 import { RamulatorImporter } from './ramulator.ts';
 import { ScalesimImporter } from './scalesim.ts';
 
-export const IMPORT_FORMATS = ['scalesim', 'dramsim3', 'ramulator', 'dramsys'] as const;
-export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+import type { ImportFormat } from './import-formats.ts';
+
+export { IMPORT_FORMATS, type ImportFormat } from './import-formats.ts';
 
 export function importerFor(format: ImportFormat): Importer {
   switch (format) {

@@ -1,6 +1,5 @@
 import { availableParallelism, loadavg } from 'node:os';
 import type { Command } from 'commander';
-import { CODECS } from '../../codecs/index.ts';
 import type { DaemonBenchRow } from '../../bench-daemon/run.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset } from '../../dataset/manifest.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
@@ -86,6 +85,7 @@ export function registerBenchDaemonCommand(bench: Command): void {
     .option('--shadow-sample <n>', 'with --shadow: serve --shadow-sample N (default: the daemon\'s, 32)', intOption('--shadow-sample', 1, 1_000_000))
     .option('--json', 'print JSON instead of a table')
     .action(async (o: { codec?: string; connections: number; duration: number; warmup: number; writeBytes: number; depth: number; lanes?: string; data: string; dataBytes: number; rate?: number | 'half'; url?: string; backend: string; channels: number; vector: number[]; shadow?: string; shadowSample?: number; json?: boolean }) => {
+      const { CODECS } = await import('../../codecs/index.ts');
       const known = CODECS.map((c) => c.name as string);
       const codecs = o.codec ? o.codec.split(',') : known;
       for (const c of codecs) if (!known.includes(c)) throw new CliError(`--codec: "${c}" is not registered (have: ${known.join(', ')})`, EXIT_USAGE);

@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/container.ts';
-import { runRatioBench, defaultColumns, spreadSubset, type GroupSummary, type RatioReport } from '../../bench/ratio.ts';
-import { runSpeedBench, type SpeedClock, type SpeedReport } from '../../bench/speed.ts';
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/block-size.ts';
+import type { GroupSummary, RatioReport } from '../../bench/ratio.ts';
+import type { SpeedClock, SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../../dataset/manifest.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { zstdAvailable } from '../../bench/reference.ts';
-import { CODECS, JS_CODECS } from '../../codecs/index.ts';
 import { FLOAT_FORMATS, isFloatFormat, type FloatFormat } from '../../dataset/float-convert.ts';
 import { CliError, EXIT_USAGE, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
@@ -138,7 +136,10 @@ export function registerBenchCommands(bench: Command): void {
     .option('--tensor <text>', 'only tensors whose file name contains this text (repeat for several)', collect)
     .option('--json', 'print the full report (per tensor and per group) as JSON')
     .addHelpText('after', '\nThe data set format is that of ../shared/data (see its README). EBPC is reported on the stored\nlayout and, for NHWC activations, reordered to channel-major as in the EBPC paper. SCC takes\nthe stride of each tensor from the shape and layout and its kind from the manifest.\n\nA float data set (../shared/data-float: float32 tensors) is read in each --format by its conversion\nrules; classes are then per format (activations, float weights, weights from u8 codes). fpack is\nreported with the stride from shape and layout; fp8 also through APack and SCC over its bytes\n(apack-u8, scc-u8) and fpack\'s split mode alone (fpack-split).\n\nExamples:\n  shimpack bench ratio --model faceapi-tiny-face-detector --tensor conv --no-brotli\n  shimpack bench ratio --data ../shared/data-float --zstd')
-    .action((o: { data: string; blockSize: number; brotli: boolean; zstd?: boolean; format?: string; maxMb?: number; json?: boolean; model?: string[]; tensor?: string[] }) => {
+    .action(async (o: { data: string; blockSize: number; brotli: boolean; zstd?: boolean; format?: string; maxMb?: number; json?: boolean; model?: string[]; tensor?: string[] }) => {
+      // Loaded on use: the benches and codecs would cost every other command's start.
+      const { runRatioBench, defaultColumns, spreadSubset } = await import('../../bench/ratio.ts');
+      const { zstdAvailable } = await import('../../bench/reference.ts');
       const ds = subset(dataset(o.data, o.format), o);
       if (o.zstd && !zstdAvailable()) throw new CliError('--zstd needs the zstd tool on the PATH (Debian: apt-get install zstd)');
       const maxBytes = o.maxMb === undefined ? undefined : o.maxMb * 1e6;
@@ -166,7 +167,9 @@ export function registerBenchCommands(bench: Command): void {
     .option('--clock <wall|cpu>', 'time measurements by the wall clock, or by the CPU time of this process (user + system, all its threads): on a shared machine a wall-clock time also counts the moments the bench waited for a core', clockOption, 'wall')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nRows named "CODEC (js)" time the JS block coders alone, beside the default (WebAssembly) ones.\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
-    .action((o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; clock: SpeedClock; json?: boolean }) => {
+    .action(async (o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; clock: SpeedClock; json?: boolean }) => {
+      const { runSpeedBench } = await import('../../bench/speed.ts');
+      const { CODECS, JS_CODECS } = await import('../../codecs/index.ts');
       const ds = dataset(o.data, o.format);
       const floatSet = ds.tensors.some((t) => t.floatFormat !== undefined);
       const reference = floatSet && o.reference !== false ? dataset(o.reference) : undefined;

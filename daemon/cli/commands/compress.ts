@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
 import { CODEC_NAMES, type CodecName } from '../../codecs/codec.ts';
-import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decodeContainer, encodeContainer, readContainerInfo } from '../../codecs/container.ts';
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/block-size.ts';
 import { DTYPES, dtypeAlign, type Dtype } from '../../codecs/dtype.ts';
 import { CodecError } from '../../codecs/errors.ts';
-import { codecByName } from '../../codecs/index.ts';
+
+/** The codecs and the container, loaded when a command runs: they would cost every other command's start. */
+async function codecsModules() {
+  const [container, index] = await Promise.all([import('../../codecs/container.ts'), import('../../codecs/index.ts')]);
+  return { ...container, codecByName: index.codecByName };
+}
 import { KNOWN_LAYOUTS, MAX_STRIDE, strideFromShape } from '../../codecs/stride.ts';
 import { CliError, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput } from '../io.ts';
 
@@ -108,6 +113,7 @@ export function registerCompressCommands(program: Command): void {
         '  shimpack compress --codec fpack --dtype bfloat16 --stride 64 act.bf16.bin -o act.shpk',
     )
     .action(async (input: string, o: CompressOptions) => {
+      const { codecByName, encodeContainer } = await codecsModules();
       const codec = codecByName(o.codec);
       if (!codec.dtypes.includes(o.dtype)) {
         throw new CliError(`codec ${o.codec} does not support dtype ${o.dtype} (it supports ${codec.dtypes.join(', ')})`, EXIT_USAGE);
@@ -141,6 +147,7 @@ export function registerCompressCommands(program: Command): void {
     .argument('<in>', 'container file, or - for standard input')
     .requiredOption('-o, --output <file>', 'output file, or - for standard output')
     .action(async (input: string, o: { output: string }) => {
+      const { decodeContainer } = await codecsModules();
       const { data } = decodeContainer(readInput(input));
       await writeOutput(o.output, data);
     });
@@ -151,7 +158,8 @@ export function registerCompressCommands(program: Command): void {
     .argument('<file>', 'container file, or - for standard input')
     .option('--json', 'print JSON instead of text')
     .option('--blocks', 'list every block')
-    .action((file: string, o: { json?: boolean; blocks?: boolean }) => {
+    .action(async (file: string, o: { json?: boolean; blocks?: boolean }) => {
+      const { codecByName, decodeContainer, readContainerInfo } = await codecsModules();
       const bytes = readInput(file);
       const info = readContainerInfo(bytes);
       decodeContainer(bytes); // verifies every block against its checksum

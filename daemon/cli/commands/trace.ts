@@ -2,14 +2,10 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { FLOAT_FORMATS, type FloatFormat } from '../../dataset/float-convert.ts';
 import { DEFAULT_DATA_DIR } from '../../dataset/manifest.ts';
-import { DatasetPayload } from '../../traces/dataset-payload.ts';
 import { TraceError } from '../../traces/errors.ts';
 import { REGION_CODECS, REGION_KINDS, type RegionCodec, type RegionKind } from '../../traces/format.ts';
-import { IMPORT_FORMATS, importTrace, type ImportFormat } from '../../traces/import-trace.ts';
-import { traceInfo } from '../../traces/info.ts';
-import { generateModelTrace } from '../../traces/model-gen.ts';
+import { IMPORT_FORMATS, type ImportFormat } from '../../traces/import-formats.ts';
 import type { PayloadSource } from '../../traces/payload.ts';
-import { SyntheticPayload, parseSyntheticSpec } from '../../traces/synthetic.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
 
@@ -113,6 +109,8 @@ export function registerTraceCommands(program: Command): void {
     .action(async (o: GenOptions) =>
       asCli(async () => {
         let bar: ReturnType<typeof createProgress> | undefined;
+        // Loaded on use, as every command's working parts: they would cost the start of all the others.
+        const { generateModelTrace } = await import('../../traces/model-gen.ts');
         const s = await generateModelTrace({
           dataDir: o.data,
           model: o.model,
@@ -163,11 +161,18 @@ export function registerTraceCommands(program: Command): void {
       asCli(async () => {
         if (o.data !== undefined && o.synthetic !== undefined) throw new CliError('give --data or --synthetic, not both', EXIT_USAGE);
         if (o.model !== undefined && o.data === undefined) throw new CliError('--model needs --data', EXIT_USAGE);
-        const payload: PayloadSource =
-          o.data !== undefined ? new DatasetPayload(o.data, { model: o.model }) : new SyntheticPayload(parseSyntheticSpec(o.synthetic ?? 'relu:sparsity=0.5'));
+        let payload: PayloadSource;
+        if (o.data !== undefined) {
+          const { DatasetPayload } = await import('../../traces/dataset-payload.ts');
+          payload = new DatasetPayload(o.data, { model: o.model });
+        } else {
+          const { SyntheticPayload, parseSyntheticSpec } = await import('../../traces/synthetic.ts');
+          payload = new SyntheticPayload(parseSyntheticSpec(o.synthetic ?? 'relu:sparsity=0.5'));
+        }
         let total = 0;
         for (const f of files) total += await stat(f).then((s) => s.size, () => 0);
         const bar = createProgress(2 * total, `trace import (${o.from})`, !o.quiet);
+        const { importTrace } = await import('../../traces/import-trace.ts');
         const s = await importTrace({
           format: o.from,
           files,
@@ -201,6 +206,7 @@ export function registerTraceCommands(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, o: { json?: boolean }) =>
       asCli(async () => {
+        const { traceInfo } = await import('../../traces/info.ts');
         const i = await traceInfo(file);
         if (o.json) {
           process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
