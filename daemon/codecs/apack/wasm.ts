@@ -12,6 +12,7 @@ import {
   OUT,
   WASM_MAX_RAW,
 } from '../wasm/layout.ts';
+import { TableSlots } from '../wasm/table-slots.ts';
 import { type CoderTables, decodeBlock as decodeBlockJs, encodeBlock as encodeBlockJs } from './rans.ts';
 
 /**
@@ -26,17 +27,14 @@ import { type CoderTables, decodeBlock as decodeBlockJs, encodeBlock as encodeBl
  */
 
 const wasm = codecWasm;
-const slotOf = new WeakMap<CoderTables, number>();
-const owner: (CoderTables | undefined)[] = new Array(APACK_SLOT_COUNT).fill(undefined);
-let nextSlot = 0;
+const slots = new TableSlots<CoderTables>(APACK_SLOTS, APACK_SLOT_BYTES, APACK_SLOT_COUNT);
 
 function load(c: CoderTables): number {
-  const cached = slotOf.get(c);
-  if (cached !== undefined && owner[cached] === c) return APACK_SLOTS + cached * APACK_SLOT_BYTES;
+  const cached = slots.find(c);
+  if (cached >= 0) return slots.at(cached);
   const { exports, heap } = wasm!;
-  const slot = nextSlot;
-  nextSlot = (nextSlot + 1) % APACK_SLOT_COUNT;
-  const at = APACK_SLOTS + slot * APACK_SLOT_BYTES;
+  const slot = slots.take();
+  const at = slots.at(slot);
   heap.fill(0, at, at + APACK_SLOT_BYTES);
   const buf = exports.memory.buffer;
   const half = new Uint16Array(buf, at + APACK_DEC, 4096);
@@ -53,8 +51,7 @@ function load(c: CoderTables): number {
   new Int32Array(buf, at + APACK_ENC_OFFSET, 256).set(c.encOffset);
   exports.apackPrepare(at);
   exports.apackForget();
-  owner[slot] = c;
-  slotOf.set(c, slot);
+  slots.own(slot, c);
   return at;
 }
 

@@ -19,6 +19,7 @@ import {
   OUT,
   WASM_MAX_RAW,
 } from '../wasm/layout.ts';
+import { TableSlots } from '../wasm/table-slots.ts';
 import { decodeBlock as decodeBlockJs } from './coder.ts';
 import type { Engine } from './engine.ts';
 
@@ -37,9 +38,7 @@ import type { Engine } from './engine.ts';
 
 const wasm = codecWasm;
 if (wasm !== null) wasm.exports.fpackPrepare();
-const slotOf = new WeakMap<Engine, number>();
-const owner: (Engine | undefined)[] = new Array(FPACK_SLOT_COUNT).fill(undefined);
-let nextSlot = 0;
+const slots = new TableSlots<Engine>(FPACK_SLOTS, FPACK_SLOT_BYTES, FPACK_SLOT_COUNT);
 
 /** Per (row, rANS slot t): f | (t - cum) << 11 | group << 21, from the engine's slot -> group and (row, group) -> f | cum << 11 tables. */
 function steps(slot: Uint8Array, fc: Int32Array, to: Uint32Array): void {
@@ -78,12 +77,11 @@ const compact = new Uint8Array(FPACK_SLOT_COUNT);
 const COMPACT_ABOVE = 8;
 
 function load(e: Engine): number {
-  const cached = slotOf.get(e);
-  if (cached !== undefined && owner[cached] === e) return FPACK_SLOTS + cached * FPACK_SLOT_BYTES;
+  const cached = slots.find(e);
+  if (cached >= 0) return slots.at(cached);
   const { heap, exports } = wasm!;
-  const slot = nextSlot;
-  nextSlot = (nextSlot + 1) % FPACK_SLOT_COUNT;
-  const at = FPACK_SLOTS + slot * FPACK_SLOT_BYTES;
+  const slot = slots.take();
+  const at = slots.at(slot);
   heap.fill(0, at, at + FPACK_SLOT_BYTES);
   const buf = exports.memory.buffer;
   const aSteps = new Uint32Array(buf, at + FPACK_A_STEP, e.aSlot.length);
@@ -110,8 +108,7 @@ function load(e: Engine): number {
     steps(e.bSlot, e.bFC, new Uint32Array(buf, at + FPACK_B_STEP, e.bSlot.length));
     new Int32Array(buf, at + FPACK_B_GI, e.bGI.length).set(e.bGI);
   }
-  owner[slot] = e;
-  slotOf.set(e, slot);
+  slots.own(slot, e);
   return at;
 }
 

@@ -27,6 +27,7 @@ import {
   SCC_SLOT_COUNT,
 } from '../../wasm/layout.ts';
 import type { Engine } from '../engine.ts';
+import { TableSlots } from '../../wasm/table-slots.ts';
 
 /**
  * The wasm SCC block coders (wasm/assembly/scc.ts: the adaptive and static
@@ -112,16 +113,13 @@ function compile(): WasmDecoder | null {
   const runStatic = exports.sccDecodeStatic as StaticFn;
   const runEncode = exports.sccEncode as EncodeFn;
   const detail = new Int32Array(memory.buffer, DETAIL, 1);
-  const slotOf = new WeakMap<Engine, number>();
-  const owner: (Engine | undefined)[] = new Array(SLOTS).fill(undefined);
-  let nextSlot = 0;
+  const slots = new TableSlots<Engine>(ENGINES, SLOT_BYTES, SLOTS);
 
   function load(e: Engine): number {
-    const cached = slotOf.get(e);
-    if (cached !== undefined && owner[cached] === e) return ENGINES + cached * SLOT_BYTES;
-    const slot = nextSlot;
-    nextSlot = (nextSlot + 1) % SLOTS;
-    const at = ENGINES + slot * SLOT_BYTES;
+    const cached = slots.find(e);
+    if (cached >= 0) return slots.at(cached);
+    const slot = slots.take();
+    const at = slots.at(slot);
     heap.fill(0, at, at + SLOT_BYTES);
     heap.set(e.ctxClass.subarray(0, 256), at + SCC_ENG_CTX);
     heap.set(e.map, at + SCC_ENG_MAP);
@@ -148,8 +146,7 @@ function compile(): WasmDecoder | null {
       new Uint16Array(memory.buffer, at + SCC_ENG_CUM, 256).set(e.cum);
       heap.set(e.slot, at + SCC_ENG_SLOT);
     }
-    owner[slot] = e;
-    slotOf.set(e, slot);
+    slots.own(slot, e);
     return at;
   }
 
