@@ -12,8 +12,8 @@ import { runKillLoop } from '../daemon/fuzz/kill-loop.ts';
 import { backendContract } from './backend-contract.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
 import { freePort, haveRedis, startRedis, startRedisCluster, type RedisCluster, type RedisServer } from './redis-harness.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const skip = haveRedis() ? false : 'redis-server / redis-cli not installed (.ci/run installs redis-server redis-tools)';
 
 let server: RedisServer;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ChannelClient, type StatsTotals } from '../clients/ts/index.ts';
@@ -15,8 +14,9 @@ import { channelOf, servesRange, splitByChannel } from '../protocol/channel.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
 import { checkProperty } from './property.ts';
 import { haveRedis, startRedisCluster, type RedisCluster } from './redis-harness.ts';
+import { SHARED } from './root.ts';
 
-const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
+const dataDir = `${SHARED}data`;
 const skipRedis = haveRedis() ? false : 'redis-server / redis-cli not installed (.ci/run installs redis-server redis-tools)';
 
 describe('channel rule (protocol/channel.ts)', () => {

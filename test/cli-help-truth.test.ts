@@ -4,15 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readContainerInfo } from '../daemon/codecs/container.ts';
 import { DATA_DIR, SHARED, hasData, randomBytes } from './helpers.ts';
+import { ROOT } from './root.ts';
 
 /**
  * What --help, package.json and the README promise, checked against what the
  * command line does, through real processes (issue 13, item 9).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-help-truth-'));
 
 interface Run {

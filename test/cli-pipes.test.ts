@@ -4,14 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from './helpers.ts';
+import { ROOT } from './root.ts';
 
 /**
  * `-o -` into a real pipe whose reader is slower than the writer: the pipe
  * (64 KiB) fills, and the output must still arrive whole (issue 13, item 1).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-pipes-'));
 const SHIMPACK = `${JSON.stringify(process.execPath)} bin/shimpack.js`;
 

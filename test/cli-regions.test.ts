@@ -4,17 +4,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { ShimpackClient } from '../clients/ts/index.ts';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/server/spawn-daemon.ts';
 import { DATA_DIR, hasData } from './helpers.ts';
+import { ROOT } from './root.ts';
 
 /**
  * `shimpack regions`, `shimpack free`, and replay's --space and
  * --address-offset, against a daemon in its own process, through real
  * processes (issue 13, items 2 and 6).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'shimpack-regions-'));
 const trace = join(dir, 'tiny.trace');
 

@@ -5,14 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { spawnDaemon, type SpawnedDaemon } from '../daemon/server/spawn-daemon.ts';
+import { ROOT } from './root.ts';
 
 /**
  * User mistakes through the real CLI: one `shimpack: ...` line on stderr and
  * the documented exit status, never a stack trace.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-robust-'));
 
 interface Run {

@@ -11,6 +11,7 @@ import { codecWasm, wasmOffReason } from '../daemon/codecs/wasm/instance.ts';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData, randomBytes } from './helpers.ts';
 import { checkProperty } from './property.ts';
+import { ROOT } from './root.ts';
 
 // The wasm block coders (daemon/codecs/wasm/assembly) against the JS coders
 // they must match bit for bit: every codec whose default path is wasm has a
@@ -212,7 +213,7 @@ describe('codec wasm coders', () => {
       'console.log("js ok");',
     ].join('\n');
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: new URL('..', import.meta.url),
+      cwd: ROOT,
       env: { ...process.env, SHIMPACK_WASM: '0' },
       encoding: 'utf8',
     });

@@ -4,12 +4,11 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { ShimpackClient } from '../clients/ts/index.ts';
 import { CLI_JS } from './helpers.ts';
+import { ROOT as root } from './root.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('shimpack serve --port 0 --port-file', () => {
   it('writes the bound port once listening (same as the stderr line) and removes the file on exit', async () => {

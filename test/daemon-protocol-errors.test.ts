@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
@@ -10,6 +11,7 @@ import { ERROR_CODE_LIST, type ErrorCode } from '../protocol/types.ts';
 
 import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
+import { TEST_SRC } from './root.ts';
 
 /** Codes that need fault injection, and the test file that produces each. */
 const FAULT_CODES: Partial<Record<ErrorCode, string>> = {
@@ -257,7 +259,7 @@ describe('daemon protocol errors: every code, connection stays usable', () => {
     // Killing a lane worker or breaking the backend needs its own daemon setup;
     // those files must exist and assert the code.
     for (const [code, file] of Object.entries(FAULT_CODES)) {
-      const text = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+      const text = readFileSync(join(TEST_SRC, file), 'utf8');
       assert.ok(text.includes(`'${code}'`), `${file} does not check ${code}`);
     }
   });

@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ensureDramsim3 } from '../daemon/dram/build-cache.ts';
 import { runDramComparison, type DramComparison, type DramConfigComparison } from '../daemon/dram/compare.ts';
@@ -13,6 +12,7 @@ import { importTrace } from '../daemon/traces/import-trace.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic.ts';
 import { DATA_DIR, SHARED, hasData } from './helpers.ts';
+import { ROOT } from './root.ts';
 
 /**
  * DRAMsim3 as the real client of the shim's DRAM side (docs/dram.md): a
@@ -21,7 +21,6 @@ import { DATA_DIR, SHARED, hasData } from './helpers.ts';
  * ~/.cache/shimpack): about a minute the first time on 2 cores.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = `${SHARED}tools/dramsim3`;
 const dir = mkdtempSync(join(tmpdir(), 'dram-sim-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

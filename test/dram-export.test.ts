@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { DRAM_FILL, DRAM_WRITEBACK, METADATA_BASE } from '../daemon/pipeline/dram-observer.ts';
 import { writeDramTrace, type DramFormat } from '../daemon/traces/dram-export.ts';
@@ -13,6 +12,7 @@ import { importTrace, importerFor } from '../daemon/traces/import-trace.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
 import type { SimRequest } from '../daemon/traces/sim-request.ts';
 import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic.ts';
+import { ROOT, SHARED } from './root.ts';
 
 /**
  * The DRAM trace export (docs/dram.md): with codec raw it is the input
@@ -20,8 +20,7 @@ import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic
  * count; every format reads back through its importer.
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const example = fileURLToPath(new URL('../../shared/traces/dramsim3/example.trace', import.meta.url));
+const example = `${SHARED}traces/dramsim3/example.trace`;
 const dir = mkdtempSync(join(tmpdir(), 'dram-export-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const trace = join(dir, 'ex.trace');

@@ -4,18 +4,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { CodecError } from '../daemon/codecs/errors.ts';
 import { decodeEbpcStreams, ebpcStreamValueCounts, encodeEbpcStreams } from '../daemon/codecs/ebpc/streams.ts';
 import { checkProperty } from './property.ts';
+import { ROOT } from './root.ts';
 
 /**
  * Bare EBPC streams do not carry the value count: a wrong --count must be
  * reported as such (E_COUNT_MISMATCH, with the count the streams hold), not
  * as padding corruption or as a silent extra zero (issue 13, item 8).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const countError = (f: () => unknown): CodecError | undefined => {
   try {

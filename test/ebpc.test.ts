@@ -10,8 +10,8 @@ import { ebpc } from '../daemon/codecs/ebpc/index.ts';
 import { EBPC_MAX_COUNT, decodeEbpcStreams, encodeEbpcStreams } from '../daemon/codecs/ebpc/streams.ts';
 import { CLI_JS } from './helpers.ts';
 import { checkProperty } from './property.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const VECTORS = resolve(ROOT, '../shared/ebpc-vectors');
 const COMBOS = [
   [8, 8],

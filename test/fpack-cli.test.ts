@@ -3,12 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { randomBytes } from './helpers.ts';
+import { ROOT, SHARED } from './root.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const FLOAT_DIR = fileURLToPath(new URL('../../shared/data-float', import.meta.url));
+const FLOAT_DIR = `${SHARED}data-float`;
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-fpack-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { replayTrace } from '../daemon/traces/replay.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
 import { startTestDaemon } from './daemon-harness.ts';
+import { SHARED } from './root.ts';
 
-const floatDir = fileURLToPath(new URL('../../shared/data-float', import.meta.url));
+const floatDir = `${SHARED}data-float`;
 const hasFloat = existsSync(join(floatDir, 'manifest.json'));
 const dir = mkdtempSync(join(tmpdir(), 'fpack-replay-'));
 let daemon: RunningDaemon | undefined;

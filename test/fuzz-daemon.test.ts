@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { runDaemonFuzz } from '../daemon/fuzz/daemon-fuzz.ts';
 import { runMisuse } from '../daemon/fuzz/misuse.ts';
@@ -8,6 +7,7 @@ import { RawConnection } from '../daemon/fuzz/raw-connection.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { startTestDaemon } from './daemon-harness.ts';
 import { heapMiB } from './heap.ts';
+import { ROOT } from './root.ts';
 
 /** Quick daemon fuzz over real sockets (the long run is `npm run fuzz`). */
 describe('daemon fuzzing', () => {
@@ -54,7 +54,7 @@ describe('daemon fuzzing', () => {
 });
 
 describe('npm run fuzz fails clearly', () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const root = ROOT;
   const run = (args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } => {
     const r = spawnSync(process.execPath, ['dist/daemon/fuzz/main.js', ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stderr: r.stderr };

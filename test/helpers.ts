@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, SHARED } from './root.ts';
 import { loadDataset, readTensor, tensorClass, type Dataset } from '../daemon/dataset/manifest.ts';
 
 /**
  * The compiled CLI entry (what `shimpack` and `npm start` run): tests that
  * spawn the CLI run it, built fresh by test/run.sh (`npm run build`).
  */
-export const CLI_JS = fileURLToPath(new URL('../dist/daemon/cli/main.js', import.meta.url));
+export const CLI_JS = join(ROOT, 'dist/daemon/cli/main.js');
 
-/** The shared folder beside the checkout (../shared), as in CI. */
-export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+export { ROOT, SHARED } from './root.ts';
 export const DATA_DIR = `${SHARED}data`;
 export const hasData = existsSync(`${DATA_DIR}/manifest.json`);
 

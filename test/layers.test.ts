@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.ts';
 
 /**
  * docs/daemon.md, "Data flows one way": socket -> protocol -> pipeline ->
  * lanes -> codecs -> backend. Imports follow it: a layer never imports one
  * above it, and wire codes are the pipeline's business (pipeline/wire-error.ts).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })

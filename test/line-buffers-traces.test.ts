@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { runTrafficSweep } from '../daemon/bench/traffic.ts';
 import { importTrace } from '../daemon/traces/import-trace.ts';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic.ts';
+import { SHARED } from './root.ts';
 
-const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
-const sample = (p: string): string => fileURLToPath(new URL(`../../shared/traces/${p}`, import.meta.url));
+const dataDir = `${SHARED}data`;
+const sample = (p: string): string => `${SHARED}traces/${p}`;
 const dir = mkdtempSync(join(tmpdir(), 'lb-traces-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

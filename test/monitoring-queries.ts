@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DASHBOARDS } from '../dashboards/build.ts';
+import { ROOT } from './root.ts';
 
 /**
  * Everything the monitoring tests need to know about the shipped files:
  * every panel query and variable of the committed dashboards, the recording
  * rules of rules.yml, and the metric names a PromQL expression uses.
  */
-export const DASHBOARDS_DIR = fileURLToPath(new URL('../dashboards/', import.meta.url));
+export const DASHBOARDS_DIR = `${ROOT}/dashboards/`;
 export const PROMETHEUS_DIR = `${DASHBOARDS_DIR}prometheus/`;
 
 export interface PanelQuery {

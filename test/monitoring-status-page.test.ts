@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ShimpackClient } from '../clients/ts/index.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { startTestDaemon } from './daemon-harness.ts';
 import { hasData } from './helpers.ts';
 import { startTraffic, type Traffic } from './monitoring-traffic.ts';
+import { ROOT } from './root.ts';
 
 /**
  * The daemon's status page (GET /) in Debian's headless Chromium, driven by
@@ -186,7 +186,7 @@ describe('status page in headless Chromium', { skip, timeout: 90_000 }, () => {
   });
 
   it('serve --help promises only what the page shows', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['bin/shimpack.js', 'serve', '--help'], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/shimpack.js', 'serve', '--help'], { cwd: ROOT });
     const promise = /The status page [^\n]*\n[^\n]*/.exec(stdout)?.[0] ?? '';
     assert.match(promise, /lanes/);
     await page.goto(base + '/');

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.ts';
 
 /**
  * What is shipped: compiled JavaScript (dist/, built by `prepare`), run by
- * plain node; tsx only for the tests; every runtime dependency used.
+ * plain node; tsx only for development (the tests run compiled from
+ * dist-test/); every runtime dependency used.
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   bin: Record<string, string>;
   scripts: Record<string, string>;
@@ -49,5 +49,22 @@ describe('the package ships compiled JavaScript', () => {
     // Imported, or resolved to read its files (the report inlines Chart.js's bundle: daemon/report/assets.ts).
     const unused = Object.keys(pkg.dependencies).filter((dep) => !sources.some((s) => s.includes(`from '${dep}'`) || s.includes(`from '${dep}/`) || s.includes(`resolve('${dep}')`)));
     assert.deepEqual(unused, []);
+  });
+});
+
+describe('the tests run compiled', () => {
+  it('test/run.sh runs dist-test/ (tsconfig.test.json), not the sources through a loader', () => {
+    const run = readFileSync(join(ROOT, 'test/run.sh'), 'utf8');
+    assert.match(run, /tsc -p tsconfig\.test\.json/);
+    assert.doesNotMatch(run, /--import tsx/);
+    const cfg = readFileSync(join(ROOT, 'tsconfig.test.json'), 'utf8');
+    assert.match(cfg, /"outDir": "dist-test"/);
+  });
+
+  it('no test finds the tree through its own URL (compiled, that URL is in dist-test/): test/root.ts does it', () => {
+    const offenders = readdirSync(join(ROOT, 'test'))
+      .filter((f) => f.endsWith('.ts') && f !== 'root.ts')
+      .filter((f) => /import\.meta\.(url|dirname|filename)/.test(readFileSync(join(ROOT, 'test', f), 'utf8')));
+    assert.deepEqual(offenders, []);
   });
 });

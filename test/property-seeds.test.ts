@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkProperty } from './property.ts';
+import { TEST_SRC } from './root.ts';
 
-const TEST_DIR = new URL('./', import.meta.url);
 
 describe('property tests are seeded', () => {
   it('every fast-check run in test/ goes through checkProperty (which needs a seed)', () => {
     // (this file calls fast-check directly, to check the helper)
     const bare: string[] = [];
-    for (const f of readdirSync(TEST_DIR).filter((n) => n.endsWith('.ts') && n !== 'property.ts' && n !== 'property-seeds.test.ts')) {
-      const text = readFileSync(new URL(f, TEST_DIR), 'utf8');
+    for (const f of readdirSync(TEST_SRC).filter((n) => n.endsWith('.ts') && n !== 'property.ts' && n !== 'property-seeds.test.ts')) {
+      const text = readFileSync(join(TEST_SRC, f), 'utf8');
       for (const m of text.matchAll(/\bfc\s*\.\s*(assert|check)\s*\(/g)) bare.push(`${f}: ${m[0]}`);
     }
     assert.deepEqual(bare, []);

@@ -4,11 +4,10 @@
 // installs python3-msgpack and python3-websockets; see .ci/run).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ROOT as REPO } from './root.ts';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 
 function whySkip(): string | false {

@@ -5,17 +5,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { startTestDaemon } from './daemon-harness.ts';
 import { hasData } from './helpers.ts';
+import { ROOT } from './root.ts';
 
 /**
  * The README's TypeScript example, run as written (only the daemon URL and
  * the client's import path are changed): it must print the ratio a user
  * expects from a real weight, not 1 (issue 13, item 4).
  */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The README's ```ts block. */
 function readmeExample(): string {

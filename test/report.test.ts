@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadAssets } from '../daemon/report/assets.ts';
@@ -12,6 +12,7 @@ import { absent, present, type ReportData } from '../daemon/report/types.ts';
 import { traceInfo } from '../daemon/traces/info.ts';
 import { TraceWriter } from '../daemon/traces/writer.ts';
 import { CLI_JS, DATA_DIR, SHARED, hasData } from './helpers.ts';
+import { ROOT as root } from './root.ts';
 
 /**
  * `shimpack report` end to end: a model trace generated from ../shared/data,
@@ -25,7 +26,6 @@ const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} not found (apt-get install chr
 const hasCmake = ['cmake', 'g++'].every((tool) => (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, tool))));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'shimpack-report-'));
 
 /** Run the compiled CLI as a child process (the test runner owns this process's stdout). */

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The default test run (npm test): type-check, build dist/ (the CLI, the
-# daemon and the lane workers the tests start run the compiled JS, so a stale
-# build is never tested), then every test/*.test.ts under node:test, then the
-# SCC suites once more on the JS fallback coders (SHIMPACK_WASM=0).
-# Node 20 does not expand globs itself, so the shell does, and the runner's
-# summary counts real tests.
+# The default test run (npm test): build dist/ (the CLI, the daemon and the
+# lane workers the tests start run the compiled JS, so a stale build is never
+# tested) and dist-test/ (the tests themselves, compiled with what they
+# import: tsconfig.test.json; type-checking them on the way), then every
+# test/*.test.ts, as its compiled dist-test/test/*.test.js, under node:test,
+# then the SCC suites once more on the JS fallback coders (SHIMPACK_WASM=0).
+# Node 20 does not expand globs itself, so the shell does (over the sources,
+# so a stale compiled file of a deleted test never runs), and the runner's
+# summary counts real tests. Source maps point failures at the .ts lines.
 #
 # --fast (npm run test:fast, the edit loop): the same minus the slow suites
 # listed in SLOW below and the fallback pass, with each property test at a
@@ -16,10 +19,10 @@ fast=0
 if [ "${1:-}" = "--fast" ]; then fast=1; fi
 
 # tsc itself, not through npx (npx costs about as much CPU as an incremental
-# check). Both configs are incremental: their build info is kept in dist/, so
-# removing dist/ rebuilds everything.
-node_modules/.bin/tsc -p tsconfig.json
+# build). Both configs are incremental: their build info is kept in dist/ and
+# dist-test/, so removing those rebuilds everything.
 node_modules/.bin/tsc -p tsconfig.build.json
+node_modules/.bin/tsc -p tsconfig.test.json
 
 # The slowest suites (real-data sweeps and replays, fuzzing, crash loops,
 # benchmarks, external programs): left out of --fast, and run on their own
@@ -47,28 +50,29 @@ NOT_FAST=(
 shopt -s nullglob
 quick=()
 slow=()
+js() { local f=${1#test/}; echo "dist-test/test/${f%.ts}.js"; }
 for f in test/*.test.ts; do
-  if [[ " ${SLOW[*]} " == *" $f "* ]]; then slow+=("$f")
+  if [[ " ${SLOW[*]} " == *" $f "* ]]; then slow+=("$(js "$f")")
   elif [ $fast -eq 1 ] && [[ " ${NOT_FAST[*]} " == *" $f "* ]]; then continue
-  else quick+=("$f"); fi
+  else quick+=("$(js "$f")"); fi
 done
 if [ ${#quick[@]} -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 
 # Two test files at a time: most of a file's time is spent starting processes
-# (tsx, CLI runs, daemons) and waiting on them, so two share 2 cores well.
+# (node, CLI runs, daemons) and waiting on them, so two share 2 cores well.
 # Tests bind free loopback ports and their own temp dirs, so files never meet.
 # The slow suites run one at a time (crash loops, benchmarks and fuzzers
 # measure or stress the machine).
 if [ $fast -eq 1 ]; then
-  SHIMPACK_FC_RUNS="${SHIMPACK_FC_RUNS:-0.25}" node --import tsx --test --test-concurrency=2 "${quick[@]}"
+  SHIMPACK_FC_RUNS="${SHIMPACK_FC_RUNS:-0.25}" node --enable-source-maps --test --test-concurrency=2 "${quick[@]}"
   exit 0
 fi
-node --import tsx --test --test-concurrency=2 "${quick[@]}"
-node --import tsx --test --test-concurrency=1 "${slow[@]}"
+node --enable-source-maps --test --test-concurrency=2 "${quick[@]}"
+node --enable-source-maps --test --test-concurrency=1 "${slow[@]}"
 
 # The codecs' JS fallback coders (what runs where WebAssembly
 # SIMD is missing; lane workers inherit the setting): the codec suite and
 # the daemon suites. Not scc-wasm.test.ts, which compares the two (its JS
 # side runs in the main pass), nor the real-data sweeps, which exercise the
 # same coder paths at many times the cost.
-SHIMPACK_WASM=0 node --import tsx --test test/scc-codec.test.ts test/scc-daemon.test.ts test/scc-daemon-fields.test.ts
+SHIMPACK_WASM=0 node --enable-source-maps --test dist-test/test/scc-codec.test.js dist-test/test/scc-daemon.test.js dist-test/test/scc-daemon-fields.test.js

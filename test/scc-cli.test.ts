@@ -6,10 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor, type TensorEntry } from '../daemon/dataset/manifest.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'shimpack-scc-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

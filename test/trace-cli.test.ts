@@ -3,16 +3,15 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { traceInfo } from '../daemon/traces/info.ts';
 import { CLI_JS } from './helpers.ts';
+import { ROOT as root, SHARED } from './root.ts';
 
-const sample = (p: string): string => fileURLToPath(new URL(`../../shared/traces/${p}`, import.meta.url));
+const sample = (p: string): string => `${SHARED}traces/${p}`;
 const dir = mkdtempSync(join(tmpdir(), 'trace-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Run the CLI as a child process (the test runner owns this process's stdout). */
 function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {

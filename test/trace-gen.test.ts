@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { crc32 } from 'node:zlib';
@@ -10,8 +9,9 @@ import { TraceError } from '../daemon/traces/errors.ts';
 import type { RegionRecord } from '../daemon/traces/format.ts';
 import { generateModelTrace, planModelTrace } from '../daemon/traces/model-gen.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
+import { SHARED } from './root.ts';
 
-const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
+const dataDir = `${SHARED}data`;
 const dir = mkdtempSync(join(tmpdir(), 'trace-gen-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const MODEL = 'faceapi-tiny-face-detector';

@@ -4,15 +4,14 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { resolveConfig } from '../daemon/config.ts';
 import type { OpRecord, RegionRecord, TraceRecord } from '../daemon/traces/format.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
 import { connect, expectCode, startTestDaemon, testBytes } from './daemon-harness.ts';
 import { CLI_JS } from './helpers.ts';
+import { ROOT } from './root.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'trace-record-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { crc32 } from 'node:zlib';
@@ -13,9 +12,10 @@ import { replayTrace, type ReplayOptions } from '../daemon/traces/replay.ts';
 import { SyntheticPayload, parseSyntheticSpec } from '../daemon/traces/synthetic.ts';
 import { TraceWriter } from '../daemon/traces/writer.ts';
 import { startTestDaemon } from './daemon-harness.ts';
+import { SHARED } from './root.ts';
 
-const sample = (p: string): string => fileURLToPath(new URL(`../../shared/traces/${p}`, import.meta.url));
-const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
+const sample = (p: string): string => `${SHARED}traces/${p}`;
+const dataDir = `${SHARED}data`;
 const dir = mkdtempSync(join(tmpdir(), 'trace-replay-'));
 let daemon: RunningDaemon;
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { generateModelTrace } from '../daemon/traces/model-gen.ts';
 import { TraceWriter } from '../daemon/traces/writer.ts';
+import { SHARED } from './root.ts';
 
-const dataDir = fileURLToPath(new URL('../../shared/data', import.meta.url));
+const dataDir = `${SHARED}data`;
 const dir = mkdtempSync(join(tmpdir(), 'trace-atomic-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
