@@ -76,8 +76,15 @@ export class Slot {
   storedMode = -1;
   /** Raw-held block: which bursts were moved from DRAM (raw data is addressable burst by burst). */
   validBursts: Uint8Array | undefined;
+  /** With the mask: bytes of each burst marked in it, so a write of a whole burst marks it without a loop over its bytes. */
+  maskBursts: Uint16Array | undefined;
   /** Bursts written since the last write-back (a raw-held block writes back only these). */
   readonly dirtyBursts: Uint8Array;
+  /** The lane's LRU list (intrusive: a hit moves the slot to the tail without allocating). */
+  prev: Slot | undefined;
+  next: Slot | undefined;
+  /** In its lane's LRU list. */
+  listed = false;
 
   constructor(
     readonly region: Region,
@@ -85,6 +92,8 @@ export class Slot {
     readonly lane: number,
     readonly len: number,
     bursts: number,
+    /** Bytes per burst (the mask's per-burst counts). */
+    readonly burst: number,
   ) {
     this.dirtyBursts = new Uint8Array(bursts);
   }
@@ -92,7 +101,8 @@ export class Slot {
   /** Were all of [off, end) written since the slot was allocated (or last written back)? */
   covers(off: number, end: number): boolean {
     if (!this.mask) return off >= this.lo && end <= this.hi;
-    for (let i = off; i < end; i++) if (this.mask[i] === 0) return false;
+    const m = this.mask;
+    for (let i = off; i < end; i++) if (m[i] === 0) return false;
     return true;
   }
 
@@ -116,15 +126,43 @@ export class Slot {
         return;
       }
       this.mask = new Uint8Array(this.len);
-      this.mask.fill(1, this.lo, this.hi);
-      this.maskCount = this.hi - this.lo;
+      this.maskBursts = new Uint16Array(this.dirtyBursts.length);
+      this.maskCount = 0;
+      this.mark(this.lo, this.hi);
     }
-    const m = this.mask;
-    for (let i = off; i < end; i++) {
-      if (m[i] === 0) {
-        m[i] = 1;
-        this.maskCount++;
+    this.mark(off, end);
+  }
+
+  /** Mark [off, end) in the mask: whole bursts by their counts, partial ones byte by byte. */
+  private mark(off: number, end: number): void {
+    const m = this.mask as Uint8Array;
+    const counts = this.maskBursts as Uint16Array;
+    const burst = this.burst;
+    let i = off;
+    while (i < end) {
+      const b = Math.floor(i / burst);
+      const bStart = b * burst;
+      const bEnd = Math.min(bStart + burst, this.len);
+      const to = Math.min(end, bEnd);
+      const have = counts[b];
+      if (have === bEnd - bStart) {
+        // Marked whole already.
+      } else if (have === 0 && i === bStart && to === bEnd) {
+        m.fill(1, bStart, bEnd);
+        counts[b] = bEnd - bStart;
+        this.maskCount += bEnd - bStart;
+      } else {
+        let n = 0;
+        for (let k = i; k < to; k++) {
+          if (m[k] === 0) {
+            m[k] = 1;
+            n++;
+          }
+        }
+        counts[b] = have + n;
+        this.maskCount += n;
       }
+      i = to;
     }
   }
 
@@ -133,6 +171,7 @@ export class Slot {
     this.dirty = false;
     this.lo = this.hi = 0;
     this.mask = undefined;
+    this.maskBursts = undefined;
     this.maskCount = 0;
     this.dirtyBursts.fill(0);
   }
@@ -147,11 +186,34 @@ export interface WriteBack {
 }
 
 class Lane {
-  /** Buffered slots, least recently used first. */
-  readonly lru = new Set<Slot>();
+  /** Buffered slots, least recently used first (a list through Slot.prev/next: a Set's delete and add per hit cost more than the rest of a burst). */
+  head: Slot | undefined;
+  tail: Slot | undefined;
   bytes = 0;
   /** The most recently used slot (skips the LRU update on runs of bursts to one block). */
   mru: Slot | undefined;
+
+  /** Append as most recently used. */
+  add(s: Slot): void {
+    s.prev = this.tail;
+    s.next = undefined;
+    if (this.tail) this.tail.next = s;
+    else this.head = s;
+    this.tail = s;
+    s.listed = true;
+  }
+
+  /** Unlink; false if not listed. */
+  delete(s: Slot): boolean {
+    if (!s.listed) return false;
+    if (s.prev) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = s.next = undefined;
+    s.listed = false;
+    return true;
+  }
 }
 
 /** Pooled block arrays by length, so slots and write-backs do not allocate per block. */
@@ -171,6 +233,19 @@ class ArrayPool {
 const event = (region: Region, ev: number): void => {
   if (region.series) region.series.bufferEvents[ev]++;
 };
+
+/**
+ * dst[dstAt..] = src[srcAt, srcAt + len). A burst is a few dozen bytes: a
+ * loop costs less than the subarray view that set() needs (an allocation per
+ * burst); long pieces go through set().
+ */
+function copyBytes(dst: Uint8Array, dstAt: number, src: Uint8Array, srcAt: number, len: number): void {
+  if (len <= 128) {
+    for (let k = 0; k < len; k++) dst[dstAt + k] = src[srcAt + k];
+    return;
+  }
+  dst.set(src.subarray(srcAt, srcAt + len), dstAt);
+}
 
 const popcount = (flags: Uint8Array, from: number, to: number): number => {
   let n = 0;
@@ -264,8 +339,10 @@ export class LineBuffers {
     if (s) {
       region.bufferHits++; event(region, EV_HIT);
       if (lane.mru !== s) {
-        lane.lru.delete(s);
-        lane.lru.add(s);
+        if (lane.tail !== s) {
+          lane.delete(s);
+          lane.add(s);
+        }
         lane.mru = s;
       }
       return s;
@@ -273,9 +350,9 @@ export class LineBuffers {
     region.bufferMisses++; event(region, EV_MISS);
     const burst = this.opts.burstBytes;
     const len = region.blockLen(index);
-    s = new Slot(region, index, (region.laneOffset + index) % this.lanes.length, len, Math.ceil(len / burst));
+    s = new Slot(region, index, (region.laneOffset + index) % this.lanes.length, len, Math.ceil(len / burst), burst);
     region.slots.set(index, s);
-    lane.lru.add(s);
+    lane.add(s);
     lane.mru = s;
     lane.bytes += len;
     this.evictOver(lane, s);
@@ -381,7 +458,7 @@ export class LineBuffers {
     const b0 = Math.floor(offset / burst);
     const b1 = Math.ceil(end / burst);
     if (access.kind === 'read') {
-      if (s.data) access.buf.set(s.data.subarray(offset, end), at);
+      if (s.data) copyBytes(access.buf, at, s.data, offset, len);
       if (s.validBursts) {
         // Raw-held: only the bursts not yet moved cost DRAM reads.
         const v = s.validBursts;
@@ -399,19 +476,26 @@ export class LineBuffers {
       access.pieceDone();
       return;
     }
-    if (s.data) s.data.set(access.buf.subarray(at, at + len), offset);
+    if (s.data) copyBytes(s.data, offset, access.buf, at, len);
     if (!s.dirty) this.dirtyBytes += s.len;
     s.wrote(offset, end);
-    s.dirtyBursts.fill(1, b0, b1);
-    // Bursts written are on chip now: coding the block later need not read them.
-    s.validBursts?.fill(1, b0, b1);
+    if (b1 - b0 === 1) {
+      s.dirtyBursts[b0] = 1;
+      // Bursts written are on chip now: coding the block later need not read them.
+      if (s.validBursts) s.validBursts[b0] = 1;
+    } else {
+      s.dirtyBursts.fill(1, b0, b1);
+      s.validBursts?.fill(1, b0, b1);
+    }
     access.pieceDone();
   }
 
   /** Make room in a lane: least recently used slots out (not the one being added, nor one being filled). */
   private evictOver(lane: Lane, keep: Slot): void {
     if (lane.bytes <= this.opts.lineBufferBytes) return;
-    for (const s of lane.lru) {
+    for (let s = lane.head, next: Slot | undefined; s; s = next) {
+      // Taken first: writing back or forgetting unlinks s.
+      next = s.next;
       if (lane.bytes <= this.opts.lineBufferBytes) break;
       if (s === keep || s.waiting || s.unfilled) continue;
       s.region.evictions++;
@@ -423,7 +507,7 @@ export class LineBuffers {
 
   private forget(s: Slot): void {
     const lane = this.lanes[s.lane];
-    if (!lane.lru.delete(s)) return;
+    if (!lane.delete(s)) return;
     if (s.dirty) {
       this.dirtyBytes -= s.len;
       s.dirty = false;
