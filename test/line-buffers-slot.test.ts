@@ -8,7 +8,7 @@ import { checkProperty } from './property.ts';
 // The slot's record of written bytes (a range, then a byte mask with per-burst counts) must say
 // exactly what a plain byte map says: covers(), complete and the bytes a fill keeps depend on it
 // (pieces are never empty: the engine settles zero-length accesses before the buffers).
-test('line buffers: a slot records written bytes as a byte map would', () => {
+test('line buffers: a slot records written bytes as a byte map would (and a fill keeps them)', () => {
   const region = {} as Region;
   checkProperty(
     fc.property(
@@ -35,6 +35,14 @@ test('line buffers: a slot records written bytes as a byte map would', () => {
             const b = Math.min(len, a + pn);
             assert.equal(s.covers(a, b), model.subarray(a, b).every((x) => x === 1), `covers(${a}, ${b})`);
           }
+        }
+        if (s.mask) {
+          // A fill keeps the written bytes and takes the rest from the stored block.
+          const data = Uint8Array.from({ length: len }, (_, i) => (i * 7 + 1) & 255);
+          const old = Uint8Array.from({ length: len }, (_, i) => (i * 13 + 200) & 255);
+          const want = data.map((d, i) => (model[i] ? d : old[i]));
+          s.keepWritten(data, old);
+          assert.deepEqual([...data], [...want]);
         }
         s.cleaned();
         assert.equal(s.complete, false);

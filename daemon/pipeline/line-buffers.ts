@@ -166,6 +166,20 @@ export class Slot {
     }
   }
 
+  /** A fill arrived: `old`'s bytes go into `data` where the mask says no write covered them (burst by burst where it can). */
+  keepWritten(data: Uint8Array, old: Uint8Array): void {
+    const m = this.mask as Uint8Array;
+    const counts = this.maskBursts as Uint16Array;
+    const burst = this.burst;
+    for (let b = 0, start = 0; start < this.len; b++, start += burst) {
+      const end = Math.min(start + burst, this.len);
+      const have = counts[b];
+      if (have === end - start) continue;
+      if (have === 0) data.set(old.subarray(start, end), start);
+      else for (let i = start; i < end; i++) if (m[i] === 0) data[i] = old[i];
+    }
+  }
+
   /** Written back: nothing is dirty any more. */
   cleaned(): void {
     this.dirty = false;
@@ -437,10 +451,8 @@ export class LineBuffers {
     const old = o.bytes;
     if (data && old) {
       // Only the bytes no write covered come from the stored block.
-      if (s.mask) {
-        const m = s.mask;
-        for (let i = 0; i < data.length; i++) if (m[i] === 0) data[i] = old[i];
-      } else if (s.hi > s.lo) {
+      if (s.mask) s.keepWritten(data, old);
+      else if (s.hi > s.lo) {
         data.set(old.subarray(0, s.lo), 0);
         data.set(old.subarray(s.hi), s.hi);
       } else data.set(old);
