@@ -248,19 +248,6 @@ const event = (region: Region, ev: number): void => {
   if (region.series) region.series.bufferEvents[ev]++;
 };
 
-/**
- * dst[dstAt..] = src[srcAt, srcAt + len). A burst is a few dozen bytes: a
- * loop costs less than the subarray view that set() needs (an allocation per
- * burst); long pieces go through set().
- */
-function copyBytes(dst: Uint8Array, dstAt: number, src: Uint8Array, srcAt: number, len: number): void {
-  if (len <= 128) {
-    for (let k = 0; k < len; k++) dst[dstAt + k] = src[srcAt + k];
-    return;
-  }
-  dst.set(src.subarray(srcAt, srcAt + len), dstAt);
-}
-
 const popcount = (flags: Uint8Array, from: number, to: number): number => {
   let n = 0;
   for (let i = from; i < to; i++) n += flags[i];
@@ -470,7 +457,7 @@ export class LineBuffers {
     const b0 = Math.floor(offset / burst);
     const b1 = Math.ceil(end / burst);
     if (access.kind === 'read') {
-      if (s.data) copyBytes(access.buf, at, s.data, offset, len);
+      if (s.data) access.buf.set(s.data.subarray(offset, end), at);
       if (s.validBursts) {
         // Raw-held: only the bursts not yet moved cost DRAM reads.
         const v = s.validBursts;
@@ -488,7 +475,7 @@ export class LineBuffers {
       access.pieceDone();
       return;
     }
-    if (s.data) copyBytes(s.data, offset, access.buf, at, len);
+    if (s.data) s.data.set(access.buf.subarray(at, at + len), offset);
     if (!s.dirty) this.dirtyBytes += s.len;
     s.wrote(offset, end);
     if (b1 - b0 === 1) {
