@@ -57,6 +57,26 @@ export class BufferedAccess {
   }
 }
 
+/**
+ * Byte masks of blocks written out of order, reused: scattered bursts give
+ * every block one, and a fresh 4 KiB array per block written back was a
+ * steady stream of garbage. Only cleaned() returns one (nothing else holds it).
+ */
+const masks = new Map<number, Uint8Array[]>();
+
+function takeZeroed(len: number): Uint8Array {
+  const m = masks.get(len)?.pop();
+  if (!m) return new Uint8Array(len);
+  m.fill(0);
+  return m;
+}
+
+function giveMask(m: Uint8Array): void {
+  let list = masks.get(m.length);
+  if (!list) masks.set(m.length, (list = []));
+  if (list.length < 64) list.push(m);
+}
+
 /** A buffered block. */
 export class Slot {
   /** The block's raw bytes (absent in write-through mode, where the slot only counts). */
@@ -125,7 +145,7 @@ export class Slot {
         if (end > this.hi) this.hi = end;
         return;
       }
-      this.mask = new Uint8Array(this.len);
+      this.mask = takeZeroed(this.len);
       this.maskBursts = new Uint16Array(this.dirtyBursts.length);
       this.maskCount = 0;
       this.mark(this.lo, this.hi);
@@ -184,6 +204,7 @@ export class Slot {
   cleaned(): void {
     this.dirty = false;
     this.lo = this.hi = 0;
+    if (this.mask) giveMask(this.mask);
     this.mask = undefined;
     this.maskBursts = undefined;
     this.maskCount = 0;
