@@ -31,13 +31,22 @@ export interface LineBufferOptions {
   readonly idleFlushMs: number;
 }
 
-/** One request's share of a buffered block. */
-interface Piece {
-  readonly access: BufferedAccess;
-  readonly offset: number;
-  readonly len: number;
-  /** Position of the piece in the access buffer. */
-  readonly at: number;
+/**
+ * The requests' shares of a block waiting for its fill, in arrival order:
+ * flat arrays, not an object per piece (a read of a missed block queues
+ * every one of its bursts here).
+ */
+class WaitQueue {
+  readonly accesses: BufferedAccess[] = [];
+  /** Per piece: offset in the block, length, position in the access buffer. */
+  readonly nums: number[] = [];
+  get length(): number {
+    return this.accesses.length;
+  }
+  push(access: BufferedAccess, offset: number, len: number, at: number): void {
+    this.accesses.push(access);
+    this.nums.push(offset, len, at);
+  }
 }
 
 /** A read or write served by the buffers: settles its listener after its last piece. */
@@ -82,7 +91,7 @@ export class Slot {
   /** The block's raw bytes (absent in write-through mode, where the slot only counts). */
   data: Uint8Array | undefined;
   /** Accesses waiting for the block's fill, in arrival order; undefined once the slot holds the block. */
-  waiting: Piece[] | undefined;
+  waiting: WaitQueue | undefined;
   /** Written since allocated or last written back. */
   dirty = false;
   /** A fill failed after writes went in: the bytes no write covered are missing (fetched again when needed). */
@@ -333,7 +342,7 @@ export class LineBuffers {
   piece(region: Region, access: BufferedAccess, index: number, offset: number, len: number, at: number): void {
     this.activity++;
     const slot = this.slotFor(region, index, access.kind === 'write' && offset === 0 && len === region.blockLen(index));
-    // A Piece object only when it has to wait: a burst served at once (the usual case) allocates nothing here.
+    // Queued only when it has to wait: a burst served at once (the usual case) allocates nothing here.
     if (slot.waiting || slot.unfilled) {
       // The block's old bytes are not here yet. With nothing queued ahead (order holds), a write goes
       // into the slot at once and the fill later fills only the bytes no write covered; so does a read
@@ -345,7 +354,7 @@ export class LineBuffers {
         return;
       }
       if (!slot.waiting) this.fill(region, slot);
-      (slot.waiting as Piece[]).push({ access, offset, len, at });
+      (slot.waiting as WaitQueue).push(access, offset, len, at);
       return;
     }
     this.apply(slot, access, offset, len, at);
@@ -398,7 +407,7 @@ export class LineBuffers {
       // depend on how busy the lanes are).
       s.data?.set(wb.data);
       if (wb.failed) return s;
-      s.waiting = [];
+      s.waiting = new WaitQueue();
       void wb.settled.then(() => {
         if (region.slots.get(index) !== s) return;
         this.countMiss(region, s, wholeWrite, mark);
@@ -435,15 +444,19 @@ export class LineBuffers {
 
   /** The slot holds its block now: apply what waited, in order, then maybe stream it out. */
   private release(s: Slot): void {
-    const waiting = s.waiting ?? [];
+    const waiting = s.waiting;
     s.waiting = undefined;
-    for (const p of waiting) this.apply(s, p.access, p.offset, p.len, p.at);
+    if (waiting) {
+      const a = waiting.accesses;
+      const n = waiting.nums;
+      for (let k = 0; k < a.length; k++) this.apply(s, a[k], n[k * 3], n[k * 3 + 1], n[k * 3 + 2]);
+    }
     this.streamOut(s);
   }
 
   /** Fetch and decode the stored block into the slot; accesses wait for it. */
   private fill(region: Region, s: Slot): void {
-    s.waiting = [];
+    s.waiting = new WaitQueue();
     region.enter();
     this.scheduler.submit(s.lane, new FillJob(this, s));
   }
@@ -454,13 +467,13 @@ export class LineBuffers {
     // Written whole meanwhile and streamed out: the old bytes are not needed any more.
     if (region.slots.get(s.index) !== s) return;
     if (o instanceof Error) {
-      const waiting = s.waiting ?? [];
+      const waiting = s.waiting;
       s.waiting = undefined;
       // Acknowledged writes went in: the slot stays, without the old bytes, until a fill succeeds.
       if (s.dirty) s.unfilled = true;
       else this.forget(s);
       const e = toProtocolError(o);
-      for (const p of waiting) p.access.pieceDone(e, p.at);
+      if (waiting) for (let k = 0; k < waiting.length; k++) waiting.accesses[k].pieceDone(e, waiting.nums[k * 3 + 2]);
       return;
     }
     const data = s.data;
@@ -729,7 +742,7 @@ export class LineBuffers {
         // Being filled (or to be filled again): its pieces are applied first, then it is flushed like the rest.
         if (!s.waiting) this.fill(region, s);
         const filled = new Promise<void>((resolve, reject) => {
-          s.waiting!.push({ access: new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), offset: 0, len: 0, at: 0 });
+          s.waiting!.push(new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), 0, 0, 0);
         });
         waits.push(filled.then(() => this.flushSlot(s, release)));
         continue;
