@@ -461,6 +461,19 @@ export class LineBuffers {
     this.scheduler.submit(s.lane, new FillJob(this, s));
   }
 
+  /**
+   * A fill the lanes were spared (FillJob.moot): its DRAM bursts were counted
+   * at the miss, as the controller fetches before it knows the block will be
+   * overwritten; the codec work it would have done is counted too (as
+   * engine.codecWork counts a committed fill of a coded block), so no figure
+   * depends on whether the lane got to it first.
+   */
+  fillDropped(s: Slot): void {
+    const region = s.region;
+    region.leave();
+    if (region.live && region.codec !== 'raw' && s.storedMode === MODE_CODED) region.codedBytes += s.len;
+  }
+
   filled(s: Slot, o: JobOutcome | Error): void {
     const region = s.region;
     region.leave();
@@ -828,6 +841,13 @@ class FillJob implements BlockJob {
   }
   done(o: JobOutcome | Error): void {
     this.buffers.filled(this.slot, o);
+  }
+  /** The slot was written whole and let go (or dropped) before the fill left: nothing would take its bytes. */
+  moot(): boolean {
+    return this.slot.region.slots.get(this.slot.index) !== this.slot;
+  }
+  dropped(): void {
+    this.buffers.fillDropped(this.slot);
   }
 }
 
