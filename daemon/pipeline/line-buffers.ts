@@ -72,6 +72,8 @@ export class BufferedAccess {
  * steady stream of garbage. Only cleaned() returns one (nothing else holds it).
  */
 const masks = new Map<number, Uint8Array[]>();
+/** Their per-burst counts, likewise (over 64 bytes, a typed array's backing store is allocated off the heap). */
+const maskCounts = new Map<number, Uint16Array[]>();
 
 function takeZeroed(len: number): Uint8Array {
   const m = masks.get(len)?.pop();
@@ -80,10 +82,21 @@ function takeZeroed(len: number): Uint8Array {
   return m;
 }
 
-function giveMask(m: Uint8Array): void {
+function takeCounts(bursts: number): Uint16Array {
+  const c = maskCounts.get(bursts)?.pop();
+  if (!c) return new Uint16Array(bursts);
+  c.fill(0);
+  return c;
+}
+
+function giveMask(m: Uint8Array, counts: Uint16Array | undefined): void {
   let list = masks.get(m.length);
   if (!list) masks.set(m.length, (list = []));
   if (list.length < 64) list.push(m);
+  if (!counts) return;
+  let cl = maskCounts.get(counts.length);
+  if (!cl) maskCounts.set(counts.length, (cl = []));
+  if (cl.length < 64) cl.push(counts);
 }
 
 /** A buffered block. */
@@ -155,7 +168,7 @@ export class Slot {
         return;
       }
       this.mask = takeZeroed(this.len);
-      this.maskBursts = new Uint16Array(this.dirtyBursts.length);
+      this.maskBursts = takeCounts(this.dirtyBursts.length);
       this.maskCount = 0;
       this.mark(this.lo, this.hi);
     }
@@ -213,7 +226,7 @@ export class Slot {
   cleaned(): void {
     this.dirty = false;
     this.lo = this.hi = 0;
-    if (this.mask) giveMask(this.mask);
+    if (this.mask) giveMask(this.mask, this.maskBursts);
     this.mask = undefined;
     this.maskBursts = undefined;
     this.maskCount = 0;
