@@ -12,6 +12,13 @@ export interface BlockJob {
   /** Write payload (may be a view into the request frame; copied when batched). */
   readonly data?: Uint8Array;
   done(outcome: JobOutcome | Error): void;
+  /**
+   * Asked when the job is taken for a batch: true if nothing would use its
+   * outcome any more. The scheduler then calls dropped() instead of sending
+   * it to the lane (and instead of done()).
+   */
+  moot?(): boolean;
+  dropped?(): void;
 }
 
 export interface JobOutcome {

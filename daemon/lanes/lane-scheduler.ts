@@ -212,23 +212,41 @@ export class LaneScheduler {
     // get a trickle of one-job batches, each paying a full thread hand-off.
     if (l.inflight > 0 && l.queuedBytes < this.opts.batchBytes / 2) return;
     l.building = true;
-    // Take jobs up to the batch size (always at least one).
+    // Take jobs up to the batch size (always at least one that goes to the lane).
+    // A job that became moot while queued (a line-buffer fill whose block was
+    // written whole and let go meanwhile) is settled here, without the lane.
     const start = l.head;
     let bytes = 0;
+    let taken = 0;
     let end = start;
-    while (end < l.queue.length && (end === start || bytes + l.queue[end].len <= this.opts.batchBytes)) {
-      bytes += l.queue[end].len;
-      end++;
+    const jobs: BlockJob[] = [];
+    let moot: BlockJob[] | undefined;
+    while (end < l.queue.length && (jobs.length === 0 || bytes + l.queue[end].len <= this.opts.batchBytes)) {
+      const job = l.queue[end++];
+      taken += job.len;
+      if (job.moot?.()) (moot ??= []).push(job);
+      else {
+        bytes += job.len;
+        jobs.push(job);
+      }
     }
-    const jobs = l.queue.slice(start, end);
     // The queue must not keep taken jobs (and through them requests, their
     // data and their connections) alive until it is next compacted.
     l.queue.fill(TAKEN, start, end);
     l.head = end;
-    l.queuedBytes -= bytes;
+    l.queuedBytes -= taken;
     if (l.head > 1024 && l.head * 2 > l.queue.length) {
       l.queue = l.queue.slice(l.head);
       l.head = 0;
+    }
+    if (moot) {
+      this.release(l, moot);
+      for (const job of moot) job.dropped?.();
+    }
+    if (jobs.length === 0) {
+      // Only moot jobs were left: nothing to send.
+      l.building = false;
+      return;
     }
     const seq = ++l.nextSeq;
     // Read before the backend is asked: everything up to here is in the backend.

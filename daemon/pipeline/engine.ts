@@ -37,6 +37,11 @@ import { RegionTable } from './region-table.ts';
 import { BlockGroup, RunJob, VectorAccess, VectorBufferedAccess, type VectorListener } from './vector.ts';
 
 /** DRAM bursts covering [addr, addr + len) with bursts aligned to their size. */
+/** Bytes of a write that a pending context-codec calibration keeps (to fit from). */
+function keptFor(p: PendingCalibration | undefined, len: number): number {
+  return p?.context ? Math.min(len, Math.max(0, p.need - p.keptBytes)) : 0;
+}
+
 function burstsCovering(addr: number, len: number, burst: number): number {
   return len === 0 ? 0 : Math.floor((addr + len - 1) / burst) - Math.floor(addr / burst) + 1;
 }
@@ -473,8 +478,7 @@ export class Engine {
   private admitWrite(region: Region, addr: number, len: number, buf: Uint8Array, at: number): void {
     // Worst case the new blocks are stored raw (and a pending SCC region, or its pending SCC shadow, keeps a copy to fit from): refuse before anything changes.
     const held = this.backend.bytesHeld() + this.pendingWriteBytes + this.calibrationBytes + this.buffers.pendingBytes;
-    const keeps = (p: typeof region.pending): number => (p?.context ? Math.min(len, Math.max(0, p.need - p.keptBytes)) : 0);
-    const more = len + keeps(region.pending) + keeps(region.shadow?.pending);
+    const more = len + keptFor(region.pending, len) + keptFor(region.shadow?.pending, len);
     if (len > 0 && held + more > this.config.maxMemory) {
       throw new ProtocolError('E_MEMORY_FULL', `the daemon holds ${held} stored bytes; ${more} more would pass --max-memory ${this.config.maxMemory}`);
     }

@@ -31,13 +31,22 @@ export interface LineBufferOptions {
   readonly idleFlushMs: number;
 }
 
-/** One request's share of a buffered block. */
-interface Piece {
-  readonly access: BufferedAccess;
-  readonly offset: number;
-  readonly len: number;
-  /** Position of the piece in the access buffer. */
-  readonly at: number;
+/**
+ * The requests' shares of a block waiting for its fill, in arrival order:
+ * flat arrays, not an object per piece (a read of a missed block queues
+ * every one of its bursts here).
+ */
+class WaitQueue {
+  readonly accesses: BufferedAccess[] = [];
+  /** Per piece: offset in the block, length, position in the access buffer. */
+  readonly nums: number[] = [];
+  get length(): number {
+    return this.accesses.length;
+  }
+  push(access: BufferedAccess, offset: number, len: number, at: number): void {
+    this.accesses.push(access);
+    this.nums.push(offset, len, at);
+  }
 }
 
 /** A read or write served by the buffers: settles its listener after its last piece. */
@@ -57,12 +66,45 @@ export class BufferedAccess {
   }
 }
 
+/**
+ * Byte masks of blocks written out of order, reused: scattered bursts give
+ * every block one, and a fresh 4 KiB array per block written back was a
+ * steady stream of garbage. Only cleaned() returns one (nothing else holds it).
+ */
+const masks = new Map<number, Uint8Array[]>();
+/** Their per-burst counts, likewise (over 64 bytes, a typed array's backing store is allocated off the heap). */
+const maskCounts = new Map<number, Uint16Array[]>();
+
+function takeZeroed(len: number): Uint8Array {
+  const m = masks.get(len)?.pop();
+  if (!m) return new Uint8Array(len);
+  m.fill(0);
+  return m;
+}
+
+function takeCounts(bursts: number): Uint16Array {
+  const c = maskCounts.get(bursts)?.pop();
+  if (!c) return new Uint16Array(bursts);
+  c.fill(0);
+  return c;
+}
+
+function giveMask(m: Uint8Array, counts: Uint16Array | undefined): void {
+  let list = masks.get(m.length);
+  if (!list) masks.set(m.length, (list = []));
+  if (list.length < 64) list.push(m);
+  if (!counts) return;
+  let cl = maskCounts.get(counts.length);
+  if (!cl) maskCounts.set(counts.length, (cl = []));
+  if (cl.length < 64) cl.push(counts);
+}
+
 /** A buffered block. */
 export class Slot {
   /** The block's raw bytes (absent in write-through mode, where the slot only counts). */
   data: Uint8Array | undefined;
   /** Accesses waiting for the block's fill, in arrival order; undefined once the slot holds the block. */
-  waiting: Piece[] | undefined;
+  waiting: WaitQueue | undefined;
   /** Written since allocated or last written back. */
   dirty = false;
   /** A fill failed after writes went in: the bytes no write covered are missing (fetched again when needed). */
@@ -76,8 +118,15 @@ export class Slot {
   storedMode = -1;
   /** Raw-held block: which bursts were moved from DRAM (raw data is addressable burst by burst). */
   validBursts: Uint8Array | undefined;
+  /** With the mask: bytes of each burst marked in it, so a write of a whole burst marks it without a loop over its bytes. */
+  maskBursts: Uint16Array | undefined;
   /** Bursts written since the last write-back (a raw-held block writes back only these). */
   readonly dirtyBursts: Uint8Array;
+  /** The lane's LRU list (intrusive: a hit moves the slot to the tail without allocating). */
+  prev: Slot | undefined;
+  next: Slot | undefined;
+  /** In its lane's LRU list. */
+  listed = false;
 
   constructor(
     readonly region: Region,
@@ -85,6 +134,8 @@ export class Slot {
     readonly lane: number,
     readonly len: number,
     bursts: number,
+    /** Bytes per burst (the mask's per-burst counts). */
+    readonly burst: number,
   ) {
     this.dirtyBursts = new Uint8Array(bursts);
   }
@@ -92,7 +143,8 @@ export class Slot {
   /** Were all of [off, end) written since the slot was allocated (or last written back)? */
   covers(off: number, end: number): boolean {
     if (!this.mask) return off >= this.lo && end <= this.hi;
-    for (let i = off; i < end; i++) if (this.mask[i] === 0) return false;
+    const m = this.mask;
+    for (let i = off; i < end; i++) if (m[i] === 0) return false;
     return true;
   }
 
@@ -115,16 +167,58 @@ export class Slot {
         if (end > this.hi) this.hi = end;
         return;
       }
-      this.mask = new Uint8Array(this.len);
-      this.mask.fill(1, this.lo, this.hi);
-      this.maskCount = this.hi - this.lo;
+      this.mask = takeZeroed(this.len);
+      this.maskBursts = takeCounts(this.dirtyBursts.length);
+      this.maskCount = 0;
+      this.mark(this.lo, this.hi);
     }
-    const m = this.mask;
-    for (let i = off; i < end; i++) {
-      if (m[i] === 0) {
-        m[i] = 1;
-        this.maskCount++;
+    this.mark(off, end);
+  }
+
+  /** Mark [off, end) in the mask: whole bursts by their counts, partial ones byte by byte. */
+  private mark(off: number, end: number): void {
+    const m = this.mask as Uint8Array;
+    const counts = this.maskBursts as Uint16Array;
+    const burst = this.burst;
+    let i = off;
+    while (i < end) {
+      const b = Math.floor(i / burst);
+      const bStart = b * burst;
+      const bEnd = Math.min(bStart + burst, this.len);
+      const to = Math.min(end, bEnd);
+      const have = counts[b];
+      if (have === bEnd - bStart) {
+        // Marked whole already.
+      } else if (have === 0 && i === bStart && to === bEnd) {
+        m.fill(1, bStart, bEnd);
+        counts[b] = bEnd - bStart;
+        this.maskCount += bEnd - bStart;
+      } else {
+        let n = 0;
+        for (let k = i; k < to; k++) {
+          if (m[k] === 0) {
+            m[k] = 1;
+            n++;
+          }
+        }
+        counts[b] = have + n;
+        this.maskCount += n;
       }
+      i = to;
+    }
+  }
+
+  /** A fill arrived: `old`'s bytes go into `data` where the mask says no write covered them (burst by burst where it can). */
+  keepWritten(data: Uint8Array, old: Uint8Array): void {
+    const m = this.mask as Uint8Array;
+    const counts = this.maskBursts as Uint16Array;
+    const burst = this.burst;
+    for (let b = 0, start = 0; start < this.len; b++, start += burst) {
+      const end = Math.min(start + burst, this.len);
+      const have = counts[b];
+      if (have === end - start) continue;
+      if (have === 0) data.set(old.subarray(start, end), start);
+      else for (let i = start; i < end; i++) if (m[i] === 0) data[i] = old[i];
     }
   }
 
@@ -132,7 +226,9 @@ export class Slot {
   cleaned(): void {
     this.dirty = false;
     this.lo = this.hi = 0;
+    if (this.mask) giveMask(this.mask, this.maskBursts);
     this.mask = undefined;
+    this.maskBursts = undefined;
     this.maskCount = 0;
     this.dirtyBursts.fill(0);
   }
@@ -147,14 +243,45 @@ export interface WriteBack {
 }
 
 class Lane {
-  /** Buffered slots, least recently used first. */
-  readonly lru = new Set<Slot>();
+  /** Buffered slots, least recently used first (a list through Slot.prev/next: a Set's delete and add per hit cost more than the rest of a burst). */
+  head: Slot | undefined;
+  tail: Slot | undefined;
   bytes = 0;
   /** The most recently used slot (skips the LRU update on runs of bursts to one block). */
   mru: Slot | undefined;
+
+  /** Append as most recently used. */
+  add(s: Slot): void {
+    s.prev = this.tail;
+    s.next = undefined;
+    if (this.tail) this.tail.next = s;
+    else this.head = s;
+    this.tail = s;
+    s.listed = true;
+  }
+
+  /** Unlink; false if not listed. */
+  delete(s: Slot): boolean {
+    if (!s.listed) return false;
+    if (s.prev) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = s.next = undefined;
+    s.listed = false;
+    return true;
+  }
 }
 
-/** Pooled block arrays by length, so slots and write-backs do not allocate per block. */
+/**
+ * Pooled block arrays by length, so slots and write-backs do not allocate per
+ * block. Blocks out at once (slots plus write-backs queued in the lanes) swing
+ * by hundreds under vectors, so the pool keeps up to POOL_BYTES of each length
+ * (64 arrays: 25 % of the takes allocated a fresh, zeroed block in an
+ * engine-level run of 256-burst vectors with backpressure; 4 MiB: 4 %).
+ */
+const POOL_BYTES = 4 * 1024 * 1024;
+
 class ArrayPool {
   private readonly free = new Map<number, Uint8Array[]>();
   take(len: number): Uint8Array {
@@ -163,7 +290,7 @@ class ArrayPool {
   give(a: Uint8Array): void {
     let list = this.free.get(a.length);
     if (!list) this.free.set(a.length, (list = []));
-    if (list.length < 64) list.push(a);
+    if (list.length < Math.max(64, POOL_BYTES / a.length)) list.push(a);
   }
 }
 
@@ -228,7 +355,7 @@ export class LineBuffers {
   piece(region: Region, access: BufferedAccess, index: number, offset: number, len: number, at: number): void {
     this.activity++;
     const slot = this.slotFor(region, index, access.kind === 'write' && offset === 0 && len === region.blockLen(index));
-    // A Piece object only when it has to wait: a burst served at once (the usual case) allocates nothing here.
+    // Queued only when it has to wait: a burst served at once (the usual case) allocates nothing here.
     if (slot.waiting || slot.unfilled) {
       // The block's old bytes are not here yet. With nothing queued ahead (order holds), a write goes
       // into the slot at once and the fill later fills only the bytes no write covered; so does a read
@@ -240,7 +367,7 @@ export class LineBuffers {
         return;
       }
       if (!slot.waiting) this.fill(region, slot);
-      (slot.waiting as Piece[]).push({ access, offset, len, at });
+      (slot.waiting as WaitQueue).push(access, offset, len, at);
       return;
     }
     this.apply(slot, access, offset, len, at);
@@ -264,8 +391,10 @@ export class LineBuffers {
     if (s) {
       region.bufferHits++; event(region, EV_HIT);
       if (lane.mru !== s) {
-        lane.lru.delete(s);
-        lane.lru.add(s);
+        if (lane.tail !== s) {
+          lane.delete(s);
+          lane.add(s);
+        }
         lane.mru = s;
       }
       return s;
@@ -273,9 +402,9 @@ export class LineBuffers {
     region.bufferMisses++; event(region, EV_MISS);
     const burst = this.opts.burstBytes;
     const len = region.blockLen(index);
-    s = new Slot(region, index, (region.laneOffset + index) % this.lanes.length, len, Math.ceil(len / burst));
+    s = new Slot(region, index, (region.laneOffset + index) % this.lanes.length, len, Math.ceil(len / burst), burst);
     region.slots.set(index, s);
-    lane.lru.add(s);
+    lane.add(s);
     lane.mru = s;
     lane.bytes += len;
     this.evictOver(lane, s);
@@ -291,7 +420,7 @@ export class LineBuffers {
       // depend on how busy the lanes are).
       s.data?.set(wb.data);
       if (wb.failed) return s;
-      s.waiting = [];
+      s.waiting = new WaitQueue();
       void wb.settled.then(() => {
         if (region.slots.get(index) !== s) return;
         this.countMiss(region, s, wholeWrite, mark);
@@ -328,17 +457,34 @@ export class LineBuffers {
 
   /** The slot holds its block now: apply what waited, in order, then maybe stream it out. */
   private release(s: Slot): void {
-    const waiting = s.waiting ?? [];
+    const waiting = s.waiting;
     s.waiting = undefined;
-    for (const p of waiting) this.apply(s, p.access, p.offset, p.len, p.at);
+    if (waiting) {
+      const a = waiting.accesses;
+      const n = waiting.nums;
+      for (let k = 0; k < a.length; k++) this.apply(s, a[k], n[k * 3], n[k * 3 + 1], n[k * 3 + 2]);
+    }
     this.streamOut(s);
   }
 
   /** Fetch and decode the stored block into the slot; accesses wait for it. */
   private fill(region: Region, s: Slot): void {
-    s.waiting = [];
+    s.waiting = new WaitQueue();
     region.enter();
     this.scheduler.submit(s.lane, new FillJob(this, s));
+  }
+
+  /**
+   * A fill the lanes were spared (FillJob.moot): its DRAM bursts were counted
+   * at the miss, as the controller fetches before it knows the block will be
+   * overwritten; the codec work it would have done is counted too (as
+   * engine.codecWork counts a committed fill of a coded block), so no figure
+   * depends on whether the lane got to it first.
+   */
+  fillDropped(s: Slot): void {
+    const region = s.region;
+    region.leave();
+    if (region.live && region.codec !== 'raw' && s.storedMode === MODE_CODED) region.codedBytes += s.len;
   }
 
   filled(s: Slot, o: JobOutcome | Error): void {
@@ -347,23 +493,21 @@ export class LineBuffers {
     // Written whole meanwhile and streamed out: the old bytes are not needed any more.
     if (region.slots.get(s.index) !== s) return;
     if (o instanceof Error) {
-      const waiting = s.waiting ?? [];
+      const waiting = s.waiting;
       s.waiting = undefined;
       // Acknowledged writes went in: the slot stays, without the old bytes, until a fill succeeds.
       if (s.dirty) s.unfilled = true;
       else this.forget(s);
       const e = toProtocolError(o);
-      for (const p of waiting) p.access.pieceDone(e, p.at);
+      if (waiting) for (let k = 0; k < waiting.length; k++) waiting.accesses[k].pieceDone(e, waiting.nums[k * 3 + 2]);
       return;
     }
     const data = s.data;
     const old = o.bytes;
     if (data && old) {
       // Only the bytes no write covered come from the stored block.
-      if (s.mask) {
-        const m = s.mask;
-        for (let i = 0; i < data.length; i++) if (m[i] === 0) data[i] = old[i];
-      } else if (s.hi > s.lo) {
+      if (s.mask) s.keepWritten(data, old);
+      else if (s.hi > s.lo) {
         data.set(old.subarray(0, s.lo), 0);
         data.set(old.subarray(s.hi), s.hi);
       } else data.set(old);
@@ -402,16 +546,23 @@ export class LineBuffers {
     if (s.data) s.data.set(access.buf.subarray(at, at + len), offset);
     if (!s.dirty) this.dirtyBytes += s.len;
     s.wrote(offset, end);
-    s.dirtyBursts.fill(1, b0, b1);
-    // Bursts written are on chip now: coding the block later need not read them.
-    s.validBursts?.fill(1, b0, b1);
+    if (b1 - b0 === 1) {
+      s.dirtyBursts[b0] = 1;
+      // Bursts written are on chip now: coding the block later need not read them.
+      if (s.validBursts) s.validBursts[b0] = 1;
+    } else {
+      s.dirtyBursts.fill(1, b0, b1);
+      s.validBursts?.fill(1, b0, b1);
+    }
     access.pieceDone();
   }
 
   /** Make room in a lane: least recently used slots out (not the one being added, nor one being filled). */
   private evictOver(lane: Lane, keep: Slot): void {
     if (lane.bytes <= this.opts.lineBufferBytes) return;
-    for (const s of lane.lru) {
+    for (let s = lane.head, next: Slot | undefined; s; s = next) {
+      // Taken first: writing back or forgetting unlinks s.
+      next = s.next;
       if (lane.bytes <= this.opts.lineBufferBytes) break;
       if (s === keep || s.waiting || s.unfilled) continue;
       s.region.evictions++;
@@ -423,7 +574,7 @@ export class LineBuffers {
 
   private forget(s: Slot): void {
     const lane = this.lanes[s.lane];
-    if (!lane.lru.delete(s)) return;
+    if (!lane.delete(s)) return;
     if (s.dirty) {
       this.dirtyBytes -= s.len;
       s.dirty = false;
@@ -617,7 +768,7 @@ export class LineBuffers {
         // Being filled (or to be filled again): its pieces are applied first, then it is flushed like the rest.
         if (!s.waiting) this.fill(region, s);
         const filled = new Promise<void>((resolve, reject) => {
-          s.waiting!.push({ access: new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), offset: 0, len: 0, at: 0 });
+          s.waiting!.push(new BufferedAccess('read', new Uint8Array(0), 1, (e) => (e ? reject(e) : resolve())), 0, 0, 0);
         });
         waits.push(filled.then(() => this.flushSlot(s, release)));
         continue;
@@ -703,6 +854,13 @@ class FillJob implements BlockJob {
   }
   done(o: JobOutcome | Error): void {
     this.buffers.filled(this.slot, o);
+  }
+  /** The slot was written whole and let go (or dropped) before the fill left: nothing would take its bytes. */
+  moot(): boolean {
+    return this.slot.region.slots.get(this.slot.index) !== this.slot;
+  }
+  dropped(): void {
+    this.buffers.fillDropped(this.slot);
   }
 }
 
