@@ -119,38 +119,87 @@ export function quantiseCounts(mass: readonly number[], sizes: readonly number[]
  * the sum, then make improving moves until none is left: a handful of steps.
  */
 export function optimalCounts(mass: readonly number[], sizes: readonly number[]): number[] {
-  const g = mass.length;
-  const n = mass.reduce((a, b) => a + b, 0);
+  const q = new Array<number>(mass.length).fill(0);
+  countsInto(mass, sizes, mass.length, q);
+  return q;
+}
+
+// log2 terms of the count search, by count (q <= COUNT_TOTAL): the same
+// expressions as written out, so a table lookup gives the same bits.
+const LOG2_UP = new Float64Array(COUNT_TOTAL + 1); // log2((q + 1) / q)
+const LOG2_DOWN = new Float64Array(COUNT_TOTAL + 1); // log2(q / (q - 1))
+const LOG2_INV = new Float64Array(COUNT_TOTAL + 1); // log2(COUNT_TOTAL / q)
+for (let c = 1; c <= COUNT_TOTAL; c++) {
+  LOG2_UP[c] = Math.log2((c + 1) / c);
+  LOG2_DOWN[c] = Math.log2(c / (c - 1));
+  LOG2_INV[c] = Math.log2(COUNT_TOTAL / c);
+}
+
+/** mass * log2((q + 1) / q): bits saved by one more unit (-Infinity for an empty group). */
+function gainUp(m: number, q: number): number {
+  return q === 0 ? -Infinity : m * (q <= COUNT_TOTAL ? LOG2_UP[q] : Math.log2((q + 1) / q));
+}
+
+/** mass * log2(q / (q - 1)): bits lost by one unit less (Infinity where q must stay >= 1). */
+function lossDown(m: number, q: number): number {
+  return q <= 1 ? Infinity : m * (q <= COUNT_TOTAL ? LOG2_DOWN[q] : Math.log2(q / (q - 1)));
+}
+
+/**
+ * optimalCounts into q[0..g), allocating nothing: the table search calls it
+ * for every boundary position it tries. argmax/argmin keep the first best
+ * index, as a scan that compares f(i) > f(best) does.
+ */
+function countsInto(mass: ArrayLike<number>, sizes: ArrayLike<number>, g: number, q: { [i: number]: number }): void {
+  let n = 0;
+  for (let i = 0; i < g; i++) n += mass[i];
+  let sum = 0;
   if (n === 0) {
     // Nothing to fit: every non-empty group gets 1, the widest the rest.
-    const q: number[] = sizes.map((s) => (s === 0 ? 0 : 1));
     let w = 0;
-    for (let i = 1; i < g; i++) if (sizes[i] > sizes[w]) w = i;
-    q[w] += COUNT_TOTAL - q.reduce((a, b) => a + b, 0);
-    return q;
+    for (let i = 0; i < g; i++) {
+      q[i] = sizes[i] === 0 ? 0 : 1;
+      sum += q[i];
+      if (i > 0 && sizes[i] > sizes[w]) w = i;
+    }
+    q[w] += COUNT_TOTAL - sum;
+    return;
   }
-  const q: number[] = sizes.map((s, i) => (s === 0 ? 0 : Math.max(1, Math.round((mass[i] / n) * COUNT_TOTAL))));
-  // bits saved by one more unit / lost by one unit less
-  const gainUp = (i: number): number => (q[i] === 0 ? -Infinity : mass[i] * Math.log2((q[i] + 1) / q[i]));
-  const lossDown = (i: number): number => (q[i] <= 1 ? Infinity : mass[i] * Math.log2(q[i] / (q[i] - 1)));
-  const argmax = (f: (i: number) => number): number => {
+  for (let i = 0; i < g; i++) {
+    q[i] = sizes[i] === 0 ? 0 : Math.max(1, Math.round((mass[i] / n) * COUNT_TOTAL));
+    sum += q[i];
+  }
+  const argmaxUp = (): number => {
     let best = 0;
-    for (let i = 1; i < g; i++) if (f(i) > f(best)) best = i;
+    let bestGain = gainUp(mass[0], q[0]);
+    for (let i = 1; i < g; i++) {
+      const v = gainUp(mass[i], q[i]);
+      if (v > bestGain) {
+        best = i;
+        bestGain = v;
+      }
+    }
     return best;
   };
-  const argmin = (f: (i: number) => number): number => {
+  const argminDown = (): number => {
     let best = 0;
-    for (let i = 1; i < g; i++) if (f(i) < f(best)) best = i;
+    let bestLoss = lossDown(mass[0], q[0]);
+    for (let i = 1; i < g; i++) {
+      const v = lossDown(mass[i], q[i]);
+      if (v < bestLoss) {
+        best = i;
+        bestLoss = v;
+      }
+    }
     return best;
   };
-  let sum = q.reduce((a, b) => a + b, 0);
-  for (; sum < COUNT_TOTAL; sum++) q[argmax(gainUp)]++;
-  for (; sum > COUNT_TOTAL; sum--) q[argmin(lossDown)]--;
+  for (; sum < COUNT_TOTAL; sum++) q[argmaxUp()]++;
+  for (; sum > COUNT_TOTAL; sum--) q[argminDown()]--;
   for (;;) {
-    const up = argmax(gainUp);
-    const down = argmin(lossDown);
+    const up = argmaxUp();
+    const down = argminDown();
     // relative tolerance: stop on ties instead of cycling on rounding noise
-    if (up === down || !(gainUp(up) > lossDown(down) * (1 + 1e-12))) return q;
+    if (up === down || !(gainUp(mass[up], q[up]) > lossDown(mass[down], q[down]) * (1 + 1e-12))) return;
     q[up]++;
     q[down]--;
   }
@@ -158,6 +207,16 @@ export function optimalCounts(mass: readonly number[], sizes: readonly number[])
 
 // ---------------------------------------------------------------------------
 // Table search
+
+/** offsetLength by group size, for every size a table can have. */
+const OFFSET_LENGTH = Uint8Array.from({ length: 257 }, (_, size) => offsetLength(size));
+/** log2(c / COUNT_TOTAL) by 10-bit count c: the DP's 'rounded' probability term. */
+const LOG2_Q = Float64Array.from({ length: COUNT_TOTAL + 1 }, (_, c) => Math.log2(c / COUNT_TOTAL));
+// Scratch of quantisedCost (the search is synchronous, one at a time): the
+// coordinate descent scores hundreds of partitions per table.
+const SEARCH_MASS = new Float64Array(MAX_GROUPS);
+const SEARCH_SIZES = new Int32Array(MAX_GROUPS);
+const SEARCH_COUNTS = new Int32Array(MAX_GROUPS);
 
 /** Prefix sums of a histogram: P[v] = sum of hist[0..v). */
 function prefixSums(hist: ArrayLike<number>): Float64Array {
@@ -202,18 +261,23 @@ export function optimalPartitions(
   const n = histogramTotal(hist);
   const p = prefixSums(hist);
   const w = space + 1;
-  // cost[a*w+b] for the group [a, b)
+  // A group holding no mass still needs count 1, which the others lose: about
+  // N * log2(1024/1023) bits. The 'rounded' variant charges it.
+  const idle = probability === 'real' ? 0 : -n * Math.log2(1 - 1 / COUNT_TOTAL);
+  // cost[b*w+a] for the group [a, b): stored by end, so the DP's inner loop
+  // over a reads it contiguously
   const cost = new Float64Array(w * w);
   for (let a = 0; a < space; a++) {
     for (let b = a + 1; b <= space; b++) {
       const m = p[b] - p[a];
-      // 'rounded' scores a group with its 10-bit count max(1, round(1024 m / N)) instead
-      // of m / N: still separable, and closer to what the coder pays for rare groups.
-      const q = probability === 'real' ? m / n : Math.max(1, Math.round((COUNT_TOTAL * m) / n)) / COUNT_TOTAL;
-      // A group holding no mass still needs count 1, which the others lose: about
-      // N * log2(1024/1023) bits. The 'rounded' variant charges it.
-      const idle = probability === 'real' ? 0 : -n * Math.log2(1 - 1 / COUNT_TOTAL);
-      cost[a * w + b] = m === 0 ? idle : m * (offsetLength(b - a) - Math.log2(q));
+      let bits = idle;
+      if (m !== 0) {
+        // 'rounded' scores a group with its 10-bit count max(1, round(1024 m / N)) instead
+        // of m / N: still separable, and closer to what the coder pays for rare groups.
+        const log2q = probability === 'real' ? Math.log2(m / n) : LOG2_Q[Math.max(1, Math.round((COUNT_TOTAL * m) / n))];
+        bits = m * (OFFSET_LENGTH[b - a] - log2q);
+      }
+      cost[b * w + a] = bits;
     }
   }
   const kMax = Math.min(maxGroups, space);
@@ -221,11 +285,13 @@ export function optimalPartitions(
   const from = new Int32Array((kMax + 1) * w).fill(-1);
   best[0] = 0; // zero groups cover [0, 0)
   for (let k = 1; k <= kMax; k++) {
+    const prev = (k - 1) * w;
     for (let b = k; b <= space; b++) {
+      const row = b * w;
       let bestCost = Infinity;
       let bestA = -1;
       for (let a = k - 1; a < b; a++) {
-        const c = best[(k - 1) * w + a] + cost[a * w + b];
+        const c = best[prev + a] + cost[row + a];
         if (c < bestCost) {
           bestCost = c;
           bestA = a;
@@ -253,15 +319,14 @@ export function optimalPartitions(
  * sums: what the coder really produces, unlike the DP's real-probability cost.
  */
 function quantisedCost(p: Float64Array, vmin: readonly number[]): number {
-  const mass: number[] = [];
-  const sizes: number[] = [];
-  for (let i = 0; i + 1 < vmin.length; i++) {
-    mass.push(p[vmin[i + 1]] - p[vmin[i]]);
-    sizes.push(vmin[i + 1] - vmin[i]);
+  const g = vmin.length - 1;
+  for (let i = 0; i < g; i++) {
+    SEARCH_MASS[i] = p[vmin[i + 1]] - p[vmin[i]];
+    SEARCH_SIZES[i] = vmin[i + 1] - vmin[i];
   }
-  const q = optimalCounts(mass, sizes);
+  countsInto(SEARCH_MASS, SEARCH_SIZES, g, SEARCH_COUNTS);
   let bits = 0;
-  for (let i = 0; i < mass.length; i++) if (mass[i] > 0) bits += mass[i] * (offsetLength(sizes[i]) + Math.log2(COUNT_TOTAL / q[i]));
+  for (let i = 0; i < g; i++) if (SEARCH_MASS[i] > 0) bits += SEARCH_MASS[i] * (OFFSET_LENGTH[SEARCH_SIZES[i]] + LOG2_INV[SEARCH_COUNTS[i]]);
   return bits;
 }
 
