@@ -1,17 +1,20 @@
 import { corrupt, truncated } from '../errors.ts';
-import { COUNT_BITS, COUNT_TOTAL, type ApackTable } from './table.ts';
+import { COUNT_BITS, COUNT_TOTAL, type ApackStates, type ApackTable } from './table.ts';
 
 /**
  * The APack block coder: group symbols through a static rANS coder (32-bit
  * state, byte-wise renormalisation, 10-bit counts), offsets as raw bits in a
  * separate MSB-first stream. See docs/apack.md for the choice and the layout:
  *
- *   [LEB128 varint R][R rANS bytes: 4-byte final state (big-endian) + renorm bytes][offset bytes]
+ *   [LEB128 varint R][R rANS bytes: K 4-byte final states (big-endian) + renorm bytes][offset bytes]
  *
- * The encoder starts from state RANS_L and runs backwards over the values, so
- * the decoder reads the rANS bytes forwards and must end in state RANS_L having
- * consumed exactly R bytes; the offset stream must end exactly at the block end
- * with zero padding bits. Those checks catch most corruption.
+ * K, the number of interleaved rANS states, comes from the table: 1 (the
+ * first layout) or 4 (value i uses state i mod K; the states share one byte
+ * stream, so the decoder's K state chains are independent). The encoder starts
+ * every state from RANS_L and runs backwards over the values, so the decoder
+ * reads the rANS bytes forwards and must end with every state at RANS_L having
+ * consumed exactly R bytes; the offset stream must end exactly at the block
+ * end with zero padding bits. Those checks catch most corruption.
  */
 
 /** Lower bound of the normalised state interval [L, 256 L). */
@@ -26,6 +29,8 @@ export const RENORM_SHIFT = 23 - COUNT_BITS + 8;
  */
 export interface CoderTables {
   readonly space: 256 | 16;
+  /** Interleaved rANS states per block (the table's block layout). */
+  readonly states: ApackStates;
   /** Per value: count f | cum << 11. */
   readonly encStep: Int32Array;
   /** Per value: renormalise while x > (f << RENORM_SHIFT) - 1 (an int32 even for f = 1024). */
@@ -67,7 +72,7 @@ export function buildCoderTables(t: ApackTable): CoderTables {
     if (b > a) maxBits = Math.max(maxBits, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
   }
-  return { space, encStep, encXmax, encOffset, slotStep, slotGroup, maxBitsPerValue: maxBits };
+  return { space, states: t.states, encStep, encXmax, encOffset, slotStep, slotGroup, maxBitsPerValue: maxBits };
 }
 
 /**
@@ -78,15 +83,16 @@ export function buildCoderTables(t: ApackTable): CoderTables {
  */
 export function maxBlockBytes(c: CoderTables, values: number): number {
   if (values === 0) return 0;
-  return 5 + STATE_BYTES + Math.ceil((values * (c.maxBitsPerValue + 1e-3)) / 8) + 2;
+  return 5 + STATE_BYTES * c.states + Math.ceil((values * (c.maxBitsPerValue + 1e-3)) / 8) + 2;
 }
 
 // Module-level scratch for the backwards-written rANS bytes: one per worker
 // thread, reused across blocks so the hot path allocates nothing.
 let scratch = new Uint8Array(0);
-function scratchFor(values: number): Uint8Array {
+const states = new Int32Array(4);
+function scratchFor(values: number, k: number): Uint8Array {
   // Each symbol renormalises out at most 2 bytes (x < 2^31 down to x < 2^21 f).
-  const need = 2 * values + STATE_BYTES;
+  const need = 2 * values + STATE_BYTES * k;
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 2 * scratch.length));
   return scratch;
 }
@@ -106,14 +112,18 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const nibbles = c.space === 16;
   const n = nibbles ? src.length * 2 : src.length;
   if (n === 0) return 0;
-  const buf = scratchFor(n);
+  const k = c.states;
+  const buf = scratchFor(n, k);
   const { encStep, encXmax } = c;
+  const xs = states;
+  xs.fill(RANS_L);
   let p = buf.length;
-  let x = RANS_L;
-  // rANS runs backwards so that the decoder runs forwards.
+  // rANS runs backwards so that the decoder runs forwards; value i uses state i mod k.
+  let j = (n - 1) % k;
   if (!nibbles) {
     for (let i = n - 1; i >= 0; i--) {
       const v = src[i];
+      let x = xs[j];
       const xm = encXmax[v];
       while (x > xm) {
         buf[--p] = x;
@@ -122,11 +132,13 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
       const step = encStep[v];
       const f = step & 2047;
       const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+      xs[j] = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+      j = j === 0 ? k - 1 : j - 1;
     }
   } else {
     for (let i = n - 1; i >= 0; i--) {
       const v = (src[i >>> 1] >>> ((i & 1) << 2)) & 15;
+      let x = xs[j];
       const xm = encXmax[v];
       while (x > xm) {
         buf[--p] = x;
@@ -135,12 +147,17 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
       const step = encStep[v];
       const f = step & 2047;
       const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+      xs[j] = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+      j = j === 0 ? k - 1 : j - 1;
     }
   }
-  for (let k = 0; k < STATE_BYTES; k++) {
-    buf[--p] = x;
-    x >>= 8;
+  // the final states, state 0 first (the decoder's initial states)
+  for (let s = k - 1; s >= 0; s--) {
+    let x = xs[s];
+    for (let b = 0; b < STATE_BYTES; b++) {
+      buf[--p] = x;
+      x >>= 8;
+    }
   }
   const ransLen = buf.length - p;
   let w = writeVarint(out, 0, ransLen);
@@ -206,21 +223,29 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < STATE_BYTES) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its state`);
+  const k = c.states;
+  if (ransLen < STATE_BYTES * k) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its ${k === 1 ? 'state' : `${k} states`}`);
   if (ransEnd > src.length) throw truncated(`APack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
-  // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
-  if (src[p] >= 0x80) throw corrupt('APack rANS initial state is out of range');
-  let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
-  p += STATE_BYTES;
-  if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
+  const xs = states;
+  for (let s = 0; s < k; s++) {
+    // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
+    if (src[p] >= 0x80) throw corrupt('APack rANS initial state is out of range');
+    const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+    p += STATE_BYTES;
+    if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
+    xs[s] = x;
+  }
   const { slotStep, slotGroup } = c;
   let q = ransEnd; // offset stream read position
   const end = src.length;
   let acc = 0;
   let nb = 0;
+  // value i uses state i mod k
+  let j = 0;
   // Two copies of the loop (8-bit, 4-bit) keep the per-value path branch-free.
   if (!nibbles) {
     for (let i = 0; i < n; i++) {
+      let x = xs[j];
       const slot = x & (COUNT_TOTAL - 1);
       const step = slotStep[slot];
       const g = slotGroup[slot];
@@ -229,6 +254,8 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
+      xs[j] = x;
+      j = j === k - 1 ? 0 : j + 1;
       const ol = (g >> 9) & 15;
       if (ol === 0) {
         out[i] = g;
@@ -246,6 +273,7 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     }
   } else {
     for (let i = 0; i < n; i++) {
+      let x = xs[j];
       const slot = x & (COUNT_TOTAL - 1);
       const step = slotStep[slot];
       const g = slotGroup[slot];
@@ -254,6 +282,8 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
+      xs[j] = x;
+      j = j === k - 1 ? 0 : j + 1;
       const ol = (g >> 9) & 15;
       let v = g & 511;
       if (ol !== 0) {
@@ -272,7 +302,9 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     }
   }
   if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
-  if (x !== RANS_L) throw corrupt('APack rANS final state does not match the encoder start: corrupt block');
+  for (let s = 0; s < k; s++) {
+    if (xs[s] !== RANS_L) throw corrupt(`APack rANS final state${k === 1 ? '' : ` ${s}`} does not match the encoder start: corrupt block`);
+  }
   if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
   if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
 }

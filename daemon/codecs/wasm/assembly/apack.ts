@@ -189,3 +189,151 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
 export function apackForget(): void {
   current = -1;
 }
+
+/** The big-endian u32 at p (byte loads: see offsetAt). */
+@inline
+function be32(p: i32): u32 {
+  return (<u32>load<u8>(p) << 24) | (<u32>load<u8>(p, 1) << 16) | (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+}
+
+/**
+ * apackDecode for blocks of 4 interleaved states: the 4 initial states at
+ * IN + p (checked here: the caller only checked that the rANS bytes hold
+ * them), value i decoded with state i mod 4. The loop decodes with x0 and then
+ * rotates (x0, x1, x2, x3) = (x1, x2, x3, x0): the state of value i + 1 is in
+ * x0 next, and each state's chain is independent of the three others, so the
+ * core overlaps them. At the end every state must be back at RANS_L, in
+ * whatever register.
+ */
+export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
+  if (current != slot) {
+    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
+    current = slot;
+  }
+  p += IN;
+  let x0 = be32(p);
+  let x1 = be32(p + 4);
+  let x2 = be32(p + 8);
+  let x3 = be32(p + 12);
+  p += 16;
+  // each initial state in [2^23, 2^31)
+  let bad: u32 = <u32>(x0 - RANS_L >= 0x7f800000) | <u32>(x1 - RANS_L >= 0x7f800000) | <u32>(x2 - RANS_L >= 0x7f800000) | <u32>(x3 - RANS_L >= 0x7f800000);
+  const q = IN + ransEnd;
+  let bit: u32 = 0;
+  if (nibbles == 0) {
+    for (let i = 0; i < n; i++) {
+      const e = (x0 & 1023) << 3;
+      const g = load<u32>(e, APACK_CURRENT + 4);
+      let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      {
+        const k = <u32>(x < RANS_L) + <u32>(x < (RANS_L >> 8));
+        const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
+        const sh = k << 3;
+        x = (x << sh) | (two >> (16 - sh));
+        p += <i32>k;
+      }
+      x0 = x1;
+      x1 = x2;
+      x2 = x3;
+      x3 = x;
+      const ol = (g >> 9) & 15;
+      const off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>((g & 511) + off));
+    }
+  } else {
+    for (let i = 0; i < n >> 1; i++) {
+      let e = (x0 & 1023) << 3;
+      let g = load<u32>(e, APACK_CURRENT + 4);
+      let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      let ol = (g >> 9) & 15;
+      let off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      const lo = (g & 511) + off;
+      e = (x1 & 1023) << 3;
+      g = load<u32>(e, APACK_CURRENT + 4);
+      let y = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      while (y < RANS_L) y = (y << 8) | <u32>load<u8>(p++);
+      x0 = x2;
+      x1 = x3;
+      x2 = x;
+      x3 = y;
+      ol = (g >> 9) & 15;
+      off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+    }
+  }
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const ok = p == IN + ransEnd && x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  return ok ? 0 : 1;
+}
+
+/**
+ * apackEncode for blocks of 4 interleaved states (value i coded with state
+ * i mod 4). Backwards, the loop codes with x0 and rotates (x0, x1, x2, x3) =
+ * (x1, x2, x3, x0'): all states start at RANS_L, so which register holds
+ * which state only matters once one was used, and after the value 0 x3 holds
+ * state 0, x2 state 1, x1 state 2, x0 state 3 (an unused one is still RANS_L).
+ */
+export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
+  let total: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    total += load<u32>(slot + APACK_ENC_OFFSET + (v << 2)) >> 8;
+  }
+  const offBytes = <i32>((total + 7) >> 3);
+  let cur = total;
+  let nb: u32 = (<u32>offBytes << 3) - total;
+  let acc: u32 = 0;
+  let x0: u32 = RANS_L;
+  let x1: u32 = RANS_L;
+  let x2: u32 = RANS_L;
+  let x3: u32 = RANS_L;
+  let p = SCRATCH + SCRATCH_BYTES;
+  for (let i = n - 1; i >= 0; i--) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    let x = x0;
+    const xm = load<u32>(slot + APACK_ENC_XMAX + (v << 2));
+    store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
+    const k = <u32>(x > xm) + <u32>((x >> 8) > xm);
+    p -= <i32>k;
+    x >>= k << 3;
+    const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
+    const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
+    x0 = x1;
+    x1 = x2;
+    x2 = x3;
+    x3 = x + q * (1024 - (step & 2047)) + (step >> 11);
+    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
+    acc |= (o & 255) << nb;
+    nb += o >> 8;
+    cur -= o >> 8;
+    const full = nb >= 8;
+    store<u8>(select<i32>(SCRATCH + <i32>((cur + nb - 8) >> 3), APACK_SINK, full), <u8>acc);
+    acc >>= <u32>full << 3;
+    nb -= <u32>full << 3;
+  }
+  // the final states, state 0 first, big-endian
+  p -= 16;
+  store<u32>(p, bswap<u32>(x3));
+  store<u32>(p, bswap<u32>(x2), 4);
+  store<u32>(p, bswap<u32>(x1), 8);
+  store<u32>(p, bswap<u32>(x0), 12);
+  const ransLen = SCRATCH + SCRATCH_BYTES - p;
+  let w = OUT;
+  let len = <u32>ransLen;
+  while (len >= 0x80) {
+    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
+    len >>= 7;
+  }
+  store<u8>(w++, <u8>len);
+  memory.copy(w, p, ransLen);
+  w += ransLen;
+  memory.copy(w, SCRATCH, offBytes);
+  return w + offBytes - OUT;
+}
