@@ -203,7 +203,7 @@ describe('apack table format', () => {
         for (const t of [optimalTable(h), heuristicTable(h)]) {
           const bytes = serialiseTable(t);
           // 38 bytes at most, and one for the layout field of interleaved states
-          assert.equal(t.states, 4);
+          assert.equal(t.states, 2);
           assert.ok(bytes.length <= 39);
           assert.deepEqual(parseTable(bytes), t);
           const first = withStates(t, 1);

@@ -64,7 +64,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   heap.set(src, IN);
   const n = c.space === 16 ? src.length * 2 : src.length;
   const nibbles = c.space === 16 ? 1 : 0;
-  const bytes = c.states === 1 ? exports.apackEncode(slot, n, nibbles) : exports.apackEncode4(slot, n, nibbles);
+  const bytes = c.states === 1 ? exports.apackEncode(slot, n, nibbles) : exports.apackEncode2(slot, n, nibbles);
   out.set(heap.subarray(OUT, OUT + bytes));
   return bytes;
 }
@@ -98,10 +98,10 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     wasm.heap.set(src, IN);
     rc = wasm.exports.apackDecode(slot, n, nibbles, x, p + 4, ransEnd, src.length);
   } else {
-    // apackDecode4 checks the 4 initial states itself
+    // apackDecode2 checks both initial states itself
     const slot = load(c);
     wasm.heap.set(src, IN);
-    rc = wasm.exports.apackDecode4(slot, n, nibbles, p, ransEnd, src.length);
+    rc = wasm.exports.apackDecode2(slot, n, nibbles, p, ransEnd, src.length);
   }
   if (rc !== 0) {
     decodeBlockJs(c, src, out); // throws the CodecError that names what is wrong

@@ -197,15 +197,26 @@ function be32(p: i32): u32 {
 }
 
 /**
- * apackDecode for blocks of 4 interleaved states: the 4 initial states at
- * IN + p (checked here: the caller only checked that the rANS bytes hold
- * them), value i decoded with state i mod 4. The loop decodes with x0 and then
- * rotates (x0, x1, x2, x3) = (x1, x2, x3, x0): the state of value i + 1 is in
- * x0 next, and each state's chain is independent of the three others, so the
- * core overlaps them. At the end every state must be back at RANS_L, in
- * whatever register.
+ * The bits a state x in [2^13, 2^31) (a decoder state after its step) is
+ * shifted left by in renormalisation: 0 from 2^23 up, 8 from 2^15, 16 below
+ * (clz 1..8, 9..16, 17..18): one byte per 8 bits.
  */
-export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
+@inline
+function renormShift(x: u32): u32 {
+  return (clz<u32>(x) - 1) & 24;
+}
+
+/**
+ * apackDecode for blocks of 2 interleaved states: both initial states at
+ * IN + p (checked here, the caller only checked the rANS bytes hold them),
+ * value i decoded with state i mod 2. Each value is decoded with x0, then
+ * (x0, x1) = (x1, x0'): x0 holds the next value's state, and the two chains
+ * are independent, so the core overlaps them. Renormalisation is branch-free
+ * (the branch of apackDecode mispredicts, and with two chains the pipeline
+ * has more to lose): the shift comes from clz, the bytes from one two-byte
+ * read. At the end both states must be back at RANS_L.
+ */
+export function apackDecode2(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
   if (current != slot) {
     memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
     current = slot;
@@ -213,29 +224,20 @@ export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
   p += IN;
   let x0 = be32(p);
   let x1 = be32(p + 4);
-  let x2 = be32(p + 8);
-  let x3 = be32(p + 12);
-  p += 16;
+  p += 8;
   // each initial state in [2^23, 2^31)
-  let bad: u32 = <u32>(x0 - RANS_L >= 0x7f800000) | <u32>(x1 - RANS_L >= 0x7f800000) | <u32>(x2 - RANS_L >= 0x7f800000) | <u32>(x3 - RANS_L >= 0x7f800000);
+  let bad: u32 = <u32>(x0 - RANS_L >= 0x7f800000) | <u32>(x1 - RANS_L >= 0x7f800000);
   const q = IN + ransEnd;
   let bit: u32 = 0;
   if (nibbles == 0) {
     for (let i = 0; i < n; i++) {
       const e = (x0 & 1023) << 3;
       const g = load<u32>(e, APACK_CURRENT + 4);
-      let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-      {
-        const k = <u32>(x < RANS_L) + <u32>(x < (RANS_L >> 8));
-        const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
-        const sh = k << 3;
-        x = (x << sh) | (two >> (16 - sh));
-        p += <i32>k;
-      }
+      const x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      const sh = renormShift(x);
       x0 = x1;
-      x1 = x2;
-      x2 = x3;
-      x3 = x;
+      x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
       const ol = (g >> 9) & 15;
       const off = offsetAt(q, bit, ol);
       bit += ol;
@@ -243,11 +245,14 @@ export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
       store<u8>(OUT + i, <u8>((g & 511) + off));
     }
   } else {
+    // two values (one byte) per iteration: the first with x0, the second with x1, so no swap
     for (let i = 0; i < n >> 1; i++) {
       let e = (x0 & 1023) << 3;
       let g = load<u32>(e, APACK_CURRENT + 4);
       let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-      while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
+      let sh = renormShift(x);
+      x0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
       let ol = (g >> 9) & 15;
       let off = offsetAt(q, bit, ol);
       bit += ol;
@@ -255,12 +260,10 @@ export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
       const lo = (g & 511) + off;
       e = (x1 & 1023) << 3;
       g = load<u32>(e, APACK_CURRENT + 4);
-      let y = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-      while (y < RANS_L) y = (y << 8) | <u32>load<u8>(p++);
-      x0 = x2;
-      x1 = x3;
-      x2 = x;
-      x3 = y;
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      sh = renormShift(x);
+      x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
       ol = (g >> 9) & 15;
       off = offsetAt(q, bit, ol);
       bit += ol;
@@ -269,18 +272,17 @@ export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
     }
   }
   const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
-  const ok = p == IN + ransEnd && x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  const ok = p == IN + ransEnd && x0 == RANS_L && x1 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
 }
 
 /**
- * apackEncode for blocks of 4 interleaved states (value i coded with state
- * i mod 4). Backwards, the loop codes with x0 and rotates (x0, x1, x2, x3) =
- * (x1, x2, x3, x0'): all states start at RANS_L, so which register holds
- * which state only matters once one was used, and after the value 0 x3 holds
- * state 0, x2 state 1, x1 state 2, x0 state 3 (an unused one is still RANS_L).
+ * apackEncode for blocks of 2 interleaved states (value i coded with state
+ * i mod 2). Backwards, each value is coded with x0, then (x0, x1) = (x1, x0'):
+ * both start at RANS_L, so which register holds which state only matters
+ * once one was used; after the value 0, x1 holds state 0 and x0 state 1.
  */
-export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
+export function apackEncode2(slot: i32, n: i32, nibbles: i32): i32 {
   let total: u32 = 0;
   for (let i = 0; i < n; i++) {
     const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
@@ -292,8 +294,6 @@ export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
   let acc: u32 = 0;
   let x0: u32 = RANS_L;
   let x1: u32 = RANS_L;
-  let x2: u32 = RANS_L;
-  let x3: u32 = RANS_L;
   let p = SCRATCH + SCRATCH_BYTES;
   for (let i = n - 1; i >= 0; i--) {
     const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
@@ -306,9 +306,7 @@ export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
     const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
     const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
     x0 = x1;
-    x1 = x2;
-    x2 = x3;
-    x3 = x + q * (1024 - (step & 2047)) + (step >> 11);
+    x1 = x + q * (1024 - (step & 2047)) + (step >> 11);
     const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
     acc |= (o & 255) << nb;
     nb += o >> 8;
@@ -318,12 +316,10 @@ export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
     acc >>= <u32>full << 3;
     nb -= <u32>full << 3;
   }
-  // the final states, state 0 first, big-endian
-  p -= 16;
-  store<u32>(p, bswap<u32>(x3));
-  store<u32>(p, bswap<u32>(x2), 4);
-  store<u32>(p, bswap<u32>(x1), 8);
-  store<u32>(p, bswap<u32>(x0), 12);
+  // the final states, big-endian, state 0 (in x1) first
+  p -= 8;
+  store<u32>(p, bswap<u32>(x1));
+  store<u32>(p, bswap<u32>(x0), 4);
   const ransLen = SCRATCH + SCRATCH_BYTES - p;
   let w = OUT;
   let len = <u32>ransLen;
