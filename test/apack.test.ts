@@ -6,7 +6,7 @@ import type { CodecModel } from '../daemon/codecs/codec.ts';
 import type { Dtype } from '../daemon/codecs/dtype.ts';
 import { CodecError } from '../daemon/codecs/errors.ts';
 import { entropyBits, histogram } from '../daemon/codecs/apack/histogram.ts';
-import { apack, apackIdealBits, apackModelFromHistogram, apackTableOf } from '../daemon/codecs/apack/index.ts';
+import { apack, apackIdealBits, apackJs, apackModelFromHistogram, apackTableOf } from '../daemon/codecs/apack/index.ts';
 import {
   COUNT_TOTAL,
   heuristicTable,
@@ -19,6 +19,8 @@ import {
   quantiseCounts,
   serialiseTable,
   tableCostBits,
+  withStates,
+  type ApackStates,
   type ApackTable,
 } from '../daemon/codecs/apack/table.ts';
 import { hasData, randomBytes, sampleTensors } from './helpers.ts';
@@ -201,8 +203,13 @@ describe('apack table format', () => {
       fc.property(fc.oneof(hist256, hist16), (h) => {
         for (const t of [optimalTable(h), heuristicTable(h)]) {
           const bytes = serialiseTable(t);
-          assert.ok(bytes.length <= 38);
+          // 38 bytes at most, and one for the layout field of interleaved states
+          assert.equal(t.states, 2);
+          assert.ok(bytes.length <= 39);
           assert.deepEqual(parseTable(bytes), t);
+          const first = withStates(t, 1);
+          assert.equal(serialiseTable(first).length, bytes.length - 1);
+          assert.deepEqual(parseTable(serialiseTable(first)), first);
         }
       }),
       { numRuns: 30, seed: 1103 },
@@ -242,6 +249,15 @@ describe('apack table format', () => {
       ['non-zero padding', rawTable(8, [128], [512, 512], 2)],
     ];
     for (const [what, bytes] of bad) assert.throws(() => parseTable(bytes), (e) => isCodecError(e, 'E_CORRUPT'), what);
+    // the layout field: 0 then log2(states), and only 2 states are written so (1 state has no field)
+    const plain = rawTable(8, [128], [512, 512]);
+    assert.equal(parseTable(Uint8Array.of(0x01, ...plain)).states, 2);
+    assert.equal(parseTable(plain).states, 1);
+    for (const layout of [0x00, 0x02, 0x03, 0x0f]) {
+      assert.throws(() => parseTable(Uint8Array.of(layout, ...plain)), (e) => isCodecError(e, 'E_CORRUPT') && /rANS states/.test((e as Error).message), `layout ${layout}`);
+    }
+    assert.throws(() => parseTable(Uint8Array.of(0x01)), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'), 'layout field alone');
+    assert.throws(() => parseTable(Uint8Array.of(0x01, 0x01, ...plain.subarray(1))), (e) => isCodecError(e, 'E_CORRUPT'), 'layout field twice');
     // wrong value space for the dtype
     assert.throws(() => apack.load(rawTable(8, [128], [512, 512]), 'uint4'), (e) => isCodecError(e, 'E_CORRUPT'));
     assert.throws(() => apack.load(rawTable(4, [8], [512, 512]), 'int8'), (e) => isCodecError(e, 'E_CORRUPT'));
@@ -255,6 +271,7 @@ describe('apack table format', () => {
       ['sum not 1024', () => makeTable(256, [0, 1, 256], [500, 500])],
       ['not tiling', () => makeTable(256, [0, 1, 255], [500, 524])],
       ['17 groups', () => makeTable(256, Array.from({ length: 18 }, (_, i) => Math.min(256, i * 15)), new Array(17).fill(0))],
+      ['4 rANS states', () => makeTable(256, [0, 256], [1024], 4 as ApackStates)],
     ];
     for (const [what, f] of bad) assert.throws(f, (e) => isCodecError(e, 'E_BAD_ARGUMENT'), what);
   });
@@ -297,6 +314,9 @@ describe('apack codec', () => {
         const m = apack.fit(data, dtype, { apackSearch: search });
         roundTrip(m, data);
         roundTrip(m, data, 512);
+        // the same table in the first layout (1 rANS state)
+        const first = apack.load(serialiseTable(withStates(apackTableOf(m), 1)), dtype);
+        roundTrip(first, data, 512);
         // a table fitted on other data still encodes every value
         const other = dtype === 'uint4' || dtype === 'int4' ? foreign[1] : foreign[0];
         roundTrip(apack.load(other.params, dtype), data);
@@ -318,9 +338,9 @@ describe('apack codec', () => {
     assert.equal(m.maxEncodedBytes(0), 0);
   });
 
-  it('rejects corrupt and truncated blocks with a CodecError, in bounded time', () => {
+  for (const states of [2, 1] as const) it(`rejects corrupt and truncated blocks with a CodecError, in bounded time (${states} rANS state${states === 1 ? '' : 's'})`, () => {
     const data = randomBytes(BLOCK, 77).map((v) => (v < 110 ? 0 : v % 61));
-    const m = apack.fit(data, 'uint8');
+    const m = apack.load(serialiseTable(withStates(apackTableOf(apack.fit(data, 'uint8')), states)), 'uint8');
     const enc = encode(m, data);
     const out = new Uint8Array(BLOCK);
     for (let cut = 0; cut < enc.length; cut += Math.max(1, enc.length >> 6)) {
@@ -344,6 +364,17 @@ describe('apack codec', () => {
       }
     }
     assert.ok(ransEnd > 8 && ransEnd < enc.length);
+    // every initial state is checked: [2^23, 2^31) or E_CORRUPT
+    const head = enc[0] < 0x80 ? 1 : enc[1] < 0x80 ? 2 : 3;
+    for (let s = 0; s < states; s++) {
+      for (const top of [[0x80, 0, 0, 0], [0, 0x7f, 0xff, 0xff]]) {
+        const bad = enc.slice();
+        bad.set(top, head + 4 * s);
+        assert.throws(() => m.decodeBlock(bad, out), (e) => isCodecError(e, 'E_CORRUPT') && /initial state/.test((e as Error).message), `state ${s}`);
+      }
+    }
+    // a rANS stream too short for its states
+    assert.throws(() => m.decodeBlock(Uint8Array.of(4 * states - 1, ...new Uint8Array(4 * states - 1).fill(0x40)), out), (e) => isCodecError(e, 'E_CORRUPT'));
     let detected = 0;
     const flips = 400;
     for (let k = 0; k < flips; k++) {
@@ -372,6 +403,66 @@ describe('apack codec', () => {
   });
 });
 
+describe('apack block layouts', () => {
+  // Blocks written by the first layout's coder (one rANS state; main at ed878f5, before the
+  // interleaved layout existed): params as stored in containers, file-backend data and
+  // recorded traces must keep decoding to the same values, and encode to the same bytes.
+  const FIRST_LAYOUT = [
+    {
+      dtype: 'uint8' as Dtype,
+      params: '8f0080c0e0823138a0cd6d389def37cbedfe918de5483c15800048640001a00020000de3e850',
+      block:
+        '75049092cdf83b932aee6a1151a98af3b813b45844df69abe368d2b14df092df22e6580cc88b0d8bebb111ef1f520d0db99b34de699da911d8e482689603543a5d5bdb7872cf6e0f316e3670a1cc83be1e5f6d576d035fb875ea10916d8223d0efbcbe4820373c5b704e3709c8d4cc3dd3da3e3a955c896b8ffdbde2007ebb61cb0c52fe85919b5150fff120b195029dacad9e3b7ad2d78668d6dca57d4eadf4e5dbf907baf8bab62728e73c17e2',
+      raw:
+        'de0400fbfa040033050306020000f2feff060005023700fc00000000c100070300f9f95100fefa0000fe7e02fdff06fbf924000000ff0000340003fe010003f1fa00fbff0002270601fd030001f1000702fa00f9dc0100000400024efcfdff00fe044e0005fffb0000fa0400f9fa000057fa00fafe0700cc04f9010500000a00020000fa000eff0404ff0000f00001fb000103a3fd06f905fafa650204fafb0702c106fc0500000045fc00fd05040022fe00fa0500005cfe000401070122fe04020004003afa01040105fae10207fc0700fc160000000204fcaf0000fc01fc02fa00030005fa024f01ff02fd00fecc05ff0000f9038dfffef9070000fa00f90600ff0239fcfafd0201faddf9060000fb0077000302040000ef01060005000089060507fbf9007f060003fcf9',
+    },
+    {
+      dtype: 'uint4' as Dtype,
+      params: '4d08c8531d095b1ae7b96218281285c1503a08076040181083a4c8',
+      block:
+        '5804bcb1d28aad8d9f8df83dcf1a0a9283bcc85b9e5930e941b0baad87ac002e07950067556d6270379be8724c072408a5dde2d3f18af1b5344af55ade953da58a1a9deb16e283e8c42c47784ebd1cd5cd8bbe31db87bfdd50c6e650b8',
+      raw: '62fa0004fe0100cf000100ff01005200000607fefae8fd0001060600a0000200ff02007900fc04f900002a0300fff905065501fa000703ff980006050500002cf90000fe07ff480107ff000001de04ff07040106d305fd00070305abfb0600f9fa00d405060004ff0260030200fd04f9d4fd050000fe05e8',
+    },
+  ];
+  const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+
+  for (const g of FIRST_LAYOUT) {
+    it(`a ${g.dtype} block of the first layout (1 rANS state) decodes and encodes bit-exactly, wasm and JS`, () => {
+      for (const codec of [apack, apackJs]) {
+        const m = codec.load(hex(g.params), g.dtype);
+        assert.equal(apackTableOf(m).states, 1);
+        assert.match(m.describe(), /1 rANS state,/);
+        // params written back unchanged (no layout field)
+        assert.equal(Buffer.from(m.params).toString('hex'), g.params);
+        const out = new Uint8Array(g.raw.length / 2);
+        m.decodeBlock(hex(g.block), out);
+        assert.equal(Buffer.from(out).toString('hex'), g.raw, codec === apack ? 'wasm' : 'js');
+        assert.equal(Buffer.from(encode(m, out)).toString('hex'), g.block);
+      }
+    });
+  }
+
+  it('new fits get 2 interleaved states; the same table in either layout codes the same values, 4 bytes apart per block', () => {
+    const data = randomBytes(BLOCK, 5).map((v) => (v < 120 ? 0 : v % 23));
+    const m2 = apack.fit(data, 'uint8');
+    assert.equal(apackTableOf(m2).states, 2);
+    assert.equal(m2.params[0], 0x01, 'layout field: 0, log2(2)');
+    assert.match(m2.describe(), /2 interleaved rANS states/);
+    const m1 = apack.load(serialiseTable(withStates(apackTableOf(m2), 1)), 'uint8');
+    const e2 = encode(m2, data);
+    const e1 = encode(m1, data);
+    // one more 4-byte state; its share of the renormalisation bytes moves a few bytes either way
+    assert.ok(Math.abs(e2.length - e1.length - 4) <= 3, `${e2.length} vs ${e1.length}`);
+    // the states are interleaved value by value: a stream of the other layout does not decode
+    const out = new Uint8Array(BLOCK);
+    assert.throws(() => m1.decodeBlock(e2, out), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'));
+    assert.throws(() => m2.decodeBlock(e1, out), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'));
+    // tiny blocks: fewer values than states
+    for (const n of [1, 2, 3]) roundTrip(m2, data.subarray(0, n));
+    roundTrip(apack.fit(Uint8Array.of(0x21), 'uint4'), Uint8Array.of(0x21));
+  });
+});
+
 describe('apack on real tensors', { skip: !hasData && 'no ../shared/data' }, () => {
   const samples = hasData ? sampleTensors(1) : [];
 
@@ -384,7 +475,8 @@ describe('apack on real tensors', { skip: !hasData && 'no ../shared/data' }, () 
       const ideal = apackIdealBits(m, h) / 8;
       const whole = roundTrip(m, s.data);
       const blocks = roundTrip(m, s.data, BLOCK);
-      assert.ok(whole <= ideal * 1.001 + 16, `${s.name}: whole ${whole} vs ideal ${ideal}`);
+      // + 16 bytes: varint, final state, padding; 4 more per extra interleaved state
+      assert.ok(whole <= ideal * 1.001 + 16 + 4 * (apackTableOf(m).states - 1), `${s.name}: whole ${whole} vs ideal ${ideal}`);
       if (s.data.length >= 64 * BLOCK) assert.ok(blocks <= ideal * 1.005, `${s.name}: 4 KiB blocks ${blocks} vs ideal ${ideal}`);
       assert.ok(ideal >= entropyBits(h) / 8 - 1e-6);
       assert.ok(apackIdealBits(m, h) <= apackIdealBits(heuristicTable(h), h) + 1e-9);

@@ -6,6 +6,8 @@ import { contextOptions } from '../daemon/bench/context-options.ts';
 import type { Codec, CodecModel, CodecOptions } from '../daemon/codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../daemon/codecs/dtype.ts';
 import { CodecError } from '../daemon/codecs/errors.ts';
+import { apack, apackJs, apackTableOf } from '../daemon/codecs/apack/index.ts';
+import { serialiseTable, withStates } from '../daemon/codecs/apack/table.ts';
 import { CODECS, JS_CODECS } from '../daemon/codecs/index.ts';
 import { codecWasm, wasmOffReason } from '../daemon/codecs/wasm/instance.ts';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
@@ -22,7 +24,18 @@ import { ROOT } from './root.ts';
 /** The properties' seed (test/property.ts: SHIMPACK_FC_SEED overrides it). */
 const SEED = 1414;
 const BLOCK = 4096;
-const pairs = JS_CODECS.map((js) => ({ js, wasm: CODECS.find((c) => c.name === js.name) as Codec }));
+/** APack fitted as usual, then loaded in the first block layout (1 rANS state), which existing params keep. */
+function apackFirstLayout(codec: Codec): Codec {
+  return {
+    ...codec,
+    fit: (data, dtype, options) => codec.load(serialiseTable(withStates(apackTableOf(codec.fit(data, dtype, options)), 1)), dtype),
+  };
+}
+const pairs = [
+  ...JS_CODECS.map((js) => ({ label: js.name, js, wasm: CODECS.find((c) => c.name === js.name) as Codec })),
+  // new APack fits get 2 interleaved states: the first layout is compared as a pair of its own
+  { label: 'apack, 1 rANS state (first layout)', js: apackFirstLayout(apackJs), wasm: apackFirstLayout(apack) },
+];
 
 type Outcome = { ok: true; bytes: string } | { ok: false; code: string; message: string };
 
@@ -105,7 +118,7 @@ describe('codec wasm coders', () => {
 
     // fpack takes float tensors: test/fpack-wasm.test.ts compares it on ../shared/data-float
     const realSkip = pair.js.name === 'fpack' ? 'float dtypes: test/fpack-wasm.test.ts' : !hasData && 'no ../shared/data';
-    it(`${pair.js.name}: the same blocks as the JS coder on real tensors (${dtypes.join(', ')})`, { skip: realSkip }, () => {
+    it(`${pair.label}: the same blocks as the JS coder on real tensors (${dtypes.join(', ')})`, { skip: realSkip }, () => {
       const ds = loadDataset(DATA_DIR);
       // every 12th tensor, at most 8 blocks of each, spread over the tensor
       const picks = ds.tensors.filter((_, i) => i % (pair.js.name === 'scc' ? 36 : 12) === 0);
@@ -128,7 +141,7 @@ describe('codec wasm coders', () => {
       assert.ok(blocks > 20, `only ${blocks} blocks compared`);
     });
 
-    it(`${pair.js.name}: the same blocks on property inputs (seed ${SEED})`, () => {
+    it(`${pair.label}: the same blocks on property inputs (seed ${SEED})`, () => {
       checkProperty(
         fc.property(skewed(3000), fc.integer({ min: 1, max: 3000 }), fc.constantFrom(...dtypes), fc.boolean(), (data, len, dtype, wide) => {
           if (dtypeBits(dtype) === 16) len &= ~1;
@@ -142,7 +155,7 @@ describe('codec wasm coders', () => {
       );
     });
 
-    it(`${pair.js.name}: the same CodecError for corrupt blocks (seed ${SEED})`, () => {
+    it(`${pair.label}: the same CodecError for corrupt blocks (seed ${SEED})`, () => {
       const data = skewed(BLOCK);
       checkProperty(
         fc.property(

@@ -1,17 +1,21 @@
 import { corrupt, truncated } from '../errors.ts';
-import { COUNT_BITS, COUNT_TOTAL, type ApackTable } from './table.ts';
+import { COUNT_BITS, COUNT_TOTAL, type ApackStates, type ApackTable } from './table.ts';
 
 /**
  * The APack block coder: group symbols through a static rANS coder (32-bit
  * state, byte-wise renormalisation, 10-bit counts), offsets as raw bits in a
  * separate MSB-first stream. See docs/apack.md for the choice and the layout:
  *
- *   [LEB128 varint R][R rANS bytes: 4-byte final state (big-endian) + renorm bytes][offset bytes]
+ *   [LEB128 varint R][R rANS bytes: K 4-byte final states (big-endian) + renorm bytes][offset bytes]
  *
- * The encoder starts from state RANS_L and runs backwards over the values, so
- * the decoder reads the rANS bytes forwards and must end in state RANS_L having
- * consumed exactly R bytes; the offset stream must end exactly at the block end
- * with zero padding bits. Those checks catch most corruption.
+ * K, the rANS states of a block, comes from the table (its block layout): 1,
+ * the first layout, or 2 interleaved states (value i uses state i mod 2, both
+ * states renormalise into the one byte stream; the first state's bytes come
+ * first), whose two dependency chains a decoder can overlap. Each state
+ * starts from RANS_L in the encoder, which runs backwards over the values, so
+ * the decoder reads the rANS bytes forwards and must end with every state at
+ * RANS_L having consumed exactly R bytes; the offset stream must end exactly
+ * at the block end with zero padding bits. Those checks catch most corruption.
  */
 
 /** Lower bound of the normalised state interval [L, 256 L). */
@@ -26,6 +30,8 @@ export const RENORM_SHIFT = 23 - COUNT_BITS + 8;
  */
 export interface CoderTables {
   readonly space: 256 | 16;
+  /** rANS states per block (the table's block layout). */
+  readonly states: ApackStates;
   /** Per value: count f | cum << 11. */
   readonly encStep: Int32Array;
   /** Per value: renormalise while x > (f << RENORM_SHIFT) - 1 (an int32 even for f = 1024). */
@@ -67,7 +73,7 @@ export function buildCoderTables(t: ApackTable): CoderTables {
     if (b > a) maxBits = Math.max(maxBits, Math.log2(COUNT_TOTAL / f) + ol);
     cum += f;
   }
-  return { space, encStep, encXmax, encOffset, slotStep, slotGroup, maxBitsPerValue: maxBits };
+  return { space, states: t.states, encStep, encXmax, encOffset, slotStep, slotGroup, maxBitsPerValue: maxBits };
 }
 
 /**
@@ -78,7 +84,7 @@ export function buildCoderTables(t: ApackTable): CoderTables {
  */
 export function maxBlockBytes(c: CoderTables, values: number): number {
   if (values === 0) return 0;
-  return 5 + STATE_BYTES + Math.ceil((values * (c.maxBitsPerValue + 1e-3)) / 8) + 2;
+  return 5 + STATE_BYTES * c.states + Math.ceil((values * (c.maxBitsPerValue + 1e-3)) / 8) + 2;
 }
 
 // Module-level scratch for the backwards-written rANS bytes: one per worker
@@ -86,7 +92,7 @@ export function maxBlockBytes(c: CoderTables, values: number): number {
 let scratch = new Uint8Array(0);
 function scratchFor(values: number): Uint8Array {
   // Each symbol renormalises out at most 2 bytes (x < 2^31 down to x < 2^21 f).
-  const need = 2 * values + STATE_BYTES;
+  const need = 2 * values + 2 * STATE_BYTES;
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 2 * scratch.length));
   return scratch;
 }
@@ -106,6 +112,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const nibbles = c.space === 16;
   const n = nibbles ? src.length * 2 : src.length;
   if (n === 0) return 0;
+  if (c.states === 2) return encodeBlock2(c, src, n, out);
   const buf = scratchFor(n);
   const { encStep, encXmax } = c;
   let p = buf.length;
@@ -141,6 +148,49 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   for (let k = 0; k < STATE_BYTES; k++) {
     buf[--p] = x;
     x >>= 8;
+  }
+  const ransLen = buf.length - p;
+  let w = writeVarint(out, 0, ransLen);
+  out.set(buf.subarray(p), w);
+  w += ransLen;
+  return writeOffsets(c, src, n, out, w);
+}
+
+/**
+ * encodeBlock for 2 interleaved states: value i with state i mod 2. Backwards,
+ * each value is coded with x0 and then (x0, x1) = (x1, x0'), so x0 always
+ * holds the state of the next value; both start at RANS_L, and after the value
+ * 0 x1 holds state 0 and x0 state 1 (still RANS_L if unused).
+ */
+function encodeBlock2(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array): number {
+  const buf = scratchFor(n);
+  const { encStep, encXmax } = c;
+  const nibbles = c.space === 16;
+  let p = buf.length;
+  let x0 = RANS_L;
+  let x1 = RANS_L;
+  for (let i = n - 1; i >= 0; i--) {
+    const v = nibbles ? (src[i >>> 1] >>> ((i & 1) << 2)) & 15 : src[i];
+    let x = x0;
+    const xm = encXmax[v];
+    while (x > xm) {
+      buf[--p] = x;
+      x >>= 8;
+    }
+    const step = encStep[v];
+    const f = step & 2047;
+    const q = (x / f) | 0;
+    x0 = x1;
+    x1 = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+  }
+  // the final states, state 0 (in x1) first
+  for (let k = 0; k < STATE_BYTES; k++) {
+    buf[--p] = x0;
+    x0 >>= 8;
+  }
+  for (let k = 0; k < STATE_BYTES; k++) {
+    buf[--p] = x1;
+    x1 >>= 8;
   }
   const ransLen = buf.length - p;
   let w = writeVarint(out, 0, ransLen);
@@ -206,13 +256,14 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < STATE_BYTES) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its state`);
+  if (ransLen < STATE_BYTES * c.states) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its ${c.states === 1 ? 'state' : `${c.states} states`}`);
   if (ransEnd > src.length) throw truncated(`APack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
-  // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
-  if (src[p] >= 0x80) throw corrupt('APack rANS initial state is out of range');
-  let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+  let x = initialState(src, p);
   p += STATE_BYTES;
-  if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
+  if (c.states === 2) {
+    decodeBlock2(c, src, out, n, x, initialState(src, p), p + STATE_BYTES, ransEnd);
+    return;
+  }
   const { slotStep, slotGroup } = c;
   let q = ransEnd; // offset stream read position
   const end = src.length;
@@ -273,6 +324,87 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
   }
   if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
   if (x !== RANS_L) throw corrupt('APack rANS final state does not match the encoder start: corrupt block');
+  if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
+  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
+}
+
+/** A block's initial state at src[p]: big-endian, in [RANS_L, 2^31). */
+function initialState(src: Uint8Array, p: number): number {
+  // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
+  if (src[p] >= 0x80) throw corrupt('APack rANS initial state is out of range');
+  const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+  if (x < RANS_L) throw corrupt('APack rANS initial state is out of range');
+  return x;
+}
+
+/**
+ * decodeBlock's loops for 2 interleaved states (x0: the state of value i,
+ * swapped with x1 after each value), the rANS bytes from p, the same checks.
+ */
+function decodeBlock2(c: CoderTables, src: Uint8Array, out: Uint8Array, n: number, x0: number, x1: number, p: number, ransEnd: number): void {
+  const { slotStep, slotGroup } = c;
+  let q = ransEnd; // offset stream read position
+  const end = src.length;
+  let acc = 0;
+  let nb = 0;
+  if (c.space === 256) {
+    for (let i = 0; i < n; i++) {
+      const slot = x0 & (COUNT_TOTAL - 1);
+      const step = slotStep[slot];
+      const g = slotGroup[slot];
+      let x = (step & 2047) * (x0 >> COUNT_BITS) + (step >> 11);
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      x0 = x1;
+      x1 = x;
+      const ol = (g >> 9) & 15;
+      if (ol === 0) {
+        out[i] = g;
+        continue;
+      }
+      if (nb < ol) {
+        if (q >= end) throw truncated('APack offset stream ends early');
+        acc = (acc << 8) | src[q++];
+        nb += 8;
+      }
+      nb -= ol;
+      const off = (acc >> nb) & ((1 << ol) - 1);
+      if (off >= g >> 13) throw corrupt('APack offset is outside its group');
+      out[i] = (g & 511) + off;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const slot = x0 & (COUNT_TOTAL - 1);
+      const step = slotStep[slot];
+      const g = slotGroup[slot];
+      let x = (step & 2047) * (x0 >> COUNT_BITS) + (step >> 11);
+      while (x < RANS_L) {
+        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
+        x = (x << 8) | src[p++];
+      }
+      x0 = x1;
+      x1 = x;
+      const ol = (g >> 9) & 15;
+      let v = g & 511;
+      if (ol !== 0) {
+        if (nb < ol) {
+          if (q >= end) throw truncated('APack offset stream ends early');
+          acc = (acc << 8) | src[q++];
+          nb += 8;
+        }
+        nb -= ol;
+        const off = (acc >> nb) & ((1 << ol) - 1);
+        if (off >= g >> 13) throw corrupt('APack offset is outside its group');
+        v += off;
+      }
+      if (i & 1) out[i >> 1] |= v << 4;
+      else out[i >> 1] = v;
+    }
+  }
+  if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
+  if (x0 !== RANS_L || x1 !== RANS_L) throw corrupt('APack rANS final states do not match the encoder start: corrupt block');
   if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
   if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
 }

@@ -19,7 +19,18 @@ export interface ApackTable {
   readonly ol: readonly number[];
   /** Symbol counts per group, summing to COUNT_TOTAL. */
   readonly counts: readonly number[];
+  /**
+   * rANS states per block (the block layout, docs/apack.md): 1, the first
+   * layout (params written before the second existed read so), or 2
+   * interleaved, what new tables get.
+   */
+  readonly states: ApackStates;
 }
+
+/** rANS states per block: 1 (the first layout) or 2 (interleaved: a decoder overlaps two state chains). */
+export type ApackStates = 1 | 2;
+/** The layout new tables get: the wasm decoder runs 2 interleaved states about 1.8x as fast as one, for about 3.5 more bytes per 4 KiB block (docs/apack.md). */
+export const APACK_STATES: ApackStates = 2;
 
 export const MAX_GROUPS = 16;
 export const COUNT_BITS = 10;
@@ -38,8 +49,9 @@ export function offsetLength(size: number): number {
  * Build a table from boundaries and counts, checking every invariant. Throws
  * E_BAD_ARGUMENT (callers that parse a stream map it to E_CORRUPT).
  */
-export function makeTable(space: ValueSpace, vmin: readonly number[], counts: readonly number[]): ApackTable {
+export function makeTable(space: ValueSpace, vmin: readonly number[], counts: readonly number[], states: ApackStates = APACK_STATES): ApackTable {
   if (space !== 256 && space !== 16) throw badArgument(`APack value space must be 256 or 16, got ${space}`);
+  if (states !== 1 && states !== 2) throw badArgument(`APack blocks have 1 or 2 rANS states, got ${String(states)}`);
   const groups = counts.length;
   if (groups < 1 || groups > MAX_GROUPS) throw badArgument(`APack table needs 1..${MAX_GROUPS} groups, got ${groups}`);
   if (vmin.length !== groups + 1) throw badArgument(`APack table has ${groups} groups but ${vmin.length} boundaries (need ${groups + 1})`);
@@ -60,7 +72,7 @@ export function makeTable(space: ValueSpace, vmin: readonly number[], counts: re
     ol.push(offsetLength(b - a));
   }
   if (sum !== COUNT_TOTAL) throw badArgument(`APack counts sum to ${sum}, must be exactly ${COUNT_TOTAL}`);
-  return { space, vmin: [...vmin], ol, counts: [...counts] };
+  return { space, vmin: [...vmin], ol, counts: [...counts], states };
 }
 
 /** Group (symbol) of every value of the space. */
@@ -443,20 +455,34 @@ export function heuristicTable(hist: ArrayLike<number>): ApackTable {
 // Serialisation
 //
 // MSB-first bit fields, zero-padded to a whole byte:
+//   [layout, only for tables of interleaved states:
+//    4 bits   0                      (a value space is never 2^0: marks the field)
+//    4 bits   log2(states)           1 (2 interleaved rANS states)]
 //   4 bits   log2(space)            8 (256 values) or 4 (16 values)
 //   4 bits   groups - 1             1..16 groups
 //   (groups-1) x (log2(space)+1) bits   inner boundaries vmin[1..groups-1],
 //                                       non-decreasing, each <= space
 //   per non-empty group: 10 bits   count - 1 (counts are 1..1024)
 // Empty groups carry no count (it is 0). OL follows from the group size.
-// A 16-group table of 8-bit values is 8 + 135 + 160 = 303 bits -> 38 bytes.
+// A table without the layout byte has one rANS state per block: the first
+// layout, so params written before the interleaved layout read as before.
+// A 16-group table of 8-bit values is 8 + 135 + 160 = 303 bits -> 38 bytes,
+// 39 with the layout byte.
+
+/** The layout field's first nibble: 0, which no table of the first layout starts with. */
+const LAYOUT_MARK = 0;
 
 export function serialiseTable(t: ApackTable): Uint8Array {
   const spaceBits = t.space === 256 ? 8 : 4;
   const groups = t.counts.length;
-  const bits = 8 + (groups - 1) * (spaceBits + 1) + t.counts.filter((c) => c > 0).length * COUNT_BITS;
+  const layoutBits = t.states === 1 ? 0 : 8;
+  const bits = layoutBits + 8 + (groups - 1) * (spaceBits + 1) + t.counts.filter((c) => c > 0).length * COUNT_BITS;
   const buf = new Uint8Array(Math.ceil(bits / 8));
   const w = new BitWriter(buf);
+  if (t.states !== 1) {
+    w.write(LAYOUT_MARK, 4);
+    w.write(Math.log2(t.states), 4);
+  }
   w.write(spaceBits, 4);
   w.write(groups - 1, 4);
   for (let i = 1; i < groups; i++) w.write(t.vmin[i], spaceBits + 1);
@@ -470,7 +496,15 @@ export function parseTable(buf: Uint8Array, expectedSpace?: ValueSpace): ApackTa
   if (buf.length < 1) throw corrupt('APack table is empty');
   try {
     const r = new BitReader(buf);
-    const spaceBits = r.read(4);
+    let spaceBits = r.read(4);
+    let states: ApackStates = 1;
+    if (spaceBits === LAYOUT_MARK) {
+      // 1 state is written without the layout field, so a field saying 1 is not canonical
+      const log2States = r.read(4);
+      if (log2States !== 1) throw corrupt(`APack table layout of 2^${log2States} rANS states is not one this version reads (2)`);
+      states = 2;
+      spaceBits = r.read(4);
+    }
     if (spaceBits !== 8 && spaceBits !== 4) throw corrupt(`APack table value space 2^${spaceBits} is not 2^8 or 2^4`);
     const space = (1 << spaceBits) as ValueSpace;
     if (expectedSpace !== undefined && space !== expectedSpace) {
@@ -489,11 +523,16 @@ export function parseTable(buf: Uint8Array, expectedSpace?: ValueSpace): ApackTa
     const used = r.position;
     if (Math.ceil(used / 8) !== buf.length) throw corrupt(`APack table is ${buf.length} bytes, its fields use ${Math.ceil(used / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('APack table padding bits are not zero');
-    return makeTable(space, vmin, counts);
+    return makeTable(space, vmin, counts, states);
   } catch (e) {
     if (e instanceof CodecError && e.code !== 'E_CORRUPT') throw corrupt(`malformed APack table: ${e.message}`);
     throw e;
   }
+}
+
+/** The same table with another block layout (e.g. a fitted table written in the first layout, for old readers and tests). */
+export function withStates(t: ApackTable, states: ApackStates): ApackTable {
+  return makeTable(t.space, t.vmin, t.counts, states);
 }
 
 /** Compact one-line description: `[vmin..vmax] OL count/1024` per group. */
@@ -505,5 +544,5 @@ export function describeTable(t: ApackTable): string {
     if (a === b) continue;
     parts.push(`${b - a === 1 ? a : `${a}-${b - 1}`}:${t.ol[s]}b@${t.counts[s]}`);
   }
-  return `${t.space}-value space, ${parts.length} groups [range:OL@count/1024] ${parts.join(' ')}`;
+  return `${t.space}-value space, ${t.states === 1 ? '1 rANS state' : `${t.states} interleaved rANS states`}, ${parts.length} groups [range:OL@count/1024] ${parts.join(' ')}`;
 }

@@ -63,7 +63,8 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const { heap, exports } = wasm;
   heap.set(src, IN);
   const n = c.space === 16 ? src.length * 2 : src.length;
-  const bytes = exports.apackEncode(slot, n, c.space === 16 ? 1 : 0);
+  const nibbles = c.space === 16 ? 1 : 0;
+  const bytes = c.states === 1 ? exports.apackEncode(slot, n, nibbles) : exports.apackEncode2(slot, n, nibbles);
   out.set(heap.subarray(OUT, OUT + bytes));
   return bytes;
 }
@@ -86,16 +87,25 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < 4 || ransEnd > src.length || src[p] >= 0x80) return decodeBlockJs(c, src, out);
-  const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
-  if (x < 1 << 23) return decodeBlockJs(c, src, out);
-  const slot = load(c);
-  const { heap, exports } = wasm;
-  heap.set(src, IN);
-  const rc = exports.apackDecode(slot, n, c.space === 16 ? 1 : 0, x, p + 4, ransEnd, src.length);
+  if (ransLen < 4 * c.states || ransEnd > src.length) return decodeBlockJs(c, src, out);
+  const nibbles = c.space === 16 ? 1 : 0;
+  let rc: number;
+  if (c.states === 1) {
+    if (src[p] >= 0x80) return decodeBlockJs(c, src, out);
+    const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+    if (x < 1 << 23) return decodeBlockJs(c, src, out);
+    const slot = load(c);
+    wasm.heap.set(src, IN);
+    rc = wasm.exports.apackDecode(slot, n, nibbles, x, p + 4, ransEnd, src.length);
+  } else {
+    // apackDecode2 checks both initial states itself
+    const slot = load(c);
+    wasm.heap.set(src, IN);
+    rc = wasm.exports.apackDecode2(slot, n, nibbles, p, ransEnd, src.length);
+  }
   if (rc !== 0) {
     decodeBlockJs(c, src, out); // throws the CodecError that names what is wrong
     throw new Error('APack wasm decoder rejected a block the JS decoder accepts');
   }
-  out.set(heap.subarray(OUT, OUT + out.length));
+  out.set(wasm.heap.subarray(OUT, OUT + out.length));
 }

@@ -189,3 +189,147 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
 export function apackForget(): void {
   current = -1;
 }
+
+/** The big-endian u32 at p (byte loads: see offsetAt). */
+@inline
+function be32(p: i32): u32 {
+  return (<u32>load<u8>(p) << 24) | (<u32>load<u8>(p, 1) << 16) | (<u32>load<u8>(p, 2) << 8) | <u32>load<u8>(p, 3);
+}
+
+/**
+ * The bits a state x in [2^13, 2^31) (a decoder state after its step) is
+ * shifted left by in renormalisation: 0 from 2^23 up, 8 from 2^15, 16 below
+ * (clz 1..8, 9..16, 17..18): one byte per 8 bits.
+ */
+@inline
+function renormShift(x: u32): u32 {
+  return (clz<u32>(x) - 1) & 24;
+}
+
+/**
+ * apackDecode for blocks of 2 interleaved states: both initial states at
+ * IN + p (checked here, the caller only checked the rANS bytes hold them),
+ * value i decoded with state i mod 2. Each value is decoded with x0, then
+ * (x0, x1) = (x1, x0'): x0 holds the next value's state, and the two chains
+ * are independent, so the core overlaps them. Renormalisation is branch-free
+ * (the branch of apackDecode mispredicts, and with two chains the pipeline
+ * has more to lose): the shift comes from clz, the bytes from one two-byte
+ * read. At the end both states must be back at RANS_L.
+ */
+export function apackDecode2(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
+  if (current != slot) {
+    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
+    current = slot;
+  }
+  p += IN;
+  let x0 = be32(p);
+  let x1 = be32(p + 4);
+  p += 8;
+  // each initial state in [2^23, 2^31)
+  let bad: u32 = <u32>(x0 - RANS_L >= 0x7f800000) | <u32>(x1 - RANS_L >= 0x7f800000);
+  const q = IN + ransEnd;
+  let bit: u32 = 0;
+  if (nibbles == 0) {
+    for (let i = 0; i < n; i++) {
+      const e = (x0 & 1023) << 3;
+      const g = load<u32>(e, APACK_CURRENT + 4);
+      const x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      const sh = renormShift(x);
+      x0 = x1;
+      x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      const ol = (g >> 9) & 15;
+      const off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>((g & 511) + off));
+    }
+  } else {
+    // two values (one byte) per iteration: the first with x0, the second with x1, so no swap
+    for (let i = 0; i < n >> 1; i++) {
+      let e = (x0 & 1023) << 3;
+      let g = load<u32>(e, APACK_CURRENT + 4);
+      let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      let sh = renormShift(x);
+      x0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      let ol = (g >> 9) & 15;
+      let off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      const lo = (g & 511) + off;
+      e = (x1 & 1023) << 3;
+      g = load<u32>(e, APACK_CURRENT + 4);
+      x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+      sh = renormShift(x);
+      x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      ol = (g >> 9) & 15;
+      off = offsetAt(q, bit, ol);
+      bit += ol;
+      bad |= <u32>(off >= g >> 13);
+      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+    }
+  }
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const ok = p == IN + ransEnd && x0 == RANS_L && x1 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  return ok ? 0 : 1;
+}
+
+/**
+ * apackEncode for blocks of 2 interleaved states (value i coded with state
+ * i mod 2). Backwards, each value is coded with x0, then (x0, x1) = (x1, x0'):
+ * both start at RANS_L, so which register holds which state only matters
+ * once one was used; after the value 0, x1 holds state 0 and x0 state 1.
+ */
+export function apackEncode2(slot: i32, n: i32, nibbles: i32): i32 {
+  let total: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    total += load<u32>(slot + APACK_ENC_OFFSET + (v << 2)) >> 8;
+  }
+  const offBytes = <i32>((total + 7) >> 3);
+  let cur = total;
+  let nb: u32 = (<u32>offBytes << 3) - total;
+  let acc: u32 = 0;
+  let x0: u32 = RANS_L;
+  let x1: u32 = RANS_L;
+  let p = SCRATCH + SCRATCH_BYTES;
+  for (let i = n - 1; i >= 0; i--) {
+    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    let x = x0;
+    const xm = load<u32>(slot + APACK_ENC_XMAX + (v << 2));
+    store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
+    const k = <u32>(x > xm) + <u32>((x >> 8) > xm);
+    p -= <i32>k;
+    x >>= k << 3;
+    const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
+    const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
+    x0 = x1;
+    x1 = x + q * (1024 - (step & 2047)) + (step >> 11);
+    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
+    acc |= (o & 255) << nb;
+    nb += o >> 8;
+    cur -= o >> 8;
+    const full = nb >= 8;
+    store<u8>(select<i32>(SCRATCH + <i32>((cur + nb - 8) >> 3), APACK_SINK, full), <u8>acc);
+    acc >>= <u32>full << 3;
+    nb -= <u32>full << 3;
+  }
+  // the final states, big-endian, state 0 (in x1) first
+  p -= 8;
+  store<u32>(p, bswap<u32>(x1));
+  store<u32>(p, bswap<u32>(x0), 4);
+  const ransLen = SCRATCH + SCRATCH_BYTES - p;
+  let w = OUT;
+  let len = <u32>ransLen;
+  while (len >= 0x80) {
+    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
+    len >>= 7;
+  }
+  store<u8>(w++, <u8>len);
+  memory.copy(w, p, ransLen);
+  w += ransLen;
+  memory.copy(w, SCRATCH, offBytes);
+  return w + offBytes - OUT;
+}
