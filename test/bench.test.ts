@@ -83,6 +83,13 @@ describe('bench', () => {
     assert.match(r.note, /per second;/);
   });
 
+  it('speed --codecs: only those codecs, each with its JS row, and zlib', () => {
+    const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0, codecs: ['ebpc'] });
+    assert.deepEqual(r.rows.map((x) => x.codec), ['ebpc', 'ebpc (js)', 'zlib deflate-1 / inflate']);
+    const two = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0, codecs: ['raw', 'apack'] });
+    assert.deepEqual(two.rows.map((x) => x.codec), ['apack', 'apack (js)', 'raw', 'zlib deflate-1 / inflate']);
+  });
+
   it('speed --clock cpu: the same rows, timed by the process CPU time, and the note says so', () => {
     const r = runSpeedBench(loadDataset(tinyDataset()), { blockSize: 256, minSeconds: 0, clock: 'cpu' });
     assert.ok(r.rows.some((x) => x.codec === 'zlib deflate-1 / inflate'));

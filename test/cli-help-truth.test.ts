@@ -79,6 +79,7 @@ describe('help and docs against behaviour', () => {
     oneLine(shimpack('bench', 'speed', '--seconds', '0.3', '--data', join(tmp, 'no-data')), 1, /no-data/);
     oneLine(shimpack('bench', 'speed', '--seconds', 'soon'), 2, /--seconds must be a number of seconds/);
     oneLine(shimpack('bench', 'speed', '--clock', 'sundial'), 2, /--clock takes wall or cpu, got "sundial"/);
+    oneLine(shimpack('bench', 'speed', '--codecs', 'ebpc,lzma'), 2, /--codecs takes a comma-separated list of apack, ebpc, .*got "ebpc,lzma"/);
     const r = shimpack('bench', 'speed', '--seconds', '0.05', '--max-mb', '1', '--json');
     assert.equal(r.code, 0, r.stderr);
     assert.ok((JSON.parse(r.stdout) as { rows: unknown[] }).rows.length >= 5);

@@ -69,5 +69,18 @@ describe('npm run fuzz fails clearly', () => {
     const u = run(['--daemon-cases', 'many']);
     assert.equal(u.status, 2);
     assert.match(u.stderr, /--daemon-cases must be a whole number/);
+    const c = run(['--daemon-connections', '0']);
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /--daemon-connections must be at least 1/);
+    const o = run(['--frobnicate']);
+    assert.equal(o.status, 2);
+    assert.match(o.stderr, /--help lists the options/);
+  });
+
+  it('--help names every option and the 1,000,000-frame command, exit 0', () => {
+    const r = spawnSync(process.execPath, ['dist/daemon/fuzz/main.js', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    for (const opt of ['--codec-cases', '--daemon-cases', '--daemon-connections', '--kill-restarts', '--daemon-seconds', '--kill-seconds', '--seed']) assert.ok(r.stdout.includes(opt), opt);
+    assert.match(r.stdout, /--daemon-cases 1000000/);
   });
 });

@@ -141,7 +141,16 @@ function spread(tensors: readonly TensorEntry[], maxBytes?: number): readonly Te
  */
 export function runSpeedBench(
   ds: Dataset,
-  options: { blockSize: number; minSeconds: number; maxBytes?: number; reference?: Dataset; clock?: SpeedClock; onStep?: (what: string) => void },
+  options: {
+    blockSize: number;
+    minSeconds: number;
+    maxBytes?: number;
+    reference?: Dataset;
+    clock?: SpeedClock;
+    /** Only these codecs' rows (each with its "(js)" twin) and zlib's; all when unset. */
+    codecs?: readonly string[];
+    onStep?: (what: string) => void;
+  },
 ): SpeedReport {
   const formats = [...new Set(ds.tensors.map((t) => t.floatFormat))];
   // The corpus: every tensor, or an evenly spread subset up to maxBytes (per format for a float set).
@@ -151,7 +160,8 @@ export function runSpeedBench(
   const rows: SpeedRow[] = [];
   const jobs: Job[] = [];
   // Each codec, then its JS coders alone where its default is wasm ("apack (js)"), so one run measures the gain.
-  const runs = CODECS.flatMap((codec) => [{ codec, js: false }, ...JS_CODECS.filter((j) => j.name === codec.name).map((j) => ({ codec: j, js: true }))]);
+  const wanted = (name: string): boolean => options.codecs === undefined || options.codecs.includes(name);
+  const runs = CODECS.filter((c) => wanted(c.name)).flatMap((codec) => [{ codec, js: false }, ...JS_CODECS.filter((j) => j.name === codec.name).map((j) => ({ codec: j, js: true }))]);
   for (const { codec, js } of runs) {
     const name = js ? `${codec.name} (js)` : codec.name;
     for (const f of formats) {
@@ -167,7 +177,7 @@ export function runSpeedBench(
     }
   }
   // 8-bit floats through the 8-bit coder: APack over their bytes as uint8.
-  const apack = CODECS.find((c) => c.name === 'apack');
+  const apack = wanted('apack') ? CODECS.find((c) => c.name === 'apack') : undefined;
   if (apack) {
     for (const f of formats.filter((x) => x === 'e4m3' || x === 'e5m2')) {
       const items = tensors.flatMap((t, i) => (t.floatFormat === f ? [{ data: datas[i], dtype: 'uint8' as Dtype }] : []));

@@ -44,19 +44,35 @@ export interface DaemonFuzzSummary {
 
 const KNOWN = new Set<string>(ERROR_CODE_LIST);
 
+/**
+ * A binary frame as the daemon parses it: its requests, or 'close' when it cannot be
+ * parsed. Kept per frame buffer, so expectedIds and vectorRequestsOf decode a frame once
+ * and the (shared) deep-nesting frames are checked once per run.
+ */
+const parsed = new WeakMap<Uint8Array, unknown[] | 'close'>();
+function requestsOf(data: Uint8Array): unknown[] | 'close' {
+  let out = parsed.get(data);
+  if (out !== undefined) return out;
+  try {
+    // The daemon's own rule for unparseable frames (0xc1, extension types, non-string keys, deep nesting).
+    if (frameMalformation(data) !== undefined) out = 'close';
+    else {
+      const msg = decodeFrame(data);
+      out = Array.isArray(msg) ? msg : [msg];
+    }
+  } catch {
+    out = 'close';
+  }
+  parsed.set(data, out);
+  return out;
+}
+
 /** The ids the protocol says the answers carry, or 'close' when the frame cannot be parsed. */
 export function expectedIds(f: FuzzFrame, maxFrameBytes: number): (number | null)[] | 'close' {
   if (!f.binary) return [null];
-  let msg: unknown;
-  try {
-    // The daemon's own rule for unparseable frames (0xc1, extension types, non-string keys, deep nesting).
-    if (frameMalformation(f.data as Uint8Array) !== undefined) return 'close';
-    msg = decodeFrame(f.data as Uint8Array);
-  } catch {
-    return 'close';
-  }
+  const items = requestsOf(f.data as Uint8Array);
+  if (items === 'close') return 'close';
   if ((f.data as Uint8Array).length > maxFrameBytes * 2 + (1 << 20)) return 'close';
-  const items = Array.isArray(msg) ? msg : [msg];
   return items.map(requestId);
 }
 
@@ -67,13 +83,9 @@ const ELEMENT_CODES = new Set(['E_OUT_OF_REGION', 'E_CROSS_REGION', 'E_WRONG_CHA
 export function vectorRequestsOf(f: FuzzFrame): Map<number, { op: 'writev' | 'readv'; lens: number[] }> {
   const out = new Map<number, { op: 'writev' | 'readv'; lens: number[] }>();
   if (!f.binary) return out;
-  let msg: unknown;
-  try {
-    msg = decodeFrame(f.data as Uint8Array);
-  } catch {
-    return out;
-  }
-  for (const q of (Array.isArray(msg) ? msg : [msg]) as Record<string, unknown>[]) {
+  const items = requestsOf(f.data as Uint8Array);
+  if (items === 'close') return out;
+  for (const q of items as Record<string, unknown>[]) {
     if (q && typeof q === 'object' && (q.op === 'writev' || q.op === 'readv') && typeof q.id === 'number' && Array.isArray(q.lens)) {
       if (out.has(q.id)) out.delete(q.id);
       else out.set(q.id, { op: q.op, lens: q.lens as number[] });
@@ -255,9 +267,18 @@ export async function runDaemonFuzz(opts: DaemonFuzzOptions): Promise<DaemonFuzz
   const before = new Set(await regionsNow());
   const k = opts.connections ?? 2;
   let next = 0;
+  const connect = (): Promise<RawConnection> => {
+    const c = RawConnection.open(opts.url).then(async (raw) => {
+      await hello(raw, opts.token);
+      return raw;
+    });
+    c.catch(() => {}); // a spare that fails is reported when it is awaited, not as an unhandled rejection
+    return c;
+  };
   const worker = async (w: number): Promise<void> => {
-    let conn = await RawConnection.open(opts.url);
-    await hello(conn, opts.token);
+    let conn = await connect();
+    // A connection opened ahead: about one frame in four is unparseable and closes the one in use.
+    let spare = connect();
     let id = 1;
     while (next < opts.cases && sum.findings.length < 20) {
       const caseNo = next++;
@@ -281,8 +302,8 @@ export async function runDaemonFuzz(opts: DaemonFuzzOptions): Promise<DaemonFuzz
         }
         sum.closes++;
         sum.reconnects++;
-        conn = await RawConnection.open(opts.url);
-        await hello(conn, opts.token);
+        conn = await spare;
+        spare = connect();
       } else if (want === 'close') {
         sum.findings.push(`case ${caseNo} (${f.klass}): unparseable frame did not close the connection (answers: ${got.length})`);
       } else {
@@ -297,6 +318,7 @@ export async function runDaemonFuzz(opts: DaemonFuzzOptions): Promise<DaemonFuzz
     // Leave nothing behind: free this connection's regions.
     for (let n = 0; n < 6 && conn.open; n++) await conn.exchange(encodeFrame({ op: 'free', id: id++, name: `fz${w}-${n}` }), true);
     conn.close();
+    (await spare).close();
   };
   await Promise.all(Array.from({ length: k }, (_, w) => worker(w + opts.seed * 100)));
   // Mutated declarations may have made regions under other names (a byte changed in "fz0-1"): free

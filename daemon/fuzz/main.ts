@@ -16,15 +16,34 @@ import { spawnDaemon, type SpawnedDaemon } from '../server/spawn-daemon.ts';
  * file backend's kill -9 loop (kill-loop.ts). Prints progress and final
  * counts.
  *
- *   npm run fuzz -- [--codec-cases N] [--daemon-cases N] [--seed S] [--kill-restarts N]
- *                   [--daemon-seconds S] [--kill-seconds S]
- *
- * --daemon-seconds / --kill-seconds stop that phase after the round or cycle
- * under way once S seconds have passed; the summary says what ran.
- * Exit status: 0 clean, 1 findings or the run itself failed (a daemon that
- * does not start, dies, or stops answering; the reason is printed),
- * 2 usage, 130/143 interrupted. Every daemon it started is killed on exit.
+ * Options and exit status: HELP below (`npm run fuzz -- --help`).
  */
+const HELP = `Usage: npm run fuzz -- [options]     (node dist/daemon/fuzz/main.js [options])
+
+Fuzzes the codec decoders (JS and WebAssembly, in a watchdogged worker), then a
+real \`shimpack serve\` process over raw WebSockets (frames of every class,
+writev/readv vectors valid and mutated, misuse rounds, a write/read-back loop
+on another connection), then optionally the file backend's kill -9 loop.
+Progress goes to stderr (codec: every 50,000 cases; daemon: every round of
+5,000 frames, with the rate and the daemon's RSS), then one summary line per phase.
+
+Options:
+  --codec-cases N         codec cases (default 1000000; 0 skips the phase)
+  --daemon-cases N        daemon frames (default 100000; 0 skips the phase)
+  --daemon-connections N  fuzzing connections at once (default 3)
+  --kill-restarts N       kill -9 restarts of serve under write load (default 0: skipped)
+  --daemon-seconds S      stop the daemon phase after the round under way once S s have passed
+  --kill-seconds S        the same for the kill -9 loop
+  --seed S                first seed (default: from the clock; printed, every case replays from it)
+  -h, --help              this text
+
+The 1,000,000-frame daemon run (docs/hardening.md):
+  npm run fuzz -- --codec-cases 0 --daemon-cases 1000000 --seed S
+
+Exit status: 0 clean, 1 findings or the run itself failed (a daemon that does
+not start, dies, or stops answering; the reason is printed), 2 usage,
+130/143 interrupted (SIGINT/SIGTERM). Every daemon it started is killed on exit.
+`;
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
 function count(name: string, raw: string | undefined, fallback: number): number {
@@ -46,11 +65,17 @@ try {
       'kill-restarts': { type: 'string' },
       'daemon-seconds': { type: 'string' },
       'kill-seconds': { type: 'string' },
+      'daemon-connections': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   }).values as Record<string, string | undefined>;
 } catch (e) {
-  log(`fuzz: ${(e as Error).message}`);
+  log(`fuzz: ${(e as Error).message} (--help lists the options)`);
   process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
 }
 const codecCases = count('codec-cases', values['codec-cases'], 1_000_000);
 const daemonCases = count('daemon-cases', values['daemon-cases'], 100_000);
@@ -58,6 +83,11 @@ const seed = count('seed', values.seed, Date.now() % 1_000_000);
 const restarts = count('kill-restarts', values['kill-restarts'], 0);
 const daemonSeconds = count('daemon-seconds', values['daemon-seconds'], Infinity);
 const killSeconds = count('kill-seconds', values['kill-seconds'], Infinity);
+const connections = count('daemon-connections', values['daemon-connections'], 3);
+if (connections < 1) {
+  log('fuzz: --daemon-connections must be at least 1');
+  process.exit(2);
+}
 
 // An interrupted run still kills its daemons (spawn-daemon's exit hook runs on process.exit).
 for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -69,6 +99,7 @@ for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 
 const t0 = performance.now();
 const seconds = (since: number): string => ((performance.now() - since) / 1000).toFixed(0);
+const rate = (n: number, since: number): string => ((n * 1000) / (performance.now() - since)).toFixed(0);
 let failed = false;
 let totalCases = 0;
 
@@ -81,12 +112,12 @@ async function codecPhase(): Promise<void> {
     onProgress: (done) => {
       if (done - lastShown >= 50_000 || done === codecCases) {
         lastShown = done;
-        log(`codec: ${done}/${codecCases} (${seconds(t0)} s)`);
+        log(`codec: ${done}/${codecCases} (${seconds(t0)} s, ${rate(done, t0)} cases/s)`);
       }
     },
   });
   totalCases += codec.cases;
-  log(`codec: ${codec.cases} cases, ${codec.decoded} decoded, ${codec.codecErrors} CodecError, ${codec.findings.length} findings, ${codec.seconds.toFixed(1)} s`);
+  log(`codec: ${codec.cases} cases, ${codec.decoded} decoded, ${codec.codecErrors} CodecError, ${codec.findings.length} findings, ${codec.seconds.toFixed(1)} s, ${(codec.cases / codec.seconds).toFixed(0)} cases/s`);
   for (const f of codec.findings.slice(0, 20)) log(`  FINDING seed ${f.seed} ${f.target} [${f.how}]: ${f.problem}`);
   if (codec.findings.length) failed = true;
 }
@@ -117,6 +148,7 @@ async function daemonPhase(): Promise<void> {
   const round = 5000;
   let done = 0;
   const totals = { answers: 0, errorAnswers: 0, closes: 0, verifyOps: 0, misuseRounds: 0 };
+  const byClass: Record<string, number> = {};
   const rss: number[] = [];
   const t1 = performance.now();
   const until = t1 + daemonSeconds * 1000;
@@ -129,7 +161,7 @@ async function daemonPhase(): Promise<void> {
       const n = Math.min(round, daemonCases - done);
       let findings: string[];
       try {
-        const s = await runDaemonFuzz({ url, cases: n, seed: seed * 1000 + r, connections: 3, maxFrameBytes });
+        const s = await runDaemonFuzz({ url, cases: n, seed: seed * 1000 + r, connections, maxFrameBytes });
         const mis = await runMisuse(url, undefined, r);
         totals.misuseRounds++;
         done += s.cases;
@@ -137,13 +169,14 @@ async function daemonPhase(): Promise<void> {
         totals.errorAnswers += s.errorAnswers;
         totals.closes += s.closes;
         totals.verifyOps += s.verifyOps;
+        for (const [k, v] of Object.entries(s.byClass)) byClass[k] = (byClass[k] ?? 0) + v;
         findings = [...s.findings, ...mis];
       } catch (e) {
         // A round that cannot even talk to the daemon (refused, reset) is a finding, not a crash of the runner.
         findings = [`round ${r}: ${(e as Error).message}`];
       }
       rss.push(rssMiB());
-      log(`daemon: ${done}/${daemonCases}, rss ${rss[rss.length - 1].toFixed(0)} MiB (${seconds(t1)} s)`);
+      log(`daemon: ${done}/${daemonCases}, rss ${rss[rss.length - 1].toFixed(0)} MiB (${seconds(t1)} s, ${rate(done, t1)} frames/s)`);
       for (const f of findings) log(`  FINDING ${f}`);
       if (findings.length) {
         failed = true;
@@ -162,8 +195,9 @@ async function daemonPhase(): Promise<void> {
   const rssMax = Math.max(...rss);
   log(
     `daemon: ${done} frames, ${totals.answers} answers (${totals.errorAnswers} errors), ${totals.closes} closes of unparseable frames, ` +
-      `${totals.misuseRounds} misuse rounds, ${totals.verifyOps} verify ops; rss first ${rssFirst.toFixed(0)} MiB, max ${rssMax.toFixed(0)} MiB; ${seconds(t1)} s`,
+      `${totals.misuseRounds} misuse rounds, ${totals.verifyOps} verify ops; rss first ${rssFirst.toFixed(0)} MiB, max ${rssMax.toFixed(0)} MiB; ${seconds(t1)} s, ${rate(done, t1)} frames/s`,
   );
+  log(`daemon: frames by class: ${Object.entries(byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (rss.length >= 4 && rssMax > rssFirst + 150) {
     log('daemon: RSS grew by more than 150 MiB: unbounded memory');
     failed = true;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from '../../codecs/block-size.ts';
+import { CODEC_NAMES } from '../../codecs/codec.ts';
 import type { GroupSummary, RatioReport } from '../../bench/ratio.ts';
 import type { SpeedClock, SpeedReport } from '../../bench/speed.ts';
 import { DEFAULT_DATA_DIR, DatasetError, loadDataset, type Dataset } from '../../dataset/manifest.ts';
@@ -102,6 +103,13 @@ function clockOption(v: string): SpeedClock {
   return v;
 }
 
+function codecListOption(v: string): string[] {
+  const list = v.split(',').map((x) => x.trim());
+  const bad = list.filter((x) => !(CODEC_NAMES as readonly string[]).includes(x));
+  if (bad.length || list.length === 0) throw new CliError(`--codecs takes a comma-separated list of ${CODEC_NAMES.join(', ')}; got "${v}"`, EXIT_USAGE);
+  return list;
+}
+
 function secondsOption(v: string): number {
   const n = /^\d+(\.\d+)?$|^\.\d+$/.test(v) ? Number(v) : NaN;
   if (!(n >= 0 && n <= 600)) throw new CliError(`--seconds must be a number of seconds from 0 to 600 (e.g. 0.3), got "${v}"`, EXIT_USAGE);
@@ -165,9 +173,10 @@ export function registerBenchCommands(bench: Command): void {
     .option('--reference <dir>', 'float data sets: an 8-bit data set whose APack speed is measured in the same run', DEFAULT_DATA_DIR)
     .option('--no-reference', 'float data sets: no 8-bit reference row')
     .option('--clock <wall|cpu>', 'time measurements by the wall clock, or by the CPU time of this process (user + system, all its threads): on a shared machine a wall-clock time also counts the moments the bench waited for a core', clockOption, 'wall')
+    .option('--codecs <list>', 'only these codecs (comma-separated, e.g. ebpc or ebpc,scc), each with its "(js)" row; zlib is always measured', codecListOption)
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nRows named "CODEC (js)" time the JS block coders alone, beside the default (WebAssembly) ones.\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1')
-    .action(async (o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; clock: SpeedClock; json?: boolean }) => {
+    .addHelpText('after', '\nRows named "CODEC (js)" time the JS block coders alone, beside the default (WebAssembly) ones.\nA float data set gets a row per codec and format, APack over the fp8 bytes as uint8, and APack on\nthe 8-bit --reference set (default ../shared/data), all in the same run.\n\nExample: shimpack bench speed --data ../shared/data-float --max-mb 2 --seconds 1\n         shimpack bench speed --codecs ebpc --clock cpu   (EBPC: wasm and js rows, one run)')
+    .action(async (o: { data: string; blockSize: number; seconds: number; maxMb?: number; format?: string; reference: string | false; clock: SpeedClock; codecs?: string[]; json?: boolean }) => {
       const { runSpeedBench } = await import('../../bench/speed.ts');
       const { CODECS, JS_CODECS } = await import('../../codecs/index.ts');
       const ds = dataset(o.data, o.format);
@@ -175,7 +184,8 @@ export function registerBenchCommands(bench: Command): void {
       const reference = floatSet && o.reference !== false ? dataset(o.reference) : undefined;
       // One step per measured row: codecs and their JS twins (per format), the APack extras and zlib.
       const formats = new Set(ds.tensors.map((t) => t.floatFormat)).size;
-      const progress = createProgress((CODECS.length + JS_CODECS.length) * formats + 4, 'bench speed');
+      const counted = (list: readonly { name: string }[]): number => list.filter((c) => o.codecs === undefined || o.codecs.includes(c.name)).length;
+      const progress = createProgress((counted(CODECS) + counted(JS_CODECS)) * formats + 4, 'bench speed');
       let n = 0;
       const report = runSpeedBench(ds, {
         blockSize: o.blockSize,
@@ -183,6 +193,7 @@ export function registerBenchCommands(bench: Command): void {
         maxBytes: o.maxMb === undefined ? undefined : o.maxMb * 1e6,
         reference,
         clock: o.clock,
+        codecs: o.codecs,
         onStep: (what) => progress.update(++n, what),
       });
       progress.stop();

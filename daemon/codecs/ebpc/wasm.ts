@@ -33,7 +33,8 @@ export function decodeStreamsWasm(
 ): boolean {
   const znzBytes = znzEnd - znzStart;
   const bpcBytes = src.length - znzEnd;
-  if (wasm === null || out.length > WASM_MAX_RAW || count === 0 || znzBytes + SLACK > IN_BYTES || bpcBytes + SLACK > SCRATCH_BYTES) return false;
+  // Each stream and its zeros in the lower half of its region: the decoder reads a reversed copy from the upper half.
+  if (wasm === null || out.length > WASM_MAX_RAW || count === 0 || znzBytes + SLACK > IN_BYTES / 2 || bpcBytes + SLACK > SCRATCH_BYTES / 2) return false;
   const { heap, exports } = wasm;
   heap.set(src.subarray(znzStart, znzEnd), EBPC_ZNZ);
   heap.fill(0, EBPC_ZNZ + znzBytes, EBPC_ZNZ + znzBytes + SLACK);

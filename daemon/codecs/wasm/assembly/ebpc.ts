@@ -6,19 +6,30 @@
 // without bounds checks on typed arrays, and reads past a stream's end need
 // no test: ebpc/wasm.ts copies each stream to its own region followed by
 // zeros, which is what the JS reader's window returns past the end.
-import { EBPC_BPC, EBPC_TMP, EBPC_ZNZ, IN, OUT } from '../layout';
+import { EBPC_BPC, EBPC_TMP, EBPC_ZNZ, IN, IN_BYTES, OUT, SCRATCH, SCRATCH_BYTES } from '../layout';
 
 const R = 16; // EBPC_MAX_ZERO_RUN
 const PLANES = EBPC_TMP; // i32[17]
 const DELTAS = EBPC_TMP + 128; // i32[16]
 const VALS = EBPC_TMP + 256; // i32[16]
 
-/** The 24 bits at bit position pos of the stream at base (zeros past its end). */
+// Each stream is read from a byte-reversed copy that ends at ZNZ_REV / BPC_REV (the upper
+// halves of IN and SCRATCH; ebpc/wasm.ts keeps the streams below them): a little-endian load
+// there is a big-endian load of the stream, so a peek is one 8-byte load and a shift, where
+// the forward stream took three byte loads (wasm has no byte swap).
+const ZNZ_REV = IN + IN_BYTES;
+const BPC_REV = SCRATCH + SCRATCH_BYTES;
+
+/** Copy the bytes bytes at src, reversed, to end just below end (16 at a time: a few bytes before that get overwritten too). */
+function reverseInto(src: i32, bytes: i32, end: i32): void {
+  const rev = v128(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (let k = 0; k < bytes; k += 16) v128.store(end - 16 - k, i8x16.swizzle(v128.load(src + k), rev));
+}
+
+/** The 24 bits at bit position pos of the stream whose reversed copy ends at end (zeros past its end). */
 @inline
-function peek24(base: i32, pos: i32): u32 {
-  // the 3 bytes at pos >> 3, as the JS window (wasm has no byte swap: byte loads are cheaper than a swapped word)
-  const p = base + (pos >> 3);
-  return (((<u32>load<u8>(p) << 16) | (<u32>load<u8>(p, 1) << 8) | <u32>load<u8>(p, 2)) << <u32>(pos & 7)) & 0xffffff;
+function peek24(end: i32, pos: i32): u32 {
+  return <u32>((load<u64>(end - 8 - (pos >> 3)) << <u64>(pos & 7)) >> 40);
 }
 
 /** Hacker's Delight transpose8 of the 8 bytes t[0..7] held in x (t0..t3) and y (t4..t7); returns them transposed, x in the high half. */
@@ -91,13 +102,13 @@ function decodeBpcBlock(W: i32, N: i32, bpcBits: i32): i32 {
   const posBits = N == 8 ? 3 : 4;
   const runBits = W == 8 ? 3 : 4;
   let pos = bpos;
-  const base = <i32>(peek24(EBPC_BPC, pos) >> <u32>(24 - W));
+  const base = <i32>(peek24(BPC_REV, pos) >> <u32>(24 - W));
   pos += W;
   let b = 0;
   let prev = 0;
   let afterRun = false;
   while (b <= W) {
-    const w = <i32>peek24(EBPC_BPC, pos);
+    const w = <i32>peek24(BPC_REV, pos);
     let p: i32;
     if (w & 0x800000) {
       // '1' + DBX
@@ -200,6 +211,9 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
   const znzBits = znzBytes << 3;
   const bpcBits = bpcBytes << 3;
   const wide = W == 16;
+  // the streams with the zeros after them (SLACK in ebpc/wasm.ts, which covers the 16-byte steps)
+  reverseInto(EBPC_ZNZ, znzBytes + 64, ZNZ_REV);
+  reverseInto(EBPC_BPC, bpcBytes + 64, BPC_REV);
   let zpos = 0;
   bpos = 0;
   let used = N;
@@ -207,7 +221,7 @@ export function ebpcDecode(count: i32, W: i32, N: i32, znzBytes: i32, bpcBytes: 
   let shortRun = false;
   let i = 0;
   while (i < count) {
-    const w = peek24(EBPC_ZNZ, zpos);
+    const w = peek24(ZNZ_REV, zpos);
     if (w & 0x800000) {
       // a burst of '1's: every valid window bit is real (padding past the end is zero)
       let ones = <i32>clz<u32>(~(w << 8));
