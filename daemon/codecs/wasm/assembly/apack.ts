@@ -283,11 +283,21 @@ export function apackDecode2(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
  * once one was used; after the value 0, x1 holds state 0 and x0 state 1.
  */
 export function apackEncode2(slot: i32, n: i32, nibbles: i32): i32 {
+  // one copy of the passes per width (the width a constant in each), so no
+  // value pays for the test
+  return nibbles == 0 ? encode2(slot, n, false) : encode2(slot, n, true);
+}
+
+/** Value i of the block at IN: a byte, or nibble i (low nibble first). */
+@inline
+function valueAt(i: i32, nibbles: bool): i32 {
+  return nibbles ? (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15 : <i32>load<u8>(IN + i);
+}
+
+@inline
+function encode2(slot: i32, n: i32, nibbles: bool): i32 {
   let total: u32 = 0;
-  for (let i = 0; i < n; i++) {
-    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
-    total += load<u32>(slot + APACK_ENC_OFFSET + (v << 2)) >> 8;
-  }
+  for (let i = 0; i < n; i++) total += load<u32>(slot + (valueAt(i, nibbles) << 2), APACK_ENC_OFFSET) >> 8;
   const offBytes = <i32>((total + 7) >> 3);
   let cur = total;
   let nb: u32 = (<u32>offBytes << 3) - total;
@@ -296,18 +306,20 @@ export function apackEncode2(slot: i32, n: i32, nibbles: i32): i32 {
   let x1: u32 = RANS_L;
   let p = SCRATCH + SCRATCH_BYTES;
   for (let i = n - 1; i >= 0; i--) {
-    const v = nibbles == 0 ? <i32>load<u8>(IN + i) : (<i32>load<u8>(IN + (i >> 1)) >> ((i & 1) << 2)) & 15;
+    const v = valueAt(i, nibbles);
+    // the value's tables, at constant offsets from one address
+    const e = slot + (v << 2);
     let x = x0;
-    const xm = load<u32>(slot + APACK_ENC_XMAX + (v << 2));
+    const xm = load<u32>(e, APACK_ENC_XMAX);
     store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
     const k = <u32>(x > xm) + <u32>((x >> 8) > xm);
     p -= <i32>k;
     x >>= k << 3;
-    const step = load<u32>(slot + APACK_ENC_STEP + (v << 2));
-    const q = <u32>((<u64>x * load<u64>(slot + APACK_ENC_RCP + (v << 3))) >> load<u32>(slot + APACK_ENC_SHIFT + (v << 2)));
+    const step = load<u32>(e, APACK_ENC_STEP);
+    const q = <u32>((<u64>x * load<u64>(e + (v << 2), APACK_ENC_RCP)) >> load<u32>(e, APACK_ENC_SHIFT));
     x0 = x1;
     x1 = x + q * (1024 - (step & 2047)) + (step >> 11);
-    const o = load<u32>(slot + APACK_ENC_OFFSET + (v << 2));
+    const o = load<u32>(e, APACK_ENC_OFFSET);
     acc |= (o & 255) << nb;
     nb += o >> 8;
     cur -= o >> 8;
