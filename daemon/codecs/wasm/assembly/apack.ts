@@ -44,6 +44,26 @@ export function apackPrepare(slot: i32): void {
 }
 
 /**
+ * The block at OUT from the encoder's scratch: varint length of the rANS
+ * bytes (from p to the scratch end), those bytes, then the offBytes of
+ * offsets at SCRATCH. Returns the block's length.
+ */
+function writeBlock(p: i32, offBytes: i32): i32 {
+  const ransLen = SCRATCH + SCRATCH_BYTES - p;
+  let w = OUT;
+  let len = <u32>ransLen;
+  while (len >= 0x80) {
+    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
+    len >>= 7;
+  }
+  store<u8>(w++, <u8>len);
+  memory.copy(w, p, ransLen);
+  w += ransLen;
+  memory.copy(w, SCRATCH, offBytes);
+  return w + offBytes - OUT;
+}
+
+/**
  * Encode n values (bytes, or nibbles when nibbles = 1, n even) at IN into
  * OUT: varint rANS length, rANS bytes, offsets. Returns the bytes written.
  *
@@ -93,18 +113,7 @@ export function apackEncode(slot: i32, n: i32, nibbles: i32): i32 {
   // the final state, big-endian
   p -= 4;
   store<u32>(p, bswap<u32>(x));
-  const ransLen = SCRATCH + SCRATCH_BYTES - p;
-  let w = OUT;
-  let len = <u32>ransLen;
-  while (len >= 0x80) {
-    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
-    len >>= 7;
-  }
-  store<u8>(w++, <u8>len);
-  memory.copy(w, p, ransLen);
-  w += ransLen;
-  memory.copy(w, SCRATCH, offBytes);
-  return w + offBytes - OUT;
+  return writeBlock(p, offBytes);
 }
 
 /**
@@ -332,16 +341,5 @@ function encode2(slot: i32, n: i32, nibbles: bool): i32 {
   p -= 8;
   store<u32>(p, bswap<u32>(x1));
   store<u32>(p, bswap<u32>(x0), 4);
-  const ransLen = SCRATCH + SCRATCH_BYTES - p;
-  let w = OUT;
-  let len = <u32>ransLen;
-  while (len >= 0x80) {
-    store<u8>(w++, <u8>((len & 0x7f) | 0x80));
-    len >>= 7;
-  }
-  store<u8>(w++, <u8>len);
-  memory.copy(w, p, ransLen);
-  w += ransLen;
-  memory.copy(w, SCRATCH, offBytes);
-  return w + offBytes - OUT;
+  return writeBlock(p, offBytes);
 }
