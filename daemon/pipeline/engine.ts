@@ -36,12 +36,12 @@ import { DRAM_DIRECT } from './dram-observer.ts';
 import { RegionTable } from './region-table.ts';
 import { BlockGroup, RunJob, VectorAccess, VectorBufferedAccess, type VectorListener } from './vector.ts';
 
-/** DRAM bursts covering [addr, addr + len) with bursts aligned to their size. */
 /** Bytes of a write that a pending context-codec calibration keeps (to fit from). */
 function keptFor(p: PendingCalibration | undefined, len: number): number {
   return p?.context ? Math.min(len, Math.max(0, p.need - p.keptBytes)) : 0;
 }
 
+/** DRAM bursts covering [addr, addr + len) with bursts aligned to their size. */
 function burstsCovering(addr: number, len: number, burst: number): number {
   return len === 0 ? 0 : Math.floor((addr + len - 1) / burst) - Math.floor(addr / burst) + 1;
 }

@@ -67,37 +67,34 @@ export class BufferedAccess {
 }
 
 /**
- * Byte masks of blocks written out of order, reused: scattered bursts give
- * every block one, and a fresh 4 KiB array per block written back was a
- * steady stream of garbage. Only cleaned() returns one (nothing else holds it).
+ * Typed arrays pooled by length, so slots, write-backs and masks do not
+ * allocate per block; keep(len) is how many of a length it holds. A taken
+ * array holds what it held (callers that need zeros fill it).
  */
-const masks = new Map<number, Uint8Array[]>();
-/** Their per-burst counts, likewise (over 64 bytes, a typed array's backing store is allocated off the heap). */
-const maskCounts = new Map<number, Uint16Array[]>();
-
-function takeZeroed(len: number): Uint8Array {
-  const m = masks.get(len)?.pop();
-  if (!m) return new Uint8Array(len);
-  m.fill(0);
-  return m;
+class ArrayPool<T extends Uint8Array | Uint16Array> {
+  private readonly free = new Map<number, T[]>();
+  constructor(
+    private readonly make: (len: number) => T,
+    private readonly keep: (len: number) => number,
+  ) {}
+  take(len: number): T {
+    return this.free.get(len)?.pop() ?? this.make(len);
+  }
+  give(a: T): void {
+    let list = this.free.get(a.length);
+    if (!list) this.free.set(a.length, (list = []));
+    if (list.length < this.keep(a.length)) list.push(a);
+  }
 }
 
-function takeCounts(bursts: number): Uint16Array {
-  const c = maskCounts.get(bursts)?.pop();
-  if (!c) return new Uint16Array(bursts);
-  c.fill(0);
-  return c;
-}
-
-function giveMask(m: Uint8Array, counts: Uint16Array | undefined): void {
-  let list = masks.get(m.length);
-  if (!list) masks.set(m.length, (list = []));
-  if (list.length < 64) list.push(m);
-  if (!counts) return;
-  let cl = maskCounts.get(counts.length);
-  if (!cl) maskCounts.set(counts.length, (cl = []));
-  if (cl.length < 64) cl.push(counts);
-}
+/**
+ * Byte masks of blocks written out of order, and their per-burst counts,
+ * reused: scattered bursts give every block one, and a fresh 4 KiB array per
+ * block written back was a steady stream of garbage. Only cleaned() gives one
+ * back (nothing else holds it); taken ones are zeroed.
+ */
+const masks = new ArrayPool<Uint8Array>((len) => new Uint8Array(len), () => 64);
+const maskCounts = new ArrayPool<Uint16Array>((len) => new Uint16Array(len), () => 64);
 
 /** A buffered block. */
 export class Slot {
@@ -167,8 +164,8 @@ export class Slot {
         if (end > this.hi) this.hi = end;
         return;
       }
-      this.mask = takeZeroed(this.len);
-      this.maskBursts = takeCounts(this.dirtyBursts.length);
+      this.mask = masks.take(this.len).fill(0);
+      this.maskBursts = maskCounts.take(this.dirtyBursts.length).fill(0);
       this.maskCount = 0;
       this.mark(this.lo, this.hi);
     }
@@ -226,7 +223,8 @@ export class Slot {
   cleaned(): void {
     this.dirty = false;
     this.lo = this.hi = 0;
-    if (this.mask) giveMask(this.mask, this.maskBursts);
+    if (this.mask) masks.give(this.mask);
+    if (this.maskBursts) maskCounts.give(this.maskBursts);
     this.mask = undefined;
     this.maskBursts = undefined;
     this.maskCount = 0;
@@ -274,25 +272,12 @@ class Lane {
 }
 
 /**
- * Pooled block arrays by length, so slots and write-backs do not allocate per
- * block. Blocks out at once (slots plus write-backs queued in the lanes) swing
- * by hundreds under vectors, so the pool keeps up to POOL_BYTES of each length
- * (64 arrays: 25 % of the takes allocated a fresh, zeroed block in an
- * engine-level run of 256-burst vectors with backpressure; 4 MiB: 4 %).
+ * The block pool's size: blocks out at once (slots plus write-backs queued in
+ * the lanes) swing by hundreds under vectors, so it keeps up to POOL_BYTES of
+ * each length (64 arrays: 25 % of the takes allocated a fresh, zeroed block in
+ * an engine-level run of 256-burst vectors with backpressure; 4 MiB: 4 %).
  */
 const POOL_BYTES = 4 * 1024 * 1024;
-
-class ArrayPool {
-  private readonly free = new Map<number, Uint8Array[]>();
-  take(len: number): Uint8Array {
-    return this.free.get(len)?.pop() ?? new Uint8Array(len);
-  }
-  give(a: Uint8Array): void {
-    let list = this.free.get(a.length);
-    if (!list) this.free.set(a.length, (list = []));
-    if (list.length < Math.max(64, POOL_BYTES / a.length)) list.push(a);
-  }
-}
 
 /** Count a buffer event for the region's metric series. */
 const event = (region: Region, ev: number): void => {
@@ -308,7 +293,7 @@ const popcount = (flags: Uint8Array, from: number, to: number): number => {
 export class LineBuffers {
   private readonly lanes: Lane[];
   readonly metadata: MetadataCache;
-  private readonly pool = new ArrayPool();
+  private readonly pool = new ArrayPool<Uint8Array>((len) => new Uint8Array(len), (len) => Math.max(64, POOL_BYTES / len));
   private outgoingBytes = 0;
   /** Raw bytes of dirty slots. */
   private dirtyBytes = 0;

@@ -157,6 +157,34 @@ function lossDown(m: number, q: number): number {
   return q <= 1 ? Infinity : m * (q <= COUNT_TOTAL ? LOG2_DOWN[q] : Math.log2(q / (q - 1)));
 }
 
+/** The group that gains most from one more unit (the first of equals). */
+function argmaxUp(mass: ArrayLike<number>, q: { [i: number]: number }, g: number): number {
+  let best = 0;
+  let bestGain = gainUp(mass[0], q[0]);
+  for (let i = 1; i < g; i++) {
+    const v = gainUp(mass[i], q[i]);
+    if (v > bestGain) {
+      best = i;
+      bestGain = v;
+    }
+  }
+  return best;
+}
+
+/** The group that loses least from one unit less (the first of equals). */
+function argminDown(mass: ArrayLike<number>, q: { [i: number]: number }, g: number): number {
+  let best = 0;
+  let bestLoss = lossDown(mass[0], q[0]);
+  for (let i = 1; i < g; i++) {
+    const v = lossDown(mass[i], q[i]);
+    if (v < bestLoss) {
+      best = i;
+      bestLoss = v;
+    }
+  }
+  return best;
+}
+
 /**
  * optimalCounts into q[0..g), allocating nothing: the table search calls it
  * for every boundary position it tries. argmax/argmin keep the first best
@@ -181,35 +209,11 @@ function countsInto(mass: ArrayLike<number>, sizes: ArrayLike<number>, g: number
     q[i] = sizes[i] === 0 ? 0 : Math.max(1, Math.round((mass[i] / n) * COUNT_TOTAL));
     sum += q[i];
   }
-  const argmaxUp = (): number => {
-    let best = 0;
-    let bestGain = gainUp(mass[0], q[0]);
-    for (let i = 1; i < g; i++) {
-      const v = gainUp(mass[i], q[i]);
-      if (v > bestGain) {
-        best = i;
-        bestGain = v;
-      }
-    }
-    return best;
-  };
-  const argminDown = (): number => {
-    let best = 0;
-    let bestLoss = lossDown(mass[0], q[0]);
-    for (let i = 1; i < g; i++) {
-      const v = lossDown(mass[i], q[i]);
-      if (v < bestLoss) {
-        best = i;
-        bestLoss = v;
-      }
-    }
-    return best;
-  };
-  for (; sum < COUNT_TOTAL; sum++) q[argmaxUp()]++;
-  for (; sum > COUNT_TOTAL; sum--) q[argminDown()]--;
+  for (; sum < COUNT_TOTAL; sum++) q[argmaxUp(mass, q, g)]++;
+  for (; sum > COUNT_TOTAL; sum--) q[argminDown(mass, q, g)]--;
   for (;;) {
-    const up = argmaxUp();
-    const down = argminDown();
+    const up = argmaxUp(mass, q, g);
+    const down = argminDown(mass, q, g);
     // relative tolerance: stop on ties instead of cycling on rounding noise
     if (up === down || !(gainUp(mass[up], q[up]) > lossDown(mass[down], q[down]) * (1 + 1e-12))) return;
     q[up]++;
