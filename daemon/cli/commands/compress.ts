@@ -16,7 +16,7 @@ import { CliError, EXIT_USAGE, choiceOption, intOption, readInput, writeOutput }
 const CONTEXT_CODECS: readonly string[] = ['scc', 'fpack'];
 /** Context codecs that cannot work without a stride (fpack then uses x[i-1] or no neighbour). */
 const STRIDE_REQUIRED: readonly string[] = ['scc'];
-const FPACK_MODE_CHOICES = ['auto', 'split', 'whole', 'delta'] as const;
+const FPACK_MODE_CHOICES = ['auto', 'split', 'whole', 'delta', 'palette'] as const;
 const TENSOR_KINDS = ['weight', 'activation', 'other'] as const;
 type TensorKind = (typeof TENSOR_KINDS)[number];
 
@@ -88,7 +88,7 @@ export function registerCompressCommands(program: Command): void {
     .option('--stride <n>', `scc: the tensor's stride, the distance in values to the same channel of the previous pixel (1 ... ${MAX_STRIDE}); scc needs it, or --shape and --layout`, intOption('--stride', 1, MAX_STRIDE))
     .option('--shape <dims>', 'scc: the tensor\'s dimensions, comma-separated (e.g. 1,56,56,64), with --layout instead of --stride', parseShape)
     .option('--layout <layout>', `scc: the axis order of --shape: ${KNOWN_LAYOUTS.join(', ')}`)
-    .option('--fpack-mode <mode>', 'fpack: split (exponent, then sign + mantissa), whole (8-bit floats: the byte), delta (8-bit floats: the byte\'s difference to x[i-S]) or auto (the smallest)', choiceOption('--fpack-mode', FPACK_MODE_CHOICES), 'auto')
+    .option('--fpack-mode <mode>', 'fpack: split (exponent, then sign + mantissa), whole (8-bit floats: the byte), delta (8-bit floats: the byte\'s difference to x[i-S]), palette (16-bit floats with at most 256 distinct values: each value\'s index in their sorted list) or auto (the smallest)', choiceOption('--fpack-mode', FPACK_MODE_CHOICES), 'auto')
     .option('--fit-bytes <n>', 'fit the table (apack, scc, fpack) to the first N bytes only, not the whole tensor; the daemon fits a region to its first 65536 bytes written, so --fit-bytes 65536 shows what it would store', intOption('--fit-bytes', 1, MAX_BLOCK_SIZE))
     .option('--kind <kind>', 'scc: what the tensor holds, which sets the configurations tried: weight (order-0, CC/x[i-S] static, x[i-1],x[i-2] adaptive), activation (P, or the per-block P/Q switch), other (the weight ones and P; the default)', choiceOption('--kind', TENSOR_KINDS))
     .addHelpText(

@@ -1,7 +1,8 @@
 import type { FloatDtype } from '../dtype.ts';
-import { MAX_A_ROWS, MAX_CLASSES, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type GroupTable } from './params.ts';
+import { MAX_A_ROWS, MAX_CLASSES, MAX_PALETTE, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type GroupTable } from './params.ts';
 import { bestPartition, groupMasses, rowFor } from './partition.ts';
 import { NO_PREDICTION, ORDER_CODE } from './engine.ts';
+import { badArgument } from '../errors.ts';
 
 /**
  * Fitting an fpack header to a tensor. Everything is chosen by the bits it
@@ -120,8 +121,7 @@ function exponentGroups(ex: Uint8Array, plan: FieldPlan): number[] {
 }
 
 /** Symbol A (`sym`: exponent, whole byte or delta) given the classes of two neighbours' exponents (distances D1, D2; 0 = none). */
-function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2: number): AFit {
-  const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
+function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2: number, blockValues = FIT_BLOCK_BYTES / (plan.bits / 8)): AFit {
   const n = sym.length;
   const SA = plan.aSpace;
   const E = plan.expSpace;
@@ -303,15 +303,73 @@ function symbolsA(mode: FpackMode, vals: Uint16Array, ex: Uint8Array, D: number,
   return out;
 }
 
+/** The sorted distinct bit patterns of 16-bit values, or undefined above MAX_PALETTE of them. */
+function distinctValues(vals: Uint16Array): number[] | undefined {
+  const seen = new Uint8Array(65536);
+  let k = 0;
+  for (let i = 0; i < vals.length; i++) {
+    if (seen[vals[i]] === 0) {
+      seen[vals[i]] = 1;
+      if (++k > MAX_PALETTE) return undefined;
+    }
+  }
+  const out: number[] = [];
+  for (let v = 0; v < 65536; v++) if (seen[v]) out.push(v);
+  return out;
+}
+
+/**
+ * Palette mode: symbol A is each value's index in the sorted palette, coded
+ * as whole mode codes a byte, its context the classes of the neighbours'
+ * indices (exact contiguous classes of the index axis, as for exponents).
+ */
+function fitPalette(data: Uint8Array, dtype: FloatDtype, S: number): { bits: number; params: FpackParams } | undefined {
+  const vals = valuesOf(data, fieldPlan(dtype, 'split'));
+  const palette = distinctValues(vals);
+  if (palette === undefined) return undefined;
+  const plan = fieldPlan(dtype, 'palette');
+  const at = new Uint16Array(65536);
+  palette.forEach((v, i) => (at[v] = i));
+  const idx = new Uint8Array(vals.length);
+  for (let i = 0; i < vals.length; i++) idx[i] = at[vals[i]];
+  const sym = Uint16Array.from(idx);
+  const blockValues = FIT_BLOCK_BYTES / 2;
+  let best: { bits: number; params: FpackParams } | undefined;
+  for (const [D1, D2] of taps(S, blockValues)) {
+    const a = fitA(sym, idx, plan, D1, D2, blockValues);
+    const bits = 40 + 8 + 16 * palette.length + a.bits;
+    if (!best || bits < best.bits) {
+      best = { bits, params: { dtype, mode: 'palette', distance: D1, distance2: a.d2, aClasses: a.classes, aClasses2: a.classes2, a: a.table, bClasses: [], b: [], palette } };
+    }
+  }
+  return best;
+}
+
+/** Neighbour taps tried: with a stride S (S, 2S), (S), none; without, (1, 2), (1), none. */
+function taps(S: number, blockValues: number): [number, number][] {
+  return S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
+}
+
 /** The header that codes `data` smallest (estimated with exact table costs, before rANS overhead). */
 export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptions = {}): FpackParams {
   const modes: FpackMode[] = [];
   const bits8 = fieldPlan(dtype, 'split').bits === 8;
   const auto = options.mode === undefined || options.mode === 'auto';
-  if (auto) modes.push(...(bits8 ? (['split', 'whole', 'delta'] as const) : (['split'] as const)));
+  if (auto) modes.push(...(bits8 ? (['split', 'whole', 'delta'] as const) : (['split', 'palette'] as const)));
   else modes.push(options.mode as FpackMode);
   let best: { bits: number; params: FpackParams } | undefined;
   for (const mode of modes) {
+    if (mode === 'palette') {
+      const S16 = options.stride !== undefined && options.stride < FIT_BLOCK_BYTES / 2 ? options.stride : 0;
+      fieldPlan(dtype, 'palette'); // E_BAD_ARGUMENT for an 8-bit dtype
+      const pal = fitPalette(data, dtype, S16);
+      if (pal === undefined) {
+        if (!auto) throw badArgument(`fpack mode "palette" needs at most ${MAX_PALETTE} distinct values`);
+        continue;
+      }
+      if (!best || pal.bits < best.bits) best = pal;
+      continue;
+    }
     const plan = fieldPlan(dtype, mode);
     const vals = valuesOf(data, plan);
     const ex = new Uint8Array(vals.length);
@@ -319,8 +377,7 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
     const b = mode === 'split' ? fitB(vals, ex, plan, exponentGroups(ex, plan)) : undefined;
     const blockValues = FIT_BLOCK_BYTES / (plan.bits / 8);
     const S = options.stride !== undefined && options.stride < blockValues ? options.stride : 0;
-    const taps: [number, number][] = S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
-    for (const [D1, D2] of taps) {
+    for (const [D1, D2] of taps(S, blockValues)) {
       if (mode === 'delta' && D1 === 0) continue;
       const a = fitA(symbolsA(mode, vals, ex, D1, blockValues), ex, plan, D1, D2);
       const bits = 40 + a.bits + (b ? b.bits : 0);

@@ -8,6 +8,7 @@ import { buildEngine } from './engine.ts';
 import { fitParams } from './fit.ts';
 import { FPACK_MODES, parseParams, serialiseParams, type FpackParams } from './params.ts';
 import { decodeBlock as decodeBlockWasm } from './wasm.ts';
+import { decodePaletteBlock, encodePaletteBlock, maxPaletteBlockBytes, paletteIndex } from './palette.ts';
 
 /** Block decoder: wasm's where it is on (wasm.ts), or coder.ts alone (the reference, for tests and `bench speed`). */
 type Coders = 'wasm' | 'js';
@@ -34,6 +35,7 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
   const e = buildEngine(p);
   const decodeBlock = coders === 'wasm' ? decodeBlockWasm : decodeBlockJs;
   const bytesPerValue = e.plan.bits / 8;
+  if (p.mode === 'palette') return paletteModel(p, params, e, decodeBlock);
   const describe = (): string => {
     const kA = `${p.aClasses.length - 1}x${p.aClasses2.length - 1}`;
     const groups = p.a.vmin.length - 1;
@@ -53,6 +55,28 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
     },
     decodeBlock: (src, out) => decodeBlock(e, src, out),
     describe,
+  };
+}
+
+/** Palette mode: the index bytes through whole mode's coder, values through the palette (palette.ts). */
+function paletteModel(p: FpackParams, params: Uint8Array, e: ReturnType<typeof buildEngine>, decodeIndices: typeof decodeBlockJs): FpackModel {
+  const palette = Uint16Array.from(p.palette!);
+  const at = paletteIndex(p.palette!);
+  return {
+    codec: 'fpack',
+    dtype: p.dtype,
+    params,
+    fpackParams: p,
+    maxEncodedBytes: (rawBytes) => maxPaletteBlockBytes(e, rawBytes),
+    encodeBlock: (src, out) => {
+      if ((src.length & 1) !== 0) throw badArgument(`a ${p.dtype} block needs an even length, got ${src.length}`);
+      return encodePaletteBlock(e, at, src, out);
+    },
+    decodeBlock: (src, out) => decodePaletteBlock(e, palette, decodeIndices, src, out),
+    describe: () => {
+      const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
+      return `palette mode, ${palette.length} distinct values, ${ctx}; A (index): ${p.aClasses.length - 1}x${p.aClasses2.length - 1} contexts over the neighbours' indices, ${p.a.vmin.length - 1} groups; header ${params.length} bytes`;
+    },
   };
 }
 

@@ -18,6 +18,10 @@ import { MAX_STRIDE } from '../stride.ts';
  *   the byte and the first neighbour's byte, both mapped to an
  *   order-preserving code (sign-magnitude -> offset binary), given the same
  *   contexts: smooth activation maps leave small differences.
+ * - palette (16-bit dtypes only): the tensor holds at most 256 distinct bit
+ *   patterns (e.g. dequantised 8-bit codes); the header lists them sorted,
+ *   symbol A is a value's index in that list, coded as whole mode codes a
+ *   byte, given the classes of the neighbours' indices (palette.ts).
  * Each symbol is APack's group + offset: a table of at most 16 contiguous
  * groups tiling the symbol's space, the group entropy-coded with a 10-bit
  * count, the offset in the group raw.
@@ -31,7 +35,9 @@ export const COUNT_BITS = 10;
 export const COUNT_TOTAL = 1 << COUNT_BITS;
 const VERSION = 1;
 
-export const FPACK_MODES = ['split', 'whole', 'delta'] as const;
+export const FPACK_MODES = ['split', 'whole', 'delta', 'palette'] as const;
+/** Most entries of a palette (its indices are bytes). */
+export const MAX_PALETTE = 256;
 export type FpackMode = (typeof FPACK_MODES)[number];
 
 /** One group table: vmin[0] = 0 < ... (non-decreasing) ... vmin[G] = space; one count row per context class. */
@@ -58,6 +64,12 @@ export interface FpackParams {
   readonly bClasses: readonly number[];
   /** Split mode: one table (own partition, one count row) per B class. */
   readonly b: readonly GroupTable[];
+  /**
+   * Palette mode: the distinct bit patterns, strictly increasing, 1 ... 256
+   * of them; empty in the other modes. The A classes are then over the
+   * neighbours' indices (axis 0 ... 256), A's table over the index byte.
+   */
+  readonly palette?: readonly number[];
 }
 
 /** Spaces and widths a dtype and mode give. */
@@ -72,6 +84,11 @@ export interface FieldPlan {
 
 export function fieldPlan(dtype: FloatDtype, mode: FpackMode): FieldPlan {
   const l = floatLayout(dtype);
+  if (mode === 'palette') {
+    if (l.bits !== 16) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "palette" is for 16-bit floats, not ${dtype}`);
+    // The plan of the index bytes: whole mode over an 8-bit symbol whose "exponent" axis is the index itself.
+    return { bits: 8, exp: 8, mant: 0, expSpace: 256, aSpace: 256, bSpace: 0 };
+  }
   if (mode !== 'split' && l.bits !== 8) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "${mode}" is for 8-bit floats, not ${dtype}`);
   return {
     bits: l.bits,
@@ -128,11 +145,21 @@ export function checkParams(p: FpackParams): FieldPlan {
     p.b.forEach((t, i) => checkTable(t, f.bSpace, 1, `fpack B table ${i}`));
   } else if (p.b.length !== 0 || p.bClasses.length !== 0) throw corrupt(`fpack ${p.mode} mode carries B tables`);
   if (p.mode === 'delta' && p.distance === 0) throw corrupt('fpack delta mode needs a neighbour');
+  const pal = p.palette ?? [];
+  if (p.mode === 'palette') {
+    if (pal.length < 1 || pal.length > MAX_PALETTE) throw corrupt(`fpack palette of ${pal.length} entries (1 ... ${MAX_PALETTE})`);
+    for (let i = 0; i < pal.length; i++) {
+      const v = pal[i];
+      if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw corrupt(`fpack palette entry ${v} is not a 16-bit pattern`);
+      if (i > 0 && !(v > pal[i - 1])) throw corrupt('fpack palette entries must be strictly increasing (sorted, no duplicates)');
+    }
+  } else if (pal.length !== 0) throw corrupt(`fpack ${p.mode} mode carries a palette`);
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta) | 2 bits zero | 16 bits distance | 16 bits distance2
+//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits zero | 16 bits distance | 16 bits distance2
+//   palette: 8 bits K-1 | K x 16 bits entries, strictly increasing
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
 //   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
 //   split: classes (own exponent) | kB x table(bSpace, 1 row)
@@ -177,6 +204,11 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   w.write(0, 2);
   w.write(p.distance, 16);
   w.write(p.distance2, 16);
+  if (p.mode === 'palette') {
+    const pal = p.palette!;
+    w.write(pal.length - 1, 8);
+    for (const v of pal) w.write(v, 16);
+  }
   const classes = (bounds: readonly number[]): void => {
     w.write(bounds.length - 2, 4);
     for (let i = 1; i + 1 < bounds.length; i++) w.write(bounds[i], f.exp + 1);
@@ -205,6 +237,13 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     const distance = r.read(16);
     const distance2 = r.read(16);
     const f = fieldPlan(dtype, mode);
+    let palette: number[] | undefined;
+    if (mode === 'palette') {
+      const k = r.read(8) + 1;
+      palette = [];
+      for (let i = 0; i < k; i++) palette.push(r.read(16));
+      for (let i = 1; i < k; i++) if (!(palette[i] > palette[i - 1])) throw corrupt('fpack palette entries must be strictly increasing (sorted, no duplicates)');
+    }
     const classes = (): number[] => {
       const k = r.read(4) + 1;
       const b = [0];
@@ -228,7 +267,7 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     }
     if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
-    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b };
+    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b, ...(palette ? { palette } : {}) };
     checkParams(p);
     return p;
   } catch (e) {
