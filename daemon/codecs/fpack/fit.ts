@@ -315,6 +315,8 @@ function distinctValues(vals: Uint16Array): number[] | undefined {
   }
   const out: number[] = [];
   for (let v = 0; v < 65536; v++) if (seen[v]) out.push(v);
+  // An empty tensor still gets a valid (one-entry) palette.
+  if (out.length === 0) out.push(0);
   return out;
 }
 
