@@ -349,7 +349,7 @@ function fitPalette(data: Uint8Array, dtype: FloatDtype, S: number): { bits: num
 
 /** Neighbour taps tried: with a stride S (S, 2S), (S), none; without, (1, 2), (1), none. */
 function taps(S: number, blockValues: number): [number, number][] {
-  return S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0]] : [[1, 2], [1, 0], [0, 0]];
+  return S > 1 ? [[S, 2 * S < blockValues ? 2 * S : 0], [S, 0], [0, 0], [1, 0], [S, 1], [1, 2]] : [[1, 2], [1, 0], [0, 0]];
 }
 
 /** The header that codes `data` smallest (estimated with exact table costs, before rANS overhead). */
