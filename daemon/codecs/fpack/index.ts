@@ -8,6 +8,7 @@ import { buildEngine } from './engine.ts';
 import { fitParams } from './fit.ts';
 import { FPACK_MODES, parseParams, serialiseParams, type FpackParams } from './params.ts';
 import { decodeBlock as decodeBlockWasm } from './wasm.ts';
+import { REPEAT, decodeRepeatBlock, maybeRepeatBlock } from './repeat.ts';
 import { decodePaletteBlock, encodePaletteBlock, maxPaletteBlockBytes, paletteIndex } from './palette.ts';
 
 /** Block decoder: wasm's where it is on (wasm.ts), or coder.ts alone (the reference, for tests and `bench speed`). */
@@ -36,6 +37,8 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
   const decodeBlock = coders === 'wasm' ? decodeBlockWasm : decodeBlockJs;
   const bytesPerValue = e.plan.bits / 8;
   if (p.mode === 'palette') return paletteModel(p, params, e, decodeBlock);
+  // 16-bit split mode with a neighbour: blocks where most values repeat x[i-D1] may be repeat blocks (repeat.ts)
+  const repeatable = p.mode === 'split' && bytesPerValue === 2 && p.distance > 0;
   const describe = (): string => {
     const kA = `${p.aClasses.length - 1}x${p.aClasses2.length - 1}`;
     const groups = p.a.vmin.length - 1;
@@ -51,9 +54,10 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
     maxEncodedBytes: (rawBytes) => maxBlockBytes(e, Math.floor(rawBytes / bytesPerValue)),
     encodeBlock: (src, out) => {
       if (bytesPerValue === 2 && (src.length & 1) !== 0) throw badArgument(`a ${p.dtype} block needs an even length, got ${src.length}`);
-      return encodeBlock(e, src, out);
+      const normal = encodeBlock(e, src, out);
+      return repeatable ? maybeRepeatBlock(e, src, out, normal) : normal;
     },
-    decodeBlock: (src, out) => decodeBlock(e, src, out),
+    decodeBlock: (src, out) => (repeatable && out.length > 0 && src.length > 0 && src[0] === REPEAT ? decodeRepeatBlock(e, src, out, decodeBlock) : decodeBlock(e, src, out)),
     describe,
   };
 }
