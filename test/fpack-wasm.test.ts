@@ -124,7 +124,11 @@ describe('fpack wasm decoder', () => {
     for (const d of FLOAT_DTYPES) {
       const modes = width(d) === 1 ? (['split', 'whole', 'delta'] as const) : (['split'] as const);
       for (const fpackMode of modes) {
-        const long = new Uint8Array(4096).map((_, i) => (i % 7 === 0 ? 0x80 : 0x38 + (i % 5)));
+        // periodic in 64 values: x[i-64] predicts every value, x[i-1] does not (the fit also tries distance 1)
+        const long = new Uint8Array(4096).map((_, i) => {
+          const c = i % (64 * width(d));
+          return (c * 37 + (c >> 3) * 11) & 0xff;
+        });
         const w = fpack.fit(long, d, { stride: 64, kind: 'activation', fpackMode });
         assert.ok(fpackParamsOf(w).distance >= 64, `${d} ${fpackMode}: a model with a neighbour at 64`);
         const j = fpackJs.load(w.params, d);
