@@ -21,8 +21,8 @@ export interface CodecOptions {
   /**
    * fpack: 'split' codes the exponent and sign + mantissa as two symbols;
    * for 8-bit floats 'whole' codes the byte as one, 'delta' its difference
-   * to the neighbour x[i-S]; for 16-bit floats with at most 256 distinct
-   * values 'palette' codes each value's index in a sorted list of them;
+   * to the neighbour x[i-S]; for a tensor of at most 256 distinct values
+   * 'palette' codes each value's index in a list of them;
    * 'auto' (default) keeps the smallest.
    */
   readonly fpackMode?: 'auto' | 'split' | 'whole' | 'delta' | 'palette';

@@ -303,27 +303,27 @@ function symbolsA(mode: FpackMode, vals: Uint16Array, ex: Uint8Array, D: number,
   return out;
 }
 
-/** The sorted distinct bit patterns of 16-bit values, or undefined above MAX_PALETTE of them. */
+/** The distinct bit patterns, most frequent first (ties by value), or undefined above MAX_PALETTE of them. */
 function distinctValues(vals: Uint16Array): number[] | undefined {
-  const seen = new Uint8Array(65536);
+  const freq = new Float64Array(65536);
   let k = 0;
   for (let i = 0; i < vals.length; i++) {
-    if (seen[vals[i]] === 0) {
-      seen[vals[i]] = 1;
-      if (++k > MAX_PALETTE) return undefined;
-    }
+    if (freq[vals[i]]++ === 0 && ++k > MAX_PALETTE) return undefined;
   }
   const out: number[] = [];
-  for (let v = 0; v < 65536; v++) if (seen[v]) out.push(v);
+  for (let v = 0; v < 65536; v++) if (freq[v] > 0) out.push(v);
+  out.sort((a, b) => freq[b] - freq[a] || a - b);
   // An empty tensor still gets a valid (one-entry) palette.
   if (out.length === 0) out.push(0);
   return out;
 }
 
 /**
- * Palette mode: symbol A is each value's index in the sorted palette, coded
- * as whole mode codes a byte, its context the classes of the neighbours'
+ * Palette mode: symbol A is each value's index in the palette, coded as
+ * whole mode codes a byte, its context the classes of the neighbours'
  * indices (exact contiguous classes of the index axis, as for exponents).
+ * The most frequent values come first: A's contiguous groups then follow a
+ * decreasing distribution, as APack's do over sorted symbols.
  */
 function fitPalette(data: Uint8Array, dtype: FloatDtype, S: number): { bits: number; params: FpackParams } | undefined {
   const vals = valuesOf(data, fieldPlan(dtype, 'split'));
@@ -335,11 +335,12 @@ function fitPalette(data: Uint8Array, dtype: FloatDtype, S: number): { bits: num
   const idx = new Uint8Array(vals.length);
   for (let i = 0; i < vals.length; i++) idx[i] = at[vals[i]];
   const sym = Uint16Array.from(idx);
-  const blockValues = FIT_BLOCK_BYTES / 2;
+  const width = fieldPlan(dtype, 'split').bits;
+  const blockValues = FIT_BLOCK_BYTES / (width / 8);
   let best: { bits: number; params: FpackParams } | undefined;
   for (const [D1, D2] of taps(S, blockValues)) {
     const a = fitA(sym, idx, plan, D1, D2, blockValues);
-    const bits = 40 + 8 + 16 * palette.length + a.bits;
+    const bits = 40 + 8 + width * palette.length + a.bits;
     if (!best || bits < best.bits) {
       best = { bits, params: { dtype, mode: 'palette', distance: D1, distance2: a.d2, aClasses: a.classes, aClasses2: a.classes2, a: a.table, bClasses: [], b: [], palette } };
     }
@@ -357,14 +358,13 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
   const modes: FpackMode[] = [];
   const bits8 = fieldPlan(dtype, 'split').bits === 8;
   const auto = options.mode === undefined || options.mode === 'auto';
-  if (auto) modes.push(...(bits8 ? (['split', 'whole', 'delta'] as const) : (['split', 'palette'] as const)));
+  if (auto) modes.push(...(bits8 ? (['split', 'whole', 'delta', 'palette'] as const) : (['split', 'palette'] as const)));
   else modes.push(options.mode as FpackMode);
   let best: { bits: number; params: FpackParams } | undefined;
   for (const mode of modes) {
     if (mode === 'palette') {
-      const S16 = options.stride !== undefined && options.stride < FIT_BLOCK_BYTES / 2 ? options.stride : 0;
-      fieldPlan(dtype, 'palette'); // E_BAD_ARGUMENT for an 8-bit dtype
-      const pal = fitPalette(data, dtype, S16);
+      const bv = FIT_BLOCK_BYTES / (bits8 ? 1 : 2);
+      const pal = fitPalette(data, dtype, options.stride !== undefined && options.stride < bv ? options.stride : 0);
       if (pal === undefined) {
         if (!auto) throw badArgument(`fpack mode "palette" needs at most ${MAX_PALETTE} distinct values`);
         continue;

@@ -1,5 +1,5 @@
 import type { Codec, CodecModel, CodecOptions } from '../codec.ts';
-import { FLOAT_DTYPES, isFloatDtype, type Dtype, type FloatDtype } from '../dtype.ts';
+import { FLOAT_DTYPES, floatLayout, isFloatDtype, type Dtype, type FloatDtype } from '../dtype.ts';
 import { badArgument } from '../errors.ts';
 import { checkStride } from '../stride.ts';
 import { checkSupported } from '../support.ts';
@@ -66,17 +66,18 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
 function paletteModel(p: FpackParams, params: Uint8Array, e: ReturnType<typeof buildEngine>, decodeIndices: typeof decodeBlockJs): FpackModel {
   const palette = Uint16Array.from(p.palette!);
   const at = paletteIndex(p.palette!);
+  const wide = floatLayout(p.dtype).bits === 16;
   return {
     codec: 'fpack',
     dtype: p.dtype,
     params,
     fpackParams: p,
-    maxEncodedBytes: (rawBytes) => maxPaletteBlockBytes(e, rawBytes),
+    maxEncodedBytes: (rawBytes) => maxPaletteBlockBytes(e, rawBytes, wide),
     encodeBlock: (src, out) => {
-      if ((src.length & 1) !== 0) throw badArgument(`a ${p.dtype} block needs an even length, got ${src.length}`);
-      return encodePaletteBlock(e, at, src, out);
+      if (wide && (src.length & 1) !== 0) throw badArgument(`a ${p.dtype} block needs an even length, got ${src.length}`);
+      return encodePaletteBlock(e, at, wide, src, out);
     },
-    decodeBlock: (src, out) => decodePaletteBlock(e, palette, decodeIndices, src, out),
+    decodeBlock: (src, out) => decodePaletteBlock(e, palette, wide, decodeIndices, src, out),
     describe: () => {
       const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
       return `palette mode, ${palette.length} distinct values, ${ctx}; A (index): ${p.aClasses.length - 1}x${p.aClasses2.length - 1} contexts over the neighbours' indices, ${p.a.vmin.length - 1} groups; header ${params.length} bytes`;

@@ -3,9 +3,9 @@ import { encodeBlock as encodeIndices, maxBlockBytes } from './coder.ts';
 import type { Engine } from './engine.ts';
 
 /**
- * fpack's palette mode (docs/float.md): a 16-bit tensor with at most 256
- * distinct bit patterns (dequantised 8-bit codes) is coded as the index of
- * each value in its header's sorted palette. The index bytes go through
+ * fpack's palette mode (docs/float.md): a tensor with at most 256 distinct
+ * bit patterns (dequantised 8-bit codes, in any float dtype) is coded as the
+ * index of each value in its header's palette. The index bytes go through
  * whole mode's block coder unchanged (the engine is a whole-mode engine over
  * bytes whose context classes are ranges of the neighbours' indices), then
  * one table lookup maps an index back to its value.
@@ -35,17 +35,17 @@ function scratch(n: number): Uint8Array {
   return indices.subarray(0, n);
 }
 
-export function maxPaletteBlockBytes(e: Engine, rawBytes: number): number {
-  return Math.max(maxBlockBytes(e, rawBytes >> 1), rawBytes + 1);
+export function maxPaletteBlockBytes(e: Engine, rawBytes: number, wide: boolean): number {
+  return Math.max(maxBlockBytes(e, wide ? rawBytes >> 1 : rawBytes), rawBytes + 1);
 }
 
-/** Encodes 16-bit little-endian values (src.length even, checked by the caller). */
-export function encodePaletteBlock(e: Engine, at: Uint16Array, src: Uint8Array, out: Uint8Array): number {
-  const n = src.length >> 1;
+/** Encodes 8-bit or 16-bit little-endian values (src.length even for 16-bit, checked by the caller). */
+export function encodePaletteBlock(e: Engine, at: Uint16Array, wide: boolean, src: Uint8Array, out: Uint8Array): number {
+  const n = wide ? src.length >> 1 : src.length;
   if (n === 0) return 0;
   const idx = scratch(n);
   for (let i = 0; i < n; i++) {
-    const k = at[src[2 * i] | (src[2 * i + 1] << 8)];
+    const k = at[wide ? src[2 * i] | (src[2 * i + 1] << 8) : src[i]];
     if (k === 0) {
       out[0] = LITERAL;
       out.set(src, 1);
@@ -60,12 +60,13 @@ export function encodePaletteBlock(e: Engine, at: Uint16Array, src: Uint8Array, 
 export function decodePaletteBlock(
   e: Engine,
   palette: Uint16Array,
+  wide: boolean,
   decodeIndices: (e: Engine, src: Uint8Array, out: Uint8Array) => void,
   src: Uint8Array,
   out: Uint8Array,
 ): void {
-  if ((out.length & 1) !== 0) throw corrupt(`fpack block of ${out.length} bytes is not a whole number of 16-bit values`);
-  const n = out.length >> 1;
+  if (wide && (out.length & 1) !== 0) throw corrupt(`fpack block of ${out.length} bytes is not a whole number of 16-bit values`);
+  const n = wide ? out.length >> 1 : out.length;
   if (n > 0 && src.length > 0 && src[0] === LITERAL) {
     if (src.length !== out.length + 1) throw corrupt(`fpack literal block of ${src.length} bytes for ${out.length} raw bytes`);
     out.set(src.subarray(1));
@@ -78,7 +79,9 @@ export function decodePaletteBlock(
     const k = idx[i];
     if (k >= K) throw corrupt(`fpack palette index ${k} is outside the palette of ${K} entries`);
     const v = palette[k];
-    out[2 * i] = v;
-    out[2 * i + 1] = v >> 8;
+    if (wide) {
+      out[2 * i] = v;
+      out[2 * i + 1] = v >> 8;
+    } else out[i] = v;
   }
 }

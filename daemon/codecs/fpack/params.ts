@@ -18,10 +18,11 @@ import { MAX_STRIDE } from '../stride.ts';
  *   the byte and the first neighbour's byte, both mapped to an
  *   order-preserving code (sign-magnitude -> offset binary), given the same
  *   contexts: smooth activation maps leave small differences.
- * - palette (16-bit dtypes only): the tensor holds at most 256 distinct bit
- *   patterns (e.g. dequantised 8-bit codes); the header lists them sorted,
- *   symbol A is a value's index in that list, coded as whole mode codes a
- *   byte, given the classes of the neighbours' indices (palette.ts).
+ * - palette: the tensor holds at most 256 distinct bit patterns (e.g.
+ *   dequantised 8-bit codes); the header lists them (the fit puts the most
+ *   frequent first), symbol A is a value's index in that list, coded as
+ *   whole mode codes a byte, given the classes of the neighbours' indices
+ *   (palette.ts).
  * Each symbol is APack's group + offset: a table of at most 16 contiguous
  * groups tiling the symbol's space, the group entropy-coded with a 10-bit
  * count, the offset in the group raw.
@@ -65,9 +66,11 @@ export interface FpackParams {
   /** Split mode: one table (own partition, one count row) per B class. */
   readonly b: readonly GroupTable[];
   /**
-   * Palette mode: the distinct bit patterns, strictly increasing, 1 ... 256
-   * of them; empty in the other modes. The A classes are then over the
-   * neighbours' indices (axis 0 ... 256), A's table over the index byte.
+   * Palette mode: 1 ... 256 distinct bit patterns of the dtype, in the
+   * order of their indices (the fit: most frequent first, so that A's
+   * contiguous groups fit the index distribution); empty in the other
+   * modes. The A classes are then over the neighbours' indices (axis
+   * 0 ... 256), A's table over the index byte.
    */
   readonly palette?: readonly number[];
 }
@@ -85,7 +88,6 @@ export interface FieldPlan {
 export function fieldPlan(dtype: FloatDtype, mode: FpackMode): FieldPlan {
   const l = floatLayout(dtype);
   if (mode === 'palette') {
-    if (l.bits !== 16) throw new CodecError('E_BAD_ARGUMENT', `fpack mode "palette" is for 16-bit floats, not ${dtype}`);
     // The plan of the index bytes: whole mode over an 8-bit symbol whose "exponent" axis is the index itself.
     return { bits: 8, exp: 8, mant: 0, expSpace: 256, aSpace: 256, bSpace: 0 };
   }
@@ -122,6 +124,14 @@ function checkTable(t: GroupTable, space: number, rows: number, what: string): v
   }
 }
 
+function checkDistinct(pal: readonly number[]): void {
+  const seen = new Set<number>();
+  for (const v of pal) {
+    if (seen.has(v)) throw corrupt(`fpack palette holds ${v} twice`);
+    seen.add(v);
+  }
+}
+
 function checkClasses(bounds: readonly number[], axis: number, what: string): void {
   const k = bounds.length - 1;
   if (k < 1 || k > MAX_CLASSES) throw corrupt(`${what}: ${k} classes (1 ... ${MAX_CLASSES})`);
@@ -148,18 +158,16 @@ export function checkParams(p: FpackParams): FieldPlan {
   const pal = p.palette ?? [];
   if (p.mode === 'palette') {
     if (pal.length < 1 || pal.length > MAX_PALETTE) throw corrupt(`fpack palette of ${pal.length} entries (1 ... ${MAX_PALETTE})`);
-    for (let i = 0; i < pal.length; i++) {
-      const v = pal[i];
-      if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw corrupt(`fpack palette entry ${v} is not a 16-bit pattern`);
-      if (i > 0 && !(v > pal[i - 1])) throw corrupt('fpack palette entries must be strictly increasing (sorted, no duplicates)');
-    }
+    const bits = floatLayout(p.dtype).bits;
+    for (const v of pal) if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) throw corrupt(`fpack palette entry ${v} is not a ${bits}-bit pattern`);
+    checkDistinct(pal);
   } else if (pal.length !== 0) throw corrupt(`fpack ${p.mode} mode carries a palette`);
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
 //   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits zero | 16 bits distance | 16 bits distance2
-//   palette: 8 bits K-1 | K x 16 bits entries, strictly increasing
+//   palette: 8 bits K-1 | K x (8 or 16: the dtype's width) bits entries, distinct
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
 //   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
 //   split: classes (own exponent) | kB x table(bSpace, 1 row)
@@ -207,7 +215,7 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   if (p.mode === 'palette') {
     const pal = p.palette!;
     w.write(pal.length - 1, 8);
-    for (const v of pal) w.write(v, 16);
+    for (const v of pal) w.write(v, floatLayout(p.dtype).bits);
   }
   const classes = (bounds: readonly number[]): void => {
     w.write(bounds.length - 2, 4);
@@ -241,8 +249,9 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     if (mode === 'palette') {
       const k = r.read(8) + 1;
       palette = [];
-      for (let i = 0; i < k; i++) palette.push(r.read(16));
-      for (let i = 1; i < k; i++) if (!(palette[i] > palette[i - 1])) throw corrupt('fpack palette entries must be strictly increasing (sorted, no duplicates)');
+      const bits = floatLayout(dtype).bits;
+      for (let i = 0; i < k; i++) palette.push(r.read(bits));
+      checkDistinct(palette);
     }
     const classes = (): number[] => {
       const k = r.read(4) + 1;
