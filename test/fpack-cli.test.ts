@@ -46,11 +46,17 @@ describe('shimpack CLI with float dtypes and fpack', () => {
     }
     // fp8 modes by flag
     const fp8 = data.filter((_, k) => k % 2 === 1);
-    for (const mode of ['split', 'whole', 'delta']) {
+    for (const mode of ['split', 'whole', 'delta', 'palette']) {
       const c = shimpack(['compress', '--codec', 'fpack', '--dtype', 'float8_e4m3', '--stride', '16', '--fpack-mode', mode, '-', '-o', '-'], fp8);
       assert.equal(c.status, 0, c.stderr);
       assert.ok(Buffer.from(shimpack(['decompress', '-', '-o', '-'], c.stdout).stdout).equals(fp8), mode);
     }
+    // palette on a 16-bit tensor of few distinct values
+    const few = new Uint8Array(4000).map((_, k) => (k % 2 === 0 ? (k * 7) % 40 : 0x3c));
+    const pc = shimpack(['compress', '--codec', 'fpack', '--dtype', 'bfloat16', '--fpack-mode', 'palette', '-', '-o', '-'], few);
+    assert.equal(pc.status, 0, pc.stderr);
+    assert.ok(Buffer.from(shimpack(['decompress', '-', '-o', '-'], pc.stdout).stdout).equals(few), 'palette');
+    assert.match(shimpack(['inspect', '-'], pc.stdout).stdout.toString(), /palette mode, \d+ distinct values/);
     // raw and zvc take float dtypes as they are
     for (const codec of ['raw', 'zvc']) {
       const c = shimpack(['compress', '--codec', codec, '--dtype', 'float16', '-', '-o', '-'], data);
