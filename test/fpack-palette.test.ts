@@ -156,7 +156,7 @@ describe('fpack palette mode', () => {
       );
     });
 
-    it(`${d}: a value outside the palette makes a literal block, one byte above raw, that still decodes`, () => {
+    it(`${d}: a value outside the palette: 16-bit, a literal block one byte above raw that still decodes; 8-bit, an index past the list`, () => {
       const fitted = codesOf(d, 8000, 6);
       const m = fpack.fit(fitted, d, { fpackMode: 'palette' });
       const other = fitted.slice(0, BLOCK);
@@ -165,15 +165,19 @@ describe('fpack palette mode', () => {
       else other[10] = 0x7e;
       const out = new Uint8Array(m.maxEncodedBytes(BLOCK));
       const n = m.encodeBlock(other, out);
-      assert.equal(n, BLOCK + 1);
+      if (width(d) === 2) assert.equal(n, BLOCK + 1);
+      else assert.ok(n < BLOCK && out[0] !== 0, `8-bit: coded to ${n} bytes`);
       roundTrip(m, other);
-      // a literal block of the wrong length is corrupt
+      // a literal block decodes (8-bit: should a caller write one); of the wrong length it is corrupt
+      const literal = Uint8Array.of(0, ...other);
       const back = new Uint8Array(BLOCK);
-      assert.throws(() => m.decodeBlock(out.subarray(0, n - 1), back), isCode('E_CORRUPT'));
-      assert.throws(() => fpackJs.load(m.params, d).decodeBlock(Uint8Array.of(0, ...out.subarray(1, n)), back.subarray(0, BLOCK - 2 * width(d))), isCode('E_CORRUPT'));
+      m.decodeBlock(literal, back);
+      assert.deepEqual(back, other);
+      assert.throws(() => m.decodeBlock(literal.subarray(0, BLOCK), back), isCode('E_CORRUPT'));
+      assert.throws(() => fpackJs.load(m.params, d).decodeBlock(literal, back.subarray(0, BLOCK - 2 * width(d))), isCode('E_CORRUPT'));
     });
 
-    it(`${d}: an index at or above the palette size fails with E_CORRUPT (JS and wasm)`, () => {
+    it(`${d}: an index at or above the palette size: 16-bit E_CORRUPT, 8-bit the unlisted bytes in order (JS and wasm)`, () => {
       const values = Array.from({ length: BLOCK / width(d) }, (_, i) => (width(d) === 2 ? 0x3c00 : 0x30) + (i % 10));
       const data = valuesOf(d, values);
       const m = fpack.fit(data, d, { fpackMode: 'palette' });
@@ -182,8 +186,16 @@ describe('fpack palette mode', () => {
       const n = m.encodeBlock(data, out);
       // the same tables with a 5-entry palette: the block's indices 5 ... 9 are outside it
       const short: FpackParams = { ...p, palette: p.palette!.slice(0, 5) };
+      const unlisted = Array.from({ length: 256 }, (_, v) => v).filter((v) => !short.palette!.includes(v));
       for (const coders of ['wasm', 'js'] as const) {
         const bad = fpackModelFromParams(short, undefined, coders);
+        if (width(d) === 1) {
+          const back = new Uint8Array(BLOCK);
+          bad.decodeBlock(out.subarray(0, n), back);
+          const full = [...short.palette!, ...unlisted];
+          assert.deepEqual(back, Uint8Array.from(data, (v) => full[p.palette!.indexOf(v)]), coders);
+          continue;
+        }
         assert.throws(() => bad.decodeBlock(out.subarray(0, n), new Uint8Array(BLOCK)), (e: unknown) => isCode('E_CORRUPT')(e) && /palette index/.test((e as Error).message), coders);
       }
     });

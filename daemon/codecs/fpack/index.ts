@@ -64,9 +64,13 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
 
 /** Palette mode: the index bytes through whole mode's coder, values through the palette (palette.ts). */
 function paletteModel(p: FpackParams, params: Uint8Array, e: ReturnType<typeof buildEngine>, decodeIndices: typeof decodeBlockJs): FpackModel {
-  const palette = Uint16Array.from(p.palette!);
-  const at = paletteIndex(p.palette!);
   const wide = floatLayout(p.dtype).bits === 16;
+  // 8-bit: indices K ... 255 stand for the bytes the palette does not list, in increasing order,
+  // so every byte stays codable (a region fitted on its first bytes never falls back to literal blocks)
+  const listed = new Set(p.palette!);
+  const full = wide ? p.palette! : [...p.palette!, ...Array.from({ length: 256 }, (_, v) => v).filter((v) => !listed.has(v))];
+  const palette = Uint16Array.from(full);
+  const at = paletteIndex(full);
   return {
     codec: 'fpack',
     dtype: p.dtype,

@@ -10,7 +10,9 @@ import type { Engine } from './engine.ts';
  * bytes whose context classes are ranges of the neighbours' indices), then
  * one table lookup maps an index back to its value.
  *
- * A block holding a value outside the palette (the daemon fits a region on
+ * For 8-bit dtypes, indices K ... 255 stand for the bytes the palette does
+ * not list, in increasing order: every byte is codable. For 16-bit ones, a
+ * block holding a value outside the palette (the daemon fits a region on
  * its first 64 KiB) is written as a literal block: a 0x00 byte, then the raw
  * bytes. It is one byte longer than raw, so the container and the daemon
  * store that block raw; the decoder still reads it, so no value is ever
