@@ -336,6 +336,8 @@ function decode4(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i3
   let ol: u64 = 0;
   let rot: u64 = 0;
   let off: u64 = 0;
+  // the 4 values' steps are written out: AssemblyScript has no macros, and an inline
+  // function cannot update the caller's locals (module globals would cost loads and stores)
   for (; i + 3 < n; i += 4) {
     let w = load<u64>(rq8 - <i32>(bits >> 3)) << (bits & 7);
     e = (x0 & 1023) << 3;
