@@ -6,7 +6,7 @@ import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type RegionRecord, type TraceRecord } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
 import { WriteOverlay } from './overlay.ts';
-import { readTrace } from './reader.ts';
+import { readTraceBatches } from './reader.ts';
 import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
 
 export interface ReplayOptions {
@@ -216,31 +216,39 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let loopOffsetNs = 0;
   /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
   let broken: unknown;
-  let records: AsyncIterator<TraceRecord> | undefined;
+  let records: AsyncIterator<TraceRecord[]> | undefined;
+  /** The batch of records being replayed and the next one's index in it (a window takes records from it without waiting). */
+  let batch: TraceRecord[] = [];
+  let cursor = 0;
   /** A record read that belongs to the next window. */
   let held: TraceRecord | undefined;
   let lastT = 0;
   let ended = false;
 
-  /** The next record of the replay (passes chained for --loop), or undefined at the end. */
-  const nextRecord = async (): Promise<TraceRecord | undefined> => {
-    if (held) {
-      const r = held;
-      held = undefined;
-      return r;
-    }
+  /** Refill `batch` from the trace (passes chained for --loop); false at the end. */
+  let traceDone = false;
+  const nextBatch = async (): Promise<boolean> => {
+    // Once done, stay done: a window that ends with the trace is followed by one more call.
+    if (traceDone) return false;
     for (;;) {
       if (!records) {
         pass++;
         lastT = 0;
-        records = readTrace(o.trace);
+        records = readTraceBatches(o.trace);
       }
       const r = await records.next();
-      if (!r.done) return r.value;
+      if (!r.done) {
+        batch = r.value;
+        cursor = 0;
+        return true;
+      }
       records = undefined;
       loops++;
       loopOffsetNs += lastT + 1;
-      if (!o.loop || timeUp()) return undefined;
+      if (!o.loop || timeUp()) {
+        traceDone = true;
+        return false;
+      }
     }
   };
 
@@ -269,8 +277,14 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     let firstDueMs = 0;
     for (;;) {
       if (!w && timeUp()) return null;
-      const rec = await nextRecord();
-      if (rec === undefined) break;
+      let rec: TraceRecord;
+      if (held) {
+        rec = held;
+        held = undefined;
+      } else {
+        if (cursor === batch.length && !(await nextBatch())) break;
+        rec = batch[cursor++];
+      }
       if (rec.type !== 'op') {
         if (w) {
           held = rec;
