@@ -3,10 +3,11 @@ import { ChannelClient } from '../../clients/ts/index.ts';
 import { MAX_VECTOR_ELEMENTS, type RegionRequest, type StatsTotals, type WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
-import { MAX_ADDRESS, type RegionRecord, type TraceRecord } from './format.ts';
+import { MAX_ADDRESS, type FenceOp, type FreeOp, type OpName, type ReadOp, type RegionRecord, type TraceRecord, type WriteOp } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
 import { WriteOverlay } from './overlay.ts';
-import { readTraceBatches } from './reader.ts';
+import { readTraceColumns } from './reader.ts';
+import { ABSENT, COL_OTHER, COL_WRITE, TraceColumns } from './trace-columns.ts';
 import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
 
 export interface ReplayOptions {
@@ -216,16 +217,18 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let loopOffsetNs = 0;
   /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
   let broken: unknown;
-  let records: AsyncIterator<TraceRecord[]> | undefined;
-  /** The batch of records being replayed and the next one's index in it (a window takes records from it without waiting). */
-  let batch: TraceRecord[] = [];
+  let records: AsyncIterator<TraceColumns> | undefined;
+  /**
+   * The chunk of the trace being replayed and its next record: a window takes
+   * records from it without waiting, and a record that belongs to the next
+   * window stays where it is (the cursor only moves past records taken).
+   */
+  let cols = new TraceColumns(Buffer.alloc(0), 0);
   let cursor = 0;
-  /** A record read that belongs to the next window. */
-  let held: TraceRecord | undefined;
   let lastT = 0;
   let ended = false;
 
-  /** Refill `batch` from the trace (passes chained for --loop); false at the end. */
+  /** Refill `cols` from the trace (passes chained for --loop); false at the end. */
   let traceDone = false;
   const nextBatch = async (): Promise<boolean> => {
     // Once done, stay done: a window that ends with the trace is followed by one more call.
@@ -234,11 +237,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       if (!records) {
         pass++;
         lastT = 0;
-        records = readTraceBatches(o.trace);
+        records = readTraceColumns(o.trace);
       }
       const r = await records.next();
       if (!r.done) {
-        batch = r.value;
+        cols = r.value;
         cursor = 0;
         return true;
       }
@@ -277,68 +280,79 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     let firstDueMs = 0;
     for (;;) {
       if (!w && timeUp()) return null;
-      let rec: TraceRecord;
-      if (held) {
-        rec = held;
-        held = undefined;
+      if (cursor === cols.n && !(await nextBatch())) break;
+      const c = cols;
+      const at = cursor;
+      const kind = c.kind[at];
+      // Writes and reads come from the columns; any other record (and an op the column decoder left to msgpackr) as its object.
+      const rec = kind === COL_OTHER ? (c.others.get(at) as TraceRecord) : undefined;
+      let op: OpName;
+      let t: number;
+      let conn: number;
+      let addr = 0;
+      let len = 0;
+      if (rec) {
+        if (rec.type !== 'op') {
+          if (w) break;
+          cursor++;
+          if (rec.type === 'header') {
+            if (rec.readsCarryCrc === true) keepShadow = false;
+          } else if (rec.type === 'region') {
+            await declareRegion(rec);
+            if (refusedRegion) return null;
+          }
+          continue;
+        }
+        op = rec.op;
+        t = rec.t;
+        conn = rec.conn ?? 0;
+        if (rec.op === 'write' || rec.op === 'read') {
+          addr = rec.addr;
+          len = rec.len;
+        }
       } else {
-        if (cursor === batch.length && !(await nextBatch())) break;
-        rec = batch[cursor++];
+        op = kind === COL_WRITE ? 'write' : 'read';
+        t = c.t[at];
+        conn = c.conn[at] === ABSENT ? 0 : c.conn[at];
+        addr = c.addr[at];
+        len = c.len[at];
       }
-      if (rec.type !== 'op') {
-        if (w) {
-          held = rec;
-          break;
-        }
-        if (rec.type === 'header') {
-          if (rec.readsCarryCrc === true) keepShadow = false;
-        } else if (rec.type === 'region') {
-          await declareRegion(rec);
-          if (refusedRegion) return null;
-        }
-        continue;
-      }
-      const conn = rec.conn ?? 0;
-      const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + rec.t) / 1e6 / o.speed;
+      const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + t) / 1e6 / o.speed;
       if (w) {
-        const fits =
-          rec.op === w.kind &&
-          conn === w.conn &&
-          w.n < perWindow &&
-          (rec.op === 'fence' || rec.op === 'free' || w.bytes + rec.len <= windowBytes) &&
-          dueMs - firstDueMs < PACE_MS;
-        if (!fits) {
-          held = rec;
-          break;
-        }
+        const fits = op === w.kind && conn === w.conn && w.n < perWindow && (op === 'fence' || op === 'free' || w.bytes + len <= windowBytes) && dueMs - firstDueMs < PACE_MS;
+        if (!fits) break;
       } else {
         w = pool!.take();
-        w.kind = rec.op;
+        w.kind = op;
         w.conn = conn;
         firstDueMs = dueMs;
         for (let copy = 0; copy < o.copies; copy++) w.clients.push(await clientFor(copy, conn));
       }
-      if (rec.t > lastT) lastT = rec.t;
-      if (rec.op === 'fence' || rec.op === 'free') {
-        w.single = rec;
+      cursor++;
+      if (t > lastT) lastT = t;
+      if (op === 'fence' || op === 'free') {
+        w.single = rec as FenceOp | FreeOp;
         w.n = 1;
         break;
       }
       const i = w.n++;
-      w.addrs[i] = rec.addr;
-      w.lens[i] = rec.len;
-      w.ts[i] = rec.t;
-      if (rec.op === 'write') {
-        w.ensureData(rec.len);
-        w.data.set(rec.data, w.bytes);
-        w.bytes += rec.len;
-        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(rec.addr, rec.data);
+      w.addrs[i] = addr;
+      w.lens[i] = len;
+      w.ts[i] = t;
+      if (op === 'write') {
+        w.ensureData(len);
+        // A plain view, not a Buffer's: this runs for every write of the trace.
+        const data = rec ? (rec as WriteOp).data : new Uint8Array(c.src.buffer, c.src.byteOffset + c.dataAt[at], len);
+        w.data.set(data, w.bytes);
+        w.bytes += len;
+        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(addr, data);
       } else {
-        w.bytes += rec.len;
-        w.crcs[i] = rec.crc ?? NO_CRC;
-        if (o.verify && rec.crc === undefined && keepShadow) {
+        w.bytes += len;
+        const crc = rec ? ((rec as ReadOp).crc ?? NO_CRC) : c.crc[at] === ABSENT ? NO_CRC : c.crc[at];
+        w.crcs[i] = crc;
+        if (o.verify && crc === NO_CRC && keepShadow) {
           w.expects ??= Array.from({ length: o.copies }, () => []);
-          for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(rec.addr, rec.len);
+          for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(addr, len);
         }
       }
     }
