@@ -5,7 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { Unpackr } from 'msgpackr';
 import { TraceError } from './errors.ts';
 import type { HeaderRecord, TraceRecord } from './format.ts';
-import { decodeChunk, type TraceColumns } from './trace-columns.ts';
+import { decodeChunk, decodeRecord, type TraceColumns } from './trace-columns.ts';
 
 const GZIP_MAGIC0 = 0x1f;
 const GZIP_MAGIC1 = 0x8b;
@@ -46,7 +46,9 @@ export async function* readTrace(path: string): AsyncGenerator<TraceRecord> {
  * a time, writes and reads column-wise (TraceColumns), for readers that go
  * through millions of ops: a record at a time through a stream costs several
  * microseconds (an object-mode push and an async step each), and an object
- * per op about as much again.
+ * per op about as much again. The same TraceColumns object comes back for
+ * every chunk: its contents are valid until the next one is asked for (write
+ * data views and the objects of other records stay valid).
  */
 export async function* readTraceColumns(path: string): AsyncGenerator<TraceColumns> {
   const gz = await fileIsGzip(path);
@@ -61,6 +63,8 @@ export async function* readTraceStream(input: Readable, label: string, gzip: boo
 
 /** Trace bytes read (and inflated) at a time. */
 const CHUNK_BYTES = 1024 * 1024;
+/** Bytes of a chunk joined to the record the last one cut off, to decode that record. */
+const JOIN_BYTES = 64 * 1024;
 /** A record longer than this is refused rather than buffered without end (msgpackr's own stream limit). */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
@@ -73,6 +77,8 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
   /** The start of a record that continues in the next chunk (a copy). */
   let held: Buffer | undefined;
   let index = 0;
+  /** The columns handed out last: refilled with the next chunk (the consumer asked for it, so it is done with them). */
+  let last: TraceColumns | undefined;
   const check = (rec: TraceRecord, at: number): void => {
     if (at === 0 && rec.type !== 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: first record is "${rec.type}", not the header`);
     if (at > 0 && rec.type === 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: second header at record ${at}`);
@@ -81,9 +87,26 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
       if (chunk.length === 0) continue;
       // Write data are views of `source`: chunks are fresh buffers and `held` a copy, never reused.
-      const source = held ? Buffer.concat([held, chunk]) : chunk;
-      held = undefined;
-      const { columns, rest, error } = decodeChunk(source, index, unpackr, check);
+      let source = chunk;
+      let lead: TraceRecord | undefined;
+      if (held) {
+        // The record the last chunk cut off, joined with the head of this one and decoded on its own
+        // (copying each 1 MiB chunk behind it cost more than decoding it); a long one the old way.
+        const head = Buffer.concat([held, chunk.subarray(0, Math.min(chunk.length, JOIN_BYTES))]);
+        const one = decodeRecord(head, 0, index, unpackr, check);
+        if (one) {
+          lead = one.record;
+          source = chunk.subarray(one.end - held.length);
+        } else if (head.length < held.length + chunk.length) source = Buffer.concat([held, chunk]);
+        else {
+          if (head.length > MAX_RECORD_BYTES) throw new TraceError('E_TRACE_FORMAT', `${label}: record ${index} is longer than ${MAX_RECORD_BYTES} bytes`);
+          held = head;
+          continue;
+        }
+        held = undefined;
+      }
+      const { columns, rest, error } = decodeChunk(source, index, unpackr, check, last, lead);
+      last = columns;
       index += columns.n;
       let failure = error;
       if (failure === undefined && rest < source.length) {

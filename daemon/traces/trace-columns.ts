@@ -31,7 +31,7 @@ export class TraceColumns {
 
   constructor(
     /** The decoded bytes: a write's data is src[dataAt, dataAt + len). */
-    readonly src: Buffer,
+    public src: Buffer,
     capacity: number,
   ) {
     this.kind = new Uint8Array(capacity);
@@ -41,6 +41,13 @@ export class TraceColumns {
     this.len = new Float64Array(capacity);
     this.crc = new Float64Array(capacity);
     this.dataAt = new Float64Array(capacity);
+  }
+
+  /** Empty again, for the records of `src` (the typed arrays are kept: a fresh set per chunk cost more than decoding it). */
+  reset(src: Buffer): void {
+    this.src = src;
+    this.n = 0;
+    this.others.clear();
   }
 
   /** The bytes of write i (a view of the chunk). */
@@ -262,6 +269,9 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
   return p;
 }
 
+/** Bytes handed to msgpackr for a record the columns do not take, before it gets the rest of the chunk. */
+const SLOW_VIEW_BYTES = 4096;
+
 /** What decodeChunk made of a chunk. */
 export interface ChunkDecoded {
   /** The whole records, in order, up to `rest` (or up to a bad one). */
@@ -273,18 +283,11 @@ export interface ChunkDecoded {
 }
 
 /**
- * Decode the whole records of `src` (records `index`, `index + 1`, ... of
- * the trace) into columns; a record cut off at the end is left for the next
- * chunk (`rest`). Writes and reads go straight into the columns; any other
- * record is decoded by msgpackr and checked by validateRecord and `check`
- * (the header's place), which may throw: the error comes back beside the
- * records before it. Record 0 (the header) always goes the msgpackr way.
+ * One record at `pos` through msgpackr and validateRecord (and `check`):
+ * the record and the position after it, or undefined when it runs past the
+ * end of `src`. Throws for a bad record.
  */
-export function decodeChunk(src: Buffer, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void): ChunkDecoded {
-  const end = src.length;
-  // An op record takes at least ~30 bytes: room for every record of the chunk without growing.
-  const cols = new TraceColumns(src, Math.max(16, Math.ceil(end / 32)));
-  let pos = 0;
+export function decodeRecord(src: Buffer, pos: number, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void): { record: TraceRecord; end: number } | undefined {
   let value: unknown;
   let valueEnd = 0;
   const first = (v: unknown, _start?: number, e?: number): false => {
@@ -292,21 +295,62 @@ export function decodeChunk(src: Buffer, index: number, unpackr: Unpackr, check:
     valueEnd = e ?? 0;
     return false;
   };
+  // msgpackr scans the strings of all it is given ahead: a short view first (such records are small), the rest only if needed.
+  const end = src.length;
+  const short = Math.min(end, pos + SLOW_VIEW_BYTES);
+  try {
+    unpackr.unpackMultiple(src.subarray(pos, short), first);
+  } catch (e) {
+    if (!(e as { incomplete?: boolean }).incomplete) throw e;
+    if (short === end) return undefined;
+    try {
+      unpackr.unpackMultiple(src.subarray(pos), first);
+    } catch (e2) {
+      if ((e2 as { incomplete?: boolean }).incomplete) return undefined;
+      throw e2;
+    }
+  }
+  const record = validateRecord(value, index);
+  check(record, index);
+  return { record, end: pos + valueEnd };
+}
+
+/**
+ * Decode the whole records of `src` (records `index`, `index + 1`, ... of
+ * the trace) into columns; a record cut off at the end is left for the next
+ * chunk (`rest`). Writes and reads go straight into the columns; any other
+ * record is decoded by msgpackr and checked by validateRecord and `check`
+ * (the header's place), which may throw: the error comes back beside the
+ * records before it. Record 0 (the header) always goes the msgpackr way.
+ * `reuse` (the previous chunk's columns, which the caller is done with) is
+ * emptied and filled instead of a new set; `lead`, a record decoded before
+ * `src` (the one the previous chunk cut off), comes first.
+ */
+export function decodeChunk(
+  src: Buffer,
+  index: number,
+  unpackr: Unpackr,
+  check: (rec: TraceRecord, index: number) => void,
+  reuse?: TraceColumns,
+  lead?: TraceRecord,
+): ChunkDecoded {
+  const end = src.length;
+  let cols: TraceColumns;
+  if (reuse) {
+    cols = reuse;
+    cols.reset(src);
+  } else cols = new TraceColumns(src, Math.max(16, Math.ceil(end / 80)));
+  if (lead) cols.pushOther(lead);
+  let pos = 0;
   try {
     while (pos < end) {
       let next = index + cols.n === 0 ? SLOW : decodeOp(src, pos, end, cols);
       if (next === INCOMPLETE) break;
       if (next === SLOW) {
-        try {
-          unpackr.unpackMultiple(src.subarray(pos), first);
-        } catch (e) {
-          if ((e as { incomplete?: boolean }).incomplete) break;
-          throw e;
-        }
-        const rec = validateRecord(value, index + cols.n);
-        check(rec, index + cols.n);
-        cols.pushOther(rec);
-        next = pos + valueEnd;
+        const one = decodeRecord(src, pos, index + cols.n, unpackr, check);
+        if (!one) break;
+        cols.pushOther(one.record);
+        next = one.end;
       }
       pos = next;
     }
