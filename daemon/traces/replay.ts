@@ -232,6 +232,15 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let lastT = 0;
   let ended = false;
 
+  /** Region declarations sent and not yet awaited (declareRegion). */
+  let declaring: Promise<void>[] = [];
+  /** Wait for the regions declared so far; throws the first that failed to be sent (as declareRegion would have). */
+  const declarations = async (): Promise<void> => {
+    const all = declaring;
+    declaring = [];
+    for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
+  };
+
   /** Refill `cols` from the trace (passes chained for --loop); false at the end. */
   let traceDone = false;
   const nextBatch = async (): Promise<boolean> => {
@@ -302,8 +311,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
           if (rec.type === 'header') {
             if (rec.readsCarryCrc === true) keepShadow = false;
           } else if (rec.type === 'region') {
-            await declareRegion(rec);
-            if (refusedRegion) return null;
+            // Declared at once, answered before any op leaves: a run of regions costs one round trip, not one each.
+            const p = declareRegion(rec);
+            p.catch(() => undefined); // awaited (and thrown) in declarations(); never unhandled meanwhile
+            declaring.push(p);
           }
           continue;
         }
@@ -320,6 +331,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         conn = c.conn[at] === ABSENT ? 0 : c.conn[at];
         addr = c.addr[at];
         len = c.len[at];
+      }
+      if (!w && declaring.length > 0) {
+        await declarations();
+        if (refusedRegion) return null;
       }
       const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + t) / 1e6 / o.speed;
       if (w) {
@@ -360,7 +375,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         }
       }
     }
-    if (!w) return null;
+    if (!w) {
+      // The trace ended after regions no op used: they are declared (and freed at the end) all the same.
+      if (declaring.length > 0) await declarations();
+      return null;
+    }
     if (o.speed !== 'max') {
       const wait = firstDueMs - (performance.now() - started);
       if (wait > 1) await sleep(wait);
@@ -403,6 +422,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   } catch (e) {
     broken ??= e;
   }
+  // Declarations still out when the replay stopped: settled before the regions are counted and freed.
+  await declarations().catch((e: unknown) => {
+    broken ??= e;
+  });
   // Stopped part way (duration, Ctrl-C, a lost connection): close the trace file, or its stream would stay open.
   await records?.return?.(undefined).catch(() => undefined);
 
