@@ -441,16 +441,23 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     }
   }
   if (!o.keepRegions && !fatal) {
+    // All at once (each connection sends them in one frame): one round trip, not one per region.
+    const frees: Promise<void>[] = [];
     for (const d of declared) {
       for (const r of d.values()) {
-        try {
-          await (await clientFor(r.copy, r.conn)).free(r.name);
-        } catch (e) {
-          errors++;
-          problem(`free ${r.name}: ${(e as Error).message}`);
-        }
+        frees.push(
+          (async () => {
+            try {
+              await (await clientFor(r.copy, r.conn)).free(r.name);
+            } catch (e) {
+              errors++;
+              problem(`free ${r.name}: ${(e as Error).message}`);
+            }
+          })(),
+        );
       }
     }
+    await Promise.all(frees);
   }
   // Closed whatever happened: an open connection would keep the process alive.
   await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
