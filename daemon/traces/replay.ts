@@ -98,6 +98,8 @@ const MAX_PROBLEMS = 10;
  * the tiny-face-detector replay ran ~10-15 % faster in 4 of 5 alternating runs (docs/daemon.md).
  */
 export const DEFAULT_VECTOR = 512;
+/** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
+const SMALL_WRITE = 256;
 /** Most bytes one window carries: a vector's frame stays well below the daemon's limit and the lane batches. */
 const MAX_WINDOW_BYTES = 1024 * 1024;
 /** Room in a frame for the request fields beside the bytes. */
@@ -360,11 +362,15 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       w.ts[i] = t;
       if (op === 'write') {
         w.ensureData(len);
-        // A plain view, not a Buffer's: this runs for every write of the trace.
-        const data = rec ? (rec as WriteOp).data : new Uint8Array(c.src.buffer, c.src.byteOffset + c.dataAt[at], len);
-        w.data.set(data, w.bytes);
+        if (rec) w.data.set((rec as WriteOp).data, w.bytes);
+        else if (len <= SMALL_WRITE) {
+          // A burst: copied byte by byte, no view object per write of the trace.
+          const src = c.src;
+          const d = w.data;
+          for (let k = 0, from = c.dataAt[at], to = w.bytes; k < len; k++) d[to + k] = src[from + k];
+        } else w.data.set(new Uint8Array(c.src.buffer, c.src.byteOffset + c.dataAt[at], len), w.bytes);
+        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(addr, w.data.subarray(w.bytes, w.bytes + len));
         w.bytes += len;
-        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(addr, data);
       } else {
         w.bytes += len;
         const crc = rec ? ((rec as ReadOp).crc ?? NO_CRC) : c.crc[at] === ABSENT ? NO_CRC : c.crc[at];
@@ -619,7 +625,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
           if (next < bad.length && bad[next].index === i) {
             failed(w, i, copy, `${bad[next].code}: ${bad[next].message}`);
             next++;
-          } else verifyRead(w, i, copy, data.subarray(off, off + len));
+          } else verifyRead(w, i, copy, new Uint8Array(data.buffer, data.byteOffset + off, len)); // a plain view: a Buffer's costs more, per read
           off += len;
         }
       }
