@@ -234,6 +234,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let lastT = 0;
   let ended = false;
 
+  /** Whether the daemon serves vectors, until the first window (servesVectors). */
+  let probe: Promise<boolean> | undefined;
   /** Region declarations sent and not yet awaited (declareRegion). */
   let declaring: Promise<void>[] = [];
   /** Wait for the regions declared so far; throws the first that failed to be sent (as declareRegion would have). */
@@ -334,6 +336,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
         addr = c.addr[at];
         len = c.len[at];
       }
+      if (!w && probe) {
+        useVectors = await probe;
+        probe = undefined;
+      }
       if (!w && declaring.length > 0) {
         await declarations();
         if (refusedRegion) return null;
@@ -406,7 +412,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     // Connect (and learn the daemon's frame limit and whether it serves vectors) before the first window.
     const first = await clientFor(0, 0);
     windowBytes = Math.max(1, Math.min(MAX_WINDOW_BYTES, Math.floor((first.hello.maxFrameBytes - FRAME_SLACK) / (inFlight * o.copies))));
-    if (useVectors) useVectors = await servesVectors(first);
+    // The probe goes first and is answered before the first window leaves; the regions are declared meanwhile.
+    if (useVectors) {
+      probe = servesVectors(first);
+      probe.catch(() => undefined); // awaited (and thrown) in fillWindow; never unhandled meanwhile
+    }
     pool = new ReplayWindowPool(perWindow, Math.min(windowBytes, perWindow * 64));
     // Replay pacing as a stream of windows: a credit per window in flight pulls the next window
     // (in trace order, paced), which is sent at once; its answer returns the credit. RxJS runs per
@@ -440,8 +450,9 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   if (any && !fatal && !broken) {
     try {
       // Buffered blocks go to the backend first, so the totals count their write-backs.
-      await any.flush();
-      stats = (await any.stats()).totals;
+      // Sent together (one round trip): the daemon answers stats after the flush, and stats itself writes the buffered blocks back first.
+      const [, st] = await Promise.all([any.flush(), any.stats()]);
+      stats = st.totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);
     }
