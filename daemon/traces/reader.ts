@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { Unpackr } from 'msgpackr';
 import { TraceError } from './errors.ts';
 import type { HeaderRecord, TraceRecord } from './format.ts';
@@ -63,6 +63,8 @@ export async function* readTraceStream(input: Readable, label: string, gzip: boo
 
 /** Trace bytes read (and inflated) at a time. */
 const CHUNK_BYTES = 1024 * 1024;
+/** Chunks inflated ahead of the consumer. */
+const READ_AHEAD = 2;
 /** Bytes of a chunk joined to the record the last one cut off, to decode that record. */
 const JOIN_BYTES = 64 * 1024;
 /** A record longer than this is refused rather than buffered without end (msgpackr's own stream limit). */
@@ -70,7 +72,9 @@ const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** Same as readTraceColumns, for an already open byte stream (gzip if `gzip`). */
 export async function* readTraceStreamColumns(input: Readable, label: string, gzip: boolean): AsyncGenerator<TraceColumns> {
-  const bytes: Readable = gzip ? input.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : input;
+  // Inflated ahead (up to READ_AHEAD chunks) while the consumer works on the last one: a replay otherwise waits
+  // for each chunk. (zlib streams take the stream options too; @types/node lists only zlib's own.)
+  const bytes: Readable = gzip ? input.pipe(createGunzip({ chunkSize: CHUNK_BYTES, highWaterMark: READ_AHEAD * CHUNK_BYTES } as ZlibOptions)) : input;
   // errors of the file stage reach the loop through the gzip stage
   if (bytes !== input) input.on('error', (e) => bytes.destroy(e));
   const unpackr = new Unpackr({ useRecords: false });
