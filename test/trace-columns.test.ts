@@ -138,5 +138,14 @@ describe('trace columns (writes and reads decoded without msgpackr objects)', ()
     }
     assert.equal(n, 101);
     assert.equal(chunks, 3);
+    // A long chunk comes in slices of at most 2048 records, in order.
+    const many = Buffer.concat([HEADER, ...Array.from({ length: 5000 }, (_, i) => w(i))].map((r) => Buffer.from(packr.pack(r))));
+    const sizes: number[] = [];
+    n = 0;
+    for await (const c of readTraceStreamColumns(Readable.from([many]), 'mem', false)) {
+      sizes.push(c.n);
+      for (let i = 0; i < c.n; i++, n++) if (n > 0) assert.equal(c.data(i)[0], (n - 1) & 255);
+    }
+    assert.deepEqual(sizes, [2048, 2048, 905]);
   });
 });

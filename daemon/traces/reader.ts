@@ -42,12 +42,13 @@ export async function* readTrace(path: string): AsyncGenerator<TraceRecord> {
 }
 
 /**
- * The records of a trace file a chunk (up to CHUNK_BYTES of trace bytes) at
- * a time, writes and reads column-wise (TraceColumns), for readers that go
+ * The records of a trace file a slice (up to SLICE_RECORDS records of a
+ * chunk of CHUNK_BYTES trace bytes) at a time, writes and reads column-wise
+ * (TraceColumns), for readers that go
  * through millions of ops: a record at a time through a stream costs several
  * microseconds (an object-mode push and an async step each), and an object
  * per op about as much again. The same TraceColumns object comes back for
- * every chunk: its contents are valid until the next one is asked for (write
+ * every slice: its contents are valid until the next one is asked for (write
  * data views and the objects of other records stay valid).
  */
 export async function* readTraceColumns(path: string): AsyncGenerator<TraceColumns> {
@@ -63,6 +64,8 @@ export async function* readTraceStream(input: Readable, label: string, gzip: boo
 
 /** Trace bytes read (and inflated) at a time. */
 const CHUNK_BYTES = 1024 * 1024;
+/** Records decoded per slice handed out (a few ms of decoding). */
+const SLICE_RECORDS = 2048;
 /** Chunks inflated ahead of the consumer. */
 const READ_AHEAD = 2;
 /** Bytes of a chunk joined to the record the last one cut off, to decode that record. */
@@ -109,17 +112,24 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
         }
         held = undefined;
       }
-      const { columns, rest, error } = decodeChunk(source, index, unpackr, check, last, lead);
-      last = columns;
-      index += columns.n;
-      let failure = error;
-      if (failure === undefined && rest < source.length) {
-        if (source.length - rest > MAX_RECORD_BYTES) failure = new TraceError('E_TRACE_FORMAT', `${label}: record ${index} is longer than ${MAX_RECORD_BYTES} bytes`);
-        else held = Buffer.from(source.subarray(rest));
+      // A slice of the chunk at a time: a replay decodes while it has windows in flight, and one 1 MiB
+      // chunk decoded in one go (tens of ms) left the daemon without a next window meanwhile.
+      for (let from = 0; ; lead = undefined) {
+        const { columns, rest, error } = decodeChunk(source, index, unpackr, check, last, lead, from, SLICE_RECORDS);
+        last = columns;
+        index += columns.n;
+        const more = error === undefined && columns.n === SLICE_RECORDS && rest < source.length;
+        let failure = error;
+        if (failure === undefined && !more && rest < source.length) {
+          if (source.length - rest > MAX_RECORD_BYTES) failure = new TraceError('E_TRACE_FORMAT', `${label}: record ${index} is longer than ${MAX_RECORD_BYTES} bytes`);
+          else held = Buffer.from(source.subarray(rest));
+        }
+        // The records before a bad one are the reader's, as when they came one at a time.
+        if (columns.n > 0) yield columns;
+        if (failure !== undefined) throw failure;
+        if (!more) break;
+        from = rest;
       }
-      // The records before a bad one are the reader's, as when they came one at a time.
-      if (columns.n > 0) yield columns;
-      if (failure !== undefined) throw failure;
     }
     if (held) throw Object.assign(new Error('Unexpected end of MessagePack data'), { incomplete: true });
   } catch (e) {

@@ -324,7 +324,9 @@ export function decodeRecord(src: Buffer, pos: number, index: number, unpackr: U
  * records before it. Record 0 (the header) always goes the msgpackr way.
  * `reuse` (the previous chunk's columns, which the caller is done with) is
  * emptied and filled instead of a new set; `lead`, a record decoded before
- * `src` (the one the previous chunk cut off), comes first.
+ * `src` (the one the previous chunk cut off), comes first. Decoding starts
+ * at `from` and stops after `maxRecords` records (`rest` is then where the
+ * next one starts).
  */
 export function decodeChunk(
   src: Buffer,
@@ -333,17 +335,19 @@ export function decodeChunk(
   check: (rec: TraceRecord, index: number) => void,
   reuse?: TraceColumns,
   lead?: TraceRecord,
+  from = 0,
+  maxRecords = Infinity,
 ): ChunkDecoded {
   const end = src.length;
   let cols: TraceColumns;
   if (reuse) {
     cols = reuse;
     cols.reset(src);
-  } else cols = new TraceColumns(src, Math.max(16, Math.ceil(end / 80)));
+  } else cols = new TraceColumns(src, Math.max(16, Math.min(maxRecords, Math.ceil((end - from) / 80))));
   if (lead) cols.pushOther(lead);
-  let pos = 0;
+  let pos = from;
   try {
-    while (pos < end) {
+    while (pos < end && cols.n < maxRecords) {
       let next = index + cols.n === 0 ? SLOW : decodeOp(src, pos, end, cols);
       if (next === INCOMPLETE) break;
       if (next === SLOW) {
