@@ -225,9 +225,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let broken: unknown;
   let records: AsyncIterator<TraceColumns> | undefined;
   /**
-   * The chunk of the trace being replayed and its next record: a window takes
-   * records from it without waiting, and a record that belongs to the next
-   * window stays where it is (the cursor only moves past records taken).
+   * The slice of the trace being replayed (readTraceColumns) and its next
+   * record: a window takes records from it without waiting, and a record that
+   * belongs to the next window stays where it is (the cursor only moves past
+   * records taken).
    */
   let cols = new TraceColumns(Buffer.alloc(0), 0);
   let cursor = 0;
@@ -245,7 +246,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
   };
 
-  /** Refill `cols` from the trace (passes chained for --loop); false at the end. */
+  /** The next slice into `cols` (passes chained for --loop); false at the end. */
   let traceDone = false;
   const nextBatch = async (): Promise<boolean> => {
     // Once done, stay done: a window that ends with the trace is followed by one more call.
