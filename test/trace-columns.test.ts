@@ -6,6 +6,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { validateRecord, type TraceRecord, type WriteOp } from '../daemon/traces/format.ts';
 import { readTraceStream, readTraceStreamColumns } from '../daemon/traces/reader.ts';
 import { COL_OTHER, COL_READ, COL_WRITE, decodeChunk } from '../daemon/traces/trace-columns.ts';
+import { checkAsyncProperty } from './property.ts';
 
 const HEADER = { type: 'header', format: 'shimpack-trace', version: 1, created: '2026-01-01T00:00:00Z', source: 'test' };
 
@@ -60,7 +61,7 @@ const other = fc.oneof(
 
 describe('trace columns (writes and reads decoded without msgpackr objects)', () => {
   it('give the same records as msgpackr + validateRecord, cut into chunks anywhere (fixmap and map16 encodings)', async () => {
-    await fc.assert(
+    await checkAsyncProperty(
       fc.asyncProperty(fc.array(fc.oneof({ weight: 3, arbitrary: write }, { weight: 3, arbitrary: read }, { weight: 1, arbitrary: other }), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), async (recs, cuts, variable) => {
         const packr = new Packr({ useRecords: false, variableMapSize: variable });
         const bytes = Buffer.concat([HEADER, ...recs].map((r) => Buffer.from(packr.pack(r))));
