@@ -133,9 +133,10 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < 4 || ransEnd > src.length || src[p] >= 0x80) return decodeBlockJs(e, src, out);
-  const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
-  if (x < 1 << 23) return decodeBlockJs(e, src, out);
+  const K = e.states;
+  if (ransLen < 4 * K || ransEnd > src.length) return decodeBlockJs(e, src, out);
+  // every initial state in [2^23, 2^31), as coder.ts checks (the wasm loops rely on it)
+  for (let s = p; s < p + 4 * K; s += 4) if (src[s] >= 0x80 || ((src[s] << 24) | (src[s + 1] << 16) | (src[s + 2] << 8) | src[s + 3]) < 1 << 23) return decodeBlockJs(e, src, out);
   const slot = load(e);
   const { heap, exports } = wasm;
   heap.set(src, IN);
@@ -144,8 +145,8 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const d2 = Math.min(n, e.distance2);
   const k = (slot - FPACK_SLOTS) / FPACK_SLOT_BYTES;
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, x, p + 4, ransEnd, src.length, ctxs[k], compact[k])
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, x, p + 4, ransEnd, src.length, byGroup[k], ctxs[k], compact[k]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k], compact[k])
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k], compact[k]);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');

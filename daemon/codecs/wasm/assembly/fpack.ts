@@ -47,18 +47,22 @@ function top(w: u32, ol: u32): u32 {
   return <u32>((<u64>w << ol) >> 32);
 }
 
-/** The state after a step, renormalised (the general loops; splitByGroup does it without a branch). */
+/**
+ * The bits a state x in [2^13, 2^31) (a decoder state after its step) is
+ * shifted left by in renormalisation: 0 from 2^23 up, 8 from 2^15, 16 below
+ * (clz 1..8, 9..16, 17..18), one byte per 8 bits (as apack.ts).
+ */
 @inline
-function renorm(x: u32): u32 {
-  while (x < RANS_L) x = (x << 8) | <u32>load<u8>(pos++);
-  return x;
+function renormShift(x: u32): u32 {
+  return (clz<u32>(x) - 1) & 24;
 }
 
-/** The end-of-block checks of coder.ts: rANS consumed exactly and back to L, the bit stream exactly ceil(bit / 8) bytes with zero padding. */
+/** The end-of-block checks of coder.ts: rANS consumed exactly and every state back to L, the bit stream exactly ceil(bit / 8) bytes with zero padding. */
 @inline
-function finish(x: u32, p: i32, ransEnd: i32, q: i32, bit: u32, end: i32, bad: u32): i32 {
+function finish(p: i32, ransEnd: i32, q: i32, bit: u32, end: i32, bad: u32): i32 {
   const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
-  const ok = p == IN + ransEnd && x == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  const states = x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L;
+  const ok = p == IN + ransEnd && states && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
 }
 
@@ -74,18 +78,47 @@ function aStep(compact: i32, s: i32, row: i32, x: u32): u32 {
   return (e & 0xffe007ff) | ((t - ((e >> 11) & 1023)) << 11);
 }
 
-/** Decoder state shared by the loops: rANS byte position, bit position of the offsets, sticky check flag. */
+/**
+ * Decoder state shared by the loops: the rANS states (x0 that of the next
+ * value; the states a block does not use stay at L), rANS byte position, bit
+ * position of the offsets, sticky check flag.
+ */
+let x0: u32 = RANS_L;
+let x1: u32 = RANS_L;
+let x2: u32 = RANS_L;
+let x3: u32 = RANS_L;
 let pos: i32 = 0;
 let bitPos: u32 = 0;
 let bad: u32 = 0;
 
+/** The big-endian u32 at p. */
+@inline
+function be32(p: i32): u32 {
+  return bswap<u32>(load<u32>(p));
+}
+
+/** Reads the k initial states at IN + p (the caller checked each is in [2^23, 2^31)); returns the position after them. */
+function readStates(k: i32, p: i32): i32 {
+  p += IN;
+  x0 = be32(p);
+  x1 = k >= 2 ? be32(p + 4) : RANS_L;
+  x2 = k == 4 ? be32(p + 8) : RANS_L;
+  x3 = k == 4 ? be32(p + 12) : RANS_L;
+  return p + (k << 2);
+}
+
 /**
- * The by-group split loop, inlined per constant (ctx, wide) so that the
- * unused context loads and width branches compile away: ctx 0, a single A
- * context (no history kept); 1, the first neighbour's class; 2, both.
+ * The by-group split loop, inlined per constant (ctx, wide, compact, k) so
+ * that the unused context loads, width branches and state rotations compile
+ * away: ctx 0, a single A context (no history kept); 1, the first
+ * neighbour's class; 2, both. k: rANS states, value i on state i mod k: each
+ * value is decoded with x, then the states rotate (x0 .. x[k-1]) left with
+ * the new one last, so the k chains are independent and the core overlaps
+ * them. Renormalisation is branch-free (shift from clz, bytes from one
+ * two-byte read).
  */
 @inline
-function splitByGroup(ctx: i32, wide: i32, compact: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, x: u32, q: i32): u32 {
+function splitByGroup(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, q: i32): void {
   const at = FPACK_HIST + n;
   const signAt: u32 = wide ? 15 : 7;
   const mMask: u32 = (1 << m) - 1;
@@ -93,25 +126,37 @@ function splitByGroup(ctx: i32, wide: i32, compact: i32, s: i32, n: i32, m: u32,
   let p = pos;
   let bit = bitPos;
   let err: u32 = 0;
+  let y0 = x0;
+  let y1 = x1;
+  let y2 = x2;
+  let y3 = x3;
   for (let i = 0; i < n; i++) {
+    let x = y0;
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
     const sa = aStep(compact, s, row, x);
     x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
-    // renormalise without a branch: a step leaves x >= 2^13, so at most 2 bytes, both read, p moves by those that count
-    let two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
-    let k = <i32>(x < RANS_L) + <i32>(x < (1 << 15));
-    p += k;
-    x = k == 0 ? x : k == 1 ? (x << 8) | (two >> 8) : (x << 16) | two;
+    let sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
     const cb = <i32>(sa >> 25);
     const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
     x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
-    two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
-    k = <i32>(x < RANS_L) + <i32>(x < (1 << 15));
-    p += k;
-    x = k == 0 ? x : k == 1 ? (x << 8) | (two >> 8) : (x << 16) | two;
-    // the offsets, off the state's dependency chain
+    sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    if (k == 1) y0 = x;
+    else if (k == 2) {
+      y0 = y1;
+      y1 = x;
+    } else {
+      y0 = y1;
+      y1 = y2;
+      y2 = y3;
+      y3 = x;
+    }
+    // the offsets, off the states' dependency chains
     const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
     const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
     const w = window(q, bit);
@@ -129,64 +174,44 @@ function splitByGroup(ctx: i32, wide: i32, compact: i32, s: i32, n: i32, m: u32,
     if (wide) store<u16>(OUT + (i << 1), <u16>v);
     else store<u8>(OUT + i, <u8>v);
   }
+  x0 = y0;
+  x1 = y1;
+  x2 = y2;
+  x3 = y3;
   pos = p;
   bitPos = bit;
   bad |= err;
-  return x;
+}
+
+/** splitByGroup for k states (1, 2 or 4), the rest of its constants given. */
+@inline
+function splitStates(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, q: i32): void {
+  if (k == 2) splitByGroup(ctx, wide, compact, 2, s, n, m, b1, b2, q);
+  else if (k == 4) splitByGroup(ctx, wide, compact, 4, s, n, m, b1, b2, q);
+  else splitByGroup(ctx, wide, compact, 1, s, n, m, b1, b2, q);
 }
 
 /**
- * Split mode: n values (16-bit when wide = 1) into OUT, from the rANS bytes
- * at IN + p (state x already read) up to IN + ransEnd and the bit stream
- * from there to IN + end. d1, d2: the neighbours' distances (0: none);
- * ctx: how many neighbours the A context uses (0, 1 or 2).
- * byGroup = 1: every A group lies in one B class, and A's step entries carry
- * that class (bits 25-28), so B's step follows A's without waiting for the
- * exponent (fit.ts makes such models). 0: exact; 1: some check failed. The
- * caller leaves 5n + 8 readable bytes after the block.
+ * The split loop for models whose B classes cut A's groups (older fits):
+ * B's class comes from the exponent, after A's offset. k states as
+ * splitByGroup's, but a runtime value (a slow path kept for old headers).
  */
-export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
-  // exponents at FPACK_HIST + n + i after n zeros: a neighbour before the block start (or none) reads exponent 0
-  memory.fill(FPACK_HIST, 0, n);
+function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2: i32, q: i32): void {
   const at = FPACK_HIST + n;
-  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
-  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
-  const m = <u32>mant;
-  p += IN;
-  const q = IN + ransEnd;
-  pos = p;
-  if (byGroup) {
-    bitPos = 0;
-    bad = 0;
-    if (compact) {
-      if (wide) {
-        if (ctx == 1) x = splitByGroup(1, 1, 1, s, n, m, b1, b2, x, q);
-        else x = splitByGroup(2, 1, 1, s, n, m, b1, b2, x, q);
-      } else {
-        if (ctx == 1) x = splitByGroup(1, 0, 1, s, n, m, b1, b2, x, q);
-        else x = splitByGroup(2, 0, 1, s, n, m, b1, b2, x, q);
-      }
-    } else if (wide) {
-      if (ctx == 0) x = splitByGroup(0, 1, 0, s, n, m, b1, b2, x, q);
-      else if (ctx == 1) x = splitByGroup(1, 1, 0, s, n, m, b1, b2, x, q);
-      else x = splitByGroup(2, 1, 0, s, n, m, b1, b2, x, q);
-    } else {
-      if (ctx == 0) x = splitByGroup(0, 0, 0, s, n, m, b1, b2, x, q);
-      else if (ctx == 1) x = splitByGroup(1, 0, 0, s, n, m, b1, b2, x, q);
-      else x = splitByGroup(2, 0, 0, s, n, m, b1, b2, x, q);
-    }
-    return finish(x, pos, ransEnd, q, bitPos, end, bad);
-  }
   const signAt: u32 = wide ? 15 : 7;
   const mMask: u32 = (1 << m) - 1;
   const expMask: u32 = (1 << (signAt - m)) - 1;
-  let bit: u32 = 0;
+  let p = pos;
+  let bit: u32 = bitPos;
   let err: u32 = 0;
   for (let i = 0; i < n; i++) {
+    let x = x0;
     const row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS) + <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
     let st = load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
     x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
-    x = renorm(x);
+    let sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
     let g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
     const w = window(q, bit);
     const olA = (g >> 11) & 15;
@@ -197,7 +222,19 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
     const cb = <i32>load<u8>(s + <i32>a, FPACK_B_CLASS);
     st = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
     x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
-    x = renorm(x);
+    sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    if (k == 1) x0 = x;
+    else if (k == 2) {
+      x0 = x1;
+      x1 = x;
+    } else {
+      x0 = x1;
+      x1 = x2;
+      x2 = x3;
+      x3 = x;
+    }
     g = load<u32>(s + (((cb << 4) | <i32>(st >> 21)) << 2), FPACK_B_GI);
     const olB = (g >> 11) & 15;
     off = top(w << olA, olB);
@@ -208,27 +245,85 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
     if (wide) store<u16>(OUT + (i << 1), <u16>v);
     else store<u8>(OUT + i, <u8>v);
   }
-  return finish(x, pos, ransEnd, q, bit, end, err);
+  pos = p;
+  bitPos = bit;
+  bad |= err;
 }
 
-/** The whole / delta loop, inlined per constant (ctx, delta) as splitByGroup. */
+/**
+ * Split mode: n values (16-bit when wide = 1) into OUT, from the rANS bytes
+ * at IN + p (k initial states first, each already checked to lie in
+ * [2^23, 2^31)) up to IN + ransEnd and the bit stream from there to IN + end.
+ * d1, d2: the neighbours' distances (0: none); ctx: how many neighbours the A
+ * context uses (0, 1 or 2); k: rANS states (1, 2 or 4).
+ * byGroup = 1: every A group lies in one B class, and A's step entries carry
+ * that class (bits 25-28), so B's step follows A's without waiting for the
+ * exponent (fit.ts makes such models). 0: exact; 1: some check failed. The
+ * caller leaves 5n + 8 readable bytes after the block.
+ */
+export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
+  // exponents at FPACK_HIST + n + i after n zeros: a neighbour before the block start (or none) reads exponent 0
+  memory.fill(FPACK_HIST, 0, n);
+  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
+  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
+  const m = <u32>mant;
+  pos = readStates(k, p);
+  const q = IN + ransEnd;
+  bitPos = 0;
+  bad = 0;
+  if (!byGroup) splitByExponent(k, s, n, wide, m, b1, b2, q);
+  else if (compact) {
+    if (wide) {
+      if (ctx == 1) splitStates(1, 1, 1, k, s, n, m, b1, b2, q);
+      else splitStates(2, 1, 1, k, s, n, m, b1, b2, q);
+    } else {
+      if (ctx == 1) splitStates(1, 0, 1, k, s, n, m, b1, b2, q);
+      else splitStates(2, 0, 1, k, s, n, m, b1, b2, q);
+    }
+  } else if (wide) {
+    if (ctx == 0) splitStates(0, 1, 0, k, s, n, m, b1, b2, q);
+    else if (ctx == 1) splitStates(1, 1, 0, k, s, n, m, b1, b2, q);
+    else splitStates(2, 1, 0, k, s, n, m, b1, b2, q);
+  } else {
+    if (ctx == 0) splitStates(0, 0, 0, k, s, n, m, b1, b2, q);
+    else if (ctx == 1) splitStates(1, 0, 0, k, s, n, m, b1, b2, q);
+    else splitStates(2, 0, 0, k, s, n, m, b1, b2, q);
+  }
+  return finish(pos, ransEnd, q, bitPos, end, bad);
+}
+
+/** The whole / delta loop, inlined per constant (ctx, delta, compact, k) as splitByGroup. */
 @inline
-function whole(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: i32, x: u32, q: i32): u32 {
+function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32, q: i32): void {
   const at = FPACK_HIST + n;
   let p = pos;
   let bit = bitPos;
   let err: u32 = 0;
+  let y0 = x0;
+  let y1 = x1;
+  let y2 = x2;
+  let y3 = x3;
   for (let i = 0; i < n; i++) {
+    let x = y0;
     const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
     const st = aStep(compact, s, row, x);
     x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
-    const two = (<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1);
-    const k = <i32>(x < RANS_L) + <i32>(x < (1 << 15));
-    p += k;
-    x = k == 0 ? x : k == 1 ? (x << 8) | (two >> 8) : (x << 16) | two;
+    const sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    if (k == 1) y0 = x;
+    else if (k == 2) {
+      y0 = y1;
+      y1 = x;
+    } else {
+      y0 = y1;
+      y1 = y2;
+      y2 = y3;
+      y3 = x;
+    }
     const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
     const ol = (g >> 11) & 15;
     const off = top(window(q, bit), ol);
@@ -238,10 +333,21 @@ function whole(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: 
     const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
     store<u8>(at + i, <u8>v);
   }
+  x0 = y0;
+  x1 = y1;
+  x2 = y2;
+  x3 = y3;
   pos = p;
   bitPos = bit;
   bad |= err;
-  return x;
+}
+
+/** whole for k states (1, 2 or 4), the rest of its constants given. */
+@inline
+function wholeStates(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32, q: i32): void {
+  if (k == 2) whole(ctx, delta, compact, 2, s, n, b1, b2, q);
+  else if (k == 4) whole(ctx, delta, compact, 4, s, n, b1, b2, q);
+  else whole(ctx, delta, compact, 1, s, n, b1, b2, q);
 }
 
 /**
@@ -250,31 +356,31 @@ function whole(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: 
  * order-preserving difference to x[i - d1]. Arguments and result as
  * fpackDecodeSplit's.
  */
-export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, x: u32, p: i32, ransEnd: i32, end: i32, ctx: i32, compact: i32): i32 {
+export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32, compact: i32): i32 {
   // bytes at FPACK_HIST + n + i after n zeros: a neighbour before the block start reads +0
   memory.fill(FPACK_HIST, 0, n);
   const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
   const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
   const q = IN + ransEnd;
-  pos = p + IN;
+  pos = readStates(k, p);
   bitPos = 0;
   bad = 0;
   if (compact) {
     if (delta) {
-      if (ctx == 1) x = whole(1, 1, 1, s, n, b1, b2, x, q);
-      else x = whole(2, 1, 1, s, n, b1, b2, x, q);
+      if (ctx == 1) wholeStates(1, 1, 1, k, s, n, b1, b2, q);
+      else wholeStates(2, 1, 1, k, s, n, b1, b2, q);
     } else {
-      if (ctx == 1) x = whole(1, 0, 1, s, n, b1, b2, x, q);
-      else x = whole(2, 0, 1, s, n, b1, b2, x, q);
+      if (ctx == 1) wholeStates(1, 0, 1, k, s, n, b1, b2, q);
+      else wholeStates(2, 0, 1, k, s, n, b1, b2, q);
     }
   } else if (delta) {
-    if (ctx == 0) x = whole(0, 1, 0, s, n, b1, b2, x, q);
-    else if (ctx == 1) x = whole(1, 1, 0, s, n, b1, b2, x, q);
-    else x = whole(2, 1, 0, s, n, b1, b2, x, q);
+    if (ctx == 0) wholeStates(0, 1, 0, k, s, n, b1, b2, q);
+    else if (ctx == 1) wholeStates(1, 1, 0, k, s, n, b1, b2, q);
+    else wholeStates(2, 1, 0, k, s, n, b1, b2, q);
   } else {
-    if (ctx == 0) x = whole(0, 0, 0, s, n, b1, b2, x, q);
-    else if (ctx == 1) x = whole(1, 0, 0, s, n, b1, b2, x, q);
-    else x = whole(2, 0, 0, s, n, b1, b2, x, q);
+    if (ctx == 0) wholeStates(0, 0, 0, k, s, n, b1, b2, q);
+    else if (ctx == 1) wholeStates(1, 0, 0, k, s, n, b1, b2, q);
+    else wholeStates(2, 0, 0, k, s, n, b1, b2, q);
   }
-  return finish(x, pos, ransEnd, q, bitPos, end, bad);
+  return finish(pos, ransEnd, q, bitPos, end, bad);
 }
