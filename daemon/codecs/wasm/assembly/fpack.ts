@@ -22,6 +22,8 @@ import {
   FPACK_ORDER_DECODE,
   IN,
   OUT,
+  SCRATCH,
+  SCRATCH_BYTES,
 } from '../layout';
 
 const RANS_L: u32 = 1 << 23;
@@ -250,6 +252,183 @@ function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2:
   bad |= err;
 }
 
+// The bit stream of the 2-state loops is read from a byte-reversed copy that ends at REV (the
+// upper end of SCRATCH, which no decoder uses otherwise): a little-endian load there is a
+// big-endian load of the stream, one load where the forward stream needs a byte swap (a dozen
+// instructions in wasm).
+const REV = SCRATCH + SCRATCH_BYTES;
+
+/** Copy `bytes` bytes at src, reversed, to end just below end (16 at a time: a few bytes before that get overwritten too). */
+function reverseInto(src: i32, bytes: i32, end: i32): void {
+  const rev = v128(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (let k = 0; k < bytes; k += 16) v128.store(end - 16 - k, i8x16.swizzle(v128.load(src + k), rev));
+}
+
+/** The 32 bits of the stream from bit position `bit`, from its reversed copy ending at REV. */
+@inline
+function windowRev(bit: u32): u32 {
+  return load<u32>(REV - 4 - <i32>(bit >> 3)) << (bit & 7);
+}
+
+/**
+ * The by-group split loop for 2 states (what fits make), inlined per constant (ctx, m, compact):
+ * m, the mantissa bits, fixes the dtype (7 bf16, 10 fp16, 3 e4m3, 2 e5m2), so the field
+ * assembly is shifts and masks by constants. Each value is decoded with y0, then (y0, y1) =
+ * (y1, y0'). The group check is a sign bit: size - 1 - offset < 0 exactly when the offset is
+ * outside its group, so the checks of a block are one OR and one test at the end.
+ */
+@inline
+function split2(ctx: i32, m: u32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  const at = FPACK_HIST + n;
+  const wide = m >= 7;
+  const signAt: u32 = wide ? 15 : 7;
+  const mMask: u32 = (1 << m) - 1;
+  let p = pos;
+  let bit = bitPos;
+  let err: u32 = 0;
+  let y0 = x0;
+  let y1 = x1;
+  for (let i = 0; i < n; i++) {
+    let x = y0;
+    let row = 0;
+    if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
+    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+    const sa = aStep(compact, s, row, x);
+    x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
+    let sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    const cb = <i32>(sa >> 25);
+    const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
+    x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
+    sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    y0 = y1;
+    y1 = x;
+    // the offsets, off the states' dependency chains: both from one window
+    const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
+    const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
+    const w = windowRev(bit);
+    const olA = (ga >> 11) & 15;
+    const olB = (gb >> 11) & 15;
+    const offA = top(w, olA);
+    const offB = top(w << olA, olB);
+    bit += olA + olB;
+    err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
+    const a = (ga & 2047) + offA;
+    if (ctx >= 1) store<u8>(at + i, <u8>a);
+    const b = (gb & 2047) + offB;
+    // b = sign | mantissa: the sign goes on top, above the exponent
+    const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
+    if (wide) store<u16>(OUT + (i << 1), <u16>v);
+    else store<u8>(OUT + i, <u8>v);
+  }
+  x0 = y0;
+  x1 = y1;
+  pos = p;
+  bitPos = bit;
+  bad |= err >> 31;
+}
+
+// split2 per constant (ctx, m, compact), each its own function: inlined into one large
+// function, the optimiser kept m and the width as variables (measured in the compiled code).
+function split2c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(0, 7, 0, s, n, b1, b2);
+}
+function split2c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(0, 10, 0, s, n, b1, b2);
+}
+function split2c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(0, 3, 0, s, n, b1, b2);
+}
+function split2c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(0, 2, 0, s, n, b1, b2);
+}
+function split2c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 7, 0, s, n, b1, b2);
+}
+function split2c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 10, 0, s, n, b1, b2);
+}
+function split2c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 3, 0, s, n, b1, b2);
+}
+function split2c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 2, 0, s, n, b1, b2);
+}
+function split2c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 7, 0, s, n, b1, b2);
+}
+function split2c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 10, 0, s, n, b1, b2);
+}
+function split2c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 3, 0, s, n, b1, b2);
+}
+function split2c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 2, 0, s, n, b1, b2);
+}
+function split2c1m7k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 7, 1, s, n, b1, b2);
+}
+function split2c1m10k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 10, 1, s, n, b1, b2);
+}
+function split2c1m3k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 3, 1, s, n, b1, b2);
+}
+function split2c1m2k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(1, 2, 1, s, n, b1, b2);
+}
+function split2c2m7k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 7, 1, s, n, b1, b2);
+}
+function split2c2m10k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 10, 1, s, n, b1, b2);
+}
+function split2c2m3k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 3, 1, s, n, b1, b2);
+}
+function split2c2m2k(s: i32, n: i32, b1: i32, b2: i32): void {
+  split2(2, 2, 1, s, n, b1, b2);
+}
+
+/** split2 for the mantissa width m (the dtype), the rest of its constants given. */
+@inline
+function split2Dtype(ctx: i32, m: u32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  if (ctx == 0 && compact == 0) {
+    if (m == 7) split2c0m7(s, n, b1, b2);
+    else if (m == 10) split2c0m10(s, n, b1, b2);
+    else if (m == 3) split2c0m3(s, n, b1, b2);
+    else split2c0m2(s, n, b1, b2);
+  }
+  if (ctx == 1 && compact == 0) {
+    if (m == 7) split2c1m7(s, n, b1, b2);
+    else if (m == 10) split2c1m10(s, n, b1, b2);
+    else if (m == 3) split2c1m3(s, n, b1, b2);
+    else split2c1m2(s, n, b1, b2);
+  }
+  if (ctx == 2 && compact == 0) {
+    if (m == 7) split2c2m7(s, n, b1, b2);
+    else if (m == 10) split2c2m10(s, n, b1, b2);
+    else if (m == 3) split2c2m3(s, n, b1, b2);
+    else split2c2m2(s, n, b1, b2);
+  }
+  if (ctx == 1 && compact == 1) {
+    if (m == 7) split2c1m7k(s, n, b1, b2);
+    else if (m == 10) split2c1m10k(s, n, b1, b2);
+    else if (m == 3) split2c1m3k(s, n, b1, b2);
+    else split2c1m2k(s, n, b1, b2);
+  }
+  if (ctx == 2 && compact == 1) {
+    if (m == 7) split2c2m7k(s, n, b1, b2);
+    else if (m == 10) split2c2m10k(s, n, b1, b2);
+    else if (m == 3) split2c2m3k(s, n, b1, b2);
+    else split2c2m2k(s, n, b1, b2);
+  }
+}
+
 /**
  * Split mode: n values (16-bit when wide = 1) into OUT, from the rANS bytes
  * at IN + p (k initial states first, each already checked to lie in
@@ -271,7 +450,16 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
   const q = IN + ransEnd;
   bitPos = 0;
   bad = 0;
-  if (!byGroup) splitByExponent(k, s, n, wide, m, b1, b2, q);
+  if (byGroup && k == 2) {
+    // the 2-state loops read the bit stream reversed (REV)
+    reverseInto(q, IN + end - q, REV);
+    if (compact) {
+      if (ctx == 1) split2Dtype(1, m, 1, s, n, b1, b2);
+      else split2Dtype(2, m, 1, s, n, b1, b2);
+    } else if (ctx == 0) split2Dtype(0, m, 0, s, n, b1, b2);
+    else if (ctx == 1) split2Dtype(1, m, 0, s, n, b1, b2);
+    else split2Dtype(2, m, 0, s, n, b1, b2);
+  } else if (!byGroup) splitByExponent(k, s, n, wide, m, b1, b2, q);
   else if (compact) {
     if (wide) {
       if (ctx == 1) splitStates(1, 1, 1, k, s, n, m, b1, b2, q);
@@ -350,6 +538,76 @@ function wholeStates(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32,
   else whole(ctx, delta, compact, 1, s, n, b1, b2, q);
 }
 
+/** The whole / delta loop for 2 states (what fits make), as split2: per constant (ctx, delta, compact), the bit stream reversed. */
+@inline
+function whole2(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  const at = FPACK_HIST + n;
+  let p = pos;
+  let bit = bitPos;
+  let err: u32 = 0;
+  let y0 = x0;
+  let y1 = x1;
+  for (let i = 0; i < n; i++) {
+    let x = y0;
+    const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
+    let row = 0;
+    if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
+    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+    const st = aStep(compact, s, row, x);
+    x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
+    const sh = renormShift(x);
+    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+    p += <i32>(sh >> 3);
+    y0 = y1;
+    y1 = x;
+    const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
+    const ol = (g >> 11) & 15;
+    const off = top(windowRev(bit), ol);
+    bit += ol;
+    err |= (g >> 15) - 1 - off;
+    const a = ((g & 2047) + off) & 255;
+    const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
+    store<u8>(at + i, <u8>v);
+  }
+  x0 = y0;
+  x1 = y1;
+  pos = p;
+  bitPos = bit;
+  bad |= err >> 31;
+}
+
+// whole2 per constant (ctx, delta, compact), each its own function (see split2's).
+function whole2c0w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(0, 0, 0, s, n, b1, b2);
+}
+function whole2c1w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(1, 0, 0, s, n, b1, b2);
+}
+function whole2c2w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(2, 0, 0, s, n, b1, b2);
+}
+function whole2c1wk(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(1, 0, 1, s, n, b1, b2);
+}
+function whole2c2wk(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(2, 0, 1, s, n, b1, b2);
+}
+function whole2c0d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(0, 1, 0, s, n, b1, b2);
+}
+function whole2c1d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(1, 1, 0, s, n, b1, b2);
+}
+function whole2c2d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(2, 1, 0, s, n, b1, b2);
+}
+function whole2c1dk(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(1, 1, 1, s, n, b1, b2);
+}
+function whole2c2dk(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole2(2, 1, 1, s, n, b1, b2);
+}
+
 /**
  * Whole and delta modes (8-bit floats): n bytes into FPACK_HIST + n (the
  * caller copies them out), one symbol per value, the byte or (delta = 1) its
@@ -365,7 +623,23 @@ export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k
   pos = readStates(k, p);
   bitPos = 0;
   bad = 0;
-  if (compact) {
+  if (k == 2) {
+    // the 2-state loops read the bit stream reversed (REV)
+    reverseInto(q, IN + end - q, REV);
+    if (delta) {
+      if (compact) {
+        if (ctx == 1) whole2c1dk(s, n, b1, b2);
+        else whole2c2dk(s, n, b1, b2);
+      } else if (ctx == 0) whole2c0d(s, n, b1, b2);
+      else if (ctx == 1) whole2c1d(s, n, b1, b2);
+      else whole2c2d(s, n, b1, b2);
+    } else if (compact) {
+      if (ctx == 1) whole2c1wk(s, n, b1, b2);
+      else whole2c2wk(s, n, b1, b2);
+    } else if (ctx == 0) whole2c0w(s, n, b1, b2);
+    else if (ctx == 1) whole2c1w(s, n, b1, b2);
+    else whole2c2w(s, n, b1, b2);
+  } else if (compact) {
     if (delta) {
       if (ctx == 1) wholeStates(1, 1, 1, k, s, n, b1, b2, q);
       else wholeStates(2, 1, 1, k, s, n, b1, b2, q);
