@@ -158,6 +158,36 @@ describe('fpack rANS states', () => {
     }
   });
 
+  it('models with many A contexts (the search form of the wasm decoder) decode as in JS with 1, 2 and 4 states', () => {
+    for (const g of FIRST_LAYOUT) {
+      const p = parseParams(hex(g.params), g.dtype);
+      const E = p.aClasses[p.aClasses.length - 1];
+      // 8 x 2 classes over the neighbours' exponents: 16 contexts, each with its own count row
+      // (the fitted row with its non-empty counts rotated, so every row stays valid and differs)
+      const aClasses = Array.from({ length: 9 }, (_, c) => Math.round((c * E) / 8));
+      const aClasses2 = [0, E >> 1, E];
+      const base = p.a.counts[0];
+      const live = base.flatMap((c, i) => (c > 0 ? [i] : []));
+      const counts = Array.from({ length: 16 }, (_, r) => {
+        const row = base.slice();
+        live.forEach((i, j) => (row[i] = base[live[(j + r) % live.length]]));
+        return row;
+      });
+      const many: FpackParams = { ...p, distance2: p.distance * 2, aClasses, aClasses2, a: { vmin: p.a.vmin, counts } };
+      const raw = hex(g.raw);
+      for (const k of [1, 2, 4] as const) {
+        const [w, j] = pair(many, k);
+        const c = encode(j, raw);
+        assert.deepEqual(decodeWith(w, c, raw.length), { ok: true, bytes: g.raw }, `${g.dtype} ${g.mode}, 16 contexts, ${k} states, wasm`);
+        assert.deepEqual(decodeWith(j, c, raw.length), { ok: true, bytes: g.raw });
+        // and a damaged copy fails alike
+        const bad = c.slice();
+        bad[c.length >> 1] ^= 0x24;
+        assert.deepEqual(decodeWith(w, bad, raw.length), decodeWith(j, bad, raw.length), `${g.dtype} ${g.mode}, 16 contexts, ${k} states, damaged`);
+      }
+    }
+  });
+
   it('blocks of fewer values than states round trip in every mode, wasm as JS', () => {
     for (const g of FIRST_LAYOUT) {
       const p = parseParams(hex(g.params), g.dtype);

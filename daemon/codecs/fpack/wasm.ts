@@ -4,7 +4,7 @@ import {
   FPACK_A_CLASS2,
   FPACK_A_FC,
   FPACK_A_GI,
-  FPACK_A_SLOT8,
+  FPACK_A_END,
   FPACK_A_STEP,
   FPACK_B_CLASS,
   FPACK_B_GI,
@@ -46,6 +46,14 @@ function steps(slot: Uint8Array, fc: Int32Array, to: Uint32Array): void {
     const g = slot[k];
     const e = fc[((k >> 10) << 4) | g];
     to[k] = (e & 2047) | (((k & 1023) - (e >> 11)) << 11) | (g << 21);
+  }
+}
+
+/** Per (row, group) the group's end cum + f in the rANS slots, from the engine's f | cum << 11; 1024 from the row's last group on (the engine leaves groups past a table's zero). */
+function ends(fc: Int32Array, to: Uint16Array): void {
+  for (let k = 0, end = 0; k < fc.length; k++) {
+    end = (k & 15) > 0 && end === 1024 ? 1024 : (fc[k] >> 11) + (fc[k] & 2047);
+    to[k] = end;
   }
 }
 
@@ -93,7 +101,7 @@ function load(e: Engine): number {
   // many A contexts: the compact form (1 KiB + 64 B per context instead of 4 KiB) stays in cache
   compact[slot] = ctxs[slot] > 0 && e.aFC.length > COMPACT_ABOVE * 16 && (classOfGroup !== undefined || e.whole) ? 1 : 0;
   if (compact[slot]) {
-    heap.set(e.aSlot, at + FPACK_A_SLOT8);
+    ends(e.aFC, new Uint16Array(buf, at + FPACK_A_END, e.aFC.length));
     const fc = new Uint32Array(buf, at + FPACK_A_FC, e.aFC.length);
     for (let k = 0; k < fc.length; k++) fc[k] = e.aFC[k] | ((k & 15) << 21) | ((classOfGroup ? classOfGroup[k & 15] : 0) << 25);
   }

@@ -1,18 +1,22 @@
 // fpack block decoders: the loops of fpack/coder.ts, bit for bit, in
-// AssemblyScript. The JS side (fpack/wasm.ts) parses the block header, fills
-// the model slot (the tables of fpack/engine.ts) and lets the JS decoder
-// name the error when a check here fails.
+// AssemblyScript. The JS side (fpack/wasm.ts) parses the block header, checks
+// the initial rANS states, fills the model slot (the tables of
+// fpack/engine.ts) and lets the JS decoder name the error when a check here
+// fails.
 //
 // Why faster than the JS loops: no bounds checks, no refill branch for the
-// offsets (one 32-bit window per value holds both of its offsets), checks
+// offsets (one 32-bit window per value holds both of its offsets, read from a
+// byte-reversed copy of the bit stream), branch-free renormalisation, checks
 // deferred to the end of the block (every check is on a monotone position or
-// sticky, so "some check failed" is exact, as in apack.ts).
+// sticky, so "some check failed" is exact, as in apack.ts), and loops
+// compiled per constant shape of the model (taps, mantissa width or
+// delta, table form, rANS states).
 import {
   FPACK_A_CLASS,
   FPACK_A_CLASS2,
+  FPACK_A_END,
   FPACK_A_FC,
   FPACK_A_GI,
-  FPACK_A_SLOT8,
   FPACK_A_STEP,
   FPACK_B_CLASS,
   FPACK_B_GI,
@@ -37,10 +41,21 @@ export function fpackPrepare(): void {
   }
 }
 
-/** The 32 bits of the MSB-first stream at q from bit position `bit` (the caller leaves 4 readable bytes past any position). */
+// The bit stream is read from a byte-reversed copy that ends at REV (the upper end of SCRATCH,
+// which no decoder uses otherwise): a little-endian load there is a big-endian load of the
+// stream, one load where the forward stream needs a byte swap (a dozen instructions in wasm).
+const REV = SCRATCH + SCRATCH_BYTES;
+
+/** Copy `bytes` bytes at src, reversed, to end just below end (16 at a time: a few bytes before that get overwritten too). */
+function reverseInto(src: i32, bytes: i32, end: i32): void {
+  const rev = v128(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (let k = 0; k < bytes; k += 16) v128.store(end - 16 - k, i8x16.swizzle(v128.load(src + k), rev));
+}
+
+/** The 32 bits of the stream from bit position `bit`, from its reversed copy ending at REV. */
 @inline
-function window(q: i32, bit: u32): u32 {
-  return bswap<u32>(load<u32>(q + <i32>(bit >> 3))) << (bit & 7);
+function window(bit: u32): u32 {
+  return load<u32>(REV - 4 - <i32>(bit >> 3)) << (bit & 7);
 }
 
 /** The top ol bits of w (0 for ol = 0). */
@@ -59,31 +74,36 @@ function renormShift(x: u32): u32 {
   return (clz<u32>(x) - 1) & 24;
 }
 
-/** The end-of-block checks of coder.ts: rANS consumed exactly and every state back to L, the bit stream exactly ceil(bit / 8) bytes with zero padding. */
+/**
+ * The group of rANS slot t in a row of 16 group ends (u16, non-decreasing; empty groups end
+ * where the previous one does, groups past the last at 1024): the number of ends <= t, by two
+ * SIMD compares, a narrow and a bitmask. 32 bytes per row where a slot table takes 1 KiB
+ * (u8) or 4 KiB (u32), so the rows of 64 contexts stay in L1.
+ */
 @inline
-function finish(p: i32, ransEnd: i32, q: i32, bit: u32, end: i32, bad: u32): i32 {
-  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
-  const states = x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L;
-  const ok = p == IN + ransEnd && states && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
-  return ok ? 0 : 1;
+function groupOf(row: i32, t: u32): i32 {
+  const tv = i16x8.splat(<i16>t);
+  const lo = i16x8.le_s(v128.load(row), tv);
+  const hi = i16x8.le_s(v128.load(row, 16), tv);
+  return popcnt<i32>(i8x16.bitmask(i8x16.narrow_i16x8_s(lo, hi)));
 }
 
 /**
- * A's step entry for context `row` at state x: from the u32 table, or (compact = 1) from the
- * u8 slot table and the per-group entry, whose "cum" becomes "slot - cum" here.
+ * A's step entry f | (slot - cum) << 11 | group << 21 | B class << 25 for context `row` at
+ * state x: from the u32 table, or (compact = 1) by the group search and the per-group entry.
  */
 @inline
 function aStep(compact: i32, s: i32, row: i32, x: u32): u32 {
   if (!compact) return load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
   const t = x & 1023;
-  const e = load<u32>(s + (((row << 4) | <i32>load<u8>(s + ((row << 10) | <i32>t), FPACK_A_SLOT8)) << 2), FPACK_A_FC);
+  const e = load<u32>(s + (((row << 4) | groupOf(s + FPACK_A_END + (row << 5), t)) << 2), FPACK_A_FC);
   return (e & 0xffe007ff) | ((t - ((e >> 11) & 1023)) << 11);
 }
 
 /**
  * Decoder state shared by the loops: the rANS states (x0 that of the next
  * value; the states a block does not use stay at L), rANS byte position, bit
- * position of the offsets, sticky check flag.
+ * position of the offsets, sticky check flag (its sign bit).
  */
 let x0: u32 = RANS_L;
 let x1: u32 = RANS_L;
@@ -99,29 +119,52 @@ function be32(p: i32): u32 {
   return bswap<u32>(load<u32>(p));
 }
 
-/** Reads the k initial states at IN + p (the caller checked each is in [2^23, 2^31)); returns the position after them. */
-function readStates(k: i32, p: i32): i32 {
+/**
+ * Starts a block: the k initial states at IN + p (the caller checked each is in [2^23,
+ * 2^31)), the rANS bytes after them, the bit stream from IN + ransEnd to IN + end reversed
+ * into REV, and n zeros of history at FPACK_HIST (a neighbour before the block start, or
+ * none, reads exponent 0 / byte +0 there).
+ */
+function start(k: i32, n: i32, p: i32, ransEnd: i32, end: i32): void {
+  memory.fill(FPACK_HIST, 0, n);
   p += IN;
   x0 = be32(p);
   x1 = k >= 2 ? be32(p + 4) : RANS_L;
   x2 = k == 4 ? be32(p + 8) : RANS_L;
   x3 = k == 4 ? be32(p + 12) : RANS_L;
-  return p + (k << 2);
+  pos = p + (k << 2);
+  reverseInto(IN + ransEnd, end - ransEnd, REV);
+  bitPos = 0;
+  bad = 0;
+}
+
+/** The end-of-block checks of coder.ts: rANS consumed exactly and every state back to L, the bit stream exactly ceil(bit / 8) bytes with zero padding, no offset outside its group. */
+function finish(ransEnd: i32, end: i32): i32 {
+  const q = IN + ransEnd;
+  const bit = bitPos;
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const states = x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L;
+  const ok = pos == q && states && q + <i32>((bit + 7) >> 3) == IN + end && bad >> 31 == 0 && ((bit & 7) == 0 || pad == 0);
+  return ok ? 0 : 1;
 }
 
 /**
- * The by-group split loop, inlined per constant (ctx, wide, compact, k) so
- * that the unused context loads, width branches and state rotations compile
+ * The split loop of models whose B classes are unions of A's groups (what
+ * fits make), inlined per constant (ctx, m, compact, k) into the functions
+ * below, so that unused loads, width branches and state rotations compile
  * away: ctx 0, a single A context (no history kept); 1, the first
- * neighbour's class; 2, both. k: rANS states, value i on state i mod k: each
- * value is decoded with x, then the states rotate (x0 .. x[k-1]) left with
- * the new one last, so the k chains are independent and the core overlaps
- * them. Renormalisation is branch-free (shift from clz, bytes from one
- * two-byte read).
+ * neighbour's class; 2, both. m, the mantissa bits, fixes the dtype (7 bf16,
+ * 10 fp16, 3 e4m3, 2 e5m2). k, 1 or 2 rANS states: value i on state i mod
+ * k; each value is decoded with y0, then (y0, y1) = (y1, y0'), so the two
+ * chains are independent and the core overlaps them. B's class comes with
+ * A's step entry (bits 25-28), so B's step follows A's without waiting for
+ * the exponent. The group check is a sign bit: size - 1 - offset < 0 exactly
+ * when the offset is outside its group.
  */
 @inline
-function splitByGroup(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, q: i32): void {
+function split(ctx: i32, m: u32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
+  const wide = m >= 7;
   const signAt: u32 = wide ? 15 : 7;
   const mMask: u32 = (1 << m) - 1;
   const expMask: u32 = (1 << (signAt - m)) - 1;
@@ -130,8 +173,6 @@ function splitByGroup(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32,
   let err: u32 = 0;
   let y0 = x0;
   let y1 = x1;
-  let y2 = x2;
-  let y3 = x3;
   for (let i = 0; i < n; i++) {
     let x = y0;
     let row = 0;
@@ -149,56 +190,42 @@ function splitByGroup(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32,
     x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
     p += <i32>(sh >> 3);
     if (k == 1) y0 = x;
-    else if (k == 2) {
+    else {
       y0 = y1;
       y1 = x;
-    } else {
-      y0 = y1;
-      y1 = y2;
-      y2 = y3;
-      y3 = x;
     }
-    // the offsets, off the states' dependency chains
+    // the offsets, off the states' dependency chains: both from one window
     const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
     const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
-    const w = window(q, bit);
+    const w = window(bit);
     const olA = (ga >> 11) & 15;
     const olB = (gb >> 11) & 15;
     const offA = top(w, olA);
     const offB = top(w << olA, olB);
     bit += olA + olB;
-    err |= <u32>(offA >= ga >> 15) | <u32>(offB >= gb >> 15);
+    err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
     const a = ((ga & 2047) + offA) & expMask;
     if (ctx >= 1) store<u8>(at + i, <u8>a);
     const b = (gb & 2047) + offB;
     // b = sign | mantissa: the sign goes on top, above the exponent
-    const v = ((b >> m) << signAt) | (a << m) | (b & mMask);
+    const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
     if (wide) store<u16>(OUT + (i << 1), <u16>v);
     else store<u8>(OUT + i, <u8>v);
   }
   x0 = y0;
   x1 = y1;
-  x2 = y2;
-  x3 = y3;
   pos = p;
   bitPos = bit;
   bad |= err;
 }
 
-/** splitByGroup for k states (1, 2 or 4), the rest of its constants given. */
-@inline
-function splitStates(ctx: i32, wide: i32, compact: i32, k: i32, s: i32, n: i32, m: u32, b1: i32, b2: i32, q: i32): void {
-  if (k == 2) splitByGroup(ctx, wide, compact, 2, s, n, m, b1, b2, q);
-  else if (k == 4) splitByGroup(ctx, wide, compact, 4, s, n, m, b1, b2, q);
-  else splitByGroup(ctx, wide, compact, 1, s, n, m, b1, b2, q);
-}
-
 /**
- * The split loop for models whose B classes cut A's groups (older fits):
- * B's class comes from the exponent, after A's offset. k states as
- * splitByGroup's, but a runtime value (a slow path kept for old headers).
+ * The split loop for everything else: models whose B classes cut A's groups
+ * (older fits; B's class comes from the exponent, after A's offset) and 4
+ * states (valid in the header, not made by fits). Both taps, the u32 A
+ * table, the width and k at run time: correct for every model, not fast.
  */
-function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2: i32, q: i32): void {
+function splitAny(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
   const signAt: u32 = wide ? 15 : 7;
   const mMask: u32 = (1 << m) - 1;
@@ -215,10 +242,10 @@ function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2:
     x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
     p += <i32>(sh >> 3);
     let g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
-    const w = window(q, bit);
+    const w = window(bit);
     const olA = (g >> 11) & 15;
     let off = top(w, olA);
-    err |= <u32>(off >= g >> 15);
+    err |= (g >> 15) - 1 - off;
     const a = ((g & 2047) + off) & expMask;
     store<u8>(at + i, <u8>a);
     const cb = <i32>load<u8>(s + <i32>a, FPACK_B_CLASS);
@@ -240,7 +267,7 @@ function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2:
     g = load<u32>(s + (((cb << 4) | <i32>(st >> 21)) << 2), FPACK_B_GI);
     const olB = (g >> 11) & 15;
     off = top(w << olA, olB);
-    err |= <u32>(off >= g >> 15);
+    err |= (g >> 15) - 1 - off;
     bit += olA + olB;
     const b = (g & 2047) + off;
     const v = ((b >> m) << signAt) | (a << m) | (b & mMask);
@@ -252,237 +279,9 @@ function splitByExponent(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2:
   bad |= err;
 }
 
-// The bit stream of the 2-state loops is read from a byte-reversed copy that ends at REV (the
-// upper end of SCRATCH, which no decoder uses otherwise): a little-endian load there is a
-// big-endian load of the stream, one load where the forward stream needs a byte swap (a dozen
-// instructions in wasm).
-const REV = SCRATCH + SCRATCH_BYTES;
-
-/** Copy `bytes` bytes at src, reversed, to end just below end (16 at a time: a few bytes before that get overwritten too). */
-function reverseInto(src: i32, bytes: i32, end: i32): void {
-  const rev = v128(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (let k = 0; k < bytes; k += 16) v128.store(end - 16 - k, i8x16.swizzle(v128.load(src + k), rev));
-}
-
-/** The 32 bits of the stream from bit position `bit`, from its reversed copy ending at REV. */
+/** The whole / delta loop, inlined per constant (ctx, delta, compact, k) as split's. */
 @inline
-function windowRev(bit: u32): u32 {
-  return load<u32>(REV - 4 - <i32>(bit >> 3)) << (bit & 7);
-}
-
-/**
- * The by-group split loop for 2 states (what fits make), inlined per constant (ctx, m, compact):
- * m, the mantissa bits, fixes the dtype (7 bf16, 10 fp16, 3 e4m3, 2 e5m2), so the field
- * assembly is shifts and masks by constants. Each value is decoded with y0, then (y0, y1) =
- * (y1, y0'). The group check is a sign bit: size - 1 - offset < 0 exactly when the offset is
- * outside its group, so the checks of a block are one OR and one test at the end.
- */
-@inline
-function split2(ctx: i32, m: u32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
-  const at = FPACK_HIST + n;
-  const wide = m >= 7;
-  const signAt: u32 = wide ? 15 : 7;
-  const mMask: u32 = (1 << m) - 1;
-  let p = pos;
-  let bit = bitPos;
-  let err: u32 = 0;
-  let y0 = x0;
-  let y1 = x1;
-  for (let i = 0; i < n; i++) {
-    let x = y0;
-    let row = 0;
-    if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
-    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const sa = aStep(compact, s, row, x);
-    x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
-    let sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    const cb = <i32>(sa >> 25);
-    const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
-    x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
-    sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    y0 = y1;
-    y1 = x;
-    // the offsets, off the states' dependency chains: both from one window
-    const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
-    const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
-    const w = windowRev(bit);
-    const olA = (ga >> 11) & 15;
-    const olB = (gb >> 11) & 15;
-    const offA = top(w, olA);
-    const offB = top(w << olA, olB);
-    bit += olA + olB;
-    err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
-    const a = (ga & 2047) + offA;
-    if (ctx >= 1) store<u8>(at + i, <u8>a);
-    const b = (gb & 2047) + offB;
-    // b = sign | mantissa: the sign goes on top, above the exponent
-    const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
-    if (wide) store<u16>(OUT + (i << 1), <u16>v);
-    else store<u8>(OUT + i, <u8>v);
-  }
-  x0 = y0;
-  x1 = y1;
-  pos = p;
-  bitPos = bit;
-  bad |= err >> 31;
-}
-
-// split2 per constant (ctx, m, compact), each its own function: inlined into one large
-// function, the optimiser kept m and the width as variables (measured in the compiled code).
-function split2c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(0, 7, 0, s, n, b1, b2);
-}
-function split2c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(0, 10, 0, s, n, b1, b2);
-}
-function split2c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(0, 3, 0, s, n, b1, b2);
-}
-function split2c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(0, 2, 0, s, n, b1, b2);
-}
-function split2c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 7, 0, s, n, b1, b2);
-}
-function split2c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 10, 0, s, n, b1, b2);
-}
-function split2c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 3, 0, s, n, b1, b2);
-}
-function split2c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 2, 0, s, n, b1, b2);
-}
-function split2c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 7, 0, s, n, b1, b2);
-}
-function split2c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 10, 0, s, n, b1, b2);
-}
-function split2c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 3, 0, s, n, b1, b2);
-}
-function split2c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 2, 0, s, n, b1, b2);
-}
-function split2c1m7k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 7, 1, s, n, b1, b2);
-}
-function split2c1m10k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 10, 1, s, n, b1, b2);
-}
-function split2c1m3k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 3, 1, s, n, b1, b2);
-}
-function split2c1m2k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(1, 2, 1, s, n, b1, b2);
-}
-function split2c2m7k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 7, 1, s, n, b1, b2);
-}
-function split2c2m10k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 10, 1, s, n, b1, b2);
-}
-function split2c2m3k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 3, 1, s, n, b1, b2);
-}
-function split2c2m2k(s: i32, n: i32, b1: i32, b2: i32): void {
-  split2(2, 2, 1, s, n, b1, b2);
-}
-
-/** split2 for the mantissa width m (the dtype), the rest of its constants given. */
-@inline
-function split2Dtype(ctx: i32, m: u32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
-  if (ctx == 0 && compact == 0) {
-    if (m == 7) split2c0m7(s, n, b1, b2);
-    else if (m == 10) split2c0m10(s, n, b1, b2);
-    else if (m == 3) split2c0m3(s, n, b1, b2);
-    else split2c0m2(s, n, b1, b2);
-  }
-  if (ctx == 1 && compact == 0) {
-    if (m == 7) split2c1m7(s, n, b1, b2);
-    else if (m == 10) split2c1m10(s, n, b1, b2);
-    else if (m == 3) split2c1m3(s, n, b1, b2);
-    else split2c1m2(s, n, b1, b2);
-  }
-  if (ctx == 2 && compact == 0) {
-    if (m == 7) split2c2m7(s, n, b1, b2);
-    else if (m == 10) split2c2m10(s, n, b1, b2);
-    else if (m == 3) split2c2m3(s, n, b1, b2);
-    else split2c2m2(s, n, b1, b2);
-  }
-  if (ctx == 1 && compact == 1) {
-    if (m == 7) split2c1m7k(s, n, b1, b2);
-    else if (m == 10) split2c1m10k(s, n, b1, b2);
-    else if (m == 3) split2c1m3k(s, n, b1, b2);
-    else split2c1m2k(s, n, b1, b2);
-  }
-  if (ctx == 2 && compact == 1) {
-    if (m == 7) split2c2m7k(s, n, b1, b2);
-    else if (m == 10) split2c2m10k(s, n, b1, b2);
-    else if (m == 3) split2c2m3k(s, n, b1, b2);
-    else split2c2m2k(s, n, b1, b2);
-  }
-}
-
-/**
- * Split mode: n values (16-bit when wide = 1) into OUT, from the rANS bytes
- * at IN + p (k initial states first, each already checked to lie in
- * [2^23, 2^31)) up to IN + ransEnd and the bit stream from there to IN + end.
- * d1, d2: the neighbours' distances (0: none); ctx: how many neighbours the A
- * context uses (0, 1 or 2); k: rANS states (1, 2 or 4).
- * byGroup = 1: every A group lies in one B class, and A's step entries carry
- * that class (bits 25-28), so B's step follows A's without waiting for the
- * exponent (fit.ts makes such models). 0: exact; 1: some check failed. The
- * caller leaves 5n + 8 readable bytes after the block.
- */
-export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
-  // exponents at FPACK_HIST + n + i after n zeros: a neighbour before the block start (or none) reads exponent 0
-  memory.fill(FPACK_HIST, 0, n);
-  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
-  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
-  const m = <u32>mant;
-  pos = readStates(k, p);
-  const q = IN + ransEnd;
-  bitPos = 0;
-  bad = 0;
-  if (byGroup && k == 2) {
-    // the 2-state loops read the bit stream reversed (REV)
-    reverseInto(q, IN + end - q, REV);
-    if (compact) {
-      if (ctx == 1) split2Dtype(1, m, 1, s, n, b1, b2);
-      else split2Dtype(2, m, 1, s, n, b1, b2);
-    } else if (ctx == 0) split2Dtype(0, m, 0, s, n, b1, b2);
-    else if (ctx == 1) split2Dtype(1, m, 0, s, n, b1, b2);
-    else split2Dtype(2, m, 0, s, n, b1, b2);
-  } else if (!byGroup) splitByExponent(k, s, n, wide, m, b1, b2, q);
-  else if (compact) {
-    if (wide) {
-      if (ctx == 1) splitStates(1, 1, 1, k, s, n, m, b1, b2, q);
-      else splitStates(2, 1, 1, k, s, n, m, b1, b2, q);
-    } else {
-      if (ctx == 1) splitStates(1, 0, 1, k, s, n, m, b1, b2, q);
-      else splitStates(2, 0, 1, k, s, n, m, b1, b2, q);
-    }
-  } else if (wide) {
-    if (ctx == 0) splitStates(0, 1, 0, k, s, n, m, b1, b2, q);
-    else if (ctx == 1) splitStates(1, 1, 0, k, s, n, m, b1, b2, q);
-    else splitStates(2, 1, 0, k, s, n, m, b1, b2, q);
-  } else {
-    if (ctx == 0) splitStates(0, 0, 0, k, s, n, m, b1, b2, q);
-    else if (ctx == 1) splitStates(1, 0, 0, k, s, n, m, b1, b2, q);
-    else splitStates(2, 0, 0, k, s, n, m, b1, b2, q);
-  }
-  return finish(pos, ransEnd, q, bitPos, end, bad);
-}
-
-/** The whole / delta loop, inlined per constant (ctx, delta, compact, k) as splitByGroup. */
-@inline
-function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32, q: i32): void {
+function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
   let p = pos;
   let bit = bitPos;
@@ -514,9 +313,9 @@ function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i
     }
     const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
     const ol = (g >> 11) & 15;
-    const off = top(window(q, bit), ol);
+    const off = top(window(bit), ol);
     bit += ol;
-    err |= <u32>(off >= g >> 15);
+    err |= (g >> 15) - 1 - off;
     const a = ((g & 2047) + off) & 255;
     const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
     store<u8>(at + i, <u8>v);
@@ -530,82 +329,282 @@ function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i
   bad |= err;
 }
 
-/** whole for k states (1, 2 or 4), the rest of its constants given. */
-@inline
-function wholeStates(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32, q: i32): void {
-  if (k == 2) whole(ctx, delta, compact, 2, s, n, b1, b2, q);
-  else if (k == 4) whole(ctx, delta, compact, 4, s, n, b1, b2, q);
-  else whole(ctx, delta, compact, 1, s, n, b1, b2, q);
+// One function per constant shape of split and whole (generated, 60 in all): inlined into one
+// large function, the optimiser kept the width, mantissa and taps as variables (seen in the
+// machine code V8 made of it), which cost a third of the speed.
+function split1c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 7, 0, 1, s, n, b1, b2);
 }
-
-/** The whole / delta loop for 2 states (what fits make), as split2: per constant (ctx, delta, compact), the bit stream reversed. */
-@inline
-function whole2(ctx: i32, delta: i32, compact: i32, s: i32, n: i32, b1: i32, b2: i32): void {
-  const at = FPACK_HIST + n;
-  let p = pos;
-  let bit = bitPos;
-  let err: u32 = 0;
-  let y0 = x0;
-  let y1 = x1;
-  for (let i = 0; i < n; i++) {
-    let x = y0;
-    const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
-    let row = 0;
-    if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
-    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const st = aStep(compact, s, row, x);
-    x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
-    const sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    y0 = y1;
-    y1 = x;
-    const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
-    const ol = (g >> 11) & 15;
-    const off = top(windowRev(bit), ol);
-    bit += ol;
-    err |= (g >> 15) - 1 - off;
-    const a = ((g & 2047) + off) & 255;
-    const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
-    store<u8>(at + i, <u8>v);
-  }
-  x0 = y0;
-  x1 = y1;
-  pos = p;
-  bitPos = bit;
-  bad |= err >> 31;
+function split1c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 10, 0, 1, s, n, b1, b2);
 }
-
-// whole2 per constant (ctx, delta, compact), each its own function (see split2's).
+function split1c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 3, 0, 1, s, n, b1, b2);
+}
+function split1c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 2, 0, 1, s, n, b1, b2);
+}
+function split1c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 7, 0, 1, s, n, b1, b2);
+}
+function split1c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 10, 0, 1, s, n, b1, b2);
+}
+function split1c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 3, 0, 1, s, n, b1, b2);
+}
+function split1c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 2, 0, 1, s, n, b1, b2);
+}
+function split1c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 7, 0, 1, s, n, b1, b2);
+}
+function split1c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 10, 0, 1, s, n, b1, b2);
+}
+function split1c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 3, 0, 1, s, n, b1, b2);
+}
+function split1c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 2, 0, 1, s, n, b1, b2);
+}
+function split1c1m7s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 7, 1, 1, s, n, b1, b2);
+}
+function split1c1m10s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 10, 1, 1, s, n, b1, b2);
+}
+function split1c1m3s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 3, 1, 1, s, n, b1, b2);
+}
+function split1c1m2s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 2, 1, 1, s, n, b1, b2);
+}
+function split1c2m7s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 7, 1, 1, s, n, b1, b2);
+}
+function split1c2m10s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 10, 1, 1, s, n, b1, b2);
+}
+function split1c2m3s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 3, 1, 1, s, n, b1, b2);
+}
+function split1c2m2s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 2, 1, 1, s, n, b1, b2);
+}
+function split2c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 7, 0, 2, s, n, b1, b2);
+}
+function split2c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 10, 0, 2, s, n, b1, b2);
+}
+function split2c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 3, 0, 2, s, n, b1, b2);
+}
+function split2c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(0, 2, 0, 2, s, n, b1, b2);
+}
+function split2c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 7, 0, 2, s, n, b1, b2);
+}
+function split2c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 10, 0, 2, s, n, b1, b2);
+}
+function split2c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 3, 0, 2, s, n, b1, b2);
+}
+function split2c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 2, 0, 2, s, n, b1, b2);
+}
+function split2c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 7, 0, 2, s, n, b1, b2);
+}
+function split2c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 10, 0, 2, s, n, b1, b2);
+}
+function split2c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 3, 0, 2, s, n, b1, b2);
+}
+function split2c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 2, 0, 2, s, n, b1, b2);
+}
+function split2c1m7s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 7, 1, 2, s, n, b1, b2);
+}
+function split2c1m10s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 10, 1, 2, s, n, b1, b2);
+}
+function split2c1m3s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 3, 1, 2, s, n, b1, b2);
+}
+function split2c1m2s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(1, 2, 1, 2, s, n, b1, b2);
+}
+function split2c2m7s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 7, 1, 2, s, n, b1, b2);
+}
+function split2c2m10s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 10, 1, 2, s, n, b1, b2);
+}
+function split2c2m3s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 3, 1, 2, s, n, b1, b2);
+}
+function split2c2m2s(s: i32, n: i32, b1: i32, b2: i32): void {
+  split(2, 2, 1, 2, s, n, b1, b2);
+}
+function whole1c0w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(0, 0, 0, 1, s, n, b1, b2);
+}
+function whole1c1w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 0, 0, 1, s, n, b1, b2);
+}
+function whole1c2w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 0, 1, s, n, b1, b2);
+}
+function whole1c1ws(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 0, 1, 1, s, n, b1, b2);
+}
+function whole1c2ws(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 1, 1, s, n, b1, b2);
+}
+function whole1c0d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(0, 1, 0, 1, s, n, b1, b2);
+}
+function whole1c1d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 1, 0, 1, s, n, b1, b2);
+}
+function whole1c2d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 1, 0, 1, s, n, b1, b2);
+}
+function whole1c1ds(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 1, 1, 1, s, n, b1, b2);
+}
+function whole1c2ds(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 1, 1, 1, s, n, b1, b2);
+}
 function whole2c0w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(0, 0, 0, s, n, b1, b2);
+  whole(0, 0, 0, 2, s, n, b1, b2);
 }
 function whole2c1w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(1, 0, 0, s, n, b1, b2);
+  whole(1, 0, 0, 2, s, n, b1, b2);
 }
 function whole2c2w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(2, 0, 0, s, n, b1, b2);
+  whole(2, 0, 0, 2, s, n, b1, b2);
 }
-function whole2c1wk(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(1, 0, 1, s, n, b1, b2);
+function whole2c1ws(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 0, 1, 2, s, n, b1, b2);
 }
-function whole2c2wk(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(2, 0, 1, s, n, b1, b2);
+function whole2c2ws(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 1, 2, s, n, b1, b2);
 }
 function whole2c0d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(0, 1, 0, s, n, b1, b2);
+  whole(0, 1, 0, 2, s, n, b1, b2);
 }
 function whole2c1d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(1, 1, 0, s, n, b1, b2);
+  whole(1, 1, 0, 2, s, n, b1, b2);
 }
 function whole2c2d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(2, 1, 0, s, n, b1, b2);
+  whole(2, 1, 0, 2, s, n, b1, b2);
 }
-function whole2c1dk(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(1, 1, 1, s, n, b1, b2);
+function whole2c1ds(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 1, 1, 2, s, n, b1, b2);
 }
-function whole2c2dk(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole2(2, 1, 1, s, n, b1, b2);
+function whole2c2ds(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 1, 1, 2, s, n, b1, b2);
+}
+function whole4w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 0, 4, s, n, b1, b2);
+}
+function whole4d(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 1, 0, 4, s, n, b1, b2);
+}
+
+/** The split function of a model's shape. */
+function splitShape(ctx: i32, m: u32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  if (k == 1 && ctx == 0 && compact == 0 && m == 7) split1c0m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && compact == 0 && m == 10) split1c0m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && compact == 0 && m == 3) split1c0m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && compact == 0 && m == 2) split1c0m2(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 0 && m == 7) split1c1m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 0 && m == 10) split1c1m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 0 && m == 3) split1c1m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 0 && m == 2) split1c1m2(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 0 && m == 7) split1c2m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 0 && m == 10) split1c2m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 0 && m == 3) split1c2m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 0 && m == 2) split1c2m2(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 1 && m == 7) split1c1m7s(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 1 && m == 10) split1c1m10s(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 1 && m == 3) split1c1m3s(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && compact == 1 && m == 2) split1c1m2s(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 1 && m == 7) split1c2m7s(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 1 && m == 10) split1c2m10s(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 1 && m == 3) split1c2m3s(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && compact == 1 && m == 2) split1c2m2s(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && compact == 0 && m == 7) split2c0m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && compact == 0 && m == 10) split2c0m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && compact == 0 && m == 3) split2c0m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && compact == 0 && m == 2) split2c0m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 0 && m == 7) split2c1m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 0 && m == 10) split2c1m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 0 && m == 3) split2c1m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 0 && m == 2) split2c1m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 0 && m == 7) split2c2m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 0 && m == 10) split2c2m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 0 && m == 3) split2c2m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 0 && m == 2) split2c2m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 1 && m == 7) split2c1m7s(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 1 && m == 10) split2c1m10s(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 1 && m == 3) split2c1m3s(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && compact == 1 && m == 2) split2c1m2s(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 1 && m == 7) split2c2m7s(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 1 && m == 10) split2c2m10s(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 1 && m == 3) split2c2m3s(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && compact == 1 && m == 2) split2c2m2s(s, n, b1, b2);
+}
+
+/** The whole / delta function of a model's shape. */
+function wholeShape(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  if (k == 1 && ctx == 0 && delta == 0 && compact == 0) whole1c0w(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 0 && compact == 0) whole1c1w(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 0 && compact == 0) whole1c2w(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 0 && compact == 1) whole1c1ws(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 0 && compact == 1) whole1c2ws(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && delta == 1 && compact == 0) whole1c0d(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 1 && compact == 0) whole1c1d(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 1 && compact == 0) whole1c2d(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 1 && compact == 1) whole1c1ds(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 1 && compact == 1) whole1c2ds(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && delta == 0 && compact == 0) whole2c0w(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 0 && compact == 0) whole2c1w(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 0 && compact == 0) whole2c2w(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 0 && compact == 1) whole2c1ws(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 0 && compact == 1) whole2c2ws(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && delta == 1 && compact == 0) whole2c0d(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 1 && compact == 0) whole2c1d(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 1 && compact == 0) whole2c2d(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 1 && compact == 1) whole2c1ds(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 1 && compact == 1) whole2c2ds(s, n, b1, b2);
+}
+
+/**
+ * Split mode: n values (16-bit when wide = 1) into OUT, from the rANS bytes
+ * at IN + p (k initial states first, each already checked to lie in
+ * [2^23, 2^31)) up to IN + ransEnd and the bit stream from there to IN + end.
+ * d1, d2: the neighbours' distances (0: none); ctx: how many neighbours the A
+ * context uses (0, 1 or 2); k: rANS states (1, 2 or 4); byGroup = 1: every A
+ * group lies in one B class, and A's step entries carry that class;
+ * compact = 1: A's steps by the group search (ctx >= 1 and byGroup only).
+ * Returns 0: exact; 1: some check failed. The caller leaves 5n + 8 readable
+ * bytes after the block.
+ */
+export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
+  start(k, n, p, ransEnd, end);
+  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
+  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
+  if (byGroup && k <= 2) splitShape(ctx, <u32>mant, compact, k, s, n, b1, b2);
+  else splitAny(k, s, n, wide, <u32>mant, b1, b2);
+  return finish(ransEnd, end);
 }
 
 /**
@@ -615,46 +614,12 @@ function whole2c2dk(s: i32, n: i32, b1: i32, b2: i32): void {
  * fpackDecodeSplit's.
  */
 export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32, compact: i32): i32 {
-  // bytes at FPACK_HIST + n + i after n zeros: a neighbour before the block start reads +0
-  memory.fill(FPACK_HIST, 0, n);
+  start(k, n, p, ransEnd, end);
   const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
   const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
-  const q = IN + ransEnd;
-  pos = readStates(k, p);
-  bitPos = 0;
-  bad = 0;
-  if (k == 2) {
-    // the 2-state loops read the bit stream reversed (REV)
-    reverseInto(q, IN + end - q, REV);
-    if (delta) {
-      if (compact) {
-        if (ctx == 1) whole2c1dk(s, n, b1, b2);
-        else whole2c2dk(s, n, b1, b2);
-      } else if (ctx == 0) whole2c0d(s, n, b1, b2);
-      else if (ctx == 1) whole2c1d(s, n, b1, b2);
-      else whole2c2d(s, n, b1, b2);
-    } else if (compact) {
-      if (ctx == 1) whole2c1wk(s, n, b1, b2);
-      else whole2c2wk(s, n, b1, b2);
-    } else if (ctx == 0) whole2c0w(s, n, b1, b2);
-    else if (ctx == 1) whole2c1w(s, n, b1, b2);
-    else whole2c2w(s, n, b1, b2);
-  } else if (compact) {
-    if (delta) {
-      if (ctx == 1) wholeStates(1, 1, 1, k, s, n, b1, b2, q);
-      else wholeStates(2, 1, 1, k, s, n, b1, b2, q);
-    } else {
-      if (ctx == 1) wholeStates(1, 0, 1, k, s, n, b1, b2, q);
-      else wholeStates(2, 0, 1, k, s, n, b1, b2, q);
-    }
-  } else if (delta) {
-    if (ctx == 0) wholeStates(0, 1, 0, k, s, n, b1, b2, q);
-    else if (ctx == 1) wholeStates(1, 1, 0, k, s, n, b1, b2, q);
-    else wholeStates(2, 1, 0, k, s, n, b1, b2, q);
-  } else {
-    if (ctx == 0) wholeStates(0, 0, 0, k, s, n, b1, b2, q);
-    else if (ctx == 1) wholeStates(1, 0, 0, k, s, n, b1, b2, q);
-    else wholeStates(2, 0, 0, k, s, n, b1, b2, q);
-  }
-  return finish(pos, ransEnd, q, bitPos, end, bad);
+  if (k <= 2) wholeShape(ctx, delta, compact, k, s, n, b1, b2);
+  // 4 states: both taps and the u32 table serve every model
+  else if (delta) whole4d(s, n, b1, b2);
+  else whole4w(s, n, b1, b2);
+  return finish(ransEnd, end);
 }
