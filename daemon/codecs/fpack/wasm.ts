@@ -2,9 +2,7 @@ import { codecWasm } from '../wasm/instance.ts';
 import {
   FPACK_A_CLASS,
   FPACK_A_CLASS2,
-  FPACK_A_FC,
   FPACK_A_GI,
-  FPACK_A_END,
   FPACK_A_STEP,
   FPACK_B_CLASS,
   FPACK_B_GI,
@@ -49,14 +47,6 @@ function steps(slot: Uint8Array, fc: Int32Array, to: Uint32Array): void {
   }
 }
 
-/** Per (row, group) the group's end cum + f in the rANS slots, from the engine's f | cum << 11; 1024 from the row's last group on (the engine leaves groups past a table's zero). */
-function ends(fc: Int32Array, to: Uint16Array): void {
-  for (let k = 0, end = 0; k < fc.length; k++) {
-    end = (k & 15) > 0 && end === 1024 ? 1024 : (fc[k] >> 11) + (fc[k] & 2047);
-    to[k] = end;
-  }
-}
-
 /** Per A group its B class, when every A group lies within one B class (fit.ts makes such models); else undefined. */
 function groupClasses(e: Engine): Uint8Array | undefined {
   const c = new Uint8Array(16);
@@ -80,9 +70,6 @@ function ctxOf(e: Engine): number {
 /** Per slot: 1 where its model takes the decoder's by-group path; how many neighbours its A context reads. */
 const byGroup = new Uint8Array(FPACK_SLOT_COUNT);
 const ctxs = new Uint8Array(FPACK_SLOT_COUNT);
-const compact = new Uint8Array(FPACK_SLOT_COUNT);
-/** Above this many A contexts a model's A steps use the compact tables. */
-const COMPACT_ABOVE = 8;
 
 function load(e: Engine): number {
   const cached = slots.find(e);
@@ -98,13 +85,6 @@ function load(e: Engine): number {
   if (classOfGroup) for (let k = 0; k < aSteps.length; k++) aSteps[k] |= classOfGroup[aSteps[k] >>> 21] << 25;
   byGroup[slot] = classOfGroup ? 1 : 0;
   ctxs[slot] = ctxOf(e);
-  // many A contexts: the compact form (1 KiB + 64 B per context instead of 4 KiB) stays in cache
-  compact[slot] = ctxs[slot] > 0 && e.aFC.length > COMPACT_ABOVE * 16 && (classOfGroup !== undefined || e.whole) ? 1 : 0;
-  if (compact[slot]) {
-    ends(e.aFC, new Uint16Array(buf, at + FPACK_A_END, e.aFC.length));
-    const fc = new Uint32Array(buf, at + FPACK_A_FC, e.aFC.length);
-    for (let k = 0; k < fc.length; k++) fc[k] = e.aFC[k] | ((k & 15) << 21) | ((classOfGroup ? classOfGroup[k & 15] : 0) << 25);
-  }
   new Int32Array(buf, at + FPACK_A_GI, 16).set(e.aGI);
   if (e.whole) {
     heap.set(e.byteClass1, at + FPACK_A_CLASS);
@@ -153,8 +133,8 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const d2 = Math.min(n, e.distance2);
   const k = (slot - FPACK_SLOTS) / FPACK_SLOT_BYTES;
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k], compact[k])
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k], compact[k]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k])
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k]);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');

@@ -14,8 +14,6 @@
 import {
   FPACK_A_CLASS,
   FPACK_A_CLASS2,
-  FPACK_A_END,
-  FPACK_A_FC,
   FPACK_A_GI,
   FPACK_A_STEP,
   FPACK_B_CLASS,
@@ -74,30 +72,10 @@ function renormShift(x: u32): u32 {
   return (clz<u32>(x) - 1) & 24;
 }
 
-/**
- * The group of rANS slot t in a row of 16 group ends (u16, non-decreasing; empty groups end
- * where the previous one does, groups past the last at 1024): the number of ends <= t, by two
- * SIMD compares, a narrow and a bitmask. 32 bytes per row where a slot table takes 1 KiB
- * (u8) or 4 KiB (u32), so the rows of 64 contexts stay in L1.
- */
+/** A's step entry f | (slot - cum) << 11 | group << 21 | B class << 25 for context `row` at state x. */
 @inline
-function groupOf(row: i32, t: u32): i32 {
-  const tv = i16x8.splat(<i16>t);
-  const lo = i16x8.le_s(v128.load(row), tv);
-  const hi = i16x8.le_s(v128.load(row, 16), tv);
-  return popcnt<i32>(i8x16.bitmask(i8x16.narrow_i16x8_s(lo, hi)));
-}
-
-/**
- * A's step entry f | (slot - cum) << 11 | group << 21 | B class << 25 for context `row` at
- * state x: from the u32 table, or (compact = 1) by the group search and the per-group entry.
- */
-@inline
-function aStep(compact: i32, s: i32, row: i32, x: u32): u32 {
-  if (!compact) return load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
-  const t = x & 1023;
-  const e = load<u32>(s + (((row << 4) | groupOf(s + FPACK_A_END + (row << 5), t)) << 2), FPACK_A_FC);
-  return (e & 0xffe007ff) | ((t - ((e >> 11) & 1023)) << 11);
+function aStep(s: i32, row: i32, x: u32): u32 {
+  return load<u32>(s + (((row << 10) | <i32>(x & 1023)) << 2), FPACK_A_STEP);
 }
 
 /**
@@ -150,7 +128,7 @@ function finish(ransEnd: i32, end: i32): i32 {
 
 /**
  * The split loop of models whose B classes are unions of A's groups (what
- * fits make), inlined per constant (ctx, m, compact, k) into the functions
+ * fits make), inlined per constant (ctx, m, k) into the functions
  * below, so that unused loads, width branches and state rotations compile
  * away: ctx 0, a single A context (no history kept); 1, the first
  * neighbour's class; 2, both. m, the mantissa bits, fixes the dtype (7 bf16,
@@ -162,7 +140,7 @@ function finish(ransEnd: i32, end: i32): i32 {
  * when the offset is outside its group.
  */
 @inline
-function split(ctx: i32, m: u32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+function split(ctx: i32, m: u32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
   const wide = m >= 7;
   const signAt: u32 = wide ? 15 : 7;
@@ -178,7 +156,7 @@ function split(ctx: i32, m: u32, compact: i32, k: i32, s: i32, n: i32, b1: i32, 
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const sa = aStep(compact, s, row, x);
+    const sa = aStep(s, row, x);
     x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
     let sh = renormShift(x);
     x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
@@ -279,9 +257,9 @@ function splitAny(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2: i32): 
   bad |= err;
 }
 
-/** The whole / delta loop, inlined per constant (ctx, delta, compact, k) as split's. */
+/** The whole / delta loop, inlined per constant (ctx, delta, k) as split's. */
 @inline
-function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+function whole(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
   let p = pos;
   let bit = bitPos;
@@ -296,7 +274,7 @@ function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i
     let row = 0;
     if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
     if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const st = aStep(compact, s, row, x);
+    const st = aStep(s, row, x);
     x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
     const sh = renormShift(x);
     x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
@@ -329,262 +307,166 @@ function whole(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i
   bad |= err;
 }
 
-// One function per constant shape of split and whole (generated, 60 in all): inlined into one
+// One function per constant shape of split and whole (generated, 32 in all): inlined into one
 // large function, the optimiser kept the width, mantissa and taps as variables (seen in the
 // machine code V8 made of it), which cost a third of the speed.
 function split1c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 7, 0, 1, s, n, b1, b2);
+  split(0, 7, 1, s, n, b1, b2);
 }
 function split1c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 10, 0, 1, s, n, b1, b2);
+  split(0, 10, 1, s, n, b1, b2);
 }
 function split1c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 3, 0, 1, s, n, b1, b2);
+  split(0, 3, 1, s, n, b1, b2);
 }
 function split1c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 2, 0, 1, s, n, b1, b2);
+  split(0, 2, 1, s, n, b1, b2);
 }
 function split1c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 7, 0, 1, s, n, b1, b2);
+  split(1, 7, 1, s, n, b1, b2);
 }
 function split1c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 10, 0, 1, s, n, b1, b2);
+  split(1, 10, 1, s, n, b1, b2);
 }
 function split1c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 3, 0, 1, s, n, b1, b2);
+  split(1, 3, 1, s, n, b1, b2);
 }
 function split1c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 2, 0, 1, s, n, b1, b2);
+  split(1, 2, 1, s, n, b1, b2);
 }
 function split1c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 7, 0, 1, s, n, b1, b2);
+  split(2, 7, 1, s, n, b1, b2);
 }
 function split1c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 10, 0, 1, s, n, b1, b2);
+  split(2, 10, 1, s, n, b1, b2);
 }
 function split1c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 3, 0, 1, s, n, b1, b2);
+  split(2, 3, 1, s, n, b1, b2);
 }
 function split1c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 2, 0, 1, s, n, b1, b2);
-}
-function split1c1m7s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 7, 1, 1, s, n, b1, b2);
-}
-function split1c1m10s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 10, 1, 1, s, n, b1, b2);
-}
-function split1c1m3s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 3, 1, 1, s, n, b1, b2);
-}
-function split1c1m2s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 2, 1, 1, s, n, b1, b2);
-}
-function split1c2m7s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 7, 1, 1, s, n, b1, b2);
-}
-function split1c2m10s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 10, 1, 1, s, n, b1, b2);
-}
-function split1c2m3s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 3, 1, 1, s, n, b1, b2);
-}
-function split1c2m2s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 2, 1, 1, s, n, b1, b2);
+  split(2, 2, 1, s, n, b1, b2);
 }
 function split2c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 7, 0, 2, s, n, b1, b2);
+  split(0, 7, 2, s, n, b1, b2);
 }
 function split2c0m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 10, 0, 2, s, n, b1, b2);
+  split(0, 10, 2, s, n, b1, b2);
 }
 function split2c0m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 3, 0, 2, s, n, b1, b2);
+  split(0, 3, 2, s, n, b1, b2);
 }
 function split2c0m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(0, 2, 0, 2, s, n, b1, b2);
+  split(0, 2, 2, s, n, b1, b2);
 }
 function split2c1m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 7, 0, 2, s, n, b1, b2);
+  split(1, 7, 2, s, n, b1, b2);
 }
 function split2c1m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 10, 0, 2, s, n, b1, b2);
+  split(1, 10, 2, s, n, b1, b2);
 }
 function split2c1m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 3, 0, 2, s, n, b1, b2);
+  split(1, 3, 2, s, n, b1, b2);
 }
 function split2c1m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 2, 0, 2, s, n, b1, b2);
+  split(1, 2, 2, s, n, b1, b2);
 }
 function split2c2m7(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 7, 0, 2, s, n, b1, b2);
+  split(2, 7, 2, s, n, b1, b2);
 }
 function split2c2m10(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 10, 0, 2, s, n, b1, b2);
+  split(2, 10, 2, s, n, b1, b2);
 }
 function split2c2m3(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 3, 0, 2, s, n, b1, b2);
+  split(2, 3, 2, s, n, b1, b2);
 }
 function split2c2m2(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 2, 0, 2, s, n, b1, b2);
-}
-function split2c1m7s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 7, 1, 2, s, n, b1, b2);
-}
-function split2c1m10s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 10, 1, 2, s, n, b1, b2);
-}
-function split2c1m3s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 3, 1, 2, s, n, b1, b2);
-}
-function split2c1m2s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(1, 2, 1, 2, s, n, b1, b2);
-}
-function split2c2m7s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 7, 1, 2, s, n, b1, b2);
-}
-function split2c2m10s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 10, 1, 2, s, n, b1, b2);
-}
-function split2c2m3s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 3, 1, 2, s, n, b1, b2);
-}
-function split2c2m2s(s: i32, n: i32, b1: i32, b2: i32): void {
-  split(2, 2, 1, 2, s, n, b1, b2);
+  split(2, 2, 2, s, n, b1, b2);
 }
 function whole1c0w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(0, 0, 0, 1, s, n, b1, b2);
-}
-function whole1c1w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 0, 0, 1, s, n, b1, b2);
-}
-function whole1c2w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 0, 0, 1, s, n, b1, b2);
-}
-function whole1c1ws(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 0, 1, 1, s, n, b1, b2);
-}
-function whole1c2ws(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 0, 1, 1, s, n, b1, b2);
+  whole(0, 0, 1, s, n, b1, b2);
 }
 function whole1c0d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(0, 1, 0, 1, s, n, b1, b2);
+  whole(0, 1, 1, s, n, b1, b2);
+}
+function whole1c1w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 0, 1, s, n, b1, b2);
 }
 function whole1c1d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 1, 0, 1, s, n, b1, b2);
+  whole(1, 1, 1, s, n, b1, b2);
+}
+function whole1c2w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 1, s, n, b1, b2);
 }
 function whole1c2d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 1, 0, 1, s, n, b1, b2);
-}
-function whole1c1ds(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 1, 1, 1, s, n, b1, b2);
-}
-function whole1c2ds(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 1, 1, 1, s, n, b1, b2);
+  whole(2, 1, 1, s, n, b1, b2);
 }
 function whole2c0w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(0, 0, 0, 2, s, n, b1, b2);
-}
-function whole2c1w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 0, 0, 2, s, n, b1, b2);
-}
-function whole2c2w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 0, 0, 2, s, n, b1, b2);
-}
-function whole2c1ws(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 0, 1, 2, s, n, b1, b2);
-}
-function whole2c2ws(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 0, 1, 2, s, n, b1, b2);
+  whole(0, 0, 2, s, n, b1, b2);
 }
 function whole2c0d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(0, 1, 0, 2, s, n, b1, b2);
+  whole(0, 1, 2, s, n, b1, b2);
+}
+function whole2c1w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(1, 0, 2, s, n, b1, b2);
 }
 function whole2c1d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 1, 0, 2, s, n, b1, b2);
+  whole(1, 1, 2, s, n, b1, b2);
+}
+function whole2c2w(s: i32, n: i32, b1: i32, b2: i32): void {
+  whole(2, 0, 2, s, n, b1, b2);
 }
 function whole2c2d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 1, 0, 2, s, n, b1, b2);
-}
-function whole2c1ds(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(1, 1, 1, 2, s, n, b1, b2);
-}
-function whole2c2ds(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 1, 1, 2, s, n, b1, b2);
+  whole(2, 1, 2, s, n, b1, b2);
 }
 function whole4w(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 0, 0, 4, s, n, b1, b2);
+  whole(2, 0, 4, s, n, b1, b2);
 }
 function whole4d(s: i32, n: i32, b1: i32, b2: i32): void {
-  whole(2, 1, 0, 4, s, n, b1, b2);
+  whole(2, 1, 4, s, n, b1, b2);
 }
 
 /** The split function of a model's shape. */
-function splitShape(ctx: i32, m: u32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
-  if (k == 1 && ctx == 0 && compact == 0 && m == 7) split1c0m7(s, n, b1, b2);
-  else if (k == 1 && ctx == 0 && compact == 0 && m == 10) split1c0m10(s, n, b1, b2);
-  else if (k == 1 && ctx == 0 && compact == 0 && m == 3) split1c0m3(s, n, b1, b2);
-  else if (k == 1 && ctx == 0 && compact == 0 && m == 2) split1c0m2(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 0 && m == 7) split1c1m7(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 0 && m == 10) split1c1m10(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 0 && m == 3) split1c1m3(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 0 && m == 2) split1c1m2(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 0 && m == 7) split1c2m7(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 0 && m == 10) split1c2m10(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 0 && m == 3) split1c2m3(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 0 && m == 2) split1c2m2(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 1 && m == 7) split1c1m7s(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 1 && m == 10) split1c1m10s(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 1 && m == 3) split1c1m3s(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && compact == 1 && m == 2) split1c1m2s(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 1 && m == 7) split1c2m7s(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 1 && m == 10) split1c2m10s(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 1 && m == 3) split1c2m3s(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && compact == 1 && m == 2) split1c2m2s(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && compact == 0 && m == 7) split2c0m7(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && compact == 0 && m == 10) split2c0m10(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && compact == 0 && m == 3) split2c0m3(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && compact == 0 && m == 2) split2c0m2(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 0 && m == 7) split2c1m7(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 0 && m == 10) split2c1m10(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 0 && m == 3) split2c1m3(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 0 && m == 2) split2c1m2(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 0 && m == 7) split2c2m7(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 0 && m == 10) split2c2m10(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 0 && m == 3) split2c2m3(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 0 && m == 2) split2c2m2(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 1 && m == 7) split2c1m7s(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 1 && m == 10) split2c1m10s(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 1 && m == 3) split2c1m3s(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && compact == 1 && m == 2) split2c1m2s(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 1 && m == 7) split2c2m7s(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 1 && m == 10) split2c2m10s(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 1 && m == 3) split2c2m3s(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && compact == 1 && m == 2) split2c2m2s(s, n, b1, b2);
+function splitShape(ctx: i32, m: u32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  if (k == 1 && ctx == 0 && m == 7) split1c0m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && m == 10) split1c0m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && m == 3) split1c0m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && m == 2) split1c0m2(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && m == 7) split1c1m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && m == 10) split1c1m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && m == 3) split1c1m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && m == 2) split1c1m2(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && m == 7) split1c2m7(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && m == 10) split1c2m10(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && m == 3) split1c2m3(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && m == 2) split1c2m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && m == 7) split2c0m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && m == 10) split2c0m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && m == 3) split2c0m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && m == 2) split2c0m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && m == 7) split2c1m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && m == 10) split2c1m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && m == 3) split2c1m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && m == 2) split2c1m2(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && m == 7) split2c2m7(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && m == 10) split2c2m10(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && m == 3) split2c2m3(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && m == 2) split2c2m2(s, n, b1, b2);
 }
 
 /** The whole / delta function of a model's shape. */
-function wholeShape(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
-  if (k == 1 && ctx == 0 && delta == 0 && compact == 0) whole1c0w(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && delta == 0 && compact == 0) whole1c1w(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && delta == 0 && compact == 0) whole1c2w(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && delta == 0 && compact == 1) whole1c1ws(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && delta == 0 && compact == 1) whole1c2ws(s, n, b1, b2);
-  else if (k == 1 && ctx == 0 && delta == 1 && compact == 0) whole1c0d(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && delta == 1 && compact == 0) whole1c1d(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && delta == 1 && compact == 0) whole1c2d(s, n, b1, b2);
-  else if (k == 1 && ctx == 1 && delta == 1 && compact == 1) whole1c1ds(s, n, b1, b2);
-  else if (k == 1 && ctx == 2 && delta == 1 && compact == 1) whole1c2ds(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && delta == 0 && compact == 0) whole2c0w(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && delta == 0 && compact == 0) whole2c1w(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && delta == 0 && compact == 0) whole2c2w(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && delta == 0 && compact == 1) whole2c1ws(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && delta == 0 && compact == 1) whole2c2ws(s, n, b1, b2);
-  else if (k == 2 && ctx == 0 && delta == 1 && compact == 0) whole2c0d(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && delta == 1 && compact == 0) whole2c1d(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && delta == 1 && compact == 0) whole2c2d(s, n, b1, b2);
-  else if (k == 2 && ctx == 1 && delta == 1 && compact == 1) whole2c1ds(s, n, b1, b2);
-  else if (k == 2 && ctx == 2 && delta == 1 && compact == 1) whole2c2ds(s, n, b1, b2);
+function wholeShape(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
+  if (k == 1 && ctx == 0 && delta == 0) whole1c0w(s, n, b1, b2);
+  else if (k == 1 && ctx == 0 && delta == 1) whole1c0d(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 0) whole1c1w(s, n, b1, b2);
+  else if (k == 1 && ctx == 1 && delta == 1) whole1c1d(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 0) whole1c2w(s, n, b1, b2);
+  else if (k == 1 && ctx == 2 && delta == 1) whole1c2d(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && delta == 0) whole2c0w(s, n, b1, b2);
+  else if (k == 2 && ctx == 0 && delta == 1) whole2c0d(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 0) whole2c1w(s, n, b1, b2);
+  else if (k == 2 && ctx == 1 && delta == 1) whole2c1d(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 0) whole2c2w(s, n, b1, b2);
+  else if (k == 2 && ctx == 2 && delta == 1) whole2c2d(s, n, b1, b2);
 }
 
 /**
@@ -593,16 +475,15 @@ function wholeShape(ctx: i32, delta: i32, compact: i32, k: i32, s: i32, n: i32, 
  * [2^23, 2^31)) up to IN + ransEnd and the bit stream from there to IN + end.
  * d1, d2: the neighbours' distances (0: none); ctx: how many neighbours the A
  * context uses (0, 1 or 2); k: rANS states (1, 2 or 4); byGroup = 1: every A
- * group lies in one B class, and A's step entries carry that class;
- * compact = 1: A's steps by the group search (ctx >= 1 and byGroup only).
+ * group lies in one B class, and A's step entries carry that class.
  * Returns 0: exact; 1: some check failed. The caller leaves 5n + 8 readable
  * bytes after the block.
  */
-export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, compact: i32): i32 {
+export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32): i32 {
   start(k, n, p, ransEnd, end);
   const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
   const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
-  if (byGroup && k <= 2) splitShape(ctx, <u32>mant, compact, k, s, n, b1, b2);
+  if (byGroup && k <= 2) splitShape(ctx, <u32>mant, k, s, n, b1, b2);
   else splitAny(k, s, n, wide, <u32>mant, b1, b2);
   return finish(ransEnd, end);
 }
@@ -613,11 +494,11 @@ export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, 
  * order-preserving difference to x[i - d1]. Arguments and result as
  * fpackDecodeSplit's.
  */
-export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32, compact: i32): i32 {
+export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32): i32 {
   start(k, n, p, ransEnd, end);
   const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
   const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
-  if (k <= 2) wholeShape(ctx, delta, compact, k, s, n, b1, b2);
+  if (k <= 2) wholeShape(ctx, delta, k, s, n, b1, b2);
   // 4 states: both taps and the u32 table serve every model
   else if (delta) whole4d(s, n, b1, b2);
   else whole4w(s, n, b1, b2);
