@@ -107,6 +107,7 @@ describe('fpack rANS states', () => {
         const m = codec.load(hex(g.params), g.dtype);
         const p = fpackParamsOf(m);
         assert.equal(p.states, undefined, 'no states field: 1 state');
+        assert.match(m.describe?.() ?? '', /; 1 rANS state per block;/);
         assert.equal(p.mode, g.mode);
         assert.ok((p.aClasses.length - 1) * (p.aClasses2.length - 1) > 1, 'a header with A contexts');
         assert.equal(toHex(serialiseParams(p)), g.params, 'the header written back unchanged');
@@ -136,6 +137,7 @@ describe('fpack rANS states', () => {
       const fitted = fpack.fit(raw, g.dtype, { stride: 8, kind: 'activation', fpackMode: g.mode as 'split' });
       assert.equal(fpackParamsOf(fitted).states, 2, `${g.dtype} ${g.mode}`);
       assert.equal(fitted.params[0] & 3, 1);
+      assert.match(fitted.describe?.() ?? '', /; 2 interleaved rANS states per block;/);
       const p = parseParams(hex(g.params), g.dtype);
       const coded = new Map<number, Uint8Array>();
       for (const k of [1, 2, 4] as const) {
