@@ -133,8 +133,8 @@ function finish(ransEnd: i32, end: i32): i32 {
  * away: ctx 0, a single A context (no history kept); 1, the first
  * neighbour's class; 2, both. m, the mantissa bits, fixes the dtype (7 bf16,
  * 10 fp16, 3 e4m3, 2 e5m2). k, 1 or 2 rANS states: value i on state i mod
- * k; each value is decoded with y0, then (y0, y1) = (y1, y0'), so the two
- * chains are independent and the core overlaps them. B's class comes with
+ * k, two values per round (the last value of an odd block on state 0), so
+ * the two chains are independent and the core overlaps them. B's class comes with
  * A's step entry (bits 25-28), so B's step follows A's without waiting for
  * the exponent. The group check is a sign bit: size - 1 - offset < 0 exactly
  * when the offset is outside its group.
@@ -151,44 +151,115 @@ function split(ctx: i32, m: u32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void
   let err: u32 = 0;
   let y0 = x0;
   let y1 = x1;
-  for (let i = 0; i < n; i++) {
-    let x = y0;
-    let row = 0;
-    if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
-    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const sa = aStep(s, row, x);
-    x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
-    let sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    const cb = <i32>(sa >> 25);
-    const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
-    x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
-    sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    if (k == 1) y0 = x;
-    else {
-      y0 = y1;
-      y1 = x;
+  let i = 0;
+  if (k == 2) {
+    // two values per round, value i on state 0 and i + 1 on state 1: no rotation
+    for (; i + 1 < n; i += 2) {
+      {
+        let x = y0;
+        let row = 0;
+        if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
+        if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+        const sa = aStep(s, row, x);
+        x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
+        let sh = renormShift(x);
+        x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        const cb = <i32>(sa >> 25);
+        const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
+        x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
+        sh = renormShift(x);
+        y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        // the offsets, off the states' dependency chains: both from one window
+        const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
+        const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
+        const w = window(bit);
+        const olA = (ga >> 11) & 15;
+        const olB = (gb >> 11) & 15;
+        const offA = top(w, olA);
+        const offB = top(w << olA, olB);
+        bit += olA + olB;
+        err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
+        const a = ((ga & 2047) + offA) & expMask;
+        if (ctx >= 1) store<u8>(at + i, <u8>a);
+        const b = (gb & 2047) + offB;
+        // b = sign | mantissa: the sign goes on top, above the exponent
+        const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
+        if (wide) store<u16>(OUT + (i << 1), <u16>v);
+        else store<u8>(OUT + i, <u8>v);
+      }
+      {
+        let x = y1;
+        let row = 0;
+        if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i + 1), FPACK_A_CLASS);
+        if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i + 1), FPACK_A_CLASS2);
+        const sa = aStep(s, row, x);
+        x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
+        let sh = renormShift(x);
+        x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        const cb = <i32>(sa >> 25);
+        const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
+        x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
+        sh = renormShift(x);
+        y1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        // the offsets, off the states' dependency chains: both from one window
+        const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
+        const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
+        const w = window(bit);
+        const olA = (ga >> 11) & 15;
+        const olB = (gb >> 11) & 15;
+        const offA = top(w, olA);
+        const offB = top(w << olA, olB);
+        bit += olA + olB;
+        err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
+        const a = ((ga & 2047) + offA) & expMask;
+        if (ctx >= 1) store<u8>(at + i + 1, <u8>a);
+        const b = (gb & 2047) + offB;
+        // b = sign | mantissa: the sign goes on top, above the exponent
+        const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
+        if (wide) store<u16>(OUT + ((i + 1) << 1), <u16>v);
+        else store<u8>(OUT + i + 1, <u8>v);
+      }
     }
-    // the offsets, off the states' dependency chains: both from one window
-    const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
-    const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
-    const w = window(bit);
-    const olA = (ga >> 11) & 15;
-    const olB = (gb >> 11) & 15;
-    const offA = top(w, olA);
-    const offB = top(w << olA, olB);
-    bit += olA + olB;
-    err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
-    const a = ((ga & 2047) + offA) & expMask;
-    if (ctx >= 1) store<u8>(at + i, <u8>a);
-    const b = (gb & 2047) + offB;
-    // b = sign | mantissa: the sign goes on top, above the exponent
-    const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
-    if (wide) store<u16>(OUT + (i << 1), <u16>v);
-    else store<u8>(OUT + i, <u8>v);
+  }
+  for (; i < n; i++) {
+    {
+      let x = y0;
+      let row = 0;
+      if (ctx >= 1) row = <i32>load<u8>(s + <i32>load<u8>(b1 + i), FPACK_A_CLASS);
+      if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+      const sa = aStep(s, row, x);
+      x = (sa & 2047) * (x >> 10) + ((sa >> 11) & 1023);
+      let sh = renormShift(x);
+      x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      const cb = <i32>(sa >> 25);
+      const sb = load<u32>(s + (((cb << 10) | <i32>(x & 1023)) << 2), FPACK_B_STEP);
+      x = (sb & 2047) * (x >> 10) + ((sb >> 11) & 1023);
+      sh = renormShift(x);
+      y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      // the offsets, off the states' dependency chains: both from one window
+      const ga = load<u32>(s + <i32>(((sa >> 21) & 15) << 2), FPACK_A_GI);
+      const gb = load<u32>(s + (((cb << 4) | <i32>((sb >> 21) & 15)) << 2), FPACK_B_GI);
+      const w = window(bit);
+      const olA = (ga >> 11) & 15;
+      const olB = (gb >> 11) & 15;
+      const offA = top(w, olA);
+      const offB = top(w << olA, olB);
+      bit += olA + olB;
+      err |= ((ga >> 15) - 1 - offA) | ((gb >> 15) - 1 - offB);
+      const a = ((ga & 2047) + offA) & expMask;
+      if (ctx >= 1) store<u8>(at + i, <u8>a);
+      const b = (gb & 2047) + offB;
+      // b = sign | mantissa: the sign goes on top, above the exponent
+      const v = ((b & (1 << m)) << (signAt - m)) | (a << m) | (b & mMask);
+      if (wide) store<u16>(OUT + (i << 1), <u16>v);
+      else store<u8>(OUT + i, <u8>v);
+    }
   }
   x0 = y0;
   x1 = y1;
@@ -257,7 +328,10 @@ function splitAny(k: i32, s: i32, n: i32, wide: i32, m: u32, b1: i32, b2: i32): 
   bad |= err;
 }
 
-/** The whole / delta loop, inlined per constant (ctx, delta, k) as split's. */
+/**
+ * The whole / delta loop, inlined per constant (ctx, delta, k) as split's:
+ * 2 states two values per round, 4 states (the general case) by rotation.
+ */
 @inline
 function whole(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): void {
   const at = FPACK_HIST + n;
@@ -268,35 +342,80 @@ function whole(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): 
   let y1 = x1;
   let y2 = x2;
   let y3 = x3;
-  for (let i = 0; i < n; i++) {
-    let x = y0;
-    const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
-    let row = 0;
-    if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
-    if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
-    const st = aStep(s, row, x);
-    x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
-    const sh = renormShift(x);
-    x = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
-    p += <i32>(sh >> 3);
-    if (k == 1) y0 = x;
-    else if (k == 2) {
-      y0 = y1;
-      y1 = x;
-    } else {
+  let i = 0;
+  if (k == 2) {
+    for (; i + 1 < n; i += 2) {
+      {
+        let x = y0;
+        const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
+        let row = 0;
+        if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
+        if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+        const st = aStep(s, row, x);
+        x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
+        const sh = renormShift(x);
+        y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
+        const ol = (g >> 11) & 15;
+        const off = top(window(bit), ol);
+        bit += ol;
+        err |= (g >> 15) - 1 - off;
+        const a = ((g & 2047) + off) & 255;
+        const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
+        store<u8>(at + i, <u8>v);
+      }
+      {
+        let x = y1;
+        const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i + 1) : 0;
+        let row = 0;
+        if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
+        if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i + 1), FPACK_A_CLASS2);
+        const st = aStep(s, row, x);
+        x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
+        const sh = renormShift(x);
+        y1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
+        const ol = (g >> 11) & 15;
+        const off = top(window(bit), ol);
+        bit += ol;
+        err |= (g >> 15) - 1 - off;
+        const a = ((g & 2047) + off) & 255;
+        const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
+        store<u8>(at + i + 1, <u8>v);
+      }
+    }
+  }
+  for (; i < n; i++) {
+    {
+      let x = y0;
+      const n1 = delta || ctx >= 1 ? <i32>load<u8>(b1 + i) : 0;
+      let row = 0;
+      if (ctx >= 1) row = <i32>load<u8>(s + n1, FPACK_A_CLASS);
+      if (ctx == 2) row += <i32>load<u8>(s + <i32>load<u8>(b2 + i), FPACK_A_CLASS2);
+      const st = aStep(s, row, x);
+      x = (st & 2047) * (x >> 10) + ((st >> 11) & 1023);
+      const sh = renormShift(x);
+      y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
+      const ol = (g >> 11) & 15;
+      const off = top(window(bit), ol);
+      bit += ol;
+      err |= (g >> 15) - 1 - off;
+      const a = ((g & 2047) + off) & 255;
+      const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
+      store<u8>(at + i, <u8>v);
+    }
+    if (k == 4) {
+      // rotate: y0 holds the state of the next value
+      const y = y0;
       y0 = y1;
       y1 = y2;
       y2 = y3;
-      y3 = x;
+      y3 = y;
     }
-    const g = load<u32>(s + <i32>(((st >> 21) & 15) << 2), FPACK_A_GI);
-    const ol = (g >> 11) & 15;
-    const off = top(window(bit), ol);
-    bit += ol;
-    err |= (g >> 15) - 1 - off;
-    const a = ((g & 2047) + off) & 255;
-    const v = delta ? <u32>load<u8>(FPACK_ORDER_DECODE + <i32>((a + <u32>load<u8>(FPACK_ORDER + n1)) & 255)) : a;
-    store<u8>(at + i, <u8>v);
   }
   x0 = y0;
   x1 = y1;
