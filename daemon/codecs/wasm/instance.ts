@@ -28,6 +28,8 @@ export interface CodecExports {
   apackDecode(slot: number, n: number, nibbles: number, x: number, p: number, ransEnd: number, end: number): number;
   apackEncode2(slot: number, n: number, nibbles: number): number;
   apackDecode2(slot: number, n: number, nibbles: number, p: number, ransEnd: number, end: number): number;
+  apackEncode4(slot: number, n: number, nibbles: number): number;
+  apackDecode4(slot: number, n: number, nibbles: number, p: number, ransEnd: number, end: number): number;
   apackForget(): void;
   zvcEncode8(n: number): number;
   zvcDecode8(n: number, len: number): number;

@@ -24,15 +24,17 @@ export const OUT_BYTES = 0x200000;
 export const SCRATCH = 0x410000;
 export const SCRATCH_BYTES = 0x200000;
 
+/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH, which decoders do not use otherwise). */
+export const APACK_REV_END = 0x610000;
 /** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
 export const APACK_SLOTS = 0x610000;
 export const APACK_SLOT_COUNT = 64;
 export const APACK_SLOT_BYTES = 0x4000;
 /**
  * Within an APack slot, per rANS slot (x mod 1024) 8 bytes: u16 count f,
- * u16 slot - cum, i32 group vmin | OL << 9 | size << 13 (size at least 1
- * where OL = 0, so "offset 0 < size" holds as in the JS decoder, which does
- * not check there).
+ * u16 slot - cum, then the slot's group as bytes: vmin, OL, 2^OL - 1 (the
+ * offset mask) and size - 1 (0 where OL = 0, so "offset 0 <= size - 1"
+ * holds as in the JS decoder, which does not check there).
  */
 export const APACK_DEC = 0;
 /** Per value, i32: f | cum << 11. */

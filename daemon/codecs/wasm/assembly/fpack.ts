@@ -39,9 +39,10 @@ export function fpackPrepare(): void {
   }
 }
 
-// The bit stream is read from a byte-reversed copy that ends at REV (the upper end of SCRATCH,
-// which no decoder uses otherwise): a little-endian load there is a big-endian load of the
-// stream, one load where the forward stream needs a byte swap (a dozen instructions in wasm).
+// The bit stream is read from a byte-reversed copy that ends at REV (the top of SCRATCH, where
+// EBPC's and APack's decoders put their reversed copies too: a module decodes one block at a
+// time): a little-endian load there is a big-endian load of the stream, one load where the
+// forward stream needs a byte swap (a dozen instructions in wasm).
 const REV = SCRATCH + SCRATCH_BYTES;
 
 /** Copy `bytes` bytes at src, reversed, to end just below end (16 at a time: a few bytes before that get overwritten too). */
