@@ -427,7 +427,7 @@ function whole(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i32): 
   bad |= err;
 }
 
-// One function per constant shape of split and whole (generated, 32 in all): inlined into one
+// One function per constant shape of split and whole (38, one line each): inlined into one
 // large function, the optimiser kept the width, mantissa and taps as variables (seen in the
 // machine code V8 made of it), which cost a third of the speed.
 function split1c0m7(s: i32, n: i32, b1: i32, b2: i32): void {
