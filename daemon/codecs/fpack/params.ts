@@ -32,6 +32,9 @@ export const COUNT_TOTAL = 1 << COUNT_BITS;
 const VERSION = 1;
 
 export const FPACK_MODES = ['split', 'whole', 'delta'] as const;
+/** rANS states per block: value i is coded with state i mod K (docs/float.md, blocks). */
+export const FPACK_STATES = [1, 2, 4] as const;
+export type FpackStates = (typeof FPACK_STATES)[number];
 export type FpackMode = (typeof FPACK_MODES)[number];
 
 /** One group table: vmin[0] = 0 < ... (non-decreasing) ... vmin[G] = space; one count row per context class. */
@@ -58,6 +61,8 @@ export interface FpackParams {
   readonly bClasses: readonly number[];
   /** Split mode: one table (own partition, one count row) per B class. */
   readonly b: readonly GroupTable[];
+  /** rANS states per block, interleaved value by value; absent: 1 (the first layout, header bits 0). */
+  readonly states?: FpackStates;
 }
 
 /** Spaces and widths a dtype and mode give. */
@@ -128,11 +133,13 @@ export function checkParams(p: FpackParams): FieldPlan {
     p.b.forEach((t, i) => checkTable(t, f.bSpace, 1, `fpack B table ${i}`));
   } else if (p.b.length !== 0 || p.bClasses.length !== 0) throw corrupt(`fpack ${p.mode} mode carries B tables`);
   if (p.mode === 'delta' && p.distance === 0) throw corrupt('fpack delta mode needs a neighbour');
+  if (p.states !== undefined && !(FPACK_STATES as readonly number[]).includes(p.states)) throw corrupt(`fpack blocks have 1, 2 or 4 rANS states, not ${p.states}`);
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta) | 2 bits zero | 16 bits distance | 16 bits distance2
+//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta) | 2 bits log2(rANS states) (0, 1, 2; 0 in headers
+//   older than the interleaved states) | 16 bits distance | 16 bits distance2
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
 //   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
 //   split: classes (own exponent) | kB x table(bSpace, 1 row)
@@ -174,7 +181,7 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   const w = new BitWriter(buf);
   w.write(VERSION, 4);
   w.write(FPACK_MODES.indexOf(p.mode), 2);
-  w.write(0, 2);
+  w.write(Math.log2(p.states ?? 1), 2);
   w.write(p.distance, 16);
   w.write(p.distance2, 16);
   const classes = (bounds: readonly number[]): void => {
@@ -201,7 +208,9 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     const m = r.read(2);
     if (m >= FPACK_MODES.length) throw corrupt(`fpack mode ${m} is unknown`);
     const mode: FpackMode = FPACK_MODES[m];
-    if (r.read(2) !== 0) throw corrupt('fpack header reserved bits are not zero');
+    const log2States = r.read(2);
+    if (log2States >= FPACK_STATES.length) throw corrupt(`fpack header asks for ${1 << log2States} rANS states (1, 2 or 4)`);
+    const states = FPACK_STATES[log2States];
     const distance = r.read(16);
     const distance2 = r.read(16);
     const f = fieldPlan(dtype, mode);
@@ -228,7 +237,8 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     }
     if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
-    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b };
+    // one state is written as the field's absence, so a header of the first layout parses back to the same object
+    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b, ...(states === 1 ? {} : { states }) };
     checkParams(p);
     return p;
   } catch (e) {

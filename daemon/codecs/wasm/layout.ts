@@ -115,10 +115,11 @@ export const FPACK_HIST = 0x7b0000;
 export const FPACK_HIST_BYTES = 0x80000;
 export const FPACK_SLOTS = 0x830000;
 export const FPACK_SLOT_COUNT = 16;
-export const FPACK_SLOT_BYTES = 0x62000;
+export const FPACK_SLOT_BYTES = 0x51000;
 /**
  * Within an fpack slot (the tables of fpack/engine.ts, widened): per (A context, rANS slot)
- * and per (B class, rANS slot) u32 f | (slot - cum) << 11 | group << 21, so one load gives the
+ * and per (B class, rANS slot) u32 f | (slot - cum) << 11 | group << 21 (A: | B class << 25 where
+ * B classes are unions of A groups), so one load gives the
  * rANS step; per group i32 vmin | OL << 11 | size << 15 (A: one partition; B: 16 per class);
  * u8[256] maps from a neighbour's exponent (split) or byte (whole, delta) to its A context
  * part, and from the value's exponent to its B class.
@@ -130,14 +131,6 @@ export const FPACK_A_GI = 0x50400;
 export const FPACK_A_CLASS = 0x50500;
 export const FPACK_A_CLASS2 = 0x50600;
 export const FPACK_B_CLASS = 0x50700;
-/**
- * The compact form of A's steps, for models with many A contexts (whose u32 step tables would
- * not stay in cache): per (context, rANS slot) its group, u8; per (context, group) u32
- * f | cum << 11 | group << 21 | B class << 25.
- */
-export const FPACK_A_SLOT8 = 0x51000;
-export const FPACK_A_FC = 0x61000;
-
 /** End of the regions: instance.ts grows the module's memory to here. */
-export const MEMORY_END = 0xe50000;
+export const MEMORY_END = 0xd40000;
 
