@@ -204,7 +204,7 @@ describe('apack table format', () => {
         for (const t of [optimalTable(h), heuristicTable(h)]) {
           const bytes = serialiseTable(t);
           // 38 bytes at most, and one for the layout field of interleaved states
-          assert.equal(t.states, 2);
+          assert.equal(t.states, 4);
           assert.ok(bytes.length <= 39);
           assert.deepEqual(parseTable(bytes), t);
           const first = withStates(t, 1);
@@ -249,11 +249,12 @@ describe('apack table format', () => {
       ['non-zero padding', rawTable(8, [128], [512, 512], 2)],
     ];
     for (const [what, bytes] of bad) assert.throws(() => parseTable(bytes), (e) => isCodecError(e, 'E_CORRUPT'), what);
-    // the layout field: 0 then log2(states), and only 2 states are written so (1 state has no field)
+    // the layout field: 0 then log2(states), and only 2 or 4 states are written so (1 state has no field)
     const plain = rawTable(8, [128], [512, 512]);
     assert.equal(parseTable(Uint8Array.of(0x01, ...plain)).states, 2);
+    assert.equal(parseTable(Uint8Array.of(0x02, ...plain)).states, 4);
     assert.equal(parseTable(plain).states, 1);
-    for (const layout of [0x00, 0x02, 0x03, 0x0f]) {
+    for (const layout of [0x00, 0x03, 0x04, 0x0f]) {
       assert.throws(() => parseTable(Uint8Array.of(layout, ...plain)), (e) => isCodecError(e, 'E_CORRUPT') && /rANS states/.test((e as Error).message), `layout ${layout}`);
     }
     assert.throws(() => parseTable(Uint8Array.of(0x01)), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'), 'layout field alone');
@@ -271,7 +272,7 @@ describe('apack table format', () => {
       ['sum not 1024', () => makeTable(256, [0, 1, 256], [500, 500])],
       ['not tiling', () => makeTable(256, [0, 1, 255], [500, 524])],
       ['17 groups', () => makeTable(256, Array.from({ length: 18 }, (_, i) => Math.min(256, i * 15)), new Array(17).fill(0))],
-      ['4 rANS states', () => makeTable(256, [0, 256], [1024], 4 as ApackStates)],
+      ['3 rANS states', () => makeTable(256, [0, 256], [1024], 3 as ApackStates)],
     ];
     for (const [what, f] of bad) assert.throws(f, (e) => isCodecError(e, 'E_BAD_ARGUMENT'), what);
   });
@@ -338,7 +339,7 @@ describe('apack codec', () => {
     assert.equal(m.maxEncodedBytes(0), 0);
   });
 
-  for (const states of [2, 1] as const) it(`rejects corrupt and truncated blocks with a CodecError, in bounded time (${states} rANS state${states === 1 ? '' : 's'})`, () => {
+  for (const states of [4, 2, 1] as const) it(`rejects corrupt and truncated blocks with a CodecError, in bounded time (${states} rANS state${states === 1 ? '' : 's'})`, () => {
     const data = randomBytes(BLOCK, 77).map((v) => (v < 110 ? 0 : v % 61));
     const m = apack.load(serialiseTable(withStates(apackTableOf(apack.fit(data, 'uint8')), states)), 'uint8');
     const enc = encode(m, data);
@@ -424,7 +425,39 @@ describe('apack block layouts', () => {
       raw: '62fa0004fe0100cf000100ff01005200000607fefae8fd0001060600a0000200ff02007900fc04f900002a0300fff905065501fa000703ff980006050500002cf90000fe07ff480107ff000001de04ff07040106d305fd00070305abfb0600f9fa00d405060004ff0260030200fd04f9d4fd050000fe05e8',
     },
   ];
+  // Blocks of 2 interleaved states (main at 9caff50, when new fits got 2): the same promise.
+  const TWO_STATES = [
+    {
+      dtype: 'uint8' as Dtype,
+      params: '018f008140e0b0683c26140c0703a1e1008452df0701e08207850180001407803826078163f000',
+      block:
+        '61058f489c41d537d0eefe6830b4d30fde6ccc7717584a7c349b8b6d72a60d2fdde2ca0d7da180496a37357af5bbe96783c6340c43da52c0432dc0de87911332c23719ad89d28a97bf91c21c014894ee289da9bb1ed23596bf2cd17ad74e9777fe727e25ede0008bbf0c9595e183b5161ff0378975523b5574017c21eb37728ddff130',
+      raw: '002400000a2700050b11000516000000281a27281a00050000000000000021141e000b0500001d001d0700002307001a0000001f270e00000000060000000028000e0001011b1803150202111d020500260c00001b0021000000240000210d00081b190009030000090007260025220400001b170a210005011b00150006121802000d001d1910000e000600080010000503252500200d00060000120000001900090000002600192328000d1d250f0d2100000815000a00000000042110001418170000001f00090026161c00002400100000000603000a06002200231c000022000e1000001700080c04200612000a0f00200d0000061e2400',
+    },
+    {
+      dtype: 'uint4' as Dtype,
+      params: '014f08864298e84a96c6b9ef700e018280e818148421703a1487c1905c128740',
+      block:
+        '5f050e3332173d624fa79c3303ce90a45f7bd1c884276a1ee20d96c86c502fcf5c4c882f5bdd64949b5ebb7fb8015a0976ccd53ec1229f6a18ecf746ea37dae0459b891ea17ad809affb71da00c74ff2d5a14e9fb17f74120fa3e86f9cf8107c',
+      raw: '6b00d400df007f0000bececcf79edf00d800c3b4009f0000660000efacbba900d68ed500a40000000000ebd700009000009b00b200d0a8006dffbf008e000000d600b5008ca0f800000000c1a50066c88764009af383fe0000a7a493000000f4c0840000ecc100006a00bb008300770000007bfdb00000cb00',
+    },
+  ];
   const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
+
+  for (const g of TWO_STATES) {
+    it(`a ${g.dtype} block of 2 interleaved rANS states decodes and encodes bit-exactly, wasm and JS`, () => {
+      for (const codec of [apack, apackJs]) {
+        const m = codec.load(hex(g.params), g.dtype);
+        assert.equal(apackTableOf(m).states, 2);
+        assert.match(m.describe(), /2 interleaved rANS states/);
+        assert.equal(Buffer.from(m.params).toString('hex'), g.params);
+        const out = new Uint8Array(g.raw.length / 2);
+        m.decodeBlock(hex(g.block), out);
+        assert.equal(Buffer.from(out).toString('hex'), g.raw, codec === apack ? 'wasm' : 'js');
+        assert.equal(Buffer.from(encode(m, out)).toString('hex'), g.block);
+      }
+    });
+  }
 
   for (const g of FIRST_LAYOUT) {
     it(`a ${g.dtype} block of the first layout (1 rANS state) decodes and encodes bit-exactly, wasm and JS`, () => {
@@ -442,24 +475,37 @@ describe('apack block layouts', () => {
     });
   }
 
-  it('new fits get 2 interleaved states; the same table in either layout codes the same values, 4 bytes apart per block', () => {
+  it('new fits get 4 interleaved states; the same table in any layout codes the same values, 4 bytes apart per state', () => {
     const data = randomBytes(BLOCK, 5).map((v) => (v < 120 ? 0 : v % 23));
-    const m2 = apack.fit(data, 'uint8');
-    assert.equal(apackTableOf(m2).states, 2);
-    assert.equal(m2.params[0], 0x01, 'layout field: 0, log2(2)');
-    assert.match(m2.describe(), /2 interleaved rANS states/);
-    const m1 = apack.load(serialiseTable(withStates(apackTableOf(m2), 1)), 'uint8');
+    const m4 = apack.fit(data, 'uint8');
+    assert.equal(apackTableOf(m4).states, 4);
+    assert.equal(m4.params[0], 0x02, 'layout field: 0, log2(4)');
+    assert.match(m4.describe(), /4 interleaved rANS states/);
+    const m2 = apack.load(serialiseTable(withStates(apackTableOf(m4), 2)), 'uint8');
+    const m1 = apack.load(serialiseTable(withStates(apackTableOf(m4), 1)), 'uint8');
+    const e4 = encode(m4, data);
     const e2 = encode(m2, data);
     const e1 = encode(m1, data);
-    // one more 4-byte state; its share of the renormalisation bytes moves a few bytes either way
+    // each more 4-byte state; its share of the renormalisation bytes moves a few bytes either way
     assert.ok(Math.abs(e2.length - e1.length - 4) <= 3, `${e2.length} vs ${e1.length}`);
-    // the states are interleaved value by value: a stream of the other layout does not decode
+    assert.ok(Math.abs(e4.length - e2.length - 8) <= 4, `${e4.length} vs ${e2.length}`);
+    // the states are interleaved value by value: a stream of another layout does not decode
     const out = new Uint8Array(BLOCK);
-    assert.throws(() => m1.decodeBlock(e2, out), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'));
-    assert.throws(() => m2.decodeBlock(e1, out), (e) => isCodecError(e, 'E_CORRUPT', 'E_TRUNCATED'));
-    // tiny blocks: fewer values than states
-    for (const n of [1, 2, 3]) roundTrip(m2, data.subarray(0, n));
+    for (const [m, e] of [[m1, e2], [m2, e1], [m4, e2], [m2, e4], [m4, e1]] as const) {
+      assert.throws(() => m.decodeBlock(e, out), (err) => isCodecError(err, 'E_CORRUPT', 'E_TRUNCATED'));
+    }
+    // tiny blocks: fewer values than states, and every count modulo 4 (the wasm loop takes 4 at a time)
+    const j4 = apackJs.load(m4.params, 'uint8');
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 9]) {
+      roundTrip(m4, data.subarray(0, n));
+      const e = encode(m4, data.subarray(0, n));
+      assert.deepEqual(encode(j4, data.subarray(0, n)), e, `wasm and JS encoders, ${n} values`);
+      const back = new Uint8Array(n);
+      j4.decodeBlock(e, back);
+      assert.deepEqual(back, data.subarray(0, n));
+    }
     roundTrip(apack.fit(Uint8Array.of(0x21), 'uint4'), Uint8Array.of(0x21));
+    roundTrip(apack.fit(Uint8Array.of(0x21, 0x43, 0x65), 'uint4'), Uint8Array.of(0x21, 0x43, 0x65));
   });
 });
 
@@ -476,8 +522,11 @@ describe('apack on real tensors', { skip: !hasData && 'no ../shared/data' }, () 
       const whole = roundTrip(m, s.data);
       const blocks = roundTrip(m, s.data, BLOCK);
       // + 16 bytes: varint, final state, padding; 4 more per extra interleaved state
-      assert.ok(whole <= ideal * 1.001 + 16 + 4 * (apackTableOf(m).states - 1), `${s.name}: whole ${whole} vs ideal ${ideal}`);
-      if (s.data.length >= 64 * BLOCK) assert.ok(blocks <= ideal * 1.005, `${s.name}: 4 KiB blocks ${blocks} vs ideal ${ideal}`);
+      const states = apackTableOf(m).states;
+      assert.ok(whole <= ideal * 1.001 + 16 + 4 * (states - 1), `${s.name}: whole ${whole} vs ideal ${ideal}`);
+      // per 4 KiB block: 2 bytes of varint, under one of padding, 4 per state (each carries a few bits it did not need)
+      const perBlock = 3 + 4 * states;
+      if (s.data.length >= 64 * BLOCK) assert.ok(blocks <= ideal * 1.001 + perBlock * Math.ceil(s.data.length / BLOCK), `${s.name}: 4 KiB blocks ${blocks} vs ideal ${ideal}`);
       assert.ok(ideal >= entropyBits(h) / 8 - 1e-6);
       assert.ok(apackIdealBits(m, h) <= apackIdealBits(heuristicTable(h), h) + 1e-9);
     }

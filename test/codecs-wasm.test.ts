@@ -33,7 +33,7 @@ function apackFirstLayout(codec: Codec): Codec {
 }
 const pairs = [
   ...JS_CODECS.map((js) => ({ label: js.name, js, wasm: CODECS.find((c) => c.name === js.name) as Codec })),
-  // new APack fits get 2 interleaved states: the first layout is compared as a pair of its own
+  // new APack fits get 4 interleaved states: the first layout is compared as a pair of its own
   { label: 'apack, 1 rANS state (first layout)', js: apackFirstLayout(apackJs), wasm: apackFirstLayout(apack) },
 ];
 

@@ -7,7 +7,9 @@ import { ShimpackClient } from '../clients/ts/index.ts';
 import type { Codec, CodecOptions } from '../daemon/codecs/codec.ts';
 import { configWith } from '../daemon/config.ts';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
-import { CALIBRATION_BYTES, PendingCalibration } from '../daemon/pipeline/calibration.ts';
+import { APACK_FIT_MEMO, CALIBRATION_BYTES, PendingCalibration, apackFitCounts } from '../daemon/pipeline/calibration.ts';
+import { apackModelFromHistogram } from '../daemon/codecs/apack/index.ts';
+import { codecByName } from '../daemon/codecs/index.ts';
 import { startDaemon, type RunningDaemon } from '../daemon/server/daemon.ts';
 import { connect, startTestDaemon, testBytes } from './daemon-harness.ts';
 
@@ -282,5 +284,45 @@ describe('calibration of a context codec (SCC) keeps the bytes written', () => {
     const p = new PendingCalibration('int8', 1 << 20);
     p.add(testBytes(4096, 2), 0);
     assert.equal(p.keptBytes, 0);
+  });
+});
+
+describe('APack fits are remembered per distinct histogram', () => {
+  it('a histogram seen before gets the same table without a second search; a copy each time; the memo stays bounded', () => {
+    const apack = codecByName('apack');
+    const fresh = (h: number[], dtype: 'int8' | 'int4'): Uint8Array => apackModelFromHistogram(h, dtype).params;
+    const hist = (seed: number, bins: number): number[] => Array.from(testBytes(bins, seed), (v) => (v % 7) * (seed % 5 + 1));
+    const before = { ...apackFitCounts };
+    // 4-bit histograms (16 counts) keep the memo's eviction part quick: each miss is a table search.
+    const fitOf = (seed: number, dtype: 'int8' | 'int4' = 'int8'): Uint8Array => {
+      const p = new PendingCalibration(dtype, 1024);
+      const h = hist(seed, dtype === 'int8' ? 256 : 16);
+      p.hist.set(h);
+      p.seen = 1024;
+      return p.fit(apack);
+    };
+    const first = fitOf(11);
+    assert.deepEqual(first, fresh(hist(11, 256), 'int8'));
+    assert.equal(apackFitCounts.fitted - before.fitted, 1);
+    const again = fitOf(11);
+    assert.equal(apackFitCounts.fitted - before.fitted, 1, 'the same histogram is not searched again');
+    assert.equal(apackFitCounts.remembered - before.remembered, 1);
+    assert.deepEqual(again, first);
+    assert.notEqual(again, first, 'each caller gets its own params');
+    again.fill(0);
+    assert.deepEqual(fitOf(11), first, 'a caller changing its copy does not change the memo');
+    // Another dtype with the same counts is another table.
+    const h16 = hist(11, 16);
+    const p4 = new PendingCalibration('int4', 1024);
+    p4.hist.set(h16);
+    p4.seen = 1024;
+    assert.deepEqual(p4.fit(apack), fresh(h16, 'int4'));
+    // Past APACK_FIT_MEMO distinct histograms the oldest is forgotten (searched again), the recent ones are not.
+    for (let s = 1000; s < 1000 + APACK_FIT_MEMO; s++) fitOf(s, 'int4');
+    const fitted = apackFitCounts.fitted;
+    fitOf(1000 + APACK_FIT_MEMO - 1, 'int4');
+    assert.equal(apackFitCounts.fitted, fitted, 'a recent histogram is remembered');
+    assert.deepEqual(fitOf(11), first);
+    assert.equal(apackFitCounts.fitted, fitted + 1, 'the oldest was forgotten and searched again');
   });
 });

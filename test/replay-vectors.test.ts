@@ -197,4 +197,60 @@ describe('replay with burst vectors', () => {
       await new Promise<void>((r) => wss.close(() => r()));
     }
   });
+
+  it('declares a run of regions in one round trip, and sends no op before every one of them is answered', async () => {
+    // A daemon stand-in that answers regions 20 ms late and logs what it receives and when it answers.
+    const log: string[] = [];
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    let refuse = '';
+    wss.on('connection', (ws) => {
+      ws.on('message', (frame: Buffer) => {
+        const msg = decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[];
+        for (const q of Array.isArray(msg) ? msg : [msg]) {
+          const op = q.op as string;
+          log.push(`got ${op}${op === 'region' ? ` ${String(q.name)}` : ''}`);
+          const id = q.id;
+          const ok = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id, ok: true, ...extra });
+          let a: Record<string, unknown>;
+          if (op === 'hello') a = ok({ version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 });
+          else if (op === 'region' && q.name === refuse) a = { id, ok: false, code: 'E_REGION_EXISTS', message: `region "${refuse}" exists` };
+          else if (op === 'region') a = ok({ calibration: 'none', blockBytes: 4096 });
+          else if (op === 'readv') a = ok({ data: new Uint8Array((q.lens as number[]).reduce((x, y) => x + y, 0)), failed: [] });
+          else if (op === 'writev') a = ok({ failed: [] });
+          else if (op === 'stats') a = ok({ regions: [], totals: { regions: 0 } });
+          else a = ok();
+          const send = (): void => {
+            if (op === 'region') log.push(`answered region ${String(q.name)}`);
+            ws.send(encodeFrame(a));
+          };
+          if (op === 'region') setTimeout(send, 20);
+          else send();
+        }
+      });
+    });
+    const path = join(dir, 'regions.trace');
+    const w = new TraceWriter(path, { source: 'test' });
+    for (let r = 0; r < 5; r++) w.region({ name: `r${r}`, base: r * 0x10000, size: 4096, dtype: 'uint8', kind: 'activation' });
+    for (let r = 0; r < 5; r++) w.op({ op: 'write', t: r, addr: r * 0x10000, len: 64, data: bytes(64, r) });
+    await w.close();
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
+    try {
+      const s = await replay(path, url, { keepRegions: true });
+      assert.equal(s.errors, 0, s.problems.join('\n'));
+      assert.equal(s.writes, 5);
+      const firstAnswer = log.findIndex((e) => e.startsWith('answered region'));
+      const firstOp = log.findIndex((e) => e === 'got writev');
+      assert.equal(log.slice(0, firstAnswer).filter((e) => e.startsWith('got region')).length, 5, `all 5 regions sent before the first answer: ${log.join(', ')}`);
+      assert.equal(log.slice(0, firstOp).filter((e) => e.startsWith('answered region')).length, 5, `no op before every region is answered: ${log.join(', ')}`);
+      // A region refused among them stops the replay before any op.
+      log.length = 0;
+      refuse = 'r2';
+      await assert.rejects(replay(path, url, { keepRegions: true }), (e: Error & { code?: string }) => e.code === 'E_REPLAY' && /refused region r2.*E_REGION_EXISTS/.test(e.message));
+      assert.ok(!log.includes('got writev'), log.join(', '));
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
 });

@@ -200,12 +200,41 @@ function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], 
     }
   }
   try {
-    if (codec.name === 'apack') return apackModelFromHistogram(histogram, dtype).params;
+    if (codec.name === 'apack') return apackTableFor(histogram, dtype);
     return codec.fit(sampleFromHistogram(histogram, total, dtype), dtype).params;
   } catch (e) {
     if (e instanceof ProtocolError) throw e;
     throw new ProtocolError('E_BAD_TABLE', `${codec.name} cannot fit the histogram: ${(e as Error).message}`);
   }
+}
+
+/** Distinct APack fits remembered (a key is at most 256 counts, a table ~40 bytes: well under 1 MiB). */
+export const APACK_FIT_MEMO = 256;
+/** APack tables by dtype and histogram, least recently used first. */
+const apackFits = new Map<string, Uint8Array>();
+/** Fits done and fits answered from the memo (tests read these). */
+export const apackFitCounts = { fitted: 0, remembered: 0 };
+
+/**
+ * The APack table of a histogram, fitted once per distinct histogram: the
+ * search is a pure function of the counts (a few ms of the main thread per
+ * table, and a model's weights, written again each inference or replay,
+ * have the same ones). A copy each time: the caller owns its params.
+ */
+function apackTableFor(histogram: readonly number[], dtype: Dtype): Uint8Array {
+  const key = `${dtype}:${histogram.join(',')}`;
+  const known = apackFits.get(key);
+  if (known) {
+    apackFits.delete(key);
+    apackFits.set(key, known);
+    apackFitCounts.remembered++;
+    return known.slice();
+  }
+  const params = apackModelFromHistogram(histogram, dtype).params;
+  apackFitCounts.fitted++;
+  apackFits.set(key, params.slice());
+  if (apackFits.size > APACK_FIT_MEMO) apackFits.delete(apackFits.keys().next().value as string);
+  return params;
 }
 
 /** Bytes whose value histogram is proportional to `histogram` (every non-zero bin kept). */

@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { UnpackrStream } from 'msgpackr';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { Unpackr } from 'msgpackr';
 import { TraceError } from './errors.ts';
-import { validateRecord, type HeaderRecord, type TraceRecord } from './format.ts';
+import type { HeaderRecord, TraceRecord } from './format.ts';
+import { decodeChunk, decodeRecord, type TraceColumns } from './trace-columns.ts';
 
 const GZIP_MAGIC0 = 0x1f;
 const GZIP_MAGIC1 = 0x8b;
@@ -33,35 +34,104 @@ async function fileIsGzip(path: string): Promise<boolean> {
 /**
  * Stream the records of a trace file (plain or gzip, told apart by the magic
  * bytes), validated, in constant memory: the file is read in chunks with
- * back-pressure and each record is yielded as soon as it is complete.
+ * back-pressure and each record is yielded as soon as its chunk is decoded.
  * The first record must be the header.
  */
 export async function* readTrace(path: string): AsyncGenerator<TraceRecord> {
+  for await (const cols of readTraceColumns(path)) for (let i = 0; i < cols.n; i++) yield cols.record(i);
+}
+
+/**
+ * The records of a trace file a slice (up to SLICE_RECORDS records of a
+ * chunk of CHUNK_BYTES trace bytes) at a time, writes and reads column-wise
+ * (TraceColumns), for readers that go
+ * through millions of ops: a record at a time through a stream costs several
+ * microseconds (an object-mode push and an async step each), and an object
+ * per op about as much again. The same TraceColumns object comes back for
+ * every slice: its contents are valid until the next one is asked for (write
+ * data views and the objects of other records stay valid).
+ */
+export async function* readTraceColumns(path: string): AsyncGenerator<TraceColumns> {
   const gz = await fileIsGzip(path);
-  const file = createReadStream(path, { highWaterMark: 64 * 1024 });
-  yield* readTraceStream(file, path, gz);
+  const file = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+  yield* readTraceStreamColumns(file, path, gz);
 }
 
 /** Same as readTrace, for an already open byte stream (gzip if `gzip`). */
 export async function* readTraceStream(input: Readable, label: string, gzip: boolean): AsyncGenerator<TraceRecord> {
-  const bytes = gzip ? input.pipe(createGunzip()) : input;
-  const records = new UnpackrStream({ useRecords: false });
-  // forward errors of the byte stages into the record stream so the loop sees them
-  const forward = (e: Error): void => {
-    records.destroy(e);
-  };
-  input.on('error', forward);
-  if (bytes !== input) bytes.on('error', forward);
-  bytes.pipe(records);
+  for await (const cols of readTraceStreamColumns(input, label, gzip)) for (let i = 0; i < cols.n; i++) yield cols.record(i);
+}
+
+/** Trace bytes read (and inflated) at a time. */
+const CHUNK_BYTES = 1024 * 1024;
+/** Records decoded per slice handed out (a few ms of decoding). */
+const SLICE_RECORDS = 2048;
+/** Chunks inflated ahead of the consumer. */
+const READ_AHEAD = 2;
+/** Bytes of a chunk joined to the record the last one cut off, to decode that record. */
+const JOIN_BYTES = 64 * 1024;
+/** A record longer than this is refused rather than buffered without end (msgpackr's own stream limit). */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** Same as readTraceColumns, for an already open byte stream (gzip if `gzip`). */
+export async function* readTraceStreamColumns(input: Readable, label: string, gzip: boolean): AsyncGenerator<TraceColumns> {
+  // Inflated ahead (up to READ_AHEAD chunks) while the consumer works on the last one: a replay otherwise waits
+  // for each chunk. (zlib streams take the stream options too; @types/node lists only zlib's own.)
+  const bytes: Readable = gzip ? input.pipe(createGunzip({ chunkSize: CHUNK_BYTES, highWaterMark: READ_AHEAD * CHUNK_BYTES } as ZlibOptions)) : input;
+  // errors of the file stage reach the loop through the gzip stage
+  if (bytes !== input) input.on('error', (e) => bytes.destroy(e));
+  const unpackr = new Unpackr({ useRecords: false });
+  /** The start of a record that continues in the next chunk (a copy). */
+  let held: Buffer | undefined;
   let index = 0;
+  /** The columns handed out last: refilled with the next chunk (the consumer asked for it, so it is done with them). */
+  let last: TraceColumns | undefined;
+  const check = (rec: TraceRecord, at: number): void => {
+    if (at === 0 && rec.type !== 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: first record is "${rec.type}", not the header`);
+    if (at > 0 && rec.type === 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: second header at record ${at}`);
+  };
   try {
-    for await (const raw of records as AsyncIterable<unknown>) {
-      const rec = validateRecord(raw, index);
-      if (index === 0 && rec.type !== 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: first record is "${rec.type}", not the header`);
-      if (index > 0 && rec.type === 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: second header at record ${index}`);
-      index++;
-      yield rec;
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      if (chunk.length === 0) continue;
+      // Write data are views of `source`: chunks are fresh buffers and `held` a copy, never reused.
+      let source = chunk;
+      let lead: TraceRecord | undefined;
+      if (held) {
+        // The record the last chunk cut off, joined with the head of this one and decoded on its own
+        // (copying each 1 MiB chunk behind it cost more than decoding it); a long one the old way.
+        const head = Buffer.concat([held, chunk.subarray(0, Math.min(chunk.length, JOIN_BYTES))]);
+        const one = decodeRecord(head, 0, index, unpackr, check);
+        if (one) {
+          lead = one.record;
+          source = chunk.subarray(one.end - held.length);
+        } else if (head.length < held.length + chunk.length) source = Buffer.concat([held, chunk]);
+        else {
+          if (head.length > MAX_RECORD_BYTES) throw new TraceError('E_TRACE_FORMAT', `${label}: record ${index} is longer than ${MAX_RECORD_BYTES} bytes`);
+          held = head;
+          continue;
+        }
+        held = undefined;
+      }
+      // A slice of the chunk at a time: a replay decodes while it has windows in flight, and one 1 MiB
+      // chunk decoded in one go (tens of ms) left the daemon without a next window meanwhile.
+      for (let from = 0; ; lead = undefined) {
+        const { columns, rest, error } = decodeChunk(source, index, unpackr, check, last, lead, from, SLICE_RECORDS);
+        last = columns;
+        index += columns.n;
+        const more = error === undefined && columns.n === SLICE_RECORDS && rest < source.length;
+        let failure = error;
+        if (failure === undefined && !more && rest < source.length) {
+          if (source.length - rest > MAX_RECORD_BYTES) failure = new TraceError('E_TRACE_FORMAT', `${label}: record ${index} is longer than ${MAX_RECORD_BYTES} bytes`);
+          else held = Buffer.from(source.subarray(rest));
+        }
+        // The records before a bad one are the reader's, as when they came one at a time.
+        if (columns.n > 0) yield columns;
+        if (failure !== undefined) throw failure;
+        if (!more) break;
+        from = rest;
+      }
     }
+    if (held) throw Object.assign(new Error('Unexpected end of MessagePack data'), { incomplete: true });
   } catch (e) {
     if (e instanceof TraceError) throw new TraceError(e.code, e.message.startsWith(label) ? e.message : `${label}: ${e.message}`, e.location);
     const err = e as NodeJS.ErrnoException & { incomplete?: boolean };
@@ -73,6 +143,7 @@ export async function* readTraceStream(input: Readable, label: string, gzip: boo
     throw new TraceError('E_TRACE_FORMAT', `${label}: not a msgpack trace at record ${index} (${err.message})`);
   } finally {
     input.destroy();
+    if (bytes !== input) bytes.destroy();
   }
   if (index === 0) throw new TraceError('E_TRACE_FORMAT', `${label}: empty file, no header`);
 }

@@ -3,10 +3,11 @@ import { ChannelClient } from '../../clients/ts/index.ts';
 import { MAX_VECTOR_ELEMENTS, type RegionRequest, type StatsTotals, type WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
 import { TraceError } from './errors.ts';
-import { MAX_ADDRESS, type RegionRecord, type TraceRecord } from './format.ts';
+import { MAX_ADDRESS, type FenceOp, type FreeOp, type OpName, type ReadOp, type RegionRecord, type TraceRecord, type WriteOp } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
 import { WriteOverlay } from './overlay.ts';
-import { readTrace } from './reader.ts';
+import { readTraceColumns } from './reader.ts';
+import { ABSENT, COL_OTHER, COL_WRITE, TraceColumns } from './trace-columns.ts';
 import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
 
 export interface ReplayOptions {
@@ -91,8 +92,14 @@ export interface ReplaySummary {
 }
 
 const MAX_PROBLEMS = 10;
-/** Bursts per vector unless told. */
-export const DEFAULT_VECTOR = 256;
+/**
+ * Bursts per vector unless told: at the default --window 1024, two windows of 512 in flight. Each vector costs
+ * both sides a socket write and the daemon its lane hand-offs, whatever its size: against 4 windows of 256,
+ * the tiny-face-detector replay ran ~10-15 % faster in 4 of 5 alternating runs (docs/daemon.md).
+ */
+export const DEFAULT_VECTOR = 512;
+/** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
+const SMALL_WRITE = 256;
 /** Most bytes one window carries: a vector's frame stays well below the daemon's limit and the lane batches. */
 const MAX_WINDOW_BYTES = 1024 * 1024;
 /** Room in a frame for the request fields beside the bytes. */
@@ -216,31 +223,53 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   let loopOffsetNs = 0;
   /** The trace failed part way (truncated, malformed): thrown once the daemon is cleaned up. */
   let broken: unknown;
-  let records: AsyncIterator<TraceRecord> | undefined;
-  /** A record read that belongs to the next window. */
-  let held: TraceRecord | undefined;
+  let records: AsyncIterator<TraceColumns> | undefined;
+  /**
+   * The slice of the trace being replayed (readTraceColumns) and its next
+   * record: a window takes records from it without waiting, and a record that
+   * belongs to the next window stays where it is (the cursor only moves past
+   * records taken).
+   */
+  let cols = new TraceColumns(Buffer.alloc(0), 0);
+  let cursor = 0;
   let lastT = 0;
   let ended = false;
 
-  /** The next record of the replay (passes chained for --loop), or undefined at the end. */
-  const nextRecord = async (): Promise<TraceRecord | undefined> => {
-    if (held) {
-      const r = held;
-      held = undefined;
-      return r;
-    }
+  /** Whether the daemon serves vectors, until the first window (servesVectors). */
+  let probe: Promise<boolean> | undefined;
+  /** Region declarations sent and not yet awaited (declareRegion). */
+  let declaring: Promise<void>[] = [];
+  /** Wait for the regions declared so far; throws the first that failed to be sent (as declareRegion would have). */
+  const declarations = async (): Promise<void> => {
+    const all = declaring;
+    declaring = [];
+    for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
+  };
+
+  /** The next slice into `cols` (passes chained for --loop); false at the end. */
+  let traceDone = false;
+  const nextBatch = async (): Promise<boolean> => {
+    // Once done, stay done: a window that ends with the trace is followed by one more call.
+    if (traceDone) return false;
     for (;;) {
       if (!records) {
         pass++;
         lastT = 0;
-        records = readTrace(o.trace);
+        records = readTraceColumns(o.trace);
       }
       const r = await records.next();
-      if (!r.done) return r.value;
+      if (!r.done) {
+        cols = r.value;
+        cursor = 0;
+        return true;
+      }
       records = undefined;
       loops++;
       loopOffsetNs += lastT + 1;
-      if (!o.loop || timeUp()) return undefined;
+      if (!o.loop || timeUp()) {
+        traceDone = true;
+        return false;
+      }
     }
   };
 
@@ -269,66 +298,101 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     let firstDueMs = 0;
     for (;;) {
       if (!w && timeUp()) return null;
-      const rec = await nextRecord();
-      if (rec === undefined) break;
-      if (rec.type !== 'op') {
-        if (w) {
-          held = rec;
-          break;
+      if (cursor === cols.n && !(await nextBatch())) break;
+      const c = cols;
+      const at = cursor;
+      const kind = c.kind[at];
+      // Writes and reads come from the columns; any other record (and an op the column decoder left to msgpackr) as its object.
+      const rec = kind === COL_OTHER ? (c.others.get(at) as TraceRecord) : undefined;
+      let op: OpName;
+      let t: number;
+      let conn: number;
+      let addr = 0;
+      let len = 0;
+      if (rec) {
+        if (rec.type !== 'op') {
+          if (w) break;
+          cursor++;
+          if (rec.type === 'header') {
+            if (rec.readsCarryCrc === true) keepShadow = false;
+          } else if (rec.type === 'region') {
+            // Declared at once, answered before any op leaves: a run of regions costs one round trip, not one each.
+            const p = declareRegion(rec);
+            p.catch(() => undefined); // awaited (and thrown) in declarations(); never unhandled meanwhile
+            declaring.push(p);
+          }
+          continue;
         }
-        if (rec.type === 'header') {
-          if (rec.readsCarryCrc === true) keepShadow = false;
-        } else if (rec.type === 'region') {
-          await declareRegion(rec);
-          if (refusedRegion) return null;
-        }
-        continue;
-      }
-      const conn = rec.conn ?? 0;
-      const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + rec.t) / 1e6 / o.speed;
-      if (w) {
-        const fits =
-          rec.op === w.kind &&
-          conn === w.conn &&
-          w.n < perWindow &&
-          (rec.op === 'fence' || rec.op === 'free' || w.bytes + rec.len <= windowBytes) &&
-          dueMs - firstDueMs < PACE_MS;
-        if (!fits) {
-          held = rec;
-          break;
+        op = rec.op;
+        t = rec.t;
+        conn = rec.conn ?? 0;
+        if (rec.op === 'write' || rec.op === 'read') {
+          addr = rec.addr;
+          len = rec.len;
         }
       } else {
+        op = kind === COL_WRITE ? 'write' : 'read';
+        t = c.t[at];
+        conn = c.conn[at] === ABSENT ? 0 : c.conn[at];
+        addr = c.addr[at];
+        len = c.len[at];
+      }
+      if (!w && probe) {
+        useVectors = await probe;
+        probe = undefined;
+      }
+      if (!w && declaring.length > 0) {
+        await declarations();
+        if (refusedRegion) return null;
+      }
+      const dueMs = o.speed === 'max' ? 0 : (loopOffsetNs + t) / 1e6 / o.speed;
+      if (w) {
+        const fits = op === w.kind && conn === w.conn && w.n < perWindow && (op === 'fence' || op === 'free' || w.bytes + len <= windowBytes) && dueMs - firstDueMs < PACE_MS;
+        if (!fits) break;
+      } else {
         w = pool!.take();
-        w.kind = rec.op;
+        w.kind = op;
         w.conn = conn;
         firstDueMs = dueMs;
         for (let copy = 0; copy < o.copies; copy++) w.clients.push(await clientFor(copy, conn));
       }
-      if (rec.t > lastT) lastT = rec.t;
-      if (rec.op === 'fence' || rec.op === 'free') {
-        w.single = rec;
+      cursor++;
+      if (t > lastT) lastT = t;
+      if (op === 'fence' || op === 'free') {
+        w.single = rec as FenceOp | FreeOp;
         w.n = 1;
         break;
       }
       const i = w.n++;
-      w.addrs[i] = rec.addr;
-      w.lens[i] = rec.len;
-      w.ts[i] = rec.t;
-      if (rec.op === 'write') {
-        w.ensureData(rec.len);
-        w.data.set(rec.data, w.bytes);
-        w.bytes += rec.len;
-        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(rec.addr, rec.data);
+      w.addrs[i] = addr;
+      w.lens[i] = len;
+      w.ts[i] = t;
+      if (op === 'write') {
+        w.ensureData(len);
+        if (rec) w.data.set((rec as WriteOp).data, w.bytes);
+        else if (len <= SMALL_WRITE) {
+          // A burst: copied byte by byte, no view object per write of the trace.
+          const src = c.src;
+          const d = w.data;
+          for (let k = 0, from = c.dataAt[at], to = w.bytes; k < len; k++) d[to + k] = src[from + k];
+        } else w.data.set(new Uint8Array(c.src.buffer, c.src.byteOffset + c.dataAt[at], len), w.bytes);
+        if (keepShadow) for (let copy = 0; copy < o.copies; copy++) shadows[copy].write(addr, w.data.subarray(w.bytes, w.bytes + len));
+        w.bytes += len;
       } else {
-        w.bytes += rec.len;
-        w.crcs[i] = rec.crc ?? NO_CRC;
-        if (o.verify && rec.crc === undefined && keepShadow) {
+        w.bytes += len;
+        const crc = rec ? ((rec as ReadOp).crc ?? NO_CRC) : c.crc[at] === ABSENT ? NO_CRC : c.crc[at];
+        w.crcs[i] = crc;
+        if (o.verify && crc === NO_CRC && keepShadow) {
           w.expects ??= Array.from({ length: o.copies }, () => []);
-          for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(rec.addr, rec.len);
+          for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(addr, len);
         }
       }
     }
-    if (!w) return null;
+    if (!w) {
+      // The trace ended after regions no op used: they are declared (and freed at the end) all the same.
+      if (declaring.length > 0) await declarations();
+      return null;
+    }
     if (o.speed !== 'max') {
       const wait = firstDueMs - (performance.now() - started);
       if (wait > 1) await sleep(wait);
@@ -349,7 +413,11 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     // Connect (and learn the daemon's frame limit and whether it serves vectors) before the first window.
     const first = await clientFor(0, 0);
     windowBytes = Math.max(1, Math.min(MAX_WINDOW_BYTES, Math.floor((first.hello.maxFrameBytes - FRAME_SLACK) / (inFlight * o.copies))));
-    if (useVectors) useVectors = await servesVectors(first);
+    // The probe goes first and is answered before the first window leaves; the regions are declared meanwhile.
+    if (useVectors) {
+      probe = servesVectors(first);
+      probe.catch(() => undefined); // awaited (and thrown) in fillWindow; never unhandled meanwhile
+    }
     pool = new ReplayWindowPool(perWindow, Math.min(windowBytes, perWindow * 64));
     // Replay pacing as a stream of windows: a credit per window in flight pulls the next window
     // (in trace order, paced), which is sent at once; its answer returns the credit. RxJS runs per
@@ -371,6 +439,10 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   } catch (e) {
     broken ??= e;
   }
+  // Declarations still out when the replay stopped: settled before the regions are counted and freed.
+  await declarations().catch((e: unknown) => {
+    broken ??= e;
+  });
   // Stopped part way (duration, Ctrl-C, a lost connection): close the trace file, or its stream would stay open.
   await records?.return?.(undefined).catch(() => undefined);
 
@@ -379,23 +451,31 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
   if (any && !fatal && !broken) {
     try {
       // Buffered blocks go to the backend first, so the totals count their write-backs.
-      await any.flush();
-      stats = (await any.stats()).totals;
+      // Sent together (one round trip): the daemon answers stats after the flush, and stats itself writes the buffered blocks back first.
+      const [, st] = await Promise.all([any.flush(), any.stats()]);
+      stats = st.totals;
     } catch (e) {
       problem(`stats: ${(e as Error).message}`);
     }
   }
   if (!o.keepRegions && !fatal) {
+    // All at once (each connection sends them in one frame): one round trip, not one per region.
+    const frees: Promise<void>[] = [];
     for (const d of declared) {
       for (const r of d.values()) {
-        try {
-          await (await clientFor(r.copy, r.conn)).free(r.name);
-        } catch (e) {
-          errors++;
-          problem(`free ${r.name}: ${(e as Error).message}`);
-        }
+        frees.push(
+          (async () => {
+            try {
+              await (await clientFor(r.copy, r.conn)).free(r.name);
+            } catch (e) {
+              errors++;
+              problem(`free ${r.name}: ${(e as Error).message}`);
+            }
+          })(),
+        );
       }
     }
+    await Promise.all(frees);
   }
   // Closed whatever happened: an open connection would keep the process alive.
   await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
@@ -557,7 +637,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
           if (next < bad.length && bad[next].index === i) {
             failed(w, i, copy, `${bad[next].code}: ${bad[next].message}`);
             next++;
-          } else verifyRead(w, i, copy, data.subarray(off, off + len));
+          } else verifyRead(w, i, copy, new Uint8Array(data.buffer, data.byteOffset + off, len)); // a plain view: a Buffer's costs more, per read
           off += len;
         }
       }

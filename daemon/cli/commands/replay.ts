@@ -125,7 +125,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote', true)
     .option('--no-verify', 'do not check reads')
     .option('--window <n>', 'bursts in flight at most, over all connections (1024 bursts of 64 B: one 64 KiB lane batch)', intOption('--window', 1, 65536), 1024)
-    .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), 256)
+    .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), 512)
     .option('--token <token>', 'token for hello, if the daemon wants one')
     .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
     .option('--address-offset <bytes>', 'add this to every address of the trace (decimal, or hex with 0x), to place it beside regions already there', parseAddressOffset)

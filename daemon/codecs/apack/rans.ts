@@ -9,9 +9,9 @@ import { COUNT_BITS, COUNT_TOTAL, type ApackStates, type ApackTable } from './ta
  *   [LEB128 varint R][R rANS bytes: K 4-byte final states (big-endian) + renorm bytes][offset bytes]
  *
  * K, the rANS states of a block, comes from the table (its block layout): 1,
- * the first layout, or 2 interleaved states (value i uses state i mod 2, both
- * states renormalise into the one byte stream; the first state's bytes come
- * first), whose two dependency chains a decoder can overlap. Each state
+ * the first layout, or 2 or 4 interleaved states (value i uses state i mod K,
+ * all states renormalise into the one byte stream; the first state's bytes
+ * come first), whose dependency chains a decoder can overlap. Each state
  * starts from RANS_L in the encoder, which runs backwards over the values, so
  * the decoder reads the rANS bytes forwards and must end with every state at
  * RANS_L having consumed exactly R bytes; the offset stream must end exactly
@@ -92,7 +92,7 @@ export function maxBlockBytes(c: CoderTables, values: number): number {
 let scratch = new Uint8Array(0);
 function scratchFor(values: number): Uint8Array {
   // Each symbol renormalises out at most 2 bytes (x < 2^31 down to x < 2^21 f).
-  const need = 2 * values + 2 * STATE_BYTES;
+  const need = 2 * values + 4 * STATE_BYTES;
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 2 * scratch.length));
   return scratch;
 }
@@ -112,7 +112,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const nibbles = c.space === 16;
   const n = nibbles ? src.length * 2 : src.length;
   if (n === 0) return 0;
-  if (c.states === 2) return encodeBlock2(c, src, n, out);
+  if (c.states !== 1) return encodeInterleaved(c, src, n, out);
   const buf = scratchFor(n);
   const { encStep, encXmax } = c;
   let p = buf.length;
@@ -145,10 +145,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
       x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
     }
   }
-  for (let k = 0; k < STATE_BYTES; k++) {
-    buf[--p] = x;
-    x >>= 8;
-  }
+  p = pushState(buf, p, x);
   const ransLen = buf.length - p;
   let w = writeVarint(out, 0, ransLen);
   out.set(buf.subarray(p), w);
@@ -157,18 +154,23 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
 }
 
 /**
- * encodeBlock for 2 interleaved states: value i with state i mod 2. Backwards,
- * each value is coded with x0 and then (x0, x1) = (x1, x0'), so x0 always
- * holds the state of the next value; both start at RANS_L, and after the value
- * 0 x1 holds state 0 and x0 state 1 (still RANS_L if unused).
+ * encodeBlock for K = 2 or 4 interleaved states: value i with state i mod K,
+ * backwards. Each value is coded with x0, then the states rotate, (x0, x1) =
+ * (x1, x0') or (x0, x1, x2, x3) = (x1, x2, x3, x0'), so x0 always holds the
+ * next value's state; all start at RANS_L, so which local holds which state
+ * only matters once one was used. After the value 0, the last local of the
+ * rotation holds state 0, the one before it state 1, and so on.
  */
-function encodeBlock2(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array): number {
+function encodeInterleaved(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array): number {
   const buf = scratchFor(n);
   const { encStep, encXmax } = c;
   const nibbles = c.space === 16;
-  let p = buf.length;
+  const four = c.states === 4;
   let x0 = RANS_L;
   let x1 = RANS_L;
+  let x2 = RANS_L;
+  let x3 = RANS_L;
+  let p = buf.length;
   for (let i = n - 1; i >= 0; i--) {
     const v = nibbles ? (src[i >>> 1] >>> ((i & 1) << 2)) & 15 : src[i];
     let x = x0;
@@ -180,23 +182,35 @@ function encodeBlock2(c: CoderTables, src: Uint8Array, n: number, out: Uint8Arra
     const step = encStep[v];
     const f = step & 2047;
     const q = (x / f) | 0;
+    x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
     x0 = x1;
-    x1 = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
+    if (four) {
+      x1 = x2;
+      x2 = x3;
+      x3 = x;
+    } else x1 = x;
   }
-  // the final states, state 0 (in x1) first
-  for (let k = 0; k < STATE_BYTES; k++) {
-    buf[--p] = x0;
-    x0 >>= 8;
-  }
-  for (let k = 0; k < STATE_BYTES; k++) {
-    buf[--p] = x1;
-    x1 >>= 8;
+  // the final states, state 0 first: backwards, the last state first
+  p = pushState(buf, p, x0);
+  p = pushState(buf, p, x1);
+  if (four) {
+    p = pushState(buf, p, x2);
+    p = pushState(buf, p, x3);
   }
   const ransLen = buf.length - p;
   let w = writeVarint(out, 0, ransLen);
   out.set(buf.subarray(p), w);
   w += ransLen;
   return writeOffsets(c, src, n, out, w);
+}
+
+/** Write state x big-endian in front of buf[p] (backwards); returns the new position. */
+function pushState(buf: Uint8Array, p: number, x: number): number {
+  for (let k = 0; k < STATE_BYTES; k++) {
+    buf[--p] = x;
+    x >>= 8;
+  }
+  return p;
 }
 
 /** Offsets, forwards, MSB-first, zero-padded to a byte. */
@@ -258,12 +272,12 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
   const ransEnd = p + ransLen;
   if (ransLen < STATE_BYTES * c.states) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its ${c.states === 1 ? 'state' : `${c.states} states`}`);
   if (ransEnd > src.length) throw truncated(`APack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
-  let x = initialState(src, p);
-  p += STATE_BYTES;
-  if (c.states === 2) {
-    decodeBlock2(c, src, out, n, x, initialState(src, p), p + STATE_BYTES, ransEnd);
+  if (c.states !== 1) {
+    decodeInterleaved(c, src, out, n, p, ransEnd);
     return;
   }
+  let x = initialState(src, p);
+  p += STATE_BYTES;
   const { slotStep, slotGroup } = c;
   let q = ransEnd; // offset stream read position
   const end = src.length;
@@ -338,11 +352,20 @@ function initialState(src: Uint8Array, p: number): number {
 }
 
 /**
- * decodeBlock's loops for 2 interleaved states (x0: the state of value i,
- * swapped with x1 after each value), the rANS bytes from p, the same checks.
+ * decodeBlock's loops for K = 2 or 4 interleaved states (value i with state
+ * i mod K), the initial states and then the rANS bytes from p, the same
+ * checks. The states live in locals, rotated (an array indexed by i mod K
+ * cost the JS decoder about a tenth of its speed).
  */
-function decodeBlock2(c: CoderTables, src: Uint8Array, out: Uint8Array, n: number, x0: number, x1: number, p: number, ransEnd: number): void {
+function decodeInterleaved(c: CoderTables, src: Uint8Array, out: Uint8Array, n: number, p: number, ransEnd: number): void {
   const { slotStep, slotGroup } = c;
+  // x0 holds the state of value i; after each value the states rotate: (x0, x1) = (x1, x0'), or (x0, x1, x2, x3) = (x1, x2, x3, x0')
+  const four = c.states === 4;
+  let x0 = initialState(src, p);
+  let x1 = initialState(src, p + STATE_BYTES);
+  let x2 = four ? initialState(src, p + 2 * STATE_BYTES) : RANS_L;
+  let x3 = four ? initialState(src, p + 3 * STATE_BYTES) : RANS_L;
+  p += c.states * STATE_BYTES;
   let q = ransEnd; // offset stream read position
   const end = src.length;
   let acc = 0;
@@ -358,7 +381,11 @@ function decodeBlock2(c: CoderTables, src: Uint8Array, out: Uint8Array, n: numbe
         x = (x << 8) | src[p++];
       }
       x0 = x1;
-      x1 = x;
+      if (four) {
+        x1 = x2;
+        x2 = x3;
+        x3 = x;
+      } else x1 = x;
       const ol = (g >> 9) & 15;
       if (ol === 0) {
         out[i] = g;
@@ -385,7 +412,11 @@ function decodeBlock2(c: CoderTables, src: Uint8Array, out: Uint8Array, n: numbe
         x = (x << 8) | src[p++];
       }
       x0 = x1;
-      x1 = x;
+      if (four) {
+        x1 = x2;
+        x2 = x3;
+        x3 = x;
+      } else x1 = x;
       const ol = (g >> 9) & 15;
       let v = g & 511;
       if (ol !== 0) {
@@ -404,7 +435,7 @@ function decodeBlock2(c: CoderTables, src: Uint8Array, out: Uint8Array, n: numbe
     }
   }
   if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
-  if (x0 !== RANS_L || x1 !== RANS_L) throw corrupt('APack rANS final states do not match the encoder start: corrupt block');
+  if (x0 !== RANS_L || x1 !== RANS_L || x2 !== RANS_L || x3 !== RANS_L) throw corrupt('APack rANS final states do not match the encoder start: corrupt block');
   if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
   if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
 }

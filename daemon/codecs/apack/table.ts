@@ -21,16 +21,16 @@ export interface ApackTable {
   readonly counts: readonly number[];
   /**
    * rANS states per block (the block layout, docs/apack.md): 1, the first
-   * layout (params written before the second existed read so), or 2
-   * interleaved, what new tables get.
+   * layout (params written before the second existed read so), 2 or 4
+   * interleaved (4: what new tables get).
    */
   readonly states: ApackStates;
 }
 
-/** rANS states per block: 1 (the first layout) or 2 (interleaved: a decoder overlaps two state chains). */
-export type ApackStates = 1 | 2;
-/** The layout new tables get: the wasm decoder runs 2 interleaved states about 1.8x as fast as one, for about 3.5 more bytes per 4 KiB block (docs/apack.md). */
-export const APACK_STATES: ApackStates = 2;
+/** rANS states per block: 1 (the first layout), 2 or 4 (interleaved: a decoder overlaps their state chains). */
+export type ApackStates = 1 | 2 | 4;
+/** The layout new tables get: the wasm decoder runs 4 interleaved states about 1.3x as fast as 2 (and 2 about 1.8x as fast as one), for about 7 more bytes per 4 KiB block than 2 (docs/apack.md). */
+export const APACK_STATES: ApackStates = 4;
 
 export const MAX_GROUPS = 16;
 export const COUNT_BITS = 10;
@@ -51,7 +51,7 @@ export function offsetLength(size: number): number {
  */
 export function makeTable(space: ValueSpace, vmin: readonly number[], counts: readonly number[], states: ApackStates = APACK_STATES): ApackTable {
   if (space !== 256 && space !== 16) throw badArgument(`APack value space must be 256 or 16, got ${space}`);
-  if (states !== 1 && states !== 2) throw badArgument(`APack blocks have 1 or 2 rANS states, got ${String(states)}`);
+  if (states !== 1 && states !== 2 && states !== 4) throw badArgument(`APack blocks have 1, 2 or 4 rANS states, got ${String(states)}`);
   const groups = counts.length;
   if (groups < 1 || groups > MAX_GROUPS) throw badArgument(`APack table needs 1..${MAX_GROUPS} groups, got ${groups}`);
   if (vmin.length !== groups + 1) throw badArgument(`APack table has ${groups} groups but ${vmin.length} boundaries (need ${groups + 1})`);
@@ -461,7 +461,7 @@ export function heuristicTable(hist: ArrayLike<number>): ApackTable {
 // MSB-first bit fields, zero-padded to a whole byte:
 //   [layout, only for tables of interleaved states:
 //    4 bits   0                      (a value space is never 2^0: marks the field)
-//    4 bits   log2(states)           1 (2 interleaved rANS states)]
+//    4 bits   log2(states)           1 or 2 (2 or 4 interleaved rANS states)]
 //   4 bits   log2(space)            8 (256 values) or 4 (16 values)
 //   4 bits   groups - 1             1..16 groups
 //   (groups-1) x (log2(space)+1) bits   inner boundaries vmin[1..groups-1],
@@ -505,8 +505,8 @@ export function parseTable(buf: Uint8Array, expectedSpace?: ValueSpace): ApackTa
     if (spaceBits === LAYOUT_MARK) {
       // 1 state is written without the layout field, so a field saying 1 is not canonical
       const log2States = r.read(4);
-      if (log2States !== 1) throw corrupt(`APack table layout of 2^${log2States} rANS states is not one this version reads (2)`);
-      states = 2;
+      if (log2States !== 1 && log2States !== 2) throw corrupt(`APack table layout of 2^${log2States} rANS states is not one this version reads (2 or 4)`);
+      states = log2States === 1 ? 2 : 4;
       spaceBits = r.read(4);
     }
     if (spaceBits !== 8 && spaceBits !== 4) throw corrupt(`APack table value space 2^${spaceBits} is not 2^8 or 2^4`);

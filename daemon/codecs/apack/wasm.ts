@@ -37,14 +37,19 @@ function load(c: CoderTables): number {
   const at = slots.at(slot);
   heap.fill(0, at, at + APACK_SLOT_BYTES);
   const buf = exports.memory.buffer;
+  // per rANS slot: u16 f, u16 slot - cum, then the group as bytes: vmin, OL, offset mask, size - 1 (layout.ts)
   const half = new Uint16Array(buf, at + APACK_DEC, 4096);
-  const word = new Int32Array(buf, at + APACK_DEC, 2048);
+  const byte = new Uint8Array(buf, at + APACK_DEC, 8192);
   for (let s = 0; s < 1024; s++) {
     const step = c.slotStep[s];
     half[4 * s] = step & 2047;
     half[4 * s + 1] = step >> 11;
     const g = c.slotGroup[s];
-    word[2 * s + 1] = (g >> 9) & 15 ? g : (g & 0x1fff) | 1 << 13;
+    const ol = (g >> 9) & 15;
+    byte[8 * s + 4] = g & 511;
+    byte[8 * s + 5] = ol;
+    byte[8 * s + 6] = (1 << ol) - 1;
+    byte[8 * s + 7] = ol ? (g >> 13) - 1 : 0;
   }
   new Int32Array(buf, at + APACK_ENC_STEP, 256).set(c.encStep);
   new Int32Array(buf, at + APACK_ENC_XMAX, 256).set(c.encXmax);
@@ -64,7 +69,7 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   heap.set(src, IN);
   const n = c.space === 16 ? src.length * 2 : src.length;
   const nibbles = c.space === 16 ? 1 : 0;
-  const bytes = c.states === 1 ? exports.apackEncode(slot, n, nibbles) : exports.apackEncode2(slot, n, nibbles);
+  const bytes = c.states === 1 ? exports.apackEncode(slot, n, nibbles) : c.states === 2 ? exports.apackEncode2(slot, n, nibbles) : exports.apackEncode4(slot, n, nibbles);
   out.set(heap.subarray(OUT, OUT + bytes));
   return bytes;
 }
@@ -98,10 +103,10 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
     wasm.heap.set(src, IN);
     rc = wasm.exports.apackDecode(slot, n, nibbles, x, p + 4, ransEnd, src.length);
   } else {
-    // apackDecode2 checks both initial states itself
+    // apackDecode2 and apackDecode4 check the initial states themselves
     const slot = load(c);
     wasm.heap.set(src, IN);
-    rc = wasm.exports.apackDecode2(slot, n, nibbles, p, ransEnd, src.length);
+    rc = c.states === 2 ? wasm.exports.apackDecode2(slot, n, nibbles, p, ransEnd, src.length) : wasm.exports.apackDecode4(slot, n, nibbles, p, ransEnd, src.length);
   }
   if (rc !== 0) {
     decodeBlockJs(c, src, out); // throws the CodecError that names what is wrong

@@ -8,11 +8,16 @@ import { NO_PREDICTION, ORDER_CODE, ORDER_DECODE, type Engine } from './engine.t
  * separate MSB-first bit stream carries, per value, A's offset, B's offset
  * and the raw low mantissa bits. Layout (as APack's, docs/apack.md):
  *
- *   [LEB128 varint R][R rANS bytes: 4-byte final state (big-endian) + renorm bytes][bit stream]
+ *   [LEB128 varint R][R rANS bytes: K 4-byte final states (big-endian, state 0 first) + renorm bytes][bit stream]
  *
- * The encoder runs backwards from state L; the decoder must end in state L
- * having read exactly R bytes, the bit stream must end at the block end with
- * zero padding. Hot loops keep every table in a local (an imported binding
+ * K (the model's `states`: 1, 2 or 4) rANS states are interleaved value by
+ * value: value i (its A and B) is coded with state i mod K, and all states
+ * renormalise into the one byte stream, in the order the decoder reads it.
+ * K independent chains let a core (or a hardware lane's pipeline) overlap
+ * the steps of K values; K = 1 is the first layout, byte for byte.
+ * The encoder runs backwards from state L in every state; the decoder must
+ * end in state L in every state having read exactly R bytes, the bit stream
+ * must end at the block end with zero padding. Hot loops keep every table in a local (an imported binding
  * is a getter call per use under tsx) and allocate nothing.
  */
 
@@ -36,7 +41,7 @@ function scratchFor(n: number): void {
 /** Upper bound of a coded block of `values` values. */
 export function maxBlockBytes(e: Engine, n: number): number {
   if (n === 0) return 0;
-  return 5 + 4 + Math.ceil((n * (e.maxBitsPerValue + 2e-3)) / 8) + 2;
+  return 5 + 4 * e.states + Math.ceil((n * (e.maxBitsPerValue + 2e-3)) / 8) + 2;
 }
 
 export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number {
@@ -79,9 +84,17 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   }
   const buf = ransScratch;
   let p = buf.length;
-  let x = RANS_L;
+  const K = e.states;
+  // Value i with state i mod K: each value is coded with x0, then (x0 .. x[K-1]) rotate left with
+  // the new state last, so x0 holds the state of value i - 1. All start at L, so which register
+  // holds which state only matters once used; after value 0, x[K-1-k] holds state k.
+  let x0 = RANS_L;
+  let x1 = RANS_L;
+  let x2 = RANS_L;
+  let x3 = RANS_L;
   // Backwards, B before A, so the decoder reads A then B for each value, forwards.
   for (let i = n - 1; i >= 0; i--) {
+    let x = x0;
     const v = vals[i];
     if (!whole) {
       const step = bEnc[bClassOf[ex[i]] * SB + (((v >> top) << M) | (v & mMask))];
@@ -104,10 +117,24 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
     }
     const q = (x / f) | 0;
     x = (q << 10) + (x - q * f) + (step >> 11);
+    if (K === 1) x0 = x;
+    else if (K === 2) {
+      x0 = x1;
+      x1 = x;
+    } else {
+      x0 = x1;
+      x1 = x2;
+      x2 = x3;
+      x3 = x;
+    }
   }
-  for (let k = 0; k < 4; k++) {
-    buf[--p] = x;
-    x >>>= 8;
+  // the final states, state 0 first in the stream: written backwards, x0 (state K-1) first
+  for (let s = 0; s < K; s++) {
+    let x = s === 0 ? x0 : s === 1 ? x1 : s === 2 ? x2 : x3;
+    for (let k = 0; k < 4; k++) {
+      buf[--p] = x;
+      x >>>= 8;
+    }
   }
   const ransLen = buf.length - p;
   let w = 0;
@@ -170,12 +197,21 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < 4) throw corrupt(`fpack rANS stream of ${ransLen} bytes is shorter than its state`);
+  const K = e.states;
+  if (ransLen < 4 * K) throw corrupt(`fpack rANS stream of ${ransLen} bytes is shorter than its ${K === 1 ? 'state' : `${K} states`}`);
   if (ransEnd > src.length) throw truncated(`fpack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
-  if (src[p] >= 0x80) throw corrupt('fpack rANS initial state is out of range');
-  let x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
-  p += 4;
-  if (x < RANS_L) throw corrupt('fpack rANS initial state is out of range');
+  const st: DecodeState = { x0: RANS_L, x1: RANS_L, x2: RANS_L, x3: RANS_L, k: K, p, q: ransEnd, acc: 0, nb: 0 };
+  for (let s = 0; s < K; s++, p += 4) {
+    // x < 2^31 (top byte < 0x80) keeps all state arithmetic in int32
+    if (src[p] >= 0x80) throw corrupt('fpack rANS initial state is out of range');
+    const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
+    if (x < RANS_L) throw corrupt('fpack rANS initial state is out of range');
+    if (s === 0) st.x0 = x;
+    else if (s === 1) st.x1 = x;
+    else if (s === 2) st.x2 = x;
+    else st.x3 = x;
+  }
+  st.p = p;
   // Exponents (and 8-bit values) decoded so far sit at [n + i] of zeroed scratch: a neighbour
   // before the block start (or distance 0: none) reads a zero there, exponent 0 / value +0,
   // as the encoder assumes. No branch per value.
@@ -184,18 +220,27 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
     paddedBytes = new Uint8Array(2 * n);
   }
   padded.fill(0, 0, n);
-  const st = { x, p, q: ransEnd, acc: 0, nb: 0 };
   if (e.whole) decodeWhole(e, src, out, n, ransEnd, st);
   else decodeSplit(e, src, out, n, ransEnd, st);
   if (st.p !== ransEnd) throw corrupt(`fpack rANS stream has ${ransEnd - st.p} bytes left after the last symbol`);
-  if (st.x !== RANS_L) throw corrupt('fpack rANS final state does not match the encoder start: corrupt block');
+  if (st.x0 !== RANS_L || st.x1 !== RANS_L || st.x2 !== RANS_L || st.x3 !== RANS_L) {
+    throw corrupt(`fpack rANS final ${K === 1 ? 'state does' : 'states do'} not match the encoder start: corrupt block`);
+  }
   if (st.q !== src.length) throw corrupt(`fpack block has ${src.length - st.q} bytes after its bit stream`);
   if ((st.acc & ((1 << st.nb) - 1)) !== 0) throw corrupt('fpack padding bits are not zero');
 }
 
-/** Coder state handed between the block header checks and a decode loop. */
+/**
+ * Coder state handed between the block header checks and a decode loop: the
+ * K rANS states (x0 that of the next value; unused ones stay at L), the rANS
+ * byte position, the bit stream's position and accumulator.
+ */
 interface DecodeState {
-  x: number;
+  x0: number;
+  x1: number;
+  x2: number;
+  x3: number;
+  k: number;
   p: number;
   q: number;
   acc: number;
@@ -224,9 +269,11 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   if (wideOut.length < n) wideOut = new Uint16Array(n);
   const w16 = wideOut;
   const viaU16 = wide && LITTLE_ENDIAN;
-  let { x, p, q, acc, nb } = st;
+  let { x0, x1, x2, x3, p, q, acc, nb } = st;
+  const K = st.k;
   {
     for (let i = 0; i < n; i++) {
+      let x = x0;
       const row = aClassOf[ex[b1 + i]] + aClassOf2[ex[b2 + i]];
       let t = x & 1023;
       let s = aSlot[(row << 10) | t];
@@ -276,6 +323,16 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
       }
       // b = sign | mantissa: the sign goes on top, above the exponent
       const v = ((b >> M) << signAt) | (a << M) | (b & mMask);
+      if (K === 1) x0 = x;
+      else if (K === 2) {
+        x0 = x1;
+        x1 = x;
+      } else {
+        x0 = x1;
+        x1 = x2;
+        x2 = x3;
+        x3 = x;
+      }
       if (viaU16) w16[i] = v;
       else if (wide) {
         out[2 * i] = v;
@@ -285,7 +342,10 @@ function decodeSplit(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   }
   if (viaU16) out.set(new Uint8Array(w16.buffer, 0, 2 * n));
   {
-    st.x = x;
+    st.x0 = x0;
+    st.x1 = x1;
+    st.x2 = x2;
+    st.x3 = x3;
     st.p = p;
     st.q = q;
     st.acc = acc;
@@ -305,9 +365,11 @@ function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
   const b2 = n - (e.distance2 === 0 ? n : Math.min(n, e.distance2));
   const { byteClass1, byteClass2, aSlot, aFC, aGI } = e;
   const end = src.length;
-  let { x, p, q, acc, nb } = st;
+  let { x0, x1, x2, x3, p, q, acc, nb } = st;
+  const K = st.k;
   {
     for (let i = 0; i < n; i++) {
+      let x = x0;
       const n1 = vb[b1 + i];
       const row = byteClass1[n1] + byteClass2[vb[b2 + i]];
       const t = x & 1023;
@@ -334,11 +396,24 @@ function decodeWhole(e: Engine, src: Uint8Array, out: Uint8Array, n: number, ran
       }
       // Delta: the previous value at distance D is +0 (order code 0x80) before the block start.
       vb[n + i] = delta ? OD[(a + OC[n1]) & 255] : a;
+      if (K === 1) x0 = x;
+      else if (K === 2) {
+        x0 = x1;
+        x1 = x;
+      } else {
+        x0 = x1;
+        x1 = x2;
+        x2 = x3;
+        x3 = x;
+      }
     }
   }
   out.set(vb.subarray(n, 2 * n));
   {
-    st.x = x;
+    st.x0 = x0;
+    st.x1 = x1;
+    st.x2 = x2;
+    st.x3 = x3;
     st.p = p;
     st.q = q;
     st.acc = acc;

@@ -13,6 +13,8 @@ export interface Engine {
   readonly delta: boolean;
   readonly distance: number;
   readonly distance2: number;
+  /** rANS states per block (1, 2 or 4): value i is coded with state i mod states. */
+  readonly states: number;
   /**
    * Exponent field -> A context part of the first neighbour (class * k2), of
    * the second neighbour (class), and B class (of the value itself).
@@ -133,6 +135,7 @@ export function buildEngine(p: FpackParams): Engine {
     delta: p.mode === 'delta',
     distance: p.distance,
     distance2: p.distance2,
+    states: p.states ?? 1,
     aClassOf,
     aClassOf2,
     byteClass1,

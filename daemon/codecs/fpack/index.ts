@@ -44,7 +44,8 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
     const groups = p.a.vmin.length - 1;
     const nb = p.mode === 'split' ? `; B (sign + ${e.plan.mant} mantissa bits): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
     const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
-    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; header ${params.length} bytes`;
+    const states = e.states === 1 ? '1 rANS state' : `${e.states} interleaved rANS states`;
+    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; ${states} per block; header ${params.length} bytes`;
   };
   return {
     codec: 'fpack',

@@ -39,6 +39,9 @@ const VERSION = 1;
 export const FPACK_MODES = ['split', 'whole', 'delta', 'palette'] as const;
 /** Most entries of a palette (its indices are bytes). */
 export const MAX_PALETTE = 256;
+/** rANS states per block: value i is coded with state i mod K (docs/float.md, blocks). */
+export const FPACK_STATES = [1, 2, 4] as const;
+export type FpackStates = (typeof FPACK_STATES)[number];
 export type FpackMode = (typeof FPACK_MODES)[number];
 
 /** One group table: vmin[0] = 0 < ... (non-decreasing) ... vmin[G] = space; one count row per context class. */
@@ -73,6 +76,8 @@ export interface FpackParams {
    * 0 ... 256), A's table over the index byte.
    */
   readonly palette?: readonly number[];
+  /** rANS states per block, interleaved value by value; absent: 1 (the first layout, header bits 0). */
+  readonly states?: FpackStates;
 }
 
 /** Spaces and widths a dtype and mode give. */
@@ -162,11 +167,13 @@ export function checkParams(p: FpackParams): FieldPlan {
     for (const v of pal) if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) throw corrupt(`fpack palette entry ${v} is not a ${bits}-bit pattern`);
     checkDistinct(pal);
   } else if (pal.length !== 0) throw corrupt(`fpack ${p.mode} mode carries a palette`);
+  if (p.states !== undefined && !(FPACK_STATES as readonly number[]).includes(p.states)) throw corrupt(`fpack blocks have 1, 2 or 4 rANS states, not ${p.states}`);
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits zero | 16 bits distance | 16 bits distance2
+//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits log2(rANS states) (0, 1, 2; 0 in headers
+//   older than the interleaved states) | 16 bits distance | 16 bits distance2
 //   palette: 8 bits K-1 | K x (8 or 16: the dtype's width) bits entries, distinct
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
 //   classes: 4 bits k-1 | (k-1) x (E+1) bits inner bounds
@@ -209,7 +216,7 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   const w = new BitWriter(buf);
   w.write(VERSION, 4);
   w.write(FPACK_MODES.indexOf(p.mode), 2);
-  w.write(0, 2);
+  w.write(Math.log2(p.states ?? 1), 2);
   w.write(p.distance, 16);
   w.write(p.distance2, 16);
   if (p.mode === 'palette') {
@@ -241,7 +248,9 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     const m = r.read(2);
     if (m >= FPACK_MODES.length) throw corrupt(`fpack mode ${m} is unknown`);
     const mode: FpackMode = FPACK_MODES[m];
-    if (r.read(2) !== 0) throw corrupt('fpack header reserved bits are not zero');
+    const log2States = r.read(2);
+    if (log2States >= FPACK_STATES.length) throw corrupt(`fpack header asks for ${1 << log2States} rANS states (1, 2 or 4)`);
+    const states = FPACK_STATES[log2States];
     const distance = r.read(16);
     const distance2 = r.read(16);
     const f = fieldPlan(dtype, mode);
@@ -276,7 +285,8 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     }
     if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
-    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b, ...(palette ? { palette } : {}) };
+    // one state is written as the field's absence, so a header of the first layout parses back to the same object
+    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b, ...(states === 1 ? {} : { states }), ...(palette ? { palette } : {}) };
     checkParams(p);
     return p;
   } catch (e) {

@@ -2,9 +2,7 @@ import { codecWasm } from '../wasm/instance.ts';
 import {
   FPACK_A_CLASS,
   FPACK_A_CLASS2,
-  FPACK_A_FC,
   FPACK_A_GI,
-  FPACK_A_SLOT8,
   FPACK_A_STEP,
   FPACK_B_CLASS,
   FPACK_B_GI,
@@ -72,9 +70,6 @@ function ctxOf(e: Engine): number {
 /** Per slot: 1 where its model takes the decoder's by-group path; how many neighbours its A context reads. */
 const byGroup = new Uint8Array(FPACK_SLOT_COUNT);
 const ctxs = new Uint8Array(FPACK_SLOT_COUNT);
-const compact = new Uint8Array(FPACK_SLOT_COUNT);
-/** Above this many A contexts a model's A steps use the compact tables. */
-const COMPACT_ABOVE = 8;
 
 function load(e: Engine): number {
   const cached = slots.find(e);
@@ -90,13 +85,6 @@ function load(e: Engine): number {
   if (classOfGroup) for (let k = 0; k < aSteps.length; k++) aSteps[k] |= classOfGroup[aSteps[k] >>> 21] << 25;
   byGroup[slot] = classOfGroup ? 1 : 0;
   ctxs[slot] = ctxOf(e);
-  // many A contexts: the compact form (1 KiB + 64 B per context instead of 4 KiB) stays in cache
-  compact[slot] = ctxs[slot] > 0 && e.aFC.length > COMPACT_ABOVE * 16 && (classOfGroup !== undefined || e.whole) ? 1 : 0;
-  if (compact[slot]) {
-    heap.set(e.aSlot, at + FPACK_A_SLOT8);
-    const fc = new Uint32Array(buf, at + FPACK_A_FC, e.aFC.length);
-    for (let k = 0; k < fc.length; k++) fc[k] = e.aFC[k] | ((k & 15) << 21) | ((classOfGroup ? classOfGroup[k & 15] : 0) << 25);
-  }
   new Int32Array(buf, at + FPACK_A_GI, 16).set(e.aGI);
   if (e.whole) {
     heap.set(e.byteClass1, at + FPACK_A_CLASS);
@@ -133,9 +121,10 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
     }
   }
   const ransEnd = p + ransLen;
-  if (ransLen < 4 || ransEnd > src.length || src[p] >= 0x80) return decodeBlockJs(e, src, out);
-  const x = (src[p] << 24) | (src[p + 1] << 16) | (src[p + 2] << 8) | src[p + 3];
-  if (x < 1 << 23) return decodeBlockJs(e, src, out);
+  const K = e.states;
+  if (ransLen < 4 * K || ransEnd > src.length) return decodeBlockJs(e, src, out);
+  // every initial state in [2^23, 2^31), as coder.ts checks (the wasm loops rely on it)
+  for (let s = p; s < p + 4 * K; s += 4) if (src[s] >= 0x80 || ((src[s] << 24) | (src[s + 1] << 16) | (src[s + 2] << 8) | src[s + 3]) < 1 << 23) return decodeBlockJs(e, src, out);
   const slot = load(e);
   const { heap, exports } = wasm;
   heap.set(src, IN);
@@ -144,8 +133,8 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const d2 = Math.min(n, e.distance2);
   const k = (slot - FPACK_SLOTS) / FPACK_SLOT_BYTES;
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, x, p + 4, ransEnd, src.length, ctxs[k], compact[k])
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, x, p + 4, ransEnd, src.length, byGroup[k], ctxs[k], compact[k]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k])
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k]);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');

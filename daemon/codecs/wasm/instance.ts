@@ -28,6 +28,8 @@ export interface CodecExports {
   apackDecode(slot: number, n: number, nibbles: number, x: number, p: number, ransEnd: number, end: number): number;
   apackEncode2(slot: number, n: number, nibbles: number): number;
   apackDecode2(slot: number, n: number, nibbles: number, p: number, ransEnd: number, end: number): number;
+  apackEncode4(slot: number, n: number, nibbles: number): number;
+  apackDecode4(slot: number, n: number, nibbles: number, p: number, ransEnd: number, end: number): number;
   apackForget(): void;
   zvcEncode8(n: number): number;
   zvcDecode8(n: number, len: number): number;
@@ -41,8 +43,8 @@ export interface CodecExports {
   sccDecodeStatic(n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, x0: number): number;
   sccEncode(n: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number): number;
   fpackPrepare(): void;
-  fpackDecodeSplit(slot: number, n: number, wide: number, mant: number, d1: number, d2: number, x: number, p: number, ransEnd: number, end: number, byGroup: number, ctx: number, compact: number): number;
-  fpackDecodeWhole(slot: number, n: number, delta: number, d1: number, d2: number, x: number, p: number, ransEnd: number, end: number, ctx: number, compact: number): number;
+  fpackDecodeSplit(slot: number, n: number, wide: number, mant: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, byGroup: number, ctx: number): number;
+  fpackDecodeWhole(slot: number, n: number, delta: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, ctx: number): number;
 }
 
 export interface CodecWasm {

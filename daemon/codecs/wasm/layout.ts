@@ -24,15 +24,17 @@ export const OUT_BYTES = 0x200000;
 export const SCRATCH = 0x410000;
 export const SCRATCH_BYTES = 0x200000;
 
+/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH, which decoders do not use otherwise). */
+export const APACK_REV_END = 0x610000;
 /** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
 export const APACK_SLOTS = 0x610000;
 export const APACK_SLOT_COUNT = 64;
 export const APACK_SLOT_BYTES = 0x4000;
 /**
  * Within an APack slot, per rANS slot (x mod 1024) 8 bytes: u16 count f,
- * u16 slot - cum, i32 group vmin | OL << 9 | size << 13 (size at least 1
- * where OL = 0, so "offset 0 < size" holds as in the JS decoder, which does
- * not check there).
+ * u16 slot - cum, then the slot's group as bytes: vmin, OL, 2^OL - 1 (the
+ * offset mask) and size - 1 (0 where OL = 0, so "offset 0 <= size - 1"
+ * holds as in the JS decoder, which does not check there).
  */
 export const APACK_DEC = 0;
 /** Per value, i32: f | cum << 11. */
@@ -113,10 +115,11 @@ export const FPACK_HIST = 0x7b0000;
 export const FPACK_HIST_BYTES = 0x80000;
 export const FPACK_SLOTS = 0x830000;
 export const FPACK_SLOT_COUNT = 16;
-export const FPACK_SLOT_BYTES = 0x62000;
+export const FPACK_SLOT_BYTES = 0x51000;
 /**
  * Within an fpack slot (the tables of fpack/engine.ts, widened): per (A context, rANS slot)
- * and per (B class, rANS slot) u32 f | (slot - cum) << 11 | group << 21, so one load gives the
+ * and per (B class, rANS slot) u32 f | (slot - cum) << 11 | group << 21 (A: | B class << 25 where
+ * B classes are unions of A groups), so one load gives the
  * rANS step; per group i32 vmin | OL << 11 | size << 15 (A: one partition; B: 16 per class);
  * u8[256] maps from a neighbour's exponent (split) or byte (whole, delta) to its A context
  * part, and from the value's exponent to its B class.
@@ -128,14 +131,6 @@ export const FPACK_A_GI = 0x50400;
 export const FPACK_A_CLASS = 0x50500;
 export const FPACK_A_CLASS2 = 0x50600;
 export const FPACK_B_CLASS = 0x50700;
-/**
- * The compact form of A's steps, for models with many A contexts (whose u32 step tables would
- * not stay in cache): per (context, rANS slot) its group, u8; per (context, group) u32
- * f | cum << 11 | group << 21 | B class << 25.
- */
-export const FPACK_A_SLOT8 = 0x51000;
-export const FPACK_A_FC = 0x61000;
-
 /** End of the regions: instance.ts grows the module's memory to here. */
-export const MEMORY_END = 0xe50000;
+export const MEMORY_END = 0xd40000;
 

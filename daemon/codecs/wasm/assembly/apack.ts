@@ -17,6 +17,7 @@ import {
   APACK_ENC_SHIFT,
   APACK_ENC_STEP,
   APACK_ENC_XMAX,
+  APACK_REV_END,
   APACK_SINK,
   IN,
   OUT,
@@ -157,35 +158,32 @@ export function apackDecode(slot: i32, n: i32, nibbles: i32, x: u32, p: i32, ran
   if (nibbles == 0) {
     for (let i = 0; i < n; i++) {
       const e = (x & 1023) << 3;
-      const g = load<u32>(e, APACK_CURRENT + 4);
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
-      const ol = (g >> 9) & 15;
+      const ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       const off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      store<u8>(OUT + i, <u8>((g & 511) + off));
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      store<u8>(OUT + i, <u8>(<u32>load<u8>(e, APACK_CURRENT + 4) + off));
     }
   } else {
     for (let i = 0; i < n >> 1; i++) {
       let e = (x & 1023) << 3;
-      let g = load<u32>(e, APACK_CURRENT + 4);
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
-      let ol = (g >> 9) & 15;
+      let ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       let off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      const lo = (g & 511) + off;
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      const lo = <u32>load<u8>(e, APACK_CURRENT + 4) + off;
       e = (x & 1023) << 3;
-      g = load<u32>(e, APACK_CURRENT + 4);
       x = <u32>load<u16>(e, APACK_CURRENT) * (x >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       while (x < RANS_L) x = (x << 8) | <u32>load<u8>(p++);
-      ol = (g >> 9) & 15;
+      ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      store<u8>(OUT + i, <u8>(lo | ((<u32>load<u8>(e, APACK_CURRENT + 4) + off) << 4)));
     }
   }
   // the offset stream: exactly ceil(bit / 8) bytes, its padding bits zero
@@ -241,47 +239,183 @@ export function apackDecode2(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
   if (nibbles == 0) {
     for (let i = 0; i < n; i++) {
       const e = (x0 & 1023) << 3;
-      const g = load<u32>(e, APACK_CURRENT + 4);
       const x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       const sh = renormShift(x);
       x0 = x1;
       x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
       p += <i32>(sh >> 3);
-      const ol = (g >> 9) & 15;
+      const ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       const off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      store<u8>(OUT + i, <u8>((g & 511) + off));
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      store<u8>(OUT + i, <u8>(<u32>load<u8>(e, APACK_CURRENT + 4) + off));
     }
   } else {
     // two values (one byte) per iteration: the first with x0, the second with x1, so no swap
     for (let i = 0; i < n >> 1; i++) {
       let e = (x0 & 1023) << 3;
-      let g = load<u32>(e, APACK_CURRENT + 4);
       let x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       let sh = renormShift(x);
       x0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
       p += <i32>(sh >> 3);
-      let ol = (g >> 9) & 15;
+      let ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       let off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      const lo = (g & 511) + off;
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      const lo = <u32>load<u8>(e, APACK_CURRENT + 4) + off;
       e = (x1 & 1023) << 3;
-      g = load<u32>(e, APACK_CURRENT + 4);
       x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
       sh = renormShift(x);
       x1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
       p += <i32>(sh >> 3);
-      ol = (g >> 9) & 15;
+      ol = <u32>load<u8>(e, APACK_CURRENT + 5);
       off = offsetAt(q, bit, ol);
       bit += ol;
-      bad |= <u32>(off >= g >> 13);
-      store<u8>(OUT + i, <u8>(lo | (((g & 511) + off) << 4)));
+      bad |= <u32>(off > <u32>load<u8>(e, APACK_CURRENT + 7));
+      store<u8>(OUT + i, <u8>(lo | ((<u32>load<u8>(e, APACK_CURRENT + 4) + off) << 4)));
     }
   }
   const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
   const ok = p == IN + ransEnd && x0 == RANS_L && x1 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad == 0 && ((bit & 7) == 0 || pad == 0);
+  return ok ? 0 : 1;
+}
+
+/** Copy the `bytes` bytes at src, reversed, to end just below `end` (16 at a time: up to 15 bytes below that get overwritten too). */
+@inline
+function reverseInto(src: i32, bytes: i32, end: i32): void {
+  const rev = v128(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (let k = 0; k < bytes; k += 16) v128.store(end - 16 - k, i8x16.swizzle(v128.load(src + k), rev));
+}
+
+/** 1 where an initial state is outside [2^23, 2^31). */
+@inline
+function stateOutOfRange(x: u32): u64 {
+  return <u64>(x - RANS_L >= 0x7f800000);
+}
+
+/**
+ * apackDecode for blocks of 4 interleaved states (value i with state i mod
+ * 4, the layout new tables have): the 4 initial states at IN + p (checked
+ * here), then as apackDecode2, with three changes that each cut
+ * instructions per value (the loop is bound by its instruction count once
+ * the states' chains overlap, docs/apack.md):
+ * - both streams are read from a byte-reversed copy of the block ending at
+ *   APACK_REV_END, where a big-endian read of forward bytes is one
+ *   little-endian load (wasm has no byte swap): the renormalisation bytes'
+ *   two-byte window, and per 4 values one 64-bit window of offset bits
+ *   (at least 57 valid bits, and 4 offsets take at most 32);
+ * - an offset comes from the window by a rotate, a mask and an xor (the
+ *   rotated bits, then the window without them), with OL, the mask, vmin and
+ *   size - 1 stored as bytes of the table entry;
+ * - the group check is sticky in the sign bit: size - 1 - offset < 0.
+ */
+export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
+  return nibbles == 0 ? decode4(slot, n, false, p, ransEnd, end) : decode4(slot, n, true, p, ransEnd, end);
+}
+
+@inline
+function decode4(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i32): i32 {
+  if (current != slot) {
+    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
+    current = slot;
+  }
+  let x0 = be32(IN + p);
+  let x1 = be32(IN + p + 4);
+  let x2 = be32(IN + p + 8);
+  let x3 = be32(IN + p + 12);
+  let bad: u64 = (stateOutOfRange(x0) | stateOutOfRange(x1) | stateOutOfRange(x2) | stateOutOfRange(x3)) << 63;
+  reverseInto(IN, end, APACK_REV_END);
+  // the two bytes at forward position a are the u16 at APACK_REV_END - 2 - a, the eight the u64 at APACK_REV_END - 8 - a
+  let r = APACK_REV_END - 2 - (p + 16);
+  const rq8 = APACK_REV_END - 8 - ransEnd;
+  let bits: u64 = 0;
+  let i = 0;
+  let e = 0;
+  let x: u32 = 0;
+  let sh: u32 = 0;
+  let ol: u64 = 0;
+  let rot: u64 = 0;
+  let off: u64 = 0;
+  // the 4 values' steps are written out: AssemblyScript has no macros, and an inline
+  // function cannot update the caller's locals (module globals would cost loads and stores)
+  for (; i + 3 < n; i += 4) {
+    let w = load<u64>(rq8 - <i32>(bits >> 3)) << (bits & 7);
+    e = (x0 & 1023) << 3;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = renormShift(x);
+    x0 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    r -= <i32>(sh >> 3);
+    ol = <u64>load<u8>(e, APACK_CURRENT + 5);
+    rot = rotl<u64>(w, ol);
+    off = rot & <u64>load<u8>(e, APACK_CURRENT + 6);
+    w = rot ^ off;
+    bits += ol;
+    bad |= <u64>load<u8>(e, APACK_CURRENT + 7) - off;
+    const v0 = <u64>load<u8>(e, APACK_CURRENT + 4) + off;
+    e = (x1 & 1023) << 3;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = renormShift(x);
+    x1 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    r -= <i32>(sh >> 3);
+    ol = <u64>load<u8>(e, APACK_CURRENT + 5);
+    rot = rotl<u64>(w, ol);
+    off = rot & <u64>load<u8>(e, APACK_CURRENT + 6);
+    w = rot ^ off;
+    bits += ol;
+    bad |= <u64>load<u8>(e, APACK_CURRENT + 7) - off;
+    const v1 = <u64>load<u8>(e, APACK_CURRENT + 4) + off;
+    e = (x2 & 1023) << 3;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x2 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = renormShift(x);
+    x2 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    r -= <i32>(sh >> 3);
+    ol = <u64>load<u8>(e, APACK_CURRENT + 5);
+    rot = rotl<u64>(w, ol);
+    off = rot & <u64>load<u8>(e, APACK_CURRENT + 6);
+    w = rot ^ off;
+    bits += ol;
+    bad |= <u64>load<u8>(e, APACK_CURRENT + 7) - off;
+    const v2 = <u64>load<u8>(e, APACK_CURRENT + 4) + off;
+    e = (x3 & 1023) << 3;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x3 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = renormShift(x);
+    x3 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    r -= <i32>(sh >> 3);
+    ol = <u64>load<u8>(e, APACK_CURRENT + 5);
+    rot = rotl<u64>(w, ol);
+    off = rot & <u64>load<u8>(e, APACK_CURRENT + 6);
+    w = rot ^ off;
+    bits += ol;
+    bad |= <u64>load<u8>(e, APACK_CURRENT + 7) - off;
+    const v3 = <u64>load<u8>(e, APACK_CURRENT + 4) + off;
+    if (nibbles) store<u16>(OUT + (i >> 1), <u16>(v0 | (v1 << 4) | (v2 << 8) | (v3 << 12)));
+    else store<u32>(OUT + i, <u32>(v0 | (v1 << 8) | (v2 << 16) | (v3 << 24)));
+  }
+  // the last n mod 4 values: value i with x0, then (x0, x1, x2) = (x1, x2, x3)
+  for (; i < n; i++) {
+    const w = load<u64>(rq8 - <i32>(bits >> 3)) << (bits & 7);
+    e = (x0 & 1023) << 3;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = renormShift(x);
+    x0 = x1;
+    x1 = x2;
+    x2 = x3;
+    x3 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    r -= <i32>(sh >> 3);
+    ol = <u64>load<u8>(e, APACK_CURRENT + 5);
+    off = rotl<u64>(w, ol) & <u64>load<u8>(e, APACK_CURRENT + 6);
+    bits += ol;
+    bad |= <u64>load<u8>(e, APACK_CURRENT + 7) - off;
+    const v = <u32>(<u64>load<u8>(e, APACK_CURRENT + 4) + off);
+    if (!nibbles) store<u8>(OUT + i, <u8>v);
+    else if (i & 1) store<u8>(OUT + (i >> 1), <u8>(<u32>load<u8>(OUT + (i >> 1)) | (v << 4)));
+    else store<u8>(OUT + (i >> 1), <u8>v);
+  }
+  // the rANS bytes consumed exactly, the offsets exactly ceil(bits / 8) bytes with zero padding
+  const bit = <u32>bits;
+  const q = IN + ransEnd;
+  const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
+  const ok = r == APACK_REV_END - 2 - ransEnd && x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L && q + <i32>((bit + 7) >> 3) == IN + end && bad >> 63 == 0 && ((bit & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
 }
 
@@ -292,9 +426,14 @@ export function apackDecode2(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i
  * once one was used; after the value 0, x1 holds state 0 and x0 state 1.
  */
 export function apackEncode2(slot: i32, n: i32, nibbles: i32): i32 {
-  // one copy of the passes per width (the width a constant in each), so no
-  // value pays for the test
-  return nibbles == 0 ? encode2(slot, n, false) : encode2(slot, n, true);
+  // one copy of the passes per width and state count (constants in each), so no
+  // value pays for the tests
+  return nibbles == 0 ? encodeInterleaved(slot, n, false, false) : encodeInterleaved(slot, n, true, false);
+}
+
+/** apackEncode2 for blocks of 4 interleaved states: the rotation (x0, x1, x2, x3) = (x1, x2, x3, x0'). */
+export function apackEncode4(slot: i32, n: i32, nibbles: i32): i32 {
+  return nibbles == 0 ? encodeInterleaved(slot, n, false, true) : encodeInterleaved(slot, n, true, true);
 }
 
 /** Value i of the block at IN: a byte, or nibble i (low nibble first). */
@@ -304,7 +443,7 @@ function valueAt(i: i32, nibbles: bool): i32 {
 }
 
 @inline
-function encode2(slot: i32, n: i32, nibbles: bool): i32 {
+function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
   let total: u32 = 0;
   for (let i = 0; i < n; i++) total += load<u32>(slot + (valueAt(i, nibbles) << 2), APACK_ENC_OFFSET) >> 8;
   const offBytes = <i32>((total + 7) >> 3);
@@ -313,6 +452,8 @@ function encode2(slot: i32, n: i32, nibbles: bool): i32 {
   let acc: u32 = 0;
   let x0: u32 = RANS_L;
   let x1: u32 = RANS_L;
+  let x2: u32 = RANS_L;
+  let x3: u32 = RANS_L;
   let p = SCRATCH + SCRATCH_BYTES;
   for (let i = n - 1; i >= 0; i--) {
     const v = valueAt(i, nibbles);
@@ -326,8 +467,13 @@ function encode2(slot: i32, n: i32, nibbles: bool): i32 {
     x >>= k << 3;
     const step = load<u32>(e, APACK_ENC_STEP);
     const q = <u32>((<u64>x * load<u64>(e + (v << 2), APACK_ENC_RCP)) >> load<u32>(e, APACK_ENC_SHIFT));
+    const next = x + q * (1024 - (step & 2047)) + (step >> 11);
     x0 = x1;
-    x1 = x + q * (1024 - (step & 2047)) + (step >> 11);
+    if (four) {
+      x1 = x2;
+      x2 = x3;
+      x3 = next;
+    } else x1 = next;
     const o = load<u32>(e, APACK_ENC_OFFSET);
     acc |= (o & 255) << nb;
     nb += o >> 8;
@@ -337,9 +483,17 @@ function encode2(slot: i32, n: i32, nibbles: bool): i32 {
     acc >>= <u32>full << 3;
     nb -= <u32>full << 3;
   }
-  // the final states, big-endian, state 0 (in x1) first
-  p -= 8;
-  store<u32>(p, bswap<u32>(x1));
-  store<u32>(p, bswap<u32>(x0), 4);
+  // the final states, big-endian, state 0 first (after the value 0 it is the last register of the rotation)
+  if (four) {
+    p -= 16;
+    store<u32>(p, bswap<u32>(x3));
+    store<u32>(p, bswap<u32>(x2), 4);
+    store<u32>(p, bswap<u32>(x1), 8);
+    store<u32>(p, bswap<u32>(x0), 12);
+  } else {
+    p -= 8;
+    store<u32>(p, bswap<u32>(x1));
+    store<u32>(p, bswap<u32>(x0), 4);
+  }
   return writeBlock(p, offBytes);
 }

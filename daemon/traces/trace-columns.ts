@@ -1,0 +1,365 @@
+import type { Unpackr } from 'msgpackr';
+import { MAX_ADDRESS, validateRecord, type TraceRecord } from './format.ts';
+
+/** Kind of record i of a TraceColumns: a write or read held in the columns, or any other record (in `others`). */
+export const COL_OTHER = 0;
+export const COL_WRITE = 1;
+export const COL_READ = 2;
+
+/** Column value of an optional field the record does not have (conn, crc). */
+export const ABSENT = -1;
+
+/**
+ * Records of a trace chunk, column-wise: writes and reads (nearly every
+ * record of a trace) as numbers in typed arrays, a write's bytes as an
+ * offset into the chunk, and every other record (header, regions, fences,
+ * frees, the end, and any op the column decoder leaves to msgpackr) as the
+ * validated object in `others`. A replay reads millions of ops: an object
+ * (and a Buffer view) per op cost it more than the rest of its work.
+ */
+export class TraceColumns {
+  n = 0;
+  kind: Uint8Array;
+  t: Float64Array;
+  conn: Float64Array;
+  addr: Float64Array;
+  len: Float64Array;
+  crc: Float64Array;
+  /** Where a write's bytes start in `src`. */
+  dataAt: Float64Array;
+  readonly others = new Map<number, TraceRecord>();
+
+  constructor(
+    /** The decoded bytes: a write's data is src[dataAt, dataAt + len). */
+    public src: Buffer,
+    capacity: number,
+  ) {
+    this.kind = new Uint8Array(capacity);
+    this.t = new Float64Array(capacity);
+    this.conn = new Float64Array(capacity);
+    this.addr = new Float64Array(capacity);
+    this.len = new Float64Array(capacity);
+    this.crc = new Float64Array(capacity);
+    this.dataAt = new Float64Array(capacity);
+  }
+
+  /** Empty again, for the records of `src` (the typed arrays are kept: a fresh set per chunk cost more than decoding it). */
+  reset(src: Buffer): void {
+    this.src = src;
+    this.n = 0;
+    this.others.clear();
+  }
+
+  /** The bytes of write i (a view of the chunk). */
+  data(i: number): Buffer {
+    return this.src.subarray(this.dataAt[i], this.dataAt[i] + this.len[i]);
+  }
+
+  /** Record i as the object msgpackr and validateRecord give for it (optional fields only when present). */
+  record(i: number): TraceRecord {
+    const k = this.kind[i];
+    if (k === COL_OTHER) return this.others.get(i) as TraceRecord;
+    const conn = this.conn[i] === ABSENT ? {} : { conn: this.conn[i] };
+    if (k === COL_WRITE) return { type: 'op', op: 'write', t: this.t[i], ...conn, addr: this.addr[i], len: this.len[i], data: this.data(i) };
+    return { type: 'op', op: 'read', t: this.t[i], ...conn, addr: this.addr[i], len: this.len[i], ...(this.crc[i] === ABSENT ? {} : { crc: this.crc[i] }) };
+  }
+
+  /** Append a write or read (the caller checked it as validateRecord would). */
+  push(kind: number, t: number, conn: number, addr: number, len: number, crc: number, dataAt: number): void {
+    if (this.n === this.kind.length) this.grow();
+    const i = this.n++;
+    this.kind[i] = kind;
+    this.t[i] = t;
+    this.conn[i] = conn;
+    this.addr[i] = addr;
+    this.len[i] = len;
+    this.crc[i] = crc;
+    this.dataAt[i] = dataAt;
+  }
+
+  pushOther(rec: TraceRecord): void {
+    if (this.n === this.kind.length) this.grow();
+    this.kind[this.n] = COL_OTHER;
+    this.others.set(this.n++, rec);
+  }
+
+  private grow(): void {
+    const cap = Math.max(16, this.kind.length * 2);
+    const g = <T extends Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a as never);
+      return b;
+    };
+    this.kind = g(this.kind, (n) => new Uint8Array(n));
+    const f = (n: number): Float64Array => new Float64Array(n);
+    this.t = g(this.t, f);
+    this.conn = g(this.conn, f);
+    this.addr = g(this.addr, f);
+    this.len = g(this.len, f);
+    this.crc = g(this.crc, f);
+    this.dataAt = g(this.dataAt, f);
+  }
+}
+
+// Keys of an op record, by the bit the decoder marks them with.
+const K_TYPE = 1;
+const K_OP = 2;
+const K_T = 4;
+const K_CONN = 8;
+const K_ADDR = 16;
+const K_LEN = 32;
+const K_CRC = 64;
+const K_DATA = 128;
+
+/** Returned by the column decoder: the record at `pos` runs past the chunk (more bytes needed). */
+const INCOMPLETE = -1;
+/** Returned by the column decoder: leave the record at `pos` to msgpackr. */
+const SLOW = -2;
+
+// The last unsigned integer read (readUint's value: the decoder allocates nothing per field).
+let uintValue = 0;
+
+/**
+ * Read a msgpack unsigned integer at p (positive fixint, uint 8/16/32/64 up
+ * to 2^53): the position after it, INCOMPLETE, or SLOW for anything else
+ * (negative, float: msgpackr and validateRecord judge those).
+ */
+function readUint(s: Buffer, p: number, end: number): number {
+  if (p >= end) return INCOMPLETE;
+  const b = s[p];
+  if (b <= 0x7f) {
+    uintValue = b;
+    return p + 1;
+  }
+  switch (b) {
+    case 0xcc:
+      if (p + 2 > end) return INCOMPLETE;
+      uintValue = s[p + 1];
+      return p + 2;
+    case 0xcd:
+      if (p + 3 > end) return INCOMPLETE;
+      uintValue = (s[p + 1] << 8) | s[p + 2];
+      return p + 3;
+    case 0xce:
+      if (p + 5 > end) return INCOMPLETE;
+      uintValue = s.readUInt32BE(p + 1);
+      return p + 5;
+    case 0xcf: {
+      if (p + 9 > end) return INCOMPLETE;
+      const hi = s.readUInt32BE(p + 1);
+      if (hi >= 0x200000) return SLOW; // beyond 2^53: not a safe integer
+      uintValue = hi * 0x100000000 + s.readUInt32BE(p + 5);
+      return p + 9;
+    }
+    default:
+      return SLOW;
+  }
+}
+
+/** True when s[p..p+len) spells `text` (ASCII). */
+function spells(s: Buffer, p: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (s[p + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Decode one plain write or read record at `pos` into the columns: the
+ * position after it, INCOMPLETE, or SLOW when the record is anything else
+ * (another record type, an unknown or repeated key, a value of another
+ * msgpack type, or a field validateRecord would refuse), which msgpackr
+ * and validateRecord then decode and judge.
+ */
+function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): number {
+  let p = pos;
+  const b = s[p];
+  let entries: number;
+  if ((b & 0xf0) === 0x80) {
+    entries = b & 0x0f;
+    p += 1;
+  } else if (b === 0xde) {
+    if (p + 3 > end) return INCOMPLETE;
+    entries = (s[p + 1] << 8) | s[p + 2];
+    p += 3;
+  } else return SLOW;
+  if (entries > 8) return SLOW;
+  let seen = 0;
+  let op = 0;
+  let t = 0;
+  let conn = ABSENT;
+  let addr = 0;
+  let len = 0;
+  let crc = ABSENT;
+  let dataAt = 0;
+  let dataLen = 0;
+  for (let e = 0; e < entries; e++) {
+    if (p >= end) return INCOMPLETE;
+    const kb = s[p];
+    if (kb < 0xa1 || kb > 0xa4) return SLOW;
+    const kl = kb - 0xa0;
+    if (p + 1 + kl > end) return INCOMPLETE;
+    const k = p + 1;
+    let key = 0;
+    if (kl === 1) key = s[k] === 0x74 ? K_T : 0;
+    else if (kl === 2) key = spells(s, k, 'op') ? K_OP : 0;
+    else if (kl === 3) key = spells(s, k, 'len') ? K_LEN : spells(s, k, 'crc') ? K_CRC : 0;
+    else key = spells(s, k, 'type') ? K_TYPE : spells(s, k, 'addr') ? K_ADDR : spells(s, k, 'data') ? K_DATA : spells(s, k, 'conn') ? K_CONN : 0;
+    if (key === 0 || (seen & key) !== 0) return SLOW;
+    seen |= key;
+    p = k + kl;
+    if (p >= end) return INCOMPLETE;
+    switch (key) {
+      case K_TYPE:
+        if (p + 3 > end) return INCOMPLETE;
+        if (s[p] !== 0xa2 || !spells(s, p + 1, 'op')) return SLOW;
+        p += 3;
+        break;
+      case K_OP:
+        if (s[p] === 0xa5) {
+          if (p + 6 > end) return INCOMPLETE;
+          if (!spells(s, p + 1, 'write')) return SLOW;
+          op = COL_WRITE;
+          p += 6;
+        } else if (s[p] === 0xa4) {
+          if (p + 5 > end) return INCOMPLETE;
+          if (!spells(s, p + 1, 'read')) return SLOW;
+          op = COL_READ;
+          p += 5;
+        } else return SLOW;
+        break;
+      case K_DATA: {
+        const bt = s[p];
+        let head: number;
+        if (bt === 0xc4) {
+          if (p + 2 > end) return INCOMPLETE;
+          dataLen = s[p + 1];
+          head = 2;
+        } else if (bt === 0xc5) {
+          if (p + 3 > end) return INCOMPLETE;
+          dataLen = (s[p + 1] << 8) | s[p + 2];
+          head = 3;
+        } else if (bt === 0xc6) {
+          if (p + 5 > end) return INCOMPLETE;
+          dataLen = s.readUInt32BE(p + 1);
+          head = 5;
+        } else return SLOW;
+        dataAt = p + head;
+        p = dataAt + dataLen;
+        if (p > end) return INCOMPLETE;
+        break;
+      }
+      default: {
+        const q = readUint(s, p, end);
+        if (q < 0) return q;
+        p = q;
+        if (key === K_T) t = uintValue;
+        else if (key === K_CONN) conn = uintValue;
+        else if (key === K_ADDR) addr = uintValue;
+        else if (key === K_LEN) len = uintValue;
+        else crc = uintValue;
+      }
+    }
+  }
+  // What validateRecord asks of a write or read; anything short of it goes the slow way (and fails there).
+  const need = K_TYPE | K_OP | K_T | K_ADDR | K_LEN;
+  if ((seen & need) !== need || len === 0 || addr + len > MAX_ADDRESS) return SLOW;
+  if (op === COL_WRITE) {
+    if (seen !== (seen & (need | K_CONN | K_DATA)) || (seen & K_DATA) === 0 || dataLen !== len) return SLOW;
+  } else if (seen !== (seen & (need | K_CONN | K_CRC)) || crc > 0xffffffff) return SLOW;
+  cols.push(op, t, conn, addr, len, crc, op === COL_WRITE ? dataAt : 0);
+  return p;
+}
+
+/** Bytes handed to msgpackr for a record the columns do not take, before it gets the rest of the chunk. */
+const SLOW_VIEW_BYTES = 4096;
+
+/** What decodeChunk made of a chunk. */
+export interface ChunkDecoded {
+  /** The whole records, in order, up to `rest` (or up to a bad one). */
+  readonly columns: TraceColumns;
+  /** Start of a record cut off at the end of the chunk (src.length when none). */
+  readonly rest: number;
+  /** A bad record after those in `columns` (thrown once they are handed out). */
+  readonly error?: unknown;
+}
+
+/**
+ * One record at `pos` through msgpackr and validateRecord (and `check`):
+ * the record and the position after it, or undefined when it runs past the
+ * end of `src`. Throws for a bad record.
+ */
+export function decodeRecord(src: Buffer, pos: number, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void): { record: TraceRecord; end: number } | undefined {
+  let value: unknown;
+  let valueEnd = 0;
+  const first = (v: unknown, _start?: number, e?: number): false => {
+    value = v;
+    valueEnd = e ?? 0;
+    return false;
+  };
+  // msgpackr scans the strings of all it is given ahead: a short view first (such records are small), the rest only if needed.
+  const end = src.length;
+  const short = Math.min(end, pos + SLOW_VIEW_BYTES);
+  try {
+    unpackr.unpackMultiple(src.subarray(pos, short), first);
+  } catch (e) {
+    if (!(e as { incomplete?: boolean }).incomplete) throw e;
+    if (short === end) return undefined;
+    try {
+      unpackr.unpackMultiple(src.subarray(pos), first);
+    } catch (e2) {
+      if ((e2 as { incomplete?: boolean }).incomplete) return undefined;
+      throw e2;
+    }
+  }
+  const record = validateRecord(value, index);
+  check(record, index);
+  return { record, end: pos + valueEnd };
+}
+
+/**
+ * Decode the whole records of `src` (records `index`, `index + 1`, ... of
+ * the trace) into columns; a record cut off at the end is left for the next
+ * chunk (`rest`). Writes and reads go straight into the columns; any other
+ * record is decoded by msgpackr and checked by validateRecord and `check`
+ * (the header's place), which may throw: the error comes back beside the
+ * records before it. Record 0 (the header) always goes the msgpackr way.
+ * `reuse` (the previous chunk's columns, which the caller is done with) is
+ * emptied and filled instead of a new set; `lead`, a record decoded before
+ * `src` (the one the previous chunk cut off), comes first. Decoding starts
+ * at `from` and stops after `maxRecords` records (`rest` is then where the
+ * next one starts).
+ */
+export function decodeChunk(
+  src: Buffer,
+  index: number,
+  unpackr: Unpackr,
+  check: (rec: TraceRecord, index: number) => void,
+  reuse?: TraceColumns,
+  lead?: TraceRecord,
+  from = 0,
+  maxRecords = Infinity,
+): ChunkDecoded {
+  const end = src.length;
+  let cols: TraceColumns;
+  if (reuse) {
+    cols = reuse;
+    cols.reset(src);
+  } else cols = new TraceColumns(src, Math.max(16, Math.min(maxRecords, Math.ceil((end - from) / 80))));
+  if (lead) cols.pushOther(lead);
+  let pos = from;
+  try {
+    while (pos < end && cols.n < maxRecords) {
+      let next = index + cols.n === 0 ? SLOW : decodeOp(src, pos, end, cols);
+      if (next === INCOMPLETE) break;
+      if (next === SLOW) {
+        const one = decodeRecord(src, pos, index + cols.n, unpackr, check);
+        if (!one) break;
+        cols.pushOther(one.record);
+        next = one.end;
+      }
+      pos = next;
+    }
+  } catch (e) {
+    return { columns: cols, rest: pos, error: e };
+  }
+  return { columns: cols, rest: pos };
+}

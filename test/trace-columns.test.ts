@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
+import { validateRecord, type TraceRecord, type WriteOp } from '../daemon/traces/format.ts';
+import { readTraceStream, readTraceStreamColumns } from '../daemon/traces/reader.ts';
+import { COL_OTHER, COL_READ, COL_WRITE, decodeChunk } from '../daemon/traces/trace-columns.ts';
+import { checkAsyncProperty } from './property.ts';
+
+const HEADER = { type: 'header', format: 'shimpack-trace', version: 1, created: '2026-01-01T00:00:00Z', source: 'test' };
+
+/** What msgpackr and validateRecord make of the bytes, one record at a time (the reader before columns). */
+function reference(bytes: Buffer): TraceRecord[] {
+  return (new Unpackr({ useRecords: false }).unpackMultiple(bytes) as unknown[]).map((r, i) => validateRecord(r, i));
+}
+
+/** The reader's records, with the bytes fed in the given pieces. */
+async function viaReader(pieces: Buffer[]): Promise<TraceRecord[]> {
+  const out: TraceRecord[] = [];
+  for await (const r of readTraceStream(Readable.from(pieces), 'mem', false)) out.push(r);
+  return out;
+}
+
+/** Split `bytes` at the given cut points (sorted, deduplicated, inside the buffer). */
+function split(bytes: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of at) {
+    out.push(bytes.subarray(prev, c));
+    prev = c;
+  }
+  out.push(bytes.subarray(prev));
+  return out.map((b) => Buffer.from(b));
+}
+
+// Valid writes and reads, with and without the optional fields, numbers of every msgpack width.
+const uint = fc.oneof(fc.integer({ min: 0, max: 127 }), fc.integer({ min: 128, max: 0xffff }), fc.integer({ min: 0x10000, max: 0xffffffff }), fc.integer({ min: 0, max: 2 ** 21 - 1 }).map((hi) => hi * 2 ** 32 + 7));
+const addr = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 2 ** 47 }));
+const write = fc.record(
+  { t: uint, conn: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }), addr, data: fc.uint8Array({ minLength: 1, maxLength: 300 }) },
+  { requiredKeys: ['t', 'addr', 'data'] },
+).map((w) => ({ type: 'op', op: 'write', t: w.t, ...(w.conn === undefined ? {} : { conn: w.conn }), addr: w.addr, len: w.data.length, data: w.data }));
+const read = fc.record(
+  { t: uint, conn: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }), addr, len: fc.integer({ min: 1, max: 70000 }), crc: fc.option(fc.integer({ min: 0, max: 0xffffffff }), { nil: undefined }) },
+  { requiredKeys: ['t', 'addr', 'len'] },
+).map((r) => ({ type: 'op', op: 'read', t: r.t, ...(r.conn === undefined ? {} : { conn: r.conn }), addr: r.addr, len: r.len, ...(r.crc === undefined ? {} : { crc: r.crc }) }));
+// Records the columns leave to msgpackr: other types, extra keys, fields the fast path does not take.
+const other = fc.oneof(
+  fc.constant({ type: 'op', op: 'fence', t: 5 }),
+  fc.constant({ type: 'op', op: 'free', t: 6, name: 'w' }),
+  fc.constant({ type: 'region', name: 'w', base: 0, size: 4096, dtype: 'int8', kind: 'weight' }),
+  fc.constant({ type: 'op', op: 'write', t: 1, addr: 0, len: 2, data: new Uint8Array([1, 2]), crc: 3 }),
+  // longer than the view msgpackr gets first for such a record
+  fc.constant({ type: 'op', op: 'write', t: 1, addr: 0, len: 5000, data: new Uint8Array(5000).fill(5), crc: 3 }),
+  fc.constant({ type: 'op', op: 'read', t: 1, addr: 0, len: 2, note: 'extra key' }),
+  fc.constant({ type: 'op', op: 'read', t: 2.0, addr: 64, len: 8 }),
+  fc.constant({ type: 'end', ops: 1, writeBytes: 0, readBytes: 0, lastT: 0 }),
+);
+
+describe('trace columns (writes and reads decoded without msgpackr objects)', () => {
+  it('give the same records as msgpackr + validateRecord, cut into chunks anywhere (fixmap and map16 encodings)', async () => {
+    await checkAsyncProperty(
+      fc.asyncProperty(fc.array(fc.oneof({ weight: 3, arbitrary: write }, { weight: 3, arbitrary: read }, { weight: 1, arbitrary: other }), { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.boolean(), async (recs, cuts, variable) => {
+        const packr = new Packr({ useRecords: false, variableMapSize: variable });
+        const bytes = Buffer.concat([HEADER, ...recs].map((r) => Buffer.from(packr.pack(r))));
+        assert.deepEqual(await viaReader(split(bytes, cuts)), reference(bytes));
+      }),
+      { numRuns: 150, seed: 1401 },
+    );
+  });
+
+  it('a record cut across several chunks, shorter or longer than the head joined to it', async () => {
+    const packr = new Packr({ useRecords: false });
+    for (const len of [100, 70_000, 200_000]) {
+      const data = Uint8Array.from({ length: len }, (_, i) => (i * 7) & 255);
+      const recs = [HEADER, { type: 'op', op: 'write', t: 1, addr: 0, len, data }, { type: 'op', op: 'read', t: 2, addr: 0, len: 4 }];
+      const bytes = Buffer.concat(recs.map((r) => Buffer.from(packr.pack(r))));
+      for (const pieces of [4, 9]) {
+        const cuts = Array.from({ length: pieces - 1 }, (_, k) => Math.floor(((k + 1) * bytes.length) / pieces));
+        assert.deepEqual(await viaReader(split(bytes, cuts)), reference(bytes), `${len} bytes in ${pieces} pieces`);
+      }
+    }
+  });
+
+  it('hold writes and reads in the columns and everything else as objects', () => {
+    const packr = new Packr({ useRecords: false });
+    const recs = [HEADER, { type: 'op', op: 'write', t: 1, addr: 0, len: 2, data: new Uint8Array([7, 8]) }, { type: 'op', op: 'read', t: 2, conn: 1, addr: 0, len: 2, crc: 9 }, { type: 'op', op: 'fence', t: 3 }];
+    const bytes = Buffer.concat(recs.map((r) => Buffer.from(packr.pack(r))));
+    const { columns: c, rest, error } = decodeChunk(bytes, 0, new Unpackr({ useRecords: false }), () => undefined);
+    assert.equal(error, undefined);
+    assert.equal(rest, bytes.length);
+    assert.deepEqual([...c.kind.subarray(0, c.n)], [COL_OTHER, COL_WRITE, COL_READ, COL_OTHER]);
+    assert.deepEqual([...c.data(1)], [7, 8]);
+    assert.equal(c.crc[2], 9);
+    assert.equal(c.conn[2], 1);
+  });
+
+  it('a bad record fails with its index after the records before it; a cut-off one is a truncated trace', async () => {
+    const packr = new Packr({ useRecords: false });
+    const good = { type: 'op', op: 'write', t: 1, addr: 0, len: 2, data: new Uint8Array([1, 2]) };
+    const cases: [object, RegExp][] = [
+      [{ ...good, len: 3 }, /record 2: write needs addr, len > 0 and data of len bytes/],
+      [{ type: 'op', op: 'read', t: 1, addr: 0, len: 0 }, /record 2: read needs addr and len > 0/],
+      [{ type: 'op', op: 'read', t: 1, addr: 2 ** 48 - 1, len: 2 }, /record 2: read beyond 2\^48/],
+      [{ type: 'op', op: 'read', t: 1, addr: 0, len: 2, crc: 2 ** 32 }, /record 2: read crc must be a 32-bit unsigned number/],
+      [{ type: 'op', op: 'read', t: -1, addr: 0, len: 2 }, /record 2: op needs t/],
+      [HEADER, /second header at record 2/],
+    ];
+    for (const [bad, message] of cases) {
+      const bytes = Buffer.concat([HEADER, good, bad, good].map((r) => Buffer.from(packr.pack(r))));
+      const seen: TraceRecord[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const r of readTraceStream(Readable.from([bytes]), 'mem', false)) seen.push(r);
+        })(),
+        (e: Error & { code?: string }) => message.test(e.message) && e.code !== undefined,
+      );
+      assert.equal(seen.length, 2, `the header and the write before ${message} were read`);
+    }
+    // An op first: the header must come first.
+    await assert.rejects(viaReader([Buffer.from(packr.pack(good))]), /first record is "op", not the header/);
+    // Cut inside the last write's data.
+    const whole = Buffer.concat([HEADER, good].map((r) => Buffer.from(packr.pack(r))));
+    await assert.rejects(viaReader([whole.subarray(0, whole.length - 1)]), (e: Error & { code?: string }) => e.code === 'E_TRACE_TRUNCATED');
+  });
+
+  it('hand out a chunk at a time, columns over the chunk', async () => {
+    const packr = new Packr({ useRecords: false });
+    const w = (i: number): object => ({ type: 'op', op: 'write', t: i, addr: i * 64, len: 64, data: new Uint8Array(64).fill(i & 255) });
+    const bytes = Buffer.concat([HEADER, ...Array.from({ length: 100 }, (_, i) => w(i))].map((r) => Buffer.from(packr.pack(r))));
+    let n = 0;
+    let chunks = 0;
+    for await (const c of readTraceStreamColumns(Readable.from(split(bytes, [1000, 5000])), 'mem', false)) {
+      chunks++;
+      // a write cut across two chunks comes as an object (COL_OTHER), the others from the columns
+      for (let i = 0; i < c.n; i++, n++) if (n > 0) assert.equal(c.kind[i] === COL_WRITE ? c.data(i)[0] : (c.record(i) as WriteOp).data[0], (n - 1) & 255);
+    }
+    assert.equal(n, 101);
+    assert.equal(chunks, 3);
+    // A long chunk comes in slices of at most 2048 records, in order.
+    const many = Buffer.concat([HEADER, ...Array.from({ length: 5000 }, (_, i) => w(i))].map((r) => Buffer.from(packr.pack(r))));
+    const sizes: number[] = [];
+    n = 0;
+    for await (const c of readTraceStreamColumns(Readable.from([many]), 'mem', false)) {
+      sizes.push(c.n);
+      for (let i = 0; i < c.n; i++, n++) if (n > 0) assert.equal(c.data(i)[0], (n - 1) & 255);
+    }
+    assert.deepEqual(sizes, [2048, 2048, 905]);
+  });
+});
