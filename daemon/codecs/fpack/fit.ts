@@ -181,25 +181,35 @@ function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2:
     for (let j1 = 0; j1 < P1; j1++) s += joint[(j1 * P2 + j) * G + g];
     return s;
   });
-  const classOf = (bounds: readonly number[], P: number): Int32Array => {
-    const c = new Int32Array(P);
-    for (let k = 0; k + 1 < bounds.length; k++) c.fill(k, bounds[k], bounds[k + 1]);
-    return c;
-  };
   let best: AFit | undefined;
+  // Per candidate of the first axis, its classes' counts as prefix sums along the second axis
+  // (P1 and P2 are up to 256 neighbour bytes in whole, delta and palette modes): a second-axis
+  // class [lo, hi) is then one difference per group. The counts are integers, so every sum and
+  // difference is exact, the same as adding the cells one by one.
+  const W = (P2 + 1) * G;
+  // prefix sums of the joint counts along the first axis: a first-axis class [lo, hi) is one difference
+  const cum1 = new Float64Array((P1 + 1) * P2 * G);
+  for (let t = 0; t < P1 * P2 * G; t++) cum1[t + P2 * G] = cum1[t] + joint[t];
   for (const bounds1 of b1) {
     const k1 = bounds1.length - 1;
-    const c1 = classOf(bounds1, P1);
+    const pre = new Float64Array(k1 * W);
+    for (let a = 0; a < k1; a++) {
+      const hi = bounds1[a + 1] * P2 * G;
+      const lo = bounds1[a] * P2 * G;
+      const row = a * W + G;
+      for (let t = 0; t < P2 * G; t++) pre[row + t] = cum1[hi + t] - cum1[lo + t];
+    }
+    for (let a = 0; a < k1; a++) for (let t = a * W + G; t < (a + 1) * W; t++) pre[t] += pre[t - G];
     for (const bounds2 of b2) {
       const k2 = bounds2.length - 1;
       if (k1 * k2 > MAX_A_ROWS) break;
-      const c2 = classOf(bounds2, P2);
       const mass = new Float64Array(k1 * k2 * G);
-      for (let j1 = 0; j1 < P1; j1++) {
-        for (let j2 = 0; j2 < P2; j2++) {
-          const row = (c1[j1] * k2 + c2[j2]) * G;
-          const src = (j1 * P2 + j2) * G;
-          for (let g = 0; g < G; g++) mass[row + g] += joint[src + g];
+      for (let a = 0; a < k1; a++) {
+        for (let c = 0; c < k2; c++) {
+          const row = (a * k2 + c) * G;
+          const hi = a * W + bounds2[c + 1] * G;
+          const lo = a * W + bounds2[c] * G;
+          for (let g = 0; g < G; g++) mass[row + g] = pre[hi + g] - pre[lo + g];
         }
       }
       const rows: number[][] = [];
