@@ -187,6 +187,8 @@ function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2:
   // class [lo, hi) is then one difference per group. The counts are integers, so every sum and
   // difference is exact, the same as adding the cells one by one.
   const W = (P2 + 1) * G;
+  const rowMemo = new Map<number, { counts: number[]; bits: number }>();
+  const rowMass: number[] = new Array<number>(G).fill(0);
   // prefix sums of the joint counts along the first axis: a first-axis class [lo, hi) is one difference
   const cum1 = new Float64Array((P1 + 1) * P2 * G);
   for (let t = 0; t < P1 * P2 * G; t++) cum1[t + P2 * G] = cum1[t] + joint[t];
@@ -203,21 +205,23 @@ function fitA(sym: Uint16Array, ex: Uint8Array, plan: FieldPlan, D1: number, D2:
     for (const bounds2 of b2) {
       const k2 = bounds2.length - 1;
       if (k1 * k2 > MAX_A_ROWS) break;
-      const mass = new Float64Array(k1 * k2 * G);
-      for (let a = 0; a < k1; a++) {
-        for (let c = 0; c < k2; c++) {
-          const row = (a * k2 + c) * G;
-          const hi = a * W + bounds2[c + 1] * G;
-          const lo = a * W + bounds2[c] * G;
-          for (let g = 0; g < G; g++) mass[row + g] = pre[hi + g] - pre[lo + g];
-        }
-      }
       const rows: number[][] = [];
       let bits = 8 + (k1 - 1 + k2 - 1) * (plan.exp + 1);
-      for (let r = 0; r < k1 * k2; r++) {
-        const fit = rowFor(vmin, Array.from(mass.subarray(r * G, r * G + G)));
-        rows.push(fit.counts);
-        bits += fit.bits;
+      for (let a = 0; a < k1; a++) {
+        for (let c = 0; c < k2; c++) {
+          // a row depends only on its two classes, which recur across the candidates (P <= 256)
+          const key = ((bounds1[a] * 257 + bounds1[a + 1]) * 257 + bounds2[c]) * 257 + bounds2[c + 1];
+          let fit = rowMemo.get(key);
+          if (fit === undefined) {
+            const hi = a * W + bounds2[c + 1] * G;
+            const lo = a * W + bounds2[c] * G;
+            for (let g = 0; g < G; g++) rowMass[g] = pre[hi + g] - pre[lo + g];
+            fit = rowFor(vmin, rowMass);
+            rowMemo.set(key, fit);
+          }
+          rows.push(fit.counts);
+          bits += fit.bits;
+        }
       }
       const table = { vmin, counts: rows };
       bits += tableBits(table, SA);
