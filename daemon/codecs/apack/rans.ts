@@ -112,59 +112,23 @@ export function encodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): n
   const nibbles = c.space === 16;
   const n = nibbles ? src.length * 2 : src.length;
   if (n === 0) return 0;
-  if (c.states !== 1) return encodeInterleaved(c, src, n, out);
-  const buf = scratchFor(n);
-  const { encStep, encXmax } = c;
-  let p = buf.length;
-  let x = RANS_L;
-  // rANS runs backwards so that the decoder runs forwards.
-  if (!nibbles) {
-    for (let i = n - 1; i >= 0; i--) {
-      const v = src[i];
-      const xm = encXmax[v];
-      while (x > xm) {
-        buf[--p] = x;
-        x >>= 8;
-      }
-      const step = encStep[v];
-      const f = step & 2047;
-      const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
-    }
-  } else {
-    for (let i = n - 1; i >= 0; i--) {
-      const v = (src[i >>> 1] >>> ((i & 1) << 2)) & 15;
-      const xm = encXmax[v];
-      while (x > xm) {
-        buf[--p] = x;
-        x >>= 8;
-      }
-      const step = encStep[v];
-      const f = step & 2047;
-      const q = (x / f) | 0;
-      x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
-    }
-  }
-  p = pushState(buf, p, x);
-  const ransLen = buf.length - p;
-  let w = writeVarint(out, 0, ransLen);
-  out.set(buf.subarray(p), w);
-  w += ransLen;
-  return writeOffsets(c, src, n, out, w);
+  return encodeStates(c, src, n, out);
 }
 
 /**
- * encodeBlock for K = 2 or 4 interleaved states: value i with state i mod K,
- * backwards. Each value is coded with x0, then the states rotate, (x0, x1) =
- * (x1, x0') or (x0, x1, x2, x3) = (x1, x2, x3, x0'), so x0 always holds the
+ * encodeBlock's loop for K = 1, 2 or 4 states: value i with state i mod K,
+ * backwards (rANS runs backwards so that the decoder runs forwards). Each
+ * value is coded with x0, then with interleaved states they rotate, (x0, x1)
+ * = (x1, x0') or (x0, x1, x2, x3) = (x1, x2, x3, x0'), so x0 always holds the
  * next value's state; all start at RANS_L, so which local holds which state
  * only matters once one was used. After the value 0, the last local of the
  * rotation holds state 0, the one before it state 1, and so on.
  */
-function encodeInterleaved(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array): number {
+function encodeStates(c: CoderTables, src: Uint8Array, n: number, out: Uint8Array): number {
   const buf = scratchFor(n);
   const { encStep, encXmax } = c;
   const nibbles = c.space === 16;
+  const one = c.states === 1;
   const four = c.states === 4;
   let x0 = RANS_L;
   let x1 = RANS_L;
@@ -183,16 +147,19 @@ function encodeInterleaved(c: CoderTables, src: Uint8Array, n: number, out: Uint
     const f = step & 2047;
     const q = (x / f) | 0;
     x = (q << COUNT_BITS) + (x - q * f) + (step >> 11);
-    x0 = x1;
-    if (four) {
-      x1 = x2;
-      x2 = x3;
-      x3 = x;
-    } else x1 = x;
+    if (one) x0 = x;
+    else {
+      x0 = x1;
+      if (four) {
+        x1 = x2;
+        x2 = x3;
+        x3 = x;
+      } else x1 = x;
+    }
   }
   // the final states, state 0 first: backwards, the last state first
   p = pushState(buf, p, x0);
-  p = pushState(buf, p, x1);
+  if (!one) p = pushState(buf, p, x1);
   if (four) {
     p = pushState(buf, p, x2);
     p = pushState(buf, p, x3);
@@ -272,74 +239,7 @@ export function decodeBlock(c: CoderTables, src: Uint8Array, out: Uint8Array): v
   const ransEnd = p + ransLen;
   if (ransLen < STATE_BYTES * c.states) throw corrupt(`APack rANS stream of ${ransLen} bytes is shorter than its ${c.states === 1 ? 'state' : `${c.states} states`}`);
   if (ransEnd > src.length) throw truncated(`APack block announces ${ransLen} rANS bytes, only ${src.length - p} follow`);
-  if (c.states !== 1) {
-    decodeInterleaved(c, src, out, n, p, ransEnd);
-    return;
-  }
-  let x = initialState(src, p);
-  p += STATE_BYTES;
-  const { slotStep, slotGroup } = c;
-  let q = ransEnd; // offset stream read position
-  const end = src.length;
-  let acc = 0;
-  let nb = 0;
-  // Two copies of the loop (8-bit, 4-bit) keep the per-value path branch-free.
-  if (!nibbles) {
-    for (let i = 0; i < n; i++) {
-      const slot = x & (COUNT_TOTAL - 1);
-      const step = slotStep[slot];
-      const g = slotGroup[slot];
-      x = (step & 2047) * (x >> COUNT_BITS) + (step >> 11);
-      while (x < RANS_L) {
-        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
-        x = (x << 8) | src[p++];
-      }
-      const ol = (g >> 9) & 15;
-      if (ol === 0) {
-        out[i] = g;
-        continue;
-      }
-      if (nb < ol) {
-        if (q >= end) throw truncated('APack offset stream ends early');
-        acc = (acc << 8) | src[q++];
-        nb += 8;
-      }
-      nb -= ol;
-      const off = (acc >> nb) & ((1 << ol) - 1);
-      if (off >= g >> 13) throw corrupt('APack offset is outside its group');
-      out[i] = (g & 511) + off;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const slot = x & (COUNT_TOTAL - 1);
-      const step = slotStep[slot];
-      const g = slotGroup[slot];
-      x = (step & 2047) * (x >> COUNT_BITS) + (step >> 11);
-      while (x < RANS_L) {
-        if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
-        x = (x << 8) | src[p++];
-      }
-      const ol = (g >> 9) & 15;
-      let v = g & 511;
-      if (ol !== 0) {
-        if (nb < ol) {
-          if (q >= end) throw truncated('APack offset stream ends early');
-          acc = (acc << 8) | src[q++];
-          nb += 8;
-        }
-        nb -= ol;
-        const off = (acc >> nb) & ((1 << ol) - 1);
-        if (off >= g >> 13) throw corrupt('APack offset is outside its group');
-        v += off;
-      }
-      if (i & 1) out[i >> 1] |= v << 4;
-      else out[i >> 1] = v;
-    }
-  }
-  if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
-  if (x !== RANS_L) throw corrupt('APack rANS final state does not match the encoder start: corrupt block');
-  if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
-  if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
+  decodeStates(c, src, out, n, p, ransEnd);
 }
 
 /** A block's initial state at src[p]: big-endian, in [RANS_L, 2^31). */
@@ -352,17 +252,18 @@ function initialState(src: Uint8Array, p: number): number {
 }
 
 /**
- * decodeBlock's loops for K = 2 or 4 interleaved states (value i with state
- * i mod K), the initial states and then the rANS bytes from p, the same
- * checks. The states live in locals, rotated (an array indexed by i mod K
- * cost the JS decoder about a tenth of its speed).
+ * decodeBlock's loops for K = 1, 2 or 4 states (value i with state i mod K),
+ * the initial states and then the rANS bytes from p. The states live in
+ * locals, rotated (an array indexed by i mod K cost the JS decoder about a
+ * tenth of its speed).
  */
-function decodeInterleaved(c: CoderTables, src: Uint8Array, out: Uint8Array, n: number, p: number, ransEnd: number): void {
+function decodeStates(c: CoderTables, src: Uint8Array, out: Uint8Array, n: number, p: number, ransEnd: number): void {
   const { slotStep, slotGroup } = c;
   // x0 holds the state of value i; after each value the states rotate: (x0, x1) = (x1, x0'), or (x0, x1, x2, x3) = (x1, x2, x3, x0')
+  const one = c.states === 1;
   const four = c.states === 4;
   let x0 = initialState(src, p);
-  let x1 = initialState(src, p + STATE_BYTES);
+  let x1 = one ? RANS_L : initialState(src, p + STATE_BYTES);
   let x2 = four ? initialState(src, p + 2 * STATE_BYTES) : RANS_L;
   let x3 = four ? initialState(src, p + 3 * STATE_BYTES) : RANS_L;
   p += c.states * STATE_BYTES;
@@ -380,12 +281,15 @@ function decodeInterleaved(c: CoderTables, src: Uint8Array, out: Uint8Array, n: 
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
-      x0 = x1;
-      if (four) {
-        x1 = x2;
-        x2 = x3;
-        x3 = x;
-      } else x1 = x;
+      if (one) x0 = x;
+      else {
+        x0 = x1;
+        if (four) {
+          x1 = x2;
+          x2 = x3;
+          x3 = x;
+        } else x1 = x;
+      }
       const ol = (g >> 9) & 15;
       if (ol === 0) {
         out[i] = g;
@@ -411,12 +315,15 @@ function decodeInterleaved(c: CoderTables, src: Uint8Array, out: Uint8Array, n: 
         if (p >= ransEnd) throw corrupt('APack rANS stream ends before its last symbol');
         x = (x << 8) | src[p++];
       }
-      x0 = x1;
-      if (four) {
-        x1 = x2;
-        x2 = x3;
-        x3 = x;
-      } else x1 = x;
+      if (one) x0 = x;
+      else {
+        x0 = x1;
+        if (four) {
+          x1 = x2;
+          x2 = x3;
+          x3 = x;
+        } else x1 = x;
+      }
       const ol = (g >> 9) & 15;
       let v = g & 511;
       if (ol !== 0) {
@@ -435,7 +342,9 @@ function decodeInterleaved(c: CoderTables, src: Uint8Array, out: Uint8Array, n: 
     }
   }
   if (p !== ransEnd) throw corrupt(`APack rANS stream has ${ransEnd - p} bytes left after the last symbol`);
-  if (x0 !== RANS_L || x1 !== RANS_L || x2 !== RANS_L || x3 !== RANS_L) throw corrupt('APack rANS final states do not match the encoder start: corrupt block');
+  if (x0 !== RANS_L || x1 !== RANS_L || x2 !== RANS_L || x3 !== RANS_L) {
+    throw corrupt(`APack rANS final ${one ? 'state does' : 'states do'} not match the encoder start: corrupt block`);
+  }
   if (q !== end) throw corrupt(`APack block has ${end - q} bytes after its offset stream`);
   if ((acc & ((1 << nb) - 1)) !== 0) throw corrupt('APack offset padding bits are not zero');
 }
