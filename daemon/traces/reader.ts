@@ -6,6 +6,7 @@ import { Unpackr } from 'msgpackr';
 import { TraceError } from './errors.ts';
 import type { HeaderRecord, TraceRecord } from './format.ts';
 import { decodeChunk, decodeRecord, type TraceColumns } from './trace-columns.ts';
+import { streamChunks } from './stream-chunks.ts';
 
 const GZIP_MAGIC0 = 0x1f;
 const GZIP_MAGIC1 = 0x8b;
@@ -91,7 +92,7 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
     if (at > 0 && rec.type === 'header') throw new TraceError('E_TRACE_FORMAT', `${label}: second header at record ${at}`);
   };
   try {
-    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+    for await (const chunk of streamChunks(bytes, READ_AHEAD)) {
       if (chunk.length === 0) continue;
       // Write data are views of `source`: chunks are fresh buffers and `held` a copy, never reused.
       let source = chunk;
