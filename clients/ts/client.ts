@@ -15,6 +15,7 @@ import {
   type SuccessResponse,
 } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
+import { encodeVectorRequest } from '../../protocol/vector-frame.ts';
 import { ShimpackError } from './errors.ts';
 
 export interface ConnectOptions {
@@ -48,6 +49,16 @@ function isLoopbackUrl(url: string): boolean {
   }
 }
 
+/** The msgpack header of an array of n elements. */
+function arrayHead(n: number): Buffer {
+  if (n < 16) return Buffer.from([0x90 | n]);
+  if (n < 0x10000) return Buffer.from([0xdc, n >>> 8, n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0xdd;
+  b.writeUInt32BE(n, 1);
+  return b;
+}
+
 function zeroMaskKey(mask: Buffer): void {
   mask.fill(0);
 }
@@ -66,7 +77,8 @@ interface Pending {
 export class ShimpackClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private queue: Record<string, unknown>[] = [];
+  /** Requests to send at the end of the tick: bodies, or (vectors) their encoded maps. */
+  private queue: (Record<string, unknown> | Uint8Array)[] = [];
   private flushQueued = false;
   private closed = false;
   /** The daemon's hello answer: lanes, codecs, limits. */
@@ -116,8 +128,7 @@ export class ShimpackClient {
    * request as a whole is refused (E_BAD_FIELD, E_TOO_LARGE, E_BUSY, ...).
    */
   async writev(addrs: ArrayLike<number>, lens: ArrayLike<number>, data: Uint8Array): Promise<VectorFailure[]> {
-    // Plain arrays: msgpackr would encode typed arrays as extension types, which the protocol does not use.
-    const r = (await this.request({ op: 'writev', addrs: Array.from(addrs), lens: Array.from(lens), data })) as WritevResponse;
+    const r = (await this.vectorRequest('writev', addrs, lens, data)) as WritevResponse;
     return r.failed;
   }
 
@@ -127,7 +138,7 @@ export class ShimpackClient {
    * `failed`. The bytes are a view into the received frame.
    */
   async readv(addrs: ArrayLike<number>, lens: ArrayLike<number>): Promise<{ data: Uint8Array; failed: VectorFailure[] }> {
-    const r = (await this.request({ op: 'readv', addrs: Array.from(addrs), lens: Array.from(lens) })) as ReadvResponse;
+    const r = (await this.vectorRequest('readv', addrs, lens)) as ReadvResponse;
     return { data: r.data, failed: r.failed };
   }
 
@@ -150,10 +161,27 @@ export class ShimpackClient {
 
   /** Send any request body (an id is added) and resolve with its success response. */
   request(body: RequestBody | Record<string, unknown>): Promise<SuccessResponse> {
+    return this.enqueue((id) => ({ ...body, id }));
+  }
+
+  /**
+   * A writev / readv, encoded straight from the caller's arrays (protocol/vector-frame.ts); values that
+   * encoder does not take go through msgpackr as plain arrays (typed arrays would become extension types,
+   * which the protocol does not use), and the daemon judges them.
+   */
+  private vectorRequest(op: 'writev' | 'readv', addrs: ArrayLike<number>, lens: ArrayLike<number>, data?: Uint8Array): Promise<SuccessResponse> {
+    return this.enqueue(
+      (id) =>
+        encodeVectorRequest(op, id, addrs, lens, data) ??
+        (data ? { op, addrs: Array.from(addrs), lens: Array.from(lens), data, id } : { op, addrs: Array.from(addrs), lens: Array.from(lens), id }),
+    );
+  }
+
+  private enqueue(make: (id: number) => Record<string, unknown> | Uint8Array): Promise<SuccessResponse> {
     if (this.closed) return Promise.reject(new ShimpackError('E_CLOSED', 'connection closed'));
     const id = this.nextId++;
     const p = new Promise<SuccessResponse>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.queue.push({ ...body, id });
+    this.queue.push(make(id));
     if (!this.autoBatch) this.sendQueued();
     else if (!this.flushQueued) {
       // At the end of the event-loop turn, not the microtask: requests issued by the continuations of
@@ -194,7 +222,14 @@ export class ShimpackClient {
     if (this.queue.length === 0) return;
     const q = this.queue;
     this.queue = [];
-    this.ws.send(encodeFrame(q.length === 1 ? q[0] : q), { binary: true });
+    if (q.length === 1) {
+      const only = q[0];
+      this.ws.send(only instanceof Uint8Array ? only : encodeFrame(only), { binary: true });
+      return;
+    }
+    // A batch frame is a msgpack array of the requests' maps: the encoded ones joined as they are.
+    const parts = q.map((m) => (m instanceof Uint8Array ? m : encodeFrame(m)));
+    this.ws.send(Buffer.concat([arrayHead(parts.length), ...parts]), { binary: true });
   }
 
   private onFrame(data: Buffer): void {
