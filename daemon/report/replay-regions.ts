@@ -2,6 +2,7 @@ import { ShimpackClient } from '../../clients/ts/index.ts';
 import type { MemoryModelInfo, RegionStats, StatsTotals, WireCodec } from '../../protocol/types.ts';
 import { spawnDaemon } from '../server/spawn-daemon.ts';
 import { replayTrace, type ReplayProgress } from '../traces/replay.ts';
+import { DEFAULT_WINDOW } from '../traces/replay-defaults.ts';
 import { ReportError } from './errors.ts';
 
 export interface RegionReplayOptions {
@@ -37,7 +38,7 @@ export async function replayForRegions(o: RegionReplayOptions): Promise<RegionRe
     throw new ReportError('E_REPORT_DAEMON', `the embedded daemon did not start: ${(e as Error).message.split('\n')[0]}`);
   });
   try {
-    const s = await replayTrace({ trace: o.trace, url: daemon.url, speed: 'max', copies: 1, loop: false, verify: true, window: 1024, codec: o.codec, keepRegions: true, onProgress: o.onProgress });
+    const s = await replayTrace({ trace: o.trace, url: daemon.url, speed: 'max', copies: 1, loop: false, verify: true, window: DEFAULT_WINDOW, codec: o.codec, keepRegions: true, onProgress: o.onProgress });
     if (s.mismatches > 0 || s.errors > 0) {
       throw new ReportError('E_REPORT_REPLAY', `replaying ${o.trace} failed: ${s.mismatches} mismatches, ${s.errors} errors (${s.problems.slice(0, 3).join('; ')})`);
     }

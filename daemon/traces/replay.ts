@@ -9,6 +9,7 @@ import { WriteOverlay } from './overlay.ts';
 import { readTraceColumns } from './reader.ts';
 import { ABSENT, COL_OTHER, COL_WRITE, TraceColumns } from './trace-columns.ts';
 import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
+import { DEFAULT_VECTOR } from './replay-defaults.ts';
 
 export interface ReplayOptions {
   readonly trace: string;
@@ -92,12 +93,6 @@ export interface ReplaySummary {
 }
 
 const MAX_PROBLEMS = 10;
-/**
- * Bursts per vector unless told: at the default --window 1024, two windows of 512 in flight. Each vector costs
- * both sides a socket write and the daemon its lane hand-offs, whatever its size: against 4 windows of 256,
- * the tiny-face-detector replay ran ~10-15 % faster in 4 of 5 alternating runs (docs/daemon.md).
- */
-export const DEFAULT_VECTOR = 512;
 /** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
 const SMALL_WRITE = 256;
 /** Most bytes one window carries: a vector's frame stays well below the daemon's limit and the lane batches. */
@@ -246,18 +241,27 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
   };
 
+  /** A pass over the trace starts: its reader opens. */
+  const openPass = (): AsyncIterator<TraceColumns> => {
+    pass++;
+    lastT = 0;
+    return (records = readTraceColumns(o.trace));
+  };
+  /**
+   * The first pass's first slice, asked for while the connection opens; nextBatch takes it. (Only nextBatch
+   * moves `cols` and `cursor`: a slice that landed by itself would leave the window filling mid-slice.)
+   */
+  let early: Promise<IteratorResult<TraceColumns>> | undefined;
   /** The next slice into `cols` (passes chained for --loop); false at the end. */
   let traceDone = false;
   const nextBatch = async (): Promise<boolean> => {
     // Once done, stay done: a window that ends with the trace is followed by one more call.
     if (traceDone) return false;
     for (;;) {
-      if (!records) {
-        pass++;
-        lastT = 0;
-        records = readTraceColumns(o.trace);
-      }
-      const r = await records.next();
+      const reader = records ?? openPass();
+      const next = early ?? reader.next();
+      early = undefined;
+      const r = await next;
       if (!r.done) {
         cols = r.value;
         cursor = 0;
@@ -411,6 +415,9 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
 
   try {
     // Connect (and learn the daemon's frame limit and whether it serves vectors) before the first window.
+    // The trace's first slice is read (and inflated) while the connection opens.
+    early = openPass().next();
+    early.catch(() => undefined); // awaited (and thrown) in nextBatch; never unhandled meanwhile
     const first = await clientFor(0, 0);
     windowBytes = Math.max(1, Math.min(MAX_WINDOW_BYTES, Math.floor((first.hello.maxFrameBytes - FRAME_SLACK) / (inFlight * o.copies))));
     // The probe goes first and is answered before the first window leaves; the regions are declared meanwhile.

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readTrace } from '../../traces/reader.ts';
 import type { DaemonMemory, ReplaySummary } from '../../traces/replay.ts';
+import { DEFAULT_VECTOR, DEFAULT_WINDOW } from '../../traces/replay-defaults.ts';
 import { WIRE_CODECS, type WireCodec } from '../../../protocol/types.ts';
 import { CliError, EXIT_BAD_INPUT, EXIT_USAGE, choiceOption, intOption } from '../io.ts';
 import { createProgress } from '../progress.ts';
@@ -124,8 +125,8 @@ export function registerReplayCommand(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds', parseDuration)
     .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote', true)
     .option('--no-verify', 'do not check reads')
-    .option('--window <n>', 'bursts in flight at most, over all connections (1024 bursts of 64 B: one 64 KiB lane batch)', intOption('--window', 1, 65536), 1024)
-    .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), 512)
+    .option('--window <n>', 'bursts in flight at most, over all connections (4096 bursts of 64 B: 256 KiB, two vectors)', intOption('--window', 1, 65536), DEFAULT_WINDOW)
+    .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), DEFAULT_VECTOR)
     .option('--token <token>', 'token for hello, if the daemon wants one')
     .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
     .option('--address-offset <bytes>', 'add this to every address of the trace (decimal, or hex with 0x), to place it beside regions already there', parseAddressOffset)
