@@ -227,6 +227,10 @@ export class ShimpackClient {
       this.ws.send(only instanceof Uint8Array ? only : encodeFrame(only), { binary: true });
       return;
     }
+    if (!q.some((m) => m instanceof Uint8Array)) {
+      this.ws.send(encodeFrame(q), { binary: true });
+      return;
+    }
     // A batch frame is a msgpack array of the requests' maps: the encoded ones joined as they are.
     const parts = q.map((m) => (m instanceof Uint8Array ? m : encodeFrame(m)));
     this.ws.send(Buffer.concat([arrayHead(parts.length), ...parts]), { binary: true });
