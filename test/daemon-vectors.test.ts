@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ChannelClient, type ShimpackClient, type ShimpackError, type VectorFailure } from '../clients/ts/index.ts';
 import { WorkerLaneExecutor, FAULT_MARKER } from '../daemon/lanes/worker-executor.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
-import { VectorAccess } from '../daemon/pipeline/vector.ts';
+import { VectorAccess, clipMessage } from '../daemon/pipeline/vector.ts';
 import { readTrace } from '../daemon/traces/reader.ts';
 import { MAX_VECTOR_ELEMENTS } from '../protocol/types.ts';
 import { connect, expectCode, rng, startTestDaemon, testBytes } from './daemon-harness.ts';
@@ -454,3 +454,54 @@ describe('VectorAccess.elementAt', () => {
   });
 });
 
+
+describe('the size of a readv answer with failed elements (protocol 4.9)', () => {
+  const M = 65536;
+  const A = 'a'.repeat(256);
+  const B = 'b'.repeat(256);
+  let d: RunningDaemon;
+  let c: ShimpackClient;
+  before(async () => {
+    d = await startTestDaemon({ lanes: 1, maxFrameBytes: M });
+    c = await connect(d);
+    await c.region({ name: A, base: 0, size: M, dtype: 'int8', kind: 'other', codec: 'raw' });
+    await c.region({ name: B, base: M, size: M, dtype: 'int8', kind: 'other', codec: 'raw' });
+  });
+  after(async () => {
+    await c.close();
+    await d.close();
+  });
+
+  it('cuts a failed element\'s message to 200 bytes of UTF-8, so 256 bytes per element leave room for the answer', async () => {
+    // Element 0 runs from A into B (its message names both 256-character regions); element 1 fills the rest.
+    const lens = [64, M - 64 - 2 * 256 - 64];
+    const got = await c.readv([M - 32, 0], lens);
+    assert.deepEqual(codes(got.failed), ['0:E_CROSS_REGION']);
+    const m = got.failed[0].message;
+    assert.ok(Buffer.byteLength(m) <= 200 && m.endsWith('...') && m.includes('runs from region'), m);
+    assert.equal(got.data.length, lens[0] + lens[1]);
+    const w = await c.writev([M - 32], [64], new Uint8Array(64));
+    assert.ok(Buffer.byteLength(w[0].message) <= 200 && w[0].message.endsWith('...'));
+  });
+
+  it('answers E_TOO_LARGE when the failed entries push an answer of maxFrameBytes - 64 data bytes over the frame', async () => {
+    await expectCode(c.readv([M - 32, 0], [64, M - 64 - 64]), 'E_TOO_LARGE');
+    // The connection goes on.
+    assert.deepEqual((await c.readv([0], [8])).failed, []);
+  });
+});
+
+describe('clipMessage', () => {
+  it('keeps short messages, and cuts long ones at a character boundary within 200 bytes', () => {
+    assert.equal(clipMessage('short'), 'short');
+    const ascii = 'x'.repeat(200);
+    assert.equal(clipMessage(ascii), ascii);
+    for (const long of ['y'.repeat(201), 'é'.repeat(150), '𝄞'.repeat(80), `${'z'.repeat(196)}𝄞𝄞`]) {
+      const cut = clipMessage(long);
+      assert.ok(Buffer.byteLength(cut) <= 200, `${Buffer.byteLength(cut)} bytes`);
+      assert.ok(cut.endsWith('...'));
+      assert.ok(long.startsWith(cut.slice(0, -3)));
+      assert.ok(!Buffer.from(cut).toString().includes('\uFFFD'));
+    }
+  });
+});

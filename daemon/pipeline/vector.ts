@@ -84,7 +84,7 @@ export class VectorAccess {
         const i = idx[k];
         if (failed.length && failed[failed.length - 1].index === i) continue;
         const p = toProtocolError(err[k]);
-        failed.push({ index: i, code: p.code, message: p.message });
+        failed.push({ index: i, code: p.code, message: clipMessage(p.message) });
         // A failed element reads as zeros, whatever pieces of it did read.
         if (this.kind === 'read') this.buf.fill(0, this.starts[i], this.starts[i + 1]);
       }
@@ -192,4 +192,21 @@ export class RunJob implements BlockJob {
   done(outcome: JobOutcome | Error): void {
     this.onDone(this, outcome);
   }
+}
+
+/** UTF-8 bytes of a `failed` entry's message at most (protocol 4.9: each entry stays under 256 bytes, so a readv's answer has a known bound). */
+export const MAX_FAILURE_MESSAGE_BYTES = 200;
+
+/** The message, cut at a character boundary to MAX_FAILURE_MESSAGE_BYTES of UTF-8 ("..." at the end when cut). */
+export function clipMessage(m: string): string {
+  if (Buffer.byteLength(m) <= MAX_FAILURE_MESSAGE_BYTES) return m;
+  let out = '';
+  let bytes = 0;
+  for (const ch of m) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > MAX_FAILURE_MESSAGE_BYTES - 3) break;
+    out += ch;
+    bytes += b;
+  }
+  return `${out}...`;
 }
