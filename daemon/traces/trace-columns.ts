@@ -156,11 +156,22 @@ function readUint(s: Buffer, p: number, end: number): number {
   }
 }
 
-/** True when s[p..p+len) spells `text` (ASCII). */
-function spells(s: Buffer, p: number, text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (s[p + i] !== text.charCodeAt(i)) return false;
-  return true;
+/** The bytes of a short ASCII string (up to 4) as a little-endian integer: the decoder matches keys and op names by these. */
+function keyWord(text: string): number {
+  let w = 0;
+  for (let i = 0; i < text.length; i++) w |= text.charCodeAt(i) << (8 * i);
+  return w;
 }
+const W_OP = keyWord('op');
+const W_LEN = keyWord('len');
+const W_CRC = keyWord('crc');
+const W_TYPE = keyWord('type');
+const W_ADDR = keyWord('addr');
+const W_DATA = keyWord('data');
+const W_CONN = keyWord('conn');
+/** 'writ' (of "write") and "read", the op values. */
+const W_WRIT = keyWord('writ');
+const W_READ = keyWord('read');
 
 /**
  * Decode one plain write or read record at `pos` into the columns: the
@@ -198,11 +209,17 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
     const kl = kb - 0xa0;
     if (p + 1 + kl > end) return INCOMPLETE;
     const k = p + 1;
+    // The key's bytes as one little-endian integer, matched against the keys' (no call per key: most of a
+    // cold replay's records are decoded before V8 has optimised this function).
+    let word = s[k];
+    if (kl >= 2) word |= s[k + 1] << 8;
+    if (kl >= 3) word |= s[k + 2] << 16;
+    if (kl === 4) word |= s[k + 3] << 24;
     let key = 0;
-    if (kl === 1) key = s[k] === 0x74 ? K_T : 0;
-    else if (kl === 2) key = spells(s, k, 'op') ? K_OP : 0;
-    else if (kl === 3) key = spells(s, k, 'len') ? K_LEN : spells(s, k, 'crc') ? K_CRC : 0;
-    else key = spells(s, k, 'type') ? K_TYPE : spells(s, k, 'addr') ? K_ADDR : spells(s, k, 'data') ? K_DATA : spells(s, k, 'conn') ? K_CONN : 0;
+    if (kl === 1) key = word === 0x74 ? K_T : 0;
+    else if (kl === 2) key = word === W_OP ? K_OP : 0;
+    else if (kl === 3) key = word === W_LEN ? K_LEN : word === W_CRC ? K_CRC : 0;
+    else key = word === W_TYPE ? K_TYPE : word === W_ADDR ? K_ADDR : word === W_DATA ? K_DATA : word === W_CONN ? K_CONN : 0;
     if (key === 0 || (seen & key) !== 0) return SLOW;
     seen |= key;
     p = k + kl;
@@ -210,18 +227,18 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
     switch (key) {
       case K_TYPE:
         if (p + 3 > end) return INCOMPLETE;
-        if (s[p] !== 0xa2 || !spells(s, p + 1, 'op')) return SLOW;
+        if (s[p] !== 0xa2 || (s[p + 1] | (s[p + 2] << 8)) !== W_OP) return SLOW;
         p += 3;
         break;
       case K_OP:
         if (s[p] === 0xa5) {
           if (p + 6 > end) return INCOMPLETE;
-          if (!spells(s, p + 1, 'write')) return SLOW;
+          if ((s[p + 1] | (s[p + 2] << 8) | (s[p + 3] << 16) | (s[p + 4] << 24)) !== W_WRIT || s[p + 5] !== 0x65) return SLOW;
           op = COL_WRITE;
           p += 6;
         } else if (s[p] === 0xa4) {
           if (p + 5 > end) return INCOMPLETE;
-          if (!spells(s, p + 1, 'read')) return SLOW;
+          if ((s[p + 1] | (s[p + 2] << 8) | (s[p + 3] << 16) | (s[p + 4] << 24)) !== W_READ) return SLOW;
           op = COL_READ;
           p += 5;
         } else return SLOW;
