@@ -100,6 +100,25 @@ describe('replay with burst vectors', () => {
     assert.equal(s.verifiedReads, 10);
   });
 
+  it('forgets what the trace wrote in a region it frees: declared again, the region starts empty', async () => {
+    const path = join(dir, 'redeclare.trace');
+    const w = new TraceWriter(path, { source: 'test' }); // reads without CRC: checked against the bytes the trace wrote
+    const region = { name: 'rd', base: 0x300000, size: 4096, dtype: 'uint8', kind: 'other', codec: 'raw' } as const;
+    w.region(region);
+    w.op({ op: 'write', t: 1, addr: 0x300000, len: 128, data: bytes(128, 7) });
+    w.op({ op: 'read', t: 2, addr: 0x300000, len: 128 });
+    w.op({ op: 'free', t: 3, name: 'rd' });
+    w.region(region);
+    w.op({ op: 'write', t: 4, addr: 0x300040, len: 64, data: bytes(64, 8) });
+    // [0, 64) held the first write's bytes before the free; now the daemon reads it as zeros.
+    w.op({ op: 'read', t: 5, addr: 0x300000, len: 128 });
+    await w.close();
+    const s = await replay(path, daemon.url, { vector: 256 });
+    assert.equal(s.errors, 0, s.problems.join('\n'));
+    assert.equal(s.mismatches, 0, s.problems.join('\n'));
+    assert.equal(s.verifiedReads, 2);
+  });
+
   it('reports a failing element exactly as a failing single access', async () => {
     const path = join(dir, 'bad.trace');
     const w = new TraceWriter(path, { source: 'test' });

@@ -91,6 +91,36 @@ describe('trace columns (writes and reads decoded without msgpackr objects)', ()
     }
   });
 
+  it('read integers stored as msgpack uint64 / int64 (other languages\' encoders above 2^32) as numbers, in every record type', async () => {
+    const packr = new Packr({ useRecords: false });
+    const big = 2n ** 40n;
+    const recs = [
+      { ...HEADER, simCycles: 5_000_000_000n, offset: -(2n ** 33n) },
+      { type: 'region', name: 'hi', base: big, size: 4096n, dtype: 'uint8', kind: 'other' },
+      { type: 'op', op: 'write', t: 4_294_967_296n, addr: big, len: 2, data: new Uint8Array([1, 2]) },
+      { type: 'op', op: 'fence', t: 5_000_000_001n },
+      { type: 'op', op: 'read', t: 5_000_000_002n, conn: 0n, addr: big, len: 2n, note: 1 },
+      { type: 'op', op: 'free', t: 5_000_000_003n, name: 'hi' },
+      { type: 'end', ops: 5n, writeBytes: 2n, readBytes: 2n, lastT: 5_000_000_003n },
+    ];
+    // msgpackr writes BigInt as int64 (0xd3); Python's msgpack writes uint64 (0xcf): one fence by hand, t = 2^32 + 9 as uint64.
+    const fence64 = Buffer.concat([Buffer.from([0x83, 0xa4, ...Buffer.from('type'), 0xa2, ...Buffer.from('op'), 0xa2, ...Buffer.from('op'), 0xa5, ...Buffer.from('fence'), 0xa1, 0x74, 0xcf]), Buffer.from([0, 0, 0, 1, 0, 0, 0, 9])]);
+    const packed = recs.map((r) => Buffer.from(packr.pack(r)));
+    const bytes = Buffer.concat([...packed.slice(0, 6), fence64, packed[6]]);
+    assert.ok(packed[3].includes(0xd3), 'the fixture holds int64 values');
+    const got = (await viaReader([bytes])) as unknown as Record<string, unknown>[];
+    assert.equal(got[0].simCycles, 5_000_000_000);
+    assert.equal(got[0].offset, -(2 ** 33));
+    assert.deepEqual([got[1].base, got[1].size], [2 ** 40, 4096]);
+    assert.deepEqual(got.slice(2, 6).map((r) => r.t), [2 ** 32, 5_000_000_001, 5_000_000_002, 5_000_000_003]);
+    assert.deepEqual([got[4].addr, got[4].len, got[4].conn], [2 ** 40, 2, 0]);
+    assert.equal(got[6].t, 2 ** 32 + 9);
+    assert.equal(got[7].lastT, 5_000_000_003);
+    // Above 2^53 a number has lost its low bits: refused, as trace.md's 53-bit rule says.
+    const over = Buffer.concat([HEADER, { type: 'op', op: 'fence', t: 2n ** 60n }].map((r) => Buffer.from(packr.pack(r))));
+    await assert.rejects(viaReader([over]), (e: Error & { code?: string }) => e.code === 'E_TRACE_RECORD' && /record 1/.test(e.message));
+  });
+
   it('a record cut across several chunks, shorter or longer than the head joined to it', async () => {
     const packr = new Packr({ useRecords: false });
     for (const len of [100, 70_000, 200_000]) {

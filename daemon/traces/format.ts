@@ -98,7 +98,8 @@ export type TraceRecord = HeaderRecord | RegionRecord | OpRecord | EndRecord;
 
 // --- validation (readers check every record so a bad file fails where it is bad) ---
 
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+/** A whole number in [0, 2^53): what trace.md's uint fields hold (a larger one has lost its low bits on the way). */
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 
 function bad(index: number, what: string): TraceError {
@@ -121,7 +122,7 @@ export function validateRecord(rec: unknown, index: number): TraceRecord {
     case 'region':
       if (typeof r.name !== 'string' || r.name.length === 0) throw bad(index, 'region needs a non-empty name');
       if (!isUint(r.base) || !isUint(r.size) || r.size === 0 || r.base + r.size > MAX_ADDRESS) {
-        throw bad(index, `region ${r.name} needs whole-number base and size > 0 below 2^48`);
+        throw bad(index, `region ${r.name} needs whole-number base and size > 0, base + size <= 2^48`);
       }
       if (!(TRACE_DTYPES as readonly unknown[]).includes(r.dtype)) throw bad(index, `region ${r.name} has unknown dtype ${JSON.stringify(r.dtype)}`);
       if (!(REGION_KINDS as readonly unknown[]).includes(r.kind)) throw bad(index, `region ${r.name} has unknown kind ${JSON.stringify(r.kind)}`);

@@ -81,7 +81,9 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
   const bytes: Readable = gzip ? input.pipe(createGunzip({ chunkSize: CHUNK_BYTES, highWaterMark: READ_AHEAD * CHUNK_BYTES } as ZlibOptions)) : input;
   // errors of the file stage reach the loop through the gzip stage
   if (bytes !== input) input.on('error', (e) => bytes.destroy(e));
-  const unpackr = new Unpackr({ useRecords: false });
+  // uint64 / int64 (what most msgpack libraries write for integers of 2^32 and more) as numbers, not BigInt:
+  // validateRecord then judges them like any number (above 2^53 they are not safe integers and are refused).
+  const unpackr = new Unpackr({ useRecords: false, int64AsType: 'number' });
   /** The start of a record that continues in the next chunk (a copy). */
   let held: Buffer | undefined;
   let index = 0;

@@ -190,6 +190,8 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
     if (problems.length < MAX_PROBLEMS) problems.push(text);
   };
   const shadows: WriteOverlay[] = Array.from({ length: o.copies }, () => new WriteOverlay());
+  /** The trace's regions by name (one namespace for all its connections, as in the daemon): a free forgets its range in the shadows. */
+  const regionRanges = new Map<string, { readonly base: number; readonly size: number }>();
   let keepShadow = o.verify;
   const declared: Map<string, { copy: number; conn: number; name: string }>[] = Array.from({ length: o.copies }, () => new Map());
 
@@ -320,6 +322,7 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
           if (rec.type === 'header') {
             if (rec.readsCarryCrc === true) keepShadow = false;
           } else if (rec.type === 'region') {
+            regionRanges.set(rec.name, rec);
             // Declared at once, answered before any op leaves: a run of regions costs one round trip, not one each.
             const p = declareRegion(rec);
             p.catch(() => undefined); // awaited (and thrown) in declarations(); never unhandled meanwhile
@@ -365,6 +368,12 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       if (op === 'fence' || op === 'free') {
         w.single = rec as FenceOp | FreeOp;
         w.n = 1;
+        if (op === 'free' && keepShadow) {
+          // A region declared again after its free starts empty (the daemon reads it as zeros): what the
+          // trace wrote there before is no longer what a read must return.
+          const r = regionRanges.get((rec as FreeOp).name);
+          if (r) for (const s of shadows) s.clear(r.base, r.size);
+        }
         break;
       }
       const i = w.n++;
