@@ -57,5 +57,9 @@ describe('shimpack trace CLI', () => {
     const g = await run('trace', 'gen', '--model', 'nope', '-o', join(dir, 'y.trace'), '-q');
     assert.equal(g.code, 1);
     assert.match(g.err, /E_TRACE_DATA: no model "nope"/);
+    const missing = join(dir, 'missing.trace');
+    const i = await run('trace', 'info', missing);
+    assert.equal(i.code, 1);
+    assert.equal(i.err.trim(), `shimpack: E_TRACE_IO: cannot read trace ${missing}: ENOENT`);
   });
 });

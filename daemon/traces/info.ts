@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { HeaderRecord, RegionRecord } from './format.ts';
+import { TraceError } from './errors.ts';
 import { readTrace } from './reader.ts';
 import { findRegion } from './regions.ts';
 
@@ -28,7 +29,13 @@ export interface TraceInfo {
 
 /** Stream a trace once and summarise it (constant memory but the region list). */
 export async function traceInfo(file: string): Promise<TraceInfo> {
-  const fileBytes = (await stat(file)).size;
+  let fileBytes: number;
+  try {
+    fileBytes = (await stat(file)).size;
+  } catch (e) {
+    // The reader's code and words for a file it cannot open.
+    throw new TraceError('E_TRACE_IO', `cannot read trace ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   let header: HeaderRecord | undefined;
   const regions: RegionRecord[] = [];
   let sorted: RegionRecord[] = [];
