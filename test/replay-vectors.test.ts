@@ -119,6 +119,21 @@ describe('replay with burst vectors', () => {
     assert.equal(s.verifiedReads, 2);
   });
 
+  it('counts a read without crc as an error when the header promised a CRC with every read (it cannot be checked)', async () => {
+    const path = join(dir, 'promise.trace');
+    const w = new TraceWriter(path, { source: 'test', meta: { readsCarryCrc: true } });
+    w.region({ name: 'pr', base: 0x400000, size: 4096, dtype: 'uint8', kind: 'other', codec: 'raw' });
+    w.op({ op: 'write', t: 1, addr: 0x400000, len: 64, data: bytes(64, 3) });
+    w.op({ op: 'read', t: 2, addr: 0x400000, len: 64, crc: crc32(bytes(64, 3)) });
+    w.op({ op: 'read', t: 3, addr: 0x400000, len: 64 });
+    await w.close();
+    const s = await replay(path, daemon.url, { vector: 256 });
+    assert.equal(s.verifiedReads, 1);
+    assert.equal(s.mismatches, 0);
+    assert.equal(s.errors, 1);
+    assert.match(s.problems.join('\n'), /no crc, though the trace's header says readsCarryCrc: not verified/);
+  });
+
   it('reports a failing element exactly as a failing single access', async () => {
     const path = join(dir, 'bad.trace');
     const w = new TraceWriter(path, { source: 'test' });

@@ -588,6 +588,12 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       }
       return;
     }
+    if (!keepShadow) {
+      // The header promised a CRC with every read, so the replay kept no copy of the written bytes to check this one against.
+      errors++;
+      problem(`${where(w, i, copy)}: no crc, though the trace's header says readsCarryCrc: not verified`);
+      return;
+    }
     const expect = w.expects?.[copy][i];
     if (!expect) return;
     verifiedReads++;
