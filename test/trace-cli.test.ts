@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Packr } from 'msgpackr';
 import { traceInfo } from '../daemon/traces/info.ts';
+import { TraceWriter } from '../daemon/traces/writer.ts';
 import { CLI_JS } from './helpers.ts';
 import { ROOT as root, SHARED } from './root.ts';
 
@@ -41,6 +43,33 @@ describe('shimpack trace CLI', () => {
     assert.equal(shown.code, 0, shown.err);
     assert.match(shown.out, /shimpack-trace v1/);
     assert.match(shown.out, /1400 writes .* 768 reads .*768 with CRC/);
+  });
+
+  it('trace info counts ops outside the live regions, regions declared over live ones, and records after the end record', async () => {
+    const path = join(dir, 'checks.trace');
+    const w = new TraceWriter(path, { source: 'test', endRecord: false });
+    const reg = { name: 'r', base: 0x1000, size: 4096, dtype: 'uint8', kind: 'other' } as const;
+    w.region(reg);
+    w.op({ op: 'write', t: 1, addr: 0x1000, len: 4, data: new Uint8Array(4) });
+    w.region({ ...reg, name: 'r2', base: 0x1800 }); // overlaps r, on another connection too
+    w.region({ ...reg, base: 0x8000, conn: 1 }); // the name r is live
+    w.op({ op: 'free', t: 2, name: 'r' });
+    w.op({ op: 'read', t: 3, addr: 0x1000, len: 4 }); // r is freed: outside every live region
+    w.op({ op: 'read', t: 4, addr: 0x1900, len: 4 }); // inside r2
+    await w.close();
+    const i = await traceInfo(path);
+    assert.equal(i.regionConflicts, 2);
+    assert.equal(i.outsideRegions, 1);
+    assert.equal(i.endRecord, 'absent');
+    // The writer's own end record, then one more op: the end record is no longer the last.
+    const late = join(dir, 'late.trace');
+    const w2 = new TraceWriter(late, { source: 'test' });
+    w2.region(reg);
+    w2.op({ op: 'write', t: 1, addr: 0x1000, len: 4, data: new Uint8Array(4) });
+    await w2.close();
+    assert.equal((await traceInfo(late)).endRecord, 'agrees');
+    writeFileSync(late, Buffer.concat([readFileSync(late), Buffer.from(new Packr({ useRecords: false }).pack({ type: 'op', op: 'fence', t: 9 }))]));
+    assert.equal((await traceInfo(late)).endRecord, 'disagrees');
   });
 
   it('reports a malformed line with file and line, exit 1; a bad option with exit 2', async () => {

@@ -19,9 +19,11 @@ export interface TraceInfo {
   readonly lastT: number;
   /** Ops whose t is below the previous op's t on the same connection. */
   readonly backwardsT: number;
-  /** Ops whose bytes lie outside every declared region. */
+  /** Writes and reads whose bytes lie outside every region live at that point (declared, not yet freed). */
   readonly outsideRegions: number;
-  /** Whether the optional end record was there and agreed with the counts. */
+  /** Regions declared while a live one had the same name or overlapping bytes (protocol/trace.md: one namespace, one address space). */
+  readonly regionConflicts: number;
+  /** Whether the optional end record was there, last, and agreed with the counts. */
   readonly endRecord: 'absent' | 'agrees' | 'disagrees';
   /** CRC-32 over all write data, a fingerprint to compare traces. */
   readonly writeDataCrc: number;
@@ -38,7 +40,10 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
   }
   let header: HeaderRecord | undefined;
   const regions: RegionRecord[] = [];
+  /** The live regions, by base. */
   let sorted: RegionRecord[] = [];
+  let regionConflicts = 0;
+  let afterEnd = 0;
   const ops = { write: 0, read: 0, fence: 0, free: 0 };
   let writeBytes = 0;
   let readBytes = 0;
@@ -51,13 +56,15 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
   let endRecord: TraceInfo['endRecord'] = 'absent';
   let writeDataCrc = 0;
   for await (const rec of readTrace(file)) {
+    if (endRecord !== 'absent') afterEnd++;
     switch (rec.type) {
       case 'header':
         header = rec;
         break;
       case 'region':
         regions.push(rec);
-        sorted = [...regions].sort((a, b) => a.base - b.base);
+        if (sorted.some((r) => r.name === rec.name || (r.base < rec.base + rec.size && rec.base < r.base + r.size))) regionConflicts++;
+        sorted = [...sorted, rec].sort((a, b) => a.base - b.base);
         break;
       case 'op': {
         ops[rec.op]++;
@@ -70,7 +77,7 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
         if (rec.op === 'write' || rec.op === 'read') {
           const r = findRegion(sorted, rec.addr);
           if (!r || rec.addr + rec.len > r.base + r.size) outsideRegions++;
-        }
+        } else if (rec.op === 'free') sorted = sorted.filter((r) => r.name !== rec.name);
         if (rec.op === 'write') {
           writeBytes += rec.len;
           writeDataCrc = crc32(rec.data, writeDataCrc);
@@ -101,7 +108,9 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
     lastT,
     backwardsT,
     outsideRegions,
-    endRecord,
+    regionConflicts,
+    // An end record must be the last: records after it make it disagree.
+    endRecord: afterEnd > 0 ? 'disagrees' : endRecord,
     writeDataCrc,
   };
 }

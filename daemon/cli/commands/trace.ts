@@ -222,6 +222,7 @@ export function registerTraceCommands(program: Command): void {
           `  ops: ${i.ops.write} writes (${mib(i.writeBytes)}), ${i.ops.read} reads (${mib(i.readBytes)}, ${i.readsWithCrc} with CRC), ${i.ops.fence} fences, ${i.ops.free} frees`,
           `  connections: ${i.connections}, t ${i.firstT}..${i.lastT} ns${i.backwardsT ? `, ${i.backwardsT} ops going back in time` : ''}`,
           `  ops outside declared regions: ${i.outsideRegions}; end record: ${i.endRecord}; write data CRC-32: ${i.writeDataCrc.toString(16).padStart(8, '0')}`,
+          ...(i.regionConflicts ? [`  regions declared over a live one (same name or overlapping bytes): ${i.regionConflicts}`] : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
