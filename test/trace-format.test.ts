@@ -148,11 +148,16 @@ describe('trace reader errors', () => {
     const z = gzipSync(bytes);
     writeFileSync(gz, z.subarray(0, z.length - 12));
     await assert.rejects(collect(gz), (e: unknown) => e instanceof TraceError && (e.code === 'E_TRACE_TRUNCATED' || e.code === 'E_TRACE_FORMAT'));
+    // Every record whole, only gzip's 8-byte trailer missing: the last record read is named, not one that is not there.
+    const noTrailer = join(dir, 'notrailer.trace.gz');
+    writeFileSync(noTrailer, z.subarray(0, z.length - 8));
+    await rejectsWith(noTrailer, 'E_TRACE_TRUNCATED', /the gzip stream is cut short after record 1 \(its end is missing\)/);
   });
   it('reports an empty and a missing file', async () => {
     const empty = join(dir, 'empty.trace');
     writeFileSync(empty, '');
     await rejectsWith(empty, 'E_TRACE_FORMAT', /empty/);
     await rejectsWith(join(dir, 'missing.trace'), 'E_TRACE_IO');
+    await rejectsWith(dir, 'E_TRACE_IO', /EISDIR/);
   });
 });

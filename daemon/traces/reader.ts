@@ -27,6 +27,9 @@ async function fileIsGzip(path: string): Promise<boolean> {
     const head = new Uint8Array(2);
     const { bytesRead } = await fh.read(head, 0, 2, 0);
     return isGzip(head.subarray(0, bytesRead));
+  } catch (e) {
+    // A directory opens, then fails to read (EISDIR).
+    throw new TraceError('E_TRACE_IO', `cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   } finally {
     await fh.close();
   }
@@ -139,6 +142,8 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
     if (e instanceof TraceError) throw new TraceError(e.code, e.message.startsWith(label) ? e.message : `${label}: ${e.message}`, e.location);
     const err = e as NodeJS.ErrnoException & { incomplete?: boolean };
     if (err.incomplete || err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+      // Every record whole but the gzip stream without its end (a copy cut short): name the last record read, not one that is not there.
+      if (!err.incomplete && !held && index > 0) throw new TraceError('E_TRACE_TRUNCATED', `${label}: the gzip stream is cut short after record ${index - 1} (its end is missing)`);
       throw new TraceError('E_TRACE_TRUNCATED', `${label}: trace ends inside a record (record ${index})`);
     }
     if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new TraceError('E_TRACE_IO', `cannot read trace ${label}: ${err.code}`);
