@@ -59,6 +59,12 @@ function putStr(out: Buffer, p: number, s: string): number {
   return p;
 }
 
+/** The msgpack header of an array of n elements, alone (a batch frame's, before its encoded members). */
+export function arrayHead(n: number): Buffer {
+  const out = Buffer.allocUnsafe(5);
+  return out.subarray(0, putArrayHead(out, 0, n));
+}
+
 function putArrayHead(out: Buffer, p: number, n: number): number {
   if (n < 16) {
     out[p] = 0x90 | n;

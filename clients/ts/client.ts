@@ -15,7 +15,7 @@ import {
   type SuccessResponse,
 } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
-import { encodeVectorRequest } from '../../protocol/vector-frame.ts';
+import { arrayHead, encodeVectorRequest } from '../../protocol/vector-frame.ts';
 import { ShimpackError } from './errors.ts';
 
 export interface ConnectOptions {
@@ -47,16 +47,6 @@ function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** The msgpack header of an array of n elements. */
-function arrayHead(n: number): Buffer {
-  if (n < 16) return Buffer.from([0x90 | n]);
-  if (n < 0x10000) return Buffer.from([0xdc, n >>> 8, n & 0xff]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xdd;
-  b.writeUInt32BE(n, 1);
-  return b;
 }
 
 function zeroMaskKey(mask: Buffer): void {

@@ -34,6 +34,11 @@ export class TraceError extends Error {
   }
 }
 
+/** A trace file that could not be read (missing, a directory, no permission): E_TRACE_IO with its path and the system's code. */
+export function traceReadError(path: string, e: unknown): TraceError {
+  return new TraceError('E_TRACE_IO', `cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+}
+
 /** A malformed line: "FILE:LINE: expected EXPECTED, got "TEXT"". */
 export function syntaxError(file: string, line: number, expected: string, text: string): TraceError {
   const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { HeaderRecord, RegionRecord } from './format.ts';
-import { TraceError } from './errors.ts';
+import { traceReadError } from './errors.ts';
 import { readTrace } from './reader.ts';
 import { findRegion } from './regions.ts';
 
@@ -35,8 +35,7 @@ export async function traceInfo(file: string): Promise<TraceInfo> {
   try {
     fileBytes = (await stat(file)).size;
   } catch (e) {
-    // The reader's code and words for a file it cannot open.
-    throw new TraceError('E_TRACE_IO', `cannot read trace ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw traceReadError(file, e);
   }
   let header: HeaderRecord | undefined;
   const regions: RegionRecord[] = [];

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { Unpackr } from 'msgpackr';
-import { TraceError } from './errors.ts';
+import { TraceError, traceReadError } from './errors.ts';
 import type { HeaderRecord, TraceRecord } from './format.ts';
 import { decodeChunk, decodeRecord, type TraceColumns } from './trace-columns.ts';
 import { streamChunks } from './stream-chunks.ts';
@@ -29,7 +29,7 @@ async function fileIsGzip(path: string): Promise<boolean> {
     return isGzip(head.subarray(0, bytesRead));
   } catch (e) {
     // A directory opens, then fails to read (EISDIR).
-    throw new TraceError('E_TRACE_IO', `cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw traceReadError(path, e);
   } finally {
     await fh.close();
   }
@@ -146,7 +146,7 @@ export async function* readTraceStreamColumns(input: Readable, label: string, gz
       if (!err.incomplete && !held && index > 0) throw new TraceError('E_TRACE_TRUNCATED', `${label}: the gzip stream is cut short after record ${index - 1} (its end is missing)`);
       throw new TraceError('E_TRACE_TRUNCATED', `${label}: trace ends inside a record (record ${index})`);
     }
-    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw new TraceError('E_TRACE_IO', `cannot read trace ${label}: ${err.code}`);
+    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') throw traceReadError(label, err);
     if (err.code?.startsWith('Z_')) throw new TraceError('E_TRACE_FORMAT', `${label}: gzip data is corrupt (${err.message})`);
     throw new TraceError('E_TRACE_FORMAT', `${label}: not a msgpack trace at record ${index} (${err.message})`);
   } finally {
