@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
-import { replayTrace, type ReplayOptions } from '../daemon/traces/replay.ts';
+import { daemonMemory, replayTrace, type ReplayOptions } from '../daemon/traces/replay.ts';
 import { TraceWriter } from '../daemon/traces/writer.ts';
 import { startTestDaemon } from './daemon-harness.ts';
 
@@ -69,6 +69,18 @@ describe('replay with burst vectors', () => {
     assert.equal(delta('writev'), 3);
     assert.equal(delta('readv'), 4);
     assert.equal(s.stats?.writes, 600, 'the daemon counted every element as a write');
+    // The daemon's memory before and after, from its /metrics.
+    assert.ok((s.daemonStart?.rssBytes ?? 0) > 0 && (s.daemonEnd?.heapUsedBytes ?? 0) > 0, JSON.stringify([s.daemonStart, s.daemonEnd]));
+  });
+
+  it("daemonMemory: nothing (no error) where no daemon answers, or /metrics does not", async () => {
+    const srv = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => srv.once('listening', r));
+    const port = (srv.address() as AddressInfo).port;
+    // A WebSocket server without /metrics (its plain HTTP requests get 426), then nothing on the port.
+    assert.equal(await daemonMemory(`ws://127.0.0.1:${port}/`), undefined);
+    await new Promise((r) => srv.close(r));
+    assert.equal(await daemonMemory(`ws://127.0.0.1:${port}/`), undefined);
   });
 
   it('--vector 0 sends one request per burst', async () => {

@@ -1,11 +1,15 @@
 import type { ChannelClient } from '../../clients/ts/index.ts';
 import type { FenceOp, FreeOp } from './format.ts';
+import { ABSENT, COL_READ, COL_WRITE, type TraceColumns } from './trace-columns.ts';
 
 /** What a CRC-less read must return, where the replay itself wrote the bytes (WriteOverlay.snapshot). */
 export interface ExpectedBytes {
   readonly data: Uint8Array;
   readonly known: Uint8Array;
 }
+
+/** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
+export const SMALL_WRITE = 256;
 
 /** No CRC for this read (crcs[] holds CRC-32s, which are never negative). */
 export const NO_CRC = -1;
@@ -28,6 +32,8 @@ export class ReplayWindow {
   n = 0;
   /** Bytes the bursts move: sum of lens (a write window's data sits packed in data[0, bytes)). */
   bytes = 0;
+  /** The highest trace time the last gather took (0 when it took none). */
+  lastT = 0;
   /** Trace addresses (before a copy's shift). */
   readonly addrs: Float64Array;
   readonly lens: Float64Array;
@@ -67,6 +73,89 @@ export class ReplayWindow {
     const grown = new Uint8Array(Math.max(this.data.length * 2, this.bytes + len));
     grown.set(this.data.subarray(0, this.bytes));
     this.data = grown;
+  }
+
+  /**
+   * Append the column ops c[from, ...) that continue this window: ops of the
+   * window's kind on its connection, while it holds fewer than `maxN` bursts
+   * and `maxBytes` bytes and, when paced (`speed` > 0), while an op is due,
+   * (`offsetNs` + t) / 1e6 / speed ms, less than `paceMs` after
+   * `firstDueMs`: the rule the replay's general loop applies op by op.
+   * Returns the index of the first op not taken; the highest trace time
+   * taken is left in `lastT`. Most of a replay's ops pass here: small loops
+   * over typed arrays, one for writes and one for reads, which V8 optimises
+   * at once and for good, where the replay's large window loop was compiled
+   * again and again while a cold replay ran (and each type of op met late
+   * undid the code made before it).
+   */
+  gatherWrites(c: TraceColumns, from: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
+    const { kind: kinds, conn: conns, t: ts, len: lens, addr: addrs, dataAt, src } = c;
+    const end = c.n;
+    const conn = this.conn;
+    let n = this.n;
+    let bytes = this.bytes;
+    let d = this.data;
+    let top = 0;
+    let i = from;
+    for (; i < end; i++) {
+      if (kinds[i] !== COL_WRITE || n >= maxN) break;
+      const cn = conns[i];
+      if ((cn === ABSENT ? 0 : cn) !== conn) break;
+      const len = lens[i];
+      if (bytes + len > maxBytes) break;
+      const t = ts[i];
+      if (speed > 0 && (offsetNs + t) / 1e6 / speed - firstDueMs >= paceMs) break;
+      if (t > top) top = t;
+      this.addrs[n] = addrs[i];
+      this.lens[n] = len;
+      this.ts[n] = t;
+      if (bytes + len > d.length) {
+        this.bytes = bytes;
+        this.ensureData(len);
+        d = this.data;
+      }
+      const at = dataAt[i];
+      if (len <= SMALL_WRITE) for (let k = 0; k < len; k++) d[bytes + k] = src[at + k];
+      else d.set(src.subarray(at, at + len), bytes);
+      bytes += len;
+      n++;
+    }
+    this.n = n;
+    this.bytes = bytes;
+    this.lastT = top;
+    return i;
+  }
+
+  /** gatherWrites for a window of reads: each read's CRC-32 (NO_CRC where the trace gives none) instead of data. */
+  gatherReads(c: TraceColumns, from: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
+    const { kind: kinds, conn: conns, t: ts, len: lens, addr: addrs, crc: crcs } = c;
+    const end = c.n;
+    const conn = this.conn;
+    let n = this.n;
+    let bytes = this.bytes;
+    let top = 0;
+    let i = from;
+    for (; i < end; i++) {
+      if (kinds[i] !== COL_READ || n >= maxN) break;
+      const cn = conns[i];
+      if ((cn === ABSENT ? 0 : cn) !== conn) break;
+      const len = lens[i];
+      if (bytes + len > maxBytes) break;
+      const t = ts[i];
+      if (speed > 0 && (offsetNs + t) / 1e6 / speed - firstDueMs >= paceMs) break;
+      if (t > top) top = t;
+      this.addrs[n] = addrs[i];
+      this.lens[n] = len;
+      this.ts[n] = t;
+      const crc = crcs[i];
+      this.crcs[n] = crc === ABSENT ? NO_CRC : crc;
+      bytes += len;
+      n++;
+    }
+    this.n = n;
+    this.bytes = bytes;
+    this.lastT = top;
+    return i;
   }
 
   /** The addresses of copy `copy`, shifted by `shift` (the same array for every window of that copy). */

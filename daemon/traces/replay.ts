@@ -2,13 +2,15 @@ import { Subject, concatMap, lastValueFrom, mergeMap, startWith, takeWhile } fro
 import { ChannelClient } from '../../clients/ts/index.ts';
 import { MAX_VECTOR_ELEMENTS, type RegionRequest, type StatsTotals, type WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { TraceError } from './errors.ts';
 import { MAX_ADDRESS, type FenceOp, type FreeOp, type OpName, type ReadOp, type RegionRecord, type TraceRecord, type WriteOp } from './format.ts';
 import { LatencyHistogram } from './latency.ts';
 import { WriteOverlay } from './overlay.ts';
 import { readTraceColumns } from './reader.ts';
 import { ABSENT, COL_OTHER, COL_WRITE, TraceColumns } from './trace-columns.ts';
-import { NO_CRC, ReplayWindow, ReplayWindowPool } from './replay-window.ts';
+import { NO_CRC, ReplayWindow, ReplayWindowPool, SMALL_WRITE } from './replay-window.ts';
 import { DEFAULT_VECTOR } from './replay-defaults.ts';
 
 export interface ReplayOptions {
@@ -93,8 +95,6 @@ export interface ReplaySummary {
 }
 
 const MAX_PROBLEMS = 10;
-/** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
-const SMALL_WRITE = 256;
 /** Most bytes one window carries: a vector's frame stays well below the daemon's limit and the lane batches. */
 const MAX_WINDOW_BYTES = 1024 * 1024;
 /** Room in a frame for the request fields beside the bytes. */
@@ -108,9 +108,8 @@ export async function daemonMemory(url: string): Promise<DaemonMemory | undefine
     const u = new URL(url);
     u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
     u.pathname = '/metrics';
-    const res = await fetch(u, { signal: AbortSignal.timeout(5000) });
-    if (!res.ok) return undefined;
-    const text = await res.text();
+    const text = await getText(u, 5000);
+    if (text === undefined) return undefined;
     const metric = (name: string): number | undefined => {
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)`, 'm').exec(text);
       return m ? Number(m[1]) : undefined;
@@ -119,6 +118,29 @@ export async function daemonMemory(url: string): Promise<DaemonMemory | undefine
   } catch {
     return undefined;
   }
+}
+
+/**
+ * GET a URL's body as text (undefined unless 200), through node:http(s), which the WebSocket client
+ * has loaded already: global fetch loads undici, about 40 ms of a replay's start and end.
+ */
+function getText(u: URL, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = (u.protocol === 'https:' ? httpsGet : httpGet)(u, { timeout: timeoutMs }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve(undefined);
+        return;
+      }
+      res.setEncoding('utf8');
+      let body = '';
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
 }
 
 /** Memory of all channel daemons, summed (undefined when one does not tell). */
@@ -399,6 +421,12 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
           w.expects ??= Array.from({ length: o.copies }, () => []);
           for (let copy = 0; copy < o.copies; copy++) w.expects[copy][i] = shadows[copy].snapshot(addr, len);
         }
+      }
+      if (!rec && !keepShadow) {
+        // The rest of this run of column ops, by the same rule, in one small loop (ReplayWindow.gatherWrites, gatherReads).
+        const speed = o.speed === 'max' ? 0 : o.speed;
+        cursor = kind === COL_WRITE ? w.gatherWrites(c, cursor, perWindow, windowBytes, speed, loopOffsetNs, firstDueMs, PACE_MS) : w.gatherReads(c, cursor, perWindow, windowBytes, speed, loopOffsetNs, firstDueMs, PACE_MS);
+        if (w.lastT > lastT) lastT = w.lastT;
       }
     }
     if (!w) {
