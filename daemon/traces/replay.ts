@@ -1,4 +1,3 @@
-import { Subject, concatMap, lastValueFrom, mergeMap, startWith, takeWhile } from 'rxjs';
 import { ChannelClient } from '../../clients/ts/index.ts';
 import { MAX_VECTOR_ELEMENTS, type RegionRequest, type StatsTotals, type WireCodec } from '../../protocol/types.ts';
 import { crc32 } from 'node:zlib';
@@ -463,22 +462,28 @@ export async function replayTrace(o: ReplayOptions): Promise<ReplaySummary> {
       probe.catch(() => undefined); // awaited (and thrown) in fillWindow; never unhandled meanwhile
     }
     pool = new ReplayWindowPool(perWindow, Math.min(windowBytes, perWindow * 64));
-    // Replay pacing as a stream of windows: a credit per window in flight pulls the next window
-    // (in trace order, paced), which is sent at once; its answer returns the credit. RxJS runs per
-    // window, never per burst, and the credits bound what is in flight and what is read ahead.
-    const credits = new Subject<void>();
-    await lastValueFrom(
-      credits.pipe(
-        startWith(...Array.from({ length: inFlight }, () => undefined)),
-        concatMap(() => nextWindow()),
-        takeWhile((w): w is ReplayWindow => w !== null),
-        mergeMap(async (w) => {
-          await sendWindow(w);
-          pool!.give(w);
-          credits.next();
-        }),
-      ),
-      { defaultValue: undefined },
+    // Replay pacing: `inFlight` senders share one producer of windows. A window is made (in trace order,
+    // paced) and handed to its connection within the producer's turn, so windows leave in trace order;
+    // each sender waits for its window's answer, then takes the next one. That bounds what is in flight
+    // and what is read ahead, with work per window, never per burst. Plain promises, not RxJS (the
+    // daemon's pipeline): its CommonJS build loads over 200 modules into every replay process, about
+    // 0.1 s of start and of background compiling beside the replay.
+    let turn: Promise<unknown> = Promise.resolve();
+    const take = (): Promise<{ readonly w: ReplayWindow; readonly sent: Promise<void> } | null> => {
+      const next = turn.then(async () => {
+        const w = await nextWindow();
+        return w ? { w, sent: sendWindow(w) } : null;
+      });
+      turn = next;
+      return next;
+    };
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        for (let next = await take(); next; next = await take()) {
+          await next.sent;
+          pool!.give(next.w);
+        }
+      }),
     );
   } catch (e) {
     broken ??= e;
