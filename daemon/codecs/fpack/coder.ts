@@ -73,7 +73,11 @@ export function maxBlockBytes(e: Engine, n: number): number {
   return 5 + 4 * e.states + Math.ceil((n * (e.maxBitsPerValue + 2e-3)) / 8) + 2;
 }
 
-export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number {
+/**
+ * Codes a block. `tailOffsets` (tests only: blocks whose final states are
+ * out of range) replaces the K tail chunks the initial states carry.
+ */
+export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array, tailOffsets?: readonly number[]): number {
   const wide = e.plan.bits === 16;
   const all = wide ? src.length >> 1 : src.length;
   if (all === 0) return 0;
@@ -124,6 +128,7 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   const r = tailR;
   r.fill(0);
   if (t > 0) tailChunks(src, n, t, e.tailWidth, K, r);
+  if (tailOffsets) for (let k = 0; k < K; k++) r[k] = tailOffsets[k];
   const init = (j: number): number => (j < K ? RANS_L + r[(((n - 1 - j) % K) + K) % K] : RANS_L);
   let x0 = init(0);
   let x1 = init(1);
