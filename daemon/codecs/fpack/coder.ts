@@ -284,25 +284,27 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
  * MSB-first).
  */
 function decodeTail(st: DecodeState, K: number, n: number, t: number, w: number, out: Uint8Array): void {
-  const regs = [st.x0, st.x1, st.x2, st.x3];
   const bits = t * w;
-  let v = 0;
-  let b = 0;
+  // the string through an accumulator of at most w - 1 + 24 bits (exact in a double)
+  let acc = 0;
+  let nb = 0;
+  let i = n;
   for (let k = 0; k < K; k++) {
-    const x = regs[(((k - n) % K) + K) % K];
+    const j = (((k - n) % K) + K) % K;
+    const x = j === 0 ? st.x0 : j === 1 ? st.x1 : j === 2 ? st.x2 : st.x3;
     const c = tailChunk(bits, K, k);
     if (x < RANS_L) throw corrupt(`fpack rANS final state ${k} is below the encoder start: corrupt block`);
     if (x - RANS_L >= 2 ** c) throw corrupt(`fpack rANS final state ${k} holds more than its ${c} tail bits: corrupt block`);
-    for (let j = c - 1; j >= 0; j--, b++) {
-      v = (v << 1) | (((x - RANS_L) >> j) & 1);
-      if (b % w === w - 1) {
-        const i = n + Math.floor(b / w);
-        if (w === 16) {
-          out[2 * i] = v;
-          out[2 * i + 1] = v >> 8;
-        } else out[i] = v;
-        v = 0;
-      }
+    acc = acc * 2 ** c + (x - RANS_L);
+    nb += c;
+    for (; nb >= w; i++) {
+      nb -= w;
+      const v = Math.floor(acc / 2 ** nb);
+      acc -= v * 2 ** nb;
+      if (w === 16) {
+        out[2 * i] = v;
+        out[2 * i + 1] = v >> 8;
+      } else out[i] = v;
     }
   }
 }

@@ -152,23 +152,23 @@ function stateAt(k: i32): u32 {
  */
 function tail(k: i32, t: i32, w: i32, dst: i32, wide: i32): bool {
   const bits = t * w;
-  let v: u32 = 0;
-  let b = 0;
+  // the string through a 64-bit accumulator: at most w - 1 + 24 bits wait in it
+  let acc: u64 = 0;
+  let nb = 0;
+  let i = 0;
   let ok = true;
   for (let j = 0; j < k; j++) {
-    const x = stateAt(j);
     const c = bits / k + (j < bits % k ? 1 : 0);
-    const r = x - RANS_L;
+    const r = stateAt(j) - RANS_L;
     // x < L wraps r to above 2^31, out of range as well
     if (r >= <u32>1 << c) ok = false;
-    for (let q = c - 1; q >= 0; q--, b++) {
-      v = (v << 1) | ((r >> q) & 1);
-      if (b % w == w - 1) {
-        const i = b / w;
-        if (wide) store<u16>(dst + (i << 1), <u16>v);
-        else store<u8>(dst + i, <u8>v);
-        v = 0;
-      }
+    acc = (acc << <u64>c) | <u64>r;
+    nb += c;
+    for (; nb >= w; i++) {
+      nb -= w;
+      const v = <u32>(acc >> <u64>nb);
+      if (wide) store<u16>(dst + (i << 1), <u16>v);
+      else store<u8>(dst + i, <u8>v);
     }
   }
   return ok;
