@@ -26,8 +26,8 @@ import { NO_PREDICTION, ORDER_CODE, ORDER_DECODE, type Engine } from './engine.t
  * at L + that chunk, so the decoder, once the first n - t values are done,
  * finds each state k in [L, L + 2^c_k) and reads the values from them.
  * Starting a state at L + r costs the encoder about log2((L + r) / L) bits
- * of output, at most log2(3) per state for r < 2^24 (and below 2^-14 per
- * bit of r for a short tail), far less than the >= W bits per value that
+ * of output, at most log2(3) per state for r < 2^24 (far less for a
+ * shorter tail), less than the >= W bits per value that
  * maxBlockBytes allows the t values no longer coded: its bound still holds.
  *
  * Hot loops keep every table in a local (an imported binding is a getter
