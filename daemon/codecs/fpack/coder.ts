@@ -17,8 +17,21 @@ import { NO_PREDICTION, ORDER_CODE, ORDER_DECODE, type Engine } from './engine.t
  * the steps of K values; K = 1 is the first layout, byte for byte.
  * The encoder runs backwards from state L in every state; the decoder must
  * end in state L in every state having read exactly R bytes, the bit stream
- * must end at the block end with zero padding. Hot loops keep every table in a local (an imported binding
- * is a getter call per use under tsx) and allocate nothing.
+ * must end at the block end with zero padding.
+ *
+ * Version-2 headers (engine.ts `tail` > 0): the block's last t = min(n,
+ * tail) values are not rANS-coded. Their bits (tailWidth each, value by
+ * value, MSB-first) are cut into K chunks, state k taking the next
+ * floor(tW / K) bits, one more for k < tW mod K; the encoder starts state k
+ * at L + that chunk, so the decoder, once the first n - t values are done,
+ * finds each state k in [L, L + 2^c_k) and reads the values from them.
+ * Starting a state at L + r costs the encoder about log2((L + r) / L) bits
+ * of output, at most log2(3) per state for r < 2^24 (far less for a
+ * shorter tail), less than the >= W bits per value that
+ * maxBlockBytes allows the t values no longer coded: its bound still holds.
+ *
+ * Hot loops keep every table in a local (an imported binding is a getter
+ * call per use under tsx) and allocate nothing.
  */
 
 const RANS_L = 1 << 23;
@@ -38,16 +51,45 @@ function scratchFor(n: number): void {
   if (ransScratch.length < 4 * n + 8) ransScratch = new Uint8Array(4 * n + 8);
 }
 
+/** Bits of the tail string that state k of K carries (t values of w bits). */
+export function tailChunk(bits: number, K: number, k: number): number {
+  return Math.floor(bits / K) + (k < bits % K ? 1 : 0);
+}
+
+/** The K chunks of the tail string: the last t of the block's values (16-bit little-endian when w = 16), from value `from`. */
+function tailChunks(src: Uint8Array, from: number, t: number, w: number, K: number, r: Int32Array): void {
+  const bits = t * w;
+  let b = 0;
+  for (let k = 0; k < K; k++) {
+    let x = 0;
+    for (let c = tailChunk(bits, K, k); c > 0; c--, b++) {
+      const i = from + Math.floor(b / w);
+      const v = w === 16 ? src[2 * i] | (src[2 * i + 1] << 8) : src[i];
+      x = (x << 1) | ((v >> (w - 1 - (b % w))) & 1);
+    }
+    r[k] = x;
+  }
+}
+
+const tailR = new Int32Array(4);
+
 /** Upper bound of a coded block of `values` values. */
 export function maxBlockBytes(e: Engine, n: number): number {
   if (n === 0) return 0;
   return 5 + 4 * e.states + Math.ceil((n * (e.maxBitsPerValue + 2e-3)) / 8) + 2;
 }
 
-export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number {
+/**
+ * Codes a block. `tailOffsets` (tests only: blocks whose final states are
+ * out of range) replaces the K tail chunks the initial states carry.
+ */
+export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array, tailOffsets?: readonly number[]): number {
   const wide = e.plan.bits === 16;
-  const n = wide ? src.length >> 1 : src.length;
-  if (n === 0) return 0;
+  const all = wide ? src.length >> 1 : src.length;
+  if (all === 0) return 0;
+  // the last t values ride in the initial states; the loops below code the n before them
+  const t = Math.min(all, e.tail);
+  const n = all - t;
   scratchFor(n);
   const vals = values;
   const ex = exps;
@@ -88,10 +130,16 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
   // Value i with state i mod K: each value is coded with x0, then (x0 .. x[K-1]) rotate left with
   // the new state last, so x0 holds the state of value i - 1. All start at L, so which register
   // holds which state only matters once used; after value 0, x[K-1-k] holds state k.
-  let x0 = RANS_L;
-  let x1 = RANS_L;
-  let x2 = RANS_L;
-  let x3 = RANS_L;
+  // Register j starts with the state of value n - 1 - j (state (n - 1 - j) mod K): L + its tail chunk.
+  const r = tailR;
+  r.fill(0);
+  if (t > 0) tailChunks(src, n, t, e.tailWidth, K, r);
+  if (tailOffsets) for (let k = 0; k < K; k++) r[k] = tailOffsets[k];
+  const init = (j: number): number => (j < K ? RANS_L + r[(((n - 1 - j) % K) + K) % K] : RANS_L);
+  let x0 = init(0);
+  let x1 = init(1);
+  let x2 = init(2);
+  let x3 = init(3);
   // Backwards, B before A, so the decoder reads A then B for each value, forwards.
   for (let i = n - 1; i >= 0; i--) {
     let x = x0;
@@ -179,8 +227,11 @@ export function encodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): number
 export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const wide = e.plan.bits === 16;
   if (wide && (out.length & 1) !== 0) throw corrupt(`fpack block of ${out.length} bytes is not a whole number of 16-bit values`);
-  const n = wide ? out.length >> 1 : out.length;
-  if (n === 0) {
+  const all = wide ? out.length >> 1 : out.length;
+  // the loops decode the first n values; the last t come from the final states
+  const t = Math.min(all, e.tail);
+  const n = all - t;
+  if (all === 0) {
     if (src.length !== 0) throw corrupt(`fpack block for 0 values holds ${src.length} bytes`);
     return;
   }
@@ -223,11 +274,45 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   if (e.whole) decodeWhole(e, src, out, n, ransEnd, st);
   else decodeSplit(e, src, out, n, ransEnd, st);
   if (st.p !== ransEnd) throw corrupt(`fpack rANS stream has ${ransEnd - st.p} bytes left after the last symbol`);
-  if (st.x0 !== RANS_L || st.x1 !== RANS_L || st.x2 !== RANS_L || st.x3 !== RANS_L) {
-    throw corrupt(`fpack rANS final ${K === 1 ? 'state does' : 'states do'} not match the encoder start: corrupt block`);
-  }
+  if (e.tail === 0) {
+    if (st.x0 !== RANS_L || st.x1 !== RANS_L || st.x2 !== RANS_L || st.x3 !== RANS_L) {
+      throw corrupt(`fpack rANS final ${K === 1 ? 'state does' : 'states do'} not match the encoder start: corrupt block`);
+    }
+  } else decodeTail(st, K, n, t, e.tailWidth, out);
   if (st.q !== src.length) throw corrupt(`fpack block has ${src.length - st.q} bytes after its bit stream`);
   if ((st.acc & ((1 << st.nb) - 1)) !== 0) throw corrupt('fpack padding bits are not zero');
+}
+
+/**
+ * The tail of a version-2 block: after n values the loops leave state
+ * (n + j) mod K in register j; state k must lie in [L, L + 2^c_k), its c_k
+ * bits the next of the tail string (values n ... n + t - 1, w bits each,
+ * MSB-first).
+ */
+function decodeTail(st: DecodeState, K: number, n: number, t: number, w: number, out: Uint8Array): void {
+  const bits = t * w;
+  // the string through an accumulator of at most w - 1 + 24 bits (exact in a double)
+  let acc = 0;
+  let nb = 0;
+  let i = n;
+  for (let k = 0; k < K; k++) {
+    const j = (((k - n) % K) + K) % K;
+    const x = j === 0 ? st.x0 : j === 1 ? st.x1 : j === 2 ? st.x2 : st.x3;
+    const c = tailChunk(bits, K, k);
+    if (x < RANS_L) throw corrupt(`fpack rANS final state ${k} is below the encoder start: corrupt block`);
+    if (x - RANS_L >= 2 ** c) throw corrupt(`fpack rANS final state ${k} holds more than its ${c} tail bits: corrupt block`);
+    acc = acc * 2 ** c + (x - RANS_L);
+    nb += c;
+    for (; nb >= w; i++) {
+      nb -= w;
+      const v = Math.floor(acc / 2 ** nb);
+      acc -= v * 2 ** nb;
+      if (w === 16) {
+        out[2 * i] = v;
+        out[2 * i + 1] = v >> 8;
+      } else out[i] = v;
+    }
+  }
 }
 
 /**

@@ -39,9 +39,26 @@ export interface Engine {
   /** 8-bit floats: byte -> the A context part of a first / second neighbour with that byte. */
   readonly byteClass1: Uint8Array;
   readonly byteClass2: Uint8Array;
+  /**
+   * Version-2 headers: at most this many of a block's last values are not
+   * rANS-coded but carried, raw, in the encoder's initial states (0 in
+   * version 1): floor(TAIL_BITS_PER_STATE * states / tailWidth).
+   */
+  readonly tail: number;
+  /** Bits of one tail value: 16 for 16-bit split mode, 8 otherwise (the byte; in palette mode the index byte). */
+  readonly tailWidth: number;
   /** Worst coded bits of one value (prefixes + offsets + raw bits). */
   readonly maxBitsPerValue: number;
 }
+
+/**
+ * Tail bits a version-2 block puts in each rANS state (docs/float.md,
+ * blocks). An initial state L + r costs the encoder log2((L + r) / L) bits
+ * of renormalisation output, paid back when the decoder recovers r: under
+ * a bit for r < 2^24 (L = 2^23), about one more per bit above. 24 bits
+ * carry one bf16 value and a half per state almost for free.
+ */
+export const TAIL_BITS_PER_STATE = 24;
 
 /** Order-preserving code of an 8-bit float (sign-magnitude -> offset binary), and its inverse. */
 export const ORDER_CODE = Uint8Array.from({ length: 256 }, (_, b) => (b & 0x80 ? 0x7f - (b & 0x7f) : 0x80 | b));
@@ -129,13 +146,17 @@ export function buildEngine(p: FpackParams): Engine {
       byteClass2[v] = aClassOf2[(v >> plan.mant) & (plan.expSpace - 1)];
     }
   }
+  const states = p.states ?? 1;
+  const tailWidth = !whole && plan.bits === 16 ? 16 : 8;
   return {
     plan,
     whole,
+    tail: (p.version ?? 1) === 2 ? Math.floor((TAIL_BITS_PER_STATE * states) / tailWidth) : 0,
+    tailWidth,
     delta: p.mode === 'delta',
     distance: p.distance,
     distance2: p.distance2,
-    states: p.states ?? 1,
+    states,
     aClassOf,
     aClassOf2,
     byteClass1,

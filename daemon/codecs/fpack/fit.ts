@@ -1,5 +1,5 @@
 import type { FloatDtype } from '../dtype.ts';
-import { MAX_A_ROWS, MAX_CLASSES, MAX_PALETTE, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type FpackStates, type GroupTable } from './params.ts';
+import { MAX_A_ROWS, MAX_CLASSES, MAX_PALETTE, fieldPlan, tableBits, type FieldPlan, type FpackMode, type FpackParams, type FpackStates, type FpackVersion, type GroupTable } from './params.ts';
 import { bestPartition, groupMasses, rowFor } from './partition.ts';
 import { NO_PREDICTION, ORDER_CODE } from './engine.ts';
 import { badArgument } from '../errors.ts';
@@ -28,6 +28,8 @@ export const FIT_BLOCK_BYTES = 4096;
  * (docs/float.md, speed) for 4 more bytes per block; four were no faster than two.
  */
 export const FIT_STATES: FpackStates = 2;
+/** Header version of new fits: 2, the blocks' last values carried in the initial rANS states. */
+export const FIT_VERSION: FpackVersion = 2;
 
 
 /** Values of the tensor as bit patterns (little-endian for 16-bit). */
@@ -410,5 +412,5 @@ export function fitParams(data: Uint8Array, dtype: FloatDtype, options: FitOptio
       }
     }
   }
-  return { ...best!.params, states: FIT_STATES };
+  return { ...best!.params, states: FIT_STATES, version: FIT_VERSION };
 }

@@ -27,6 +27,9 @@ export interface FpackModel extends CodecModel {
   readonly fpackParams: FpackParams;
 }
 
+/** Version-2 headers: how many of a block's last values ride in the initial rANS states. */
+const tailText = (tail: number): string => (tail === 0 ? '' : `; the last ${tail} values of a block in the initial rANS states`);
+
 function floatDtype(dtype: Dtype): FloatDtype {
   if (!isFloatDtype(dtype)) throw badArgument(`fpack codes float dtypes, not ${dtype}`);
   return dtype;
@@ -45,7 +48,7 @@ export function fpackModelFromParams(p: FpackParams, params: Uint8Array = serial
     const nb = p.mode === 'split' ? `; B (sign + ${e.plan.mant} mantissa bits): ${p.b.length} classes over the own exponent, ${p.b.map((t) => t.vmin.length - 1).join('/')} groups` : '';
     const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
     const states = e.states === 1 ? '1 rANS state' : `${e.states} interleaved rANS states`;
-    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; ${states} per block; header ${params.length} bytes`;
+    return `${p.mode} mode, ${ctx}; A (${p.mode === 'whole' ? 'whole byte' : p.mode === 'delta' ? `byte difference to x[i-${p.distance}]` : 'exponent'}): ${kA} contexts over the neighbours' exponents, ${groups} groups${nb}; ${states} per block${tailText(e.tail)}; header ${params.length} bytes`;
   };
   return {
     codec: 'fpack',
@@ -85,7 +88,7 @@ function paletteModel(p: FpackParams, params: Uint8Array, e: ReturnType<typeof b
     decodeBlock: (src, out) => decodePaletteBlock(e, palette, wide, decodeIndices, src, out),
     describe: () => {
       const ctx = p.distance === 0 ? 'no neighbour' : `neighbours x[i-${p.distance}]${p.distance2 ? ` and x[i-${p.distance2}]` : ''}`;
-      return `palette mode, ${palette.length} distinct values, ${ctx}; A (index): ${p.aClasses.length - 1}x${p.aClasses2.length - 1} contexts over the neighbours' indices, ${p.a.vmin.length - 1} groups; header ${params.length} bytes`;
+      return `palette mode, ${palette.length} distinct values, ${ctx}; A (index): ${p.aClasses.length - 1}x${p.aClasses2.length - 1} contexts over the neighbours' indices, ${p.a.vmin.length - 1} groups; ${e.states === 1 ? '1 rANS state' : `${e.states} interleaved rANS states`} per block${tailText(e.tail)}; header ${params.length} bytes`;
     },
   };
 }

@@ -34,7 +34,9 @@ export const MAX_CLASSES = 16;
 export const MAX_A_ROWS = 64;
 export const COUNT_BITS = 10;
 export const COUNT_TOTAL = 1 << COUNT_BITS;
-const VERSION = 1;
+/** Header versions: 1, every rANS state starts at L; 2, the block's last values ride in the initial states (docs/float.md, blocks). */
+export const FPACK_VERSIONS = [1, 2] as const;
+export type FpackVersion = (typeof FPACK_VERSIONS)[number];
 
 export const FPACK_MODES = ['split', 'whole', 'delta', 'palette'] as const;
 /** Most entries of a palette (its indices are bytes). */
@@ -78,6 +80,11 @@ export interface FpackParams {
   readonly palette?: readonly number[];
   /** rANS states per block, interleaved value by value; absent: 1 (the first layout, header bits 0). */
   readonly states?: FpackStates;
+  /**
+   * Header version; absent: 1. Version 2 blocks carry their last values raw
+   * in the encoder's initial rANS states (engine.ts `tail`), what fits write.
+   */
+  readonly version?: FpackVersion;
 }
 
 /** Spaces and widths a dtype and mode give. */
@@ -168,11 +175,12 @@ export function checkParams(p: FpackParams): FieldPlan {
     checkDistinct(pal);
   } else if (pal.length !== 0) throw corrupt(`fpack ${p.mode} mode carries a palette`);
   if (p.states !== undefined && !(FPACK_STATES as readonly number[]).includes(p.states)) throw corrupt(`fpack blocks have 1, 2 or 4 rANS states, not ${p.states}`);
+  if (p.version !== undefined && !(FPACK_VERSIONS as readonly number[]).includes(p.version)) throw corrupt(`fpack header version ${p.version} is not 1 or 2`);
   return f;
 }
 
 // Layout, MSB-first, zero-padded to a byte:
-//   4 bits version (1) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits log2(rANS states) (0, 1, 2; 0 in headers
+//   4 bits version (1 or 2: the same fields; 2 changes the blocks, docs/float.md) | 2 bits mode (0 split, 1 whole, 2 delta, 3 palette) | 2 bits log2(rANS states) (0, 1, 2; 0 in headers
 //   older than the interleaved states) | 16 bits distance | 16 bits distance2
 //   palette: 8 bits K-1 | K x (8 or 16: the dtype's width) bits entries, distinct
 //   A: classes (first neighbour) | classes (second neighbour) | table(aSpace, k1 x k2 rows)
@@ -214,7 +222,7 @@ export function serialiseParams(p: FpackParams): Uint8Array {
   const f = checkParams(p);
   const buf = new Uint8Array(4096);
   const w = new BitWriter(buf);
-  w.write(VERSION, 4);
+  w.write(p.version ?? 1, 4);
   w.write(FPACK_MODES.indexOf(p.mode), 2);
   w.write(Math.log2(p.states ?? 1), 2);
   w.write(p.distance, 16);
@@ -244,7 +252,7 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
   try {
     const r = new BitReader(buf);
     const version = r.read(4);
-    if (version !== VERSION) throw corrupt(`fpack header version ${version} is not ${VERSION}`);
+    if (version !== 1 && version !== 2) throw corrupt(`fpack header version ${version} is not 1 or 2`);
     const m = r.read(2);
     if (m >= FPACK_MODES.length) throw corrupt(`fpack mode ${m} is unknown`);
     const mode: FpackMode = FPACK_MODES[m];
@@ -285,8 +293,21 @@ export function parseParams(buf: Uint8Array, dtype: FloatDtype): FpackParams {
     }
     if (Math.ceil(r.position / 8) !== buf.length) throw corrupt(`fpack header is ${buf.length} bytes, its fields use ${Math.ceil(r.position / 8)}`);
     if (r.bitsLeft > 0 && r.read(r.bitsLeft) !== 0) throw corrupt('fpack header padding bits are not zero');
-    // one state is written as the field's absence, so a header of the first layout parses back to the same object
-    const p: FpackParams = { dtype, mode, distance, distance2, aClasses, aClasses2, a, bClasses, b, ...(states === 1 ? {} : { states }), ...(palette ? { palette } : {}) };
+    // one state and version 1 are written as the fields' absence, so a header of the first layout parses back to the same object
+    const p: FpackParams = {
+      dtype,
+      mode,
+      distance,
+      distance2,
+      aClasses,
+      aClasses2,
+      a,
+      bClasses,
+      b,
+      ...(states === 1 ? {} : { states }),
+      ...(palette ? { palette } : {}),
+      ...(version === 1 ? {} : { version }),
+    };
     checkParams(p);
     return p;
   } catch (e) {

@@ -132,12 +132,14 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const d1 = Math.min(n, e.distance);
   const d2 = Math.min(n, e.distance2);
   const k = (slot - FPACK_SLOTS) / FPACK_SLOT_BYTES;
+  // version 2: the last t values come from the final states (coder.ts)
+  const t = Math.min(n, e.tail);
   const rc = e.whole
-    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k])
-    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k]);
+    ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k], t)
+    : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k], t);
   if (rc !== 0) {
     decodeBlockJs(e, src, out); // throws the CodecError that names what is wrong
     throw new Error('fpack wasm decoder rejected a block the JS decoder accepts');
   }
-  out.set(e.whole ? heap.subarray(FPACK_HIST + n, FPACK_HIST + 2 * n) : heap.subarray(OUT, OUT + out.length));
+  out.set(e.whole ? heap.subarray(FPACK_HIST + n - t, FPACK_HIST + 2 * n - t) : heap.subarray(OUT, OUT + out.length));
 }

@@ -43,8 +43,8 @@ export interface CodecExports {
   sccDecodeStatic(n: number, len: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, x0: number): number;
   sccEncode(n: number, eng: number, tapA: number, dA: number, dB: number, nB: number, S: number, tables: number, select: number): number;
   fpackPrepare(): void;
-  fpackDecodeSplit(slot: number, n: number, wide: number, mant: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, byGroup: number, ctx: number): number;
-  fpackDecodeWhole(slot: number, n: number, delta: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, ctx: number): number;
+  fpackDecodeSplit(slot: number, n: number, wide: number, mant: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, byGroup: number, ctx: number, tail: number): number;
+  fpackDecodeWhole(slot: number, n: number, delta: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, ctx: number, tail: number): number;
 }
 
 export interface CodecWasm {

@@ -117,12 +117,73 @@ function start(k: i32, n: i32, p: i32, ransEnd: i32, end: i32): void {
   bad = 0;
 }
 
-/** The end-of-block checks of coder.ts: rANS consumed exactly and every state back to L, the bit stream exactly ceil(bit / 8) bytes with zero padding, no offset outside its group. */
-function finish(ransEnd: i32, end: i32): i32 {
+/**
+ * After a rotating loop (value i on register 0, then the registers rotate),
+ * register j holds state (n + j) mod k: rotate them back so that register j
+ * holds state j, as the loops with a fixed register per state leave them.
+ */
+function unrotate(k: i32, n: i32): void {
+  for (let r = (k - (n % k)) % k; r > 0; r--) {
+    const x = x0;
+    if (k == 2) {
+      x0 = x1;
+      x1 = x;
+    } else if (k == 4) {
+      x0 = x1;
+      x1 = x2;
+      x2 = x3;
+      x3 = x;
+    }
+  }
+}
+
+/** State k (0 ... 3) of the block, register k once the loops are done (after unrotate). */
+@inline
+function stateAt(k: i32): u32 {
+  return k == 0 ? x0 : k == 1 ? x1 : k == 2 ? x2 : x3;
+}
+
+/**
+ * Version-2 blocks (coder.ts decodeTail): the last t values of w bits came
+ * in the k initial states; state j must lie in [L, L + 2^c_j), c_j =
+ * floor(t w / k) + (j < t w mod k), its bits the next c_j of the tail string
+ * (values MSB-first). Writes value i of the tail to dst + (i << wide) (u16
+ * when wide = 1, else u8). Returns true when every state is in range.
+ */
+function tail(k: i32, t: i32, w: i32, dst: i32, wide: i32): bool {
+  const bits = t * w;
+  // the string through a 64-bit accumulator: at most w - 1 + 24 bits wait in it
+  let acc: u64 = 0;
+  let nb = 0;
+  let i = 0;
+  let ok = true;
+  for (let j = 0; j < k; j++) {
+    const c = bits / k + (j < bits % k ? 1 : 0);
+    const r = stateAt(j) - RANS_L;
+    // x < L wraps r to above 2^31, out of range as well
+    if (r >= <u32>1 << c) ok = false;
+    acc = (acc << <u64>c) | <u64>r;
+    nb += c;
+    for (; nb >= w; i++) {
+      nb -= w;
+      const v = <u32>(acc >> <u64>nb);
+      if (wide) store<u16>(dst + (i << 1), <u16>v);
+      else store<u8>(dst + i, <u8>v);
+    }
+  }
+  return ok;
+}
+
+/**
+ * The end-of-block checks of coder.ts: rANS consumed exactly and every state back to L (or, with
+ * a tail of t values, every state in range, the tail written to dst), the bit stream exactly
+ * ceil(bit / 8) bytes with zero padding, no offset outside its group.
+ */
+function finish(ransEnd: i32, end: i32, k: i32, t: i32, w: i32, dst: i32, wide: i32): i32 {
   const q = IN + ransEnd;
   const bit = bitPos;
   const pad = (<u32>load<u8>(q + <i32>(bit >> 3)) << (bit & 7)) & 255;
-  const states = x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L;
+  const states = t == 0 ? x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L : tail(k, t, w, dst, wide);
   const ok = pos == q && states && q + <i32>((bit + 7) >> 3) == IN + end && bad >> 31 == 0 && ((bit & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
 }
@@ -595,32 +656,44 @@ function wholeShape(ctx: i32, delta: i32, k: i32, s: i32, n: i32, b1: i32, b2: i
  * [2^23, 2^31)) up to IN + ransEnd and the bit stream from there to IN + end.
  * d1, d2: the neighbours' distances (0: none); ctx: how many neighbours the A
  * context uses (0, 1 or 2); k: rANS states (1, 2 or 4); byGroup = 1: every A
- * group lies in one B class, and A's step entries carry that class.
+ * group lies in one B class, and A's step entries carry that class; t: the
+ * block's last values carried in the initial states (version-2 headers,
+ * min(n, the engine's tail); 0 for version 1): the loops decode n - t.
  * Returns 0: exact; 1: some check failed. The caller leaves 5n + 8 readable
  * bytes after the block.
  */
-export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32): i32 {
+export function fpackDecodeSplit(s: i32, n: i32, wide: i32, mant: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, byGroup: i32, ctx: i32, t: i32): i32 {
+  // the loops decode the first n - t values; the last t come from the final states
+  n -= t;
   start(k, n, p, ransEnd, end);
-  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
-  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
+  const b1 = FPACK_HIST + n - (d1 == 0 ? n : min(d1, n));
+  const b2 = FPACK_HIST + n - (d2 == 0 ? n : min(d2, n));
   if (byGroup && k <= 2) splitShape(ctx, <u32>mant, k, s, n, b1, b2);
-  else splitAny(k, s, n, wide, <u32>mant, b1, b2);
-  return finish(ransEnd, end);
+  else {
+    splitAny(k, s, n, wide, <u32>mant, b1, b2);
+    unrotate(k, n);
+  }
+  return finish(ransEnd, end, k, t, wide ? 16 : 8, OUT + (n << wide), wide);
 }
 
 /**
  * Whole and delta modes (8-bit floats): n bytes into FPACK_HIST + n (the
  * caller copies them out), one symbol per value, the byte or (delta = 1) its
  * order-preserving difference to x[i - d1]. Arguments and result as
- * fpackDecodeSplit's.
+ * fpackDecodeSplit's; the bytes land at FPACK_HIST + n - t.
  */
-export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32): i32 {
+export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k: i32, p: i32, ransEnd: i32, end: i32, ctx: i32, t: i32): i32 {
+  n -= t;
   start(k, n, p, ransEnd, end);
-  const b1 = FPACK_HIST + n - (d1 == 0 ? n : d1);
-  const b2 = FPACK_HIST + n - (d2 == 0 ? n : d2);
+  const b1 = FPACK_HIST + n - (d1 == 0 ? n : min(d1, n));
+  const b2 = FPACK_HIST + n - (d2 == 0 ? n : min(d2, n));
   if (k <= 2) wholeShape(ctx, delta, k, s, n, b1, b2);
-  // 4 states: both taps and the u32 table serve every model
-  else if (delta) whole4d(s, n, b1, b2);
-  else whole4w(s, n, b1, b2);
-  return finish(ransEnd, end);
+  else {
+    // 4 states: both taps and the u32 table serve every model
+    if (delta) whole4d(s, n, b1, b2);
+    else whole4w(s, n, b1, b2);
+    unrotate(k, n);
+  }
+  // the tail bytes follow the decoded ones (raw bytes, also in delta mode)
+  return finish(ransEnd, end, k, t, 8, FPACK_HIST + 2 * n, 0);
 }
