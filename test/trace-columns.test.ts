@@ -121,6 +121,30 @@ describe('trace columns (writes and reads decoded without msgpackr objects)', ()
     await assert.rejects(viaReader([over]), (e: Error & { code?: string }) => e.code === 'E_TRACE_RECORD' && /record 1/.test(e.message));
   });
 
+  it('writes and reads whose numbers are msgpack uint64 (0xcf) go into the columns as msgpackr reads them, up to 2^53 - 1; 2^53 is refused', async () => {
+    const u64 = (v: bigint): Buffer => {
+      const b = Buffer.alloc(9);
+      b[0] = 0xcf;
+      b.writeBigUInt64BE(v, 1);
+      return b;
+    };
+    const str = (text: string): Buffer => Buffer.from([0xa0 | text.length, ...Buffer.from(text)]);
+    const op = (name: 'write' | 'read', t: bigint, addr: bigint, tail: Buffer): Buffer =>
+      Buffer.concat([Buffer.from([0x86]), str('type'), str('op'), str('op'), str(name), str('t'), u64(t), str('addr'), u64(addr), tail]);
+    const max = 2n ** 53n - 1n;
+    const write = op('write', max - 2n, 2n ** 47n + 5n, Buffer.concat([str('len'), u64(2n), str('data'), Buffer.from([0xc4, 2, 7, 9])]));
+    const read = op('read', 2n ** 32n + 1n, 2n ** 40n, Buffer.concat([str('len'), u64(2n), str('crc'), u64(0xfffffffen)]));
+    const bytes = Buffer.concat([Buffer.from(new Packr({ useRecords: false }).pack(HEADER)), write, read]);
+    const cols = decodeChunk(bytes, 0, new Unpackr({ useRecords: false }), () => undefined).columns;
+    assert.deepEqual([cols.kind[1], cols.kind[2]], [COL_WRITE, COL_READ], 'both in the columns, not left to msgpackr');
+    // msgpackr as the trace reader configures it (uint64 as numbers; the plain reference above would give BigInts)
+    const asNumbers = (new Unpackr({ useRecords: false, int64AsType: 'number' }).unpackMultiple(bytes) as unknown[]).map((r, i) => validateRecord(r, i));
+    assert.deepEqual(await viaReader([bytes]), asNumbers);
+    assert.deepEqual([cols.t[1], cols.addr[1], cols.crc[2]], [Number(max - 2n), 2 ** 47 + 5, 0xfffffffe]);
+    const over = Buffer.concat([Buffer.from(new Packr({ useRecords: false }).pack(HEADER)), op('read', 2n ** 53n, 0n, Buffer.concat([str('len'), u64(2n), str('crc'), u64(1n)]))]);
+    await assert.rejects(viaReader([over]), (e: Error & { code?: string }) => e.code === 'E_TRACE_RECORD' && /record 1/.test(e.message));
+  });
+
   it('a record cut across several chunks, shorter or longer than the head joined to it', async () => {
     const packr = new Packr({ useRecords: false });
     for (const len of [100, 70_000, 200_000]) {

@@ -122,7 +122,11 @@ let uintValue = 0;
 /**
  * Read a msgpack unsigned integer at p (positive fixint, uint 8/16/32/64 up
  * to 2^53): the position after it, INCOMPLETE, or SLOW for anything else
- * (negative, float: msgpackr and validateRecord judge those).
+ * (negative, float: msgpackr and validateRecord judge those). The widths
+ * share one loop, so one byte load serves them all: a trace's times and
+ * addresses grow from one width to the next as it goes, and a load V8 had
+ * not seen yet undid the optimised decoder each time (three compiles of it
+ * in a cold replay).
  */
 function readUint(s: Buffer, p: number, end: number): number {
   if (p >= end) return INCOMPLETE;
@@ -131,29 +135,15 @@ function readUint(s: Buffer, p: number, end: number): number {
     uintValue = b;
     return p + 1;
   }
-  switch (b) {
-    case 0xcc:
-      if (p + 2 > end) return INCOMPLETE;
-      uintValue = s[p + 1];
-      return p + 2;
-    case 0xcd:
-      if (p + 3 > end) return INCOMPLETE;
-      uintValue = (s[p + 1] << 8) | s[p + 2];
-      return p + 3;
-    case 0xce:
-      if (p + 5 > end) return INCOMPLETE;
-      uintValue = s.readUInt32BE(p + 1);
-      return p + 5;
-    case 0xcf: {
-      if (p + 9 > end) return INCOMPLETE;
-      const hi = s.readUInt32BE(p + 1);
-      if (hi >= 0x200000) return SLOW; // beyond 2^53: not a safe integer
-      uintValue = hi * 0x100000000 + s.readUInt32BE(p + 5);
-      return p + 9;
-    }
-    default:
-      return SLOW;
-  }
+  const size = b === 0xcc ? 1 : b === 0xcd ? 2 : b === 0xce ? 4 : b === 0xcf ? 8 : 0;
+  if (size === 0) return SLOW;
+  if (p + 1 + size > end) return INCOMPLETE;
+  // beyond 2^53 (uint 64 with any of its top 11 bits set): not a safe integer
+  if (size === 8 && (s[p + 1] !== 0 || s[p + 2] >= 0x20)) return SLOW;
+  let v = 0;
+  for (let k = 1; k <= size; k++) v = v * 256 + s[p + k];
+  uintValue = v;
+  return p + 1 + size;
 }
 
 /** The bytes of a short ASCII string (up to 4) as a little-endian integer: the decoder matches keys and op names by these. */
@@ -230,19 +220,26 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
         if (s[p] !== 0xa2 || (s[p + 1] | (s[p + 2] << 8)) !== W_OP) return SLOW;
         p += 3;
         break;
-      case K_OP:
-        if (s[p] === 0xa5) {
-          if (p + 6 > end) return INCOMPLETE;
-          if ((s[p + 1] | (s[p + 2] << 8) | (s[p + 3] << 16) | (s[p + 4] << 24)) !== W_WRIT || s[p + 5] !== 0x65) return SLOW;
-          op = COL_WRITE;
-          p += 6;
-        } else if (s[p] === 0xa4) {
-          if (p + 5 > end) return INCOMPLETE;
-          if ((s[p + 1] | (s[p + 2] << 8) | (s[p + 3] << 16) | (s[p + 4] << 24)) !== W_READ) return SLOW;
-          op = COL_READ;
-          p += 5;
-        } else return SLOW;
+      case K_OP: {
+        // "write" and "read" go through the same loads and comparisons: the first read of a trace comes after
+        // thousands of writes, and a load or comparison of its own would be new to V8 there and undo the
+        // optimised decoder (compiled anew, tens of ms of a cold replay's CPU).
+        // Every comparison is made for both (V8 also takes a comparison it has not seen made for new).
+        const h = s[p];
+        const isWrite = h === 0xa5;
+        const isRead = h === 0xa4;
+        if (!isWrite && !isRead) return SLOW;
+        if (p + (isWrite ? 6 : 5) > end) return INCOMPLETE;
+        const word = s[p + 1] | (s[p + 2] << 8) | (s[p + 3] << 16) | (s[p + 4] << 24);
+        const writ = word === W_WRIT;
+        const read = word === W_READ;
+        const last = isWrite ? s[p + 5] : 0x65;
+        const e = last === 0x65;
+        if (!(isWrite ? writ && e : read)) return SLOW;
+        op = isWrite ? COL_WRITE : COL_READ;
+        p += isWrite ? 6 : 5;
         break;
+      }
       case K_DATA: {
         const bt = s[p];
         let head: number;
@@ -279,9 +276,12 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
   // What validateRecord asks of a write or read; anything short of it goes the slow way (and fails there).
   const need = K_TYPE | K_OP | K_T | K_ADDR | K_LEN;
   if ((seen & need) !== need || len === 0 || addr + len > MAX_ADDRESS) return SLOW;
-  if (op === COL_WRITE) {
-    if (seen !== (seen & (need | K_CONN | K_DATA)) || (seen & K_DATA) === 0 || dataLen !== len) return SLOW;
-  } else if (seen !== (seen & (need | K_CONN | K_CRC)) || crc > 0xffffffff) return SLOW;
+  // Both kinds' checks made for every op (as for the op name above, so the first read is nothing new to V8).
+  const allowed = op === COL_WRITE ? need | K_CONN | K_DATA : need | K_CONN | K_CRC;
+  const extra = seen !== (seen & allowed);
+  const noData = (seen & K_DATA) === 0 || dataLen !== len;
+  const badCrc = crc > 0xffffffff;
+  if (extra || (op === COL_WRITE ? noData : badCrc)) return SLOW;
   cols.push(op, t, conn, addr, len, crc, op === COL_WRITE ? dataAt : 0);
   return p;
 }
