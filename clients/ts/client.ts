@@ -1,4 +1,5 @@
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WsWebSocket from 'ws';
 import {
   PROTOCOL_VERSION,
   type ErrorResponse,
@@ -17,6 +18,12 @@ import {
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
 import { arrayHead, encodeVectorRequest } from '../../protocol/vector-frame.ts';
 import { ShimpackError } from './errors.ts';
+
+// ws through require(), not an ES import: an import of CommonJS makes Node parse the source of each
+// module ws's ESM wrapper imports for its exports (cjs-module-lexer), and V8 then compiles that parser
+// hot, ~80-120 ms of a short-lived client's CPU (a cold replay's) on a core the daemon could use.
+const WebSocket = createRequire(import.meta.url)('ws') as typeof WsWebSocket;
+type WebSocket = WsWebSocket;
 
 export interface ConnectOptions {
   /** Sent in hello, shown in the daemon's logs. */
