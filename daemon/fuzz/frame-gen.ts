@@ -86,7 +86,7 @@ export function vectorRequest(rng: Rng, id: number, addr: number): Record<string
 }
 
 /** A vector request broken in a way the protocol names (section 4.8): the code every answer must carry. */
-function vectorMutant(rng: Rng, id: number): { req: Record<string, unknown>; code: ErrorCode } {
+export function vectorMutant(rng: Rng, id: number): { req: Record<string, unknown>; code: ErrorCode } {
   const v = vectorRequest(rng, id, FUZZ_BASE + rng.int(FUZZ_SPAN));
   const addrs = v.addrs as unknown[];
   const lens = v.lens as unknown[];
@@ -109,7 +109,9 @@ function vectorMutant(rng: Rng, id: number): { req: Record<string, unknown>; cod
       // writev whose data is not the sum of the lengths (or not bytes at all); readv asking for more than a frame.
       if (v.op === 'readv') return { req: { ...v, lens: lens.map((x, k) => (k === i ? 2 ** 40 : x)) }, code: 'E_TOO_LARGE' };
       const d = v.data as Uint8Array;
-      return { req: { ...v, data: rng.pick([d.subarray(0, Math.max(0, d.length - 1 - rng.int(8))), new Uint8Array(d.length + 1 + rng.int(8)), 'text', [1, 2]]) }, code: 'E_BAD_FIELD' };
+      // Shorter data than the lengths need: only when they need any (a vector of zero-length elements takes no bytes, so there the data is longer).
+      const shorter = d.length > 0 ? d.subarray(0, Math.max(0, d.length - 1 - rng.int(8))) : new Uint8Array(1 + rng.int(8));
+      return { req: { ...v, data: rng.pick([shorter, new Uint8Array(d.length + 1 + rng.int(8)), 'text', [1, 2]]) }, code: 'E_BAD_FIELD' };
     }
     case 6: {
       // One element more than MAX_VECTOR_ELEMENTS (zero-length bursts keep the frame small).
