@@ -224,7 +224,7 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
         // "write" and "read" go through the same loads and comparisons: the first read of a trace comes after
         // thousands of writes, and a load or comparison of its own would be new to V8 there and undo the
         // optimised decoder (compiled anew, tens of ms of a cold replay's CPU).
-        // Every comparison is made for both (V8 also takes a comparison it has not seen made for new).
+        // Every comparison is made for both kinds (one V8 has not seen made would be new to it as well).
         const h = s[p];
         const isWrite = h === 0xa5;
         const isRead = h === 0xa4;
