@@ -135,6 +135,8 @@ function getText(u: URL, timeoutMs: number): Promise<string | undefined> {
       let body = '';
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve(body));
+      // cut off part way (the daemon stopped): settled all the same (after 'end' this changes nothing)
+      res.on('close', () => resolve(undefined));
       res.on('error', () => resolve(undefined));
     });
     req.on('timeout', () => req.destroy());
