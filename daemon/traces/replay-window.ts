@@ -11,8 +11,8 @@ export interface ExpectedBytes {
 /** Writes up to this long are copied into their window byte by byte (a view per write cost more: GC). */
 export const SMALL_WRITE = 256;
 
-/** No CRC for this read (crcs[] holds CRC-32s, which are never negative). */
-export const NO_CRC = -1;
+/** No CRC for this read (crcs[] holds CRC-32s, which are never negative): the trace columns' ABSENT, so a run's CRCs copy as they are. */
+export const NO_CRC = ABSENT;
 
 /**
  * One pacing window of one trace connection: a run of consecutive writes, or
@@ -34,6 +34,8 @@ export class ReplayWindow {
   bytes = 0;
   /** The highest trace time the last gather took (0 when it took none). */
   lastT = 0;
+  /** Bytes of the run the last runEnd found. */
+  private runBytes = 0;
   /** Trace addresses (before a copy's shift). */
   readonly addrs: Float64Array;
   readonly lens: Float64Array;
@@ -82,61 +84,48 @@ export class ReplayWindow {
    * (`offsetNs` + t) / 1e6 / speed ms, less than `paceMs` after
    * `firstDueMs`: the rule the replay's general loop applies op by op.
    * Returns the index of the first op not taken; the highest trace time
-   * taken is left in `lastT`. Most of a replay's ops pass here: small loops
-   * over typed arrays, one for writes and one for reads, which V8 optimises
-   * at once and for good, where the replay's large window loop was compiled
-   * again and again while a cold replay ran (and each type of op met late
-   * undid the code made before it).
+   * taken is left in `lastT`. Most of a replay's ops pass here: one small
+   * loop finds where the run ends (runEnd), then the columns are copied
+   * whole. V8 optimises these at once and for good, where the replay's
+   * large window loop was compiled again and again while a cold replay ran
+   * (each type of op met late undid the code made before it).
    */
   gatherWrites(c: TraceColumns, from: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
-    const { kind: kinds, conn: conns, t: ts, len: lens, addr: addrs, dataAt, src } = c;
-    const end = c.n;
-    const conn = this.conn;
-    let n = this.n;
+    const end = this.runEnd(c, from, COL_WRITE, maxN, maxBytes, speed, offsetNs, firstDueMs, paceMs);
+    const { len: lens, dataAt, src } = c;
     let bytes = this.bytes;
-    let d = this.data;
-    let top = 0;
-    let i = from;
-    for (; i < end; i++) {
-      if (kinds[i] !== COL_WRITE || n >= maxN) break;
-      const cn = conns[i];
-      if ((cn === ABSENT ? 0 : cn) !== conn) break;
+    this.ensureData(this.runBytes);
+    const d = this.data;
+    for (let i = from; i < end; i++) {
       const len = lens[i];
-      if (bytes + len > maxBytes) break;
-      const t = ts[i];
-      if (speed > 0 && (offsetNs + t) / 1e6 / speed - firstDueMs >= paceMs) break;
-      if (t > top) top = t;
-      this.addrs[n] = addrs[i];
-      this.lens[n] = len;
-      this.ts[n] = t;
-      if (bytes + len > d.length) {
-        this.bytes = bytes;
-        this.ensureData(len);
-        d = this.data;
-      }
       const at = dataAt[i];
       if (len <= SMALL_WRITE) for (let k = 0; k < len; k++) d[bytes + k] = src[at + k];
       else d.set(src.subarray(at, at + len), bytes);
       bytes += len;
-      n++;
     }
-    this.n = n;
-    this.bytes = bytes;
-    this.lastT = top;
-    return i;
+    this.take(c, from, end);
+    return end;
   }
 
   /** gatherWrites for a window of reads: each read's CRC-32 (NO_CRC where the trace gives none) instead of data. */
   gatherReads(c: TraceColumns, from: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
-    const { kind: kinds, conn: conns, t: ts, len: lens, addr: addrs, crc: crcs } = c;
-    const end = c.n;
+    const end = this.runEnd(c, from, COL_READ, maxN, maxBytes, speed, offsetNs, firstDueMs, paceMs);
+    // A column's absent CRC is the window's NO_CRC already: copied as they are.
+    this.crcs.set(c.crc.subarray(from, end), this.n);
+    this.take(c, from, end);
+    return end;
+  }
+
+  /** Where the run of `col` ops from `from` ends (gatherWrites' rule); its bytes go to runBytes, its highest time to lastT. */
+  private runEnd(c: TraceColumns, from: number, col: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
+    const { kind: kinds, conn: conns, t: ts, len: lens } = c;
+    const last = Math.min(c.n, from + maxN - this.n);
     const conn = this.conn;
-    let n = this.n;
     let bytes = this.bytes;
     let top = 0;
     let i = from;
-    for (; i < end; i++) {
-      if (kinds[i] !== COL_READ || n >= maxN) break;
+    for (; i < last; i++) {
+      if (kinds[i] !== col) break;
       const cn = conns[i];
       if ((cn === ABSENT ? 0 : cn) !== conn) break;
       const len = lens[i];
@@ -144,18 +133,20 @@ export class ReplayWindow {
       const t = ts[i];
       if (speed > 0 && (offsetNs + t) / 1e6 / speed - firstDueMs >= paceMs) break;
       if (t > top) top = t;
-      this.addrs[n] = addrs[i];
-      this.lens[n] = len;
-      this.ts[n] = t;
-      const crc = crcs[i];
-      this.crcs[n] = crc === ABSENT ? NO_CRC : crc;
       bytes += len;
-      n++;
     }
-    this.n = n;
-    this.bytes = bytes;
+    this.runBytes = bytes - this.bytes;
     this.lastT = top;
     return i;
+  }
+
+  /** Ops [from, end) of the columns become the window's next bursts (addresses, lengths, times, bytes). */
+  private take(c: TraceColumns, from: number, end: number): void {
+    this.addrs.set(c.addr.subarray(from, end), this.n);
+    this.lens.set(c.len.subarray(from, end), this.n);
+    this.ts.set(c.t.subarray(from, end), this.n);
+    this.n += end - from;
+    this.bytes += this.runBytes;
   }
 
   /** The addresses of copy `copy`, shifted by `shift` (the same array for every window of that copy). */
