@@ -8,6 +8,7 @@ import { fpack, fpackJs, fpackModelFromParams, fpackParamsOf } from '../daemon/c
 import { parseParams, serialiseParams, type FpackParams, type FpackStates } from '../daemon/codecs/fpack/params.ts';
 import { randomBytes } from './helpers.ts';
 import { checkProperty } from './property.ts';
+import { decodeWith, encode, toHex } from './codec-blocks.ts';
 
 // fpack's interleaved rANS states (docs/float.md, blocks): the header's 2
 // state bits, blocks of the first layout (1 state, from the build before the
@@ -17,27 +18,6 @@ import { checkProperty } from './property.ts';
 const SEED = 4242;
 const width = (d: FloatDtype): number => (d === 'bfloat16' || d === 'float16' ? 2 : 1);
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-function encode(m: CodecModel, raw: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(m.maxEncodedBytes(raw.length));
-  const n = m.encodeBlock(raw, buf);
-  assert.ok(n <= m.maxEncodedBytes(raw.length), `${n} bytes, above maxEncodedBytes`);
-  return buf.slice(0, n);
-}
-
-type Outcome = { ok: true; bytes: string } | { ok: false; code: string; message: string };
-
-function decodeWith(m: CodecModel, block: Uint8Array, rawLength: number): Outcome {
-  try {
-    const out = new Uint8Array(rawLength).fill(0xa5);
-    m.decodeBlock(block, out);
-    return { ok: true, bytes: toHex(out) };
-  } catch (e) {
-    if (!(e instanceof CodecError)) throw e;
-    return { ok: false, code: e.code, message: e.message };
-  }
-}
 
 /** The wasm model and the JS-only model of the same header, with `states` rANS states. */
 function pair(p: FpackParams, states: FpackStates): [CodecModel, CodecModel] {

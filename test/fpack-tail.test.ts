@@ -15,6 +15,7 @@ import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/man
 import { FLOAT_FORMATS, type FloatFormat } from '../daemon/dataset/float-convert.ts';
 import { randomBytes } from './helpers.ts';
 import { checkProperty } from './property.ts';
+import { decodeWith, encode, toHex, type Outcome } from './codec-blocks.ts';
 
 // fpack header version 2 (docs/float.md, blocks): a block's last values ride,
 // raw, in the encoder's initial rANS states and come back from the decoder's
@@ -29,28 +30,7 @@ const SEED = 2323;
 const L = 1 << 23;
 const width = (d: FloatDtype): number => (d === 'bfloat16' || d === 'float16' ? 2 : 1);
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const isCorrupt = (e: unknown): boolean => e instanceof CodecError && e.code === 'E_CORRUPT';
-
-type Outcome = { ok: true; bytes: string } | { ok: false; code: string; message: string };
-
-function decodeWith(m: CodecModel, block: Uint8Array, rawLength: number): Outcome {
-  try {
-    const out = new Uint8Array(rawLength).fill(0xa5);
-    m.decodeBlock(block, out);
-    return { ok: true, bytes: toHex(out) };
-  } catch (e) {
-    if (!(e instanceof CodecError)) throw e;
-    return { ok: false, code: e.code, message: e.message };
-  }
-}
-
-function encode(m: CodecModel, raw: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(m.maxEncodedBytes(raw.length));
-  const n = m.encodeBlock(raw, buf);
-  assert.ok(n <= buf.length);
-  return buf.slice(0, n);
-}
 
 /** coder.ts's plain block (no repeat or palette wrapping) of the bytes the block coder sees (palette mode: index bytes). */
 function encodeRaw(p: FpackParams, raw: Uint8Array, tailOffsets?: readonly number[]): Uint8Array {
