@@ -282,7 +282,7 @@ export class DaemonMetrics {
     this.errors = new Counter({ name: 'shimpack_errors_total', help: 'Error responses by code', labelNames: ['code'] as const, registers });
     this.socketPauses = new Counter({
       name: 'shimpack_socket_pauses_total',
-      help: 'Times a socket stopped being read for backpressure',
+      help: 'Times a socket stopped being read for backpressure, or while a write of it waited for its region\'s table (reason fit)',
       labelNames: ['reason'] as const,
       registers,
     });
@@ -293,7 +293,7 @@ export class DaemonMetrics {
       this.laneBatchDuration.zero({ lane: String(i) });
       this.laneBatchBytes.zero({ lane: String(i) });
     }
-    for (const reason of ['lanes', 'inflight', 'send-buffer', 'record']) this.socketPauses.inc({ reason }, 0);
+    for (const reason of ['lanes', 'inflight', 'send-buffer', 'record', 'fit']) this.socketPauses.inc({ reason }, 0);
   }
 
   /** The DRAM model behind shimpack_dram_energy_joules_total and shimpack_dram_transfer_seconds_total (set once, by the engine). */

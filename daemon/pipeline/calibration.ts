@@ -1,4 +1,4 @@
-import type { Codec, CodecModel } from '../codecs/codec.ts';
+import type { Codec, CodecModel, CodecOptions } from '../codecs/codec.ts';
 import { dtypeBits, type Dtype } from '../codecs/dtype.ts';
 import { apackModelFromHistogram } from '../codecs/apack/index.ts';
 import { sccModelFromHistogram, sccParamsOf } from '../codecs/scc/index.ts';
@@ -131,9 +131,45 @@ export class PendingCalibration {
     return this.kept;
   }
 
+  /**
+   * A context codec's table fitted ahead, off the main thread (engine.ts
+   * fitAhead), and the bytes it was fitted to: fit() takes it when they are
+   * the bytes it would fit, so the table and the point in the request stream
+   * where it is installed are those of fitting here and now.
+   */
+  prefit: { readonly sample: Uint8Array; readonly params: Uint8Array | undefined } | undefined;
+
+  /** Is there a table fitted ahead to exactly these bytes (or a fit of them that failed)? */
+  fittedAhead(sample: Uint8Array): boolean {
+    return this.prefit !== undefined && sameBytes(this.prefit.sample, sample);
+  }
+
+  /** A context codec's fit options: the region's stride and kind. */
+  get fitOptions(): CodecOptions {
+    if (!this.context) throw new Error('fitOptions: not a context codec');
+    return { stride: this.context.stride, kind: this.context.kind };
+  }
+
+  /** What fit() would be given after these writes too ({at, bytes} in order), this pending state unchanged. */
+  sampleAfter(writes: readonly { readonly at: number; readonly bytes: Uint8Array }[]): Uint8Array {
+    // need <= CALIBRATION_BYTES, so a region of `need` bytes needs as many
+    const what = new PendingCalibration(this.dtype, this.need, this.context);
+    what.seen = this.seen;
+    what.kept = this.kept;
+    what.pieces.push(...this.pieces);
+    for (const w of writes) what.add(w.bytes, w.at);
+    return what.sample();
+  }
+
   /** The table fitted to everything seen (once, when ready). */
   fit(codec: Codec): Uint8Array {
-    if (this.context) return codec.fit(this.sample(), this.dtype, { stride: this.context.stride, kind: this.context.kind }).params;
+    if (this.context) {
+      const sample = this.sample();
+      const ahead = this.prefit;
+      if (ahead?.params && sameBytes(ahead.sample, sample)) return ahead.params;
+      // no table fitted ahead for these bytes (or that fit failed: this one says why)
+      return codec.fit(sample, this.dtype, this.fitOptions).params;
+    }
     return fitHistogram(codec, this.dtype, Array.from(this.hist));
   }
 
@@ -178,6 +214,12 @@ export class PendingCalibration {
     }
     return out;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], context?: ContextOptions): Uint8Array {

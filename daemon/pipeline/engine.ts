@@ -26,6 +26,7 @@ import {
 } from '../../protocol/types.ts';
 import { parseChannel, servesRange, splitByChannel, type ChannelLayout } from '../../protocol/channel.ts';
 import { PendingCalibration, needsStride, planModel, usesContext, type ContextOptions } from './calibration.ts';
+import { FitPool, type ContextFitter } from './fit-pool.ts';
 import { ProtocolError } from '../../protocol/protocol-error.ts';
 import { toProtocolError } from './wire-error.ts';
 import { Region, type EnergyContext } from './region.ts';
@@ -79,6 +80,8 @@ export class Engine {
     readonly backend: MemoryBackend,
     readonly executor: LaneExecutor,
     readonly metrics: DaemonMetrics,
+    /** Where context codecs' tables are fitted ahead (default: one thread beside the lanes, fit-pool.ts). */
+    private readonly fits: ContextFitter = new FitPool(),
   ) {
     this.scheduler = new LaneScheduler(
       executor,
@@ -189,6 +192,20 @@ export class Engine {
   private idleFlush(): void {
     for (const t of this.spaces.values()) {
       for (const r of t.all()) {
+        const ahead = this.fitShortAhead(r);
+        if (ahead) {
+          // calibrated, then written back, once its table is fitted (if still pending then)
+          void ahead.then(() => {
+            if (!r.live) return;
+            try {
+              this.calibrateNow(r);
+            } catch (e) {
+              process.stderr.write(`shimpack: ${(e as Error).message}\n`);
+            }
+            this.buffers.flushRegion(r, false).catch(() => undefined);
+          });
+          continue;
+        }
         try {
           this.calibrateNow(r);
         } catch (e) {
@@ -209,6 +226,7 @@ export class Engine {
    */
   async flush(space = '', name?: string): Promise<void> {
     const list = this.regionsNamed(space, name);
+    await Promise.all(list.map((r) => this.fitShortAhead(r)));
     for (const r of list) this.calibrateNow(r);
     await Promise.all(list.map((r) => this.buffers.flushRegion(r, false)));
   }
@@ -382,6 +400,71 @@ export class Engine {
   calibrateNow(region: Region): void {
     if (region.shadow?.pending && region.shadow.pending.seen > 0) this.finishShadow(region, 0, 0);
     if (region.pending && region.pending.seen > 0) this.finishCalibration(region, 0, 0);
+  }
+
+  /**
+   * Before a write (or writev) is admitted: when it would complete the window
+   * of a region calibrating a context codec (fpack, SCC), whose exact search
+   * takes tens to hundreds of milliseconds, fit that table now on the fit
+   * thread, from exactly the bytes the region will hold then. The session
+   * holds this connection's requests until it settles and then admits the
+   * write, which installs the table as if it were fitted there and then
+   * (PendingCalibration.fit): the same table, at the same point of the
+   * request stream, coding the same writes as fitting on the main thread,
+   * while the main thread goes on serving the other connections. Undefined
+   * when there is nothing to fit. Refusals are left to the admission.
+   */
+  fitAhead(req: WriteRequest | WritevRequest, space: string): Promise<void> | undefined {
+    const table = this.table(space);
+    let fits: Promise<void>[] | undefined;
+    // per pending context region this request writes to: its writes in order, until one completes the window
+    let writes: Map<Region, { list: { at: number; bytes: Uint8Array }[]; seen: number }> | undefined;
+    const n = req.op === 'write' ? 1 : req.addrs.length;
+    for (let i = 0, off = 0; i < n; i++) {
+      const addr = req.op === 'write' ? req.addr : req.addrs[i];
+      const len = req.op === 'write' ? req.data.length : req.lens[i];
+      const bytes = req.op === 'write' ? req.data : req.data.subarray(off, off + len);
+      off += len;
+      if (len === 0 || !Number.isSafeInteger(addr)) continue;
+      const region = table.find(addr, len);
+      const p = region?.pending;
+      if (!region || !p?.context) continue;
+      writes ??= new Map();
+      let w = writes.get(region);
+      if (!w) writes.set(region, (w = { list: [], seen: p.seen }));
+      // writes after the one completing the window are coded with the table, not fitted to
+      if (w.seen >= p.need) continue;
+      w.list.push({ at: addr - region.base, bytes });
+      w.seen += len;
+    }
+    if (!writes) return undefined;
+    for (const [region, w] of writes) {
+      const p = region.pending as PendingCalibration;
+      if (w.seen < p.need) continue;
+      const fit = this.prefit(region, p, p.sampleAfter(w.list));
+      if (fit) (fits ??= []).push(fit);
+    }
+    return fits && Promise.all(fits).then(noop);
+  }
+
+  /** Fit `sample` ahead for the pending region (nothing when that is done already); settles when p.prefit holds the result. */
+  private prefit(region: Region, p: PendingCalibration, sample: Uint8Array): Promise<void> | undefined {
+    if (p.fittedAhead(sample)) return undefined;
+    return this.fits.fit(region.codec, region.dtype, sample, p.fitOptions).then(
+      (params) => {
+        p.prefit = { sample, params };
+      },
+      () => {
+        // the fit at installation says why (E_INTERNAL to the write, as without the fit thread)
+        p.prefit = { sample, params: undefined };
+      },
+    );
+  }
+
+  /** A context-codec region written short of its window: its table fitted ahead from what it has (before calibrateNow). */
+  private fitShortAhead(region: Region): Promise<void> | undefined {
+    const p = region.pending;
+    return p?.context && p.seen > 0 && !p.ready ? this.prefit(region, p, p.sample()) : undefined;
   }
 
   /** Fit the pending region's table (once), hand it to the lanes and code again the blocks held raw meanwhile; [rel, rel+len) is being written whole. */
@@ -913,6 +996,7 @@ export class Engine {
     }
     this.buffers.close();
     await this.scheduler.whenIdle();
+    await this.fits.close();
     await this.executor.close();
     await this.backend.close();
   }

@@ -57,6 +57,12 @@ export class RegionTable {
     return r;
   }
 
+  /** The one region holding [addr, addr + len), or undefined (lookup says why). */
+  find(addr: number, len: number): Region | undefined {
+    const r = this.sorted[this.firstEndingAfter(addr)];
+    return r && r.base <= addr && addr + len <= r.end ? r : undefined;
+  }
+
   /** Index of the first region whose end is above addr. */
   private firstEndingAfter(addr: number): number {
     let lo = 0;

@@ -12,6 +12,7 @@ import { BackendMetrics } from '../metrics/backend-metrics.ts';
 import { registerChannelInfo } from '../metrics/channel-metrics.ts';
 import { DaemonMetrics } from '../metrics/metrics.ts';
 import { Engine } from '../pipeline/engine.ts';
+import type { ContextFitter } from '../pipeline/fit-pool.ts';
 import { decodeRegionMeta } from '../pipeline/region-meta.ts';
 import { RequestRecorder } from '../traces/request-recorder.ts';
 import { parseChannel } from '../../protocol/channel.ts';
@@ -33,6 +34,8 @@ export interface RunningDaemon {
 export interface DaemonParts {
   readonly backend?: MemoryBackend;
   readonly executor?: LaneExecutor;
+  /** Where context codecs' tables are fitted (default: the engine's own fit thread). */
+  readonly fitter?: ContextFitter;
 }
 
 /** The port or address cannot be bound (taken, not on this machine, no permission). */
@@ -94,7 +97,7 @@ export async function startDaemon(config: DaemonConfig, parts: DaemonParts = {})
     timeoutMs: config.backendTimeoutMs,
     observer: new BackendMetrics(metrics.registry, () => backend.lateOperations),
   });
-  engine = new Engine(config, backend, executor, metrics);
+  engine = new Engine(config, backend, executor, metrics, parts.fitter);
   const eng = engine;
   registerChannelInfo(metrics.registry, eng.channel.index, eng.channel.channels, backend.name);
   // A persistent backend brings back the regions (and their blocks) of the last run.

@@ -15,9 +15,16 @@ import { packResponses } from './response-frames.ts';
 import type { RequestRecorder } from '../traces/request-recorder.ts';
 
 /** One request read off a frame, or the reason it cannot be one. */
-type Ingress = { readonly raw: unknown; readonly tooLarge: boolean };
+type Ingress = {
+  readonly raw: unknown;
+  readonly tooLarge: boolean;
+  /** Held once for a table fitted ahead (Engine.fitAhead): admitted without asking again. */
+  readonly fitted?: boolean;
+  /** When it was first admitted (its latency counts the wait). */
+  readonly since?: number;
+};
 
-type PauseReason = 'lanes' | 'inflight' | 'send-buffer' | 'record';
+type PauseReason = 'lanes' | 'inflight' | 'send-buffer' | 'record' | 'fit';
 
 export interface SessionHost {
   readonly shuttingDown: boolean;
@@ -92,6 +99,8 @@ export class Session {
   private flushQueued = false;
   private paused = false;
   private waitingForLanes = false;
+  /** Requests held, in arrival order, while a table one of them needs is fitted off the main thread (Engine.fitAhead). */
+  private fitQueue: Ingress[] | undefined;
   private waitingForRecorder = false;
   /** This connection's id in a `--record` trace. */
   private readonly recordConn: number;
@@ -147,7 +156,10 @@ export class Session {
     // one inner observable per request.
     this.subscription = frames$.pipe(map((f) => this.parseFrame(f.data, f.isBinary))).subscribe({
       next: (items) => {
-        for (const item of items) this.admit(item);
+        for (const item of items) {
+          if (this.fitQueue) this.fitQueue.push(item);
+          else this.admit(item);
+        }
       },
     });
   }
@@ -165,7 +177,7 @@ export class Session {
   async drain(quietMs = 50): Promise<void> {
     for (;;) {
       while (this.outstanding.size > 0) await new Promise<void>((r) => this.settledWaiters.push(r));
-      if (this.held.length > 0 && this.ws.readyState === this.ws.OPEN) {
+      if ((this.held.length > 0 || this.fitQueue) && this.ws.readyState === this.ws.OPEN) {
         // Frames held for backpressure still get answers (E_SHUTTING_DOWN).
         await new Promise((r) => setTimeout(r, 5));
         continue;
@@ -228,11 +240,16 @@ export class Session {
       return this.respond(this.fail(requestId(item.raw), e));
     }
     if (this.host.shuttingDown) return this.respond(errorResponse(req.id, 'E_SHUTTING_DOWN'));
-    const t0 = performance.now();
+    const t0 = item.since ?? performance.now();
     try {
       // Pausing the socket bounds frames, not the requests inside one batch frame: a hard cap does.
       if (this.inflightCount >= this.config.maxOutstanding && (req.op === 'write' || req.op === 'read' || req.op === 'free' || req.op === 'writev' || req.op === 'readv')) {
         return this.respond(errorResponse(req.id, 'E_BUSY', `${this.inflightCount} requests of this connection are unanswered (--max-outstanding ${this.config.maxOutstanding})`));
+      }
+      if ((req.op === 'write' || req.op === 'writev') && this.helloDone && !item.fitted) {
+        // A write that completes a context-codec region's calibration window: its table is fitted first, off the main thread.
+        const ahead = this.engine.fitAhead(req, this.space);
+        if (ahead) return this.holdForFit({ ...item, fitted: true, since: t0 }, ahead);
       }
       if (req.op === 'write' || req.op === 'read') {
         if (!this.helloDone) throw this.noHello(req.op);
@@ -408,6 +425,31 @@ export class Session {
     this.checkPressure();
   }
 
+  /**
+   * Hold this request and every later one of the connection, in order,
+   * until `ahead` settles, then admit them: the other connections are served
+   * meanwhile (the socket pauses, as for backpressure).
+   */
+  private holdForFit(item: Ingress, ahead: Promise<void>): void {
+    this.fitQueue = [item];
+    this.checkPressure();
+    void ahead.then(() => {
+      const queue = this.fitQueue ?? [];
+      this.fitQueue = undefined;
+      // a closed connection's held requests go nowhere, as its held frames
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      for (let i = 0; i < queue.length; i++) {
+        // one of them may need a table of its own: the rest wait behind it
+        if (this.fitQueue) {
+          (this.fitQueue as Ingress[]).push(...queue.slice(i));
+          break;
+        }
+        this.admit(queue[i]);
+      }
+      this.checkPressure();
+    });
+  }
+
   /** Pause reading this socket while any bound is exceeded; resume when none is. */
   private checkPressure(): void {
     let reason: PauseReason | undefined;
@@ -415,6 +457,7 @@ export class Session {
     else if (this.inflightCount >= this.config.connInflightRequests || this.inflightBytes >= this.config.connInflightBytes) reason = 'inflight';
     else if (this.sendBytes + this.egressBytes >= this.config.sendBufferBytes) reason = 'send-buffer';
     else if (this.host.recorder?.behind) reason = 'record';
+    else if (this.fitQueue) reason = 'fit';
     if (reason && !this.paused) {
       this.paused = true;
       this.ws.pause();
