@@ -125,13 +125,14 @@ describe('context-codec fits off the main thread (fit-pool.ts)', () => {
     assert.ok(p.ready);
     // a table fitted ahead to exactly those bytes is what fit() returns; to other bytes, it is not used
     const params = new Uint8Array([1, 2, 3]);
-    p.prefit = { sample: ahead, params };
-    assert.ok(p.fittedAhead(ahead.slice()));
+    p.prefits.set('fpack', { sample: ahead, params });
+    assert.ok(p.fittedAhead('fpack', ahead.slice()));
+    assert.equal(p.fittedAhead('scc', ahead), false);
     assert.equal(p.fit(codecByName('fpack')), params);
     const other = ahead.slice();
     other[0] ^= 1;
-    p.prefit = { sample: other, params };
-    assert.equal(p.fittedAhead(ahead), false);
+    p.prefits.set('fpack', { sample: other, params });
+    assert.equal(p.fittedAhead('fpack', ahead), false);
     assert.deepEqual(p.fit(codecByName('fpack')), codecByName('fpack').fit(ahead, 'bfloat16', ctx).params);
   });
 
@@ -254,5 +255,37 @@ describe('a float region calibrating while the daemon goes on', () => {
     assert.equal(s.calibration, 'first-write');
     assert.equal(s.blocksRaw, 0);
     assert.deepEqual(await c.read(at, 8192), Buffer.from(data.subarray(0, 8192)));
+  });
+});
+
+describe('shadow codecs fitted from data, ahead as well', () => {
+  let d: RunningDaemon;
+  let c: ShimpackClient;
+  const fitter = new GatedFitter();
+
+  before(async () => {
+    d = await startTestDaemon({ shadow: 'scc', shadowSample: 1 }, { fitter });
+    c = await connect(d);
+  });
+  after(async () => {
+    fitter.release();
+    await c.close();
+    await d.close();
+  });
+
+  it('an APack region shadowed by SCC: the write completing the window waits for the SCC table, fitted on the fit thread', async () => {
+    const bytes = testBytes(131072, 9, 0.6).map((v) => (v % 9) & 0xff);
+    await c.region({ name: 'w', base: 0, size: bytes.length, dtype: 'uint8', kind: 'activation', codec: 'apack', stride: 16 });
+    fitter.hold();
+    const completing = c.write(0, bytes);
+    assert.equal(await settlesWithin(completing, 200), false, 'held for the shadow table');
+    assert.equal(fitter.calls, 1);
+    fitter.release();
+    await completing;
+    const r = (await c.stats('w')).regions[0];
+    const scc = r.shadow?.find((x) => x.codec === 'scc');
+    assert.equal(scc?.status, 'ok');
+    assert.ok(scc.sampledBlocks > 0 && scc.sampledStoredBytes < scc.sampledRawBytes, `scc shadow: ${JSON.stringify(scc)}`);
+    assert.deepEqual(await c.read(0, bytes.length), Buffer.from(bytes));
   });
 });

@@ -132,16 +132,17 @@ export class PendingCalibration {
   }
 
   /**
-   * A context codec's table fitted ahead, off the main thread (engine.ts
-   * fitAhead), and the bytes it was fitted to: fit() takes it when they are
-   * the bytes it would fit, so the table and the point in the request stream
-   * where it is installed are those of fitting here and now.
+   * Context codecs' tables fitted ahead, off the main thread (engine.ts
+   * fitAhead), by codec, with the bytes each was fitted to: fit() takes one
+   * when they are the bytes it would fit, so the table and the point in the
+   * request stream where it is installed are those of fitting here and now.
    */
-  prefit: { readonly sample: Uint8Array; readonly params: Uint8Array | undefined } | undefined;
+  readonly prefits = new Map<string, { readonly sample: Uint8Array; readonly params: Uint8Array | undefined }>();
 
-  /** Is there a table fitted ahead to exactly these bytes (or a fit of them that failed)? */
-  fittedAhead(sample: Uint8Array): boolean {
-    return this.prefit !== undefined && sameBytes(this.prefit.sample, sample);
+  /** Is there a table of `codec` fitted ahead to exactly these bytes (or a fit of them that failed)? */
+  fittedAhead(codec: string, sample: Uint8Array): boolean {
+    const ahead = this.prefits.get(codec);
+    return ahead !== undefined && sameBytes(ahead.sample, sample);
   }
 
   /** A context codec's fit options: the region's stride and kind. */
@@ -165,7 +166,7 @@ export class PendingCalibration {
   fit(codec: Codec): Uint8Array {
     if (this.context) {
       const sample = this.sample();
-      const ahead = this.prefit;
+      const ahead = this.prefits.get(codec.name);
       if (ahead?.params && sameBytes(ahead.sample, sample)) return ahead.params;
       // no table fitted ahead for these bytes (or that fit failed: this one says why)
       return codec.fit(sample, this.dtype, this.fitOptions).params;

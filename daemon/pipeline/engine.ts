@@ -417,8 +417,8 @@ export class Engine {
   fitAhead(req: WriteRequest | WritevRequest, space: string): Promise<void> | undefined {
     const table = this.table(space);
     let fits: Promise<void>[] | undefined;
-    // per pending context region this request writes to: its writes in order, until one completes the window
-    let writes: Map<Region, { list: { at: number; bytes: Uint8Array }[]; seen: number }> | undefined;
+    // per pending state this request writes to (a region's, or its shadow codecs'): its writes in order, until one completes the window
+    let writes: Map<PendingCalibration, { region: Region; list: { at: number; bytes: Uint8Array }[]; seen: number }> | undefined;
     const n = req.op === 'write' ? 1 : req.addrs.length;
     for (let i = 0, off = 0; i < n; i++) {
       const addr = req.op === 'write' ? req.addr : req.addrs[i];
@@ -427,44 +427,62 @@ export class Engine {
       off += len;
       if (len === 0 || !Number.isSafeInteger(addr)) continue;
       const region = table.find(addr, len);
-      const p = region?.pending;
-      if (!region || !p?.context) continue;
-      writes ??= new Map();
-      let w = writes.get(region);
-      if (!w) writes.set(region, (w = { list: [], seen: p.seen }));
-      // writes after the one completing the window are coded with the table, not fitted to
-      if (w.seen >= p.need) continue;
-      w.list.push({ at: addr - region.base, bytes });
-      w.seen += len;
+      if (!region) continue;
+      for (const p of [region.pending, region.shadow?.pending]) {
+        if (!p?.context) continue;
+        writes ??= new Map();
+        let w = writes.get(p);
+        if (!w) writes.set(p, (w = { region, list: [], seen: p.seen }));
+        // writes after the one completing the window are coded with the table, not fitted to
+        if (w.seen >= p.need) continue;
+        w.list.push({ at: addr - region.base, bytes });
+        w.seen += len;
+      }
     }
     if (!writes) return undefined;
-    for (const [region, w] of writes) {
-      const p = region.pending as PendingCalibration;
+    for (const [p, w] of writes) {
       if (w.seen < p.need) continue;
-      const fit = this.prefit(region, p, p.sampleAfter(w.list));
-      if (fit) (fits ??= []).push(fit);
+      const sample = p.sampleAfter(w.list);
+      for (const codec of this.contextFits(w.region, p)) {
+        const fit = this.prefit(w.region, p, codec, sample);
+        if (fit) (fits ??= []).push(fit);
+      }
     }
     return fits && Promise.all(fits).then(noop);
   }
 
-  /** Fit `sample` ahead for the pending region (nothing when that is done already); settles when p.prefit holds the result. */
-  private prefit(region: Region, p: PendingCalibration, sample: Uint8Array): Promise<void> | undefined {
-    if (p.fittedAhead(sample)) return undefined;
-    return this.fits.fit(region.codec, region.dtype, sample, p.fitOptions).then(
+  /** The context codecs a pending state is fitted for: the region's own codec, or its shadow codecs that wait for a table. */
+  private contextFits(region: Region, p: PendingCalibration): string[] {
+    if (p === region.pending) return [region.codec];
+    return (region.shadow?.entries ?? []).filter((e) => e.status === 'pending' && !e.ownTable && usesContext(codecByName(e.codec))).map((e) => e.codec);
+  }
+
+  /** Fit `codec` ahead to `sample` for the pending state (nothing when that is done already); settles when p.prefits holds the result. */
+  private prefit(region: Region, p: PendingCalibration, codec: string, sample: Uint8Array): Promise<void> | undefined {
+    if (p.fittedAhead(codec, sample)) return undefined;
+    return this.fits.fit(codec, region.dtype, sample, p.fitOptions).then(
       (params) => {
-        p.prefit = { sample, params };
+        p.prefits.set(codec, { sample, params });
       },
       () => {
-        // the fit at installation says why (E_INTERNAL to the write, as without the fit thread)
-        p.prefit = { sample, params: undefined };
+        // the fit at installation says why (E_INTERNAL to the write, or a skipped shadow, as without the fit thread)
+        p.prefits.set(codec, { sample, params: undefined });
       },
     );
   }
 
-  /** A context-codec region written short of its window: its table fitted ahead from what it has (before calibrateNow). */
+  /** A region (or its shadow codecs) calibrating a context codec, written short of its window: the tables fitted ahead from what it has (before calibrateNow). */
   private fitShortAhead(region: Region): Promise<void> | undefined {
-    const p = region.pending;
-    return p?.context && p.seen > 0 && !p.ready ? this.prefit(region, p, p.sample()) : undefined;
+    let fits: Promise<void>[] | undefined;
+    for (const p of [region.pending, region.shadow?.pending]) {
+      if (!p?.context || p.seen === 0 || p.ready) continue;
+      const sample = p.sample();
+      for (const codec of this.contextFits(region, p)) {
+        const fit = this.prefit(region, p, codec, sample);
+        if (fit) (fits ??= []).push(fit);
+      }
+    }
+    return fits && Promise.all(fits).then(noop);
   }
 
   /** Fit the pending region's table (once), hand it to the lanes and code again the blocks held raw meanwhile; [rel, rel+len) is being written whole. */
