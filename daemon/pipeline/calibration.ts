@@ -142,7 +142,7 @@ export class PendingCalibration {
   /** Is there a table of `codec` fitted ahead to exactly these bytes (or a fit of them that failed)? */
   fittedAhead(codec: string, sample: Uint8Array): boolean {
     const ahead = this.prefits.get(codec);
-    return ahead !== undefined && sameBytes(ahead.sample, sample);
+    return ahead !== undefined && Buffer.compare(ahead.sample, sample) === 0;
   }
 
   /** A context codec's fit options: the region's stride and kind. */
@@ -166,8 +166,8 @@ export class PendingCalibration {
   fit(codec: Codec): Uint8Array {
     if (this.context) {
       const sample = this.sample();
-      const ahead = this.prefits.get(codec.name);
-      if (ahead?.params && sameBytes(ahead.sample, sample)) return ahead.params;
+      const params = this.fittedAhead(codec.name, sample) ? this.prefits.get(codec.name)?.params : undefined;
+      if (params) return params;
       // no table fitted ahead for these bytes (or that fit failed: this one says why)
       return codec.fit(sample, this.dtype, this.fitOptions).params;
     }
@@ -215,12 +215,6 @@ export class PendingCalibration {
     }
     return out;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function fitHistogram(codec: Codec, dtype: Dtype, histogram: readonly number[], context?: ContextOptions): Uint8Array {

@@ -72,6 +72,12 @@ export class Engine {
   readonly energy: EnergyContext;
   /** --shadow codecs, in slot order (empty: off). */
   readonly shadowCodecs: readonly WireCodec[];
+  /**
+   * Regions that wait for a context codec's table (their own, or a shadow
+   * codec's): added when they start waiting, dropped by fitAhead once they
+   * no longer do, so that a write to anything else costs fitAhead nothing.
+   */
+  private readonly fittingFromData = new Set<Region>();
   /** Live regions by id, for what the lanes report by id (shadow sizes, codec work). */
   private readonly byId = new Map<number, Region>();
 
@@ -150,6 +156,7 @@ export class Engine {
   /** A new region's shadow codecs (--shadow). */
   private attachShadow(region: Region): void {
     if (this.shadowCodecs.length) region.shadow = new RegionShadow(region, this.shadowCodecs, this.config.shadowSample);
+    if (region.shadow?.pending?.context) this.fittingFromData.add(region);
     this.byId.set(region.id, region);
   }
 
@@ -354,6 +361,7 @@ export class Engine {
     const codec = codecByName(region.codec);
     const context = usesContext(codec) && (region.stride !== undefined || !needsStride(codec)) ? { stride: region.stride, kind: region.kind } : undefined;
     region.pending = new PendingCalibration(region.dtype, region.size, context);
+    if (context) this.fittingFromData.add(region);
   }
 
   /**
@@ -415,19 +423,23 @@ export class Engine {
    * when there is nothing to fit. Refusals are left to the admission.
    */
   fitAhead(req: WriteRequest | WritevRequest, space: string): Promise<void> | undefined {
+    for (const r of this.fittingFromData) if (!r.live || (!r.pending?.context && !r.shadow?.pending?.context)) this.fittingFromData.delete(r);
+    if (this.fittingFromData.size === 0) return undefined;
     const table = this.table(space);
     let fits: Promise<void>[] | undefined;
     // per pending state this request writes to (a region's, or its shadow codecs'): its writes in order, until one completes the window
     let writes: Map<PendingCalibration, { region: Region; list: { at: number; bytes: Uint8Array }[]; seen: number }> | undefined;
     const n = req.op === 'write' ? 1 : req.addrs.length;
+    let region: Region | undefined;
     for (let i = 0, off = 0; i < n; i++) {
       const addr = req.op === 'write' ? req.addr : req.addrs[i];
       const len = req.op === 'write' ? req.data.length : req.lens[i];
       const bytes = req.op === 'write' ? req.data : req.data.subarray(off, off + len);
       off += len;
       if (len === 0 || !Number.isSafeInteger(addr)) continue;
-      const region = table.find(addr, len);
-      if (!region) continue;
+      // runs of bursts mostly stay in one region: look it up again only when they leave it
+      if (!region || addr < region.base || addr + len > region.end) region = table.find(addr, len);
+      if (!region || !this.fittingFromData.has(region)) continue;
       for (const p of [region.pending, region.shadow?.pending]) {
         if (!p?.context) continue;
         writes ??= new Map();
