@@ -7,7 +7,7 @@ import type { Codec, CodecModel, CodecOptions } from '../daemon/codecs/codec.ts'
 import { dtypeBits, type Dtype } from '../daemon/codecs/dtype.ts';
 import { CodecError } from '../daemon/codecs/errors.ts';
 import { apack, apackJs, apackTableOf } from '../daemon/codecs/apack/index.ts';
-import { serialiseTable, withStates } from '../daemon/codecs/apack/table.ts';
+import { makeTable, serialiseTable, withStates } from '../daemon/codecs/apack/table.ts';
 import { CODECS, JS_CODECS } from '../daemon/codecs/index.ts';
 import { codecWasm, wasmOffReason } from '../daemon/codecs/wasm/instance.ts';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
@@ -199,6 +199,49 @@ describe('codec wasm coders', () => {
       );
     });
   }
+
+  it('apack: an offset outside its group is refused by the wasm decoder (its SIMD offset pass) as by the JS one, at every block length mod 16', () => {
+    // groups of 3 values (OL 2): offset 3 is outside; every bit of the offset stream flipped in turn, so some flips
+    // give offset 3 with the rANS stream intact, the one check that then fails
+    const vmin = [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 256];
+    const table = makeTable(256, vmin, [...new Array<number>(14).fill(70), 44]);
+    const models = { wasm: apack.load(serialiseTable(table), 'uint8'), js: apackJs.load(serialiseTable(table), 'uint8') };
+    let outside = 0;
+    for (const len of [1, 5, 15, 16, 17, 31, 33, 100, 4096]) {
+      const raw = randomBytes(len, len).map((v) => v % 42);
+      const coded = compareRoundTrip(models, raw, `length ${len}`);
+      // [varint rANS length][rANS bytes][offsets]
+      let p = 0;
+      let ransLen = 0;
+      for (let shift = 0; ; shift += 7) {
+        const b = coded[p++];
+        ransLen += (b & 0x7f) << shift;
+        if (b < 0x80) break;
+      }
+      for (let bit = (p + ransLen) * 8; bit < coded.length * 8; bit++) {
+        const flipped = coded.slice();
+        flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+        compareDecode(models, flipped, len, `length ${len}, offset bit ${bit} flipped`);
+        try {
+          models.wasm.decodeBlock(flipped, new Uint8Array(len));
+        } catch (e) {
+          if (/offset is outside its group/.test((e as Error).message)) outside++;
+        }
+      }
+    }
+    assert.ok(outside > 100, `only ${outside} flips put an offset outside its group`);
+  });
+
+  it('apack: a 4-state block too large for the two-pass decoder\'s scratch goes to the one-pass decoder, with the same outcome', () => {
+    const raw = randomBytes(0x40000, 7).map((v) => v % 45);
+    const m = modelsOf(pairs.find((p) => p.label === 'apack')!, raw, 'uint8');
+    const coded = compareRoundTrip(m, raw, '256 KiB block');
+    // junk after the block: longer than the two-pass decoder's scratch takes beside the values' group bytes
+    const long = new Uint8Array(0x120000);
+    long.set(coded);
+    compareDecode(m, long, raw.length, '256 KiB block with 1 MiB of junk after it');
+    assert.throws(() => m.wasm.decodeBlock(long, new Uint8Array(raw.length)), /bytes after its offset stream/);
+  });
 
   it('ebpc: a zero run split in two (not canonical) is refused by both decoders alike', () => {
     const pair = pairs.find((p) => p.js.name === 'ebpc')!;
