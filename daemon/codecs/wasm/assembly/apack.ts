@@ -308,10 +308,13 @@ function stateOutOfRange(x: u32): u64 {
  *   rotated bits, then the window without them), with OL, the mask, vmin and
  *   size - 1 stored as bytes of the table entry;
  * - the group check is sticky in the sign bit: size - 1 - offset < 0.
+ * That is decode4, which 4-bit values take; 8-bit values take decode4Split
+ * (two passes, below) unless their group bytes would not fit in SCRATCH
+ * beside the reversed block (only for blocks far longer than a valid one).
  */
 export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
   if (nibbles != 0) return decode4(slot, n, true, p, ransEnd, end);
-  // the group bytes (4n, and 64 of padding) below the reversed block in SCRATCH
+  // the group bytes (4n, and 64 of padding) at the bottom of SCRATCH, the reversed block (end + 16) at its top
   return (n << 2) + 64 + end + 16 <= SCRATCH_BYTES ? decode4Split(slot, n, p, ransEnd, end) : decode4(slot, n, false, p, ransEnd, end);
 }
 
