@@ -200,36 +200,41 @@ describe('codec wasm coders', () => {
     });
   }
 
-  it('apack: an offset outside its group is refused by the wasm decoder (its SIMD offset pass) as by the JS one, at every block length mod 16', () => {
+  it('apack: an offset outside its group is refused by the wasm decoder (its SIMD offset pass) as by the JS one, 8- and 4-bit, at every block length mod 16', () => {
     // groups of 3 values (OL 2): offset 3 is outside; every bit of the offset stream flipped in turn, so some flips
     // give offset 3 with the rANS stream intact, the one check that then fails
-    const vmin = [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 256];
-    const table = makeTable(256, vmin, [...new Array<number>(14).fill(70), 44]);
-    const models = { wasm: apack.load(serialiseTable(table), 'uint8'), js: apackJs.load(serialiseTable(table), 'uint8') };
-    let outside = 0;
-    for (const len of [1, 5, 15, 16, 17, 31, 33, 100, 4096]) {
-      const raw = randomBytes(len, len).map((v) => v % 42);
-      const coded = compareRoundTrip(models, raw, `length ${len}`);
-      // [varint rANS length][rANS bytes][offsets]
-      let p = 0;
-      let ransLen = 0;
-      for (let shift = 0; ; shift += 7) {
-        const b = coded[p++];
-        ransLen += (b & 0x7f) << shift;
-        if (b < 0x80) break;
-      }
-      for (let bit = (p + ransLen) * 8; bit < coded.length * 8; bit++) {
-        const flipped = coded.slice();
-        flipped[bit >> 3] ^= 0x80 >> (bit & 7);
-        compareDecode(models, flipped, len, `length ${len}, offset bit ${bit} flipped`);
-        try {
-          models.wasm.decodeBlock(flipped, new Uint8Array(len));
-        } catch (e) {
-          if (/offset is outside its group/.test((e as Error).message)) outside++;
+    const cases = [
+      { dtype: 'uint8' as const, table: makeTable(256, [0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 256], [...new Array<number>(14).fill(70), 44]), lengths: [1, 5, 15, 16, 17, 31, 33, 100, 4096], value: (v: number) => v % 42 },
+      // two values per byte: lengths in bytes, so 2, 6, 14, 16, 18, ... values
+      { dtype: 'uint4' as const, table: makeTable(16, [0, 3, 6, 9, 12, 16], [250, 250, 250, 250, 24]), lengths: [1, 3, 7, 8, 9, 15, 17, 50, 2048], value: (v: number) => (v % 12) | ((v >> 4) % 12 << 4) },
+    ];
+    for (const { dtype, table, lengths, value } of cases) {
+      const models = { wasm: apack.load(serialiseTable(table), dtype), js: apackJs.load(serialiseTable(table), dtype) };
+      let outside = 0;
+      for (const len of lengths) {
+        const raw = randomBytes(len, len).map(value);
+        const coded = compareRoundTrip(models, raw, `${dtype} length ${len}`);
+        // [varint rANS length][rANS bytes][offsets]
+        let p = 0;
+        let ransLen = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = coded[p++];
+          ransLen += (b & 0x7f) << shift;
+          if (b < 0x80) break;
+        }
+        for (let bit = (p + ransLen) * 8; bit < coded.length * 8; bit++) {
+          const flipped = coded.slice();
+          flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+          compareDecode(models, flipped, len, `${dtype} length ${len}, offset bit ${bit} flipped`);
+          try {
+            models.wasm.decodeBlock(flipped, new Uint8Array(len));
+          } catch (e) {
+            if (/offset is outside its group/.test((e as Error).message)) outside++;
+          }
         }
       }
+      assert.ok(outside > 100, `${dtype}: only ${outside} flips put an offset outside its group`);
     }
-    assert.ok(outside > 100, `only ${outside} flips put an offset outside its group`);
   });
 
   it('apack: a 4-state block too large for the two-pass decoder\'s scratch goes to the one-pass decoder, with the same outcome', () => {

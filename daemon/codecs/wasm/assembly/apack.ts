@@ -308,14 +308,15 @@ function stateOutOfRange(x: u32): u64 {
  *   rotated bits, then the window without them), with OL, the mask, vmin and
  *   size - 1 stored as bytes of the table entry;
  * - the group check is sticky in the sign bit: size - 1 - offset < 0.
- * That is decode4, which 4-bit values take; 8-bit values take decode4Split
- * (two passes, below) unless their group bytes would not fit in SCRATCH
- * beside the reversed block (only for blocks far longer than a valid one).
+ * That is decode4; blocks take decode4Split (two passes, below) instead
+ * unless their group bytes would not fit in SCRATCH beside the reversed
+ * block (only blocks far longer than a valid one).
  */
 export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
-  if (nibbles != 0) return decode4(slot, n, true, p, ransEnd, end);
   // the group bytes (4n, and 64 of padding) at the bottom of SCRATCH, the reversed block (end + 16) at its top
-  return (n << 2) + 64 + end + 16 <= SCRATCH_BYTES ? decode4Split(slot, n, p, ransEnd, end) : decode4(slot, n, false, p, ransEnd, end);
+  const split = (n << 2) + 64 + end + 16 <= SCRATCH_BYTES;
+  if (nibbles != 0) return split ? decode4Split(slot, n, true, p, ransEnd, end) : decode4(slot, n, true, p, ransEnd, end);
+  return split ? decode4Split(slot, n, false, p, ransEnd, end) : decode4(slot, n, false, p, ransEnd, end);
 }
 
 @inline
@@ -515,8 +516,9 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
 }
 
 /**
- * decode4 for 8-bit values in two passes: the same arithmetic and the same
- * checks, so the same blocks accepted and the same values out.
+ * decode4 in two passes: the same arithmetic and the same checks, so the
+ * same blocks accepted and the same values out (bytes, or nibbles packed two
+ * to a byte, low first).
  * - Pass 1 runs the 4 rANS states and writes each value's group bytes
  *   (vmin, OL, mask, size - 1: the entry's high u32) to SCRATCH. With no
  *   offset work between the states' steps, fewer values compete for
@@ -529,7 +531,7 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
  * Together 1.3x decode4 on the 8-bit tensors of ../shared/data (docs/apack.md).
  */
 @inline
-function decode4Split(slot: i32, n: i32, p: i32, ransEnd: i32, end: i32): i32 {
+function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i32): i32 {
   if (current != slot) {
     memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
     current = slot;
@@ -585,7 +587,7 @@ function decode4Split(slot: i32, n: i32, p: i32, ransEnd: i32, end: i32): i32 {
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4));
   }
-  // up to 15 values of padding: OL 0, vmin 0, size - 1 0 (offset 0, no check fails; their bytes land past OUT + n)
+  // up to 15 values of padding: OL 0, vmin 0, size - 1 0 (offset 0, no check fails; they land past the block's end in OUT)
   const z = i32x4.splat(0);
   v128.store(g + (n << 2), z);
   v128.store(g + (n << 2), z, 16);
@@ -632,7 +634,13 @@ function decode4Split(slot: i32, n: i32, p: i32, ransEnd: i32, end: i32): i32 {
     const m1 = i16x8.extend_high_i8x16_u(mask);
     const off = i8x16.narrow_i16x8_u(i16x8.shr_u(i16x8.add(i16x8.mul(u0, m0), u0), 8), i16x8.shr_u(i16x8.add(i16x8.mul(u1, m1), u1), 8));
     bad = v128.or(bad, i8x16.sub_sat_u(off, lim));
-    v128.store(OUT + k, i8x16.add(vmin, off));
+    const v = i8x16.add(vmin, off);
+    if (!nibbles) v128.store(OUT + k, v);
+    else {
+      // values 2j and 2j + 1 (at most 15 each) into byte j, low nibble first: a u16 lane lo | hi << 8 becomes lo | hi << 4
+      const b = v128.and(v128.or(v, i16x8.shr_u(v, 4)), i16x8.splat(0xff));
+      v128.store64_lane(OUT + (k >> 1), i8x16.narrow_i16x8_u(b, b), 0);
+    }
     bits += <u32>i8x16.extract_lane_u(s, 15);
   }
   // the rANS bytes consumed exactly, the offsets exactly ceil(bits / 8) bytes with zero padding
