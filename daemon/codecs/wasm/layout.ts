@@ -20,11 +20,11 @@ export const IN_BYTES = 0x200000;
 /** Output: the raw block (decode) or the coded block (encode). */
 export const OUT = 0x210000;
 export const OUT_BYTES = 0x200000;
-/** Scratch: APack's backwards-written rANS bytes, SCC's forwards offset bytes. */
+/** Scratch: APack's encoders: rANS bytes written backwards from the top, offsets forwards from the bottom; its 4-state decoder: each value's group bytes from the bottom; SCC's forwards offset bytes. */
 export const SCRATCH = 0x410000;
 export const SCRATCH_BYTES = 0x200000;
 
-/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH, which decoders do not use otherwise). */
+/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH; its group bytes start at the bottom). */
 export const APACK_REV_END = 0x610000;
 /** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
 export const APACK_SLOTS = 0x610000;
@@ -61,7 +61,7 @@ export const EBPC_BPC = SCRATCH;
 /** EBPC: the decoder's planes, deltas and values of one BPC block. */
 export const EBPC_TMP = 0x7a4000;
 
-/** APack: a byte the encoder stores to when it has no complete offset byte (stores without a branch). */
+/** APack: a byte the 1-state encoder (apackEncode) stores to when it has no complete offset byte (stores without a branch). */
 export const APACK_SINK = 0x7a5000;
 
 /** SCC: the channel class per block position (tap A = CC only). */

@@ -315,6 +315,7 @@ function stateOutOfRange(x: u32): u64 {
 export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
   // the group bytes (4n, and 64 of padding) at the bottom of SCRATCH, the reversed block (end + 16) at its top
   const split = (n << 2) + 64 + end + 16 <= SCRATCH_BYTES;
+  // the width as a constant in each call: one copy of the loops per width, no test per value
   if (nibbles != 0) return split ? decode4Split(slot, n, true, p, ransEnd, end) : decode4(slot, n, true, p, ransEnd, end);
   return split ? decode4Split(slot, n, false, p, ransEnd, end) : decode4(slot, n, false, p, ransEnd, end);
 }
@@ -450,11 +451,11 @@ function valueAt(i: i32, nibbles: bool): i32 {
 
 /**
  * The interleaved encoders, in two passes (the bytes apackEncode's joint
- * pass would write for the same states): the offsets forwards, MSB-first, through a 64-bit
- * accumulator (at most 31 + 8 bits wait in it), 32 bits stored big-endian
- * once that many wait; then the rANS states backwards. Apart, each loop
- * holds fewer values than the joint one, whose offset work sat between the
- * states' steps (1.17x its speed, docs/apack.md).
+ * pass would write for the same states): the offsets forwards, MSB-first,
+ * through a 64-bit accumulator (at most 31 + 8 bits wait in it), 32 bits
+ * stored big-endian once that many wait; then the rANS states backwards.
+ * Apart, each loop holds fewer values than the joint one, whose offset work
+ * sat between the states' steps (1.17x its speed, docs/apack.md).
  */
 @inline
 function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
@@ -543,7 +544,8 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   const badState = stateOutOfRange(x0) | stateOutOfRange(x1) | stateOutOfRange(x2) | stateOutOfRange(x3);
   reverseInto(IN, end, APACK_REV_END);
   let r = APACK_REV_END - 2 - (p + 16);
-  // pass 1: the group bytes of value i at g + 4i
+  // pass 1: the group bytes of value i at g + 4i; the 4 steps written out, as in decode4
+  // (an inline function cannot move the caller's r, and module globals would cost loads and stores)
   const g = SCRATCH;
   let i = 0;
   let e = 0;
