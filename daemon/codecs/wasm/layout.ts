@@ -47,7 +47,7 @@ export const APACK_ENC_OFFSET = 0x2800;
 export const APACK_ENC_RCP = 0x2c00;
 export const APACK_ENC_SHIFT = 0x3400;
 
-/** APack: the decoder's copy of the slot table of the model it decoded last (at a constant address). */
+/** APack: the decoder's copy of the slot table of the model it decoded last (at a constant address; the two-pass decoder's copy has f and slot - cum doubled). */
 export const APACK_CURRENT = 0x7a0000;
 export const APACK_CURRENT_BYTES = 0x2000;
 

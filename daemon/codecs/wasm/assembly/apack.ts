@@ -133,6 +133,8 @@ function offsetAt(q: i32, bit: u32, ol: u32): u32 {
 // addresses save an add on the state's dependency chain), copied there when
 // the model changes.
 let current: i32 = -1;
+/** Added to a slot's address in `current` when its copy there is decode4Split's, with f and slot - cum doubled (slots are 16 KiB apart). */
+const DOUBLED: i32 = 1;
 
 /**
  * Decode n values (nibbles = 1: n even, packed low nibble first) into OUT,
@@ -530,20 +532,39 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
  *   (wasm SIMD has no per-lane shift). Then vmin + offset, and the size
  *   check, 16 lanes per instruction.
  * Together 1.3x decode4 on the 8-bit tensors of ../shared/data (docs/apack.md).
+ *
+ * Pass 1 keeps each state doubled, X = 2x, with its own copy of the table
+ * (f and slot - cum doubled, so a step yields 2x): the renormalisation
+ * shift is then clz(2x) & 24 (no - 1), and the state and the stream's next
+ * bits are shifted together as one 64-bit word, (2x << 31 | next 32 bits)
+ * << sh >> 31, one shift amount instead of two. Bit 0 of X is then the
+ * stream's next bit, not 0; nothing reads it (the slot is X & 2046, the
+ * quotient X >> 11) but the final check, which compares X >> 1.
  */
 @inline
 function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i32): i32 {
-  if (current != slot) {
-    memory.copy(APACK_CURRENT, slot + APACK_DEC, 1024 << 3);
-    current = slot;
+  if (current != slot + DOUBLED) {
+    // the slot's table with f and slot - cum doubled (lanes 0, 1, 4, 5 of each two entries)
+    const low = v128(-1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0);
+    for (let t = 0; t < 1024 << 3; t += 16) {
+      const v = v128.load(slot + APACK_DEC + t);
+      v128.store(APACK_CURRENT + t, i16x8.add(v, v128.and(v, low)));
+    }
+    current = slot + DOUBLED;
   }
   let x0 = be32(IN + p);
   let x1 = be32(IN + p + 4);
   let x2 = be32(IN + p + 8);
   let x3 = be32(IN + p + 12);
   const badState = stateOutOfRange(x0) | stateOutOfRange(x1) | stateOutOfRange(x2) | stateOutOfRange(x3);
+  // doubled (a state >= 2^31 loses its top bit here, but it has failed the check above)
+  x0 <<= 1;
+  x1 <<= 1;
+  x2 <<= 1;
+  x3 <<= 1;
   reverseInto(IN, end, APACK_REV_END);
-  let r = APACK_REV_END - 2 - (p + 16);
+  // the u32 at r: the four bytes from the next renormalisation byte on, the first one on top
+  let r = APACK_REV_END - 4 - (p + 16);
   // pass 1: the group bytes of value i at g + 4i; the 4 steps written out, as in decode4
   // (an inline function cannot move the caller's r, and module globals would cost loads and stores)
   const g = SCRATCH;
@@ -552,40 +573,40 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   let x: u32 = 0;
   let sh: u32 = 0;
   for (; i + 3 < n; i += 4) {
-    e = (x0 & 1023) << 3;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-    sh = renormShift(x);
-    x0 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    e = (x0 & 2046) << 2;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = clz<u32>(x) & 24;
+    x0 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4));
-    e = (x1 & 1023) << 3;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-    sh = renormShift(x);
-    x1 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    e = (x1 & 2046) << 2;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = clz<u32>(x) & 24;
+    x1 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 4);
-    e = (x2 & 1023) << 3;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x2 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-    sh = renormShift(x);
-    x2 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    e = (x2 & 2046) << 2;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x2 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = clz<u32>(x) & 24;
+    x2 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 8);
-    e = (x3 & 1023) << 3;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x3 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-    sh = renormShift(x);
-    x3 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    e = (x3 & 2046) << 2;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x3 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = clz<u32>(x) & 24;
+    x3 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 12);
   }
   // the last n mod 4 values: value i with x0, then (x0, x1, x2) = (x1, x2, x3)
   for (; i < n; i++) {
-    e = (x0 & 1023) << 3;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 10) + <u32>load<u16>(e, APACK_CURRENT + 2);
-    sh = renormShift(x);
+    e = (x0 & 2046) << 2;
+    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    sh = clz<u32>(x) & 24;
     x0 = x1;
     x1 = x2;
     x2 = x3;
-    x3 = (x << sh) | (<u32>load<u16>(r) >> (16 - sh));
+    x3 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
     store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4));
   }
@@ -647,6 +668,6 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   }
   // the rANS bytes consumed exactly, the offsets exactly ceil(bits / 8) bytes with zero padding
   const pad = (<u32>load<u8>(q + <i32>(bits >> 3)) << (bits & 7)) & 255;
-  const ok = r == APACK_REV_END - 2 - ransEnd && x0 == RANS_L && x1 == RANS_L && x2 == RANS_L && x3 == RANS_L && q + <i32>((bits + 7) >> 3) == IN + end && badState == 0 && !v128.any_true(bad) && ((bits & 7) == 0 || pad == 0);
+  const ok = r == APACK_REV_END - 4 - ransEnd && x0 >> 1 == RANS_L && x1 >> 1 == RANS_L && x2 >> 1 == RANS_L && x3 >> 1 == RANS_L && q + <i32>((bits + 7) >> 3) == IN + end && badState == 0 && !v128.any_true(bad) && ((bits & 7) == 0 || pad == 0);
   return ok ? 0 : 1;
 }
