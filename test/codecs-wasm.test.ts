@@ -237,14 +237,17 @@ describe('codec wasm coders', () => {
     }
   });
 
-  it('apack: a 4-state block too large for the two-pass decoder\'s scratch goes to the one-pass decoder, with the same outcome', () => {
-    const raw = randomBytes(0x40000, 7).map((v) => v % 45);
+  it('apack: a 4-state block too long for the two-pass decoder\'s scratch goes to the one-pass decoder, with the same outcome', () => {
+    // Only junk makes one: the wrapper gives wasm blocks with length + 2n + 8 <= 2 MiB (IN_BYTES), and the two
+    // passes need n + 16 (group indices) + length + 16 (the reversed copy) <= 2 MiB (SCRATCH_BYTES), so a few
+    // values followed by almost 2 MiB
+    const raw = randomBytes(10, 7).map((v) => v % 45);
     const m = modelsOf(pairs.find((p) => p.label === 'apack')!, raw, 'uint8');
-    const coded = compareRoundTrip(m, raw, '256 KiB block');
-    // junk after the block: longer than the two-pass decoder's scratch takes beside the values' group bytes
-    const long = new Uint8Array(0x120000);
+    const coded = compareRoundTrip(m, raw, '10 values');
+    const long = new Uint8Array(0x200000 - 2 * raw.length - 8);
+    assert.ok(raw.length + 16 + long.length + 16 > 0x200000);
     long.set(coded);
-    compareDecode(m, long, raw.length, '256 KiB block with 1 MiB of junk after it');
+    compareDecode(m, long, raw.length, '10 values with almost 2 MiB of junk after them');
     assert.throws(() => m.wasm.decodeBlock(long, new Uint8Array(raw.length)), /bytes after its offset stream/);
   });
 

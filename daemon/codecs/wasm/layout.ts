@@ -20,11 +20,11 @@ export const IN_BYTES = 0x200000;
 /** Output: the raw block (decode) or the coded block (encode). */
 export const OUT = 0x210000;
 export const OUT_BYTES = 0x200000;
-/** Scratch: APack's encoders: rANS bytes written backwards from the top, offsets forwards from the bottom; its 4-state decoder: each value's group bytes from the bottom; SCC's forwards offset bytes. */
+/** Scratch: APack's encoders: rANS bytes written backwards from the top, offsets forwards from the bottom; its 4-state decoder: each value's group index from the bottom; SCC's forwards offset bytes. */
 export const SCRATCH = 0x410000;
 export const SCRATCH_BYTES = 0x200000;
 
-/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH; its group bytes start at the bottom). */
+/** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH; its group indices start at the bottom). */
 export const APACK_REV_END = 0x610000;
 /** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
 export const APACK_SLOTS = 0x610000;
@@ -47,7 +47,7 @@ export const APACK_ENC_OFFSET = 0x2800;
 export const APACK_ENC_RCP = 0x2c00;
 export const APACK_ENC_SHIFT = 0x3400;
 
-/** APack: the decoder's copy of the slot table of the model it decoded last (at a constant address; the two-pass decoder's copy has f and slot - cum doubled). */
+/** APack: the decoder's copy of the slot table of the model it decoded last, or of its split table (the two-pass decoder's), at a constant address. */
 export const APACK_CURRENT = 0x7a0000;
 export const APACK_CURRENT_BYTES = 0x2000;
 
@@ -132,5 +132,28 @@ export const FPACK_A_CLASS = 0x50500;
 export const FPACK_A_CLASS2 = 0x50600;
 export const FPACK_B_CLASS = 0x50700;
 /** End of the regions: instance.ts grows the module's memory to here. */
-export const MEMORY_END = 0xd40000;
+/**
+ * APack's two-pass decoder: per model slot (same index as APACK_SLOTS) its
+ * tables, built by apackPrepare from the slot table. Per rANS slot, u16
+ * each: 2f, 2(slot - cum) (the decoder keeps its states doubled) and the
+ * slot's group index; then per group index (at most 16) vmin, OL, the offset
+ * mask and size - 1, 16 bytes each; a byte that is 1 when the table has at
+ * most 16 groups (always, for tables rans.ts builds).
+ */
+export const APACK_SPLIT = 0xd40000;
+export const APACK_SPLIT_BYTES = 0x2000;
+export const APACK_SPLIT_F = 0;
+export const APACK_SPLIT_B = 0x800;
+export const APACK_SPLIT_G = 0x1000;
+export const APACK_SPLIT_VMIN = 0x1800;
+export const APACK_SPLIT_OL = 0x1810;
+export const APACK_SPLIT_MASK = 0x1820;
+export const APACK_SPLIT_LIM = 0x1830;
+export const APACK_SPLIT_OK = 0x1840;
+/** What decode4Split copies to APACK_CURRENT: the tables above. */
+export const APACK_SPLIT_USED = 0x1841;
+/** apackPrepare's scratch: group index by vmin while it numbers the groups. */
+export const APACK_SPLIT_MAP = 0x1900;
+
+export const MEMORY_END = 0xdc0000;
 

@@ -19,6 +19,20 @@ import {
   APACK_ENC_XMAX,
   APACK_REV_END,
   APACK_SINK,
+  APACK_SLOT_BYTES,
+  APACK_SLOTS,
+  APACK_SPLIT,
+  APACK_SPLIT_B,
+  APACK_SPLIT_BYTES,
+  APACK_SPLIT_F,
+  APACK_SPLIT_G,
+  APACK_SPLIT_LIM,
+  APACK_SPLIT_MAP,
+  APACK_SPLIT_MASK,
+  APACK_SPLIT_OK,
+  APACK_SPLIT_OL,
+  APACK_SPLIT_USED,
+  APACK_SPLIT_VMIN,
   IN,
   OUT,
   SCRATCH,
@@ -42,6 +56,42 @@ export function apackPrepare(slot: i32): void {
     store<u64>(slot + APACK_ENC_RCP + (v << 3), ((<u64>1 << s) + f - 1) / f);
     store<i32>(slot + APACK_ENC_SHIFT + (v << 2), <i32>s);
   }
+  prepareSplit(slot);
+}
+
+/** The split tables of decode4Split for the slot table at `slot` (layout.ts, APACK_SPLIT). */
+function prepareSplit(slot: i32): void {
+  const t = splitOf(slot);
+  // groups numbered in the order their slots come (a group's slots are contiguous); vmin identifies a group
+  memory.fill(t + APACK_SPLIT_VMIN, 0, 64);
+  memory.fill(t + APACK_SPLIT_MAP, 0xff, 256);
+  let groups = 0;
+  for (let k = 0; k < 1024; k++) {
+    const e = slot + APACK_DEC + (k << 3);
+    store<u16>(t + APACK_SPLIT_F + (k << 1), load<u16>(e) << 1);
+    store<u16>(t + APACK_SPLIT_B + (k << 1), load<u16>(e, 2) << 1);
+    const vmin = <i32>load<u8>(e, 4);
+    let gi = <i32>load<u8>(t + APACK_SPLIT_MAP + vmin);
+    if (gi == 0xff) {
+      gi = groups++;
+      store<u8>(t + APACK_SPLIT_MAP + vmin, <u8>gi);
+      if (gi < 16) {
+        store<u8>(t + APACK_SPLIT_VMIN + gi, <u8>vmin);
+        store<u8>(t + APACK_SPLIT_OL + gi, load<u8>(e, 5));
+        store<u8>(t + APACK_SPLIT_MASK + gi, load<u8>(e, 6));
+        store<u8>(t + APACK_SPLIT_LIM + gi, load<u8>(e, 7));
+      }
+    }
+    store<u16>(t + APACK_SPLIT_G + (k << 1), <u16>gi);
+  }
+  // a group index >= 16 would read zeros from the swizzles of pass 2: such a table (none that rans.ts builds) takes decode4
+  store<u8>(t + APACK_SPLIT_OK, <u8>(groups <= 16));
+}
+
+/** The split tables of the slot table at `slot`. */
+@inline
+function splitOf(slot: i32): i32 {
+  return APACK_SPLIT + ((slot - APACK_SLOTS) / APACK_SLOT_BYTES) * APACK_SPLIT_BYTES;
 }
 
 /**
@@ -133,8 +183,8 @@ function offsetAt(q: i32, bit: u32, ol: u32): u32 {
 // addresses save an add on the state's dependency chain), copied there when
 // the model changes.
 let current: i32 = -1;
-/** Added to a slot's address in `current` when its copy there is decode4Split's, with f and slot - cum doubled (slots are 16 KiB apart). */
-const DOUBLED: i32 = 1;
+/** Added to a slot's address in `current` when the copy there is the slot's split tables, decode4Split's (slots are 16 KiB apart). */
+const SPLIT: i32 = 1;
 
 /**
  * Decode n values (nibbles = 1: n even, packed low nibble first) into OUT,
@@ -311,12 +361,13 @@ function stateOutOfRange(x: u32): u64 {
  *   size - 1 stored as bytes of the table entry;
  * - the group check is sticky in the sign bit: size - 1 - offset < 0.
  * That is decode4; blocks take decode4Split (two passes, below) instead
- * unless their group bytes would not fit in SCRATCH beside the reversed
- * block (only blocks far longer than a valid one).
+ * unless their group indices would not fit in SCRATCH beside the reversed
+ * block (only junk makes a block that long: a few values and almost 2 MiB),
+ * or the table has more than 16 groups (none that rans.ts builds).
  */
 export function apackDecode4(slot: i32, n: i32, nibbles: i32, p: i32, ransEnd: i32, end: i32): i32 {
-  // the group bytes (4n, and 64 of padding) at the bottom of SCRATCH, the reversed block (end + 16) at its top
-  const split = (n << 2) + 64 + end + 16 <= SCRATCH_BYTES;
+  // the group indices (n, and 16 of padding) at the bottom of SCRATCH, the reversed block (end + 16) at its top
+  const split = n + 16 + end + 16 <= SCRATCH_BYTES && load<u8>(splitOf(slot) + APACK_SPLIT_OK) != 0;
   // the width as a constant in each call: one copy of the loops per width, no test per value
   if (nibbles != 0) return split ? decode4Split(slot, n, true, p, ransEnd, end) : decode4(slot, n, true, p, ransEnd, end);
   return split ? decode4Split(slot, n, false, p, ransEnd, end) : decode4(slot, n, false, p, ransEnd, end);
@@ -522,19 +573,22 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
  * decode4 in two passes: the same arithmetic and the same checks, so the
  * same blocks accepted and the same values out (bytes, or nibbles packed two
  * to a byte, low first).
- * - Pass 1 runs the 4 rANS states and writes each value's group bytes
- *   (vmin, OL, mask, size - 1: the entry's high u32) to SCRATCH. With no
- *   offset work between the states' steps, fewer values compete for
- *   registers in the loop that bounds the decoder.
- * - Pass 2 reads the offsets of 16 values at once with SIMD: the OLs'
- *   prefix sum gives each value's first bit, a byte shuffle fetches the two
- *   bytes it starts in, and multiplies shift each lane by its own amount
- *   (wasm SIMD has no per-lane shift). Then vmin + offset, and the size
- *   check, 16 lanes per instruction.
+ * - Pass 1 runs the 4 rANS states and writes each value's group index (a
+ *   byte) to SCRATCH. With no offset work between the states' steps, fewer
+ *   values compete for registers in the loop that bounds the decoder.
+ * - Pass 2 reads the offsets of 16 values at once with SIMD: their groups'
+ *   vmin, OL, mask and size - 1 by one swizzle each from the 16 groups'
+ *   fields, the OLs' prefix sum gives each value's first bit, a byte
+ *   shuffle fetches the two bytes it starts in, and multiplies shift each
+ *   lane by its own amount (wasm SIMD has no per-lane shift). Then
+ *   vmin + offset, and the size check, 16 lanes per instruction.
  * Together 1.3x decode4 on the 8-bit tensors of ../shared/data (docs/apack.md).
  *
- * Pass 1 keeps each state doubled, X = 2x, with its own copy of the table
- * (f and slot - cum doubled, so a step yields 2x): the renormalisation
+ * The tables are the slot's split tables (apackPrepare builds them, layout.ts
+ * APACK_SPLIT), copied to APACK_CURRENT when the model changes. Pass 1 keeps
+ * each state doubled, X = 2x, with f and slot - cum doubled there, so a step
+ * yields 2x, and indexes the u16 per-slot arrays by X & 2046 (2 x the slot,
+ * no shift): the renormalisation
  * shift is then clz(2x) & 24 (no - 1), and the state and the stream's next
  * bits are shifted together as one 64-bit word, (2x << 31 | next 32 bits)
  * << sh >> 31, one shift amount instead of two. Bit 0 of X is then the
@@ -543,14 +597,9 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
  */
 @inline
 function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i32): i32 {
-  if (current != slot + DOUBLED) {
-    // the slot's table with f and slot - cum doubled (lanes 0, 1, 4, 5 of each two entries)
-    const low = v128(-1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0);
-    for (let t = 0; t < 1024 << 3; t += 16) {
-      const v = v128.load(slot + APACK_DEC + t);
-      v128.store(APACK_CURRENT + t, i16x8.add(v, v128.and(v, low)));
-    }
-    current = slot + DOUBLED;
+  if (current != slot + SPLIT) {
+    memory.copy(APACK_CURRENT, splitOf(slot), APACK_SPLIT_USED);
+    current = slot + SPLIT;
   }
   let x0 = be32(IN + p);
   let x1 = be32(IN + p + 4);
@@ -565,7 +614,7 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   reverseInto(IN, end, APACK_REV_END);
   // the u32 at r: the four bytes from the next renormalisation byte on, the first one on top
   let r = APACK_REV_END - 4 - (p + 16);
-  // pass 1: the group bytes of value i at g + 4i; the 4 steps written out, as in decode4
+  // pass 1: the group index of value i at g + i; the 4 steps written out, as in decode4
   // (an inline function cannot move the caller's r, and module globals would cost loads and stores)
   const g = SCRATCH;
   let i = 0;
@@ -573,68 +622,63 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   let x: u32 = 0;
   let sh: u32 = 0;
   for (; i + 3 < n; i += 4) {
-    e = (x0 & 2046) << 2;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    e = <i32>(x0 & 2046);
+    x = <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_F) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_B);
     sh = clz<u32>(x) & 24;
     x0 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
-    store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4));
-    e = (x1 & 2046) << 2;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x1 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    store<u8>(g + i, load<u8>(e, APACK_CURRENT + APACK_SPLIT_G));
+    e = <i32>(x1 & 2046);
+    x = <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_F) * (x1 >> 11) + <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_B);
     sh = clz<u32>(x) & 24;
     x1 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
-    store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 4);
-    e = (x2 & 2046) << 2;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x2 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    store<u8>(g + i, load<u8>(e, APACK_CURRENT + APACK_SPLIT_G), 1);
+    e = <i32>(x2 & 2046);
+    x = <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_F) * (x2 >> 11) + <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_B);
     sh = clz<u32>(x) & 24;
     x2 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
-    store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 8);
-    e = (x3 & 2046) << 2;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x3 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    store<u8>(g + i, load<u8>(e, APACK_CURRENT + APACK_SPLIT_G), 2);
+    e = <i32>(x3 & 2046);
+    x = <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_F) * (x3 >> 11) + <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_B);
     sh = clz<u32>(x) & 24;
     x3 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
-    store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4), 12);
+    store<u8>(g + i, load<u8>(e, APACK_CURRENT + APACK_SPLIT_G), 3);
   }
   // the last n mod 4 values: value i with x0, then (x0, x1, x2) = (x1, x2, x3)
   for (; i < n; i++) {
-    e = (x0 & 2046) << 2;
-    x = <u32>load<u16>(e, APACK_CURRENT) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + 2);
+    e = <i32>(x0 & 2046);
+    x = <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_F) * (x0 >> 11) + <u32>load<u16>(e, APACK_CURRENT + APACK_SPLIT_B);
     sh = clz<u32>(x) & 24;
     x0 = x1;
     x1 = x2;
     x2 = x3;
     x3 = <u32>((((<u64>x << 31) | <u64>load<u32>(r)) << sh) >> 31);
     r -= <i32>(sh >> 3);
-    store<u32>(g + (i << 2), load<u32>(e, APACK_CURRENT + 4));
+    store<u8>(g + i, load<u8>(e, APACK_CURRENT + APACK_SPLIT_G));
   }
-  // up to 15 values of padding: OL 0, vmin 0, size - 1 0 (offset 0, no check fails; they land past the block's end in OUT)
+  // up to 15 values of padding, group index 255: the swizzles below give them OL 0, vmin 0 and size - 1 0
+  // (offset 0, no check fails; they land past the block's end in OUT)
   const z = i32x4.splat(0);
-  v128.store(g + (n << 2), z);
-  v128.store(g + (n << 2), z, 16);
-  v128.store(g + (n << 2), z, 32);
-  v128.store(g + (n << 2), z, 48);
+  v128.store(g + n, i8x16.splat(-1));
   // pass 2: values k .. k + 15, their offsets from bit `bits` of the MSB-first stream at q
   const q = IN + ransEnd;
   let bits: u32 = 0;
   // nonzero in a lane where some offset exceeded its group's size - 1
   let bad = z;
+  // the fields of the (at most 16) groups, one lane per group index
+  const vminOf = v128.load(APACK_CURRENT + APACK_SPLIT_VMIN);
+  const olOf = v128.load(APACK_CURRENT + APACK_SPLIT_OL);
+  const maskOf = v128.load(APACK_CURRENT + APACK_SPLIT_MASK);
+  const limOf = v128.load(APACK_CURRENT + APACK_SPLIT_LIM);
   for (let k = 0; k < n; k += 16) {
-    // 4 entries per vector, each transposed to (vmin x 4, OL x 4, mask x 4, size - 1 x 4), then the vectors' rows joined
-    const a = i8x16.swizzle(v128.load(g + (k << 2)), v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const b = i8x16.swizzle(v128.load(g + (k << 2), 16), v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const c = i8x16.swizzle(v128.load(g + (k << 2), 32), v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const d = i8x16.swizzle(v128.load(g + (k << 2), 48), v128(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const abLo = i32x4.shuffle(a, b, 0, 4, 1, 5);
-    const cdLo = i32x4.shuffle(c, d, 0, 4, 1, 5);
-    const abHi = i32x4.shuffle(a, b, 2, 6, 3, 7);
-    const cdHi = i32x4.shuffle(c, d, 2, 6, 3, 7);
-    const vmin = i64x2.shuffle(abLo, cdLo, 0, 2);
-    const ol = i64x2.shuffle(abLo, cdLo, 1, 3);
-    const mask = i64x2.shuffle(abHi, cdHi, 0, 2);
-    const lim = i64x2.shuffle(abHi, cdHi, 1, 3);
+    const gi = v128.load(g + k);
+    const vmin = i8x16.swizzle(vminOf, gi);
+    const ol = i8x16.swizzle(olOf, gi);
+    const mask = i8x16.swizzle(maskOf, gi);
+    const lim = i8x16.swizzle(limOf, gi);
     // inclusive prefix sum of OL over the 16 lanes (at most 128): within each 4 lanes by a multiply, then across them
     let s = i32x4.mul(ol, i32x4.splat(0x01010101));
     s = i8x16.add(s, i8x16.swizzle(s, v128(-1, -1, -1, -1, 3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11)));
