@@ -21,7 +21,7 @@ import { type CoderTables, decodeBlock as decodeBlockJs, encodeBlock as encodeBl
  * than WASM_MAX_RAW, where the module is off, and to name the error of a
  * block the wasm decoder rejects (it only says "some check failed").
  *
- * Each model's tables live in one of 16 slots of wasm memory, filled when a
+ * Each model's tables live in one of APACK_SLOT_COUNT (512) slots of wasm memory, filled when a
  * model is first seen (cached by identity, slots reused round-robin), because
  * a lane worker codes blocks of several regions interleaved.
  */

@@ -26,9 +26,19 @@ export const SCRATCH_BYTES = 0x200000;
 
 /** APack's 4-state decoder: the block, byte-reversed, ends here (the top of SCRATCH; its group indices start at the bottom). */
 export const APACK_REV_END = 0x610000;
-/** APack model slots: per slot the decoder's slot table and the encoder's per-value tables. */
-export const APACK_SLOTS = 0x610000;
-export const APACK_SLOT_COUNT = 64;
+// 0x610000 - 0x710000: free (APack's 64 model slots were here before there were 512).
+/**
+ * APack model slots: per slot the decoder's slot table and the encoder's
+ * per-value tables (at the end of the memory, below APACK_SPLIT). 512: a
+ * lane, or bench speed's corpus, codes blocks of hundreds of tensors in
+ * turn (slots are reused round-robin, so a cycle over more models than
+ * slots refills one per model), and refilling a slot costs more than half a
+ * block's decode (its tables written, the encoder's reciprocals and the
+ * split tables built). Slots never used are never touched, so the OS never
+ * backs their pages.
+ */
+export const APACK_SLOTS = 0xd40000;
+export const APACK_SLOT_COUNT = 512;
 export const APACK_SLOT_BYTES = 0x4000;
 /**
  * Within an APack slot, per rANS slot (x mod 1024) 8 bytes: u16 count f,
@@ -140,7 +150,7 @@ export const FPACK_B_CLASS = 0x50700;
  * mask and size - 1, 16 bytes each; a byte that is 1 when the table has at
  * most 16 groups (always, for tables rans.ts builds).
  */
-export const APACK_SPLIT = 0xd40000;
+export const APACK_SPLIT = 0x1540000;
 export const APACK_SPLIT_BYTES = 0x2000;
 export const APACK_SPLIT_F = 0;
 export const APACK_SPLIT_B = 0x800;
@@ -155,5 +165,5 @@ export const APACK_SPLIT_USED = 0x1841;
 /** apackPrepare's scratch: group index by vmin while it numbers the groups. */
 export const APACK_SPLIT_MAP = 0x1900;
 
-export const MEMORY_END = 0xdc0000;
+export const MEMORY_END = 0x1940000;
 
