@@ -10,6 +10,7 @@ import { apack, apackJs, apackTableOf } from '../daemon/codecs/apack/index.ts';
 import { makeTable, serialiseTable, withStates } from '../daemon/codecs/apack/table.ts';
 import { CODECS, JS_CODECS } from '../daemon/codecs/index.ts';
 import { codecWasm, wasmOffReason } from '../daemon/codecs/wasm/instance.ts';
+import { APACK_SLOT_COUNT } from '../daemon/codecs/wasm/layout.ts';
 import { loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { DATA_DIR, hasData, randomBytes } from './helpers.ts';
 import { checkProperty } from './property.ts';
@@ -234,6 +235,34 @@ describe('codec wasm coders', () => {
         }
       }
       assert.ok(outside > 100, `${dtype}: only ${outside} flips put an offset outside its group`);
+    }
+  });
+
+  it('apack: more models than table slots, taking turns: every block decodes right (slots refilled round-robin)', () => {
+    // 16 groups of 16 values; two groups' counts moved by k, so every model codes differently and a
+    // slot left with another model's tables (or split tables) decodes its block wrong or not at all
+    const count = APACK_SLOT_COUNT + 9;
+    const tableFor = (k: number) => {
+      const counts = new Array<number>(16).fill(64);
+      counts[k % 16] += 1 + (k % 37);
+      counts[(k + 1) % 16] -= 1 + (k % 37);
+      return makeTable(256, Array.from({ length: 17 }, (_, g) => g * 16), counts);
+    };
+    const raws = Array.from({ length: count }, (_, k) => randomBytes(4096, 500 + k));
+    const models = Array.from({ length: count }, (_, k) => ({ wasm: apack.load(serialiseTable(tableFor(k)), 'uint8'), js: apackJs.load(serialiseTable(tableFor(k)), 'uint8') }));
+    const coded: Uint8Array[] = [];
+    for (let k = 0; k < count; k++) {
+      // model k takes the slot of model k - slots, the oldest: decoded just before, so the decoder's
+      // copy of the tables (at a constant address) is that slot's, and the refill must replace it
+      if (k >= APACK_SLOT_COUNT) models[k - APACK_SLOT_COUNT].wasm.decodeBlock(coded[k - APACK_SLOT_COUNT], new Uint8Array(4096));
+      coded.push(compareRoundTrip(models[k], raws[k], `model ${k}`));
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < count; k++) {
+        const out = new Uint8Array(4096);
+        models[k].wasm.decodeBlock(coded[k], out);
+        assert.ok(Buffer.from(out).equals(Buffer.from(raws[k])), `pass ${pass}, model ${k}`);
+      }
     }
   });
 

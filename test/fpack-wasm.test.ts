@@ -10,6 +10,7 @@ import { CodecError } from '../daemon/codecs/errors.ts';
 import { fpack, fpackJs, fpackModelFromParams, fpackParamsOf } from '../daemon/codecs/fpack/index.ts';
 import type { FpackParams } from '../daemon/codecs/fpack/params.ts';
 import { codecWasm } from '../daemon/codecs/wasm/instance.ts';
+import { FPACK_SLOT_COUNT } from '../daemon/codecs/wasm/layout.ts';
 import { DEFAULT_DATA_DIR, loadDataset, readTensor } from '../daemon/dataset/manifest.ts';
 import { FLOAT_FORMATS, type FloatFormat } from '../daemon/dataset/float-convert.ts';
 import { randomBytes } from './helpers.ts';
@@ -117,6 +118,28 @@ describe('fpack wasm decoder', () => {
       }
     }
     assert.ok(blocks > 100, `only ${blocks} blocks compared`);
+  });
+
+  it('decodes right when more models than table slots take turns (slots refilled round-robin)', () => {
+    // three different tables, each loaded as many model objects (slots are kept per model object):
+    // a slot refilled for another model must hold that model's tables, or the blocks decode wrong
+    const d = 'bfloat16' as const;
+    const raws = [0, 1, 2].map((k) => randomBytes(4096, 90 + k).map((v, i) => (i & 1 ? 0x3c + (v % (3 + 2 * k)) : v)));
+    const params = raws.map((raw) => fpack.fit(raw, d, { stride: 8, kind: 'activation' }).params);
+    const count = FPACK_SLOT_COUNT + 5;
+    const models = Array.from({ length: count }, (_, i) => fpack.load(params[i % 3], d));
+    const coded = Array.from({ length: count }, (_, i) => {
+      const m = models[i];
+      const buf = new Uint8Array(m.maxEncodedBytes(4096));
+      return buf.slice(0, m.encodeBlock(raws[i % 3], buf));
+    });
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < count; i++) {
+        const out = new Uint8Array(4096);
+        models[i].decodeBlock(coded[i], out);
+        assert.ok(Buffer.from(out).equals(Buffer.from(raws[i % 3])), `pass ${pass}, model ${i}`);
+      }
+    }
   });
 
   it('decodes a block shorter than the neighbour distance (a tensor tail) in every mode', () => {

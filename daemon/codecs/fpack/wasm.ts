@@ -29,7 +29,7 @@ import type { Engine } from './engine.ts';
  * encoder is coder.ts's (a shim loads its tables once; decode is the read
  * path).
  *
- * Each model's tables live in one of 16 slots of wasm memory, filled when a
+ * Each model's tables live in one of FPACK_SLOT_COUNT (64) slots of wasm memory, filled when a
  * model is first seen (cached by identity, slots reused round-robin), because
  * a lane worker decodes blocks of several regions interleaved.
  */
