@@ -587,13 +587,13 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
  * The tables are the slot's split tables (apackPrepare builds them, layout.ts
  * APACK_SPLIT), copied to APACK_CURRENT when the model changes. Pass 1 keeps
  * each state doubled, X = 2x, with f and slot - cum doubled there, so a step
- * yields 2x, and indexes the u16 per-slot arrays by X & 2046 (2 x the slot,
- * no shift): the renormalisation
- * shift is then clz(2x) & 24 (no - 1), and the state and the stream's next
- * bits are shifted together as one 64-bit word, (2x << 31 | next 32 bits)
- * << sh >> 31, one shift amount instead of two. Bit 0 of X is then the
- * stream's next bit, not 0; nothing reads it (the slot is X & 2046, the
- * quotient X >> 11) but the final check, which compares X >> 1.
+ * yields 2x, and indexes the u16 per-slot arrays by X & 2046 (twice the
+ * slot: no shift). The renormalisation shift is then clz(2x) & 24 (no - 1),
+ * and the state and the stream's next bits are shifted together as one
+ * 64-bit word, (2x << 31 | next 32 bits) << sh >> 31: one shift amount
+ * instead of two. Bit 0 of X is then the stream's next bit, not 0; nothing
+ * reads it (the slot is X & 2046, the quotient X >> 11) but the final check,
+ * which compares X >> 1.
  */
 @inline
 function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, end: i32): i32 {
