@@ -148,7 +148,6 @@ export const FPACK_A_GI = 0x50400;
 export const FPACK_A_CLASS = 0x50500;
 export const FPACK_A_CLASS2 = 0x50600;
 export const FPACK_B_CLASS = 0x50700;
-/** End of the regions: instance.ts grows the module's memory to here. */
 /**
  * APack's two-pass decoder: per model slot (same index as APACK_SLOTS) its
  * tables, built by apackPrepare from the slot table. Per rANS slot, u16
@@ -172,5 +171,6 @@ export const APACK_SPLIT_USED = 0x1841;
 /** apackPrepare's scratch: group index by vmin while it numbers the groups. */
 export const APACK_SPLIT_MAP = 0x1900;
 
+/** End of the regions (FPACK_SLOTS, the highest, end here): instance.ts grows the module's memory to here. */
 export const MEMORY_END = 0x2d80000;
 
