@@ -249,7 +249,10 @@ describe('codec wasm coders', () => {
       return makeTable(256, Array.from({ length: 17 }, (_, g) => g * 16), counts);
     };
     const raws = Array.from({ length: count }, (_, k) => randomBytes(4096, 500 + k));
-    const models = Array.from({ length: count }, (_, k) => ({ wasm: apack.load(serialiseTable(tableFor(k)), 'uint8'), js: apackJs.load(serialiseTable(tableFor(k)), 'uint8') }));
+    const models = Array.from({ length: count }, (_, k) => {
+      const params = serialiseTable(tableFor(k));
+      return { wasm: apack.load(params, 'uint8'), js: apackJs.load(params, 'uint8') };
+    });
     const coded: Uint8Array[] = [];
     for (let k = 0; k < count; k++) {
       // model k takes the slot of model k - slots, the oldest: decoded just before, so the decoder's

@@ -661,13 +661,12 @@ function decode4Split(slot: i32, n: i32, nibbles: bool, p: i32, ransEnd: i32, en
   }
   // up to 15 values of padding, group index 255: the swizzles below give them OL 0, vmin 0 and size - 1 0
   // (offset 0, no check fails; they land past the block's end in OUT)
-  const z = i32x4.splat(0);
   v128.store(g + n, i8x16.splat(-1));
   // pass 2: values k .. k + 15, their offsets from bit `bits` of the MSB-first stream at q
   const q = IN + ransEnd;
   let bits: u32 = 0;
   // nonzero in a lane where some offset exceeded its group's size - 1
-  let bad = z;
+  let bad = i32x4.splat(0);
   // the fields of the (at most 16) groups, one lane per group index
   const vminOf = v128.load(APACK_CURRENT + APACK_SPLIT_VMIN);
   const olOf = v128.load(APACK_CURRENT + APACK_SPLIT_OL);
