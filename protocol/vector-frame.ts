@@ -8,11 +8,11 @@
  * number in [0, 2^53) makes it return undefined, and the caller encodes the
  * request with msgpackr instead, so the daemon judges that value as ever.
  */
-export function encodeVectorRequest(op: 'writev' | 'readv', id: number, addrs: ArrayLike<number>, lens: ArrayLike<number>, data?: Uint8Array): Uint8Array | undefined {
+export function encodeVectorRequest(op: 'writev' | 'readv', id: number, addrs: ArrayLike<number>, lens: ArrayLike<number>, data?: Uint8Array, target?: Buffer): Uint8Array | undefined {
   const n = addrs.length;
   if (lens.length !== n || !Number.isSafeInteger(id) || id < 0) return undefined;
-  // Fixed part: map header, op, id (<= 9 bytes), array headers (<= 5 each), data header (<= 5): 64 bytes cover it.
-  const out = Buffer.allocUnsafe(64 + 18 * n + (data ? data.length : 0));
+  const bound = vectorFrameBound(n, data ? data.length : 0);
+  const out = target && target.length >= bound ? target : Buffer.allocUnsafe(bound);
   let p = 0;
   out[p++] = data ? 0x85 : 0x84;
   p = putStr(out, p, 'op');
@@ -44,6 +44,17 @@ export function encodeVectorRequest(op: 'writev' | 'readv', id: number, addrs: A
     p += len;
   }
   return out.subarray(0, p);
+}
+
+/**
+ * Bytes a vector request of n elements and `dataBytes` of data takes at
+ * most: a caller with a buffer that long (`target` above) gets its frame
+ * there, as a view of its first bytes. Fixed part: map header, op, id
+ * (<= 9 bytes), array headers (<= 5 each), data header (<= 5): 64 bytes
+ * cover it; then at most 9 bytes per address and per length.
+ */
+export function vectorFrameBound(n: number, dataBytes: number): number {
+  return 64 + 18 * n + dataBytes;
 }
 
 /**

@@ -212,6 +212,44 @@ describe('writev/readv ordering and per-element failures', () => {
   });
 });
 
+describe('many large vectors in flight (pooled frames, sent apart from the small requests between them)', () => {
+  it('every vector reads back exactly', async () => {
+    const d = await startTestDaemon({ lanes: 2 });
+    const c = await connect(d);
+    try {
+      const size = 8 << 20;
+      await c.region({ name: 'pool', base: 0, size, dtype: 'int8', kind: 'other', codec: 'raw' });
+      // 48 vectors of 64-byte bursts (up to 2048 of them, 128 KiB: more than the socket takes at once), two per
+      // event-loop turn, none awaited until the end; small requests and vectors too small to be pooled between them.
+      const sent: { addrs: number[]; lens: number[]; data: Uint8Array }[] = [];
+      const pending: Promise<unknown>[] = [];
+      let at = 0;
+      for (let turn = 0; turn < 24; turn++) {
+        for (const n of [2048 - turn * 37, 300 + turn * 11]) {
+          const addrs = Array.from({ length: n }, (_, i) => at + i * 64);
+          const lens = new Array<number>(n).fill(64);
+          const data = testBytes(n * 64, 1000 + sent.length, 0.1);
+          at += n * 64;
+          sent.push({ addrs, lens, data });
+          pending.push(c.writev(addrs, lens, data));
+        }
+        pending.push(c.write(size - 64, testBytes(64, turn, 0)));
+        pending.push(c.writev([size - 4096], [64], testBytes(64, 500 + turn, 0)));
+        await new Promise((r) => setImmediate(r));
+      }
+      for (const f of (await Promise.all(pending)).filter(Array.isArray)) assert.deepEqual(f, []);
+      for (const v of sent) {
+        const got = await c.readv(v.addrs, v.lens);
+        assert.deepEqual(got.failed, []);
+        assert.ok(Buffer.from(got.data).equals(Buffer.from(v.data)), `vector of ${v.addrs.length} bursts at ${v.addrs[0]} read back other bytes`);
+      }
+    } finally {
+      await c.close();
+      await d.close();
+    }
+  });
+});
+
 describe('writev/readv whole-request errors', () => {
   let d: RunningDaemon;
   let s: RawSocket;

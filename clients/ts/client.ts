@@ -16,13 +16,22 @@ import {
   type SuccessResponse,
 } from '../../protocol/types.ts';
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
-import { arrayHead, encodeVectorRequest } from '../../protocol/vector-frame.ts';
+import { arrayHead, encodeVectorRequest, vectorFrameBound } from '../../protocol/vector-frame.ts';
 import { ShimpackError } from './errors.ts';
 
 // ws through require(), not an ES import: an import of CommonJS makes Node parse the source of each
 // module ws's ESM wrapper imports for its exports (cjs-module-lexer), and V8 then compiles that parser
 // hot, ~80-120 ms of a short-lived client's CPU (a cold replay's) on a core the daemon could use.
 const WebSocket = createRequire(import.meta.url)('ws') as typeof WsWebSocket;
+
+/** An encoded request at least this long is sent as a frame of its own, not joined into a batch frame. */
+const SEPARATE_FRAME_BYTES = 32 * 1024;
+/** Vector frames from this size to POOLED_FRAME_MAX are encoded into pooled buffers (smaller ones come from Node's own pool). */
+const POOLED_FRAME_MIN = 16 * 1024;
+const POOLED_FRAME_MAX = 4 * 1024 * 1024;
+/** Buffers kept for reuse per connection: the replay has up to four vectors in flight. */
+const POOLED_FRAMES = 8;
+
 type WebSocket = WsWebSocket;
 
 export interface ConnectOptions {
@@ -76,6 +85,13 @@ export class ShimpackClient {
   private readonly pending = new Map<number, Pending>();
   /** Requests to send at the end of the tick: bodies, or (vectors) their encoded maps. */
   private queue: (Record<string, unknown> | Uint8Array)[] = [];
+  /**
+   * Buffers that held vector frames ws has written, for the next vectors: a fresh 100+ KiB
+   * buffer per vector is new memory the kernel must map and zero on first touch, which cost a
+   * cold replay about 5 % of its time. `framesIn` maps a queued frame to the buffer it sits in.
+   */
+  private readonly framePool: Buffer[] = [];
+  private readonly framesIn = new WeakMap<Uint8Array, Buffer>();
   private flushQueued = false;
   private closed = false;
   /** The daemon's hello answer: lanes, codecs, limits. */
@@ -167,11 +183,40 @@ export class ShimpackClient {
    * which the protocol does not use), and the daemon judges them.
    */
   private vectorRequest(op: 'writev' | 'readv', addrs: ArrayLike<number>, lens: ArrayLike<number>, data?: Uint8Array): Promise<SuccessResponse> {
-    return this.enqueue(
-      (id) =>
-        encodeVectorRequest(op, id, addrs, lens, data) ??
-        (data ? { op, addrs: Array.from(addrs), lens: Array.from(lens), data, id } : { op, addrs: Array.from(addrs), lens: Array.from(lens), id }),
-    );
+    return this.enqueue((id) => {
+      const into = this.takeFrameBuffer(vectorFrameBound(addrs.length, data ? data.length : 0));
+      const frame = encodeVectorRequest(op, id, addrs, lens, data, into);
+      if (frame && into && frame.buffer === into.buffer) this.framesIn.set(frame, into);
+      else if (into) this.framePool.push(into);
+      return frame ?? (data ? { op, addrs: Array.from(addrs), lens: Array.from(lens), data, id } : { op, addrs: Array.from(addrs), lens: Array.from(lens), id });
+    });
+  }
+
+  /** A pooled buffer of at least `bytes` (undefined: let the encoder allocate, e.g. beyond what is pooled). */
+  private takeFrameBuffer(bytes: number): Buffer | undefined {
+    if (bytes < POOLED_FRAME_MIN || bytes > POOLED_FRAME_MAX) return undefined;
+    for (let i = this.framePool.length - 1; i >= 0; i--) {
+      const b = this.framePool[i];
+      if (b.length >= bytes) {
+        this.framePool.splice(i, 1);
+        return b;
+      }
+    }
+    // Sizes rounded up to a power of two, so a buffer fits the next vectors of a run.
+    return Buffer.allocUnsafe(2 ** Math.ceil(Math.log2(bytes)));
+  }
+
+  /** Send one frame; the buffer of a pooled frame goes back to the pool once ws has written it. */
+  private sendFrame(frame: Uint8Array): void {
+    const into = this.framesIn.get(frame);
+    if (!into) {
+      this.ws.send(frame, { binary: true });
+      return;
+    }
+    this.framesIn.delete(frame);
+    this.ws.send(frame, { binary: true }, () => {
+      if (this.framePool.length < POOLED_FRAMES) this.framePool.push(into);
+    });
   }
 
   private enqueue(make: (id: number) => Record<string, unknown> | Uint8Array): Promise<SuccessResponse> {
@@ -221,16 +266,33 @@ export class ShimpackClient {
     this.queue = [];
     if (q.length === 1) {
       const only = q[0];
-      this.ws.send(only instanceof Uint8Array ? only : encodeFrame(only), { binary: true });
+      if (only instanceof Uint8Array) this.sendFrame(only);
+      else this.ws.send(encodeFrame(only), { binary: true });
       return;
     }
     if (!q.some((m) => m instanceof Uint8Array)) {
       this.ws.send(encodeFrame(q), { binary: true });
       return;
     }
+    if (q.some((m) => m instanceof Uint8Array && m.length >= SEPARATE_FRAME_BYTES)) {
+      // Large vectors go as frames of their own: joining them copies every byte once more, in a fresh
+      // buffer, which cost a replay more than the one socket write it saves.
+      for (const m of q) {
+        if (m instanceof Uint8Array) this.sendFrame(m);
+        else this.ws.send(encodeFrame(m), { binary: true });
+      }
+      return;
+    }
     // A batch frame is a msgpack array of the requests' maps: the encoded ones joined as they are.
     const parts = q.map((m) => (m instanceof Uint8Array ? m : encodeFrame(m)));
     this.ws.send(Buffer.concat([arrayHead(parts.length), ...parts]), { binary: true });
+    // Copied into the batch frame: their buffers are free again.
+    for (const m of q) {
+      const into = m instanceof Uint8Array ? this.framesIn.get(m) : undefined;
+      if (!into) continue;
+      this.framesIn.delete(m as Uint8Array);
+      if (this.framePool.length < POOLED_FRAMES) this.framePool.push(into);
+    }
   }
 
   private onFrame(data: Buffer): void {
