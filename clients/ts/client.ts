@@ -29,7 +29,7 @@ const SEPARATE_FRAME_BYTES = 32 * 1024;
 /** Vector frames from this size to POOLED_FRAME_MAX are encoded into pooled buffers (smaller ones come from Node's own pool). */
 const POOLED_FRAME_MIN = 16 * 1024;
 const POOLED_FRAME_MAX = 4 * 1024 * 1024;
-/** Buffers kept for reuse per connection: the replay has up to four vectors in flight. */
+/** Buffers kept for reuse per connection: the replay has up to eight vectors in flight. */
 const POOLED_FRAMES = 8;
 
 type WebSocket = WsWebSocket;

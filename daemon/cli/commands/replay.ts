@@ -125,7 +125,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--duration <s>', 'stop after this many seconds', parseDuration)
     .option('--verify', 'check every read against its CRC-32 or the bytes the trace wrote', true)
     .option('--no-verify', 'do not check reads')
-    .option('--window <n>', 'bursts in flight at most, over all connections (8192 bursts of 64 B: 512 KiB, four vectors)', intOption('--window', 1, 65536), DEFAULT_WINDOW)
+    .option('--window <n>', 'bursts in flight at most, over all connections (16384 bursts of 64 B: 1 MiB, eight vectors)', intOption('--window', 1, 65536), DEFAULT_WINDOW)
     .option('--vector <n>', 'bursts per writev/readv request: a pacing window of consecutive writes (or reads) goes as one vector; 0 sends one request per burst (daemons without vectors get that by themselves)', intOption('--vector', 0, 65536), DEFAULT_VECTOR)
     .option('--token <token>', 'token for hello, if the daemon wants one')
     .option('--space <name>', 'replay in this address space: its regions never meet those of other spaces (protocol/README.md section 4.1)')
