@@ -92,17 +92,8 @@ export class ReplayWindow {
    */
   gatherWrites(c: TraceColumns, from: number, maxN: number, maxBytes: number, speed: number, offsetNs: number, firstDueMs: number, paceMs: number): number {
     const end = this.runEnd(c, from, COL_WRITE, maxN, maxBytes, speed, offsetNs, firstDueMs, paceMs);
-    const { len: lens, dataAt, src } = c;
-    let bytes = this.bytes;
     this.ensureData(this.runBytes);
-    const d = this.data;
-    for (let i = from; i < end; i++) {
-      const len = lens[i];
-      const at = dataAt[i];
-      if (len <= SMALL_WRITE) for (let k = 0; k < len; k++) d[bytes + k] = src[at + k];
-      else d.set(src.subarray(at, at + len), bytes);
-      bytes += len;
-    }
+    copyWrites(this.data, this.bytes, c.src, c.len, c.dataAt, from, end);
     this.take(c, from, end);
     return end;
   }
@@ -156,6 +147,23 @@ export class ReplayWindow {
     if (!s) s = this.shifted[copy] = new Float64Array(this.capacity);
     for (let i = 0; i < this.n; i++) s[i] = this.addrs[i] + shift;
     return s.subarray(0, this.n);
+  }
+}
+
+/**
+ * The data of column writes [from, end) packed into d from `at`. Its own
+ * function, so that V8 optimises it (on stack, in its first run) with
+ * nothing after the loop it has not seen run: inside gatherWrites, the
+ * code after the loop undid that optimised code in each of the first calls.
+ */
+function copyWrites(d: Uint8Array, at: number, src: Uint8Array, lens: Float64Array, dataAt: Float64Array, from: number, end: number): void {
+  let bytes = at;
+  for (let i = from; i < end; i++) {
+    const len = lens[i];
+    const p = dataAt[i];
+    if (len <= SMALL_WRITE) for (let k = 0; k < len; k++) d[bytes + k] = src[p + k];
+    else d.set(src.subarray(p, p + len), bytes);
+    bytes += len;
   }
 }
 

@@ -111,6 +111,11 @@ const K_LEN = 32;
 const K_CRC = 64;
 const K_DATA = 128;
 
+/** Keys every op has, and those a write or a read may have (constants: an or computed late was new to V8, as above). */
+const OP_KEYS = K_TYPE | K_OP | K_T | K_ADDR | K_LEN;
+const WRITE_KEYS = OP_KEYS | K_CONN | K_DATA;
+const READ_KEYS = OP_KEYS | K_CONN | K_CRC;
+
 /** Returned by the column decoder: the record at `pos` runs past the chunk (more bytes needed). */
 const INCOMPLETE = -1;
 /** Returned by the column decoder: leave the record at `pos` to msgpackr. */
@@ -140,7 +145,10 @@ function readUint(s: Buffer, p: number, end: number): number {
   if (p + 1 + size > end) return INCOMPLETE;
   // beyond 2^53 (uint 64 with any of its top 11 bits set): not a safe integer
   if (size === 8 && (s[p + 1] !== 0 || s[p + 2] >= 0x20)) return SLOW;
-  let v = 0;
+  // From -0, a double: V8 then does this sum in floating point from the start. From 0 it speculated on small
+  // integers and undid the optimised decoder at the first value over 2^31 (a read's CRC-32). No value is -0
+  // at the end (-0 + 0 is +0).
+  let v = -0;
   for (let k = 1; k <= size; k++) v = v * 256 + s[p + k];
   uintValue = v;
   return p + 1 + size;
@@ -205,11 +213,22 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
     if (kl >= 2) word |= s[k + 1] << 8;
     if (kl >= 3) word |= s[k + 2] << 16;
     if (kl === 4) word |= s[k + 3] << 24;
+    // Every comparison made for every key, not only until one matches: a comparison first made late (crc at
+    // the first read, after thousands of writes; conn in a trace that has it) was new to V8 and undid the
+    // optimised decoder (a recompile of about 30 ms of a cold replay's CPU).
+    const isT = word === 0x74;
+    const isOp = word === W_OP;
+    const isLen = word === W_LEN;
+    const isCrc = word === W_CRC;
+    const isType = word === W_TYPE;
+    const isAddr = word === W_ADDR;
+    const isData = word === W_DATA;
+    const isConn = word === W_CONN;
     let key = 0;
-    if (kl === 1) key = word === 0x74 ? K_T : 0;
-    else if (kl === 2) key = word === W_OP ? K_OP : 0;
-    else if (kl === 3) key = word === W_LEN ? K_LEN : word === W_CRC ? K_CRC : 0;
-    else key = word === W_TYPE ? K_TYPE : word === W_ADDR ? K_ADDR : word === W_DATA ? K_DATA : word === W_CONN ? K_CONN : 0;
+    if (kl === 1) key = isT ? K_T : 0;
+    else if (kl === 2) key = isOp ? K_OP : 0;
+    else if (kl === 3) key = isLen ? K_LEN : isCrc ? K_CRC : 0;
+    else key = isType ? K_TYPE : isAddr ? K_ADDR : isData ? K_DATA : isConn ? K_CONN : 0;
     if (key === 0 || (seen & key) !== 0) return SLOW;
     seen |= key;
     p = k + kl;
@@ -274,10 +293,10 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
     }
   }
   // What validateRecord asks of a write or read; anything short of it goes the slow way (and fails there).
-  const need = K_TYPE | K_OP | K_T | K_ADDR | K_LEN;
+  const need = OP_KEYS;
   if ((seen & need) !== need || len === 0 || addr + len > MAX_ADDRESS) return SLOW;
   // Both kinds' checks made for every op (as for the op name above, so the first read is nothing new to V8).
-  const allowed = op === COL_WRITE ? need | K_CONN | K_DATA : need | K_CONN | K_CRC;
+  const allowed = op === COL_WRITE ? WRITE_KEYS : READ_KEYS;
   const extra = seen !== (seen & allowed);
   const noData = (seen & K_DATA) === 0 || dataLen !== len;
   const badCrc = crc > 0xffffffff;
@@ -362,21 +381,37 @@ export function decodeChunk(
     cols.reset(src);
   } else cols = new TraceColumns(src, Math.max(16, Math.min(maxRecords, Math.ceil((end - from) / 80))));
   if (lead) cols.pushOther(lead);
-  let pos = from;
+  const ended = { pos: from };
   try {
-    while (pos < end && cols.n < maxRecords) {
-      let next = index + cols.n === 0 ? SLOW : decodeOp(src, pos, end, cols);
-      if (next === INCOMPLETE) break;
-      if (next === SLOW) {
-        const one = decodeRecord(src, pos, index + cols.n, unpackr, check);
-        if (!one) break;
-        cols.pushOther(one.record);
-        next = one.end;
-      }
-      pos = next;
-    }
+    decodeRecords(src, index, unpackr, check, cols, maxRecords, ended);
   } catch (e) {
-    return { columns: cols, rest: pos, error: e };
+    return { columns: cols, rest: ended.pos, error: e };
   }
-  return { columns: cols, rest: pos };
+  return { columns: cols, rest: ended.pos };
+}
+
+/**
+ * decodeChunk's loop, from ended.pos, which it keeps at the start of the
+ * next record (so a throw leaves it at the bad one). Its own function, with
+ * every operation of its loop made each time round: V8 optimises it on stack
+ * in the first chunk, and code it had not seen run there (a lead record, the
+ * sum for msgpackr's index) undid that in a later chunk, and with it the
+ * decoder inlined into it (a recompile of about 30 ms of a cold replay's CPU).
+ */
+function decodeRecords(src: Buffer, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void, cols: TraceColumns, maxRecords: number, ended: { pos: number }): void {
+  const end = src.length;
+  let pos = ended.pos;
+  while (pos < end && cols.n < maxRecords) {
+    const at = index + cols.n;
+    let next = at === 0 ? SLOW : decodeOp(src, pos, end, cols);
+    if (next === INCOMPLETE) break;
+    if (next === SLOW) {
+      const one = decodeRecord(src, pos, at, unpackr, check);
+      if (!one) break;
+      cols.pushOther(one.record);
+      next = one.end;
+    }
+    pos = next;
+    ended.pos = pos;
+  }
 }
