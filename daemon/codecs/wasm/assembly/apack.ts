@@ -503,6 +503,31 @@ function valueAt(i: i32, nibbles: bool): i32 {
 }
 
 /**
+ * An encoder step's renormalisation: the bytes of state x that must go out
+ * before the value whose tables are at e (0, 1 or 2: x < 2^31 ends at most
+ * f * 2^21 - 1 >= 2^21 - 1). Both candidate bytes are stored below p; the
+ * caller moves p down by the count.
+ */
+@inline
+function encRenorm(e: i32, x: u32, p: i32): u32 {
+  const xm = load<u32>(e, APACK_ENC_XMAX);
+  store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
+  return <u32>(x > xm) + <u32>((x >> 8) > xm);
+}
+
+/**
+ * The encoder step of the renormalised state x for value v, whose tables are
+ * at e = slot + 4v (v4 = 4v: the reciprocals are u64s, at slot + 8v):
+ * (q << 10) + (x - q * f) + cum, with one multiply on the state's chain.
+ */
+@inline
+function encStep(e: i32, v4: i32, x: u32): u32 {
+  const step = load<u32>(e, APACK_ENC_STEP);
+  const q = <u32>((<u64>x * load<u64>(e + v4, APACK_ENC_RCP)) >> load<u32>(e, APACK_ENC_SHIFT));
+  return x + q * (1024 - (step & 2047)) + (step >> 11);
+}
+
+/**
  * The interleaved encoders, in two passes (the bytes apackEncode's joint
  * pass would write for the same states): the offsets forwards, MSB-first,
  * through a 64-bit accumulator (at most 31 + 8 bits wait in it), 32 bits
@@ -534,25 +559,53 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
   let x2: u32 = RANS_L;
   let x3: u32 = RANS_L;
   let p = SCRATCH + SCRATCH_BYTES;
-  for (let i = n - 1; i >= 0; i--) {
-    const v = valueAt(i, nibbles);
-    // the value's tables, at constant offsets from one address
-    const e = slot + (v << 2);
-    let x = x0;
-    const xm = load<u32>(e, APACK_ENC_XMAX);
-    store<u16>(p - 2, <u16>(((x & 255) << 8) | ((x >> 8) & 255)));
-    const k = <u32>(x > xm) + <u32>((x >> 8) > xm);
-    p -= <i32>k;
-    x >>= k << 3;
-    const step = load<u32>(e, APACK_ENC_STEP);
-    const q = <u32>((<u64>x * load<u64>(e + (v << 2), APACK_ENC_RCP)) >> load<u32>(e, APACK_ENC_SHIFT));
-    const next = x + q * (1024 - (step & 2047)) + (step >> 11);
-    x0 = x1;
-    if (four) {
+  let i = n - 1;
+  if (four) {
+    // n mod 4 steps rotating the states, then four at a time without moving them (the same state per value):
+    // in a loop, V8 keeps the rotation as register moves
+    for (let r = n & 3; r > 0; r--, i--) {
+      const v4 = valueAt(i, nibbles) << 2;
+      const e = slot + v4;
+      const k = encRenorm(e, x0, p);
+      p -= <i32>k;
+      const next = encStep(e, v4, x0 >> (k << 3));
+      x0 = x1;
       x1 = x2;
       x2 = x3;
       x3 = next;
-    } else x1 = next;
+    }
+    for (; i >= 0; i -= 4) {
+      let v4 = valueAt(i, nibbles) << 2;
+      let e = slot + v4;
+      let k = encRenorm(e, x0, p);
+      p -= <i32>k;
+      x0 = encStep(e, v4, x0 >> (k << 3));
+      v4 = valueAt(i - 1, nibbles) << 2;
+      e = slot + v4;
+      k = encRenorm(e, x1, p);
+      p -= <i32>k;
+      x1 = encStep(e, v4, x1 >> (k << 3));
+      v4 = valueAt(i - 2, nibbles) << 2;
+      e = slot + v4;
+      k = encRenorm(e, x2, p);
+      p -= <i32>k;
+      x2 = encStep(e, v4, x2 >> (k << 3));
+      v4 = valueAt(i - 3, nibbles) << 2;
+      e = slot + v4;
+      k = encRenorm(e, x3, p);
+      p -= <i32>k;
+      x3 = encStep(e, v4, x3 >> (k << 3));
+    }
+  } else {
+    for (; i >= 0; i--) {
+      const v4 = valueAt(i, nibbles) << 2;
+      const e = slot + v4;
+      const k = encRenorm(e, x0, p);
+      p -= <i32>k;
+      const next = encStep(e, v4, x0 >> (k << 3));
+      x0 = x1;
+      x1 = next;
+    }
   }
   // the final states, big-endian, state 0 first (after the value 0 it is the last register of the rotation)
   if (four) {
