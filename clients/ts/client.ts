@@ -43,6 +43,8 @@ export interface ConnectOptions {
   /**
    * Send requests issued in the same tick as one batch frame (default true).
    * Fewer frames, same semantics: the daemon applies batch members in order.
+   * A vector of 32 KiB or more goes as a frame of its own, and so then do
+   * the others of its tick, in order (joining would copy it once more).
    */
   readonly autoBatch?: boolean;
   /**
