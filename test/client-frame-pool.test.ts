@@ -53,6 +53,8 @@ describe("the TS client's pooled vector frames", () => {
         await new Promise((r) => setImmediate(r));
       }
       assert.ok(stalled, 'the stand-in stopped reading');
+      // The frames really wait in the client (a buffer taken back at send time would be overwritten meanwhile).
+      assert.ok(c.unsentBytes > 1 << 20, `only ${c.unsentBytes} bytes wait unsent: the socket did not back up`);
       stalled();
       await Promise.all(pending);
       assert.equal(got.size, sent.size);

@@ -18,6 +18,7 @@ import {
 import { decodeFrame, encodeFrame } from '../../protocol/wire.ts';
 import { arrayHead, encodeVectorRequest, vectorFrameBound } from '../../protocol/vector-frame.ts';
 import { ShimpackError } from './errors.ts';
+import { FramePool } from './frame-pool.ts';
 
 // ws through require(), not an ES import: an import of CommonJS makes Node parse the source of each
 // module ws's ESM wrapper imports for its exports (cjs-module-lexer), and V8 then compiles that parser
@@ -26,11 +27,6 @@ const WebSocket = createRequire(import.meta.url)('ws') as typeof WsWebSocket;
 
 /** An encoded request at least this long is sent as a frame of its own, not joined into a batch frame. */
 const SEPARATE_FRAME_BYTES = 32 * 1024;
-/** Vector frames from this size to POOLED_FRAME_MAX are encoded into pooled buffers (smaller ones come from Node's own pool). */
-const POOLED_FRAME_MIN = 16 * 1024;
-const POOLED_FRAME_MAX = 4 * 1024 * 1024;
-/** Buffers kept for reuse per connection: the replay has up to eight vectors in flight. */
-const POOLED_FRAMES = 8;
 
 type WebSocket = WsWebSocket;
 
@@ -87,13 +83,6 @@ export class ShimpackClient {
   private readonly pending = new Map<number, Pending>();
   /** Requests to send at the end of the tick: bodies, or (vectors) their encoded maps. */
   private queue: (Record<string, unknown> | Uint8Array)[] = [];
-  /**
-   * Buffers that held vector frames ws has written, for the next vectors: a fresh 100+ KiB
-   * buffer per vector is new memory the kernel must map and zero on first touch, which cost a
-   * cold replay about 5 % of its time. `framesIn` maps a queued frame to the buffer it sits in.
-   */
-  private readonly framePool: Buffer[] = [];
-  private readonly framesIn = new WeakMap<Uint8Array, Buffer>();
   private flushQueued = false;
   private closed = false;
   /** The daemon's hello answer: lanes, codecs, limits. */
@@ -102,6 +91,8 @@ export class ShimpackClient {
   private constructor(
     private readonly ws: WebSocket,
     private readonly autoBatch: boolean,
+    /** Large vector frames' buffers, reused (only where ws sends frames as they are: the all-zero mask). */
+    private readonly frames: FramePool | undefined,
   ) {
     ws.on('message', (data: Buffer) => this.onFrame(data));
     ws.on('close', () => this.failAll('E_CLOSED', 'connection closed'));
@@ -117,7 +108,7 @@ export class ShimpackClient {
       ws.once('open', () => resolve());
       ws.once('error', (e) => reject(new ShimpackError('E_CONNECT', `cannot connect to ${url}: ${e.message}`)));
     });
-    const c = new ShimpackClient(ws, opts.autoBatch ?? true);
+    const c = new ShimpackClient(ws, opts.autoBatch ?? true, zero ? new FramePool() : undefined);
     c.hello = (await c.request({ op: 'hello', version: PROTOCOL_VERSION, client: opts.client, token: opts.token, ...(opts.space === undefined ? {} : { space: opts.space }) })) as HelloResponse;
     return c;
   }
@@ -186,39 +177,21 @@ export class ShimpackClient {
    */
   private vectorRequest(op: 'writev' | 'readv', addrs: ArrayLike<number>, lens: ArrayLike<number>, data?: Uint8Array): Promise<SuccessResponse> {
     return this.enqueue((id) => {
-      const into = this.takeFrameBuffer(vectorFrameBound(addrs.length, data ? data.length : 0));
+      const into = this.frames?.take(vectorFrameBound(addrs.length, data ? data.length : 0));
       const frame = encodeVectorRequest(op, id, addrs, lens, data, into);
-      if (frame && into && frame.buffer === into.buffer) this.framesIn.set(frame, into);
-      else if (into) this.framePool.push(into);
+      if (into) this.frames!.hold(frame, into);
       return frame ?? (data ? { op, addrs: Array.from(addrs), lens: Array.from(lens), data, id } : { op, addrs: Array.from(addrs), lens: Array.from(lens), id });
     });
   }
 
-  /** A pooled buffer of at least `bytes` (undefined: let the encoder allocate, e.g. beyond what is pooled). */
-  private takeFrameBuffer(bytes: number): Buffer | undefined {
-    if (bytes < POOLED_FRAME_MIN || bytes > POOLED_FRAME_MAX) return undefined;
-    for (let i = this.framePool.length - 1; i >= 0; i--) {
-      const b = this.framePool[i];
-      if (b.length >= bytes) {
-        this.framePool.splice(i, 1);
-        return b;
-      }
-    }
-    // Sizes rounded up to a power of two, so a buffer fits the next vectors of a run.
-    return Buffer.allocUnsafe(2 ** Math.ceil(Math.log2(bytes)));
-  }
-
   /** Send one frame; the buffer of a pooled frame goes back to the pool once ws has written it. */
   private sendFrame(frame: Uint8Array): void {
-    const into = this.framesIn.get(frame);
-    if (!into) {
+    const pool = this.frames;
+    if (!pool?.holds(frame)) {
       this.ws.send(frame, { binary: true });
       return;
     }
-    this.framesIn.delete(frame);
-    this.ws.send(frame, { binary: true }, () => {
-      if (this.framePool.length < POOLED_FRAMES) this.framePool.push(into);
-    });
+    this.ws.send(frame, { binary: true }, () => pool.release(frame));
   }
 
   private enqueue(make: (id: number) => Record<string, unknown> | Uint8Array): Promise<SuccessResponse> {
@@ -250,6 +223,11 @@ export class ShimpackClient {
   /** Requests sent and not yet answered. */
   get inflight(): number {
     return this.pending.size;
+  }
+
+  /** Bytes of frames sent but still queued on the socket, not yet taken by the kernel (ws's bufferedAmount). */
+  get unsentBytes(): number {
+    return this.ws.bufferedAmount;
   }
 
   async close(): Promise<void> {
@@ -289,12 +267,7 @@ export class ShimpackClient {
     const parts = q.map((m) => (m instanceof Uint8Array ? m : encodeFrame(m)));
     this.ws.send(Buffer.concat([arrayHead(parts.length), ...parts]), { binary: true });
     // Copied into the batch frame: their buffers are free again.
-    for (const m of q) {
-      const into = m instanceof Uint8Array ? this.framesIn.get(m) : undefined;
-      if (!into) continue;
-      this.framesIn.delete(m as Uint8Array);
-      if (this.framePool.length < POOLED_FRAMES) this.framePool.push(into);
-    }
+    for (const m of q) if (m instanceof Uint8Array) this.frames?.release(m);
   }
 
   private onFrame(data: Buffer): void {
