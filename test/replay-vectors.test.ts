@@ -244,6 +244,63 @@ describe('replay with burst vectors', () => {
     }
   });
 
+  it('a readv answer shorter than its reads: the reads past its end are reported as short, the others verified', async () => {
+    // A stand-in daemon over a flat memory whose readv answers leave off the last 10 bytes.
+    const mem = new Uint8Array(1 << 20);
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (ws) => {
+      ws.on('message', (frame: Buffer) => {
+        const msg = decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[];
+        const answer = (q: Record<string, unknown>): Record<string, unknown> => {
+          const id = q.id;
+          switch (q.op) {
+            case 'hello':
+              return { id, ok: true, version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 };
+            case 'region':
+              return { id, ok: true, calibration: 'none', blockBytes: 4096 };
+            case 'writev': {
+              const data = q.data as Uint8Array;
+              let at = 0;
+              (q.addrs as number[]).forEach((a, i) => {
+                const len = (q.lens as number[])[i];
+                mem.set(data.subarray(at, at + len), a);
+                at += len;
+              });
+              return { id, ok: true, failed: [] };
+            }
+            case 'readv': {
+              const parts = (q.addrs as number[]).map((a, i) => mem.subarray(a, a + (q.lens as number[])[i]));
+              const all = Buffer.concat(parts);
+              return { id, ok: true, data: all.subarray(0, Math.max(0, all.length - 10)), failed: [] };
+            }
+            case 'stats':
+              return { id, ok: true, regions: [], totals: { regions: 0 } };
+            default:
+              return { id, ok: true };
+          }
+        };
+        ws.send(encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
+      });
+    });
+    try {
+      const path = join(dir, 'short.trace');
+      const w = new TraceWriter(path, { source: 'test' });
+      w.region({ name: 'short', base: 0, size: 4096, dtype: 'uint8', kind: 'activation' });
+      const data = Array.from({ length: 4 }, (_, k) => Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + k) & 0xff));
+      data.forEach((d, k) => w.op({ op: 'write', t: k, addr: k * 64, len: 64, data: d }));
+      data.forEach((d, k) => w.op({ op: 'read', t: 4 + k, addr: k * 64, len: 64, crc: crc32(d) }));
+      await w.close();
+      const s = await replay(path, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { vector: 256 });
+      assert.equal(s.verifiedReads, 3, s.problems.join('\n'));
+      assert.equal(s.mismatches, 1, s.problems.join('\n'));
+      assert.match(s.problems.join('\n'), /read 0xc0\+64 \(t 7\): got 54 bytes/);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+
   it('declares a run of regions in one round trip, and sends no op before every one of them is answered', async () => {
     // A daemon stand-in that answers regions 20 ms late and logs what it receives and when it answers.
     const log: string[] = [];
