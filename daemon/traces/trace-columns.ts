@@ -392,11 +392,12 @@ export function decodeChunk(
 
 /**
  * decodeChunk's loop, from ended.pos, which it keeps at the start of the
- * next record (so a throw leaves it at the bad one). Its own function, with
- * every operation of its loop made each time round: V8 optimises it on stack
- * in the first chunk, and code it had not seen run there (a lead record, the
- * sum for msgpackr's index) undid that in a later chunk, and with it the
- * decoder inlined into it (a recompile of about 30 ms of a cold replay's CPU).
+ * next record (so a throw leaves it at the bad one). Its own function, and
+ * the record's index summed each time round, not only for msgpackr's slow
+ * path: V8 optimises the loop on stack in the first chunk, and code it had
+ * not seen run there (the lead record before it, that sum) undid that in a
+ * later chunk, and with it the decoder inlined into it (a recompile of about
+ * 30 ms of a cold replay's CPU).
  */
 function decodeRecords(src: Buffer, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void, cols: TraceColumns, maxRecords: number, ended: { pos: number }): void {
   const end = src.length;

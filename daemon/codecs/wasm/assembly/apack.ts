@@ -503,10 +503,11 @@ function valueAt(i: i32, nibbles: bool): i32 {
 }
 
 /**
- * An encoder step's renormalisation: the bytes of state x that must go out
- * before the value whose tables are at e (0, 1 or 2: x < 2^31 ends at most
- * f * 2^21 - 1 >= 2^21 - 1). Both candidate bytes are stored below p; the
- * caller moves p down by the count.
+ * An encoder step's renormalisation before the value whose tables are at e:
+ * returns how many low bytes of state x go out (0, 1 or 2; at most 2, since
+ * the state after them must be at most f * 2^21 - 1, and x < 2^31). Both
+ * candidate bytes are stored below p; the caller moves p down by the count
+ * and shifts x right by 8 per byte.
  */
 @inline
 function encRenorm(e: i32, x: u32, p: i32): u32 {
