@@ -140,7 +140,9 @@ function readUint(s: Buffer, p: number, end: number): number {
     uintValue = b;
     return p + 1;
   }
-  const size = b === 0xcc ? 1 : b === 0xcd ? 2 : b === 0xce ? 4 : b === 0xcf ? 8 : 0;
+  // every width compared each time (as the keys in decodeOp): the first 4-byte value (an address over 64 KiB, a
+  // read's CRC) must not be a comparison V8 first meets in optimised code
+  const size = (b === 0xcc ? 1 : 0) + (b === 0xcd ? 2 : 0) + (b === 0xce ? 4 : 0) + (b === 0xcf ? 8 : 0);
   if (size === 0) return SLOW;
   if (p + 1 + size > end) return INCOMPLETE;
   // beyond 2^53 (uint 64 with any of its top 11 bits set): not a safe integer
@@ -293,8 +295,7 @@ function decodeOp(s: Buffer, pos: number, end: number, cols: TraceColumns): numb
     }
   }
   // What validateRecord asks of a write or read; anything short of it goes the slow way (and fails there).
-  const need = OP_KEYS;
-  if ((seen & need) !== need || len === 0 || addr + len > MAX_ADDRESS) return SLOW;
+  if ((seen & OP_KEYS) !== OP_KEYS || len === 0 || addr + len > MAX_ADDRESS) return SLOW;
   // Both kinds' checks made for every op (as for the op name above, so the first read is nothing new to V8).
   const allowed = op === COL_WRITE ? WRITE_KEYS : READ_KEYS;
   const extra = seen !== (seen & allowed);
@@ -381,38 +382,35 @@ export function decodeChunk(
     cols.reset(src);
   } else cols = new TraceColumns(src, Math.max(16, Math.min(maxRecords, Math.ceil((end - from) / 80))));
   if (lead) cols.pushOther(lead);
-  const ended = { pos: from };
-  try {
-    decodeRecords(src, index, unpackr, check, cols, maxRecords, ended);
-  } catch (e) {
-    return { columns: cols, rest: ended.pos, error: e };
-  }
-  return { columns: cols, rest: ended.pos };
+  return decodeRecords(src, index, unpackr, check, cols, from, maxRecords);
 }
 
 /**
- * decodeChunk's loop, from ended.pos, which it keeps at the start of the
- * next record (so a throw leaves it at the bad one). Its own function, and
- * the record's index summed each time round, not only for msgpackr's slow
- * path: V8 optimises the loop on stack in the first chunk, and code it had
- * not seen run there (the lead record before it, that sum) undid that in a
- * later chunk, and with it the decoder inlined into it (a recompile of about
- * 30 ms of a cold replay's CPU).
+ * decodeChunk's loop, from `from`. Its own function, and the record's index
+ * summed each time round, not only for msgpackr's slow path: V8 optimises
+ * the loop on stack in the first chunk, and code it had not seen run there
+ * (the lead record before it, that sum) undid that in a later chunk, and
+ * with it the decoder inlined into it (a recompile of about 30 ms of a cold
+ * replay's CPU).
  */
-function decodeRecords(src: Buffer, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void, cols: TraceColumns, maxRecords: number, ended: { pos: number }): void {
+function decodeRecords(src: Buffer, index: number, unpackr: Unpackr, check: (rec: TraceRecord, index: number) => void, cols: TraceColumns, from: number, maxRecords: number): ChunkDecoded {
   const end = src.length;
-  let pos = ended.pos;
-  while (pos < end && cols.n < maxRecords) {
-    const at = index + cols.n;
-    let next = at === 0 ? SLOW : decodeOp(src, pos, end, cols);
-    if (next === INCOMPLETE) break;
-    if (next === SLOW) {
-      const one = decodeRecord(src, pos, at, unpackr, check);
-      if (!one) break;
-      cols.pushOther(one.record);
-      next = one.end;
+  let pos = from;
+  try {
+    while (pos < end && cols.n < maxRecords) {
+      const at = index + cols.n;
+      let next = at === 0 ? SLOW : decodeOp(src, pos, end, cols);
+      if (next === INCOMPLETE) break;
+      if (next === SLOW) {
+        const one = decodeRecord(src, pos, at, unpackr, check);
+        if (!one) break;
+        cols.pushOther(one.record);
+        next = one.end;
+      }
+      pos = next;
     }
-    pos = next;
-    ended.pos = pos;
+  } catch (e) {
+    return { columns: cols, rest: pos, error: e };
   }
+  return { columns: cols, rest: pos };
 }
