@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeFrame, encodeFrame } from '../protocol/wire.ts';
 import type { RunningDaemon } from '../daemon/server/daemon.ts';
 import { daemonMemory, replayTrace, type ReplayOptions } from '../daemon/traces/replay.ts';
@@ -27,6 +27,23 @@ after(async () => {
 
 const replay = (trace: string, url: string, extra: Partial<ReplayOptions> = {}) =>
   replayTrace({ trace, url, speed: 'max', copies: 1, loop: false, verify: true, window: 1024, ...extra });
+
+/** What the daemon stand-ins below answer hello with. */
+const HELLO = { version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 };
+
+/** A daemon stand-in on a free loopback port: `onFrame` gets each frame, decoded, and the socket to answer on. */
+async function standIn(onFrame: (msg: Record<string, unknown> | Record<string, unknown>[], ws: WebSocket) => void): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', (ws) => ws.on('message', (frame: Buffer) => onFrame(decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[], ws)));
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
 
 /** Requests the daemon served, per op, from its request-duration histogram (/metrics). */
 async function requestsByOp(d: RunningDaemon): Promise<Map<string, number>> {
@@ -186,49 +203,44 @@ describe('replay with burst vectors', () => {
     const seen = new Map<string, number>();
     let outstanding = 0;
     let maxOutstanding = 0;
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    wss.on('connection', (ws) => {
-      ws.on('message', (frame: Buffer) => {
-        const msg = decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[];
-        const answer = (q: Record<string, unknown>): Record<string, unknown> => {
-          const op = q.op as string;
-          seen.set(op, (seen.get(op) ?? 0) + 1);
-          const id = q.id;
-          switch (op) {
-            case 'hello':
-              return { id, ok: true, version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 };
-            case 'region':
-              return { id, ok: true, calibration: 'none', blockBytes: 4096 };
-            case 'write':
-              mem.set(q.data as Uint8Array, q.addr as number);
-              return { id, ok: true };
-            case 'read':
-              return { id, ok: true, data: mem.slice(q.addr as number, (q.addr as number) + (q.len as number)) };
-            case 'stats':
-              return { id, ok: true, regions: [], totals: { regions: 0 } };
-            case 'flush':
-            case 'free':
-            case 'fence':
-              return { id, ok: true };
-            default:
-              return { id, ok: false, code: 'E_UNKNOWN_OP', message: `unknown op "${op}"` };
-          }
-        };
-        // Answered a little later, so the replay has many requests out at once: the most ever unanswered is kept.
-        const n = Array.isArray(msg) ? msg.length : 1;
-        outstanding += n;
-        maxOutstanding = Math.max(maxOutstanding, outstanding);
-        const out = encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg));
-        setTimeout(() => {
-          outstanding -= n;
-          ws.send(out);
-        }, 3);
-      });
+    const stand = await standIn((msg, ws) => {
+      const answer = (q: Record<string, unknown>): Record<string, unknown> => {
+        const op = q.op as string;
+        seen.set(op, (seen.get(op) ?? 0) + 1);
+        const id = q.id;
+        switch (op) {
+          case 'hello':
+            return { id, ok: true, ...HELLO };
+          case 'region':
+            return { id, ok: true, calibration: 'none', blockBytes: 4096 };
+          case 'write':
+            mem.set(q.data as Uint8Array, q.addr as number);
+            return { id, ok: true };
+          case 'read':
+            return { id, ok: true, data: mem.slice(q.addr as number, (q.addr as number) + (q.len as number)) };
+          case 'stats':
+            return { id, ok: true, regions: [], totals: { regions: 0 } };
+          case 'flush':
+          case 'free':
+          case 'fence':
+            return { id, ok: true };
+          default:
+            return { id, ok: false, code: 'E_UNKNOWN_OP', message: `unknown op "${op}"` };
+        }
+      };
+      // Answered a little later, so the replay has many requests out at once: the most ever unanswered is kept.
+      const n = Array.isArray(msg) ? msg.length : 1;
+      outstanding += n;
+      maxOutstanding = Math.max(maxOutstanding, outstanding);
+      const out = encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg));
+      setTimeout(() => {
+        outstanding -= n;
+        ws.send(out);
+      }, 3);
     });
     try {
       const t = await sequentialTrace('old.trace');
-      const s = await replay(t.path, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { vector: 256, window: 64 });
+      const s = await replay(t.path, stand.url, { vector: 256, window: 64 });
       assert.equal(s.errors, 0, s.problems.join('\n'));
       assert.equal(s.mismatches, 0, s.problems.join('\n'));
       assert.equal(s.verifiedReads, 600);
@@ -239,49 +251,43 @@ describe('replay with burst vectors', () => {
       // --window bounds the bursts in flight (the probe and the region go before any burst).
       assert.ok(maxOutstanding <= 64, `at most ${maxOutstanding} requests unanswered, window 64`);
     } finally {
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
+      await stand.close();
     }
   });
 
   it('a readv answer shorter than its reads: the reads past its end are reported as short, the others verified', async () => {
     // A stand-in daemon over a flat memory whose readv answers leave off the last 10 bytes.
     const mem = new Uint8Array(1 << 20);
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    wss.on('connection', (ws) => {
-      ws.on('message', (frame: Buffer) => {
-        const msg = decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[];
-        const answer = (q: Record<string, unknown>): Record<string, unknown> => {
-          const id = q.id;
-          switch (q.op) {
-            case 'hello':
-              return { id, ok: true, version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 };
-            case 'region':
-              return { id, ok: true, calibration: 'none', blockBytes: 4096 };
-            case 'writev': {
-              const data = q.data as Uint8Array;
-              let at = 0;
-              (q.addrs as number[]).forEach((a, i) => {
-                const len = (q.lens as number[])[i];
-                mem.set(data.subarray(at, at + len), a);
-                at += len;
-              });
-              return { id, ok: true, failed: [] };
-            }
-            case 'readv': {
-              const parts = (q.addrs as number[]).map((a, i) => mem.subarray(a, a + (q.lens as number[])[i]));
-              const all = Buffer.concat(parts);
-              return { id, ok: true, data: all.subarray(0, Math.max(0, all.length - 10)), failed: [] };
-            }
-            case 'stats':
-              return { id, ok: true, regions: [], totals: { regions: 0 } };
-            default:
-              return { id, ok: true };
+    const stand = await standIn((msg, ws) => {
+      const answer = (q: Record<string, unknown>): Record<string, unknown> => {
+        const id = q.id;
+        switch (q.op) {
+          case 'hello':
+            return { id, ok: true, ...HELLO };
+          case 'region':
+            return { id, ok: true, calibration: 'none', blockBytes: 4096 };
+          case 'writev': {
+            const data = q.data as Uint8Array;
+            let at = 0;
+            (q.addrs as number[]).forEach((a, i) => {
+              const len = (q.lens as number[])[i];
+              mem.set(data.subarray(at, at + len), a);
+              at += len;
+            });
+            return { id, ok: true, failed: [] };
           }
-        };
-        ws.send(encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
-      });
+          case 'readv': {
+            const parts = (q.addrs as number[]).map((a, i) => mem.subarray(a, a + (q.lens as number[])[i]));
+            const all = Buffer.concat(parts);
+            return { id, ok: true, data: all.subarray(0, Math.max(0, all.length - 10)), failed: [] };
+          }
+          case 'stats':
+            return { id, ok: true, regions: [], totals: { regions: 0 } };
+          default:
+            return { id, ok: true };
+        }
+      };
+      ws.send(encodeFrame(Array.isArray(msg) ? msg.map(answer) : answer(msg)));
     });
     try {
       const path = join(dir, 'short.trace');
@@ -291,55 +297,48 @@ describe('replay with burst vectors', () => {
       data.forEach((d, k) => w.op({ op: 'write', t: k, addr: k * 64, len: 64, data: d }));
       data.forEach((d, k) => w.op({ op: 'read', t: 4 + k, addr: k * 64, len: 64, crc: crc32(d) }));
       await w.close();
-      const s = await replay(path, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { vector: 256 });
+      const s = await replay(path, stand.url, { vector: 256 });
       assert.equal(s.verifiedReads, 3, s.problems.join('\n'));
       assert.equal(s.mismatches, 1, s.problems.join('\n'));
       assert.match(s.problems.join('\n'), /read 0xc0\+64 \(t 7\): got 54 bytes/);
     } finally {
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
+      await stand.close();
     }
   });
 
   it('declares a run of regions in one round trip, and sends no op before every one of them is answered', async () => {
     // A daemon stand-in that answers regions 20 ms late and logs what it receives and when it answers.
     const log: string[] = [];
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
     let refuse = '';
-    wss.on('connection', (ws) => {
-      ws.on('message', (frame: Buffer) => {
-        const msg = decodeFrame(frame) as Record<string, unknown> | Record<string, unknown>[];
-        for (const q of Array.isArray(msg) ? msg : [msg]) {
-          const op = q.op as string;
-          log.push(`got ${op}${op === 'region' ? ` ${String(q.name)}` : ''}`);
-          const id = q.id;
-          const ok = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id, ok: true, ...extra });
-          let a: Record<string, unknown>;
-          if (op === 'hello') a = ok({ version: 1, server: 'shimpack', lanes: 1, codecs: ['raw'], maxFrameBytes: 16 << 20, blockBytes: 4096, burstBytes: 64 });
-          else if (op === 'region' && q.name === refuse) a = { id, ok: false, code: 'E_REGION_EXISTS', message: `region "${refuse}" exists` };
-          else if (op === 'region') a = ok({ calibration: 'none', blockBytes: 4096 });
-          else if (op === 'readv') a = ok({ data: new Uint8Array((q.lens as number[]).reduce((x, y) => x + y, 0)), failed: [] });
-          else if (op === 'writev') a = ok({ failed: [] });
-          else if (op === 'stats') a = ok({ regions: [], totals: { regions: 0 } });
-          else a = ok();
-          const send = (): void => {
-            if (op === 'region') log.push(`answered region ${String(q.name)}`);
-            ws.send(encodeFrame(a));
-          };
-          if (op === 'region') setTimeout(send, 20);
-          else send();
-        }
-      });
+    const stand = await standIn((msg, ws) => {
+      for (const q of Array.isArray(msg) ? msg : [msg]) {
+        const op = q.op as string;
+        log.push(`got ${op}${op === 'region' ? ` ${String(q.name)}` : ''}`);
+        const id = q.id;
+        const ok = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id, ok: true, ...extra });
+        let a: Record<string, unknown>;
+        if (op === 'hello') a = ok(HELLO);
+        else if (op === 'region' && q.name === refuse) a = { id, ok: false, code: 'E_REGION_EXISTS', message: `region "${refuse}" exists` };
+        else if (op === 'region') a = ok({ calibration: 'none', blockBytes: 4096 });
+        else if (op === 'readv') a = ok({ data: new Uint8Array((q.lens as number[]).reduce((x, y) => x + y, 0)), failed: [] });
+        else if (op === 'writev') a = ok({ failed: [] });
+        else if (op === 'stats') a = ok({ regions: [], totals: { regions: 0 } });
+        else a = ok();
+        const send = (): void => {
+          if (op === 'region') log.push(`answered region ${String(q.name)}`);
+          ws.send(encodeFrame(a));
+        };
+        if (op === 'region') setTimeout(send, 20);
+        else send();
+      }
     });
     const path = join(dir, 'regions.trace');
     const w = new TraceWriter(path, { source: 'test' });
     for (let r = 0; r < 5; r++) w.region({ name: `r${r}`, base: r * 0x10000, size: 4096, dtype: 'uint8', kind: 'activation' });
     for (let r = 0; r < 5; r++) w.op({ op: 'write', t: r, addr: r * 0x10000, len: 64, data: bytes(64, r) });
     await w.close();
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`;
     try {
-      const s = await replay(path, url, { keepRegions: true });
+      const s = await replay(path, stand.url, { keepRegions: true });
       assert.equal(s.errors, 0, s.problems.join('\n'));
       assert.equal(s.writes, 5);
       const firstAnswer = log.findIndex((e) => e.startsWith('answered region'));
@@ -349,11 +348,10 @@ describe('replay with burst vectors', () => {
       // A region refused among them stops the replay before any op.
       log.length = 0;
       refuse = 'r2';
-      await assert.rejects(replay(path, url, { keepRegions: true }), (e: Error & { code?: string }) => e.code === 'E_REPLAY' && /refused region r2.*E_REGION_EXISTS/.test(e.message));
+      await assert.rejects(replay(path, stand.url, { keepRegions: true }), (e: Error & { code?: string }) => e.code === 'E_REPLAY' && /refused region r2.*E_REGION_EXISTS/.test(e.message));
       assert.ok(!log.includes('got writev'), log.join(', '));
     } finally {
-      for (const c of wss.clients) c.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
+      await stand.close();
     }
   });
 });
