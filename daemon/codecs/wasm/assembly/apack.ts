@@ -563,7 +563,8 @@ function encodeInterleaved(slot: i32, n: i32, nibbles: bool, four: bool): i32 {
   let i = n - 1;
   if (four) {
     // n mod 4 steps rotating the states, then four at a time without moving them (the same state per value):
-    // in a loop, V8 keeps the rotation as register moves
+    // in a loop, V8 keeps the rotation as register moves. The four steps are written out, as decode4Split's
+    // (an inline function cannot move the caller's p)
     for (let r = n & 3; r > 0; r--, i--) {
       const v4 = valueAt(i, nibbles) << 2;
       const e = slot + v4;
