@@ -7,7 +7,9 @@ import { contextOptions } from '../daemon/bench/context-options.ts';
 import type { CodecModel } from '../daemon/codecs/codec.ts';
 import { FLOAT_DTYPES, type FloatDtype } from '../daemon/codecs/dtype.ts';
 import { CodecError } from '../daemon/codecs/errors.ts';
+import { buildEngine } from '../daemon/codecs/fpack/engine.ts';
 import { fpack, fpackJs, fpackModelFromParams, fpackParamsOf } from '../daemon/codecs/fpack/index.ts';
+import { twoPassChunk } from '../daemon/codecs/fpack/wasm.ts';
 import type { FpackParams } from '../daemon/codecs/fpack/params.ts';
 import { codecWasm } from '../daemon/codecs/wasm/instance.ts';
 import { FPACK_SLOT_COUNT } from '../daemon/codecs/wasm/layout.ts';
@@ -158,6 +160,85 @@ describe('fpack wasm decoder', () => {
         for (const values of [1, 3, 63, 64, 65]) compareRoundTrip(w, j, long.subarray(0, values * width(d)), `${d} ${fpackMode}: ${values} values`);
       }
     }
+  });
+
+  it(`decodes fp8 whole and delta blocks in two passes as the JS decoder does, broken ones too (seed ${SEED})`, { skip: codecWasm === null && 'wasm off' }, () => {
+    // activation-like bytes: a map of `stride` channels, each smooth along the pixels, a third
+    // of the values zero, some special values; the fit is held to whole or delta mode
+    const bytes = (d: FloatDtype, stride: number, n: number, seed: number): Uint8Array => {
+      const r = randomBytes(n, seed);
+      const sp = SPECIALS[d];
+      return new Uint8Array(n).map((_, i) => {
+        if (r[i] < 85) return 0;
+        if (r[i] > 250) return sp[r[i] % sp.length];
+        const c = i % stride;
+        const level = (Math.floor(i / stride) >> 2) + (c & 7);
+        return 0x20 + ((c * 5 + level + (r[i] & 3)) & 0x3f);
+      });
+    };
+    let twoPass = 0;
+    let onePass = 0;
+    for (const d of ['float8_e4m3', 'float8_e5m2'] as const) {
+      for (const fpackMode of ['whole', 'delta'] as const) {
+        for (const stride of [16, 24, 64, 100, 300]) {
+          const raw = bytes(d, stride, 8192, stride * 7 + (fpackMode === 'delta' ? 1 : 0) + (d === 'float8_e5m2' ? 2 : 0));
+          const w = fpack.fit(raw, d, { stride, kind: 'activation', fpackMode });
+          const j = fpackJs.load(w.params, d);
+          const e = buildEngine(fpackParamsOf(w));
+          for (const n of [1, 15, 16, 17, 31, 33, 255, 256, 257, 1001, 4096]) {
+            const block = raw.subarray(4096 - (n >> 1), 4096 - (n >> 1) + n);
+            const what = `${d} ${fpackMode}, stride ${stride}, ${n} values`;
+            const coded = compareRoundTrip(w, j, block, what);
+            if (twoPassChunk(e, n) > 0) twoPass++;
+            else onePass++;
+            // broken blocks: the same outcome (bytes, or CodecError code and message) from both decoders
+            const same = (b: Uint8Array, len: number, how: string): void => assert.deepEqual(decodeWith(w, b, len), decodeWith(j, b, len), `${what}: ${how}`);
+            const r = randomBytes(8, n * 31 + stride);
+            for (let k = 0; k < 4; k++) {
+              const flipped = coded.slice();
+              const bit = ((r[2 * k] << 8) | r[2 * k + 1]) % (flipped.length * 8);
+              flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+              same(flipped, n, `bit ${bit} flipped`);
+            }
+            same(coded.subarray(0, coded.length - 1), n, 'last byte cut');
+            same(coded, n + 1, 'one value more');
+            if (n > 1) same(coded, n - 1, 'one value fewer');
+          }
+        }
+      }
+    }
+    // every model here is one the two-pass loop takes: only blocks shorter than 16 values (or than a neighbour) go one pass
+    assert.ok(twoPass >= 150, `${twoPass} blocks through the two-pass loop, ${onePass} through the one-pass loop`);
+
+    // Every single bit of the offsets flipped, in one block per model: an offset past its
+    // group's size - 1 (a group whose size is not a power of two) must fail in both decoders.
+    let outOfGroup = 0;
+    for (const d of ['float8_e4m3', 'float8_e5m2'] as const) {
+      for (const fpackMode of ['whole', 'delta'] as const) {
+        const raw = bytes(d, 64, 4096, 5 + (fpackMode === 'delta' ? 1 : 0) + (d === 'float8_e5m2' ? 2 : 0));
+        const w = fpack.fit(raw, d, { stride: 64, kind: 'activation', fpackMode });
+        const j = fpackJs.load(w.params, d);
+        assert.ok(twoPassChunk(buildEngine(fpackParamsOf(w)), raw.length) > 0, `${d} ${fpackMode}: a two-pass model`);
+        const coded = compareRoundTrip(w, j, raw, `${d} ${fpackMode}`);
+        // the block: varint length of the rANS bytes, those bytes, then the offsets
+        let ransEnd = 0;
+        let len = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = coded[ransEnd++];
+          len += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+        }
+        ransEnd += len;
+        for (let bit = ransEnd * 8; bit < coded.length * 8; bit++) {
+          const flipped = coded.slice();
+          flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+          const js = decodeWith(j, flipped, raw.length);
+          assert.deepEqual(decodeWith(w, flipped, raw.length), js, `${d} ${fpackMode}: offset bit ${bit} flipped`);
+          if (!js.ok && js.message.includes('outside its group')) outOfGroup++;
+        }
+      }
+    }
+    assert.ok(outOfGroup > 0, 'no flipped offset fell outside its group');
   });
 
   it(`fits B classes that are unions of A's groups (the wasm by-group path; seed ${SEED})`, () => {

@@ -12,6 +12,12 @@ import {
   FPACK_SLOTS,
   FPACK_SLOT_BYTES,
   FPACK_SLOT_COUNT,
+  FPACK_W_CLASS1,
+  FPACK_W_CLASS2,
+  FPACK_W_LIM,
+  FPACK_W_MASK,
+  FPACK_W_OL,
+  FPACK_W_VMIN,
   IN,
   IN_BYTES,
   OUT,
@@ -71,6 +77,64 @@ function ctxOf(e: Engine): number {
 const byGroup = new Uint8Array(FPACK_SLOT_COUNT);
 const ctxs = new Uint8Array(FPACK_SLOT_COUNT);
 
+/**
+ * Whether a model's blocks can take the two-pass whole / delta loop (assembly/fpack.ts
+ * wholeTwoPass): 8-bit floats in whole or delta mode with 2 states, whose neighbour classes
+ * follow the exponent (every such model fit.ts makes, not palette mode, whose classes are
+ * over indices) and whose groups are at most 256 wide (always: 256 symbols). Per engine, once:
+ * how many neighbours its context reads (ctxOf), or -1 when the loop does not take it.
+ */
+const twoPassCtx = new WeakMap<Engine, number>();
+function twoPassModel(e: Engine): number {
+  const known = twoPassCtx.get(e);
+  if (known !== undefined) return known;
+  const { bits, mant, expSpace } = e.plan;
+  let ok = e.whole && e.states === 2 && bits === 8 && expSpace <= 32;
+  for (let v = 0; ok && v < 256; v++) {
+    const x = ((v >> mant) & (expSpace - 1)) << mant;
+    if (e.byteClass1[v] !== e.byteClass1[x] || e.byteClass2[v] !== e.byteClass2[x]) ok = false;
+  }
+  for (let g = 0; ok && g < 16; g++) if (e.aGI[g] >>> 15 > 256) ok = false;
+  const ctx = ok ? ctxOf(e) : -1;
+  twoPassCtx.set(e, ctx);
+  return ctx;
+}
+
+/**
+ * The chunk the two-pass loop decodes a block of n values of this model in: the largest
+ * power of two up to 256 and up to every neighbour distance the block reads (the first for
+ * delta's prediction and the first context, the second for the second context), so that a
+ * chunk's neighbours are decoded before it; 0 when the block takes the one-pass loop instead
+ * (a model the loop does not take, or a neighbour closer than 16 values).
+ */
+export function twoPassChunk(e: Engine, n: number): number {
+  const ctx = wasm === null ? -1 : twoPassModel(e);
+  if (ctx < 0) return 0;
+  let limit = 256;
+  if (e.delta || ctx >= 1) limit = Math.min(limit, n, e.distance);
+  if (ctx === 2) limit = Math.min(limit, n, e.distance2);
+  return limit >= 16 ? 1 << (31 - Math.clz32(limit)) : 0;
+}
+
+/** The two-pass loop's tables in the slot at `at`: per A group index vmin, OL, mask and size - 1, per exponent each neighbour's A context part. */
+function twoPassTables(e: Engine, heap: Uint8Array, at: number): void {
+  const { mant, expSpace } = e.plan;
+  for (let x = 0; x < expSpace; x++) {
+    heap[at + FPACK_W_CLASS1 + x] = e.byteClass1[x << mant];
+    heap[at + FPACK_W_CLASS2 + x] = e.byteClass2[x << mant];
+  }
+  for (let g = 0; g < 16; g++) {
+    const gi = e.aGI[g];
+    const size = gi >>> 15;
+    if (size === 0) continue;
+    const ol = (gi >> 11) & 15;
+    heap[at + FPACK_W_VMIN + g] = gi & 255;
+    heap[at + FPACK_W_OL + g] = ol;
+    heap[at + FPACK_W_MASK + g] = (1 << ol) - 1;
+    heap[at + FPACK_W_LIM + g] = size - 1;
+  }
+}
+
 function load(e: Engine): number {
   const cached = slots.find(e);
   if (cached >= 0) return slots.at(cached);
@@ -86,6 +150,7 @@ function load(e: Engine): number {
   byGroup[slot] = classOfGroup ? 1 : 0;
   ctxs[slot] = ctxOf(e);
   new Int32Array(buf, at + FPACK_A_GI, 16).set(e.aGI);
+  if (twoPassModel(e) >= 0) twoPassTables(e, heap, at);
   if (e.whole) {
     heap.set(e.byteClass1, at + FPACK_A_CLASS);
     heap.set(e.byteClass2, at + FPACK_A_CLASS2);
@@ -134,7 +199,11 @@ export function decodeBlock(e: Engine, src: Uint8Array, out: Uint8Array): void {
   const k = (slot - FPACK_SLOTS) / FPACK_SLOT_BYTES;
   // version 2: the last t values come from the final states (coder.ts)
   const t = Math.min(n, e.tail);
-  const rc = e.whole
+  const chunk = twoPassChunk(e, n);
+  const rc =
+    chunk > 0
+      ? exports.fpackDecodeWholeTwoPass(slot, n, e.delta ? 1 : 0, d1, d2, p, ransEnd, src.length, ctxs[k], t, e.plan.mant, e.plan.expSpace - 1, chunk)
+      : e.whole
     ? exports.fpackDecodeWhole(slot, n, e.delta ? 1 : 0, d1, d2, K, p, ransEnd, src.length, ctxs[k], t)
     : exports.fpackDecodeSplit(slot, n, wide ? 1 : 0, e.plan.mant, d1, d2, K, p, ransEnd, src.length, byGroup[k], ctxs[k], t);
   if (rc !== 0) {

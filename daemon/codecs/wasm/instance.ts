@@ -45,6 +45,7 @@ export interface CodecExports {
   fpackPrepare(): void;
   fpackDecodeSplit(slot: number, n: number, wide: number, mant: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, byGroup: number, ctx: number, tail: number): number;
   fpackDecodeWhole(slot: number, n: number, delta: number, d1: number, d2: number, states: number, p: number, ransEnd: number, end: number, ctx: number, tail: number): number;
+  fpackDecodeWholeTwoPass(slot: number, n: number, delta: number, d1: number, d2: number, p: number, ransEnd: number, end: number, ctx: number, tail: number, mant: number, expMask: number, chunk: number): number;
 }
 
 export interface CodecWasm {

@@ -149,6 +149,17 @@ export const FPACK_A_CLASS = 0x50500;
 export const FPACK_A_CLASS2 = 0x50600;
 export const FPACK_B_CLASS = 0x50700;
 /**
+ * The two-pass whole / delta decoder (fp8): per A group index (at most 16) vmin, OL, the
+ * offset mask and size - 1, 16 bytes each, for its SIMD second pass; then per exponent (at
+ * most 32) the A context part of neighbour 1 and of neighbour 2, 32 bytes each.
+ */
+export const FPACK_W_VMIN = 0x50800;
+export const FPACK_W_OL = 0x50810;
+export const FPACK_W_MASK = 0x50820;
+export const FPACK_W_LIM = 0x50830;
+export const FPACK_W_CLASS1 = 0x50840;
+export const FPACK_W_CLASS2 = 0x50860;
+/**
  * APack's two-pass decoder: per model slot (same index as APACK_SLOTS) its
  * tables, built by apackPrepare from the slot table. Per rANS slot, u16
  * each: 2f, 2(slot - cum) (the decoder keeps its states doubled) and the

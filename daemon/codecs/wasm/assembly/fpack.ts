@@ -22,6 +22,12 @@ import {
   FPACK_HIST,
   FPACK_ORDER,
   FPACK_ORDER_DECODE,
+  FPACK_W_CLASS1,
+  FPACK_W_CLASS2,
+  FPACK_W_LIM,
+  FPACK_W_MASK,
+  FPACK_W_OL,
+  FPACK_W_VMIN,
   IN,
   OUT,
   SCRATCH,
@@ -696,4 +702,179 @@ export function fpackDecodeWhole(s: i32, n: i32, delta: i32, d1: i32, d2: i32, k
   }
   // the tail bytes follow the decoded ones (raw bytes, also in delta mode)
   return finish(ransEnd, end, k, t, 8, FPACK_HIST + 2 * n, 0);
+}
+
+/**
+ * Whole and delta modes with 2 states in two passes, as APack's decode4Split
+ * (apack.ts), per chunk of `ch` values (a multiple of 16, at most each
+ * neighbour distance the model reads, so a chunk's neighbours are decoded
+ * before it starts): the A rows of its values from their neighbours'
+ * exponents, 16 at a time (SIMD: shift, mask and a 32-entry lookup by two
+ * swizzles); then their rANS steps, each writing its value's group index;
+ * then their offsets and values, 16 at a time (SIMD, as APack's second
+ * pass, and delta's order code by arithmetic: c = b ^ 0x80 ^ (sign(b) &
+ * 0x7f), its inverse b = c ^ 0x80 ^ (~sign(c) & 0x7f)). The same blocks and
+ * checks as whole(); a value no longer waits for the previous one's offset
+ * and context, only its rANS state does.
+ */
+@inline
+function wholeTwoPass(ctx: i32, delta: i32, s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  const at = FPACK_HIST + n;
+  // per value its group index (and 16 of padding), then its A row
+  const g = SCRATCH;
+  const cb = SCRATCH + n + 32;
+  let p = pos;
+  let y0 = x0;
+  let y1 = x1;
+  const q = IN + ransEnd;
+  let bits: u32 = 0;
+  // nonzero in a lane where some offset exceeded its group's size - 1
+  let badv = i32x4.splat(0);
+  const vminOf = v128.load(s + FPACK_W_VMIN);
+  const olOf = v128.load(s + FPACK_W_OL);
+  const maskOf = v128.load(s + FPACK_W_MASK);
+  const limOf = v128.load(s + FPACK_W_LIM);
+  const c1lo = v128.load(s + FPACK_W_CLASS1);
+  const c1hi = v128.load(s + FPACK_W_CLASS1 + 16);
+  const c2lo = v128.load(s + FPACK_W_CLASS2);
+  const c2hi = v128.load(s + FPACK_W_CLASS2 + 16);
+  const em = i8x16.splat(<i8>expMask);
+  const sixteen = i8x16.splat(16);
+  for (let k0 = 0; k0 < n; k0 += ch) {
+    const kEnd = min(n, k0 + ch);
+    if (ctx >= 1) {
+      // a lane's exponent: its byte >> mant within a u16 lane, masked (the neighbour byte's bits land above the mask)
+      for (let j = k0; j < kEnd; j += 16) {
+        const e1 = v128.and(i16x8.shr_u(v128.load(b1 + j), mant), em);
+        let row = v128.or(i8x16.swizzle(c1lo, e1), i8x16.swizzle(c1hi, i8x16.sub(e1, sixteen)));
+        if (ctx == 2) {
+          const e2 = v128.and(i16x8.shr_u(v128.load(b2 + j), mant), em);
+          row = i8x16.add(row, v128.or(i8x16.swizzle(c2lo, e2), i8x16.swizzle(c2hi, i8x16.sub(e2, sixteen))));
+        }
+        v128.store(cb + j, row);
+      }
+    }
+    let i = k0;
+    for (; i + 1 < kEnd; i += 2) {
+      {
+        const row = ctx >= 1 ? <i32>load<u8>(cb + i) : 0;
+        const st = aStep(s, row, y0);
+        const x = (st & 2047) * (y0 >> 10) + ((st >> 11) & 1023);
+        const sh = renormShift(x);
+        y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        store<u8>(g + i, <u8>((st >> 21) & 15));
+      }
+      {
+        const row = ctx >= 1 ? <i32>load<u8>(cb + i + 1) : 0;
+        const st = aStep(s, row, y1);
+        const x = (st & 2047) * (y1 >> 10) + ((st >> 11) & 1023);
+        const sh = renormShift(x);
+        y1 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+        p += <i32>(sh >> 3);
+        store<u8>(g + i + 1, <u8>((st >> 21) & 15));
+      }
+    }
+    // the last value of an odd block, on state 0
+    if (i < kEnd) {
+      const row = ctx >= 1 ? <i32>load<u8>(cb + i) : 0;
+      const st = aStep(s, row, y0);
+      const x = (st & 2047) * (y0 >> 10) + ((st >> 11) & 1023);
+      const sh = renormShift(x);
+      y0 = (x << sh) | (((<u32>load<u8>(p) << 8) | <u32>load<u8>(p, 1)) >> (16 - sh));
+      p += <i32>(sh >> 3);
+      store<u8>(g + i, <u8>((st >> 21) & 15));
+    }
+    // padding, group index 255: the swizzles give it OL 0, vmin 0 and size - 1 0 (it lands past the values)
+    if (kEnd == n) v128.store(g + n, i8x16.splat(-1));
+    for (let k = k0; k < kEnd; k += 16) {
+      const gi = v128.load(g + k);
+      const vmin = i8x16.swizzle(vminOf, gi);
+      const ol = i8x16.swizzle(olOf, gi);
+      const mask = i8x16.swizzle(maskOf, gi);
+      const lim = i8x16.swizzle(limOf, gi);
+      // APack's second pass (apack.ts decode4Split): each lane's first bit from a prefix sum of OL, its two bytes by swizzles
+      let sum = i32x4.mul(ol, i32x4.splat(0x01010101));
+      sum = i8x16.add(sum, i8x16.swizzle(sum, v128(-1, -1, -1, -1, 3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11)));
+      sum = i8x16.add(sum, i8x16.swizzle(sum, v128(-1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 7, 7, 7, 7)));
+      const first = i8x16.add(i8x16.sub(sum, ol), i8x16.splat(<i8>(bits & 7)));
+      const byteAt = v128.and(i16x8.shr_u(first, 3), i8x16.splat(15));
+      const w = q + <i32>(bits >> 3);
+      const hi = i8x16.swizzle(v128.load(w), byteAt);
+      const lo = i8x16.swizzle(v128.load(w, 1), byteAt);
+      const t0 = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const t1 = i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const m = i8x16.swizzle(v128(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128), v128.and(first, i8x16.splat(15)));
+      const u0 = i16x8.shr_u(i16x8.mul(t0, i16x8.extend_low_i8x16_u(m)), 8);
+      const u1 = i16x8.shr_u(i16x8.mul(t1, i16x8.extend_high_i8x16_u(m)), 8);
+      const m0 = i16x8.extend_low_i8x16_u(mask);
+      const m1 = i16x8.extend_high_i8x16_u(mask);
+      const off = i8x16.narrow_i16x8_u(i16x8.shr_u(i16x8.add(i16x8.mul(u0, m0), u0), 8), i16x8.shr_u(i16x8.add(i16x8.mul(u1, m1), u1), 8));
+      badv = v128.or(badv, i8x16.sub_sat_u(off, lim));
+      let v = i8x16.add(vmin, off);
+      if (delta) {
+        const nb = v128.load(b1 + k);
+        const code = v128.xor(v128.xor(nb, i8x16.splat(-128)), v128.and(i8x16.shr_s(nb, 7), i8x16.splat(0x7f)));
+        const c = i8x16.add(v, code);
+        v = v128.xor(v128.xor(c, i8x16.splat(-128)), v128.andnot(i8x16.splat(0x7f), i8x16.shr_s(c, 7)));
+      }
+      v128.store(at + k, v);
+      bits += <u32>i8x16.extract_lane_u(sum, 15);
+    }
+  }
+  x0 = y0;
+  x1 = y1;
+  pos = p;
+  bitPos = bits;
+  if (v128.any_true(badv)) bad |= 0x80000000;
+}
+
+function wholeTwoPass0w(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(0, 0, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+function wholeTwoPass1w(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(1, 0, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+function wholeTwoPass2w(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(2, 0, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+function wholeTwoPass0d(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(0, 1, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+function wholeTwoPass1d(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(1, 1, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+function wholeTwoPass2d(s: i32, n: i32, b1: i32, b2: i32, mant: u32, expMask: i32, ch: i32, ransEnd: i32): void {
+  wholeTwoPass(2, 1, s, n, b1, b2, mant, expMask, ch, ransEnd);
+}
+
+/**
+ * fpackDecodeWhole for blocks of 2 states whose model the two-pass loop
+ * takes (fpack/wasm.ts checks: 8-bit floats, context classes by exponent,
+ * neighbours at least `ch` values back): the same arguments and result,
+ * plus mant and expMask (the dtype's exponent field) and ch, the chunk (a
+ * multiple of 16). The caller leaves 5n + 8 readable bytes after the block.
+ */
+export function fpackDecodeWholeTwoPass(s: i32, n: i32, delta: i32, d1: i32, d2: i32, p: i32, ransEnd: i32, end: i32, ctx: i32, t: i32, mant: i32, expMask: i32, ch: i32): i32 {
+  n -= t;
+  memory.fill(FPACK_HIST, 0, n);
+  p += IN;
+  x0 = be32(p);
+  x1 = be32(p + 4);
+  x2 = RANS_L;
+  x3 = RANS_L;
+  pos = p + 8;
+  bitPos = 0;
+  bad = 0;
+  const b1 = FPACK_HIST + n - (d1 == 0 ? n : min(d1, n));
+  const b2 = FPACK_HIST + n - (d2 == 0 ? n : min(d2, n));
+  const m = <u32>mant;
+  if (delta) {
+    if (ctx == 0) wholeTwoPass0d(s, n, b1, b2, m, expMask, ch, ransEnd);
+    else if (ctx == 1) wholeTwoPass1d(s, n, b1, b2, m, expMask, ch, ransEnd);
+    else wholeTwoPass2d(s, n, b1, b2, m, expMask, ch, ransEnd);
+  } else if (ctx == 0) wholeTwoPass0w(s, n, b1, b2, m, expMask, ch, ransEnd);
+  else if (ctx == 1) wholeTwoPass1w(s, n, b1, b2, m, expMask, ch, ransEnd);
+  else wholeTwoPass2w(s, n, b1, b2, m, expMask, ch, ransEnd);
+  return finish(ransEnd, end, 2, t, 8, FPACK_HIST + 2 * n, 0);
 }

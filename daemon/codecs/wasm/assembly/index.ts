@@ -4,4 +4,4 @@ export { apackPrepare, apackEncode, apackDecode, apackEncode2, apackDecode2, apa
 export { zvcEncode8, zvcDecode8, zvcEncode16, zvcDecode16, zvcEncode4, zvcDecode4 } from './zvc';
 export { sccDecode, sccDecodeStatic, sccEncode } from './scc';
 export { ebpcDecode, ebpcEncode } from './ebpc';
-export { fpackPrepare, fpackDecodeSplit, fpackDecodeWhole } from './fpack';
+export { fpackPrepare, fpackDecodeSplit, fpackDecodeWhole, fpackDecodeWholeTwoPass } from './fpack';
