@@ -207,7 +207,8 @@ describe('fpack wasm decoder', () => {
         }
       }
     }
-    // every model here is one the two-pass loop takes: only blocks shorter than 16 values (or than a neighbour) go one pass
+    // most blocks here take the two-pass loop; the one-pass loop takes those shorter than 16
+    // values and every block of a model whose fit chose a neighbour closer than 16 (x[i-1])
     assert.ok(twoPass >= 150, `${twoPass} blocks through the two-pass loop, ${onePass} through the one-pass loop`);
 
     // Every single bit of the offsets flipped, in one block per model: an offset past its
@@ -239,6 +240,60 @@ describe('fpack wasm decoder', () => {
       }
     }
     assert.ok(outOfGroup > 0, 'no flipped offset fell outside its group');
+  });
+
+  it('decodes fp8 blocks of two-neighbour models in two passes as the JS decoder does', { skip: codecWasm === null && 'wasm off' }, () => {
+    // Fits seldom pick two neighbours with several classes each: a written model does, with
+    // classes over every exponent (e5m2's 16 to 31 too), groups whose sizes are not powers of
+    // two, and count rows that differ by context, so a wrong context decodes wrong bytes.
+    const model = (d: FloatDtype, mode: 'whole' | 'delta', distance: number, distance2: number): FpackParams => {
+      const E = d === 'float8_e5m2' ? 32 : 16;
+      const vmin = [0, 1, 8, 32, 61, 96, 128, 129, 136, 160, 200, 256];
+      const aClasses = [0, E / 4, E / 2 + 1, E];
+      const aClasses2 = [0, E / 4, E / 2, (3 * E) / 4, E];
+      const counts = Array.from({ length: 12 }, (_, r) => {
+        const w = vmin.slice(1).map((_, g) => 1 + ((g * 7 + r * 13) % 17) * (1 + (r % 3)));
+        const sum = w.reduce((a, b) => a + b, 0);
+        const row = w.map((x) => Math.max(1, Math.floor((x * 1024) / sum)));
+        row[0] += 1024 - row.reduce((a, b) => a + b, 0);
+        return row;
+      });
+      return { dtype: d, mode, distance, distance2, aClasses, aClasses2, a: { vmin, counts }, bClasses: [], b: [], states: 2, version: 2 };
+    };
+    let blocks = 0;
+    for (const d of ['float8_e4m3', 'float8_e5m2'] as const) {
+      for (const mode of ['whole', 'delta'] as const) {
+        for (const [d1, d2] of [
+          [16, 32],
+          [64, 128],
+          [40, 17],
+          [300, 600],
+          [31, 63],
+          [64, 8],
+        ]) {
+          const p = model(d, mode, d1, d2);
+          const w = fpackModelFromParams(p);
+          const j = fpackModelFromParams(p, undefined, 'js');
+          const e = buildEngine(p);
+          // a second neighbour closer than 16 values keeps the block in the one-pass loop
+          assert.equal(twoPassChunk(e, 4096) > 0, d2 >= 16, `${d} ${mode} (${d1}, ${d2}): chunk ${twoPassChunk(e, 4096)}`);
+          for (const n of [16, 17, 40, 255, 1000, 4096]) {
+            const raw = randomBytes(n, d1 * 1000 + d2 + n);
+            const what = `${d} ${mode} (${d1}, ${d2}), ${n} values`;
+            const coded = compareRoundTrip(w, j, raw, what);
+            blocks++;
+            const same = (b: Uint8Array, len: number, how: string): void => assert.deepEqual(decodeWith(w, b, len), decodeWith(j, b, len), `${what}: ${how}`);
+            for (let k = 0; k < 6; k++) {
+              const flipped = coded.slice();
+              const bit = (k * 7919 + n * 31) % (flipped.length * 8);
+              flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+              same(flipped, n, `bit ${bit} flipped`);
+            }
+          }
+        }
+      }
+    }
+    assert.equal(blocks, 144);
   });
 
   it(`fits B classes that are unions of A's groups (the wasm by-group path; seed ${SEED})`, () => {

@@ -79,10 +79,11 @@ const ctxs = new Uint8Array(FPACK_SLOT_COUNT);
 
 /**
  * Whether a model's blocks can take the two-pass whole / delta loop (assembly/fpack.ts
- * wholeTwoPass): 8-bit floats in whole or delta mode with 2 states, whose neighbour classes
- * follow the exponent (every such model fit.ts makes, not palette mode, whose classes are
- * over indices) and whose groups are at most 256 wide (always: 256 symbols). Per engine, once:
- * how many neighbours its context reads (ctxOf), or -1 when the loop does not take it.
+ * wholeTwoPass): 8-bit floats in whole or delta mode with 2 states (what fits write), whose
+ * neighbour classes follow the exponent (every whole and delta model; not palette mode,
+ * whose classes are over indices). Per engine, once: how many neighbours its context reads
+ * (ctxOf), or -1 when the loop does not take it. twoPassChunk then also needs the
+ * neighbours at least 16 values back, which rules out the fit's taps at distance 1 and 2.
  */
 const twoPassCtx = new WeakMap<Engine, number>();
 function twoPassModel(e: Engine): number {
@@ -94,7 +95,6 @@ function twoPassModel(e: Engine): number {
     const x = ((v >> mant) & (expSpace - 1)) << mant;
     if (e.byteClass1[v] !== e.byteClass1[x] || e.byteClass2[v] !== e.byteClass2[x]) ok = false;
   }
-  for (let g = 0; ok && g < 16; g++) if (e.aGI[g] >>> 15 > 256) ok = false;
   const ctx = ok ? ctxOf(e) : -1;
   twoPassCtx.set(e, ctx);
   return ctx;
@@ -108,11 +108,13 @@ function twoPassModel(e: Engine): number {
  * (a model the loop does not take, or a neighbour closer than 16 values).
  */
 export function twoPassChunk(e: Engine, n: number): number {
+  // a block of fewer than 16 values goes one pass; a shorter block than a distance reads only zeros for that neighbour, which any chunk does
+  if (n < 16) return 0;
   const ctx = wasm === null ? -1 : twoPassModel(e);
   if (ctx < 0) return 0;
   let limit = 256;
-  if (e.delta || ctx >= 1) limit = Math.min(limit, n, e.distance);
-  if (ctx === 2) limit = Math.min(limit, n, e.distance2);
+  if (e.delta || ctx >= 1) limit = Math.min(limit, e.distance);
+  if (ctx === 2) limit = Math.min(limit, e.distance2);
   return limit >= 16 ? 1 << (31 - Math.clz32(limit)) : 0;
 }
 
