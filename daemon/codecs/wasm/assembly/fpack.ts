@@ -33,6 +33,7 @@ import {
   SCRATCH,
   SCRATCH_BYTES,
 } from '../layout';
+import { offsets16, olPrefix } from './offsets';
 
 const RANS_L: u32 = 1 << 23;
 
@@ -793,23 +794,8 @@ function wholeTwoPass(ctx: i32, delta: i32, s: i32, n: i32, b1: i32, b2: i32, ma
       const ol = i8x16.swizzle(olOf, gi);
       const mask = i8x16.swizzle(maskOf, gi);
       const lim = i8x16.swizzle(limOf, gi);
-      // APack's second pass (apack.ts decode4Split): each lane's first bit from a prefix sum of OL, its two bytes by swizzles
-      let sum = i32x4.mul(ol, i32x4.splat(0x01010101));
-      sum = i8x16.add(sum, i8x16.swizzle(sum, v128(-1, -1, -1, -1, 3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11)));
-      sum = i8x16.add(sum, i8x16.swizzle(sum, v128(-1, -1, -1, -1, -1, -1, -1, -1, 3, 3, 3, 3, 7, 7, 7, 7)));
-      const first = i8x16.add(i8x16.sub(sum, ol), i8x16.splat(<i8>(bits & 7)));
-      const byteAt = v128.and(i16x8.shr_u(first, 3), i8x16.splat(15));
-      const w = q + <i32>(bits >> 3);
-      const hi = i8x16.swizzle(v128.load(w), byteAt);
-      const lo = i8x16.swizzle(v128.load(w, 1), byteAt);
-      const t0 = i8x16.shuffle(lo, hi, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-      const t1 = i8x16.shuffle(lo, hi, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-      const m = i8x16.swizzle(v128(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128), v128.and(first, i8x16.splat(15)));
-      const u0 = i16x8.shr_u(i16x8.mul(t0, i16x8.extend_low_i8x16_u(m)), 8);
-      const u1 = i16x8.shr_u(i16x8.mul(t1, i16x8.extend_high_i8x16_u(m)), 8);
-      const m0 = i16x8.extend_low_i8x16_u(mask);
-      const m1 = i16x8.extend_high_i8x16_u(mask);
-      const off = i8x16.narrow_i16x8_u(i16x8.shr_u(i16x8.add(i16x8.mul(u0, m0), u0), 8), i16x8.shr_u(i16x8.add(i16x8.mul(u1, m1), u1), 8));
+      const sum = olPrefix(ol);
+      const off = offsets16(q, bits, ol, mask, sum);
       badv = v128.or(badv, i8x16.sub_sat_u(off, lim));
       let v = i8x16.add(vmin, off);
       if (delta) {
